@@ -1,0 +1,112 @@
+/*
+ * config.h: the JSON configuration (schemas/config.schema.json) and the
+ * selection of channels a command works on.
+ *
+ * Two inputs are accepted by --config:
+ *   r2cache's own file (examples/hearts.json): source, store, layout, spans,
+ *   selection {max_distance_km, data_types, max_stations_per_volcano},
+ *   volcanoes[] {name, location, latitude, longitude, stations[]};
+ *   the deployed viewer's stations_config.json: config{max_distance_km,
+ *   data_types}, networks{NET:{volcano:[{station, location ("--" = empty),
+ *   channel, distance_km, sample_rate, active}]}}.
+ * Errors name the field by its JSON path ("volcanoes[2].stations[0].channel").
+ */
+#ifndef R2CACHE_CONFIG_H
+#define R2CACHE_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "r2cache/err.h"
+#include "r2cache/naming.h"
+
+typedef enum rc_data_type { RC_TYPE_SEISMIC = 1, RC_TYPE_INFRASOUND = 2 } rc_data_type;
+
+typedef struct rc_station {
+    rc_chan chan;
+    rc_data_type type;
+    double distance_km;      /* < 0 when not given */
+    char instrument_type[64];
+    int has_coords;
+    double latitude, longitude, elevation_m;
+    double sample_rate; /* 0 = learn from the data */
+    int active;         /* stations_config.json "active"; 1 otherwise */
+} rc_station;
+
+typedef struct rc_volcano {
+    char name[RC_VOLCANO_MAX];     /* lower case, used in keys */
+    char location[RC_VOLCANO_MAX]; /* region: hawaii, alaska */
+    int has_coords;
+    double latitude, longitude;
+    rc_station *stations;
+    size_t nstations;
+} rc_volcano;
+
+typedef struct rc_config {
+    char *path;       /* file it came from */
+    char *source_url; /* NULL if absent */
+    char *store_url;  /* NULL = ./r2cache-data */
+    rc_layout layout;
+    int spans[RC_SPAN_COUNT]; /* 1 = build this span; default 10m and 6h */
+    /* selection rule */
+    double max_distance_km;   /* < 0 = no limit */
+    unsigned data_types;      /* mask of rc_data_type; default seismic */
+    int max_stations_per_volcano; /* 0 = no limit; closest first */
+    int include_inactive;
+    /* run behaviour */
+    int64_t lookback_s;       /* default 3600 */
+    int64_t delay_s;          /* default 120 */
+    int64_t retry_interval_s; /* default 30 */
+    int64_t retry_max_s;      /* default 120 */
+    double completeness_threshold; /* default 0.95 */
+    int zstd_level;                /* default 3 */
+    int max_connections;           /* data centre connections, default 3, cap 5 */
+    char cache_control_final[128];       /* default public, max-age=31536000, immutable */
+    char cache_control_provisional[128]; /* default public, max-age=60 */
+    char cache_control_manifest[128];    /* default public, max-age=60 */
+    /* S3 settings from the file (environment fills the rest) */
+    char *s3_endpoint;
+    char *s3_region;
+    char *s3_addressing; /* "path" | "virtual" | NULL */
+    char *ca_bundle;
+    rc_volcano *volcanoes;
+    size_t nvolcanoes;
+} rc_config;
+
+/* Defaults only (no volcanoes). */
+void rc_config_defaults(rc_config *c);
+/* Load and validate. RC_EINVAL with "FILE: FIELD: what is wrong" on error. */
+int rc_config_load(const char *path, rc_config *c, rc_err *e);
+int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c, rc_err *e);
+void rc_config_free(rc_config *c);
+/* Shortest configured span (the base span). */
+rc_span rc_config_base_span(const rc_config *c);
+
+/* What a command works on. */
+typedef struct rc_scope {
+    const char *const *stations; /* NET.STA.LOC.CHA, may be NULL */
+    size_t nstations;
+    const char *volcano;  /* may be NULL */
+    const char *location; /* may be NULL */
+    int all;
+    /* shard I of N (N = 0: no sharding) */
+    int shard_index, shard_count;
+} rc_scope;
+
+typedef struct rc_target {
+    const rc_station *st;
+    const rc_volcano *volc;
+} rc_target;
+
+/*
+ * Channels of the configuration that pass the selection rule and the scope,
+ * in configuration order. A --station, --volcano or --location that matches
+ * nothing is RC_EINVAL naming it. *out is malloc'd.
+ */
+int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out, size_t *n,
+                     rc_err *e);
+
+/* Stable shard of a channel: FNV-1a of "NET.STA.LOC.CHA" modulo count. */
+int rc_shard_of(const rc_chan *c, int count);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * manifest.h: the daily JSON index of one channel's chunks.
+ *
+ * Binding fields (seed 002 / DESIGN.md): date, network, volcano, station,
+ * location, channel, instrument_type, sample_rate, latitude, longitude,
+ * elevation_m, created_at, complete_day, chunks{"10min":[...],"6h":[...]} with
+ * entries {start "HH:MM:SS", end "HH:MM:SS", min, max, samples, gap_count,
+ * gap_duration_seconds, gap_samples_filled}. The viewer layout uses chunk
+ * lists "10m","1h","6h" and "" for an empty location.
+ *
+ * Extensions (viewers ignore them): per entry bytes, sha256, completeness,
+ * provisional, offset_s, written_at, revision, history[] (what an entry held
+ * before a replacement, with replaced_at); top level updated_at, layout.
+ * Unknown fields are kept on read and written back unchanged.
+ *
+ * Chunk lists are sets keyed by start: sorted ascending, never duplicated.
+ * complete_day = every base (10-minute) window of the day is present (144).
+ *
+ * The manifest is an index, not the truth: blobs are written first, and
+ * rc_manifest_update applies its operations to the freshest stored version
+ * with a conditional put, re-reading and re-applying on conflict, so
+ * concurrent writers never lose each other's entries.
+ */
+#ifndef R2CACHE_MANIFEST_H
+#define R2CACHE_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "r2cache/buf.h"
+#include "r2cache/err.h"
+#include "r2cache/naming.h"
+#include "r2cache/store.h"
+
+typedef struct rc_mentry {
+    int64_t start, end; /* absolute seconds; end = start + span */
+    int32_t min, max;
+    int64_t samples;
+    int gap_count;
+    double gap_duration_seconds;
+    int64_t gap_samples_filled;
+    /* extensions */
+    double completeness; /* 0..1 */
+    int provisional;     /* written below the completeness threshold */
+    int64_t bytes;       /* compressed blob size */
+    char sha256[65];     /* hex of the blob, "" if unknown */
+    double offset_s;     /* sample clock phase after start */
+    char written_at[32]; /* ISO time the blob was written */
+    int revision;        /* 1 for the first write, +1 per replacement */
+    cJSON *history;      /* owned array of earlier versions, or NULL */
+    cJSON *extra;        /* owned object of unknown fields, or NULL */
+} rc_mentry;
+
+typedef struct rc_mlist {
+    rc_mentry *v;
+    size_t n, cap;
+} rc_mlist;
+
+typedef struct rc_manifest {
+    rc_layout layout;
+    int64_t day; /* 00:00 UTC */
+    rc_chan chan;
+    char volcano[RC_VOLCANO_MAX];
+    char instrument_type[64];
+    double sample_rate;
+    int has_coords;
+    double latitude, longitude, elevation_m;
+    char created_at[40];
+    char updated_at[40];
+    int complete_day;
+    rc_mlist chunks[RC_SPAN_COUNT];
+    cJSON *extra; /* owned object of unknown top-level fields, or NULL */
+} rc_manifest;
+
+/* Empty manifest for a channel-day. */
+void rc_manifest_init(rc_manifest *m, rc_layout l, const rc_chan *c, const char *volcano,
+                      double rate, int64_t day);
+void rc_manifest_free(rc_manifest *m);
+/* Deep copy (history/extra included). */
+int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e);
+
+/* Parse JSON of layout l. Duplicated starts are merged (last wins), lists
+ * sorted. RC_EFORMAT naming the field on bad input. */
+int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m, rc_err *e);
+/* Deterministic JSON (2-space indent, fixed field order, lists sorted). */
+int rc_manifest_serialize(const rc_manifest *m, rc_buf *out, rc_err *e);
+
+const rc_mentry *rc_manifest_find(const rc_manifest *m, rc_span s, int64_t start);
+
+typedef enum rc_upsert_mode {
+    RC_UPSERT_IF_ABSENT = 0, /* add only when no entry has this start */
+    RC_UPSERT_REPLACE,       /* add or replace (force); old version into history */
+    RC_UPSERT_UPGRADE        /* replace only a provisional entry, and only when the
+                                new completeness >= old; old version into history */
+} rc_upsert_mode;
+
+/* Apply one entry (deep-copied). now_iso stamps replaced_at in history.
+ * Returns 1 when the manifest changed, 0 when not. */
+int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
+                       const char *now_iso);
+/* Remove an entry (verify --repair of an entry whose blob is gone). 1 if removed. */
+int rc_manifest_remove(rc_manifest *m, rc_span s, int64_t start);
+/* complete_day from the base span list. base = shortest span in use. */
+void rc_manifest_recompute(rc_manifest *m, rc_span base);
+
+typedef struct rc_mop {
+    rc_span span;
+    const rc_mentry *entry;
+    rc_upsert_mode mode;
+} rc_mop;
+
+/*
+ * Read-modify-write of the manifest at key: get it (or start from tmpl when
+ * absent; tmpl supplies the header fields), apply ops, and if anything
+ * changed write it back conditionally (If-Match the ETag read, or
+ * If-None-Match when it was absent). On RC_ECONFLICT re-read and re-apply, up
+ * to max_attempts (0 = 20) times with a short randomised pause. An unreadable
+ * stored manifest is not overwritten: RC_EFORMAT (run reindex).
+ * *changed (may be NULL) = 1 when a write happened.
+ * meta: headers for the manifest object (content type, cache control).
+ */
+int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, const rc_mop *ops,
+                       size_t nops, rc_span base, const rc_obj_meta *meta, int max_attempts,
+                       int *changed, rc_err *e);
+
+/* Load a stored manifest: RC_ENOTFOUND when absent. etag_out may be NULL. */
+int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m, char *etag_out,
+                     rc_err *e);
+
+/* Object metadata entries (x-amz-meta-*) that make a blob self-describing,
+ * so reindex can rebuild its entry from a HEAD or the local sidecar, and back. */
+void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta);
+int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e);
+
+void rc_mentry_free(rc_mentry *en);
+
+#endif

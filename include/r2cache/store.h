@@ -1,0 +1,139 @@
+/*
+ * store.h: where chunks and manifests live. Knows nothing of seismology.
+ *
+ * One interface, one backend per file:
+ *   file  (store_file.c): "file:///abs/path", or a plain directory path;
+ *         default "./r2cache-data".
+ *   s3    (store_s3.c):   "s3://BUCKET[/PREFIX]" (AWS S3, Cloudflare R2, any
+ *         S3-compatible server), signed with our own SigV4 (sigv4.c).
+ *
+ * Keys are the naming module's ("data/2025/11/..."); a store with a prefix
+ * puts them under it. ETags are opaque strings without quotes (the local
+ * store uses the hex MD5 of the body, like S3 for single-part uploads).
+ *
+ * Conditional put: if_none_match ("create only") fails with RC_ECONFLICT when
+ * the key exists; if_match fails with RC_ECONFLICT when the current ETag
+ * differs (or the key is gone). Callers re-read, re-merge and retry.
+ *
+ * An rc_store is not thread-safe: open one per thread.
+ */
+#ifndef R2CACHE_STORE_H
+#define R2CACHE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "r2cache/buf.h"
+#include "r2cache/err.h"
+
+#define RC_ETAG_MAX 80
+#define RC_META_MAX 16
+#define RC_META_KEY_MAX 48
+#define RC_META_VAL_MAX 160
+
+/* HTTP-ish object metadata: sent as headers on S3 (x-amz-meta-NAME for
+ * user entries), recorded in a sidecar by the local store so a static file
+ * server can send them. User names are lower case [a-z0-9-]. */
+typedef struct rc_obj_meta {
+    char content_type[64];   /* "" = application/octet-stream */
+    char cache_control[128]; /* "" = none */
+    int n;
+    char name[RC_META_MAX][RC_META_KEY_MAX];
+    char value[RC_META_MAX][RC_META_VAL_MAX];
+} rc_obj_meta;
+
+int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value);
+const char *rc_obj_meta_get(const rc_obj_meta *m, const char *name);
+
+typedef struct rc_obj_info {
+    char key[512];
+    int64_t size;
+    char etag[RC_ETAG_MAX];
+    int64_t mtime; /* seconds since epoch */
+    rc_obj_meta meta; /* filled by head (and get when asked), not by list */
+} rc_obj_info;
+
+typedef struct rc_put_opts {
+    const rc_obj_meta *meta; /* may be NULL */
+    const char *if_match;    /* ETag the current object must have, or NULL */
+    int if_none_match;       /* 1 = create only */
+} rc_put_opts;
+
+/* Return nonzero to stop the listing (rc_store_list then returns RC_OK). */
+typedef int (*rc_list_cb)(void *ud, const rc_obj_info *obj);
+/* Completion of an asynchronous put: status RC_OK or the failure. */
+typedef void (*rc_put_done_cb)(void *ud, const char *key, int status, const rc_err *e);
+
+typedef struct rc_store rc_store;
+
+typedef struct rc_store_ops {
+    const char *scheme;
+    int (*put)(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,
+               char *etag_out, rc_err *e);
+    int (*get)(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e);
+    int (*head)(rc_store *s, const char *key, rc_obj_info *info, rc_err *e);
+    int (*del)(rc_store *s, const char *key, rc_err *e);
+    int (*list)(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e);
+    /* Optional (NULL = rc_store_put_async falls back to a synchronous put). */
+    int (*put_async)(rc_store *s, const char *key, const void *data, size_t len,
+                     const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e);
+    int (*wait)(rc_store *s, rc_err *e);
+    void (*close)(rc_store *s);
+} rc_store_ops;
+
+typedef struct rc_store_opts {
+    /* S3 settings that may come from the config file; environment variables
+     * (AWS_*, R2_*) fill what is NULL here. */
+    const char *endpoint;   /* https://ACCOUNT.r2.cloudflarestorage.com, http://127.0.0.1:7480 */
+    const char *region;     /* default "auto" */
+    int addressing;         /* 0 = auto, 1 = path-style, 2 = virtual-host */
+    const char *ca_bundle;  /* extra CA file; verification is never turned off */
+    int max_connections;    /* concurrent uploads (default 8) */
+    int max_attempts;       /* per request (default 6) */
+    double backoff_base_s;  /* default 0.2 */
+    double backoff_cap_s;   /* default 10 */
+    void *log;              /* const rc_log * for debug lines, may be NULL */
+} rc_store_opts;
+
+void rc_store_opts_default(rc_store_opts *o);
+
+struct rc_store {
+    const rc_store_ops *ops;
+    char *url;  /* as given, for messages; never holds secrets */
+    rc_store_opts opts;
+    void *impl;
+};
+
+/* Open by URL. Errors: RC_EINVAL for a bad URL, RC_EAUTH / RC_EUNUSABLE when
+ * the backend can already tell (missing credentials, unreadable root). */
+int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc_err *e);
+void rc_store_close(rc_store *s);
+const char *rc_store_describe(const rc_store *s);
+
+/* etag_out (RC_ETAG_MAX, may be NULL) receives the new object's ETag. */
+int rc_store_put(rc_store *s, const char *key, const void *data, size_t len,
+                 const rc_put_opts *o, char *etag_out, rc_err *e);
+/* RC_ENOTFOUND when absent. info may be NULL; when given, etag/size (and
+ * meta when the backend has it at no extra cost) are filled. */
+int rc_store_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e);
+int rc_store_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e);
+/* Deleting an absent key is RC_OK. Only explicit commands delete. */
+int rc_store_delete(rc_store *s, const char *key, rc_err *e);
+/* Every key under prefix, ascending byte order. meta is not filled. */
+int rc_store_list(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e);
+/* Queue an unconditional put (data is copied). Completion is reported to cb
+ * from within rc_store_put_async or rc_store_wait, in the calling thread.
+ * Call rc_store_wait before writing anything that refers to these objects. */
+int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t len,
+                       const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e);
+int rc_store_wait(rc_store *s, rc_err *e);
+
+/* Backend constructors (fill s->impl and s->ops). */
+int rc_store_file_open(rc_store *s, const char *root, rc_err *e);  /* store_file.c */
+int rc_store_s3_open(rc_store *s, const char *url, rc_err *e);     /* store_s3.c */
+
+/* Local store mapping of one key segment to a path segment (exposed for
+ * tests): "" <-> "%", "%" <-> "%25"; "." and ".." are refused. */
+int rc_store_file_segment_encode(const char *seg, size_t len, rc_buf *out, rc_err *e);
+
+#endif

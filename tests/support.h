@@ -1,0 +1,49 @@
+/*
+ * support.h: small helpers shared by the Criterion tests: where the real
+ * miniSEED data is, scratch directories, running the built binary, and
+ * starting/stopping the helper servers by their own process ids.
+ */
+#ifndef R2CACHE_TEST_SUPPORT_H
+#define R2CACHE_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "r2cache/buf.h"
+
+/* ../shared/data/mseed beside the repo (or $RC_MSEED_DIR); NULL when absent. */
+const char *rc_test_mseed_dir(void);
+/* Skip the current test, visibly, when the real data is absent. */
+#define RC_REQUIRE_MSEED()                                                                         \
+    do {                                                                                           \
+        if (!rc_test_mseed_dir())                                                                  \
+            cr_skip_test("SKIPPED: ../shared/data/mseed is absent, real-data test not run");      \
+    } while (0)
+
+/* Full path of a file in the real-data folder (static buffer per call site is
+ * not used: result is malloc'd, caller frees). */
+char *rc_test_mseed_path(const char *name);
+
+/* New empty directory under the build tree; malloc'd path. */
+char *rc_test_tmpdir(const char *tag);
+/* rm -rf a test directory (only under the build tree). */
+void rc_test_rmtree(const char *path);
+
+int rc_test_read_file(const char *path, rc_buf *out);
+int rc_test_write_file(const char *path, const void *data, size_t len);
+
+/* Path of a built program (r2cache, r2cache-synth). */
+const char *rc_test_bin(const char *name);
+/* Run a shell command, capture stdout (and stderr when err != NULL).
+ * Returns the exit status (or -1). */
+int rc_test_sh(const char *cmd, rc_buf *out, rc_buf *err);
+
+/*
+ * Start a helper server: runs argv, waits until "READY <port>" appears on its
+ * stdout (at most timeout_s), returns its pid and port. Stop it with
+ * rc_test_server_stop (SIGTERM, then SIGKILL, by that pid only).
+ */
+pid_t rc_test_server_start(char *const argv[], int timeout_s, int *port);
+void rc_test_server_stop(pid_t pid);
+
+#endif
