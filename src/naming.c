@@ -51,9 +51,13 @@ static int check_code(const char *what, const char *code, int allow_empty, rc_er
 {
     char q[QUOTE_MAX];
     size_t len = strnlen(code, RC_CODE_MAX);
-    if (len >= RC_CODE_MAX)
-        return rc_err_set(e, RC_EINVAL, "%s code '%s' is longer than %d characters", what,
-                          quote(code, q, sizeof q), RC_CODE_MAX - 1);
+    if (len >= RC_CODE_MAX) {
+        char cut[RC_CODE_MAX + 1]; /* the field may lack its NUL: never read past it */
+        memcpy(cut, code, RC_CODE_MAX);
+        cut[RC_CODE_MAX] = '\0';
+        return rc_err_set(e, RC_EINVAL, "%s code '%s...' is longer than %d characters", what,
+                          quote(cut, q, sizeof q), RC_CODE_MAX - 1);
+    }
     if (len == 0 && !allow_empty)
         return rc_err_set(e, RC_EINVAL, "%s code is empty", what);
     for (size_t i = 0; i < len; i++) {
@@ -140,9 +144,13 @@ int rc_volcano_validate(const char *name, rc_err *e)
     size_t len = strnlen(name, RC_VOLCANO_MAX);
     if (len == 0)
         return rc_err_set(e, RC_EINVAL, "volcano name is empty");
-    if (len >= RC_VOLCANO_MAX)
-        return rc_err_set(e, RC_EINVAL, "volcano name '%s' is longer than %d characters",
-                          quote(name, q, sizeof q), RC_VOLCANO_MAX - 1);
+    if (len >= RC_VOLCANO_MAX) {
+        char cut[40];
+        memcpy(cut, name, sizeof cut - 1);
+        cut[sizeof cut - 1] = '\0';
+        return rc_err_set(e, RC_EINVAL, "volcano name '%s...' is longer than %d characters",
+                          quote(cut, q, sizeof q), RC_VOLCANO_MAX - 1);
+    }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)name[i];
         int ok = (c >= 'a' && c <= 'z') || isdigit(c) || (i > 0 && (c == '_' || c == '-'));
@@ -582,13 +590,15 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
 
     seg sg[MAX_SEGS];
     int ns = split(key, klen, '/', sg, MAX_SEGS);
-    seg file = sg[ns < 0 ? 0 : ns - 1];
+    if (ns < 0)
+        return rc_err_set(e, RC_EINVAL, "key has more than %d '/'-separated parts", MAX_SEGS);
+    seg file = sg[ns - 1];
     rc_key_kind kind;
     size_t stem_len;
-    if (ns > 0 && file.len > 8 && memcmp(file.p + file.len - 8, ".bin.zst", 8) == 0) {
+    if (file.len > 8 && memcmp(file.p + file.len - 8, ".bin.zst", 8) == 0) {
         kind = RC_KEY_CHUNK;
         stem_len = file.len - 8;
-    } else if (ns > 0 && file.len > 5 && memcmp(file.p + file.len - 5, ".json", 5) == 0) {
+    } else if (file.len > 5 && memcmp(file.p + file.len - 5, ".json", 5) == 0) {
         kind = RC_KEY_MANIFEST;
         stem_len = file.len - 5;
     } else {
@@ -600,7 +610,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
         return rc_err_set(e, RC_EINVAL,
                           "%s key of the %s layout has %d '/'-separated parts, expected %d",
                           kind == RC_KEY_CHUNK ? "chunk" : "manifest", rc_layout_name(l),
-                          ns < 0 ? MAX_SEGS + 1 : ns, want);
+                          ns, want);
 
     /* File name fields: NET STA LOC CHA [RATEHz|TYPE] (START to END | DATE). */
     seg f[10];
