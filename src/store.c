@@ -1,0 +1,211 @@
+/*
+ * store.c: the backend-neutral half of the store interface.
+ *
+ * rc_store_open picks the backend from the URL (s3:// or a local directory,
+ * given as file:///abs/path or a plain path), and the rc_store_* wrappers
+ * check arguments once so backends can trust them. Backends without an
+ * upload queue get put_async for free as a synchronous put whose completion
+ * is reported before rc_store_put_async returns, which keeps callers on one
+ * code path whatever the backend.
+ */
+#include "r2cache/store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define RC_STORE_DEFAULT_ROOT "./r2cache-data"
+
+int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)
+{
+    if (!m || !name || !value || !*name)
+        return RC_EINVAL;
+    size_t nl = strlen(name), vl = strlen(value);
+    if (nl >= RC_META_KEY_MAX || vl >= RC_META_VAL_MAX)
+        return RC_EINVAL;
+    /* Names travel as HTTP header names (x-amz-meta-NAME), which S3 lower-cases. */
+    for (size_t i = 0; i < nl; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return RC_EINVAL;
+    }
+    /* Values become header values: no control bytes (no header injection). */
+    for (size_t i = 0; i < vl; i++)
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+            return RC_EINVAL;
+    for (int i = 0; i < m->n; i++) {
+        if (strcmp(m->name[i], name) == 0) {
+            memcpy(m->value[i], value, vl + 1);
+            return RC_OK;
+        }
+    }
+    if (m->n < 0 || m->n >= RC_META_MAX)
+        return RC_EINVAL;
+    memcpy(m->name[m->n], name, nl + 1);
+    memcpy(m->value[m->n], value, vl + 1);
+    m->n++;
+    return RC_OK;
+}
+
+const char *rc_obj_meta_get(const rc_obj_meta *m, const char *name)
+{
+    if (!m || !name)
+        return NULL;
+    for (int i = 0; i < m->n && i < RC_META_MAX; i++)
+        if (strcmp(m->name[i], name) == 0)
+            return m->value[i];
+    return NULL;
+}
+
+void rc_store_opts_default(rc_store_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->region = "auto";
+    o->addressing = 0;
+    o->max_connections = 8;
+    o->max_attempts = 6;
+    o->backoff_base_s = 0.2;
+    o->backoff_cap_s = 10.0;
+}
+
+int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc_err *e)
+{
+    *out = NULL;
+    if (!url || !*url)
+        url = RC_STORE_DEFAULT_ROOT;
+    rc_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening store %s", url);
+    s->url = strdup(url);
+    if (!s->url) {
+        free(s);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening store %s", url);
+    }
+    if (opts)
+        s->opts = *opts;
+    else
+        rc_store_opts_default(&s->opts);
+
+    int rc;
+    if (strncmp(url, "s3://", 5) == 0) {
+        rc = rc_store_s3_open(s, url, e);
+    } else if (strncmp(url, "file://", 7) == 0) {
+        const char *path = url + 7;
+        if (path[0] != '/')
+            rc = rc_err_set(e, RC_EINVAL,
+                            "store URL %s: a file URL needs an absolute path "
+                            "(file:///abs/path, three slashes); or give a plain directory path",
+                            url);
+        else
+            rc = rc_store_file_open(s, path, e);
+    } else if (strstr(url, "://")) {
+        rc = rc_err_set(e, RC_EINVAL,
+                        "store URL %s: unknown scheme; use s3://BUCKET[/PREFIX], "
+                        "file:///abs/path or a plain directory path",
+                        url);
+    } else {
+        rc = rc_store_file_open(s, url, e);
+    }
+    if (rc != RC_OK) {
+        free(s->url);
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return RC_OK;
+}
+
+void rc_store_close(rc_store *s)
+{
+    if (!s)
+        return;
+    if (s->ops && s->ops->close)
+        s->ops->close(s);
+    free(s->url);
+    free(s);
+}
+
+const char *rc_store_describe(const rc_store *s)
+{
+    return s && s->url ? s->url : "(no store)";
+}
+
+static int check_key(const rc_store *s, const char *key, rc_err *e)
+{
+    if (!key || !*key)
+        return rc_err_set(e, RC_EINVAL, "store %s: empty object key", rc_store_describe(s));
+    return RC_OK;
+}
+
+int rc_store_put(rc_store *s, const char *key, const void *data, size_t len,
+                 const rc_put_opts *o, char *etag_out, rc_err *e)
+{
+    int rc = check_key(s, key, e);
+    if (rc)
+        return rc;
+    if (!data && len)
+        return rc_err_set(e, RC_EINVAL, "store %s: put %s without data", s->url, key);
+    return s->ops->put(s, key, data ? data : "", len, o, etag_out, e);
+}
+
+int rc_store_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e)
+{
+    int rc = check_key(s, key, e);
+    if (rc)
+        return rc;
+    return s->ops->get(s, key, out, info, e);
+}
+
+int rc_store_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
+{
+    int rc = check_key(s, key, e);
+    if (rc)
+        return rc;
+    rc_obj_info tmp;
+    return s->ops->head(s, key, info ? info : &tmp, e);
+}
+
+int rc_store_delete(rc_store *s, const char *key, rc_err *e)
+{
+    int rc = check_key(s, key, e);
+    if (rc)
+        return rc;
+    return s->ops->del(s, key, e);
+}
+
+int rc_store_list(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e)
+{
+    if (!cb)
+        return rc_err_set(e, RC_EINVAL, "store %s: list without a callback", s->url);
+    return s->ops->list(s, prefix ? prefix : "", cb, ud, e);
+}
+
+int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t len,
+                       const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e)
+{
+    int rc = check_key(s, key, e);
+    if (rc)
+        return rc;
+    if (s->ops->put_async)
+        return s->ops->put_async(s, key, data, len, meta, cb, ud, e);
+    /* Synchronous fallback: the outcome goes to cb like a queued put's would,
+     * so the return value only says whether the put could be queued. Without
+     * a callback the caller has no other way to learn it: return it. */
+    rc_put_opts po = {meta, NULL, 0};
+    rc_err pe;
+    rc_err_clear(&pe);
+    rc = rc_store_put(s, key, data, len, &po, NULL, &pe);
+    if (!cb) {
+        if (rc && e)
+            *e = pe;
+        return rc;
+    }
+    cb(ud, key, rc, &pe);
+    return RC_OK;
+}
+
+int rc_store_wait(rc_store *s, rc_err *e)
+{
+    if (s->ops->wait)
+        return s->ops->wait(s, e);
+    return RC_OK;
+}

@@ -1,0 +1,465 @@
+/*
+ * test_store_file.c: the local-directory store and the store wrappers:
+ * round trips, reversible key mapping, refusal of escaping keys, listing
+ * order, sidecars, conditional puts and crash leftovers.
+ */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "r2cache/store.h"
+#include "support.h"
+
+static char *g_dir;
+static rc_store *g_st;
+
+static void setup(void)
+{
+    g_dir = rc_test_tmpdir("store_file");
+    cr_assert_not_null(g_dir);
+    rc_err e;
+    rc_err_clear(&e);
+    int rc = rc_store_open(g_dir, NULL, &g_st, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+}
+
+static void teardown(void)
+{
+    rc_store_close(g_st);
+    rc_test_rmtree(g_dir);
+    free(g_dir);
+}
+
+static void put_str(const char *key, const char *body)
+{
+    rc_err e;
+    rc_err_clear(&e);
+    int rc = rc_store_put(g_st, key, body, strlen(body), NULL, NULL, &e);
+    cr_assert_eq(rc, RC_OK, "put %s: %s", key, e.msg);
+}
+
+static char *path_of(const char *rel)
+{
+    char *p = malloc(strlen(g_dir) + strlen(rel) + 2);
+    sprintf(p, "%s/%s", g_dir, rel);
+    return p;
+}
+
+static int write_rel(const char *rel, const char *data, size_t len)
+{
+    char *p = path_of(rel);
+    int r = rc_test_write_file(p, data, len);
+    free(p);
+    return r;
+}
+
+static int exists(const char *rel)
+{
+    char *p = path_of(rel);
+    struct stat st;
+    int r = stat(p, &st) == 0;
+    free(p);
+    return r;
+}
+
+typedef struct keys {
+    char k[64][512];
+    char etag[64][RC_ETAG_MAX];
+    int64_t size[64];
+    int n;
+    int stop_after;
+} keys;
+
+static int collect(void *ud, const rc_obj_info *o)
+{
+    keys *ks = ud;
+    if (ks->n < 64) {
+        strcpy(ks->k[ks->n], o->key);
+        strcpy(ks->etag[ks->n], o->etag);
+        ks->size[ks->n] = o->size;
+        ks->n++;
+    }
+    return ks->stop_after && ks->n >= ks->stop_after;
+}
+
+static keys *list(const char *prefix)
+{
+    keys *ks = calloc(1, sizeof *ks);
+    rc_err e;
+    rc_err_clear(&e);
+    int rc = rc_store_list(g_st, prefix, collect, ks, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+    return ks;
+}
+
+TestSuite(store_file, .init = setup, .fini = teardown);
+
+Test(store_file, round_trip)
+{
+    rc_err e;
+    rc_err_clear(&e);
+    char etag[RC_ETAG_MAX] = "";
+    const char *key = "data/2025/11/HV/kilauea/UWE/x.bin";
+    int rc = rc_store_put(g_st, key, "hello", 5, NULL, etag, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+    /* md5("hello") */
+    cr_assert_str_eq(etag, "5d41402abc4b2a76b9719d911017c592");
+
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    rc = rc_store_get(g_st, key, &b, &info, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+    cr_assert_eq(b.len, 5);
+    cr_assert_str_eq(b.data, "hello");
+    cr_assert_str_eq(info.etag, etag);
+    cr_assert_eq(info.size, 5);
+    cr_assert_str_eq(info.key, key);
+    cr_assert_str_eq(info.meta.content_type, "application/octet-stream");
+
+    rc_obj_info h;
+    rc = rc_store_head(g_st, key, &h, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+    cr_assert_str_eq(h.etag, etag);
+    cr_assert_eq(h.size, 5);
+    cr_assert_gt(h.mtime, 1700000000);
+
+    keys *ks = list("");
+    cr_assert_eq(ks->n, 1);
+    cr_assert_str_eq(ks->k[0], key);
+    cr_assert_str_eq(ks->etag[0], etag);
+    cr_assert_eq(ks->size[0], 5);
+    free(ks);
+
+    /* overwrite: new body, new etag */
+    put_str(key, "world!");
+    rc = rc_store_get(g_st, key, &b, &info, &e);
+    cr_assert_eq(rc, RC_OK);
+    cr_assert_str_eq(b.data, "world!");
+    cr_assert_str_neq(info.etag, etag);
+
+    rc = rc_store_delete(g_st, key, &e);
+    cr_assert_eq(rc, RC_OK, "%s", e.msg);
+    cr_assert(!exists("data/2025/11/HV/kilauea/UWE/x.bin"));
+    cr_assert(!exists("data/2025/11/HV/kilauea/UWE/.x.bin.meta.json"), "sidecar removed too");
+    rc = rc_store_get(g_st, key, &b, &info, &e);
+    cr_assert_eq(rc, RC_ENOTFOUND);
+    cr_assert(strstr(e.msg, key), "message names the key: %s", e.msg);
+    cr_assert(strstr(e.msg, g_dir), "message names the store: %s", e.msg);
+    rc = rc_store_head(g_st, key, &h, &e);
+    cr_assert_eq(rc, RC_ENOTFOUND);
+    /* deleting what is absent is fine */
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_delete(g_st, key, &e), RC_OK);
+    cr_assert_eq(rc_store_delete(g_st, "never/was/here", &e), RC_OK);
+    rc_buf_free(&b);
+}
+
+Test(store_file, empty_segment_mapping)
+{
+    const char *key = "data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json";
+    put_str(key, "{}");
+    /* on disk the empty location is "%" */
+    cr_assert(exists("data/2025/11/HV/kilauea/UWE/%/HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json"));
+    put_str("a/100%/b", "p");
+    cr_assert(exists("a/100%25/b"));
+    put_str("a/.hidden", "h");
+    cr_assert(exists("a/%2Ehidden"));
+
+    keys *ks = list("");
+    cr_assert_eq(ks->n, 3);
+    cr_assert_str_eq(ks->k[0], "a/.hidden");
+    cr_assert_str_eq(ks->k[1], "a/100%/b");
+    cr_assert_str_eq(ks->k[2], key);
+    free(ks);
+
+    ks = list("data/2025/11/HV/kilauea/UWE//");
+    cr_assert_eq(ks->n, 1);
+    cr_assert_str_eq(ks->k[0], key);
+    free(ks);
+
+    rc_buf b = RC_BUF_INIT;
+    rc_err e;
+    cr_assert_eq(rc_store_get(g_st, key, &b, NULL, &e), RC_OK);
+    cr_assert_str_eq(b.data, "{}");
+    rc_buf_free(&b);
+
+    rc_buf enc = RC_BUF_INIT;
+    cr_assert_eq(rc_store_file_segment_encode("", 0, &enc, &e), RC_OK);
+    cr_assert_str_eq(enc.data, "%");
+    rc_buf_reset(&enc);
+    cr_assert_eq(rc_store_file_segment_encode("%", 1, &enc, &e), RC_OK);
+    cr_assert_str_eq(enc.data, "%25");
+    rc_buf_reset(&enc);
+    cr_assert_eq(rc_store_file_segment_encode("..", 2, &enc, &e), RC_EINVAL);
+    rc_buf_free(&enc);
+}
+
+Test(store_file, escape_attempts_refused)
+{
+    const char *bad[] = {"a/../../x", "../x", "/etc/passwd", "a/./b", ".", "..", "a/..",
+                         "x/../../../../tmp/evil"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc_err e;
+        rc_err_clear(&e);
+        int rc = rc_store_put(g_st, bad[i], "x", 1, NULL, NULL, &e);
+        cr_assert_eq(rc, RC_EINVAL, "put %s -> %d", bad[i], rc);
+        cr_assert(strstr(e.msg, bad[i]), "message names the key: %s", e.msg);
+        rc_buf b = RC_BUF_INIT;
+        cr_assert_eq(rc_store_get(g_st, bad[i], &b, NULL, &e), RC_EINVAL);
+        rc_obj_info h;
+        cr_assert_eq(rc_store_head(g_st, bad[i], &h, &e), RC_EINVAL);
+        cr_assert_eq(rc_store_delete(g_st, bad[i], &e), RC_EINVAL);
+        rc_buf_free(&b);
+    }
+    /* nothing was written anywhere, inside or beside the root */
+    keys *ks = list("");
+    cr_assert_eq(ks->n, 0);
+    free(ks);
+    char *parent_x = path_of("../x");
+    struct stat st;
+    cr_assert_neq(stat(parent_x, &st), 0);
+    free(parent_x);
+    /* and a listing prefix with ".." sees nothing */
+    put_str("a/b", "1");
+    ks = list("a/../");
+    cr_assert_eq(ks->n, 0);
+    free(ks);
+}
+
+Test(store_file, listing_order_and_dotfiles)
+{
+    /* byte order: '-' (0x2d) < '/' (0x2f) < '0' < 'A' < '_' < 'a' */
+    const char *in[] = {"b", "a/b", "a-c", "a0", "a/a/z", "a//x", "aA", "a_", "A"};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        put_str(in[i], in[i]);
+    /* strays a crash or a human could leave: never listed */
+    cr_assert_eq(write_rel(".tmp.abcdef", "junk", 4), 0);
+    cr_assert_eq(write_rel("a/.tmp.123456", "junk", 4), 0);
+    cr_assert_eq(write_rel("a/%zz", "junk", 4), 0);
+    char *hd = path_of(".hidden");
+    mkdir(hd, 0755);
+    free(hd);
+    cr_assert_eq(write_rel(".hidden/k", "junk", 4), 0);
+
+    const char *want[] = {"A", "a-c", "a//x", "a/a/z", "a/b", "a0", "aA", "a_", "b"};
+    keys *ks = list("");
+    cr_assert_eq(ks->n, 9, "got %d keys", ks->n);
+    for (int i = 0; i < 9; i++)
+        cr_assert_str_eq(ks->k[i], want[i], "position %d", i);
+    free(ks);
+
+    ks = list("a/");
+    cr_assert_eq(ks->n, 3);
+    cr_assert_str_eq(ks->k[0], "a//x");
+    cr_assert_str_eq(ks->k[1], "a/a/z");
+    cr_assert_str_eq(ks->k[2], "a/b");
+    free(ks);
+
+    /* partial last segment */
+    ks = list("a");
+    cr_assert_eq(ks->n, 7);
+    cr_assert_str_eq(ks->k[0], "a-c");
+    cr_assert_str_eq(ks->k[6], "a_");
+    free(ks);
+
+    ks = list("zzz/");
+    cr_assert_eq(ks->n, 0);
+    free(ks);
+
+    /* the callback stops the listing */
+    ks = calloc(1, sizeof *ks);
+    ks->stop_after = 2;
+    rc_err e;
+    cr_assert_eq(rc_store_list(g_st, "", collect, ks, &e), RC_OK);
+    cr_assert_eq(ks->n, 2);
+    free(ks);
+}
+
+Test(store_file, sidecar_content)
+{
+    rc_obj_meta m;
+    memset(&m, 0, sizeof m);
+    strcpy(m.content_type, "application/json");
+    strcpy(m.cache_control, "public, max-age=60");
+    cr_assert_eq(rc_obj_meta_set(&m, "r2c-min", "-150"), RC_OK);
+    cr_assert_eq(rc_obj_meta_set(&m, "r2c-max", "200"), RC_OK);
+    cr_assert_eq(rc_obj_meta_set(&m, "r2c-max", "201"), RC_OK, "replace keeps one");
+    cr_assert_eq(m.n, 2);
+    cr_assert_eq(rc_obj_meta_set(&m, "Bad Name", "x"), RC_EINVAL);
+    cr_assert_eq(rc_obj_meta_set(&m, "ok", "line\nbreak"), RC_EINVAL);
+    cr_assert_str_eq(rc_obj_meta_get(&m, "r2c-max"), "201");
+    cr_assert_null(rc_obj_meta_get(&m, "nope"));
+
+    rc_put_opts po = {&m, NULL, 0};
+    rc_err e;
+    char etag[RC_ETAG_MAX];
+    cr_assert_eq(rc_store_put(g_st, "d/m.json", "{\"a\":1}", 7, &po, etag, &e), RC_OK, "%s",
+                 e.msg);
+
+    rc_buf b = RC_BUF_INIT;
+    char *sp = path_of("d/.m.json.meta.json");
+    cr_assert_eq(rc_test_read_file(sp, &b), 0);
+    free(sp);
+    cJSON *j = cJSON_Parse(b.data);
+    cr_assert_not_null(j);
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "content_type")->valuestring, "application/json");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "cache_control")->valuestring, "public, max-age=60");
+    cr_assert_str_eq(cJSON_GetObjectItem(j, "etag")->valuestring, etag);
+    cr_assert_eq(cJSON_GetObjectItem(j, "size")->valueint, 7);
+    cJSON *um = cJSON_GetObjectItem(j, "meta");
+    cr_assert_eq(cJSON_GetArraySize(um), 2);
+    cr_assert_str_eq(cJSON_GetObjectItem(um, "r2c-min")->valuestring, "-150");
+    cr_assert_str_eq(cJSON_GetObjectItem(um, "r2c-max")->valuestring, "201");
+    cJSON_Delete(j);
+
+    rc_obj_info h;
+    cr_assert_eq(rc_store_head(g_st, "d/m.json", &h, &e), RC_OK);
+    cr_assert_str_eq(h.meta.content_type, "application/json");
+    cr_assert_str_eq(h.meta.cache_control, "public, max-age=60");
+    cr_assert_eq(h.meta.n, 2);
+    cr_assert_str_eq(rc_obj_meta_get(&h.meta, "r2c-min"), "-150");
+
+    /* the sidecar is not a key */
+    keys *ks = list("");
+    cr_assert_eq(ks->n, 1);
+    cr_assert_str_eq(ks->k[0], "d/m.json");
+    free(ks);
+    rc_buf_free(&b);
+}
+
+Test(store_file, if_none_match)
+{
+    rc_err e;
+    rc_put_opts create = {NULL, NULL, 1};
+    cr_assert_eq(rc_store_put(g_st, "c/k", "one", 3, &create, NULL, &e), RC_OK, "%s", e.msg);
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_put(g_st, "c/k", "two", 3, &create, NULL, &e), RC_ECONFLICT);
+    cr_assert(strstr(e.msg, "\"c/k\""), "message names the key: %s", e.msg);
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(g_st, "c/k", &b, NULL, &e), RC_OK);
+    cr_assert_str_eq(b.data, "one");
+    rc_buf_free(&b);
+}
+
+Test(store_file, if_match)
+{
+    rc_err e;
+    char e1[RC_ETAG_MAX], e2[RC_ETAG_MAX];
+    cr_assert_eq(rc_store_put(g_st, "c/k", "one", 3, NULL, e1, &e), RC_OK);
+    rc_put_opts m1 = {NULL, e1, 0};
+    cr_assert_eq(rc_store_put(g_st, "c/k", "two", 3, &m1, e2, &e), RC_OK, "%s", e.msg);
+    /* e1 is stale now */
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_put(g_st, "c/k", "three", 5, &m1, NULL, &e), RC_ECONFLICT);
+    cr_assert(strstr(e.msg, "\"c/k\""), "message names the key: %s", e.msg);
+    /* quoted form (as S3 returns it) is accepted as well */
+    char q[RC_ETAG_MAX + 2];
+    snprintf(q, sizeof q, "\"%s\"", e2);
+    rc_put_opts m2 = {NULL, q, 0};
+    cr_assert_eq(rc_store_put(g_st, "c/k", "three", 5, &m2, NULL, &e), RC_OK, "%s", e.msg);
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(g_st, "c/k", &b, NULL, &e), RC_OK);
+    cr_assert_str_eq(b.data, "three");
+    /* If-Match on an absent key loses */
+    cr_assert_eq(rc_store_put(g_st, "c/none", "x", 1, &m2, NULL, &e), RC_ECONFLICT);
+    cr_assert_eq(rc_store_get(g_st, "c/none", &b, NULL, &e), RC_ENOTFOUND);
+    rc_buf_free(&b);
+}
+
+Test(store_file, crash_leftovers_ignored)
+{
+    put_str("w/obj", "old body");
+    rc_err e;
+    rc_obj_info before;
+    cr_assert_eq(rc_store_head(g_st, "w/obj", &before, &e), RC_OK);
+    /* a writer died after writing its temp file (and even its sidecar) but
+     * before renaming the body into place */
+    cr_assert_eq(write_rel("w/.tmp.Zq81xP", "new body!", 9), 0);
+    cr_assert_eq(write_rel("w/.obj.meta.json",
+                                    "{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
+                                    "\"size\":8,\"inode\":1,\"meta\":{}}",
+                                    strlen("{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
+                                           "\"size\":8,\"inode\":1,\"meta\":{}}")),
+                 0);
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    cr_assert_eq(rc_store_get(g_st, "w/obj", &b, &info, &e), RC_OK);
+    cr_assert_str_eq(b.data, "old body");
+    cr_assert_str_eq(info.etag, before.etag, "stale sidecar is not believed");
+    keys *ks = list("w/");
+    cr_assert_eq(ks->n, 1);
+    cr_assert_str_eq(ks->k[0], "w/obj");
+    cr_assert_str_eq(ks->etag[0], before.etag);
+    free(ks);
+    /* a conditional put against the real ETag still works */
+    rc_put_opts m = {NULL, before.etag, 0};
+    cr_assert_eq(rc_store_put(g_st, "w/obj", "next", 4, &m, NULL, &e), RC_OK, "%s", e.msg);
+    rc_buf_free(&b);
+}
+
+Test(store_file, open_urls)
+{
+    rc_err e;
+    rc_store *s = NULL;
+    char url[4200];
+    snprintf(url, sizeof url, "file://%s/sub", g_dir);
+    cr_assert_eq(rc_store_open(url, NULL, &s, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(rc_store_describe(s), url);
+    cr_assert_eq(rc_store_put(s, "k", "v", 1, NULL, NULL, &e), RC_OK);
+    rc_store_close(s);
+    cr_assert(exists("sub/k"));
+    cr_assert_eq(rc_store_open("file://relative/path", NULL, &s, &e), RC_EINVAL);
+    cr_assert_eq(rc_store_open("ftp://x/y", NULL, &s, &e), RC_EINVAL);
+    cr_assert_null(s);
+    /* a file where the root should be */
+    put_str("plainfile", "x");
+    char *pf = path_of("plainfile");
+    cr_assert_eq(rc_store_open(pf, NULL, &s, &e), RC_EUNUSABLE);
+    free(pf);
+
+    rc_store_opts o;
+    rc_store_opts_default(&o);
+    cr_assert_str_eq(o.region, "auto");
+    cr_assert_eq(o.max_connections, 8);
+    cr_assert_eq(o.max_attempts, 6);
+}
+
+typedef struct done_rec {
+    int calls;
+    int status;
+    char key[64];
+} done_rec;
+
+static void on_done(void *ud, const char *key, int status, const rc_err *e)
+{
+    (void)e;
+    done_rec *d = ud;
+    d->calls++;
+    d->status = status;
+    snprintf(d->key, sizeof d->key, "%s", key);
+}
+
+Test(store_file, put_async_falls_back_to_put)
+{
+    rc_err e;
+    done_rec d = {0, -1, ""};
+    cr_assert_eq(rc_store_put_async(g_st, "q/a", "abc", 3, NULL, on_done, &d, &e), RC_OK);
+    cr_assert_eq(d.calls, 1);
+    cr_assert_eq(d.status, RC_OK);
+    cr_assert_str_eq(d.key, "q/a");
+    cr_assert_eq(rc_store_wait(g_st, &e), RC_OK);
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(g_st, "q/a", &b, NULL, &e), RC_OK);
+    cr_assert_str_eq(b.data, "abc");
+    rc_buf_free(&b);
+    /* a failure is reported to the callback */
+    cr_assert_eq(rc_store_put_async(g_st, "q/../../x", "abc", 3, NULL, on_done, &d, &e), RC_OK);
+    cr_assert_eq(d.calls, 2);
+    cr_assert_eq(d.status, RC_EINVAL);
+}
