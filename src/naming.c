@@ -58,8 +58,7 @@ static int check_code(const char *what, const char *code, int allow_empty, rc_er
         return rc_err_set(e, RC_EINVAL, "%s code '%s...' is longer than %d characters", what,
                           quote(cut, q, sizeof q), RC_CODE_MAX - 1);
     }
-    if (len == 0 && !allow_empty)
-        return rc_err_set(e, RC_EINVAL, "%s code is empty", what);
+    if (len == 0 && !allow_empty) return rc_err_set(e, RC_EINVAL, "%s code is empty", what);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)code[i];
         if (islower(c))
@@ -81,8 +80,7 @@ int rc_chan_validate(const rc_chan *c, rc_err *e)
     if (check_code("network", c->net, 0, e) || check_code("station", c->sta, 0, e) ||
         check_code("channel", c->cha, 0, e))
         return RC_EINVAL;
-    if (strnlen(c->loc, RC_CODE_MAX) < RC_CODE_MAX && strcmp(c->loc, "--") == 0)
-        return RC_OK;
+    if (strnlen(c->loc, RC_CODE_MAX) < RC_CODE_MAX && strcmp(c->loc, "--") == 0) return RC_OK;
     return check_code("location", c->loc, 1, e);
 }
 
@@ -98,8 +96,7 @@ int rc_chan_parse(const char *s, rc_chan *out, rc_err *e)
         part[n] = p;
         plen[n] = dot ? (size_t)(dot - p) : strlen(p);
         n++;
-        if (!dot)
-            break;
+        if (!dot) break;
         p = dot + 1;
     }
     if (n != 4 || strchr(part[3], '.'))
@@ -117,8 +114,7 @@ int rc_chan_parse(const char *s, rc_chan *out, rc_err *e)
         memcpy(dst[i], part[i], plen[i]);
         dst[i][plen[i]] = '\0';
     }
-    if (strcmp(c.loc, "--") == 0)
-        c.loc[0] = '\0';
+    if (strcmp(c.loc, "--") == 0) c.loc[0] = '\0';
     if (rc_chan_validate(&c, e) != RC_OK)
         return rc_err_wrap(e, "channel '%s'", quote(s, q, sizeof q));
     *out = c;
@@ -127,8 +123,8 @@ int rc_chan_parse(const char *s, rc_chan *out, rc_err *e)
 
 void rc_chan_format(const rc_chan *c, char *out)
 {
-    snprintf(out, RC_CHAN_STR_MAX, "%s.%s.%s.%s", c->net, c->sta, is_empty_loc(c->loc) ? "" : c->loc,
-             c->cha);
+    snprintf(out, RC_CHAN_STR_MAX, "%s.%s.%s.%s", c->net, c->sta,
+             is_empty_loc(c->loc) ? "" : c->loc, c->cha);
 }
 
 int rc_chan_equal(const rc_chan *a, const rc_chan *b)
@@ -142,8 +138,7 @@ int rc_volcano_validate(const char *name, rc_err *e)
 {
     char q[QUOTE_MAX];
     size_t len = strnlen(name, RC_VOLCANO_MAX);
-    if (len == 0)
-        return rc_err_set(e, RC_EINVAL, "volcano name is empty");
+    if (len == 0) return rc_err_set(e, RC_EINVAL, "volcano name is empty");
     if (len >= RC_VOLCANO_MAX) {
         char cut[40];
         memcpy(cut, name, sizeof cut - 1);
@@ -206,8 +201,7 @@ const char *rc_span_name(rc_span s)
 
 const char *rc_span_manifest_key(rc_layout l, rc_span s)
 {
-    if (!span_ok(s))
-        return "?";
+    if (!span_ok(s)) return "?";
     return l == RC_LAYOUT_VIEWER ? span_names[s] : seed_manifest_keys[s];
 }
 
@@ -258,23 +252,20 @@ int rc_rate_format(double rate, char *out, rc_err *e)
     char sci[40];
     for (int prec = 0; prec < 17; prec++) {
         snprintf(sci, sizeof sci, "%.*e", prec, rate);
-        if (strtod(sci, NULL) == rate)
-            break;
+        if (strtod(sci, NULL) == rate) break;
     }
     char digits[24];
     size_t nd = 0;
     const char *p = sci;
     for (; *p && *p != 'e'; p++)
-        if (isdigit((unsigned char)*p))
-            digits[nd++] = *p;
+        if (isdigit((unsigned char)*p)) digits[nd++] = *p;
     while (nd > 1 && digits[nd - 1] == '0')
         nd--;
     int exp10 = atoi(p + 1); /* value = d0.d1d2... * 10^exp10 */
     char buf[RC_RATE_STR_MAX + 8];
     size_t o = 0;
     if (exp10 < 0) {
-        if ((size_t)(-exp10) + 1 + nd >= RC_RATE_STR_MAX)
-            goto too_long;
+        if ((size_t)(-exp10) + 1 + nd >= RC_RATE_STR_MAX) goto too_long;
         buf[o++] = '0';
         buf[o++] = '.';
         for (int i = 0; i < -exp10 - 1; i++)
@@ -283,8 +274,7 @@ int rc_rate_format(double rate, char *out, rc_err *e)
         o += nd;
     } else {
         size_t intlen = (size_t)exp10 + 1;
-        if (intlen + 1 + nd >= RC_RATE_STR_MAX)
-            goto too_long;
+        if (intlen + 1 + nd >= RC_RATE_STR_MAX) goto too_long;
         for (size_t i = 0; i < intlen; i++)
             buf[o++] = i < nd ? digits[i] : '0';
         if (nd > intlen) {
@@ -336,8 +326,7 @@ int rc_rate_parse(const char *s, double *out, rc_err *e)
 /* Location as it appears in keys of layout l. */
 static const char *loc_field(rc_layout l, const char *loc)
 {
-    if (is_empty_loc(loc))
-        return l == RC_LAYOUT_VIEWER ? "--" : "";
+    if (is_empty_loc(loc)) return l == RC_LAYOUT_VIEWER ? "--" : "";
     return loc;
 }
 
@@ -373,8 +362,8 @@ static int channel_dir(rc_layout l, const rc_chan *c, const char *volcano, int64
         len = snprintf(out, n, ROOT "%04d/%02d/%02d/%s/%s/%s/%s/%s/", tm.year, tm.mon, tm.mday,
                        c->net, volcano, c->sta, loc_field(l, c->loc), c->cha);
     else
-        len = snprintf(out, n, ROOT "%04d/%02d/%s/%s/%s/%s/%s/", tm.year, tm.mon, c->net,
-                       volcano, c->sta, loc_field(l, c->loc), c->cha);
+        len = snprintf(out, n, ROOT "%04d/%02d/%s/%s/%s/%s/%s/", tm.year, tm.mon, c->net, volcano,
+                       c->sta, loc_field(l, c->loc), c->cha);
     return put(n, e, len);
 }
 
@@ -388,8 +377,7 @@ static int check_layout(rc_layout l, rc_err *e)
 int rc_key_chunk(rc_layout l, const rc_chunk_id *id, char *out, size_t n, rc_err *e)
 {
     char chan[RC_CHAN_STR_MAX];
-    if (check_layout(l, e) != RC_OK)
-        return RC_EINVAL;
+    if (check_layout(l, e) != RC_OK) return RC_EINVAL;
     if (!span_ok(id->span))
         return rc_err_set(e, RC_EINVAL, "chunk span %d is unknown", (int)id->span);
     int64_t span = span_secs[id->span];
@@ -421,16 +409,14 @@ int rc_key_chunk(rc_layout l, const rc_chunk_id *id, char *out, size_t n, rc_err
     else
         len = snprintf(out, n, "%s%s_%s_%s_%s_%sHz_%s_to_%s.bin.zst", dir, c->net, c->sta, loc,
                        c->cha, rate, st, en);
-    if (put(n, e, len) != RC_OK)
-        return rc_err_wrap(e, "cannot name chunk of %s", chan);
+    if (put(n, e, len) != RC_OK) return rc_err_wrap(e, "cannot name chunk of %s", chan);
     return RC_OK;
 }
 
 int rc_key_manifest(rc_layout l, const rc_manifest_id *id, char *out, size_t n, rc_err *e)
 {
     char chan[RC_CHAN_STR_MAX];
-    if (check_layout(l, e) != RC_OK)
-        return RC_EINVAL;
+    if (check_layout(l, e) != RC_OK) return RC_EINVAL;
     char dir[RC_KEY_MAX];
     if (channel_dir(l, &id->chan, id->volcano, id->day, dir, sizeof dir, e) != RC_OK)
         return rc_err_wrap(e, "cannot name manifest");
@@ -438,8 +424,8 @@ int rc_key_manifest(rc_layout l, const rc_manifest_id *id, char *out, size_t n, 
     if (rc_day_start(id->day) != id->day) {
         char st[RC_TIME_STR_MAX];
         rc_time_iso(id->day, st);
-        return rc_err_set(e, RC_EINVAL, "cannot name manifest of %s: day %s is not 00:00 UTC",
-                          chan, st);
+        return rc_err_set(e, RC_EINVAL, "cannot name manifest of %s: day %s is not 00:00 UTC", chan,
+                          st);
     }
     char rate[RC_RATE_STR_MAX];
     if (l == RC_LAYOUT_SEED && rc_rate_format(id->rate, rate, e) != RC_OK)
@@ -452,10 +438,9 @@ int rc_key_manifest(rc_layout l, const rc_manifest_id *id, char *out, size_t n, 
     if (l == RC_LAYOUT_VIEWER)
         len = snprintf(out, n, "%s%s_%s_%s_%s_%s.json", dir, c->net, c->sta, loc, c->cha, date);
     else
-        len = snprintf(out, n, "%s%s_%s_%s_%s_%sHz_%s.json", dir, c->net, c->sta, loc, c->cha,
-                       rate, date);
-    if (put(n, e, len) != RC_OK)
-        return rc_err_wrap(e, "cannot name manifest of %s", chan);
+        len = snprintf(out, n, "%s%s_%s_%s_%s_%sHz_%s.json", dir, c->net, c->sta, loc, c->cha, rate,
+                       date);
+    if (put(n, e, len) != RC_OK) return rc_err_wrap(e, "cannot name manifest of %s", chan);
     return RC_OK;
 }
 
@@ -467,8 +452,7 @@ const char *rc_key_root(void)
 int rc_key_prefix_channel_day(rc_layout l, const rc_chan *c, const char *volcano, int64_t day,
                               char *out, size_t n, rc_err *e)
 {
-    if (check_layout(l, e) != RC_OK)
-        return RC_EINVAL;
+    if (check_layout(l, e) != RC_OK) return RC_EINVAL;
     if (channel_dir(l, c, volcano, rc_day_start(day), out, n, e) != RC_OK)
         return rc_err_wrap(e, "cannot name channel-day prefix");
     return RC_OK;
@@ -488,13 +472,11 @@ static int split(const char *s, size_t len, char sep, seg *out, int max)
     const char *p = s, *end = s + len;
     for (;;) {
         const char *q = memchr(p, sep, (size_t)(end - p));
-        if (n == max)
-            return -1;
+        if (n == max) return -1;
         out[n].p = p;
         out[n].len = q ? (size_t)(q - p) : (size_t)(end - p);
         n++;
-        if (!q)
-            return n;
+        if (!q) return n;
         p = q + 1;
     }
 }
@@ -506,8 +488,7 @@ static int seg_eq(seg s, const char *str)
 
 static int seg_copy(seg s, char *out, size_t n)
 {
-    if (s.len >= n)
-        return 0;
+    if (s.len >= n) return 0;
     memcpy(out, s.p, s.len);
     out[s.len] = '\0';
     return 1;
@@ -518,8 +499,7 @@ static int num(const char *p, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return 0;
+        if (!isdigit((unsigned char)p[i])) return 0;
         v = v * 10 + (p[i] - '0');
     }
     *out = v;
@@ -532,8 +512,8 @@ static int parse_stamp(seg s, int with_time, int64_t *out, rc_err *e)
     int y, mo, d, h = 0, mi = 0, sec = 0;
     size_t want = with_time ? 19 : 10;
     const char *p = s.p;
-    int ok = s.len == want && num(p, 4, &y) && p[4] == '-' && num(p + 5, 2, &mo) &&
-             p[7] == '-' && num(p + 8, 2, &d);
+    int ok = s.len == want && num(p, 4, &y) && p[4] == '-' && num(p + 5, 2, &mo) && p[7] == '-' &&
+             num(p + 8, 2, &d);
     if (ok && with_time)
         ok = p[10] == '-' && num(p + 11, 2, &h) && p[13] == '-' && num(p + 14, 2, &mi) &&
              p[16] == '-' && num(p + 17, 2, &sec);
@@ -583,8 +563,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
         return rc_err_set(e, RC_EINVAL, "key is longer than %d bytes", RC_KEY_MAX - 1);
     for (size_t i = 0; i < klen; i++)
         if ((unsigned char)key[i] < 0x20 || (unsigned char)key[i] >= 0x7f)
-            return rc_err_set(e, RC_EINVAL, "key has a control or non-ASCII byte at offset %zu",
-                              i);
+            return rc_err_set(e, RC_EINVAL, "key has a control or non-ASCII byte at offset %zu", i);
     if (strncmp(key, ROOT, strlen(ROOT)) != 0)
         return rc_err_set(e, RC_EINVAL, "key does not start with '%s'", ROOT);
 
@@ -609,8 +588,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     if (ns != want)
         return rc_err_set(e, RC_EINVAL,
                           "%s key of the %s layout has %d '/'-separated parts, expected %d",
-                          kind == RC_KEY_CHUNK ? "chunk" : "manifest", rc_layout_name(l),
-                          ns, want);
+                          kind == RC_KEY_CHUNK ? "chunk" : "manifest", rc_layout_name(l), ns, want);
 
     /* File name fields: NET STA LOC CHA [RATEHz|TYPE] (START to END | DATE). */
     seg f[10];
@@ -618,8 +596,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     int nf_want = fixed + (kind == RC_KEY_CHUNK ? 3 : 1) + (viewer && kind == RC_KEY_CHUNK);
     int nf = split(file.p, stem_len, '_', f, 10);
     if (nf != nf_want)
-        return rc_err_set(e, RC_EINVAL,
-                          "file name has %d '_'-separated fields, expected %d (%s)",
+        return rc_err_set(e, RC_EINVAL, "file name has %d '_'-separated fields, expected %d (%s)",
                           nf < 0 ? 11 : nf, nf_want,
                           viewer ? (kind == RC_KEY_CHUNK ? "NET_STA_LOC_CHA_TYPE_START_to_END"
                                                          : "NET_STA_LOC_CHA_DATE")
@@ -645,8 +622,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     if (!seg_copy(sg[b + 1], volcano, sizeof volcano))
         return rc_err_set(e, RC_EINVAL, "volcano folder is longer than %d characters",
                           RC_VOLCANO_MAX - 1);
-    if (rc_volcano_validate(volcano, e) != RC_OK)
-        return rc_err_wrap(e, "volcano folder");
+    if (rc_volcano_validate(volcano, e) != RC_OK) return rc_err_wrap(e, "volcano folder");
 
     double rate = 0;
     int tf = fixed; /* index of the first time field */
@@ -654,11 +630,11 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     if (!viewer) {
         char rs[RC_RATE_STR_MAX];
         seg r = f[4];
-        if (r.len < 3 || memcmp(r.p + r.len - 2, "Hz", 2) != 0 || !seg_copy((seg){r.p, r.len - 2}, rs, sizeof rs))
+        if (r.len < 3 || memcmp(r.p + r.len - 2, "Hz", 2) != 0 ||
+            !seg_copy((seg){r.p, r.len - 2}, rs, sizeof rs))
             return rc_err_set(e, RC_EINVAL, "rate field '%.*s' is not <RATE>Hz",
                               (int)(r.len > 40 ? 40 : r.len), r.p);
-        if (rc_rate_parse(rs, &rate, e) != RC_OK)
-            return rc_err_wrap(e, "rate field");
+        if (rc_rate_parse(rs, &rate, e) != RC_OK) return rc_err_wrap(e, "rate field");
     } else if (kind == RC_KEY_CHUNK) {
         char ts[8];
         if (!seg_copy(f[4], ts, sizeof ts) || span_from_name(ts, &type_span) != RC_OK)
@@ -673,12 +649,10 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     int64_t start;
     if (kind == RC_KEY_CHUNK) {
         int64_t end;
-        if (parse_stamp(f[tf], 1, &start, e) != RC_OK)
-            return rc_err_wrap(e, "start");
+        if (parse_stamp(f[tf], 1, &start, e) != RC_OK) return rc_err_wrap(e, "start");
         if (!seg_eq(f[tf + 1], "to"))
             return rc_err_set(e, RC_EINVAL, "expected '_to_' between start and end");
-        if (parse_stamp(f[tf + 2], 1, &end, e) != RC_OK)
-            return rc_err_wrap(e, "end");
+        if (parse_stamp(f[tf + 2], 1, &end, e) != RC_OK) return rc_err_wrap(e, "end");
         rc_span span;
         if (rc_span_from_seconds(end - start, &span) != RC_OK)
             return rc_err_set(e, RC_EINVAL,
@@ -699,8 +673,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
         out->chunk.span = span;
         out->chunk.start = start;
     } else {
-        if (parse_stamp(f[tf], 0, &start, e) != RC_OK)
-            return rc_err_wrap(e, "date");
+        if (parse_stamp(f[tf], 0, &start, e) != RC_OK) return rc_err_wrap(e, "date");
         out->kind = RC_KEY_MANIFEST;
         memset(&out->manifest, 0, sizeof out->manifest);
         out->manifest.chan = c;
@@ -726,8 +699,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     char again[RC_KEY_MAX];
     int rc = kind == RC_KEY_CHUNK ? rc_key_chunk(l, &out->chunk, again, sizeof again, e)
                                   : rc_key_manifest(l, &out->manifest, again, sizeof again, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     if (strcmp(again, key) != 0)
         return rc_err_set(e, RC_EINVAL, "key is not in canonical form; expected '%s'", again);
     return RC_OK;
@@ -736,8 +708,7 @@ static int parse_key(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
 int rc_key_parse(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
 {
     char q[QUOTE_MAX + RC_KEY_MAX];
-    if (check_layout(l, e) != RC_OK)
-        return RC_EINVAL;
+    if (check_layout(l, e) != RC_OK) return RC_EINVAL;
     rc_key_info info;
     memset(&info, 0, sizeof info);
     if (parse_key(l, key, &info, e) != RC_OK)

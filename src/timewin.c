@@ -23,8 +23,7 @@
 static int64_t floor_div(int64_t a, int64_t b)
 {
     int64_t q = a / b;
-    if ((a % b != 0) && ((a < 0) != (b < 0)))
-        q--;
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q--;
     return q;
 }
 
@@ -32,9 +31,9 @@ int64_t rc_days_from_civil(int y, int m, int d)
 {
     int64_t yy = (int64_t)y - (m <= 2);
     int64_t era = floor_div(yy, 400);
-    int64_t yoe = yy - era * 400;                                    /* [0, 399] */
+    int64_t yoe = yy - era * 400;                                          /* [0, 399] */
     int64_t doy = (153 * (int64_t)(m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1; /* [0, 365] */
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;             /* [0, 146096] */
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;                   /* [0, 146096] */
     return era * 146097 + doe - 719468;
 }
 
@@ -97,8 +96,7 @@ int rc_time_make(int y, int mon, int mday, int hour, int min, int sec, int64_t *
 
 int64_t rc_floor(int64_t t, int64_t span)
 {
-    if (span <= 0)
-        return t;
+    if (span <= 0) return t;
     return floor_div(t, span) * span;
 }
 
@@ -114,8 +112,7 @@ static int take_digits(const char **p, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)(*p)[i]))
-            return 0;
+        if (!isdigit((unsigned char)(*p)[i])) return 0;
         v = v * 10 + ((*p)[i] - '0');
     }
     *p += n;
@@ -125,8 +122,7 @@ static int take_digits(const char **p, int n, int *out)
 
 static int take_char(const char **p, char c)
 {
-    if (**p != c)
-        return 0;
+    if (**p != c) return 0;
     (*p)++;
     return 1;
 }
@@ -136,32 +132,38 @@ static int parse_count_unit(const char *s, int bare_ok, int64_t *out)
 {
     const char *p = s;
     int64_t v = 0;
-    if (!isdigit((unsigned char)*p))
-        return 0;
+    if (!isdigit((unsigned char)*p)) return 0;
     for (; isdigit((unsigned char)*p); p++) {
-        if (v > (INT64_MAX - 9) / 10)
-            return 0;
+        if (v > (INT64_MAX - 9) / 10) return 0;
         v = v * 10 + (*p - '0');
     }
     int64_t mul;
     switch (*p) {
     case '\0':
-        if (!bare_ok)
-            return 0;
+        if (!bare_ok) return 0;
         *out = v;
         return 1;
-    case 's': mul = 1; break;
-    case 'm': mul = 60; break;
-    case 'h': mul = 3600; break;
-    case 'd': mul = DAY_SECONDS; break;
-    case 'w': mul = 7 * DAY_SECONDS; break;
-    default: return 0;
+    case 's':
+        mul = 1;
+        break;
+    case 'm':
+        mul = 60;
+        break;
+    case 'h':
+        mul = 3600;
+        break;
+    case 'd':
+        mul = DAY_SECONDS;
+        break;
+    case 'w':
+        mul = 7 * DAY_SECONDS;
+        break;
+    default:
+        return 0;
     }
-    if (p[1] != '\0')
-        return 0;
+    if (p[1] != '\0') return 0;
     /* A century is already far beyond any cache; the cap keeps t - v safe. */
-    if (v > (int64_t)100 * 366 * DAY_SECONDS / mul)
-        return 0;
+    if (v > (int64_t)100 * 366 * DAY_SECONDS / mul) return 0;
     *out = v * mul;
     return 1;
 }
@@ -189,8 +191,7 @@ static int parse_iso(const char *s, int64_t *out, rc_err *e)
                 return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
             if (take_char(&p, '.')) {
                 if (!isdigit((unsigned char)*p))
-                    return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS,
-                                      s);
+                    return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
                 for (; isdigit((unsigned char)*p); p++)
                     if (*p != '0')
                         return rc_err_set(e, RC_EINVAL,
@@ -216,16 +217,14 @@ static int parse_iso(const char *s, int64_t *out, rc_err *e)
             return rc_err_set(e, RC_EINVAL, "time '%s' has trailing characters; " TIME_FORMS, s);
     }
     int64_t t;
-    if (rc_time_make(y, mo, d, h, mi, sec, &t, e) != RC_OK)
-        return rc_err_wrap(e, "time '%s'", s);
+    if (rc_time_make(y, mo, d, h, mi, sec, &t, e) != RC_OK) return rc_err_wrap(e, "time '%s'", s);
     *out = t - offset;
     return RC_OK;
 }
 
 int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
 {
-    if (!s || !*s)
-        return rc_err_set(e, RC_EINVAL, "time is empty; " TIME_FORMS);
+    if (!s || !*s) return rc_err_set(e, RC_EINVAL, "time is empty; " TIME_FORMS);
     if (strcmp(s, "now") == 0) {
         *out = now;
         return RC_OK;
@@ -235,15 +234,13 @@ int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
         *out = now - age;
         return RC_OK;
     }
-    if (strlen(s) >= 10 && s[4] == '-')
-        return parse_iso(s, out, e);
+    if (strlen(s) >= 10 && s[4] == '-') return parse_iso(s, out, e);
     return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
 }
 
 int rc_duration_parse(const char *s, int64_t *seconds, rc_err *e)
 {
-    if (s && parse_count_unit(s, 1, seconds))
-        return RC_OK;
+    if (s && parse_count_unit(s, 1, seconds)) return RC_OK;
     return rc_err_set(e, RC_EINVAL,
                       "duration '%s' is not understood; give a whole number with a unit: 90s, 2m, "
                       "1h, 3d, 1w, or a bare number of seconds",
@@ -265,8 +262,8 @@ void rc_time_iso(int64_t t, char *out)
     rc_tm tm;
     rc_time_split(t, &tm);
     char w[128];
-    snprintf(w, sizeof w, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.mon, tm.mday,
-             tm.hour, tm.min, tm.sec);
+    snprintf(w, sizeof w, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.year, tm.mon, tm.mday, tm.hour,
+             tm.min, tm.sec);
     emit(out, w);
 }
 
@@ -275,8 +272,8 @@ void rc_time_stamp(int64_t t, char *out)
     rc_tm tm;
     rc_time_split(t, &tm);
     char w[128];
-    snprintf(w, sizeof w, "%04d-%02d-%02d-%02d-%02d-%02d", tm.year, tm.mon, tm.mday,
-             tm.hour, tm.min, tm.sec);
+    snprintf(w, sizeof w, "%04d-%02d-%02d-%02d-%02d-%02d", tm.year, tm.mon, tm.mday, tm.hour,
+             tm.min, tm.sec);
     emit(out, w);
 }
 
@@ -305,8 +302,8 @@ void rc_time_now_iso_us(char *out)
     rc_tm tm;
     rc_time_split((int64_t)ts.tv_sec, &tm);
     char w[128];
-    snprintf(w, sizeof w, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.year, tm.mon,
-             tm.mday, tm.hour, tm.min, tm.sec, (long)(ts.tv_nsec / 1000));
+    snprintf(w, sizeof w, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.year, tm.mon, tm.mday, tm.hour,
+             tm.min, tm.sec, (long)(ts.tv_nsec / 1000));
     emit(out, w);
 }
 
@@ -315,13 +312,11 @@ void rc_time_now_iso_us(char *out)
 size_t rc_run_windows(int64_t now, int64_t lookback, int64_t delay, int64_t span, int64_t *starts,
                       size_t max)
 {
-    if (span <= 0 || lookback <= 0 || delay < 0)
-        return 0;
+    if (span <= 0 || lookback <= 0 || delay < 0) return 0;
     int64_t hi = now - delay;
     int64_t last_end = rc_floor(hi, span);
     int64_t first_end = rc_floor(hi - lookback, span) + span; /* first aligned end > lo */
-    if (last_end < first_end)
-        return 0;
+    if (last_end < first_end) return 0;
     size_t n = (size_t)((last_end - first_end) / span) + 1;
     for (size_t i = 0; i < n && i < max; i++)
         starts[i] = first_end - span + (int64_t)i * span;
@@ -330,14 +325,11 @@ size_t rc_run_windows(int64_t now, int64_t lookback, int64_t delay, int64_t span
 
 size_t rc_range_windows(int64_t from, int64_t to, int64_t span, int64_t *starts, size_t max)
 {
-    if (span <= 0 || to <= from)
-        return 0;
+    if (span <= 0 || to <= from) return 0;
     int64_t first = rc_floor(from, span);
-    if (first < from)
-        first += span;
+    if (first < from) first += span;
     int64_t last = rc_floor(to, span) - span; /* last start whose end <= to */
-    if (last < first)
-        return 0;
+    if (last < first) return 0;
     size_t n = (size_t)((last - first) / span) + 1;
     for (size_t i = 0; i < n && i < max; i++)
         starts[i] = first + (int64_t)i * span;

@@ -45,17 +45,25 @@ typedef struct golden {
 
 static const golden goldens[] = {
     {"HV.OBL..HHZ", "kilauea", 100, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/10m/HV_OBL_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/OBL//HHZ/"
+     "HV_OBL__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/10m/"
+     "HV_OBL_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.OBL..HHZ", "kilauea", 100, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/1h/HV_OBL_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/OBL//HHZ/"
+     "HV_OBL__HHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/1h/"
+     "HV_OBL_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.OBL..HHZ", "kilauea", 100, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/6h/HV_OBL_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/OBL//HHZ/"
+     "HV_OBL__HHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/OBL/--/HHZ/6h/"
+     "HV_OBL_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.OBL..HHZ", "kilauea", 100, RC_SPAN_10M, T1105,
-     "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/HV/kilauea/OBL/--/HHZ/10m/HV_OBL_--_HHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/HV/kilauea/OBL//HHZ/"
+     "HV_OBL__HHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/HV/kilauea/OBL/--/HHZ/10m/"
+     "HV_OBL_--_HHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"HV.OBL..HHZ", "kilauea", 100, -1, T1104,
      "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-04.json",
      "data/2025/11/04/HV/kilauea/OBL/--/HHZ/HV_OBL_--_HHZ_2025-11-04.json"},
@@ -63,17 +71,25 @@ static const golden goldens[] = {
      "data/2025/11/HV/kilauea/OBL//HHZ/HV_OBL__HHZ_100Hz_2025-11-05.json",
      "data/2025/11/05/HV/kilauea/OBL/--/HHZ/HV_OBL_--_HHZ_2025-11-05.json"},
     {"HV.MOKD..HHZ", "maunaloa", 100, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/10m/HV_MOKD_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/maunaloa/MOKD//HHZ/"
+     "HV_MOKD__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/10m/"
+     "HV_MOKD_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.MOKD..HHZ", "maunaloa", 100, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/1h/HV_MOKD_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/maunaloa/MOKD//HHZ/"
+     "HV_MOKD__HHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/1h/"
+     "HV_MOKD_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.MOKD..HHZ", "maunaloa", 100, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/6h/HV_MOKD_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/maunaloa/MOKD//HHZ/"
+     "HV_MOKD__HHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/6h/"
+     "HV_MOKD_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.MOKD..HHZ", "maunaloa", 100, RC_SPAN_10M, T1105,
-     "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/HV/maunaloa/MOKD/--/HHZ/10m/HV_MOKD_--_HHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/HV/maunaloa/MOKD//HHZ/"
+     "HV_MOKD__HHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/HV/maunaloa/MOKD/--/HHZ/10m/"
+     "HV_MOKD_--_HHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"HV.MOKD..HHZ", "maunaloa", 100, -1, T1104,
      "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-04.json",
      "data/2025/11/04/HV/maunaloa/MOKD/--/HHZ/HV_MOKD_--_HHZ_2025-11-04.json"},
@@ -81,17 +97,25 @@ static const golden goldens[] = {
      "data/2025/11/HV/maunaloa/MOKD//HHZ/HV_MOKD__HHZ_100Hz_2025-11-05.json",
      "data/2025/11/05/HV/maunaloa/MOKD/--/HHZ/HV_MOKD_--_HHZ_2025-11-05.json"},
     {"AV.GSTD..BHZ", "greatsitkin", 50, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/10m/AV_GSTD_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/greatsitkin/GSTD//BHZ/"
+     "AV_GSTD__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/10m/"
+     "AV_GSTD_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.GSTD..BHZ", "greatsitkin", 50, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/1h/AV_GSTD_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/greatsitkin/GSTD//BHZ/"
+     "AV_GSTD__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/1h/"
+     "AV_GSTD_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.GSTD..BHZ", "greatsitkin", 50, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/6h/AV_GSTD_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/greatsitkin/GSTD//BHZ/"
+     "AV_GSTD__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/6h/"
+     "AV_GSTD_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.GSTD..BHZ", "greatsitkin", 50, RC_SPAN_10M, T1105,
-     "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/AV/greatsitkin/GSTD/--/BHZ/10m/AV_GSTD_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/AV/greatsitkin/GSTD//BHZ/"
+     "AV_GSTD__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/AV/greatsitkin/GSTD/--/BHZ/10m/"
+     "AV_GSTD_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"AV.GSTD..BHZ", "greatsitkin", 50, -1, T1104,
      "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-04.json",
      "data/2025/11/04/AV/greatsitkin/GSTD/--/BHZ/AV_GSTD_--_BHZ_2025-11-04.json"},
@@ -99,17 +123,25 @@ static const golden goldens[] = {
      "data/2025/11/AV/greatsitkin/GSTD//BHZ/AV_GSTD__BHZ_50Hz_2025-11-05.json",
      "data/2025/11/05/AV/greatsitkin/GSTD/--/BHZ/AV_GSTD_--_BHZ_2025-11-05.json"},
     {"AV.SSLS..BHZ", "shishaldin", 50, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/10m/AV_SSLS_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/shishaldin/SSLS//BHZ/"
+     "AV_SSLS__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/10m/"
+     "AV_SSLS_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SSLS..BHZ", "shishaldin", 50, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/1h/AV_SSLS_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/shishaldin/SSLS//BHZ/"
+     "AV_SSLS__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/1h/"
+     "AV_SSLS_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SSLS..BHZ", "shishaldin", 50, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/6h/AV_SSLS_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/shishaldin/SSLS//BHZ/"
+     "AV_SSLS__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/6h/"
+     "AV_SSLS_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SSLS..BHZ", "shishaldin", 50, RC_SPAN_10M, T1105,
-     "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/AV/shishaldin/SSLS/--/BHZ/10m/AV_SSLS_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/AV/shishaldin/SSLS//BHZ/"
+     "AV_SSLS__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/AV/shishaldin/SSLS/--/BHZ/10m/"
+     "AV_SSLS_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"AV.SSLS..BHZ", "shishaldin", 50, -1, T1104,
      "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-04.json",
      "data/2025/11/04/AV/shishaldin/SSLS/--/BHZ/AV_SSLS_--_BHZ_2025-11-04.json"},
@@ -117,17 +149,25 @@ static const golden goldens[] = {
      "data/2025/11/AV/shishaldin/SSLS//BHZ/AV_SSLS__BHZ_50Hz_2025-11-05.json",
      "data/2025/11/05/AV/shishaldin/SSLS/--/BHZ/AV_SSLS_--_BHZ_2025-11-05.json"},
     {"AV.SPCP..BHZ", "spurr", 50, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/10m/AV_SPCP_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/SPCP//BHZ/"
+     "AV_SPCP__BHZ_50Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/10m/"
+     "AV_SPCP_--_BHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SPCP..BHZ", "spurr", 50, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/1h/AV_SPCP_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/SPCP//BHZ/"
+     "AV_SPCP__BHZ_50Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/1h/"
+     "AV_SPCP_--_BHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SPCP..BHZ", "spurr", 50, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/6h/AV_SPCP_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/SPCP//BHZ/"
+     "AV_SPCP__BHZ_50Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/SPCP/--/BHZ/6h/"
+     "AV_SPCP_--_BHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.SPCP..BHZ", "spurr", 50, RC_SPAN_10M, T1105,
-     "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/AV/spurr/SPCP/--/BHZ/10m/AV_SPCP_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/AV/spurr/SPCP//BHZ/"
+     "AV_SPCP__BHZ_50Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/AV/spurr/SPCP/--/BHZ/10m/"
+     "AV_SPCP_--_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"AV.SPCP..BHZ", "spurr", 50, -1, T1104,
      "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-04.json",
      "data/2025/11/04/AV/spurr/SPCP/--/BHZ/AV_SPCP_--_BHZ_2025-11-04.json"},
@@ -135,17 +175,25 @@ static const golden goldens[] = {
      "data/2025/11/AV/spurr/SPCP//BHZ/AV_SPCP__BHZ_50Hz_2025-11-05.json",
      "data/2025/11/05/AV/spurr/SPCP/--/BHZ/AV_SPCP_--_BHZ_2025-11-05.json"},
     {"AV.N20K.EP.BDF", "spurr", 40, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/N20K/EP/BDF/10m/AV_N20K_EP_BDF_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/N20K/EP/BDF/"
+     "AV_N20K_EP_BDF_40Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/N20K/EP/BDF/10m/"
+     "AV_N20K_EP_BDF_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.N20K.EP.BDF", "spurr", 40, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/N20K/EP/BDF/1h/AV_N20K_EP_BDF_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/N20K/EP/BDF/"
+     "AV_N20K_EP_BDF_40Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/N20K/EP/BDF/1h/"
+     "AV_N20K_EP_BDF_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.N20K.EP.BDF", "spurr", 40, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/AV/spurr/N20K/EP/BDF/6h/AV_N20K_EP_BDF_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/AV/spurr/N20K/EP/BDF/"
+     "AV_N20K_EP_BDF_40Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/AV/spurr/N20K/EP/BDF/6h/"
+     "AV_N20K_EP_BDF_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"AV.N20K.EP.BDF", "spurr", 40, RC_SPAN_10M, T1105,
-     "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/AV/spurr/N20K/EP/BDF/10m/AV_N20K_EP_BDF_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/AV/spurr/N20K/EP/BDF/"
+     "AV_N20K_EP_BDF_40Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/AV/spurr/N20K/EP/BDF/10m/"
+     "AV_N20K_EP_BDF_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"AV.N20K.EP.BDF", "spurr", 40, -1, T1104,
      "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-04.json",
      "data/2025/11/04/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_2025-11-04.json"},
@@ -153,17 +201,25 @@ static const golden goldens[] = {
      "data/2025/11/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40Hz_2025-11-05.json",
      "data/2025/11/05/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_2025-11-05.json"},
     {"HV.UWE.QC.EHZ", "kilauea", 100, RC_SPAN_10M, T1104 + 23 * H + 50 * M,
-     "data/2025/11/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/10m/HV_UWE_QC_EHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE/QC/EHZ/"
+     "HV_UWE_QC_EHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/10m/"
+     "HV_UWE_QC_EHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.UWE.QC.EHZ", "kilauea", 100, RC_SPAN_1H, T1104 + 23 * H,
-     "data/2025/11/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/1h/HV_UWE_QC_EHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE/QC/EHZ/"
+     "HV_UWE_QC_EHZ_100Hz_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/1h/"
+     "HV_UWE_QC_EHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.UWE.QC.EHZ", "kilauea", 100, RC_SPAN_6H, T1104 + 18 * H,
-     "data/2025/11/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/6h/HV_UWE_QC_EHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE/QC/EHZ/"
+     "HV_UWE_QC_EHZ_100Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/6h/"
+     "HV_UWE_QC_EHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst"},
     {"HV.UWE.QC.EHZ", "kilauea", 100, RC_SPAN_10M, T1105,
-     "data/2025/11/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
-     "data/2025/11/05/HV/kilauea/UWE/QC/EHZ/10m/HV_UWE_QC_EHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE/QC/EHZ/"
+     "HV_UWE_QC_EHZ_100Hz_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst",
+     "data/2025/11/05/HV/kilauea/UWE/QC/EHZ/10m/"
+     "HV_UWE_QC_EHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst"},
     {"HV.UWE.QC.EHZ", "kilauea", 100, -1, T1104,
      "data/2025/11/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_100Hz_2025-11-04.json",
      "data/2025/11/04/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_2025-11-04.json"},
@@ -172,25 +228,35 @@ static const golden goldens[] = {
      "data/2025/11/05/HV/kilauea/UWE/QC/EHZ/HV_UWE_QC_EHZ_2025-11-05.json"},
     /* DESIGN.md's example and the 24 h span. */
     {"HV.UWE..HHZ", "kilauea", 100, RC_SPAN_10M, T1104 + 22 * H,
-     "data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/10m/HV_UWE_--_HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/10m/"
+     "HV_UWE_--_HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst"},
     {"HV.UWE..HHZ", "kilauea", 100, RC_SPAN_24H, T1104,
-     "data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-05-00-00-00.bin.zst",
-     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/24h/HV_UWE_--_HHZ_24h_2025-11-04-00-00-00_to_2025-11-05-00-00-00.bin.zst"},
+     "data/2025/11/HV/kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/24h/"
+     "HV_UWE_--_HHZ_24h_2025-11-04-00-00-00_to_2025-11-05-00-00-00.bin.zst"},
     /* Year end: the 6 h chunk ending 2026-01-01 00:00 stays in 2025/12(/31). */
     {"HV.UWE..HHZ", "kilauea", 100, RC_SPAN_6H, T20251231 + 18 * H,
-     "data/2025/12/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-12-31-18-00-00_to_2026-01-01-00-00-00.bin.zst",
-     "data/2025/12/31/HV/kilauea/UWE/--/HHZ/6h/HV_UWE_--_HHZ_6h_2025-12-31-18-00-00_to_2026-01-01-00-00-00.bin.zst"},
+     "data/2025/12/HV/kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-12-31-18-00-00_to_2026-01-01-00-00-00.bin.zst",
+     "data/2025/12/31/HV/kilauea/UWE/--/HHZ/6h/"
+     "HV_UWE_--_HHZ_6h_2025-12-31-18-00-00_to_2026-01-01-00-00-00.bin.zst"},
     /* Leap day and fractional / tiny rates. */
     {"AV.N20K.EP.BDF", "spurr", 40.96, RC_SPAN_1H, T20240229 + 23 * H,
-     "data/2024/02/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_40.96Hz_2024-02-29-23-00-00_to_2024-03-01-00-00-00.bin.zst",
-     "data/2024/02/29/AV/spurr/N20K/EP/BDF/1h/AV_N20K_EP_BDF_1h_2024-02-29-23-00-00_to_2024-03-01-00-00-00.bin.zst"},
+     "data/2024/02/AV/spurr/N20K/EP/BDF/"
+     "AV_N20K_EP_BDF_40.96Hz_2024-02-29-23-00-00_to_2024-03-01-00-00-00.bin.zst",
+     "data/2024/02/29/AV/spurr/N20K/EP/BDF/1h/"
+     "AV_N20K_EP_BDF_1h_2024-02-29-23-00-00_to_2024-03-01-00-00-00.bin.zst"},
     {"AV.N20K.EP.BDF", "spurr", 0.001, -1, T20240229,
      "data/2024/02/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_0.001Hz_2024-02-29.json",
      "data/2024/02/29/AV/spurr/N20K/EP/BDF/AV_N20K_EP_BDF_2024-02-29.json"},
     {"HV.UWE..LHZ", "kilauea", 0.1, RC_SPAN_6H, T20250201 - 6 * H,
-     "data/2025/01/HV/kilauea/UWE//LHZ/HV_UWE__LHZ_0.1Hz_2025-01-31-18-00-00_to_2025-02-01-00-00-00.bin.zst",
-     "data/2025/01/31/HV/kilauea/UWE/--/LHZ/6h/HV_UWE_--_LHZ_6h_2025-01-31-18-00-00_to_2025-02-01-00-00-00.bin.zst"},
+     "data/2025/01/HV/kilauea/UWE//LHZ/"
+     "HV_UWE__LHZ_0.1Hz_2025-01-31-18-00-00_to_2025-02-01-00-00-00.bin.zst",
+     "data/2025/01/31/HV/kilauea/UWE/--/LHZ/6h/"
+     "HV_UWE_--_LHZ_6h_2025-01-31-18-00-00_to_2025-02-01-00-00-00.bin.zst"},
 };
 
 Test(golden, both_layouts_build_and_parse)
@@ -204,8 +270,8 @@ Test(golden, both_layouts_build_and_parse)
             rc_key_info ki;
             memset(key, 0, sizeof key);
             if (g->span >= 0) {
-                rc_chunk_id id = {.chan = chan(g->chan), .rate = g->rate, .span = g->span,
-                                  .start = g->start};
+                rc_chunk_id id = {
+                    .chan = chan(g->chan), .rate = g->rate, .span = g->span, .start = g->start};
                 snprintf(id.volcano, sizeof id.volcano, "%s", g->volcano);
                 cr_assert_eq(rc_key_chunk(l, &id, key, sizeof key, &e), RC_OK, "%s", e.msg);
                 cr_assert_str_eq(key, want);
@@ -242,14 +308,13 @@ Test(golden, channel_day_prefix_holds_the_day)
     cr_assert_eq(rc_key_prefix_channel_day(RC_LAYOUT_SEED, &c, "kilauea", T1104, p, sizeof p, &e),
                  RC_OK, "%s", e.msg);
     cr_assert_str_eq(p, "data/2025/11/HV/kilauea/OBL//HHZ/");
-    cr_assert_eq(
-        rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &c, "kilauea", T1104, p, sizeof p, &e),
-        RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &c, "kilauea", T1104, p, sizeof p, &e),
+                 RC_OK, "%s", e.msg);
     cr_assert_str_eq(p, "data/2025/11/04/HV/kilauea/OBL/--/HHZ/");
     /* Every golden key of that channel-day starts with it. */
     for (size_t i = 0; i < 5; i++) {
-        cr_assert(strncmp(goldens[i].viewer, p, strlen(p)) == 0 || goldens[i].start >= T1105,
-                  "%s", goldens[i].viewer);
+        cr_assert(strncmp(goldens[i].viewer, p, strlen(p)) == 0 || goldens[i].start >= T1105, "%s",
+                  goldens[i].viewer);
         cr_assert(strncmp(goldens[i].seed, "data/2025/11/HV/kilauea/OBL//HHZ/", 33) == 0);
     }
     c = chan("AV.N20K.EP.BDF");
@@ -307,8 +372,8 @@ Test(round_trip, every_combination)
                 for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++)
                     for (size_t x = 0; x < sizeof edges / sizeof edges[0]; x++)
                         for (int before = 0; before < 2; before++) {
-                            rc_chunk_id id = {.chan = chan(chans[c]), .rate = rates[r],
-                                              .span = (rc_span)s};
+                            rc_chunk_id id = {
+                                .chan = chan(chans[c]), .rate = rates[r], .span = (rc_span)s};
                             snprintf(id.volcano, sizeof id.volcano, "great_sitkin-2");
                             id.start = edges[x] - (before ? rc_span_seconds(s) : 0);
                             check_round_trip((rc_layout)l, &id);
@@ -320,8 +385,11 @@ Test(round_trip, every_combination)
 Test(round_trip, edge_keys_literal)
 {
     /* Month end: a 10 min chunk 23:50 on Jan 31 ends on Feb 1 but lives in January. */
-    rc_chunk_id id = {.chan = chan("AV.SPCP..BHZ"), .volcano = "spurr", .rate = 50,
-                      .span = RC_SPAN_10M, .start = T20250201 - 10 * M};
+    rc_chunk_id id = {.chan = chan("AV.SPCP..BHZ"),
+                      .volcano = "spurr",
+                      .rate = 50,
+                      .span = RC_SPAN_10M,
+                      .start = T20250201 - 10 * M};
     char key[RC_KEY_MAX];
     rc_err e = {0};
     cr_assert_eq(rc_key_chunk(RC_LAYOUT_SEED, &id, key, sizeof key, &e), RC_OK);
@@ -343,8 +411,11 @@ Test(build, rejects_bad_ids)
 {
     char key[RC_KEY_MAX];
     rc_err e = {0};
-    rc_chunk_id id = {.chan = chan("HV.UWE..HHZ"), .volcano = "kilauea", .rate = 100,
-                      .span = RC_SPAN_10M, .start = T1104 + 22 * H + 5 * M};
+    rc_chunk_id id = {.chan = chan("HV.UWE..HHZ"),
+                      .volcano = "kilauea",
+                      .rate = 100,
+                      .span = RC_SPAN_10M,
+                      .start = T1104 + 22 * H + 5 * M};
     cr_assert_eq(rc_key_chunk(RC_LAYOUT_SEED, &id, key, sizeof key, &e), RC_EINVAL);
     cr_assert_str_eq(e.msg, "cannot name 10m chunk of HV.UWE..HHZ: start 2025-11-04T22:05:00Z is "
                             "not aligned to the span");
@@ -373,8 +444,8 @@ Test(build, rejects_bad_ids)
     cr_assert_eq(rc_key_chunk(RC_LAYOUT_SEED, &id, key, 20, &e), RC_EINVAL);
     cr_assert_eq(rc_key_chunk(RC_LAYOUT_SEED, &id, key, sizeof key, &e), RC_OK);
 
-    rc_manifest_id mid = {.chan = chan("HV.UWE..HHZ"), .volcano = "kilauea", .rate = 100,
-                          .day = T1104 + H};
+    rc_manifest_id mid = {
+        .chan = chan("HV.UWE..HHZ"), .volcano = "kilauea", .rate = 100, .day = T1104 + H};
     cr_assert_eq(rc_key_manifest(RC_LAYOUT_SEED, &mid, key, sizeof key, &e), RC_EINVAL);
     cr_assert_str_eq(e.msg, "cannot name manifest of HV.UWE..HHZ: day 2025-11-04T01:00:00Z is "
                             "not 00:00 UTC");
@@ -396,79 +467,99 @@ typedef struct bad_key {
 
 static const bad_key bad_keys[] = {
     /* misaligned start */
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-05-00_to_2025-11-04-22-15-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-05-00_to_2025-11-04-22-15-00.bin.zst",
      "start 2025-11-04-22-05-00 is not aligned to the 10m span"},
     {RC_LAYOUT_VIEWER,
      VIEW_DIR "6h/HV_UWE_--_HHZ_6h_2025-11-04-03-00-00_to_2025-11-04-09-00-00.bin.zst",
      "start 2025-11-04-03-00-00 is not aligned to the 6h span"},
     /* wrong span */
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-20-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-20-00.bin.zst",
      "end - start is 1200 s, not a chunk span"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-00-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-00-00.bin.zst",
      "end - start is 0 s"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-10-00_to_2025-11-04-22-00-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-10-00_to_2025-11-04-22-00-00.bin.zst",
      "end - start is -600 s"},
     /* date folder mismatch */
     {RC_LAYOUT_SEED,
-     "data/2025/10/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/10/HV/kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "date folders 2025/10 do not match the start date 2025-11-04"},
-    {RC_LAYOUT_SEED,
-     "data/2024/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json",
+    {RC_LAYOUT_SEED, "data/2024/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json",
      "date folders 2024/11 do not match the start date 2025-11-04"},
     {RC_LAYOUT_VIEWER,
-     "data/2025/11/05/HV/kilauea/UWE/--/HHZ/6h/HV_UWE_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
+     "data/2025/11/05/HV/kilauea/UWE/--/HHZ/6h/"
+     "HV_UWE_--_HHZ_6h_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst",
      "date folders 2025/11/05 do not match the start date 2025-11-04"},
     {RC_LAYOUT_VIEWER, "data/2025/11/4/HV/kilauea/UWE/--/HHZ/HV_UWE_--_HHZ_2025-11-04.json",
      "date folders 2025/11/4 do not match"},
-    {RC_LAYOUT_SEED,
-     "data/2025/+11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json", "date folders"},
+    {RC_LAYOUT_SEED, "data/2025/+11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json",
+     "date folders"},
     /* folder / file name field mismatch */
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/OBL//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/OBL//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "station folder 'OBL' differs from 'UWE' in the file name"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/AV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/AV/kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "network folder 'AV' differs from 'HV'"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/UWE/EP/HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/UWE/EP/HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "location folder 'EP' differs from '' in the file name"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/UWE//EHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/UWE//EHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "channel folder 'EHZ' differs from 'HHZ'"},
     {RC_LAYOUT_VIEWER,
-     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/6h/HV_UWE_--_HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE/--/HHZ/6h/"
+     "HV_UWE_--_HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "type folder '6h' differs from '10m' in the file name"},
     /* bad codes */
     {RC_LAYOUT_SEED,
-     "data/2025/11/hv/kilauea/UWE//HHZ/hv_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/hv/kilauea/UWE//HHZ/"
+     "hv_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "network code 'hv' has lower-case letters"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/..//HHZ/HV_..__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/..//HHZ/"
+     "HV_..__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "station code '..' has a character other than A-Z and 0-9"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/UWE/../HHZ/HV_UWE_.._HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/UWE/../HHZ/"
+     "HV_UWE_.._HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "location code '..' has a character other than A-Z and 0-9"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/U/WE//HHZ/HV_U/WE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/U/WE//HHZ/HV_U/"
+     "WE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "parts, expected 9"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/U_WE//HHZ/HV_U_WE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/U_WE//HHZ/"
+     "HV_U_WE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "file name has 9 '_'-separated fields, expected 8"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/ABCDEFGHI//HHZ/HV_ABCDEFGHI__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/ABCDEFGHI//HHZ/"
+     "HV_ABCDEFGHI__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "station field 'ABCDEFGHI' is longer than 8 characters"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/Kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/Kilauea/UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "volcano folder: volcano name 'Kilauea'"},
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV//UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV//UWE//HHZ/"
+     "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "volcano name is empty"},
     /* location spelling per layout */
     {RC_LAYOUT_SEED,
-     "data/2025/11/HV/kilauea/UWE/--/HHZ/HV_UWE_--_HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/HV/kilauea/UWE/--/HHZ/"
+     "HV_UWE_--_HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "the seed layout writes an empty location as an empty field"},
     {RC_LAYOUT_VIEWER,
-     "data/2025/11/04/HV/kilauea/UWE//HHZ/10m/HV_UWE__HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
+     "data/2025/11/04/HV/kilauea/UWE//HHZ/10m/"
+     "HV_UWE__HHZ_10m_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst",
      "the viewer layout writes an empty location as '--'"},
     /* viewer TYPE */
     {RC_LAYOUT_VIEWER,
@@ -489,7 +580,8 @@ static const bad_key bad_keys[] = {
      "sample rate '100.0' is not in canonical form"},
     {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_1e2Hz_2025-11-04.json",
      "sample rate '1e2' is not a plain decimal"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100_2025-11-04.json", "rate field '100' is not <RATE>Hz"},
+    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100_2025-11-04.json",
+     "rate field '100' is not <RATE>Hz"},
     {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100hz_2025-11-04.json", "rate field '100hz'"},
     {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_Hz_2025-11-04.json", "rate field 'Hz'"},
     /* times */
@@ -497,14 +589,18 @@ static const bad_key bad_keys[] = {
      "date: '2025-02-30': day 30 does not exist in 2025-02"},
     {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-00-00-00.json",
      "'2025-11-04-00-00-00' is not a YYYY-MM-DD date"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-24-00-00_to_2025-11-05-00-10-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-24-00-00_to_2025-11-05-00-10-00.bin.zst",
      "start: '2025-11-04-24-00-00': hour 24 is out of range"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04T22:00:00_to_2025-11-04-22-10-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04T22:00:00_to_2025-11-04-22-10-00.bin.zst",
      "is not a YYYY-MM-DD-HH-MM-SS time"},
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_from_2025-11-04-22-10-00.bin.zst",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_from_2025-11-04-22-10-00.bin.zst",
      "expected '_to_' between start and end"},
     /* suffixes and garbage */
-    {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zstd",
+    {RC_LAYOUT_SEED,
+     SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zstd",
      "file name does not end in .bin.zst or .json"},
     {RC_LAYOUT_SEED, SEED_DIR "HV_UWE__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin",
      "does not end in .bin.zst or .json"},
@@ -645,8 +741,10 @@ Test(volcano, validate)
     static const char *const ok[] = {"kilauea", "great_sitkin", "mauna-loa", "a", "3volc"};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         cr_assert_eq(rc_volcano_validate(ok[i], &e), RC_OK, "%s: %s", ok[i], e.msg);
-    static const char *const bad[] = {"Kilauea", "", "_x", "-x", "a/b", "a..b", "a b", "kīlauea",
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const bad[] = {
+        "Kilauea", "",        "_x",
+        "-x",      "a/b",     "a..b",
+        "a b",     "kīlauea", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(rc_volcano_validate(bad[i], &e), RC_EINVAL, "accepted: %s", bad[i]);
     rc_volcano_validate("a/b", &e);
@@ -708,11 +806,23 @@ Test(rate, format_shortest_decimal)
     static const struct {
         double r;
         const char *s;
-    } t[] = {{100, "100"},       {40.96, "40.96"}, {0.1, "0.1"},         {50, "50"},
-             {20, "20"},         {1, "1"},         {0.001, "0.001"},     {200, "200"},
-             {1e-5, "0.00001"},  {0.3, "0.3"},     {2.5, "2.5"},         {1000, "1000"},
-             {250, "250"},       {1.0 / 3, "0.3333333333333333"},        {4e20, "400000000000000000000"},
-             {0.05, "0.05"},     {5000000, "5000000"}};
+    } t[] = {{100, "100"},
+             {40.96, "40.96"},
+             {0.1, "0.1"},
+             {50, "50"},
+             {20, "20"},
+             {1, "1"},
+             {0.001, "0.001"},
+             {200, "200"},
+             {1e-5, "0.00001"},
+             {0.3, "0.3"},
+             {2.5, "2.5"},
+             {1000, "1000"},
+             {250, "250"},
+             {1.0 / 3, "0.3333333333333333"},
+             {4e20, "400000000000000000000"},
+             {0.05, "0.05"},
+             {5000000, "5000000"}};
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
         char b[RC_RATE_STR_MAX];
         rc_err e = {0};
@@ -742,17 +852,16 @@ Test(rate, round_trip_many)
             cr_assert(strpbrk(b, "eE+-") == NULL, "%s", b);
             cr_assert_neq(strcmp(b, "0"), 0);
             cr_assert_eq(rc_rate_parse(b, &back, &e), RC_OK, "%s: %s", b, e.msg);
-            if (back != rs[j])
-                cr_assert_fail("%.17g -> %s -> %.17g", rs[j], b, back);
+            if (back != rs[j]) cr_assert_fail("%.17g -> %s -> %.17g", rs[j], b, back);
         }
     }
 }
 
 Test(rate, parse_rejects_non_canonical)
 {
-    static const char *const bad[] = {"100.0", "1e2", "+5", "", "0", "-1", "0.10", "00.1",
-                                      "010",   ".5",  "5.", "0x10", "inf", "nan", " 5", "5 ",
-                                      "0.0",   "0.00000", "1,5", "0.10000000000000001"};
+    static const char *const bad[] = {
+        "100.0", "1e2",  "+5",  "",    "0",  "-1", "0.10", "00.1",    "010", ".5",
+        "5.",    "0x10", "inf", "nan", " 5", "5 ", "0.0",  "0.00000", "1,5", "0.10000000000000001"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         double v = 42;
         rc_err e = {0};
