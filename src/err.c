@@ -31,10 +31,16 @@ int rc_err_wrap(rc_err *e, const char *fmt, ...)
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
     memcpy(old, e->msg, sizeof old);
+    /* Build in a buffer large enough for both parts, then cut to size: the
+     * innermost reason is at the end, so a cut loses the least useful part
+     * only when the context itself is huge. */
+    char both[2 * RC_ERR_MSG_MAX + 4];
     if (old[0])
-        snprintf(e->msg, sizeof e->msg, "%s: %s", ctx, old);
+        snprintf(both, sizeof both, "%s: %s", ctx, old);
     else
-        snprintf(e->msg, sizeof e->msg, "%s", ctx);
+        snprintf(both, sizeof both, "%s", ctx);
+    memcpy(e->msg, both, sizeof e->msg - 1);
+    e->msg[sizeof e->msg - 1] = '\0';
     return e->code;
 }
 
