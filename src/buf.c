@@ -4,6 +4,7 @@
 #include "r2cache/buf.h"
 #include "r2cache/err.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
