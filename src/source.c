@@ -1,0 +1,183 @@
+/*
+ * source.c: the backend-neutral half of the source interface.
+ *
+ * rc_source_open picks the backend from the URL scheme (http/https = FDSN
+ * dataselect, sds:// = local SeisComP archive), copies and clamps the options
+ * once so that backends can trust them, and rc_source_fetch_many checks its
+ * arguments before handing over. The bulk POST body lives here rather than
+ * in source_fdsn.c because it is pure formatting that tests (and the
+ * engine's dry-run) want without touching the network.
+ */
+#include "r2cache/source.h"
+#include "r2cache/timewin.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void rc_source_opts_default(rc_source_opts *o)
+{
+    if (!o)
+        return;
+    memset(o, 0, sizeof *o);
+    o->max_connections = 3;
+    o->timeout_s = 120;
+    o->connect_timeout_s = 10;
+    o->stall_timeout_s = 30;
+    o->max_attempts = 5;
+    o->backoff_base_s = 1.0;
+    o->backoff_cap_s = 30;
+    o->rate_limit_rps = 0;
+    o->max_body_bytes = (size_t)512 * 1024 * 1024;
+    o->ca_bundle = NULL;
+}
+
+/* Zero or negative values mean "use the default", so a caller can set only
+ * the fields it cares about on a zeroed struct. */
+static void opts_sanitize(rc_source_opts *o)
+{
+    rc_source_opts d;
+    rc_source_opts_default(&d);
+    if (o->max_connections < 1)
+        o->max_connections = d.max_connections;
+    if (o->max_connections > RC_SOURCE_MAX_CONNECTIONS)
+        o->max_connections = RC_SOURCE_MAX_CONNECTIONS;
+    if (!(o->timeout_s > 0))
+        o->timeout_s = d.timeout_s;
+    if (!(o->connect_timeout_s > 0))
+        o->connect_timeout_s = d.connect_timeout_s;
+    if (!(o->stall_timeout_s > 0))
+        o->stall_timeout_s = d.stall_timeout_s;
+    if (o->max_attempts < 1)
+        o->max_attempts = d.max_attempts;
+    if (!(o->backoff_base_s >= 0))
+        o->backoff_base_s = d.backoff_base_s;
+    if (!(o->backoff_cap_s >= 0))
+        o->backoff_cap_s = d.backoff_cap_s;
+    if (!(o->rate_limit_rps >= 0))
+        o->rate_limit_rps = 0;
+    if (o->max_body_bytes == 0)
+        o->max_body_bytes = d.max_body_bytes;
+}
+
+static void source_free(rc_source *s)
+{
+    if (!s)
+        return;
+    free(s->url);
+    free((char *)s->opts.ca_bundle);
+    free(s);
+}
+
+int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out, rc_err *e)
+{
+    if (!out)
+        return rc_err_set(e, RC_EINVAL, "rc_source_open: no output pointer");
+    *out = NULL;
+    if (!url || !*url)
+        return rc_err_set(e, RC_EINVAL,
+                          "no source URL given: use an FDSN base URL (https://service.iris.edu, "
+                          "http://host:port) or sds:///absolute/path");
+
+    rc_source *s = calloc(1, sizeof *s);
+    if (!s)
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening source %s", url);
+    if (opts)
+        s->opts = *opts;
+    else
+        rc_source_opts_default(&s->opts);
+    opts_sanitize(&s->opts);
+    s->opts.ca_bundle = NULL;
+    s->url = strdup(url);
+    if (!s->url || (opts && opts->ca_bundle && !(s->opts.ca_bundle = strdup(opts->ca_bundle)))) {
+        source_free(s);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening source %s", url);
+    }
+
+    int rc;
+    if (strncasecmp(url, "sds://", 6) == 0) {
+        rc = rc_source_sds_open(s, e);
+    } else if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
+        rc = rc_source_fdsn_open(s, e);
+    } else {
+        rc = rc_err_set(e, RC_EINVAL,
+                        "source URL '%s' is not supported: use an FDSN base URL "
+                        "(https://service.iris.edu, http://host:port; /fdsnws/dataselect/1/query "
+                        "is appended) or sds:///absolute/path for a local SDS archive",
+                        url);
+    }
+    if (rc != RC_OK) {
+        source_free(s);
+        return rc;
+    }
+    *out = s;
+    return RC_OK;
+}
+
+void rc_source_close(rc_source *s)
+{
+    if (!s)
+        return;
+    if (s->ops && s->ops->close)
+        s->ops->close(s);
+    source_free(s);
+}
+
+const char *rc_source_describe(const rc_source *s)
+{
+    return s && s->url ? s->url : "(no source)";
+}
+
+int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
+                         void *ud, rc_err *e)
+{
+    if (!s || !s->ops || !cb || (nreq && !reqs))
+        return rc_err_set(e, RC_EINVAL, "rc_source_fetch_many: missing source, requests or callback");
+    for (size_t i = 0; i < nreq; i++) {
+        if (reqs[i].n && !reqs[i].lines)
+            return rc_err_set(e, RC_EINVAL, "rc_source_fetch_many: request %zu has no lines", i);
+        for (size_t j = 0; j < reqs[i].n; j++) {
+            const rc_fetch_line *l = &reqs[i].lines[j];
+            if (l->end <= l->start) {
+                char c[RC_CHAN_STR_MAX];
+                rc_chan_format(&l->chan, c);
+                return rc_err_set(e, RC_EINVAL,
+                                  "fetch from %s: empty time span for %s (start %lld >= end %lld)",
+                                  s->url, c, (long long)l->start, (long long)l->end);
+            }
+        }
+    }
+    if (nreq == 0)
+        return RC_OK;
+    return s->ops->fetch_many(s, reqs, nreq, cb, ud, e);
+}
+
+static int fmt_time(rc_buf *out, int64_t t)
+{
+    rc_tm tm;
+    rc_time_split(t, &tm);
+    return rc_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.year, tm.mon, tm.mday, tm.hour,
+                         tm.min, tm.sec);
+}
+
+int rc_fdsn_post_body(const rc_fetch_line *lines, size_t n, rc_buf *out)
+{
+    if (!out || (n && !lines))
+        return RC_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const rc_chan *c = &lines[i].chan;
+        int rc = rc_buf_printf(out, "%s %s %s %s ", c->net, c->sta, c->loc[0] ? c->loc : "--",
+                               c->cha);
+        if (!rc)
+            rc = fmt_time(out, lines[i].start);
+        if (!rc)
+            rc = rc_buf_puts(out, " ");
+        if (!rc)
+            rc = fmt_time(out, lines[i].end);
+        if (!rc)
+            rc = rc_buf_puts(out, "\n");
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}

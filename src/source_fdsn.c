@@ -1,0 +1,728 @@
+/*
+ * source_fdsn.c: miniSEED from an FDSN dataselect web service.
+ *
+ * One thread, one curl multi handle per source (its connection cache is what
+ * lets consecutive requests reuse connections), at most max_connections
+ * transfers in flight. Each caller request becomes a tree of "parts": the
+ * root holds all its lines; a 413 splits a part in two (lines first, then a
+ * single line's time span at a whole second) and the halves are fetched like
+ * any other part. When every leaf is done the leaves' bodies are
+ * concatenated in tree order, so the caller sees the records in the order of
+ * its lines whatever the server forced on us. A time split may return the
+ * record that straddles the cut twice; the shape module drops identical
+ * duplicates, so that is harmless and cheaper than parsing here.
+ *
+ * Failures are retried per part with full-jitter exponential backoff
+ * (AWS's "Exponential Backoff and Jitter"), bounded by a cap and an attempt
+ * limit; Retry-After wins over the jitter when the server sends it. Waiting
+ * parts sit in a queue with a not-before time, so a backoff never blocks the
+ * other transfers. Client errors (400, 401, 403, ...) fail fast: retrying a
+ * request the server rejected only hammers the data centre.
+ */
+#include "r2cache/source.h"
+#include "r2cache/timewin.h"
+#include "r2cache/version.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#define QUERY_PATH "/fdsnws/dataselect/1/query"
+
+typedef struct fdsn_impl {
+    char *query_url;
+    CURLM *multi;
+    struct curl_slist *headers;
+    uint64_t rng;
+    double last_start; /* monotonic time of the last transfer start (rate limit) */
+} fdsn_impl;
+
+enum part_state { PART_QUEUED, PART_ACTIVE, PART_DONE, PART_SPLIT };
+
+typedef struct fdsn_req fdsn_req;
+
+typedef struct fdsn_part {
+    fdsn_req *req;
+    rc_fetch_line *lines; /* own copy: a split rewrites spans */
+    size_t n;
+    struct fdsn_part *sub[2];
+    enum part_state state;
+    int status; /* RC_OK or RC_ENODATA once PART_DONE */
+    int attempts;
+    int sent; /* counted in req->requests once */
+    double not_before;
+    CURL *easy;
+    rc_buf post;
+    rc_buf body;
+    long retry_after; /* seconds, -1 when absent */
+    size_t limit;     /* max_body_bytes */
+    int too_big, nomem;
+    char curl_err[CURL_ERROR_SIZE];
+} fdsn_part;
+
+struct fdsn_req {
+    size_t index;
+    fdsn_part *root;
+    size_t open; /* parts queued or in flight */
+    int done;    /* delivered (or being abandoned) */
+    int failed;
+    int http_status;
+    int attempts;
+    int requests;
+    rc_err err;
+};
+
+typedef struct fetch_run {
+    rc_source *s;
+    fdsn_impl *f;
+    fdsn_req *reqs;
+    size_t nreq;
+    size_t delivered;
+    fdsn_part **queue; /* parts waiting to start, FIFO */
+    size_t qlen, qcap;
+    int active;
+    rc_fetch_cb cb;
+    void *ud;
+    int stop;
+} fetch_run;
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* xorshift64*: jitter needs spread, not cryptographic quality. */
+static double rand01(fdsn_impl *f)
+{
+    f->rng ^= f->rng >> 12;
+    f->rng ^= f->rng << 25;
+    f->rng ^= f->rng >> 27;
+    uint64_t r = f->rng * 2685821657736338717ULL;
+    return (double)(r >> 11) / 9007199254740992.0;
+}
+
+/* ---- parts ---------------------------------------------------------------- */
+
+static fdsn_part *part_new(fdsn_req *req, const rc_fetch_line *lines, size_t n)
+{
+    fdsn_part *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->lines = malloc((n ? n : 1) * sizeof *lines);
+    if (!p->lines) {
+        free(p);
+        return NULL;
+    }
+    memcpy(p->lines, lines, n * sizeof *lines);
+    p->n = n;
+    p->req = req;
+    p->retry_after = -1;
+    rc_buf_init(&p->post);
+    rc_buf_init(&p->body);
+    if (rc_fdsn_post_body(lines, n, &p->post)) {
+        free(p->lines);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void part_free(fetch_run *r, fdsn_part *p)
+{
+    if (!p)
+        return;
+    part_free(r, p->sub[0]);
+    part_free(r, p->sub[1]);
+    if (p->easy) {
+        curl_multi_remove_handle(r->f->multi, p->easy);
+        curl_easy_cleanup(p->easy);
+        r->active--;
+    }
+    rc_buf_free(&p->post);
+    rc_buf_free(&p->body);
+    free(p->lines);
+    free(p);
+}
+
+static int queue_push(fetch_run *r, fdsn_part *p)
+{
+    if (r->qlen == r->qcap) {
+        size_t cap = r->qcap ? r->qcap * 2 : 64;
+        fdsn_part **q = realloc(r->queue, cap * sizeof *q);
+        if (!q)
+            return RC_ENOMEM;
+        r->queue = q;
+        r->qcap = cap;
+    }
+    p->state = PART_QUEUED;
+    r->queue[r->qlen++] = p;
+    return RC_OK;
+}
+
+static void queue_remove_at(fetch_run *r, size_t i)
+{
+    memmove(r->queue + i, r->queue + i + 1, (r->qlen - i - 1) * sizeof *r->queue);
+    r->qlen--;
+}
+
+/* Drop a request's waiting parts before they are freed. */
+static void queue_drop_req(fetch_run *r, const fdsn_req *q)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < r->qlen; i++)
+        if (r->queue[i]->req != q)
+            r->queue[j++] = r->queue[i];
+    r->qlen = j;
+}
+
+/* Short description of a part's lines for messages: "HV.HOVE..HHZ
+ * 2019-04-14T03:10:00Z..2019-04-14T03:12:00Z (+2 more lines)". */
+static void part_what(const fdsn_part *p, char *out, size_t n)
+{
+    char c[RC_CHAN_STR_MAX];
+    rc_chan_format(&p->lines[0].chan, c);
+    char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
+    rc_time_iso(p->lines[0].start, a);
+    rc_time_iso(p->lines[0].end, b);
+    if (p->n > 1)
+        snprintf(out, n, "%s %s..%s (+%zu more lines)", c, a, b, p->n - 1);
+    else
+        snprintf(out, n, "%s %s..%s", c, a, b);
+}
+
+/* ---- curl callbacks ------------------------------------------------------- */
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    fdsn_part *p = ud;
+    size_t n = size * nmemb;
+    /* MAXFILESIZE only checks an announced Content-Length in this curl. */
+    if (n > p->limit - p->body.len) {
+        p->too_big = 1;
+        return 0;
+    }
+    if (rc_buf_append(&p->body, ptr, n)) {
+        p->nomem = 1;
+        return 0;
+    }
+    return n;
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+    fdsn_part *p = ud;
+    size_t n = size * nitems;
+    if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+        /* A new response (after a redirect or 100): forget the previous one. */
+        p->retry_after = -1;
+        rc_buf_reset(&p->body);
+    } else if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
+        const char *v = buf + 12;
+        while (v < buf + n && (*v == ' ' || *v == '\t'))
+            v++;
+        /* Only the delta-seconds form; an HTTP-date falls back to jitter. */
+        if (v < buf + n && isdigit((unsigned char)*v)) {
+            long secs = 0;
+            while (v < buf + n && isdigit((unsigned char)*v) && secs < 1000000)
+                secs = secs * 10 + (*v++ - '0');
+            p->retry_after = secs;
+        }
+    }
+    return n;
+}
+
+/* ---- starting transfers --------------------------------------------------- */
+
+static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
+{
+    const rc_source_opts *o = &r->s->opts;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", r->f->query_url);
+    rc_buf_reset(&p->body);
+    p->retry_after = -1;
+    p->too_big = p->nomem = 0;
+    p->limit = o->max_body_bytes;
+    p->curl_err[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_URL, r->f->query_url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, p->post.data ? p->post.data : "");
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->post.len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->f->headers);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "r2cache/" R2CACHE_VERSION);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, p);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, p);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->curl_err);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_s * 1000));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(o->stall_timeout_s));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_bundle)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* Refuse an announced oversize body before reading it; on_body_limit
+     * catches bodies without Content-Length. */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body_bytes);
+    if (curl_multi_add_handle(r->f->multi, h) != CURLM_OK) {
+        curl_easy_cleanup(h);
+        return rc_err_set(e, RC_EIO, "cannot start an HTTP transfer to %s", r->f->query_url);
+    }
+    p->easy = h;
+    p->state = PART_ACTIVE;
+    p->attempts++;
+    p->req->attempts++;
+    if (!p->sent) {
+        p->sent = 1;
+        p->req->requests++;
+    }
+    r->active++;
+    r->f->last_start = mono_now();
+    return RC_OK;
+}
+
+/* Start whatever may start now, in FIFO order; return seconds until a
+ * waiting part may start (-1 = none waiting). */
+static double start_ready(fetch_run *r, rc_err *e, int *err)
+{
+    const rc_source_opts *o = &r->s->opts;
+    double wait = -1;
+    size_t i = 0;
+    while (i < r->qlen) {
+        fdsn_part *p = r->queue[i];
+        double now = mono_now();
+        double t = p->not_before;
+        if (o->rate_limit_rps > 0 && r->f->last_start > 0) {
+            double slot = r->f->last_start + 1.0 / o->rate_limit_rps;
+            if (slot > t)
+                t = slot;
+        }
+        if (t > now || r->active >= o->max_connections) {
+            double w = t > now ? t - now : 0;
+            if (wait < 0 || w < wait)
+                wait = w;
+            i++;
+            continue;
+        }
+        queue_remove_at(r, i);
+        if (part_start(r, p, e)) {
+            *err = 1;
+            return 0;
+        }
+    }
+    return wait;
+}
+
+/* ---- completion ------------------------------------------------------------ */
+
+static void concat_leaves(const fdsn_part *p, rc_buf *out, int *nomem)
+{
+    if (p->state == PART_SPLIT) {
+        concat_leaves(p->sub[0], out, nomem);
+        concat_leaves(p->sub[1], out, nomem);
+    } else if (p->state == PART_DONE && p->status == RC_OK) {
+        if (rc_buf_append(out, p->body.data, p->body.len))
+            *nomem = 1;
+    }
+}
+
+static void deliver(fetch_run *r, fdsn_req *q)
+{
+    rc_fetch_result res;
+    memset(&res, 0, sizeof res);
+    rc_buf_init(&res.data);
+    res.http_status = q->http_status;
+    res.attempts = q->attempts;
+    res.requests = q->requests;
+    if (q->failed) {
+        res.status = q->err.code;
+        res.err = q->err;
+    } else {
+        int nomem = 0;
+        concat_leaves(q->root, &res.data, &nomem);
+        if (nomem) {
+            rc_buf_free(&res.data);
+            res.status = rc_err_set(&res.err, RC_ENOMEM, "out of memory joining the answers of %s",
+                                    r->f->query_url);
+        } else if (res.data.len > r->s->opts.max_body_bytes) {
+            rc_buf_free(&res.data);
+            res.status = rc_err_set(&res.err, RC_EIO,
+                                    "answers from %s exceed max_body_bytes (%zu bytes) together: "
+                                    "ask for shorter spans or raise the limit",
+                                    r->f->query_url, r->s->opts.max_body_bytes);
+        } else {
+            res.status = res.data.len ? RC_OK : RC_ENODATA;
+        }
+    }
+    q->done = 1;
+    /* Frees waiting and in-flight siblings of a failed part too. */
+    queue_drop_req(r, q);
+    part_free(r, q->root);
+    q->root = NULL;
+    r->delivered++;
+    if (r->cb(r->ud, q->index, &res))
+        r->stop = 1;
+    rc_buf_free(&res.data);
+}
+
+static void fail_part(fetch_run *r, fdsn_part *p, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail_part(fetch_run *r, fdsn_part *p, int code, const char *fmt, ...)
+{
+    fdsn_req *q = p->req;
+    char msg[RC_ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    q->failed = 1;
+    rc_err_set(&q->err, code, "%s", msg);
+    deliver(r, q);
+}
+
+static int retryable_curl(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static int retryable_http(long st)
+{
+    return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
+}
+
+/* First line of an error body, printable bytes only, for messages. */
+static void first_line(const rc_buf *b, char *out, size_t n)
+{
+    size_t j = 0;
+    const char *d = b->data ? b->data : "";
+    size_t i = 0;
+    /* Skip leading blank lines. */
+    while (i < b->len && (d[i] == '\n' || d[i] == '\r'))
+        i++;
+    for (; i < b->len && d[i] != '\n' && d[i] != '\r' && j + 1 < n; i++)
+        out[j++] = isprint((unsigned char)d[i]) ? d[i] : '?';
+    out[j] = '\0';
+    if (j == 0)
+        snprintf(out, n, "(empty body)");
+}
+
+static void part_retry_or_fail(fetch_run *r, fdsn_part *p, const char *why)
+{
+    const rc_source_opts *o = &r->s->opts;
+    char what[256];
+    part_what(p, what, sizeof what);
+    if (p->attempts >= o->max_attempts) {
+        fail_part(r, p, RC_EIO,
+                  "FDSN dataselect %s failed for %s: %s, gave up after %d attempts; the data "
+                  "centre is unreachable or overloaded, try again later",
+                  r->f->query_url, what, why, p->attempts);
+        return;
+    }
+    double delay;
+    if (p->retry_after >= 0) {
+        delay = (double)p->retry_after;
+        if (delay > o->backoff_cap_s)
+            delay = o->backoff_cap_s;
+    } else {
+        double ceil_s = o->backoff_base_s * pow(2.0, (double)(p->attempts - 1));
+        if (ceil_s > o->backoff_cap_s)
+            ceil_s = o->backoff_cap_s;
+        delay = rand01(r->f) * ceil_s;
+    }
+    p->not_before = mono_now() + delay;
+    rc_buf_reset(&p->body);
+    if (queue_push(r, p))
+        fail_part(r, p, RC_ENOMEM, "out of memory queueing a retry to %s", r->f->query_url);
+}
+
+/* 413: halve the lines, or a single line's span at a whole second. */
+static void part_split(fetch_run *r, fdsn_part *p)
+{
+    fdsn_part *a = NULL, *b = NULL;
+    if (p->n > 1) {
+        size_t h = p->n / 2;
+        a = part_new(p->req, p->lines, h);
+        b = part_new(p->req, p->lines + h, p->n - h);
+    } else {
+        rc_fetch_line l = p->lines[0];
+        int64_t span = l.end - l.start;
+        if (span < 2) {
+            char what[256];
+            part_what(p, what, sizeof what);
+            fail_part(r, p, RC_EIO,
+                      "FDSN dataselect %s answered 413 (request too large) even for %s, which "
+                      "cannot be split further",
+                      r->f->query_url, what);
+            return;
+        }
+        rc_fetch_line left = l, right = l;
+        left.end = right.start = l.start + span / 2;
+        a = part_new(p->req, &left, 1);
+        b = part_new(p->req, &right, 1);
+    }
+    if (!a || !b) {
+        part_free(r, a);
+        part_free(r, b);
+        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->query_url);
+        return;
+    }
+    p->sub[0] = a;
+    p->sub[1] = b;
+    p->state = PART_SPLIT;
+    rc_buf_free(&p->body);
+    p->req->open += 1; /* two halves replace p */
+    a->not_before = b->not_before = 0;
+    if (queue_push(r, a) || queue_push(r, b)) {
+        a->state = b->state = PART_DONE;
+        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->query_url);
+    }
+}
+
+static void part_done(fetch_run *r, fdsn_part *p, int status)
+{
+    p->state = PART_DONE;
+    p->status = status;
+    if (status != RC_OK)
+        rc_buf_free(&p->body);
+    if (--p->req->open == 0)
+        deliver(r, p->req);
+}
+
+static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
+{
+    fdsn_req *q = p->req;
+    long st = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &st);
+    curl_multi_remove_handle(r->f->multi, p->easy);
+    curl_easy_cleanup(p->easy);
+    p->easy = NULL;
+    r->active--;
+    q->http_status = (int)st;
+    char what[256];
+    part_what(p, what, sizeof what);
+
+    if (cc != CURLE_OK) {
+        if (p->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
+            fail_part(r, p, RC_EIO,
+                      "FDSN dataselect %s: the answer for %s exceeds max_body_bytes (%zu bytes); "
+                      "ask for shorter spans or raise the limit",
+                      r->f->query_url, what, r->s->opts.max_body_bytes);
+        } else if (p->nomem) {
+            fail_part(r, p, RC_ENOMEM, "out of memory receiving %s from %s", what, r->f->query_url);
+        } else if (retryable_curl(cc)) {
+            char why[CURL_ERROR_SIZE + 96];
+            snprintf(why, sizeof why, "curl error %d (%s)%s%s", (int)cc, curl_easy_strerror(cc),
+                     p->curl_err[0] ? ": " : "", p->curl_err);
+            part_retry_or_fail(r, p, why);
+        } else {
+            fail_part(r, p, RC_EIO, "FDSN dataselect %s failed for %s: curl error %d (%s)%s%s",
+                      r->f->query_url, what, (int)cc, curl_easy_strerror(cc),
+                      p->curl_err[0] ? ": " : "", p->curl_err);
+        }
+        return;
+    }
+    if (st == 200) {
+        part_done(r, p, p->body.len ? RC_OK : RC_ENODATA);
+    } else if (st == 204 || st == 404) {
+        part_done(r, p, RC_ENODATA);
+    } else if (st == 413) {
+        part_split(r, p);
+    } else if (retryable_http(st)) {
+        char why[64];
+        snprintf(why, sizeof why, "HTTP %ld", st);
+        part_retry_or_fail(r, p, why);
+    } else {
+        char line[200];
+        first_line(&p->body, line, sizeof line);
+        int code = (st == 401 || st == 403) ? RC_EAUTH : (st >= 400 && st < 500) ? RC_EINVAL
+                                                                                  : RC_EIO;
+        fail_part(r, p, code, "FDSN dataselect %s refused %s with HTTP %ld: %s", r->f->query_url,
+                  what, st, line);
+    }
+}
+
+/* ---- the loop -------------------------------------------------------------- */
+
+static void run_free(fetch_run *r)
+{
+    for (size_t i = 0; i < r->nreq; i++)
+        part_free(r, r->reqs[i].root);
+    free(r->reqs);
+    free(r->queue);
+}
+
+static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
+                           void *ud, rc_err *e)
+{
+    fetch_run r;
+    memset(&r, 0, sizeof r);
+    r.s = s;
+    r.f = s->impl;
+    r.nreq = nreq;
+    r.cb = cb;
+    r.ud = ud;
+    r.reqs = calloc(nreq, sizeof *r.reqs);
+    if (!r.reqs)
+        return rc_err_set(e, RC_ENOMEM, "out of memory preparing %zu requests", nreq);
+    for (size_t i = 0; i < nreq; i++) {
+        fdsn_req *q = &r.reqs[i];
+        q->index = i;
+        if (reqs[i].n == 0)
+            continue; /* delivered as no data below */
+        q->root = part_new(q, reqs[i].lines, reqs[i].n);
+        if (!q->root || queue_push(&r, q->root)) {
+            run_free(&r);
+            return rc_err_set(e, RC_ENOMEM, "out of memory preparing %zu requests", nreq);
+        }
+        q->open = 1;
+    }
+    for (size_t i = 0; i < nreq && !r.stop; i++)
+        if (!r.reqs[i].root)
+            deliver(&r, &r.reqs[i]);
+
+    int rc = RC_OK;
+    while (!r.stop && r.delivered < nreq) {
+        int err = 0;
+        double wait = start_ready(&r, e, &err);
+        if (err) {
+            rc = e ? e->code : RC_EIO;
+            break;
+        }
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(r.f->multi, &running);
+        if (mc != CURLM_OK) {
+            rc = rc_err_set(e, RC_EIO, "HTTP engine failure talking to %s: %s", r.f->query_url,
+                            curl_multi_strerror(mc));
+            break;
+        }
+        CURLMsg *m;
+        int left, completed = 0;
+        while (!r.stop && (m = curl_multi_info_read(r.f->multi, &left))) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            char *priv = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+            CURLcode cc = m->data.result;
+            on_complete(&r, (fdsn_part *)(void *)priv, cc);
+            completed = 1;
+        }
+        if (r.stop || r.delivered == nreq)
+            break;
+        if (completed)
+            continue; /* freed slots or new parts: try to start more first */
+        long ms = 1000;
+        if (wait >= 0 && r.active < s->opts.max_connections) {
+            double w = wait * 1000.0;
+            ms = w < 1000 ? (long)ceil(w) : 1000;
+        }
+        if (r.active == 0 && wait < 0)
+            ms = 10; /* nothing in flight or queued: should not happen, don't spin hard */
+        curl_multi_poll(r.f->multi, NULL, 0, (int)ms, NULL);
+    }
+    run_free(&r);
+    if (rc == RC_OK && r.stop)
+        rc = rc_err_set(e, RC_EINTR, "fetch from %s stopped by the caller", s->url);
+    return rc;
+}
+
+/* ---- open / close ---------------------------------------------------------- */
+
+static void fdsn_close(rc_source *s)
+{
+    fdsn_impl *f = s->impl;
+    if (!f)
+        return;
+    if (f->multi)
+        curl_multi_cleanup(f->multi);
+    curl_slist_free_all(f->headers);
+    free(f->query_url);
+    free(f);
+    s->impl = NULL;
+    curl_global_cleanup();
+}
+
+static const rc_source_ops fdsn_ops = {"fdsn", fdsn_fetch_many, fdsn_close};
+
+int rc_source_fdsn_open(rc_source *s, rc_err *e)
+{
+    /* The base URL is scheme://host[:port][/prefix]: no query or fragment. */
+    if (strpbrk(s->url, "?# \t\r\n"))
+        return rc_err_set(e, RC_EINVAL,
+                          "FDSN source URL '%s' must be a base URL such as https://service.iris.edu "
+                          "(no query, fragment or spaces; /fdsnws/dataselect/1/query is appended)",
+                          s->url);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return rc_err_set(e, RC_EIO, "cannot initialise libcurl for %s", s->url);
+    fdsn_impl *f = calloc(1, sizeof *f);
+    if (!f) {
+        curl_global_cleanup();
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+    }
+    s->impl = f;
+    size_t n = strlen(s->url);
+    while (n > 0 && s->url[n - 1] == '/')
+        n--;
+    rc_buf u = RC_BUF_INIT;
+    if (rc_buf_append(&u, s->url, n) || rc_buf_puts(&u, QUERY_PATH))
+        goto nomem;
+    f->query_url = rc_buf_steal(&u, NULL);
+    /* Empty "Expect:" suppresses 100-continue (R2-style servers and some
+     * proxies mishandle it); the bulk body is plain text. */
+    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
+    if (!h)
+        goto nomem;
+    f->headers = h;
+    if (!(h = curl_slist_append(f->headers, "Content-Type: text/plain")))
+        goto nomem;
+    f->headers = h;
+    f->multi = curl_multi_init();
+    if (!f->multi)
+        goto nomem;
+    long maxc = s->opts.max_connections;
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxc);
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxc);
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, maxc);
+    f->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)f;
+    if (!f->rng)
+        f->rng = 0x9E3779B97F4A7C15ULL;
+    s->ops = &fdsn_ops;
+    return RC_OK;
+nomem:
+    rc_buf_free(&u);
+    fdsn_close(s);
+    return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+}

@@ -1,0 +1,229 @@
+/*
+ * source_sds.c: miniSEED from a local SeisComP Data Structure archive.
+ *
+ * Layout: ROOT/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY, one file per
+ * channel-day. A record is filed under the day its first sample falls in, so
+ * a record that starts at 23:59:58 holds samples of the next day: for every
+ * line we therefore also read the day before the span's first day. Records
+ * are returned whole (as FDSN servers do) when their time coverage, first
+ * sample to one sample period past the last, overlaps [start, end); the
+ * shape module trims. Day files are read whole: they are tens of MB at most,
+ * and one read beats a seek per record.
+ */
+#include "r2cache/source.h"
+#include "r2cache/timewin.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libmseed.h>
+
+#define DAY_S 86400
+
+typedef struct sds_impl {
+    char *root; /* absolute path, no trailing slash */
+} sds_impl;
+
+/* End of a record's time coverage in microseconds (exclusive). A record
+ * without samples or rate covers one microsecond, so it still matches a span
+ * that contains its start. tests/fdsn_server.py computes the same. */
+static hptime_t record_end(hptime_t start, int64_t nsamp, double rate)
+{
+    if (nsamp <= 0 || !(rate > 0))
+        return start + 1;
+    hptime_t len = (hptime_t)floor((double)nsamp * 1000000.0 / rate + 0.5);
+    return start + (len > 0 ? len : 1);
+}
+
+static int read_file(const char *path, rc_buf *out, int *missing, rc_err *e)
+{
+    *missing = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT || errno == ENOTDIR) {
+            *missing = 1;
+            return RC_OK;
+        }
+        return rc_err_set(e, RC_EIO, "cannot open SDS file %s: %s", path, strerror(errno));
+    }
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (rc_buf_append(out, tmp, n)) {
+            fclose(f);
+            return rc_err_set(e, RC_ENOMEM, "out of memory reading SDS file %s", path);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return rc_err_set(e, RC_EIO, "read error on SDS file %s", path);
+    return RC_OK;
+}
+
+static int code_eq(const char *rec, const char *want)
+{
+    return strcmp(rec, want) == 0;
+}
+
+/* Append the records of one day file that belong to line and overlap it. */
+static int scan_day(const char *path, const rc_fetch_line *line, size_t max_bytes, rc_buf *out,
+                    rc_err *e)
+{
+    rc_buf file = RC_BUF_INIT;
+    int missing = 0;
+    int rc = read_file(path, &file, &missing, e);
+    if (rc || missing) {
+        rc_buf_free(&file);
+        return rc;
+    }
+    hptime_t want_start = (hptime_t)line->start * HPTMODULUS;
+    hptime_t want_end = (hptime_t)line->end * HPTMODULUS;
+    MSRecord *msr = NULL;
+    size_t off = 0;
+    while (off < file.len) {
+        size_t left = file.len - off;
+        int avail = left > INT_MAX ? INT_MAX : (int)left;
+        if (left >= 3 && memcmp(file.data + off, "MS3", 3) == 0) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "SDS file %s holds miniSEED 3 at offset %zu; only miniSEED 2 is "
+                            "supported (convert the archive or use an FDSN source)",
+                            path, off);
+            break;
+        }
+        int pr = avail < MINRECLEN ? MS_NOTSEED : msr_parse(file.data + off, avail, &msr, 0, 0, 0);
+        if (pr != 0) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "SDS file %s: %s at byte offset %zu (%zu bytes left); the file is "
+                            "damaged or not miniSEED 2",
+                            path, pr > 0 ? "truncated record" : ms_errorstr(pr), off, left);
+            break;
+        }
+        size_t reclen = (size_t)msr->reclen;
+        if (reclen == 0 || reclen > left) {
+            rc = rc_err_set(e, RC_EFORMAT, "SDS file %s: bad record length %zu at offset %zu", path,
+                            reclen, off);
+            break;
+        }
+        hptime_t rs = msr->starttime;
+        hptime_t re = record_end(rs, msr->samplecnt, msr->samprate);
+        if (code_eq(msr->network, line->chan.net) && code_eq(msr->station, line->chan.sta) &&
+            code_eq(msr->location, line->chan.loc) && code_eq(msr->channel, line->chan.cha) &&
+            rs < want_end && re > want_start) {
+            if (out->len + reclen > max_bytes) {
+                rc = rc_err_set(e, RC_EIO,
+                                "SDS answer for %s exceeds max_body_bytes (%zu bytes): ask for "
+                                "shorter spans or raise the limit",
+                                path, max_bytes);
+                break;
+            }
+            if (rc_buf_append(out, file.data + off, reclen)) {
+                rc = rc_err_set(e, RC_ENOMEM, "out of memory collecting records of %s", path);
+                break;
+            }
+        }
+        off += reclen;
+    }
+    msr_free(&msr);
+    rc_buf_free(&file);
+    return rc;
+}
+
+static int fetch_line(const sds_impl *sds, const rc_fetch_line *line, size_t max_bytes,
+                      rc_buf *out, rc_err *e)
+{
+    /* Codes become path components: validation keeps "/" and ".." out. */
+    int rc = rc_chan_validate(&line->chan, e);
+    if (rc)
+        return rc;
+    int64_t first = rc_day_start(line->start) - DAY_S;
+    int64_t last = rc_day_start(line->end - 1);
+    const rc_chan *c = &line->chan;
+    for (int64_t d = first; d <= last; d += DAY_S) {
+        rc_tm tm;
+        rc_time_split(d, &tm);
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%04d/%s/%s/%s.D/%s.%s.%s.%s.D.%04d.%03d", sds->root,
+                         tm.year, c->net, c->sta, c->cha, c->net, c->sta, c->loc, c->cha, tm.year,
+                         tm.yday);
+        if (n < 0 || (size_t)n >= sizeof path)
+            return rc_err_set(e, RC_EINVAL, "SDS path too long under %s", sds->root);
+        rc = scan_day(path, line, max_bytes, out, e);
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
+}
+
+static int sds_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
+                          void *ud, rc_err *e)
+{
+    const sds_impl *sds = s->impl;
+    for (size_t i = 0; i < nreq; i++) {
+        rc_fetch_result res;
+        memset(&res, 0, sizeof res);
+        rc_buf_init(&res.data);
+        int rc = RC_OK;
+        for (size_t j = 0; j < reqs[i].n && rc == RC_OK; j++)
+            rc = fetch_line(sds, &reqs[i].lines[j], s->opts.max_body_bytes, &res.data, &res.err);
+        if (rc != RC_OK) {
+            rc_buf_free(&res.data);
+            res.status = rc;
+        } else {
+            res.status = res.data.len ? RC_OK : RC_ENODATA;
+        }
+        int stop = cb(ud, i, &res);
+        rc_buf_free(&res.data);
+        if (stop)
+            return rc_err_set(e, RC_EINTR, "fetch from %s stopped after request %zu", s->url, i);
+    }
+    return RC_OK;
+}
+
+static void sds_close(rc_source *s)
+{
+    sds_impl *sds = s->impl;
+    if (sds) {
+        free(sds->root);
+        free(sds);
+    }
+    s->impl = NULL;
+}
+
+static const rc_source_ops sds_ops = {"sds", sds_fetch_many, sds_close};
+
+int rc_source_sds_open(rc_source *s, rc_err *e)
+{
+    const char *path = s->url + strlen("sds://");
+    if (path[0] != '/')
+        return rc_err_set(e, RC_EINVAL,
+                          "SDS source URL '%s' needs an absolute path: sds:///abs/path/to/archive",
+                          s->url);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return rc_err_set(e, RC_EINVAL,
+                          "SDS archive %s (from source URL '%s') cannot be used: %s; check the "
+                          "path and that the archive is mounted",
+                          path, s->url, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return rc_err_set(e, RC_EINVAL,
+                          "SDS archive %s (from source URL '%s') is not a directory: give the "
+                          "archive root (the folder holding the YEAR folders)",
+                          path, s->url);
+    sds_impl *sds = calloc(1, sizeof *sds);
+    if (!sds || !(sds->root = strdup(path))) {
+        free(sds);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+    }
+    size_t n = strlen(sds->root);
+    while (n > 1 && sds->root[n - 1] == '/')
+        sds->root[--n] = '\0';
+    s->impl = sds;
+    s->ops = &sds_ops;
+    return RC_OK;
+}

@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""fdsn_server.py: a small FDSN dataselect server for r2cache's tests.
+
+Serves whole miniSEED 2 records from an SDS archive, as real data centres do
+(every record whose time coverage overlaps the requested span), and injects
+the failures real data centres produce, so the client's retry, split and
+concurrency logic can be tested against a real socket.
+
+    fdsn_server.py --sds DIR [--port N] [--delay-ms N]
+
+Prints exactly one line "READY <port>" on stdout; logs go to stderr.
+
+Endpoints:
+  POST /fdsnws/dataselect/1/query   bulk body: "NET STA LOC CHA START END" lines
+                                    ("--" = empty location; key=value lines such
+                                    as nodata=404 are accepted)
+  GET  /fdsnws/dataselect/1/query   net/sta/loc/cha/start/end parameters
+  POST /control  JSON {"faults": [...], "delay_ms": N, "max_lines": N}
+  GET  /stats    {"requests", "lines", "max_concurrent", "bodies" (last 10),
+                  "last_headers" (of the last dataselect request, lower-case names)}
+  POST /reset-stats
+
+Faults are consumed one per dataselect request, in order, then service is
+normal: "ok", any status code ("204", "404", "413", "429", "500", ...),
+"429:retry-after=N" (with a Retry-After header; works for any status),
+"stall:S" (headers and half the body, then S seconds of silence, then close),
+"reset" (close with RST, no response), "truncate" (Content-Length larger than
+the body, then close), "slow:MS" (answer normally after MS milliseconds).
+max_lines: any request with more lines than that gets 413.
+
+The record-overlap rule matches src/source_sds.c: a record covers
+[start, start + round(nsamples / rate)) in microseconds (one microsecond when
+it has no samples or rate), and is returned when that overlaps [start, end).
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+EPOCH = datetime.datetime(1970, 1, 1)
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+class BadRequest(Exception):
+    pass
+
+
+def parse_time(s):
+    """ISO time (or date) to integer microseconds since the epoch."""
+    t = s.strip()
+    if t.endswith("Z"):
+        t = t[:-1]
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
+        try:
+            d = datetime.datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+        delta = d - EPOCH
+        return (delta.days * 86400 + delta.seconds) * 1000000 + delta.microseconds
+    raise BadRequest("bad time '%s'" % s)
+
+
+def nominal_rate(factor, mult):
+    if factor > 0 and mult > 0:
+        return float(factor * mult)
+    if factor > 0 and mult < 0:
+        return -float(factor) / mult
+    if factor < 0 and mult > 0:
+        return -float(mult) / factor
+    if factor < 0 and mult < 0:
+        return 1.0 / (factor * mult)
+    return 0.0
+
+
+def parse_record(buf, off):
+    """Header of the miniSEED 2 record at off: (length, codes, start_us, end_us)."""
+    if len(buf) - off < 48:
+        raise ValueError("short record header at %d" % off)
+    h = buf[off:off + 48]
+    year_be = struct.unpack(">H", h[20:22])[0]
+    bo = ">" if 1900 <= year_be <= 2100 else "<"
+    year, doy, hour, minute, sec, _, fract = struct.unpack(bo + "HHBBBBH", h[20:30])
+    if not (1900 <= year <= 2100 and 1 <= doy <= 366):
+        raise ValueError("not a miniSEED 2 record at offset %d" % off)
+    nsamp, factor, mult = struct.unpack(bo + "Hhh", h[30:36])
+    act_flags = h[36]
+    tcorr = struct.unpack(bo + "i", h[40:44])[0]
+    first_blk = struct.unpack(bo + "H", h[46:48])[0]
+    sta = h[8:13].decode("ascii", "replace").strip()
+    loc = h[13:15].decode("ascii", "replace").strip()
+    cha = h[15:18].decode("ascii", "replace").strip()
+    net = h[18:20].decode("ascii", "replace").strip()
+    rate = nominal_rate(factor, mult)
+    reclen = None
+    usec = 0
+    b = first_blk
+    seen = 0
+    while b and seen < 32 and off + b + 4 <= len(buf):
+        btype, bnext = struct.unpack(bo + "HH", buf[off + b:off + b + 4])
+        if btype == 1000:
+            reclen = 1 << buf[off + b + 6]
+        elif btype == 1001:
+            usec = struct.unpack("b", buf[off + b + 5:off + b + 6])[0]
+        elif btype == 100:
+            rate = float(struct.unpack(bo + "f", buf[off + b + 4:off + b + 8])[0])
+        if bnext <= b:
+            break
+        b = bnext
+        seen += 1
+    if reclen is None:
+        raise ValueError("record at offset %d has no blockette 1000" % off)
+    days = (datetime.date(year, 1, 1) - EPOCH.date()).days + doy - 1
+    start = ((days * 86400 + hour * 3600 + minute * 60 + sec) * 1000000 + fract * 100 + usec)
+    if tcorr and not (act_flags & 0x02):
+        start += tcorr * 100
+    if nsamp > 0 and rate > 0:
+        length = int(math.floor(nsamp * 1000000.0 / rate + 0.5))
+        end = start + max(length, 1)
+    else:
+        end = start + 1
+    return reclen, (net, sta, loc, cha), start, end
+
+
+def sds_records(root, codes, start_us, end_us):
+    """Whole records of one channel overlapping [start_us, end_us)."""
+    net, sta, loc, cha = codes
+    out = []
+    day0 = start_us // 1000000 // 86400 - 1  # a record may start the day before
+    day1 = (end_us - 1) // 1000000 // 86400
+    for day in range(day0, day1 + 1):
+        d = EPOCH.date() + datetime.timedelta(days=day)
+        doy = d.timetuple().tm_yday
+        path = os.path.join(root, "%04d" % d.year, net, sta, cha + ".D",
+                            "%s.%s.%s.%s.D.%04d.%03d" % (net, sta, loc, cha, d.year, doy))
+        try:
+            with open(path, "rb") as f:
+                buf = f.read()
+        except FileNotFoundError:
+            continue
+        off = 0
+        while off < len(buf):
+            reclen, rcodes, rs, re_ = parse_record(buf, off)
+            if rcodes == (net, sta, loc, cha) and rs < end_us and re_ > start_us:
+                out.append(buf[off:off + reclen])
+            off += reclen
+    return out
+
+
+def parse_bulk(text):
+    """Bulk body to (options, [(codes, start_us, end_us)])."""
+    opts = {}
+    lines = []
+    for no, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line:
+            continue
+        if "=" in line and len(line.split()) == 1:
+            k, v = line.split("=", 1)
+            opts[k.strip()] = v.strip()
+            continue
+        parts = line.split()
+        if len(parts) != 6:
+            raise BadRequest("line %d: expected 'NET STA LOC CHA START END', got '%s'" % (no, line))
+        net, sta, loc, cha, t0, t1 = parts
+        if loc == "--":
+            loc = ""
+        s, e = parse_time(t0), parse_time(t1)
+        if e <= s:
+            raise BadRequest("line %d: end is not after start" % no)
+        lines.append(((net, sta, loc, cha), s, e))
+    if not lines:
+        raise BadRequest("no request lines")
+    return opts, lines
+
+
+class State:
+    def __init__(self, sds, delay_ms):
+        self.lock = threading.Lock()
+        self.sds = sds
+        self.delay_ms = delay_ms
+        self.faults = []
+        self.max_lines = 0
+        self.reset_stats()
+
+    def reset_stats(self):
+        self.requests = 0
+        self.lines = 0
+        self.concurrent = 0
+        self.max_concurrent = 0
+        self.bodies = []
+        self.last_headers = {}
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "r2cache-fdsn-test/1"
+
+    def log_message(self, fmt, *args):
+        log("%s - %s" % (self.address_string(), fmt % args))
+
+    # -- helpers ----------------------------------------------------------
+    def send_body(self, status, body, ctype="text/plain", extra=None, close=False):
+        self.send_response(status)
+        if status != 204:
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if status != 204 and body:
+            self.wfile.write(body)
+
+    def send_error_text(self, status, reason, detail, extra=None):
+        body = ("Error %d: %s\n\n%s\n" % (status, reason, detail)).encode()
+        self.send_body(status, body, extra=extra)
+
+    def read_body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
+    def state(self):
+        return self.server.state
+
+    # -- routing ----------------------------------------------------------
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        if u.path == "/stats":
+            st = self.state()
+            with st.lock:
+                doc = {"requests": st.requests, "lines": st.lines,
+                       "max_concurrent": st.max_concurrent, "bodies": list(st.bodies),
+                       "last_headers": st.last_headers}
+            self.send_body(200, json.dumps(doc).encode(), "application/json")
+        elif u.path == "/fdsnws/dataselect/1/query":
+            q = urllib.parse.parse_qs(u.query)
+
+            def p(*names, default=None):
+                for n in names:
+                    if n in q:
+                        return q[n][0]
+                if default is None:
+                    raise BadRequest("missing parameter %s" % names[0])
+                return default
+            try:
+                loc = p("loc", "location", default="--")
+                body = "%s %s %s %s %s %s\n" % (
+                    p("net", "network"), p("sta", "station"), loc if loc else "--",
+                    p("cha", "channel"), p("start", "starttime"), p("end", "endtime"))
+                if p("nodata", default="204") == "404":
+                    body = "nodata=404\n" + body
+            except BadRequest as exc:
+                self.count_request(0, "")
+                self.send_error_text(400, "Bad Request", str(exc))
+                return
+            self.dataselect(body)
+        elif u.path == "/fdsnws/dataselect/1/version":
+            self.send_body(200, b"1.1.0\n")
+        else:
+            self.send_error_text(404, "Not Found", "no such endpoint %s" % u.path)
+
+    def do_POST(self):
+        u = urllib.parse.urlsplit(self.path)
+        body = self.read_body()
+        st = self.state()
+        if u.path == "/control":
+            try:
+                doc = json.loads(body or b"{}")
+            except ValueError as exc:
+                self.send_error_text(400, "Bad Request", "bad JSON: %s" % exc)
+                return
+            with st.lock:
+                if "faults" in doc:
+                    st.faults = [str(f) for f in doc["faults"]]
+                if "delay_ms" in doc:
+                    st.delay_ms = int(doc["delay_ms"])
+                if "max_lines" in doc:
+                    st.max_lines = int(doc["max_lines"])
+            self.send_body(200, b"{}", "application/json")
+        elif u.path == "/reset-stats":
+            with st.lock:
+                st.reset_stats()
+            self.send_body(200, b"{}", "application/json")
+        elif u.path == "/fdsnws/dataselect/1/query":
+            self.dataselect(body.decode("utf-8", "replace"))
+        else:
+            self.send_error_text(404, "Not Found", "no such endpoint %s" % u.path)
+
+    # -- dataselect -------------------------------------------------------
+    def count_request(self, nlines, text):
+        st = self.state()
+        with st.lock:
+            st.last_headers = {k.lower(): v for k, v in self.headers.items()}
+            st.requests += 1
+            st.lines += nlines
+            st.bodies = (st.bodies + [text])[-10:]
+
+    def dataselect(self, text):
+        st = self.state()
+        try:
+            opts, lines = parse_bulk(text)
+        except BadRequest as exc:
+            self.count_request(0, text)
+            self.send_error_text(400, "Bad Request", str(exc))
+            return
+        self.count_request(len(lines), text)
+        with st.lock:
+            st.concurrent += 1
+            st.max_concurrent = max(st.max_concurrent, st.concurrent)
+            fault = st.faults.pop(0) if st.faults else "ok"
+            delay = st.delay_ms
+            max_lines = st.max_lines
+        try:
+            if delay > 0:
+                time.sleep(delay / 1000.0)
+            self.answer(fault, opts, lines, max_lines)
+        finally:
+            with st.lock:
+                st.concurrent -= 1
+
+    def answer(self, fault, opts, lines, max_lines):
+        name, _, arg = fault.partition(":")
+        extra = {}
+        if arg.startswith("retry-after="):
+            extra["Retry-After"] = arg.split("=", 1)[1]
+        if name == "slow":
+            time.sleep(int(arg or "0") / 1000.0)
+            name = "ok"
+        if name == "reset":
+            self.reset_connection()
+            return
+        if name.isdigit():
+            code = int(name)
+            if code == 204:
+                self.send_body(204, b"", extra=extra)
+            else:
+                reason = self.responses.get(code, ("Error",))[0]
+                self.send_error_text(code, reason, "fault injected by the test", extra)
+            return
+        if max_lines and len(lines) > max_lines:
+            self.send_error_text(413, "Payload Too Large",
+                                 "%d lines, at most %d per request" % (len(lines), max_lines))
+            return
+        try:
+            data = b"".join(r for codes, s, e in lines
+                            for r in sds_records(self.state().sds, codes, s, e))
+        except ValueError as exc:
+            self.send_error_text(500, "Internal Server Error", str(exc))
+            return
+        if not data:
+            if opts.get("nodata") == "404":
+                self.send_error_text(404, "Not Found", "no data for the request")
+            else:
+                self.send_body(204, b"")
+            return
+        ctype = "application/vnd.fdsn.mseed"
+        if name == "truncate":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data) + 1000))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data)
+            self.close_connection = True
+        elif name == "stall":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            time.sleep(float(arg or "5"))
+            self.close_connection = True
+        else:
+            self.send_body(200, data, ctype)
+
+    def reset_connection(self):
+        # SO_LINGER 0 makes close() send RST instead of FIN; detach so that
+        # the server's own shutdown(SHUT_WR) cannot send a FIN first.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        os.close(self.connection.detach())
+        self.close_connection = True
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        log("connection from %s ended with %s" % (client_address, sys.exc_info()[1]))
+
+
+def watch_parent(ppid):
+    # A test process that dies without stopping us must not leave us behind.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != ppid:
+            os._exit(0)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sds", required=True, help="SDS archive root")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--delay-ms", type=int, default=0)
+    a = ap.parse_args()
+    if not os.path.isdir(a.sds):
+        log("fdsn_server: --sds %s is not a directory" % a.sds)
+        return 2
+    srv = Server(("127.0.0.1", a.port), Handler)
+    srv.state = State(a.sds, a.delay_ms)
+    threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
+    print("READY %d" % srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
