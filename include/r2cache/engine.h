@@ -1,0 +1,95 @@
+/*
+ * engine.h: plan and execute the caching of windows.
+ *
+ * The commands (run, fill) tell the engine which windows they are
+ * responsible for; the engine works out which are missing (manifest entry
+ * absent; a blob without an entry is re-indexed from its metadata instead of
+ * refetched), coalesces the missing base windows of each channel into spans
+ * of up to a day, packs the spans of many channels into bulk requests, and
+ * for every answer shapes, compresses and stores the chunks of every
+ * configured span, then updates each channel-day manifest once per batch,
+ * always after the blobs it names are stored. Long chunks whose base windows
+ * were not all fetched in one span are composed from the stored base chunks.
+ */
+#ifndef R2CACHE_ENGINE_H
+#define R2CACHE_ENGINE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "r2cache/config.h"
+#include "r2cache/log.h"
+#include "r2cache/source.h"
+#include "r2cache/store.h"
+
+typedef struct rc_engine_opts {
+    const rc_config *cfg;
+    rc_store *store;
+    rc_source *source; /* may be NULL when dry_run */
+    const rc_log *log;
+    volatile sig_atomic_t *stop; /* set by SIGTERM/SIGINT; may be NULL */
+    int64_t now;
+    int force;   /* refetch and rewrite every window in range */
+    int upgrade; /* refetch provisional chunks older than upgrade_settle_s */
+    int64_t upgrade_settle_s;
+    int dry_run;
+    int64_t max_request_seconds; /* longest span of one request line (default 86400) */
+    size_t max_request_bytes;    /* estimated miniSEED bytes per request (default 12 MiB) */
+} rc_engine_opts;
+
+typedef struct rc_engine_stats {
+    int64_t windows;       /* windows considered */
+    int64_t requested;     /* windows that had to be fetched or composed */
+    int64_t added;         /* chunks written */
+    int64_t present;       /* skipped: already cached */
+    int64_t reindexed;     /* blob present, manifest entry restored from its metadata */
+    int64_t nodata;        /* source had no sample in the window */
+    int64_t failed;        /* windows that failed (after retries) */
+    int64_t held;          /* incomplete, held back for a retry */
+    int64_t provisional;   /* written below the completeness threshold */
+    int64_t kept;          /* upgrade candidates kept: refetch not more complete */
+    int64_t requests;      /* HTTP (or SDS) requests */
+    int64_t bytes_fetched; /* miniSEED bytes received */
+    int64_t bytes_written; /* chunk bytes stored */
+    int64_t samples;       /* samples in written chunks */
+    int64_t gap_samples;   /* of which filled */
+    int64_t manifests;     /* manifest writes */
+    double seconds;
+} rc_engine_stats;
+
+typedef struct rc_engine rc_engine;
+
+int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntargets,
+                  rc_engine **out, rc_err *e);
+void rc_engine_free(rc_engine *en);
+
+/* Declare a window the caller is responsible for (duplicates ignored). */
+int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_err *e);
+
+/*
+ * One pass. final = 0: chunks below the completeness threshold and failed
+ * windows are held for another pass; final = 1: incomplete chunks are
+ * written provisional and failures are final. Returns RC_OK, RC_EINTR when
+ * stopped, or RC_EUNUSABLE/RC_EAUTH when the store or source cannot be used
+ * at all. Per-window failures are in the stats and per-target results.
+ */
+int rc_engine_pass(rc_engine *en, int final, rc_err *e);
+
+/* Windows still waiting for another pass (held or failed, not final). */
+size_t rc_engine_pending(const rc_engine *en);
+
+/* Plan without fetching: writes the plan as text or JSON to out. */
+int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e);
+
+const rc_engine_stats *rc_engine_stats_get(const rc_engine *en);
+
+typedef struct rc_target_result {
+    int64_t added, present, nodata, failed, held, provisional, reindexed;
+    int64_t samples, gap_samples, bytes;
+    char error[512]; /* last error for this channel, "" if none */
+} rc_target_result;
+
+const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t target);
+
+#endif

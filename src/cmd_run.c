@@ -1,0 +1,266 @@
+/*
+ * cmd_run.c: `r2cache run`, the cron job.
+ *
+ * At time T it is responsible for every window of every configured span
+ * whose end lies in (T - delay - lookback, T - delay]: a run at 22:12 caches
+ * 22:00-22:10, catches up whatever earlier runs missed within the lookback,
+ * and the first run after 00/06/12/18 h builds the 6-hour chunk just ended.
+ * Stations are independent. Windows that fail, or come back below the
+ * completeness threshold, are retried every retry_interval for at most
+ * retry_max; what is still incomplete then is written provisional (a later
+ * `fill --upgrade` replaces it).
+ */
+#include "r2cache/cli.h"
+#include "r2cache/engine.h"
+#include "r2cache/timewin.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { O_LOOKBACK = 1, O_DELAY, O_RETRY_INTERVAL, O_RETRY_MAX };
+
+static const rc_cli_opt run_opts[] = {
+    {"lookback", "DURATION", "how far back to look for missing windows (default 1h)", O_LOOKBACK},
+    {"delay", "DURATION", "wait this long after a window ends before fetching it (default 2m)", O_DELAY},
+    {"retry-interval", "DURATION", "pause between retries of incomplete stations (default 30s)", O_RETRY_INTERVAL},
+    {"retry-max", "DURATION", "give up retrying after this long (default 2m)", O_RETRY_MAX},
+    {NULL, NULL, NULL, 0}};
+
+typedef struct run_args {
+    const char *lookback, *delay, *retry_interval, *retry_max;
+} run_args;
+
+static int on_opt(void *ud, int id, const char *val)
+{
+    run_args *a = ud;
+    switch (id) {
+    case O_LOOKBACK: a->lookback = val; break;
+    case O_DELAY: a->delay = val; break;
+    case O_RETRY_INTERVAL: a->retry_interval = val; break;
+    case O_RETRY_MAX: a->retry_max = val; break;
+    }
+    return 0;
+}
+
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleep up to s seconds, waking early when asked to stop. */
+static void nap(double s, volatile sig_atomic_t *stop)
+{
+    while (s > 0 && !(stop && *stop)) {
+        double step = s > 0.1 ? 0.1 : s;
+        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
+        nanosleep(&ts, NULL);
+        s -= step;
+    }
+}
+
+static int duration_opt(rc_cli *cli, const char *name, const char *val, int64_t *out)
+{
+    rc_err e;
+    if (val && rc_duration_parse(val, out, &e) != RC_OK) {
+        fprintf(stderr, "r2cache run: --%s %s: %s\n", name, val, e.msg);
+        (void)cli;
+        return RC_EXIT_USAGE;
+    }
+    return RC_EXIT_OK;
+}
+
+/* The per-run summary, shared by the log line and --json. */
+static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, size_t ok,
+                           size_t failed)
+{
+    const rc_engine_stats *s = rc_engine_stats_get(en);
+    cJSON *o = cJSON_CreateObject();
+    char now[RC_TIME_STR_MAX];
+    rc_time_iso(cli->now, now);
+    cJSON_AddStringToObject(o, "command", "run");
+    cJSON_AddStringToObject(o, "status", status == RC_EXIT_OK ? "ok"
+                                         : status == RC_EXIT_PARTIAL ? "partial"
+                                                                     : "failed");
+    cJSON_AddStringToObject(o, "now", now);
+    cJSON_AddStringToObject(o, "store", rc_store_describe(cli->store));
+    cJSON_AddNumberToObject(o, "stations_total", (double)cli->ntargets);
+    cJSON_AddNumberToObject(o, "stations_ok", (double)ok);
+    cJSON_AddNumberToObject(o, "stations_failed", (double)failed);
+    cJSON_AddNumberToObject(o, "windows", (double)s->windows);
+    cJSON_AddNumberToObject(o, "chunks_written", (double)s->added);
+    cJSON_AddNumberToObject(o, "chunks_present", (double)s->present);
+    cJSON_AddNumberToObject(o, "chunks_reindexed", (double)s->reindexed);
+    cJSON_AddNumberToObject(o, "chunks_provisional", (double)s->provisional);
+    cJSON_AddNumberToObject(o, "windows_no_data", (double)s->nodata);
+    cJSON_AddNumberToObject(o, "windows_failed", (double)s->failed + (double)s->held);
+    cJSON_AddNumberToObject(o, "samples", (double)s->samples);
+    cJSON_AddNumberToObject(o, "gap_samples_filled", (double)s->gap_samples);
+    cJSON_AddNumberToObject(o, "bytes_written", (double)s->bytes_written);
+    cJSON_AddNumberToObject(o, "bytes_fetched", (double)s->bytes_fetched);
+    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
+    cJSON_AddNumberToObject(o, "manifests_written", (double)s->manifests);
+    cJSON_AddNumberToObject(o, "seconds", s->seconds);
+    cJSON *st = cJSON_AddArrayToObject(o, "stations");
+    for (size_t i = 0; i < cli->ntargets; i++) {
+        const rc_target_result *r = rc_engine_target_result(en, i);
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(&cli->targets[i].st->chan, id);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "channel", id);
+        cJSON_AddStringToObject(x, "volcano", cli->targets[i].volc->name);
+        cJSON_AddStringToObject(x, "status", (r->failed || r->held) ? "failed" : "ok");
+        cJSON_AddNumberToObject(x, "chunks_written", (double)r->added);
+        cJSON_AddNumberToObject(x, "chunks_present", (double)r->present);
+        cJSON_AddNumberToObject(x, "chunks_provisional", (double)r->provisional);
+        cJSON_AddNumberToObject(x, "windows_no_data", (double)r->nodata);
+        cJSON_AddNumberToObject(x, "windows_failed", (double)(r->failed + r->held));
+        cJSON_AddNumberToObject(x, "samples", (double)r->samples);
+        cJSON_AddNumberToObject(x, "gap_samples_filled", (double)r->gap_samples);
+        cJSON_AddNumberToObject(x, "bytes", (double)r->bytes);
+        if (r->error[0])
+            cJSON_AddStringToObject(x, "error", r->error);
+        cJSON_AddItemToArray(st, x);
+    }
+    return o;
+}
+
+int rc_cmd_run(rc_cli *cli, int argc, char **argv)
+{
+    static const char usage[] = "r2cache run --config FILE [--now TIME] [scope] [--json]";
+    static const char desc[] =
+        "Cache every missing window of the last lookback that ended at least delay ago, for "
+        "every\nselected station and every configured span (the cron job: run it at :02, :12, "
+        "... ).";
+    run_args a = {0};
+    int help = 0;
+    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD;
+    int code = rc_cli_parse(cli, argc, argv, run_opts, on_opt, &a, usage, desc, &help);
+    if (code || help)
+        return code;
+    if (cli->npositional) {
+        fprintf(stderr, "r2cache run: unexpected argument %s (see r2cache run --help)\n",
+                cli->positional[0]);
+        return RC_EXIT_USAGE;
+    }
+    if ((code = rc_cli_setup(cli)))
+        return code;
+    rc_config *cfg = &cli->cfg;
+    if ((code = duration_opt(cli, "lookback", a.lookback, &cfg->lookback_s)) ||
+        (code = duration_opt(cli, "delay", a.delay, &cfg->delay_s)) ||
+        (code = duration_opt(cli, "retry-interval", a.retry_interval, &cfg->retry_interval_s)) ||
+        (code = duration_opt(cli, "retry-max", a.retry_max, &cfg->retry_max_s)))
+        return code;
+    if (cli->ntargets == 0) {
+        rc_log_warn(&cli->log, "run", "no station selected by the configuration and scope");
+    }
+    if ((code = rc_cli_open(cli, 1)))
+        return code;
+
+    rc_engine_opts eo = {0};
+    eo.cfg = cfg;
+    eo.store = cli->store;
+    eo.source = cli->source;
+    eo.log = &cli->log;
+    eo.stop = cli->stop;
+    eo.now = cli->now;
+    rc_engine *en = NULL;
+    rc_err e;
+    rc_err_clear(&e);
+    if (rc_engine_new(&eo, cli->targets, cli->ntargets, &en, &e) != RC_OK) {
+        rc_log_error(&cli->log, "error", "%s", e.msg);
+        return RC_EXIT_PARTIAL;
+    }
+    int64_t starts[4096];
+    for (size_t i = 0; i < cli->ntargets; i++) {
+        for (int s = 0; s < RC_SPAN_COUNT; s++) {
+            if (!cfg->spans[s])
+                continue;
+            size_t n = rc_run_windows(cli->now, cfg->lookback_s, cfg->delay_s,
+                                      rc_span_seconds((rc_span)s), starts, 4096);
+            if (n > 4096)
+                n = 4096;
+            for (size_t k = 0; k < n; k++)
+                rc_engine_add(en, i, (rc_span)s, starts[k], &e);
+        }
+    }
+    char now[RC_TIME_STR_MAX];
+    rc_time_iso(cli->now, now);
+    rc_log_info(&cli->log, "start", "run at %s: %zu stations, store %s, source %s", now,
+                cli->ntargets, rc_store_describe(cli->store), rc_source_describe(cli->source));
+
+    double t0 = mono();
+    int rc = RC_OK;
+    int pass = 0;
+    for (;;) {
+        double elapsed = mono() - t0;
+        int final = elapsed + (double)cfg->retry_interval_s > (double)cfg->retry_max_s;
+        rc = rc_engine_pass(en, final, &e);
+        pass++;
+        if (rc != RC_OK || final || rc_engine_pending(en) == 0)
+            break;
+        rc_log_info(&cli->log, "retry",
+                    "%zu windows incomplete or failed; retrying in %llds (pass %d)",
+                    rc_engine_pending(en), (long long)cfg->retry_interval_s, pass + 1);
+        nap((double)cfg->retry_interval_s, cli->stop);
+        if (cli->stop && *cli->stop) {
+            rc = RC_EINTR;
+            break;
+        }
+    }
+
+    size_t ok = 0, failed = 0;
+    for (size_t i = 0; i < cli->ntargets; i++) {
+        const rc_target_result *r = rc_engine_target_result(en, i);
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(&cli->targets[i].st->chan, id);
+        if (r->failed || r->held) {
+            failed++;
+            rc_log_error(&cli->log, "station", "[%s] %s failed: %s (%lld written, %lld failed)",
+                         cli->targets[i].volc->name, id, r->error[0] ? r->error : "incomplete",
+                         (long long)r->added, (long long)(r->failed + r->held));
+        } else {
+            ok++;
+            rc_log_info(&cli->log, "station",
+                        "[%s] %s ok: %lld chunks written (%lld provisional), %lld present, "
+                        "%lld without data, %lld samples, %lld gap samples filled",
+                        cli->targets[i].volc->name, id, (long long)r->added,
+                        (long long)r->provisional, (long long)r->present, (long long)r->nodata,
+                        (long long)r->samples, (long long)r->gap_samples);
+        }
+    }
+    int status;
+    if (rc == RC_EAUTH || rc == RC_EUNUSABLE) {
+        rc_log_error(&cli->log, "error", "%s", e.msg);
+        status = RC_EXIT_UNUSABLE;
+    } else if (rc == RC_EINTR) {
+        rc_log_warn(&cli->log, "stop", "%s", e.msg);
+        status = RC_EXIT_PARTIAL;
+    } else if (rc != RC_OK) {
+        rc_log_error(&cli->log, "error", "%s", e.msg);
+        status = RC_EXIT_PARTIAL;
+    } else {
+        status = failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
+    }
+    const rc_engine_stats *s = rc_engine_stats_get(en);
+    rc_log_info(&cli->log, "summary",
+                "stations %zu ok, %zu failed; chunks %lld written (%lld provisional), %lld "
+                "present; samples %lld, gap samples filled %lld; %lld bytes; %lld requests; "
+                "%.2f s",
+                ok, failed, (long long)s->added, (long long)s->provisional, (long long)s->present,
+                (long long)s->samples, (long long)s->gap_samples, (long long)s->bytes_written,
+                (long long)s->requests, s->seconds);
+    if (cli->json) {
+        cJSON *o = summary_json(cli, en, status, ok, failed);
+        char *txt = cJSON_Print(o);
+        printf("%s\n", txt);
+        free(txt);
+        cJSON_Delete(o);
+    }
+    rc_engine_free(en);
+    return status;
+}

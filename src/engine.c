@@ -1,0 +1,1363 @@
+/*
+ * engine.c: from "these windows should be cached" to chunks and manifests.
+ *
+ * Design, in the order a pass runs:
+ *  1. Plan (once): per channel-day, one listing of the day's keys and one
+ *     manifest read decide each window's state: PRESENT (entry exists),
+ *     REPAIR (blob exists, entry lost: the entry is rebuilt from the blob's
+ *     metadata instead of refetching), or WANT. A wanted long window (1 h,
+ *     6 h, 24 h) pulls in its base windows, so missing base data is fetched
+ *     with it and present base chunks can be reused.
+ *  2. Fetch: wanted base windows of a channel are coalesced into line spans
+ *     of up to a day; lines of many channels are packed into bulk requests
+ *     by estimated size; the source runs them concurrently (bounded).
+ *  3. Shape: each answer is cut into blocks of the longest span; every
+ *     wanted window inside a block (of any span) is a slice of the same
+ *     shaped array, so a long chunk holds exactly its base chunks' samples.
+ *  4. Store: blobs are queued (async on S3), and only once they are stored
+ *     do their entries go into the manifest update of their channel-day,
+ *     one conditional read-modify-write per channel-day and batch.
+ *  5. Compose: wanted long windows whose base chunks came from different
+ *     places are built from the stored base chunks.
+ * Memory stays bounded by one request's miniSEED plus one block.
+ */
+#include "r2cache/engine.h"
+#include "r2cache/codec.h"
+#include "r2cache/manifest.h"
+#include "r2cache/naming.h"
+#include "r2cache/shape.h"
+#include "r2cache/timewin.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef enum wstate {
+    W_WANT = 0,
+    W_PRESENT,
+    W_REPAIR,
+    W_DONE,
+    W_NODATA,
+    W_FAILED,
+    W_HELD,
+    W_KEPT
+} wstate;
+
+typedef struct wtask {
+    size_t ti;
+    rc_span span;
+    int64_t start;
+    wstate state;
+    int declared;  /* the caller asked for it (not only needed by a long window) */
+    int upgrade;   /* replaces a provisional entry if at least as complete */
+    int has_old;
+    rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
+    int has_new;
+    rc_mentry newe; /* entry written in this run */
+    int written_prov;
+} wtask;
+
+typedef struct dayop {
+    size_t ti;
+    int64_t day;
+    rc_span span;
+    rc_upsert_mode mode;
+    rc_mentry entry;
+    size_t task;
+} dayop;
+
+typedef struct tstate {
+    double rate; /* configured, learned from the listing, or from data */
+    rc_target_result res;
+} tstate;
+
+typedef struct line {
+    size_t ti;
+    int64_t start, end;
+} line;
+
+struct rc_engine {
+    rc_engine_opts o;
+    const rc_target *targets;
+    size_t ntargets;
+    tstate *ts;
+    wtask *tasks;
+    size_t ntasks, captasks;
+    size_t *hash; /* open addressing: task index + 1, 0 = empty */
+    size_t hcap;
+    dayop *ops;
+    size_t nops, capops;
+    rc_span base;
+    rc_span longest;
+    int planned;
+    int final;
+    rc_codec *codec;
+    rc_engine_stats stats;
+    /* per pass */
+    line *lines;
+    size_t nlines;
+    rc_fetch_line *flines;
+    rc_fetch_req *reqs;
+    size_t *req_first; /* index of the first line of each request */
+    size_t nreqs;
+    struct timespec t0;
+    rc_err fatal;
+};
+
+/* ---------------------------------------------------------------------- */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t task_hash(size_t ti, rc_span s, int64_t start)
+{
+    return mix((uint64_t)ti * 1000003u ^ (uint64_t)s * 7919u ^ (uint64_t)start);
+}
+
+static int hash_grow(rc_engine *en)
+{
+    size_t ncap = en->hcap ? en->hcap * 2 : 1024;
+    size_t *nh = calloc(ncap, sizeof *nh);
+    if (!nh)
+        return RC_ENOMEM;
+    for (size_t i = 0; i < en->ntasks; i++) {
+        const wtask *t = &en->tasks[i];
+        size_t h = task_hash(t->ti, t->span, t->start) & (ncap - 1);
+        while (nh[h])
+            h = (h + 1) & (ncap - 1);
+        nh[h] = i + 1;
+    }
+    free(en->hash);
+    en->hash = nh;
+    en->hcap = ncap;
+    return RC_OK;
+}
+
+static wtask *task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
+{
+    if (!en->hcap)
+        return NULL;
+    size_t h = task_hash(ti, s, start) & (en->hcap - 1);
+    while (en->hash[h]) {
+        wtask *t = &en->tasks[en->hash[h] - 1];
+        if (t->ti == ti && t->span == s && t->start == start)
+            return t;
+        h = (h + 1) & (en->hcap - 1);
+    }
+    return NULL;
+}
+
+static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared)
+{
+    wtask *t = task_find(en, ti, s, start);
+    if (t) {
+        t->declared |= declared;
+        return t;
+    }
+    if ((en->ntasks + 1) * 2 > en->hcap && hash_grow(en))
+        return NULL;
+    if (en->ntasks == en->captasks) {
+        size_t nc = en->captasks ? en->captasks * 2 : 256;
+        wtask *nt = realloc(en->tasks, nc * sizeof *nt);
+        if (!nt)
+            return NULL;
+        en->tasks = nt;
+        en->captasks = nc;
+    }
+    t = &en->tasks[en->ntasks];
+    memset(t, 0, sizeof *t);
+    t->ti = ti;
+    t->span = s;
+    t->start = start;
+    t->declared = declared;
+    t->state = W_WANT;
+    size_t h = task_hash(ti, s, start) & (en->hcap - 1);
+    while (en->hash[h])
+        h = (h + 1) & (en->hcap - 1);
+    en->hash[h] = ++en->ntasks;
+    return t;
+}
+
+static const rc_station *st_of(const rc_engine *en, size_t ti)
+{
+    return en->targets[ti].st;
+}
+
+static void target_error(rc_engine *en, size_t ti, const char *msg)
+{
+    /* keep the start of the message: it names the key or channel */
+    size_t n = strlen(msg), cap = sizeof en->ts[ti].res.error;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(en->ts[ti].res.error, msg, n);
+    en->ts[ti].res.error[n] = '\0';
+}
+
+/* ---------------------------------------------------------------------- */
+
+int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntargets,
+                  rc_engine **out, rc_err *e)
+{
+    rc_engine *en = calloc(1, sizeof *en);
+    if (!en)
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    en->o = *o;
+    if (!en->o.max_request_seconds)
+        en->o.max_request_seconds = 86400;
+    if (!en->o.max_request_bytes)
+        en->o.max_request_bytes = 12u << 20;
+    en->targets = targets;
+    en->ntargets = ntargets;
+    en->ts = calloc(ntargets ? ntargets : 1, sizeof *en->ts);
+    if (!en->ts) {
+        free(en);
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < ntargets; i++)
+        en->ts[i].rate = targets[i].st->sample_rate;
+    en->base = rc_config_base_span(o->cfg);
+    en->longest = en->base;
+    for (int s = 0; s < RC_SPAN_COUNT; s++)
+        if (o->cfg->spans[s])
+            en->longest = (rc_span)s;
+    int rc = rc_codec_new(o->cfg->zstd_level, &en->codec, e);
+    if (rc) {
+        free(en->ts);
+        free(en);
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &en->t0);
+    *out = en;
+    return RC_OK;
+}
+
+static void free_pass(rc_engine *en)
+{
+    free(en->lines);
+    free(en->flines);
+    free(en->reqs);
+    free(en->req_first);
+    en->lines = NULL;
+    en->flines = NULL;
+    en->reqs = NULL;
+    en->req_first = NULL;
+    en->nlines = en->nreqs = 0;
+}
+
+void rc_engine_free(rc_engine *en)
+{
+    if (!en)
+        return;
+    for (size_t i = 0; i < en->ntasks; i++) {
+        if (en->tasks[i].has_old)
+            rc_mentry_free(&en->tasks[i].old);
+        if (en->tasks[i].has_new)
+            rc_mentry_free(&en->tasks[i].newe);
+    }
+    for (size_t i = 0; i < en->nops; i++)
+        rc_mentry_free(&en->ops[i].entry);
+    free(en->ops);
+    free(en->tasks);
+    free(en->hash);
+    free(en->ts);
+    free_pass(en);
+    rc_codec_free(en->codec);
+    free(en);
+}
+
+int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_err *e)
+{
+    if (target >= en->ntargets)
+        return rc_err_set(e, RC_EINVAL, "internal: target %zu out of range", target);
+    if (rc_floor(start, rc_span_seconds(span)) != start)
+        return rc_err_set(e, RC_EINVAL, "internal: window start not aligned to %s",
+                          rc_span_name(span));
+    if (!task_add(en, target, span, start, 1))
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    return RC_OK;
+}
+
+const rc_engine_stats *rc_engine_stats_get(const rc_engine *en)
+{
+    return &en->stats;
+}
+
+const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t target)
+{
+    return &en->ts[target].res;
+}
+
+/* --- keys -------------------------------------------------------------- */
+
+static int chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
+                     rc_err *e)
+{
+    rc_chunk_id id;
+    memset(&id, 0, sizeof id);
+    id.chan = st_of(en, ti)->chan;
+    snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
+    id.rate = en->ts[ti].rate;
+    id.span = s;
+    id.start = start;
+    return rc_key_chunk(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
+}
+
+static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+{
+    rc_manifest_id id;
+    memset(&id, 0, sizeof id);
+    id.chan = st_of(en, ti)->chan;
+    snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
+    id.rate = en->ts[ti].rate;
+    id.day = day;
+    return rc_key_manifest(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
+}
+
+/* Listing prefix holding exactly one channel-day's keys: in the seed layout
+ * the manifest name minus ".json" is the common start of the day's chunk
+ * names; in the viewer layout it is the day folder of the channel. */
+static int day_prefix(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+{
+    if (en->o.cfg->layout == RC_LAYOUT_VIEWER)
+        return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &st_of(en, ti)->chan,
+                                         en->targets[ti].volc->name, day, out, RC_KEY_MAX, e);
+    int rc = manifest_key(en, ti, day, out, e);
+    if (rc)
+        return rc;
+    size_t n = strlen(out);
+    if (n > 5 && strcmp(out + n - 5, ".json") == 0)
+        out[n - 5] = '\0';
+    return RC_OK;
+}
+
+/* --- plan ---------------------------------------------------------------- */
+
+typedef struct listed {
+    rc_span span;
+    int64_t start;
+    int64_t size;
+} listed;
+
+typedef struct list_ctx {
+    const rc_engine *en;
+    size_t ti;
+    listed *v;
+    size_t n, cap;
+    int has_manifest;
+    char manifest_key[RC_KEY_MAX];
+    double rate_seen;
+    int stop_at_first;
+} list_ctx;
+
+static int list_cb(void *ud, const rc_obj_info *obj)
+{
+    list_ctx *lc = ud;
+    rc_key_info ki;
+    rc_err e;
+    if (rc_key_parse(lc->en->o.cfg->layout, obj->key, &ki, &e) != RC_OK)
+        return 0; /* not ours (verify reports such keys) */
+    const rc_chan *want = &st_of(lc->en, lc->ti)->chan;
+    if (ki.kind == RC_KEY_MANIFEST) {
+        if (!rc_chan_equal(&ki.manifest.chan, want))
+            return 0;
+        if (ki.manifest.rate > 0)
+            lc->rate_seen = ki.manifest.rate;
+        lc->has_manifest = 1;
+        snprintf(lc->manifest_key, sizeof lc->manifest_key, "%s", obj->key);
+        return lc->stop_at_first;
+    }
+    if (!rc_chan_equal(&ki.chunk.chan, want))
+        return 0;
+    if (ki.chunk.rate > 0)
+        lc->rate_seen = ki.chunk.rate;
+    if (lc->stop_at_first)
+        return 1;
+    if (lc->n == lc->cap) {
+        size_t nc = lc->cap ? lc->cap * 2 : 64;
+        listed *nv = realloc(lc->v, nc * sizeof *nv);
+        if (!nv)
+            return 1;
+        lc->v = nv;
+        lc->cap = nc;
+    }
+    lc->v[lc->n++] = (listed){ki.chunk.span, ki.chunk.start, obj->size};
+    return 0;
+}
+
+/* Seed keys carry the rate: when the configuration does not give it, learn
+ * it from what is already stored for the channel (one short listing). */
+static int learn_rate(rc_engine *en, size_t ti, int64_t day, rc_err *e)
+{
+    if (en->ts[ti].rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
+        return RC_OK;
+    char prefix[RC_KEY_MAX];
+    int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &st_of(en, ti)->chan,
+                                       en->targets[ti].volc->name, day, prefix, sizeof prefix, e);
+    if (rc)
+        return rc;
+    list_ctx lc = {.en = en, .ti = ti, .stop_at_first = 1};
+    rc = rc_store_list(en->o.store, prefix, list_cb, &lc, e);
+    free(lc.v);
+    if (rc)
+        return rc;
+    if (lc.rate_seen > 0)
+        en->ts[ti].rate = lc.rate_seen;
+    return RC_OK;
+}
+
+static int listed_has(const list_ctx *lc, rc_span s, int64_t start)
+{
+    for (size_t i = 0; i < lc->n; i++)
+        if (lc->v[i].span == s && lc->v[i].start == start)
+            return 1;
+    return 0;
+}
+
+/* A blob without a manifest entry: rebuild the entry from the blob's own
+ * metadata (written with it), so a run killed between blob and manifest
+ * never refetches. */
+static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
+{
+    char key[RC_KEY_MAX];
+    int rc = chunk_key(en, t->ti, t->span, t->start, key, e);
+    if (rc)
+        return rc;
+    rc_obj_info info;
+    memset(&info, 0, sizeof info);
+    rc = rc_store_head(en->o.store, key, &info, e);
+    if (rc)
+        return rc;
+    rc_mentry me;
+    memset(&me, 0, sizeof me);
+    if (rc_mentry_from_meta(&info.meta, &me, e) != RC_OK)
+        return RC_EFORMAT;
+    me.start = t->start;
+    me.end = t->start + rc_span_seconds(t->span);
+    me.bytes = info.size;
+    if (t->has_old)
+        rc_mentry_free(&t->old);
+    t->old = me;
+    t->has_old = 1;
+    return RC_OK;
+}
+
+static int add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *en_,
+                  rc_upsert_mode mode)
+{
+    if (en->nops == en->capops) {
+        size_t nc = en->capops ? en->capops * 2 : 64;
+        dayop *n = realloc(en->ops, nc * sizeof *n);
+        if (!n)
+            return RC_ENOMEM;
+        en->ops = n;
+        en->capops = nc;
+    }
+    dayop *op = &en->ops[en->nops++];
+    memset(op, 0, sizeof *op);
+    op->ti = ti;
+    op->day = rc_day_start(en_->start);
+    op->span = s;
+    op->mode = mode;
+    op->task = task;
+    op->entry = *en_;
+    op->entry.history = en_->history ? cJSON_Duplicate(en_->history, 1) : NULL;
+    op->entry.extra = en_->extra ? cJSON_Duplicate(en_->extra, 1) : NULL;
+    return RC_OK;
+}
+
+static int64_t iso_to_time(const char *iso)
+{
+    int64_t t = 0;
+    rc_err e;
+    if (!iso || !*iso || rc_time_parse(iso, 0, &t, &e) != RC_OK) {
+        /* written_at carries microseconds; parse the seconds part */
+        char tmp[32];
+        snprintf(tmp, sizeof tmp, "%.19sZ", iso ? iso : "");
+        if (rc_time_parse(tmp, 0, &t, &e) != RC_OK)
+            return 0;
+    }
+    return t;
+}
+
+/* Decide the state of one task from the day's listing and manifest. */
+static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
+{
+    const rc_mentry *me = m ? rc_manifest_find(m, t->span, t->start) : NULL;
+    if (me) {
+        t->old = *me;
+        t->old.history = me->history ? cJSON_Duplicate(me->history, 1) : NULL;
+        t->old.extra = me->extra ? cJSON_Duplicate(me->extra, 1) : NULL;
+        t->has_old = 1;
+        if (en->o.force && t->declared) {
+            t->state = W_WANT;
+        } else if (en->o.upgrade && t->declared && me->provisional &&
+                   iso_to_time(me->written_at) <= en->o.now - en->o.upgrade_settle_s) {
+            t->state = W_WANT;
+            t->upgrade = 1;
+        } else {
+            t->state = W_PRESENT;
+        }
+        return;
+    }
+    if (listed_has(lc, t->span, t->start) && !(en->o.force && t->declared)) {
+        rc_err e;
+        if (repair_entry(en, t, &e) == RC_OK) {
+            t->state = W_REPAIR;
+            add_op(en, t->ti, (size_t)(t - en->tasks), t->span, &t->old, RC_UPSERT_IF_ABSENT);
+            return;
+        }
+        rc_log_warn(en->o.log, "repair", "%s; the chunk will be fetched again", e.msg);
+    }
+    t->state = W_WANT;
+}
+
+static int task_order(const wtask *x, const wtask *y)
+{
+    if (x->ti != y->ti)
+        return x->ti < y->ti ? -1 : 1;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return (int)x->span - (int)y->span;
+}
+
+static int cmp_task_idx(const void *a, const void *b, void *ctx)
+{
+    const wtask *tasks = ctx;
+    return task_order(&tasks[*(const size_t *)a], &tasks[*(const size_t *)b]);
+}
+
+static int plan_day(rc_engine *en, size_t ti, int64_t day, const size_t *idx, size_t n)
+{
+    rc_err e;
+    rc_err_clear(&e);
+    if (learn_rate(en, ti, day, &e) != RC_OK)
+        goto store_fail;
+    list_ctx lc = {.en = en, .ti = ti};
+    rc_manifest m;
+    int have_m = 0;
+    if (en->ts[ti].rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) {
+        char prefix[RC_KEY_MAX];
+        if (day_prefix(en, ti, day, prefix, &e) != RC_OK)
+            goto store_fail;
+        if (rc_store_list(en->o.store, prefix, list_cb, &lc, &e) != RC_OK) {
+            free(lc.v);
+            goto store_fail;
+        }
+        if (lc.rate_seen > 0 && en->ts[ti].rate <= 0)
+            en->ts[ti].rate = lc.rate_seen;
+        if (lc.has_manifest) {
+            int rc = rc_manifest_load(en->o.store, en->o.cfg->layout, lc.manifest_key, &m, NULL, &e);
+            if (rc == RC_OK)
+                have_m = 1;
+            else if (rc == RC_EFORMAT) {
+                free(lc.v);
+                rc_err_wrap(&e, "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
+                            lc.manifest_key);
+                goto day_fail;
+            } else if (rc != RC_ENOTFOUND) {
+                free(lc.v);
+                goto store_fail;
+            }
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        resolve(en, &en->tasks[idx[k]], &lc, have_m ? &m : NULL);
+    /* A wanted long window needs its base windows: present ones are reused,
+     * missing ones are fetched with it. */
+    size_t base_s = (size_t)rc_span_seconds(en->base);
+    for (size_t k = 0; k < n; k++) {
+        wtask *t = &en->tasks[idx[k]];
+        if (t->span == en->base || t->state != W_WANT)
+            continue;
+        int64_t span_s = rc_span_seconds(t->span);
+        for (int64_t s = t->start; s < t->start + span_s; s += (int64_t)base_s) {
+            wtask *b = task_find(en, ti, en->base, s);
+            if (b)
+                continue;
+            b = task_add(en, ti, en->base, s, 0);
+            if (!b)
+                break;
+            t = &en->tasks[idx[k]]; /* tasks may have moved */
+            resolve(en, b, &lc, have_m ? &m : NULL);
+        }
+    }
+    free(lc.v);
+    if (have_m)
+        rc_manifest_free(&m);
+    return RC_OK;
+
+store_fail:
+    if (e.code == RC_EAUTH || e.code == RC_EUNUSABLE) {
+        en->fatal = e;
+        return e.code;
+    }
+day_fail:
+    for (size_t k = 0; k < n; k++)
+        en->tasks[idx[k]].state = W_FAILED;
+    target_error(en, ti, e.msg);
+    rc_log_error(en->o.log, "plan", "%s", e.msg);
+    return RC_OK;
+}
+
+static int plan(rc_engine *en, rc_err *e)
+{
+    size_t n = en->ntasks;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    if (!idx)
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        idx[i] = i;
+    qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
+    size_t i = 0;
+    while (i < n) {
+        size_t ti = en->tasks[idx[i]].ti;
+        int64_t day = rc_day_start(en->tasks[idx[i]].start);
+        size_t j = i;
+        while (j < n && en->tasks[idx[j]].ti == ti &&
+               rc_day_start(en->tasks[idx[j]].start) == day)
+            j++;
+        int rc = plan_day(en, ti, day, idx + i, j - i);
+        if (rc) {
+            free(idx);
+            *e = en->fatal;
+            return rc;
+        }
+        i = j;
+        if (en->o.stop && *en->o.stop)
+            break;
+    }
+    free(idx);
+    en->planned = 1;
+    return RC_OK;
+}
+
+/* --- building requests --------------------------------------------------- */
+
+static int fetchable(const wtask *t)
+{
+    return t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED;
+}
+
+static int build_requests(rc_engine *en, rc_err *e)
+{
+    free_pass(en);
+    size_t n = 0;
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].span == en->base && fetchable(&en->tasks[i]))
+            n++;
+    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
+    en->lines = malloc((n ? n : 1) * sizeof *en->lines);
+    if (!idx || !en->lines) {
+        free(idx);
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    }
+    n = 0;
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].span == en->base && fetchable(&en->tasks[i]))
+            idx[n++] = i;
+    qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
+    int64_t base_s = rc_span_seconds(en->base);
+    for (size_t k = 0; k < n; k++) {
+        const wtask *t = &en->tasks[idx[k]];
+        line *last = en->nlines ? &en->lines[en->nlines - 1] : NULL;
+        if (last && last->ti == t->ti && last->end == t->start &&
+            rc_day_start(last->start) == rc_day_start(t->start) &&
+            t->start + base_s - last->start <= en->o.max_request_seconds) {
+            last->end = t->start + base_s;
+        } else {
+            en->lines[en->nlines++] = (line){t->ti, t->start, t->start + base_s};
+        }
+    }
+    free(idx);
+    en->flines = malloc((en->nlines ? en->nlines : 1) * sizeof *en->flines);
+    en->reqs = malloc((en->nlines ? en->nlines : 1) * sizeof *en->reqs);
+    en->req_first = malloc((en->nlines ? en->nlines : 1) * sizeof *en->req_first);
+    if (!en->flines || !en->reqs || !en->req_first)
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    /* Pack lines into bulk requests by estimated size (Steim-compressed
+     * counts average well under 1.5 bytes a sample). */
+    double budget = (double)en->o.max_request_bytes, used = 0;
+    for (size_t k = 0; k < en->nlines; k++) {
+        const line *l = &en->lines[k];
+        en->flines[k].chan = st_of(en, l->ti)->chan;
+        en->flines[k].start = l->start;
+        en->flines[k].end = l->end;
+        double rate = en->ts[l->ti].rate > 0 ? en->ts[l->ti].rate : 100;
+        double est = rate * (double)(l->end - l->start) * 1.5 + 512;
+        if (en->nreqs == 0 || used + est > budget) {
+            en->req_first[en->nreqs] = k;
+            en->reqs[en->nreqs].lines = &en->flines[k];
+            en->reqs[en->nreqs].n = 0;
+            en->nreqs++;
+            used = 0;
+        }
+        en->reqs[en->nreqs - 1].n++;
+        used += est;
+    }
+    return RC_OK;
+}
+
+/* --- writing chunks ------------------------------------------------------ */
+
+typedef struct put_ctx {
+    rc_engine *en;
+    size_t task;
+} put_ctx;
+
+static void put_done(void *ud, const char *key, int status, const rc_err *pe)
+{
+    put_ctx *pc = ud;
+    rc_engine *en = pc->en;
+    wtask *t = &en->tasks[pc->task];
+    if (status == RC_OK) {
+        rc_upsert_mode mode = en->o.force && t->declared ? RC_UPSERT_REPLACE
+                              : t->upgrade               ? RC_UPSERT_UPGRADE
+                                                         : RC_UPSERT_IF_ABSENT;
+        if (add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
+            t->state = W_DONE;
+            en->stats.bytes_written += t->newe.bytes;
+            en->stats.samples += t->newe.samples;
+            en->stats.gap_samples += t->newe.gap_samples_filled;
+            tstate *ts = &en->ts[t->ti];
+            ts->res.bytes += t->newe.bytes;
+            ts->res.samples += t->newe.samples;
+            ts->res.gap_samples += t->newe.gap_samples_filled;
+        } else {
+            t->state = W_FAILED;
+        }
+    } else {
+        t->state = W_FAILED;
+        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
+        snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
+        target_error(en, t->ti, msg);
+        rc_log_error(en->o.log, "store", "%s", msg);
+        if (pe && (pe->code == RC_EAUTH || pe->code == RC_EUNUSABLE) && !en->fatal.code)
+            en->fatal = *pe;
+    }
+    free(pc);
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+    static const char *h = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[d[i] >> 4];
+        out[2 * i + 1] = h[d[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Store one chunk (samples already final) and remember its entry. */
+static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
+                 const rc_window_stats *stv, double offset_s, int prov)
+{
+    const rc_config *cfg = en->o.cfg;
+    if (prov && !en->final) {
+        t->state = W_HELD;
+        return;
+    }
+    if (t->upgrade && t->has_old && stv->completeness + 1e-12 < t->old.completeness) {
+        t->state = W_KEPT; /* the data centre still lacks data: keep what we have */
+        return;
+    }
+    rc_err e;
+    rc_buf body = RC_BUF_INIT;
+    char key[RC_KEY_MAX];
+    if (rc_codec_encode(en->codec, samples, n, &body, &e) != RC_OK ||
+        chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
+        t->state = W_FAILED;
+        target_error(en, t->ti, e.msg);
+        rc_buf_free(&body);
+        return;
+    }
+    if (t->has_new)
+        rc_mentry_free(&t->newe);
+    rc_mentry *me = &t->newe;
+    memset(me, 0, sizeof *me);
+    t->has_new = 1;
+    me->start = t->start;
+    me->end = t->start + rc_span_seconds(t->span);
+    me->min = stv->min;
+    me->max = stv->max;
+    me->samples = stv->samples;
+    me->gap_count = stv->gap_count;
+    me->gap_duration_seconds = stv->gap_duration_seconds;
+    me->gap_samples_filled = stv->gap_samples_filled;
+    me->completeness = stv->completeness;
+    me->provisional = prov;
+    me->bytes = (int64_t)body.len;
+    me->offset_s = offset_s;
+    me->revision = 1;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(body.data, body.len, md, &mdlen, EVP_sha256(), NULL);
+    hex(md, 32, me->sha256);
+    rc_time_now_iso_us(me->written_at);
+    t->written_prov = prov;
+
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    rc_mentry_to_meta(me, &meta);
+    snprintf(meta.content_type, sizeof meta.content_type, "application/octet-stream");
+    snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
+             prov ? cfg->cache_control_provisional : cfg->cache_control_final);
+    put_ctx *pc = malloc(sizeof *pc);
+    if (!pc) {
+        t->state = W_FAILED;
+        rc_buf_free(&body);
+        return;
+    }
+    pc->en = en;
+    pc->task = (size_t)(t - en->tasks);
+    if (rc_store_put_async(en->o.store, key, body.data, body.len, &meta, put_done, pc, &e) !=
+        RC_OK) {
+        /* put_done already ran (synchronous backends report through it) or
+         * the queueing itself failed before it could. */
+        if (t->state != W_FAILED && t->state != W_DONE) {
+            t->state = W_FAILED;
+            target_error(en, t->ti, e.msg);
+            free(pc);
+        }
+    }
+    rc_buf_free(&body);
+}
+
+static int window_wanted(const wtask *t)
+{
+    return t && (t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED);
+}
+
+/* Shape [bs, be) of one channel and emit every wanted window inside it. */
+static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t bs, int64_t be)
+{
+    int any = 0;
+    for (int s = 0; s < RC_SPAN_COUNT && !any; s++) {
+        if (!en->o.cfg->spans[s] && s != (int)en->base)
+            continue;
+        int64_t sp = rc_span_seconds((rc_span)s);
+        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
+            if (window_wanted(task_find(en, ti, (rc_span)s, w)))
+                any = 1;
+    }
+    if (!any)
+        return;
+    const rc_station *st = st_of(en, ti);
+    double rate = en->ts[ti].rate;
+    rc_window win;
+    rc_err e;
+    int64_t base_s = rc_span_seconds(en->base);
+    int rc = rc_shape(tr, &st->chan, rate, bs, be - bs, base_s, &win, &e);
+    if (rc == RC_ENODATA) {
+        for (int64_t w = bs; w < be; w += base_s) {
+            wtask *t = task_find(en, ti, en->base, w);
+            if (window_wanted(t))
+                t->state = W_NODATA;
+        }
+        return;
+    }
+    if (rc != RC_OK) {
+        for (int s = 0; s < RC_SPAN_COUNT; s++) {
+            int64_t sp = rc_span_seconds((rc_span)s);
+            for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
+                wtask *t = task_find(en, ti, (rc_span)s, w);
+                if (window_wanted(t))
+                    t->state = W_FAILED;
+            }
+        }
+        target_error(en, ti, e.msg);
+        rc_log_error(en->o.log, "shape", "%s", e.msg);
+        return;
+    }
+    if (en->ts[ti].rate <= 0)
+        en->ts[ti].rate = win.rate;
+    double thr = en->o.cfg->completeness_threshold;
+    for (int s = 0; s < RC_SPAN_COUNT; s++) {
+        if (!en->o.cfg->spans[s] && s != (int)en->base)
+            continue;
+        int64_t sp = rc_span_seconds((rc_span)s);
+        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
+            wtask *t = task_find(en, ti, (rc_span)s, w);
+            if (!window_wanted(t))
+                continue;
+            if (en->o.stop && *en->o.stop)
+                goto out;
+            int64_t off = rc_slots(win.rate, w - bs);
+            int64_t n = rc_slots(win.rate, sp);
+            if (off + n > win.nslots)
+                n = win.nslots - off;
+            rc_window_stats stv;
+            rc_window_stats_range(&win, off, n, &stv);
+            if (stv.present == 0) {
+                t->state = W_NODATA;
+                continue;
+            }
+            int prov = stv.completeness < thr;
+            int held = 0;
+            if (s != (int)en->base) {
+                /* A long chunk is provisional when any chunk it covers is. */
+                for (int64_t b = w; b < w + sp; b += base_s) {
+                    const wtask *bt = task_find(en, ti, en->base, b);
+                    if (!bt)
+                        continue;
+                    if (bt->state == W_HELD)
+                        held = 1;
+                    if ((bt->state == W_DONE && bt->written_prov) ||
+                        ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
+                         bt->old.provisional))
+                        prov = 1;
+                }
+            }
+            if (held && !en->final) {
+                t->state = W_HELD;
+                continue;
+            }
+            emit(en, t, win.samples + off, (size_t)n, &stv, win.offset_s, prov);
+        }
+    }
+out:
+    rc_window_free(&win);
+}
+
+static void process_line(rc_engine *en, const rc_traces *tr, const line *l)
+{
+    int64_t g = rc_span_seconds(en->longest);
+    for (int64_t b = rc_floor(l->start, g); b < l->end; b += g) {
+        int64_t bs = b > l->start ? b : l->start;
+        int64_t be = b + g < l->end ? b + g : l->end;
+        process_block(en, tr, l->ti, bs, be);
+        if (en->o.stop && *en->o.stop)
+            return;
+    }
+}
+
+/* --- manifests ----------------------------------------------------------- */
+
+static int cmp_op(const void *a, const void *b)
+{
+    const dayop *x = a, *y = b;
+    if (x->ti != y->ti)
+        return x->ti < y->ti ? -1 : 1;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return 0;
+}
+
+static int flush_manifests(rc_engine *en)
+{
+    rc_err e;
+    if (rc_store_wait(en->o.store, &e) != RC_OK)
+        rc_log_error(en->o.log, "store", "%s", e.msg);
+    if (!en->nops)
+        return RC_OK;
+    qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
+    const rc_config *cfg = en->o.cfg;
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.content_type, sizeof meta.content_type, "application/json");
+    snprintf(meta.cache_control, sizeof meta.cache_control, "%s", cfg->cache_control_manifest);
+    size_t i = 0;
+    while (i < en->nops) {
+        size_t j = i;
+        while (j < en->nops && en->ops[j].ti == en->ops[i].ti && en->ops[j].day == en->ops[i].day)
+            j++;
+        size_t ti = en->ops[i].ti;
+        const rc_station *st = st_of(en, ti);
+        char key[RC_KEY_MAX];
+        int rc = manifest_key(en, ti, en->ops[i].day, key, &e);
+        rc_mop *mops = calloc(j - i, sizeof *mops);
+        if (rc == RC_OK && mops) {
+            for (size_t k = i; k < j; k++)
+                mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
+            rc_manifest tmpl;
+            rc_manifest_init(&tmpl, cfg->layout, &st->chan, en->targets[ti].volc->name,
+                             en->ts[ti].rate, en->ops[i].day);
+            snprintf(tmpl.instrument_type, sizeof tmpl.instrument_type, "%s",
+                     st->instrument_type);
+            if (st->has_coords) {
+                tmpl.has_coords = 1;
+                tmpl.latitude = st->latitude;
+                tmpl.longitude = st->longitude;
+                tmpl.elevation_m = st->elevation_m;
+            }
+            int changed = 0;
+            rc = rc_manifest_update(en->o.store, key, &tmpl, mops, j - i, en->base, &meta, 0,
+                                    &changed, &e);
+            rc_manifest_free(&tmpl);
+            if (changed)
+                en->stats.manifests++;
+        } else if (!mops) {
+            rc = rc_err_set(&e, RC_ENOMEM, "out of memory");
+        }
+        free(mops);
+        if (rc != RC_OK) {
+            target_error(en, ti, e.msg);
+            rc_log_error(en->o.log, "manifest", "%s", e.msg);
+            for (size_t k = i; k < j; k++)
+                en->tasks[en->ops[k].task].state = W_FAILED;
+            if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
+                en->fatal = e;
+        }
+        for (size_t k = i; k < j; k++)
+            rc_mentry_free(&en->ops[k].entry);
+        i = j;
+    }
+    en->nops = 0;
+    return RC_OK;
+}
+
+/* --- fetch callback -------------------------------------------------------- */
+
+static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
+{
+    rc_engine *en = ud;
+    size_t first = en->req_first[ri];
+    size_t n = en->reqs[ri].n;
+    en->stats.requests += res->requests > 0 ? res->requests : 1;
+    int64_t base_s = rc_span_seconds(en->base);
+    if (res->status == RC_OK) {
+        en->stats.bytes_fetched += (int64_t)res->data.len;
+        rc_traces *tr = NULL;
+        rc_err e;
+        if (rc_traces_new(&tr, &e) == RC_OK) {
+            if (rc_traces_add(tr, res->data.data, res->data.len, &e) != RC_OK)
+                rc_log_warn(en->o.log, "decode", "%s (the records before it are used)", e.msg);
+            rc_buf_free(&res->data);
+            for (size_t k = first; k < first + n; k++) {
+                process_line(en, tr, &en->lines[k]);
+                if (en->o.stop && *en->o.stop)
+                    break;
+            }
+            rc_traces_free(tr);
+        }
+    } else {
+        for (size_t k = first; k < first + n; k++) {
+            const line *l = &en->lines[k];
+            for (int64_t w = l->start; w < l->end; w += base_s) {
+                wtask *t = task_find(en, l->ti, en->base, w);
+                if (!window_wanted(t))
+                    continue;
+                if (res->status == RC_ENODATA) {
+                    t->state = W_NODATA;
+                } else {
+                    t->state = W_FAILED;
+                    target_error(en, l->ti, res->err.msg);
+                }
+            }
+        }
+        if (res->status != RC_ENODATA)
+            rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
+    }
+    flush_manifests(en);
+    if (en->fatal.code)
+        return 1;
+    return en->o.stop && *en->o.stop;
+}
+
+/* --- composing long windows from stored base chunks ----------------------- */
+
+static int base_resolved(const wtask *b)
+{
+    return b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_DONE ||
+           b->state == W_NODATA || b->state == W_KEPT;
+}
+
+static const rc_mentry *base_entry(const wtask *b)
+{
+    if (b->state == W_DONE && b->has_new)
+        return &b->newe;
+    if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
+        return &b->old;
+    return NULL;
+}
+
+static void compose_one(rc_engine *en, wtask *t)
+{
+    int64_t sp = rc_span_seconds(t->span), base_s = rc_span_seconds(en->base);
+    size_t nparts = (size_t)(sp / base_s);
+    double rate = en->ts[t->ti].rate;
+    if (rate <= 0) {
+        t->state = W_NODATA;
+        return;
+    }
+    int32_t **parts = calloc(nparts, sizeof *parts);
+    if (!parts) {
+        t->state = W_FAILED;
+        return;
+    }
+    int held = 0, prov = 0, any = 0;
+    rc_window_stats stv;
+    memset(&stv, 0, sizeof stv);
+    int64_t part_slots = rc_slots(rate, base_s);
+    int prev_empty = 0;
+    for (size_t k = 0; k < nparts; k++) {
+        wtask *b = task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
+        const rc_mentry *me = b ? base_entry(b) : NULL;
+        if (b && !base_resolved(b) && !en->final)
+            held = 1;
+        if (me) {
+            char key[RC_KEY_MAX];
+            rc_err e;
+            rc_buf body = RC_BUF_INIT;
+            int32_t *s = NULL;
+            size_t ns = 0;
+            if (chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
+                rc_store_get(en->o.store, key, &body, NULL, &e) == RC_OK &&
+                rc_codec_decode(en->codec, body.data, body.len, (size_t)part_slots, &s, &ns, &e) ==
+                    RC_OK &&
+                (int64_t)ns == part_slots) {
+                parts[k] = s;
+                any = 1;
+                stv.gap_count += me->gap_count;
+                stv.gap_samples_filled += me->gap_samples_filled;
+                prov |= me->provisional;
+                prev_empty = 0;
+                rc_buf_free(&body);
+                continue;
+            }
+            free(s);
+            rc_buf_free(&body);
+            rc_log_warn(en->o.log, "compose", "base chunk %s unusable: %s", key, e.msg);
+        }
+        /* no chunk for this base window: filled from its neighbours */
+        stv.gap_samples_filled += part_slots;
+        if (!prev_empty)
+            stv.gap_count++;
+        prev_empty = 1;
+        prov = 1;
+    }
+    if (held) {
+        t->state = W_HELD;
+    } else if (!any) {
+        t->state = W_NODATA;
+    } else {
+        rc_window win;
+        rc_err e;
+        int rc = rc_window_compose(&st_of(en, t->ti)->chan, rate, t->start, sp, base_s,
+                                   (const int32_t *const *)parts, &win, &e);
+        if (rc == RC_OK) {
+            rc_window_stats full;
+            rc_window_stats_range(&win, 0, win.nslots, &full);
+            stv.min = full.min;
+            stv.max = full.max;
+            stv.samples = win.nslots;
+            stv.present = win.nslots - stv.gap_samples_filled;
+            stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
+            stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
+            if (stv.completeness < en->o.cfg->completeness_threshold)
+                prov = 1;
+            double off = 0;
+            wtask *b0 = task_find(en, t->ti, en->base, t->start);
+            if (b0 && base_entry(b0))
+                off = base_entry(b0)->offset_s;
+            emit(en, t, win.samples, (size_t)win.nslots, &stv, off, prov);
+            rc_window_free(&win);
+        } else {
+            t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
+            if (rc != RC_ENODATA)
+                target_error(en, t->ti, e.msg);
+        }
+    }
+    for (size_t k = 0; k < nparts; k++)
+        free(parts[k]);
+    free(parts);
+}
+
+static void compose_pending(rc_engine *en)
+{
+    for (size_t i = 0; i < en->ntasks; i++) {
+        wtask *t = &en->tasks[i];
+        if (t->span == en->base || !window_wanted(t))
+            continue;
+        if (en->o.stop && *en->o.stop)
+            break;
+        compose_one(en, &en->tasks[i]);
+    }
+    flush_manifests(en);
+}
+
+/* --- pass -------------------------------------------------------------------- */
+
+static void tally(rc_engine *en)
+{
+    rc_engine_stats *s = &en->stats;
+    s->windows = s->requested = s->added = s->present = s->reindexed = 0;
+    s->nodata = s->failed = s->held = s->provisional = s->kept = 0;
+    for (size_t i = 0; i < en->ntargets; i++) {
+        rc_target_result *r = &en->ts[i].res;
+        r->added = r->present = r->nodata = r->failed = r->held = r->provisional = 0;
+        r->reindexed = 0;
+    }
+    for (size_t i = 0; i < en->ntasks; i++) {
+        const wtask *t = &en->tasks[i];
+        rc_target_result *r = &en->ts[t->ti].res;
+        if (t->declared)
+            s->windows++;
+        switch (t->state) {
+        case W_PRESENT:
+            if (t->declared) {
+                s->present++;
+                r->present++;
+            }
+            break;
+        case W_REPAIR:
+            s->reindexed++;
+            r->reindexed++;
+            break;
+        case W_DONE:
+            s->added++;
+            r->added++;
+            if (t->written_prov) {
+                s->provisional++;
+                r->provisional++;
+            }
+            break;
+        case W_NODATA:
+            if (t->declared) {
+                s->nodata++;
+                r->nodata++;
+            }
+            break;
+        case W_FAILED:
+            s->failed++;
+            r->failed++;
+            break;
+        case W_HELD:
+            s->held++;
+            r->held++;
+            break;
+        case W_KEPT:
+            s->kept++;
+            break;
+        case W_WANT:
+            break;
+        }
+        if (t->state != W_PRESENT && t->declared)
+            s->requested++;
+    }
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    s->seconds = (double)(t1.tv_sec - en->t0.tv_sec) + (double)(t1.tv_nsec - en->t0.tv_nsec) / 1e9;
+}
+
+int rc_engine_pass(rc_engine *en, int final, rc_err *e)
+{
+    en->final = final;
+    int rc;
+    if (!en->planned && (rc = plan(en, e)) != RC_OK) {
+        tally(en);
+        return rc;
+    }
+    flush_manifests(en); /* entries restored from blob metadata */
+    if ((rc = build_requests(en, e)) != RC_OK)
+        return rc;
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED)
+            en->tasks[i].state = W_WANT;
+    if (en->nreqs) {
+        if (!en->o.source) {
+            tally(en);
+            return rc_err_set(e, RC_EINVAL, "no source configured (give --source or \"source\")");
+        }
+        rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, on_fetch, en, e);
+        if (rc != RC_OK && rc != RC_EINTR) {
+            tally(en);
+            return rc;
+        }
+    }
+    flush_manifests(en);
+    if (en->fatal.code) {
+        *e = en->fatal;
+        tally(en);
+        return en->fatal.code;
+    }
+    if (!(en->o.stop && *en->o.stop))
+        compose_pending(en);
+    tally(en);
+    if (en->fatal.code) {
+        *e = en->fatal;
+        return en->fatal.code;
+    }
+    if (en->o.stop && *en->o.stop)
+        return rc_err_set(e, RC_EINTR, "stopped by signal after the chunk in hand");
+    return RC_OK;
+}
+
+size_t rc_engine_pending(const rc_engine *en)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED ||
+            en->tasks[i].state == W_WANT)
+            n++;
+    return n;
+}
+
+int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
+{
+    int rc;
+    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+        return rc;
+    if ((rc = build_requests(en, e)) != RC_OK)
+        return rc;
+    tally(en);
+    double est = 0;
+    for (size_t k = 0; k < en->nlines; k++) {
+        double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
+        est += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
+    }
+    int64_t want = 0;
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
+            want++;
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddNumberToObject(o, "windows", (double)en->stats.windows);
+        cJSON_AddNumberToObject(o, "missing", (double)want);
+        cJSON_AddNumberToObject(o, "present", (double)en->stats.present);
+        cJSON_AddNumberToObject(o, "reindex", (double)en->stats.reindexed);
+        cJSON_AddNumberToObject(o, "requests", (double)en->nreqs);
+        cJSON_AddNumberToObject(o, "lines", (double)en->nlines);
+        cJSON_AddNumberToObject(o, "estimated_bytes", est);
+        cJSON *arr = cJSON_AddArrayToObject(o, "lines_detail");
+        for (size_t k = 0; k < en->nlines; k++) {
+            char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
+            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_time_iso(en->lines[k].start, a);
+            rc_time_iso(en->lines[k].end, b);
+            cJSON *l = cJSON_CreateObject();
+            cJSON_AddStringToObject(l, "channel", id);
+            cJSON_AddStringToObject(l, "start", a);
+            cJSON_AddStringToObject(l, "end", b);
+            cJSON_AddItemToArray(arr, l);
+        }
+        char *s = cJSON_Print(o);
+        rc_buf_puts(out, s);
+        rc_buf_puts(out, "\n");
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        rc_buf_printf(out,
+                      "plan: %lld windows, %lld missing, %lld present, %lld to re-index from "
+                      "blobs; %zu requests (%zu lines), about %.1f MB of miniSEED\n",
+                      (long long)en->stats.windows, (long long)want,
+                      (long long)en->stats.present, (long long)en->stats.reindexed, en->nreqs,
+                      en->nlines, est / 1e6);
+        for (size_t k = 0; k < en->nlines; k++) {
+            char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
+            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_time_iso(en->lines[k].start, a);
+            rc_time_iso(en->lines[k].end, b);
+            rc_buf_printf(out, "  fetch %-18s %s .. %s\n", id, a, b);
+        }
+    }
+    return RC_OK;
+}
