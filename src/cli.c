@@ -295,6 +295,12 @@ int rc_cli_open(rc_cli *cli, int need_source)
         rc_source_opts sopts;
         rc_source_opts_default(&sopts);
         sopts.max_connections = cli->cfg.max_connections;
+        sopts.max_attempts = cli->cfg.fetch_max_attempts;
+        sopts.backoff_base_s = cli->cfg.fetch_backoff_base_s;
+        sopts.backoff_cap_s = cli->cfg.fetch_backoff_cap_s;
+        sopts.timeout_s = cli->cfg.fetch_timeout_s;
+        sopts.stall_timeout_s = cli->cfg.fetch_stall_timeout_s;
+        sopts.rate_limit_rps = cli->cfg.fetch_rate_limit_rps;
         sopts.ca_bundle = cli->cfg.ca_bundle;
         rc = rc_source_open(cli->cfg.source_url, &sopts, &cli->source, &e);
         if (rc != RC_OK)

@@ -32,6 +32,12 @@ void rc_config_defaults(rc_config *c)
     c->completeness_threshold = 0.95;
     c->zstd_level = 3;
     c->max_connections = 3;
+    c->fetch_max_attempts = 5;
+    c->fetch_backoff_base_s = 1;
+    c->fetch_backoff_cap_s = 30;
+    c->fetch_timeout_s = 120;
+    c->fetch_stall_timeout_s = 30;
+    c->fetch_rate_limit_rps = 0;
     snprintf(c->cache_control_final, sizeof c->cache_control_final,
              "public, max-age=31536000, immutable");
     snprintf(c->cache_control_provisional, sizeof c->cache_control_provisional,
@@ -399,8 +405,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {"$schema", "source", "store", "layout", "spans",
                                        "selection", "run", "compression_level",
-                                       "max_connections", "cache_control", "s3", "volcanoes",
-                                       NULL};
+                                       "max_connections", "fetch", "cache_control", "s3",
+                                       "volcanoes", NULL};
     if (check_keys(p, root, "", keys))
         return p->e->code;
     const cJSON *o;
@@ -480,6 +486,33 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "max_connections")) &&
         get_int(p, o, "max_connections", 1, 5, &c->max_connections))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "fetch"))) {
+        static const char *const fk[] = {"max_attempts", "backoff_base_s", "backoff_cap_s",
+                                         "timeout_s", "stall_timeout_s", "rate_limit_rps", NULL};
+        if (!cJSON_IsObject(o))
+            return bad(p, "fetch", "must be an object");
+        if (check_keys(p, o, "fetch", fk))
+            return p->e->code;
+        const cJSON *x;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_attempts")) &&
+            get_int(p, x, "fetch.max_attempts", 1, 20, &c->fetch_max_attempts))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "backoff_base_s")) &&
+            get_number(p, x, "fetch.backoff_base_s", 0, 600, &c->fetch_backoff_base_s))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "backoff_cap_s")) &&
+            get_number(p, x, "fetch.backoff_cap_s", 0, 3600, &c->fetch_backoff_cap_s))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "timeout_s")) &&
+            get_number(p, x, "fetch.timeout_s", 1, 86400, &c->fetch_timeout_s))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "stall_timeout_s")) &&
+            get_number(p, x, "fetch.stall_timeout_s", 1, 3600, &c->fetch_stall_timeout_s))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "rate_limit_rps")) &&
+            get_number(p, x, "fetch.rate_limit_rps", 0, 1000, &c->fetch_rate_limit_rps))
+            return p->e->code;
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "cache_control"))) {
         static const char *const ck[] = {"final", "provisional", "manifest", NULL};
         if (!cJSON_IsObject(o))

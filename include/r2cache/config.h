@@ -61,6 +61,13 @@ typedef struct rc_config {
     double completeness_threshold; /* default 0.95 */
     int zstd_level;                /* default 3 */
     int max_connections;           /* data centre connections, default 3, cap 5 */
+    /* data centre politeness and patience ("fetch" object) */
+    int fetch_max_attempts;        /* default 5 */
+    double fetch_backoff_base_s;   /* default 1 */
+    double fetch_backoff_cap_s;    /* default 30 */
+    double fetch_timeout_s;        /* whole request, default 120 */
+    double fetch_stall_timeout_s;  /* default 30 */
+    double fetch_rate_limit_rps;   /* default 0 = none */
     char cache_control_final[128];       /* default public, max-age=31536000, immutable */
     char cache_control_provisional[128]; /* default public, max-age=60 */
     char cache_control_manifest[128];    /* default public, max-age=60 */
