@@ -1,0 +1,716 @@
+/*
+ * shape.c: miniSEED 2 records -> one window of int32 slots + statistics.
+ *
+ * Indexing (rc_traces_add) parses only record headers and copies the raw
+ * records into one arena, so holding a day of several channels costs about
+ * the compressed size. rc_shape decodes just the records that can reach the
+ * window, in input order (which is what the overlap rule ranks by).
+ *
+ * Placement. The window grid is start + offset + k/rate. The offset is the
+ * phase of the recording's sample clock against the grid, taken from the
+ * earliest record that reaches the window and kept in whole microseconds.
+ * A phase within SNAP_US (or 0.1 sample, if smaller) of a grid point
+ * counts as on the grid: record stamps carry only BTIME's 100 us resolution
+ * without blockette 1001, and a grid-aligned recording whose stamps are
+ * rounded a hair early must not be reported as almost a full sample late,
+ * nor should its reported offset wobble from window to window. Each record then lands
+ * on consecutive slots from k0 = round((t0 - start - offset) * rate): a
+ * sample goes to the nearest grid point, so timing jitter below half a
+ * sample never moves a sample into a neighbouring slot, and the per-sample
+ * work is a copy. The rate used is the window's (expected) rate; a record's
+ * own nominal rate must agree to 1e-4 relative or the channel is refused.
+ *
+ * Gap filling follows shape.h: per base sub-window, interpolate between
+ * recorded samples (rounded, ties away from zero) and hold at the
+ * sub-window's edges; empty sub-windows interpolate between the neighbouring
+ * sub-windows' edge values. Because a non-empty sub-window is filled from
+ * its own samples only, a 6 h window holds exactly the 10 min windows.
+ */
+#include "r2cache/shape.h"
+
+#include <libmseed.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "r2cache/timewin.h"
+
+#define RATE_TOL 1e-4 /* relative; B100 stores rates as float */
+#define SNAP_US 50.0  /* half of BTIME's 100 us resolution */
+
+typedef struct rec {
+    size_t off;    /* into the arena */
+    int64_t start; /* first sample, microseconds */
+    int64_t last;  /* last sample, microseconds */
+    double rate;   /* nominal (or blockette 100) rate */
+    uint32_t len;
+    int32_t nsamp;
+    uint32_t seq; /* input order over the whole rc_traces */
+    int8_t encoding;
+    char quality;
+} rec;
+
+typedef struct chan_idx {
+    rc_chan chan;
+    rec *recs; /* input order */
+    size_t n, cap;
+    uint32_t *by_start; /* indexes into recs, ascending start */
+    int64_t maxspan;    /* longest record, microseconds */
+    int unsorted;       /* by_start needs sorting at the end of an add */
+} chan_idx;
+
+struct rc_traces {
+    unsigned char *arena;
+    size_t alen, acap;
+    chan_idx *ch;
+    size_t nch, capch;
+    uint32_t seq;
+};
+
+int rc_traces_new(rc_traces **out, rc_err *e)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return rc_err_set(e, RC_ENOMEM, "out of memory creating a record index");
+    return RC_OK;
+}
+
+void rc_traces_free(rc_traces *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nch; i++) {
+        free(t->ch[i].recs);
+        free(t->ch[i].by_start);
+    }
+    free(t->ch);
+    free(t->arena);
+    free(t);
+}
+
+/* libmseed codes are at most 10 characters; ours hold 8 (SEED 2 uses 2..5). */
+static void code_copy(char *dst, const char *src)
+{
+    size_t n = strnlen(src, RC_CODE_MAX - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static int same_chan(const rc_chan *a, const rc_chan *b)
+{
+    return !strcmp(a->net, b->net) && !strcmp(a->sta, b->sta) && !strcmp(a->loc, b->loc) &&
+           !strcmp(a->cha, b->cha);
+}
+
+static chan_idx *find_chan(const rc_traces *t, const rc_chan *c)
+{
+    for (size_t i = 0; i < t->nch; i++)
+        if (same_chan(&t->ch[i].chan, c))
+            return &t->ch[i];
+    return NULL;
+}
+
+static int by_start_cmp(const void *a, const void *b, void *ctx)
+{
+    const rec *r = ctx;
+    const rec *x = &r[*(const uint32_t *)a], *y = &r[*(const uint32_t *)b];
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static int64_t span_us(int64_t nsamp, double rate)
+{
+    if (nsamp <= 1 || rate <= 0)
+        return 0;
+    return (int64_t)llround((double)(nsamp - 1) * 1e6 / rate);
+}
+
+static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *raw,
+                        chan_idx **last, rc_err *e)
+{
+    if (msr->samplecnt <= 0)
+        return RC_OK; /* no samples: nothing a window could use */
+    rc_chan c;
+    memset(&c, 0, sizeof c);
+    code_copy(c.net, msr->network);
+    code_copy(c.sta, msr->station);
+    code_copy(c.loc, msr->location);
+    code_copy(c.cha, msr->channel);
+    chan_idx *ch = (*last && same_chan(&(*last)->chan, &c)) ? *last : find_chan(t, &c);
+    if (!ch) {
+        if (t->nch == t->capch) {
+            size_t cap = t->capch ? t->capch * 2 : 4;
+            chan_idx *p = realloc(t->ch, cap * sizeof *p);
+            if (!p)
+                return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+            t->ch = p;
+            t->capch = cap;
+        }
+        ch = &t->ch[t->nch++];
+        memset(ch, 0, sizeof *ch);
+        ch->chan = c;
+    }
+    *last = ch;
+    if (ch->n == ch->cap) {
+        size_t cap = ch->cap ? ch->cap * 2 : 64;
+        rec *p = realloc(ch->recs, cap * sizeof *p);
+        uint32_t *q = p ? realloc(ch->by_start, cap * sizeof *q) : NULL;
+        if (p)
+            ch->recs = p;
+        if (!q)
+            return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+        ch->by_start = q;
+        ch->cap = cap;
+    }
+    /* Keep records 16-byte aligned: libmseed decoders read words in place. */
+    size_t off = (t->alen + 15) & ~(size_t)15;
+    size_t need = off + (size_t)msr->reclen;
+    if (need > t->acap) {
+        size_t cap = t->acap ? t->acap : 65536;
+        while (cap < need)
+            cap *= 2;
+        unsigned char *p = realloc(t->arena, cap);
+        if (!p)
+            return rc_err_set(e, RC_ENOMEM, "out of memory copying %zu bytes of records", need);
+        t->arena = p;
+        t->acap = cap;
+    }
+    memcpy(t->arena + off, raw, (size_t)msr->reclen);
+    t->alen = need;
+
+    rec *r = &ch->recs[ch->n];
+    r->off = off;
+    r->len = (uint32_t)msr->reclen;
+    r->start = msr->starttime;
+    r->rate = msr->samprate;
+    r->nsamp = (int32_t)msr->samplecnt;
+    r->last = r->start + span_us(r->nsamp, r->rate);
+    r->seq = t->seq++;
+    r->encoding = msr->encoding;
+    r->quality = msr->dataquality;
+    int64_t span = r->last - r->start;
+    if (span > ch->maxspan)
+        ch->maxspan = span;
+    if (ch->n && ch->recs[ch->by_start[ch->n - 1]].start > r->start)
+        ch->unsorted = 1;
+    ch->by_start[ch->n] = (uint32_t)ch->n;
+    ch->n++;
+    return RC_OK;
+}
+
+static int all_padding(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+static void describe_bytes(const unsigned char *p, size_t n, char *out, size_t outn)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 24 && k + 2 < outn; i++)
+        out[k++] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.';
+    out[k] = '\0';
+}
+
+static int is_pow2_reclen(size_t n)
+{
+    return n >= 128 && n <= 65536 && (n & (n - 1)) == 0;
+}
+
+int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
+{
+    const unsigned char *b = buf;
+    size_t pos = 0;
+    MSRecord *msr = NULL;
+    chan_idx *last = NULL;
+    int rc = RC_OK;
+    if (len > INT32_MAX)
+        return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it",
+                          len);
+    while (pos < len) {
+        size_t left = len - pos;
+        if (left >= 3 && b[pos] == 'M' && b[pos + 1] == 'S' && b[pos + 2] == 3) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "miniSEED 3 is not supported (libmseed 2.x reads miniSEED 2 only): "
+                            "record at byte offset %zu; request or convert the data to "
+                            "miniSEED 2",
+                            pos);
+            break;
+        }
+        if (all_padding(b + pos, left))
+            break;
+        char *rp = (char *)(b + pos); /* libmseed's API is not const; it only reads */
+        int r = msr_parse(rp, (int)left, &msr, -1, 0, 0);
+        if (r > 0 && is_pow2_reclen(left)) /* last record, no blockette 1000 */
+            r = msr_parse(rp, (int)left, &msr, (int)left, 0, 0);
+        if (r != 0) {
+            char head[32];
+            describe_bytes(b + pos, left, head, sizeof head);
+            if (r > 0)
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "truncated miniSEED record at byte offset %zu (%zu bytes left, "
+                                "%d more needed); the transfer was probably cut short",
+                                pos, left, r);
+            else
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "not miniSEED 2 data at byte offset %zu (starts \"%s\"): %s", pos,
+                                head, ms_errorstr(r));
+            break;
+        }
+        rc = index_record(t, msr, b + pos, &last, e);
+        if (rc)
+            break;
+        pos += (size_t)msr->reclen;
+    }
+    msr_free(&msr);
+    /* Sort what this call appended out of order, for every channel. */
+    for (size_t i = 0; i < t->nch; i++) {
+        chan_idx *ch = &t->ch[i];
+        if (ch->unsorted) {
+            qsort_r(ch->by_start, ch->n, sizeof *ch->by_start, by_start_cmp, ch->recs);
+            ch->unsorted = 0;
+        }
+    }
+    return rc;
+}
+
+size_t rc_traces_nchan(const rc_traces *t)
+{
+    return t->nch;
+}
+
+const rc_chan *rc_traces_chan(const rc_traces *t, size_t i)
+{
+    return i < t->nch ? &t->ch[i].chan : NULL;
+}
+
+double rc_traces_rate(const rc_traces *t, const rc_chan *c)
+{
+    const chan_idx *ch = find_chan(t, c);
+    if (!ch)
+        return 0;
+    for (size_t i = 0; i < ch->n; i++)
+        if (ch->recs[i].rate > 0)
+            return ch->recs[i].rate;
+    return 0;
+}
+
+int rc_traces_extent(const rc_traces *t, const rc_chan *c, int64_t *first_us, int64_t *last_us)
+{
+    const chan_idx *ch = find_chan(t, c);
+    if (!ch || !ch->n)
+        return RC_ENODATA;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (size_t i = 0; i < ch->n; i++) {
+        if (ch->recs[i].start < lo)
+            lo = ch->recs[i].start;
+        if (ch->recs[i].last > hi)
+            hi = ch->recs[i].last;
+    }
+    *first_us = lo;
+    *last_us = hi;
+    return RC_OK;
+}
+
+int64_t rc_slots(double rate, int64_t seconds)
+{
+    return (int64_t)llround(rate * (double)seconds);
+}
+
+/* Rounded (ties away from zero) a + (b - a) * num / den. */
+static int32_t lerp(int32_t a, int32_t b, int64_t num, int64_t den)
+{
+    int64_t d = ((int64_t)b - a) * num;
+    int64_t q = d >= 0 ? (d + den / 2) / den : -((-d + den / 2) / den);
+    return (int32_t)(a + q);
+}
+
+/* Fill slots strictly between anchors i and j (both filled) by interpolation. */
+static void fill_between(int32_t *s, int64_t i, int64_t j)
+{
+    for (int64_t k = i + 1; k < j; k++)
+        s[k] = lerp(s[i], s[j], k - i, j - i);
+}
+
+/* Fill the gaps of [lo, hi) from its recorded samples; 0 if it has none. */
+static int fill_sub(int32_t *s, const uint8_t *p, int64_t lo, int64_t hi)
+{
+    int64_t first = -1, prev = -1;
+    for (int64_t k = lo; k < hi; k++) {
+        if (!p[k])
+            continue;
+        if (first < 0)
+            first = k;
+        else if (k > prev + 1)
+            fill_between(s, prev, k);
+        prev = k;
+    }
+    if (first < 0)
+        return 0;
+    for (int64_t k = lo; k < first; k++)
+        s[k] = s[first];
+    for (int64_t k = prev + 1; k < hi; k++)
+        s[k] = s[prev];
+    return 1;
+}
+
+static int64_t sub_lo(const rc_window *w, int64_t b)
+{
+    int64_t v = rc_slots(w->rate, b * w->base_seconds);
+    return v < w->nslots ? v : w->nslots;
+}
+
+/*
+ * Fill every sub-window of w. Returns 0 when no slot was present at all.
+ * Non-empty sub-windows are filled alone; runs of empty ones between them
+ * are interpolated from the last slot before to the first slot after.
+ */
+static int fill_window(rc_window *w)
+{
+    int64_t nsub = (w->seconds + w->base_seconds - 1) / w->base_seconds;
+    int64_t empty_from = -1; /* first slot of the current run of empty subs */
+    int64_t left = -1;       /* last slot of the previous non-empty sub */
+    int any = 0;
+    for (int64_t b = 0; b < nsub; b++) {
+        int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
+        if (lo >= hi)
+            continue;
+        if (!fill_sub(w->samples, w->present, lo, hi)) {
+            if (empty_from < 0)
+                empty_from = lo;
+            continue;
+        }
+        any = 1;
+        if (empty_from >= 0) {
+            if (left >= 0)
+                fill_between(w->samples, left, lo);
+            else
+                for (int64_t k = empty_from; k < lo; k++)
+                    w->samples[k] = w->samples[lo];
+            empty_from = -1;
+        }
+        left = hi - 1;
+    }
+    if (any && empty_from >= 0)
+        for (int64_t k = empty_from; k < w->nslots; k++)
+            w->samples[k] = w->samples[left];
+    return any;
+}
+
+static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t start,
+                        int64_t seconds, int64_t base_seconds, rc_err *e)
+{
+    char cs[RC_CHAN_STR_MAX];
+    rc_chan_format(chan, cs);
+    memset(w, 0, sizeof *w);
+    if (!(rate > 0) || !isfinite(rate) || seconds <= 0)
+        return rc_err_set(e, RC_EINVAL, "%s: cannot shape a window of %lld s at %.10g Hz", cs,
+                          (long long)seconds, rate);
+    int64_t n = rc_slots(rate, seconds);
+    if (n <= 0 || n > ((int64_t)1 << 31))
+        return rc_err_set(e, RC_EINVAL,
+                          "%s: a window of %lld s at %.10g Hz has %lld slots; use a span that "
+                          "holds between 1 and 2^31 samples",
+                          cs, (long long)seconds, rate, (long long)n);
+    w->chan = *chan;
+    w->rate = rate;
+    w->start = start;
+    w->seconds = seconds;
+    w->base_seconds = (base_seconds > 0 && base_seconds < seconds) ? base_seconds : seconds;
+    w->nslots = n;
+    w->samples = calloc((size_t)n, sizeof *w->samples);
+    w->present = calloc((size_t)n, 1);
+    if (!w->samples || !w->present) {
+        rc_window_free(w);
+        return rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window of %lld samples", cs,
+                          (long long)n);
+    }
+    return RC_OK;
+}
+
+static int quality_rank(char q)
+{
+    switch (q) {
+    case 'M': return 4;
+    case 'Q': return 3;
+    case 'D': return 2;
+    case 'R': return 1;
+    default: return 0;
+    }
+}
+
+static const char *text_encoding(int8_t enc)
+{
+    switch (enc) {
+    case DE_ASCII: return "text (ASCII)";
+    case DE_FLOAT32: return "float data (FLOAT32)";
+    case DE_FLOAT64: return "float data (FLOAT64)";
+    case DE_GEOSCOPE24:
+    case DE_GEOSCOPE163:
+    case DE_GEOSCOPE164: return "float data (GEOSCOPE)";
+    default: return NULL;
+    }
+}
+
+static int seq_cmp(const void *a, const void *b, void *ctx)
+{
+    const rec *r = ctx;
+    uint32_t x = r[*(const uint32_t *)a].seq, y = r[*(const uint32_t *)b].seq;
+    return x < y ? -1 : x > y;
+}
+
+static int rate_differs(double a, double b)
+{
+    return fabs(a - b) > RATE_TOL * (a > b ? a : b);
+}
+
+/* Records of ch that can put a sample into [w0, w1) (microseconds), input order. */
+static size_t select_records(const chan_idx *ch, int64_t w0, int64_t w1, int64_t slack,
+                             uint32_t *sel)
+{
+    int64_t from = w0 - slack - ch->maxspan;
+    size_t lo = 0, hi = ch->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ch->recs[ch->by_start[mid]].start < from)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < ch->n; i++) {
+        const rec *r = &ch->recs[ch->by_start[i]];
+        if (r->start >= w1 + slack)
+            break;
+        if (r->last >= w0 - slack)
+            sel[n++] = ch->by_start[i];
+    }
+    qsort_r(sel, n, sizeof *sel, seq_cmp, ch->recs);
+    return n;
+}
+
+int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int64_t start,
+             int64_t seconds, int64_t base_seconds, rc_window *out, rc_err *e)
+{
+    char cs[RC_CHAN_STR_MAX], ts[RC_TIME_STR_MAX], te[RC_TIME_STR_MAX];
+    rc_chan_format(chan, cs);
+    rc_time_iso(start, ts);
+    rc_time_iso(start + seconds, te);
+    if (expected_rate < 0 || !isfinite(expected_rate) || seconds <= 0)
+        return rc_err_set(e, RC_EINVAL, "%s: bad window request (%lld s, expected rate %g)", cs,
+                          (long long)seconds, expected_rate);
+    const chan_idx *ch = find_chan(t, chan);
+    if (!ch || !ch->n)
+        return rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+
+    int64_t w0 = start * 1000000, w1 = (start + seconds) * 1000000;
+    double rate = expected_rate;
+    /* One sample period of slack either side: rounding may pull a sample in. */
+    double minrate = expected_rate > 0 ? expected_rate : 1e-6;
+    for (size_t i = 0; !(expected_rate > 0) && i < ch->n; i++)
+        if (ch->recs[i].rate > 0 && ch->recs[i].rate < minrate)
+            minrate = ch->recs[i].rate;
+    int64_t slack = (int64_t)ceil(1e6 / minrate);
+
+    uint32_t *sel = malloc((ch->n ? ch->n : 1) * sizeof *sel);
+    if (!sel)
+        return rc_err_set(e, RC_ENOMEM, "%s: out of memory selecting records", cs);
+    size_t nsel = select_records(ch, w0, w1, slack, sel);
+
+    int rc = RC_OK;
+    const rec *first = NULL;
+    for (size_t i = 0; i < nsel && !rc; i++) {
+        const rec *r = &ch->recs[sel[i]];
+        const char *bad = text_encoding(r->encoding);
+        if (bad) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "%s is %s; r2cache stores int32 counts (record at %lld us "
+                            "since the epoch): leave this channel out of the configuration",
+                            cs, bad, (long long)r->start);
+        } else if (!first) {
+            first = r;
+            if (!(rate > 0))
+                rate = r->rate;
+            if (rate_differs(r->rate, rate))
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "%s: records have sample rate %.10g Hz but %.10g Hz is expected; "
+                                "fix the channel's rate in the configuration",
+                                cs, r->rate, rate);
+        } else if (rate_differs(r->rate, first->rate)) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "%s changes sample rate within [%s, %s): %.10g Hz and %.10g Hz; "
+                            "r2cache stores one rate per channel",
+                            cs, ts, te, first->rate, r->rate);
+        }
+        if (!rc && first && r->start < first->start)
+            first = r;
+    }
+    if (!rc && (!first || !(rate > 0)))
+        rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (rc) {
+        free(sel);
+        return rc;
+    }
+
+    rc_window w;
+    rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
+    uint8_t *qual = rc ? NULL : malloc((size_t)w.nslots);
+    if (!rc && !qual) {
+        rc_window_free(&w);
+        rc = rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window", cs);
+    }
+    if (rc) {
+        free(sel);
+        return rc;
+    }
+
+    /* Phase of the sample clock against the grid, whole microseconds. */
+    double period_us = 1e6 / rate;
+    double ph = fmod((double)(first->start - w0), period_us);
+    if (ph < 0)
+        ph += period_us;
+    int64_t off_us = llround(ph);
+    double snap = fmin(SNAP_US, 0.1 * period_us);
+    if ((double)off_us > period_us - snap || (double)off_us < snap)
+        off_us = 0;
+    w.offset_s = (double)off_us / 1e6;
+
+    MSRecord *msr = NULL;
+    for (size_t i = 0; i < nsel; i++) {
+        const rec *r = &ch->recs[sel[i]];
+        int64_t k0 = llround((double)(r->start - w0 - off_us) * rate / 1e6);
+        if (k0 >= w.nslots || k0 + r->nsamp <= 0)
+            continue;
+        char *raw = (char *)t->arena + r->off;
+        int ur = msr_unpack(raw, (int)r->len, &msr, 1, 0);
+        if (ur != MS_NOERROR || msr->numsamples != r->nsamp || msr->sampletype != 'i') {
+            if (ur == MS_NOERROR && (msr->sampletype == 'f' || msr->sampletype == 'd'))
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "%s is float data; r2cache stores int32 counts: leave this "
+                                "channel out of the configuration",
+                                cs);
+            else
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "%s: cannot decode the record starting %lld us since the epoch "
+                                "(%s); the data centre sent a damaged record",
+                                cs, (long long)r->start,
+                                ur != MS_NOERROR ? ms_errorstr(ur) : "sample count mismatch");
+            break;
+        }
+        const int32_t *d = msr->datasamples;
+        int64_t j0 = k0 < 0 ? -k0 : 0;
+        int64_t j1 = r->nsamp;
+        if (k0 + j1 > w.nslots)
+            j1 = w.nslots - k0;
+        uint8_t rank = (uint8_t)quality_rank(r->quality);
+        for (int64_t j = j0; j < j1; j++) {
+            int64_t k = k0 + j;
+            if (!w.present[k]) {
+                w.samples[k] = d[j];
+                w.present[k] = 1;
+                qual[k] = rank;
+            } else if (w.samples[k] == d[j]) {
+                w.overlap_identical++;
+            } else {
+                w.overlap_conflicts++;
+                if (rank > qual[k]) {
+                    w.samples[k] = d[j];
+                    qual[k] = rank;
+                }
+            }
+        }
+    }
+    msr_free(&msr);
+    free(qual);
+    free(sel);
+    if (!rc && !fill_window(&w))
+        rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (rc) {
+        rc_window_free(&w);
+        return rc;
+    }
+    *out = w;
+    return RC_OK;
+}
+
+void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_window_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (first < 0)
+        first = 0;
+    if (first + n > w->nslots)
+        n = w->nslots - first;
+    if (n <= 0)
+        return;
+    int32_t mn = INT32_MAX, mx = INT32_MIN;
+    int64_t present = 0;
+    int runs = 0;
+    uint8_t prev = 1;
+    for (int64_t k = first; k < first + n; k++) {
+        int32_t v = w->samples[k];
+        if (v < mn)
+            mn = v;
+        if (v > mx)
+            mx = v;
+        uint8_t p = w->present[k];
+        present += p;
+        if (!p && prev)
+            runs++;
+        prev = p;
+    }
+    st->min = mn;
+    st->max = mx;
+    st->samples = n;
+    st->present = present;
+    st->gap_count = runs;
+    st->gap_samples_filled = n - present;
+    st->gap_duration_seconds = w->rate > 0 ? (double)(n - present) / w->rate : 0;
+    st->completeness = (double)present / (double)n;
+}
+
+int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
+                      int64_t base_seconds, const int32_t *const *parts, rc_window *out,
+                      rc_err *e)
+{
+    rc_window w;
+    int rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
+    if (rc)
+        return rc;
+    int64_t nsub = (w.seconds + w.base_seconds - 1) / w.base_seconds;
+    int64_t partlen = rc_slots(rate, w.base_seconds);
+    for (int64_t b = 0; b < nsub; b++) {
+        if (!parts[b])
+            continue;
+        int64_t lo = sub_lo(&w, b), hi = sub_lo(&w, b + 1);
+        int64_t n = hi - lo < partlen ? hi - lo : partlen;
+        if (n <= 0)
+            continue;
+        memcpy(w.samples + lo, parts[b], (size_t)n * sizeof *w.samples);
+        memset(w.present + lo, 1, (size_t)n);
+    }
+    if (!fill_window(&w)) {
+        char cs[RC_CHAN_STR_MAX], ts[RC_TIME_STR_MAX];
+        rc_chan_format(chan, cs);
+        rc_time_iso(start, ts);
+        rc_window_free(&w);
+        return rc_err_set(e, RC_ENODATA, "%s: no stored sub-window to compose the %lld s window at %s",
+                          cs, (long long)seconds, ts);
+    }
+    *out = w;
+    return RC_OK;
+}
+
+void rc_window_free(rc_window *w)
+{
+    if (!w)
+        return;
+    free(w->samples);
+    free(w->present);
+    w->samples = NULL;
+    w->present = NULL;
+    w->nslots = 0;
+}
