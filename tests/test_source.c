@@ -174,6 +174,17 @@ static void setup_server(void)
         start_server("0");
 }
 
+/* Little-endian headers: the server must read both byte orders. */
+static void setup_server_le(void)
+{
+    if (!rc_test_mseed_dir())
+        return;
+    g_sds = rc_test_tmpdir("sds-le");
+    cr_assert(g_sds);
+    sds_add(g_sds, "endiantest.le-header.le-data.mseed");
+    start_server("0");
+}
+
 static void setup_server_slow(void)
 {
     setup_sds();
@@ -589,6 +600,41 @@ Test(source, fdsn_server_get_and_malformed_body, .init = setup_server, .fini = t
     rc_buf_free(&want);
 }
 
+Test(source, fdsn_server_reads_little_endian_records, .init = setup_server_le, .fini = teardown)
+{
+    RC_REQUIRE_MSEED();
+    rc_fetch_line l = L("NL.HGN.00.BHZ", "2003-05-29T02:13:00Z", "2003-05-29T02:20:00Z");
+    rc_buf file = RC_BUF_INIT;
+    char *p = rc_test_mseed_path("endiantest.le-header.le-data.mseed");
+    rc_test_read_file(p, &file);
+    free(p);
+    rc_buf want = RC_BUF_INIT;
+    cr_assert_eq(expected("endiantest.le-header.le-data.mseed", &l, &want), 2);
+    assert_bytes_eq(&want, &file);
+    rc_buf sds = RC_BUF_INIT;
+    sds_answer(&l, 1, &sds);
+    assert_bytes_eq(&sds, &file);
+    rc_source_opts o;
+    fast_opts(&o);
+    rc_source *s = open_fdsn(&o);
+    got g = {0};
+    fetch1(s, &l, 1, &g);
+    cr_assert_eq(g.res[0].status, RC_OK, "%s", g.res[0].err.msg);
+    assert_bytes_eq(&g.res[0].data, &file);
+    got_free(&g);
+    /* A late span overlaps only the second of the two records. */
+    rc_buf_reset(&want);
+    l = L("NL.HGN.00.BHZ", "2003-05-29T02:18:00Z", "2003-05-29T02:19:00Z");
+    cr_assert_eq(expected("endiantest.le-header.le-data.mseed", &l, &want), 1);
+    fetch1(s, &l, 1, &g);
+    assert_bytes_eq(&g.res[0].data, &want);
+    got_free(&g);
+    rc_source_close(s);
+    rc_buf_free(&sds);
+    rc_buf_free(&want);
+    rc_buf_free(&file);
+}
+
 Test(source, fdsn_204_and_404_are_nodata, .init = setup_server, .fini = teardown)
 {
     RC_REQUIRE_MSEED();
@@ -823,6 +869,30 @@ Test(source, fdsn_max_connections, .init = setup_server_slow, .fini = teardown)
     g.stop_after = 2;
     cr_assert_eq(rc_source_fetch_many(s, r, 10, collect, &g, &e), RC_EINTR);
     cr_assert_eq(g.n, 2);
+    got_free(&g);
+    rc_source_close(s);
+}
+
+Test(source, fdsn_rate_limit, .init = setup_server, .fini = teardown)
+{
+    RC_REQUIRE_MSEED();
+    rc_source_opts o;
+    fast_opts(&o);
+    o.max_connections = 5;
+    o.rate_limit_rps = 10;
+    rc_source *s = open_fdsn(&o);
+    control("{}");
+    rc_fetch_line l = L("HV.HOVE..HHZ", SPAN_FROM, "2019-04-14T03:10:10Z");
+    rc_fetch_req r[5] = {{&l, 1}, {&l, 1}, {&l, 1}, {&l, 1}, {&l, 1}};
+    got g = {0};
+    rc_err e;
+    double t0 = now_s();
+    cr_assert_eq(rc_source_fetch_many(s, r, 5, collect, &g, &e), RC_OK, "%s", e.msg);
+    double dt = now_s() - t0;
+    cr_assert_eq(g.n, 5);
+    /* Five starts at most 10 per second: the last one no sooner than 0.4 s. */
+    cr_assert(dt >= 0.38 && dt < 2, "took %.3f s", dt);
+    cr_assert_eq(stat_int("requests"), 5);
     got_free(&g);
     rc_source_close(s);
 }
