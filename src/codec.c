@@ -43,8 +43,7 @@ int rc_codec_new(int level, rc_codec **out, rc_err *e)
         return rc_err_set(e, RC_EINVAL, "zstd level %d is out of range: use 1..19 (default 3)",
                           level);
     rc_codec *c = calloc(1, sizeof *c);
-    if (!c)
-        return rc_err_set(e, RC_ENOMEM, "out of memory creating the zstd codec");
+    if (!c) return rc_err_set(e, RC_ENOMEM, "out of memory creating the zstd codec");
     c->level = level;
     c->cctx = ZSTD_createCCtx();
     c->dctx = ZSTD_createDCtx();
@@ -53,10 +52,8 @@ int rc_codec_new(int level, rc_codec **out, rc_err *e)
         return rc_err_set(e, RC_ENOMEM, "out of memory creating zstd contexts");
     }
     size_t r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_compressionLevel, level);
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1);
-    if (!ZSTD_isError(r))
-        r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_contentSizeFlag, 1);
+    if (!ZSTD_isError(r)) r = ZSTD_CCtx_setParameter(c->cctx, ZSTD_c_checksumFlag, 1);
     if (ZSTD_isError(r)) {
         rc_codec_free(c);
         return rc_err_set(e, RC_EINVAL, "cannot configure zstd (level %d): %s", level,
@@ -68,8 +65,7 @@ int rc_codec_new(int level, rc_codec **out, rc_err *e)
 
 void rc_codec_free(rc_codec *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     ZSTD_freeCCtx(c->cctx);
     ZSTD_freeDCtx(c->dctx);
     free(c->scratch);
@@ -85,8 +81,7 @@ int rc_codec_encode(rc_codec *c, const int32_t *samples, size_t n, rc_buf *out, 
     if (!host_is_le() && n) {
         if (c->scratch_n < n) {
             uint32_t *p = realloc(c->scratch, n * 4);
-            if (!p)
-                return rc_err_set(e, RC_ENOMEM, "out of memory encoding %zu samples", n);
+            if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory encoding %zu samples", n);
             c->scratch = p;
             c->scratch_n = n;
         }
@@ -120,8 +115,8 @@ int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_sample
                           "object; re-fetch or re-create the chunk)",
                           len);
     const unsigned char *p = data;
-    uint32_t magic = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
+    uint32_t magic =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     if (magic != ZSTD_MAGICNUMBER)
         return rc_err_set(e, RC_EFORMAT,
                           "chunk body does not start with a zstd frame (magic 0x%08x); the "
@@ -129,8 +124,8 @@ int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_sample
                           magic);
     size_t flen = ZSTD_findFrameCompressedSize(data, len);
     if (ZSTD_isError(flen))
-        return rc_err_set(e, RC_EFORMAT, "chunk body of %zu bytes is a damaged zstd frame: %s",
-                          len, ZSTD_getErrorName(flen));
+        return rc_err_set(e, RC_EFORMAT, "chunk body of %zu bytes is a damaged zstd frame: %s", len,
+                          ZSTD_getErrorName(flen));
     if (flen != len)
         return rc_err_set(e, RC_EFORMAT,
                           "chunk body has %zu bytes after its zstd frame (%zu bytes); a chunk "
@@ -146,11 +141,10 @@ int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_sample
                           "chunk holds %llu bytes, not a whole number of int32 samples", csize);
     unsigned long long ns = csize / 4;
     if ((max_samples && ns > max_samples) || ns > SIZE_MAX / 4)
-        return rc_err_set(e, RC_EFORMAT, "chunk holds %llu samples, more than the %zu expected",
-                          ns, max_samples);
+        return rc_err_set(e, RC_EFORMAT, "chunk holds %llu samples, more than the %zu expected", ns,
+                          max_samples);
     int32_t *buf = malloc(ns ? (size_t)csize : 4);
-    if (!buf)
-        return rc_err_set(e, RC_ENOMEM, "out of memory for %llu decoded samples", ns);
+    if (!buf) return rc_err_set(e, RC_ENOMEM, "out of memory for %llu decoded samples", ns);
     ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
     size_t r = ZSTD_decompressDCtx(c->dctx, buf, (size_t)csize, data, len);
     if (ZSTD_isError(r) || r != (size_t)csize) {

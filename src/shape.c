@@ -71,15 +71,13 @@ struct rc_traces {
 int rc_traces_new(rc_traces **out, rc_err *e)
 {
     *out = calloc(1, sizeof **out);
-    if (!*out)
-        return rc_err_set(e, RC_ENOMEM, "out of memory creating a record index");
+    if (!*out) return rc_err_set(e, RC_ENOMEM, "out of memory creating a record index");
     return RC_OK;
 }
 
 void rc_traces_free(rc_traces *t)
 {
-    if (!t)
-        return;
+    if (!t) return;
     for (size_t i = 0; i < t->nch; i++) {
         free(t->ch[i].recs);
         free(t->ch[i].by_start);
@@ -106,8 +104,7 @@ static int same_chan(const rc_chan *a, const rc_chan *b)
 static chan_idx *find_chan(const rc_traces *t, const rc_chan *c)
 {
     for (size_t i = 0; i < t->nch; i++)
-        if (same_chan(&t->ch[i].chan, c))
-            return &t->ch[i];
+        if (same_chan(&t->ch[i].chan, c)) return &t->ch[i];
     return NULL;
 }
 
@@ -115,23 +112,20 @@ static int by_start_cmp(const void *a, const void *b, void *ctx)
 {
     const rec *r = ctx;
     const rec *x = &r[*(const uint32_t *)a], *y = &r[*(const uint32_t *)b];
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
     return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static int64_t span_us(int64_t nsamp, double rate)
 {
-    if (nsamp <= 1 || rate <= 0)
-        return 0;
+    if (nsamp <= 1 || rate <= 0) return 0;
     return (int64_t)llround((double)(nsamp - 1) * 1e6 / rate);
 }
 
 static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *raw,
                         chan_idx **last, rc_err *e)
 {
-    if (msr->samplecnt <= 0)
-        return RC_OK; /* no samples: nothing a window could use */
+    if (msr->samplecnt <= 0) return RC_OK; /* no samples: nothing a window could use */
     rc_chan c;
     memset(&c, 0, sizeof c);
     code_copy(c.net, msr->network);
@@ -143,8 +137,7 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
         if (t->nch == t->capch) {
             size_t cap = t->capch ? t->capch * 2 : 4;
             chan_idx *p = realloc(t->ch, cap * sizeof *p);
-            if (!p)
-                return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+            if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
             t->ch = p;
             t->capch = cap;
         }
@@ -157,10 +150,8 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
         size_t cap = ch->cap ? ch->cap * 2 : 64;
         rec *p = realloc(ch->recs, cap * sizeof *p);
         uint32_t *q = p ? realloc(ch->by_start, cap * sizeof *q) : NULL;
-        if (p)
-            ch->recs = p;
-        if (!q)
-            return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+        if (p) ch->recs = p;
+        if (!q) return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
         ch->by_start = q;
         ch->cap = cap;
     }
@@ -172,8 +163,7 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
         while (cap < need)
             cap *= 2;
         unsigned char *p = realloc(t->arena, cap);
-        if (!p)
-            return rc_err_set(e, RC_ENOMEM, "out of memory copying %zu bytes of records", need);
+        if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory copying %zu bytes of records", need);
         t->arena = p;
         t->acap = cap;
     }
@@ -191,10 +181,8 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
     r->encoding = msr->encoding;
     r->quality = msr->dataquality;
     int64_t span = r->last - r->start;
-    if (span > ch->maxspan)
-        ch->maxspan = span;
-    if (ch->n && ch->recs[ch->by_start[ch->n - 1]].start > r->start)
-        ch->unsorted = 1;
+    if (span > ch->maxspan) ch->maxspan = span;
+    if (ch->n && ch->recs[ch->by_start[ch->n - 1]].start > r->start) ch->unsorted = 1;
     ch->by_start[ch->n] = (uint32_t)ch->n;
     ch->n++;
     return RC_OK;
@@ -203,8 +191,7 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
 static int all_padding(const unsigned char *p, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (p[i] != 0)
-            return 0;
+        if (p[i] != 0) return 0;
     return 1;
 }
 
@@ -229,8 +216,7 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
     chan_idx *last = NULL;
     int rc = RC_OK;
     if (len > INT32_MAX)
-        return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it",
-                          len);
+        return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it", len);
     while (pos < len) {
         size_t left = len - pos;
         if (left >= 3 && b[pos] == 'M' && b[pos + 1] == 'S' && b[pos + 2] == 3) {
@@ -241,20 +227,27 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
                             pos);
             break;
         }
-        if (all_padding(b + pos, left))
-            break;
+        if (all_padding(b + pos, left)) break;
         char *rp = (char *)(b + pos); /* libmseed's API is not const; it only reads */
-        int r = msr_parse(rp, (int)left, &msr, -1, 0, 0);
-        if (r > 0 && is_pow2_reclen(left)) /* last record, no blockette 1000 */
-            r = msr_parse(rp, (int)left, &msr, (int)left, 0, 0);
+        int want = ms_detect(rp, (int)left);
+        /* A record without blockette 1000 at the end of the buffer: its length
+         * is what is left, provided that is a valid record length. */
+        if (want == 0 && is_pow2_reclen(left)) want = (int)left;
+        int r = want > 0 && (size_t)want <= left ? msr_parse(rp, (int)left, &msr, want, 0, 0)
+                                                 : MS_NOTSEED;
         if (r != 0) {
             char head[32];
             describe_bytes(b + pos, left, head, sizeof head);
-            if (r > 0)
+            if (want > 0 && (size_t)want > left)
                 rc = rc_err_set(e, RC_EFORMAT,
-                                "truncated miniSEED record at byte offset %zu (%zu bytes left, "
-                                "%d more needed); the transfer was probably cut short",
-                                pos, left, r);
+                                "truncated miniSEED record at byte offset %zu (%zu of %d bytes); "
+                                "the transfer was probably cut short",
+                                pos, left, want);
+            else if (want == 0)
+                rc = rc_err_set(e, RC_EFORMAT,
+                                "miniSEED record at byte offset %zu has no blockette 1000 and "
+                                "its length cannot be determined from the %zu bytes left",
+                                pos, left);
             else
                 rc = rc_err_set(e, RC_EFORMAT,
                                 "not miniSEED 2 data at byte offset %zu (starts \"%s\"): %s", pos,
@@ -262,8 +255,7 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
             break;
         }
         rc = index_record(t, msr, b + pos, &last, e);
-        if (rc)
-            break;
+        if (rc) break;
         pos += (size_t)msr->reclen;
     }
     msr_free(&msr);
@@ -291,25 +283,20 @@ const rc_chan *rc_traces_chan(const rc_traces *t, size_t i)
 double rc_traces_rate(const rc_traces *t, const rc_chan *c)
 {
     const chan_idx *ch = find_chan(t, c);
-    if (!ch)
-        return 0;
+    if (!ch) return 0;
     for (size_t i = 0; i < ch->n; i++)
-        if (ch->recs[i].rate > 0)
-            return ch->recs[i].rate;
+        if (ch->recs[i].rate > 0) return ch->recs[i].rate;
     return 0;
 }
 
 int rc_traces_extent(const rc_traces *t, const rc_chan *c, int64_t *first_us, int64_t *last_us)
 {
     const chan_idx *ch = find_chan(t, c);
-    if (!ch || !ch->n)
-        return RC_ENODATA;
+    if (!ch || !ch->n) return RC_ENODATA;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     for (size_t i = 0; i < ch->n; i++) {
-        if (ch->recs[i].start < lo)
-            lo = ch->recs[i].start;
-        if (ch->recs[i].last > hi)
-            hi = ch->recs[i].last;
+        if (ch->recs[i].start < lo) lo = ch->recs[i].start;
+        if (ch->recs[i].last > hi) hi = ch->recs[i].last;
     }
     *first_us = lo;
     *last_us = hi;
@@ -341,16 +328,14 @@ static int fill_sub(int32_t *s, const uint8_t *p, int64_t lo, int64_t hi)
 {
     int64_t first = -1, prev = -1;
     for (int64_t k = lo; k < hi; k++) {
-        if (!p[k])
-            continue;
+        if (!p[k]) continue;
         if (first < 0)
             first = k;
         else if (k > prev + 1)
             fill_between(s, prev, k);
         prev = k;
     }
-    if (first < 0)
-        return 0;
+    if (first < 0) return 0;
     for (int64_t k = lo; k < first; k++)
         s[k] = s[first];
     for (int64_t k = prev + 1; k < hi; k++)
@@ -377,11 +362,9 @@ static int fill_window(rc_window *w)
     int any = 0;
     for (int64_t b = 0; b < nsub; b++) {
         int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
-        if (lo >= hi)
-            continue;
+        if (lo >= hi) continue;
         if (!fill_sub(w->samples, w->present, lo, hi)) {
-            if (empty_from < 0)
-                empty_from = lo;
+            if (empty_from < 0) empty_from = lo;
             continue;
         }
         any = 1;
@@ -435,24 +418,34 @@ static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t 
 static int quality_rank(char q)
 {
     switch (q) {
-    case 'M': return 4;
-    case 'Q': return 3;
-    case 'D': return 2;
-    case 'R': return 1;
-    default: return 0;
+    case 'M':
+        return 4;
+    case 'Q':
+        return 3;
+    case 'D':
+        return 2;
+    case 'R':
+        return 1;
+    default:
+        return 0;
     }
 }
 
 static const char *text_encoding(int8_t enc)
 {
     switch (enc) {
-    case DE_ASCII: return "text (ASCII)";
-    case DE_FLOAT32: return "float data (FLOAT32)";
-    case DE_FLOAT64: return "float data (FLOAT64)";
+    case DE_ASCII:
+        return "text (ASCII)";
+    case DE_FLOAT32:
+        return "float data (FLOAT32)";
+    case DE_FLOAT64:
+        return "float data (FLOAT64)";
     case DE_GEOSCOPE24:
     case DE_GEOSCOPE163:
-    case DE_GEOSCOPE164: return "float data (GEOSCOPE)";
-    default: return NULL;
+    case DE_GEOSCOPE164:
+        return "float data (GEOSCOPE)";
+    default:
+        return NULL;
     }
 }
 
@@ -484,10 +477,8 @@ static size_t select_records(const chan_idx *ch, int64_t w0, int64_t w1, int64_t
     size_t n = 0;
     for (size_t i = lo; i < ch->n; i++) {
         const rec *r = &ch->recs[ch->by_start[i]];
-        if (r->start >= w1 + slack)
-            break;
-        if (r->last >= w0 - slack)
-            sel[n++] = ch->by_start[i];
+        if (r->start >= w1 + slack) break;
+        if (r->last >= w0 - slack) sel[n++] = ch->by_start[i];
     }
     qsort_r(sel, n, sizeof *sel, seq_cmp, ch->recs);
     return n;
@@ -504,21 +495,18 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
         return rc_err_set(e, RC_EINVAL, "%s: bad window request (%lld s, expected rate %g)", cs,
                           (long long)seconds, expected_rate);
     const chan_idx *ch = find_chan(t, chan);
-    if (!ch || !ch->n)
-        return rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (!ch || !ch->n) return rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
 
     int64_t w0 = start * 1000000, w1 = (start + seconds) * 1000000;
     double rate = expected_rate;
     /* One sample period of slack either side: rounding may pull a sample in. */
     double minrate = expected_rate > 0 ? expected_rate : 1e-6;
     for (size_t i = 0; !(expected_rate > 0) && i < ch->n; i++)
-        if (ch->recs[i].rate > 0 && ch->recs[i].rate < minrate)
-            minrate = ch->recs[i].rate;
+        if (ch->recs[i].rate > 0 && ch->recs[i].rate < minrate) minrate = ch->recs[i].rate;
     int64_t slack = (int64_t)ceil(1e6 / minrate);
 
     uint32_t *sel = malloc((ch->n ? ch->n : 1) * sizeof *sel);
-    if (!sel)
-        return rc_err_set(e, RC_ENOMEM, "%s: out of memory selecting records", cs);
+    if (!sel) return rc_err_set(e, RC_ENOMEM, "%s: out of memory selecting records", cs);
     size_t nsel = select_records(ch, w0, w1, slack, sel);
 
     int rc = RC_OK;
@@ -533,8 +521,7 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
                             cs, bad, (long long)r->start);
         } else if (!first) {
             first = r;
-            if (!(rate > 0))
-                rate = r->rate;
+            if (!(rate > 0)) rate = r->rate;
             if (rate_differs(r->rate, rate))
                 rc = rc_err_set(e, RC_EFORMAT,
                                 "%s: records have sample rate %.10g Hz but %.10g Hz is expected; "
@@ -546,8 +533,7 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
                             "r2cache stores one rate per channel",
                             cs, ts, te, first->rate, r->rate);
         }
-        if (!rc && first && r->start < first->start)
-            first = r;
+        if (!rc && first && r->start < first->start) first = r;
     }
     if (!rc && (!first || !(rate > 0)))
         rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
@@ -571,20 +557,17 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
     /* Phase of the sample clock against the grid, whole microseconds. */
     double period_us = 1e6 / rate;
     double ph = fmod((double)(first->start - w0), period_us);
-    if (ph < 0)
-        ph += period_us;
+    if (ph < 0) ph += period_us;
     int64_t off_us = llround(ph);
     double snap = fmin(SNAP_US, 0.1 * period_us);
-    if ((double)off_us > period_us - snap || (double)off_us < snap)
-        off_us = 0;
+    if ((double)off_us > period_us - snap || (double)off_us < snap) off_us = 0;
     w.offset_s = (double)off_us / 1e6;
 
     MSRecord *msr = NULL;
     for (size_t i = 0; i < nsel; i++) {
         const rec *r = &ch->recs[sel[i]];
         int64_t k0 = llround((double)(r->start - w0 - off_us) * rate / 1e6);
-        if (k0 >= w.nslots || k0 + r->nsamp <= 0)
-            continue;
+        if (k0 >= w.nslots || k0 + r->nsamp <= 0) continue;
         char *raw = (char *)t->arena + r->off;
         int ur = msr_unpack(raw, (int)r->len, &msr, 1, 0);
         if (ur != MS_NOERROR || msr->numsamples != r->nsamp || msr->sampletype != 'i') {
@@ -604,8 +587,7 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
         const int32_t *d = msr->datasamples;
         int64_t j0 = k0 < 0 ? -k0 : 0;
         int64_t j1 = r->nsamp;
-        if (k0 + j1 > w.nslots)
-            j1 = w.nslots - k0;
+        if (k0 + j1 > w.nslots) j1 = w.nslots - k0;
         uint8_t rank = (uint8_t)quality_rank(r->quality);
         for (int64_t j = j0; j < j1; j++) {
             int64_t k = k0 + j;
@@ -640,26 +622,20 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
 void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_window_stats *st)
 {
     memset(st, 0, sizeof *st);
-    if (first < 0)
-        first = 0;
-    if (first + n > w->nslots)
-        n = w->nslots - first;
-    if (n <= 0)
-        return;
+    if (first < 0) first = 0;
+    if (first + n > w->nslots) n = w->nslots - first;
+    if (n <= 0) return;
     int32_t mn = INT32_MAX, mx = INT32_MIN;
     int64_t present = 0;
     int runs = 0;
     uint8_t prev = 1;
     for (int64_t k = first; k < first + n; k++) {
         int32_t v = w->samples[k];
-        if (v < mn)
-            mn = v;
-        if (v > mx)
-            mx = v;
+        if (v < mn) mn = v;
+        if (v > mx) mx = v;
         uint8_t p = w->present[k];
         present += p;
-        if (!p && prev)
-            runs++;
+        if (!p && prev) runs++;
         prev = p;
     }
     st->min = mn;
@@ -673,22 +649,18 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
 }
 
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
-                      int64_t base_seconds, const int32_t *const *parts, rc_window *out,
-                      rc_err *e)
+                      int64_t base_seconds, const int32_t *const *parts, rc_window *out, rc_err *e)
 {
     rc_window w;
     int rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     int64_t nsub = (w.seconds + w.base_seconds - 1) / w.base_seconds;
     int64_t partlen = rc_slots(rate, w.base_seconds);
     for (int64_t b = 0; b < nsub; b++) {
-        if (!parts[b])
-            continue;
+        if (!parts[b]) continue;
         int64_t lo = sub_lo(&w, b), hi = sub_lo(&w, b + 1);
         int64_t n = hi - lo < partlen ? hi - lo : partlen;
-        if (n <= 0)
-            continue;
+        if (n <= 0) continue;
         memcpy(w.samples + lo, parts[b], (size_t)n * sizeof *w.samples);
         memset(w.present + lo, 1, (size_t)n);
     }
@@ -697,8 +669,9 @@ int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t s
         rc_chan_format(chan, cs);
         rc_time_iso(start, ts);
         rc_window_free(&w);
-        return rc_err_set(e, RC_ENODATA, "%s: no stored sub-window to compose the %lld s window at %s",
-                          cs, (long long)seconds, ts);
+        return rc_err_set(e, RC_ENODATA,
+                          "%s: no stored sub-window to compose the %lld s window at %s", cs,
+                          (long long)seconds, ts);
     }
     *out = w;
     return RC_OK;
@@ -706,8 +679,7 @@ int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t s
 
 void rc_window_free(rc_window *w)
 {
-    if (!w)
-        return;
+    if (!w) return;
     free(w->samples);
     free(w->present);
     w->samples = NULL;

@@ -134,8 +134,7 @@ static void pack(rc_buf *out, const char *id, double rate, int64_t start_us, con
 static void pack_synth(rc_buf *out, const char *id, double rate, int64_t i0, int64_t i1,
                        int64_t off_us, int reclen)
 {
-    if (i1 <= i0)
-        return;
+    if (i1 <= i0) return;
     int32_t *v = malloc((size_t)(i1 - i0) * sizeof *v);
     for (int64_t i = i0; i < i1; i++)
         v[i - i0] = rc_synth_value(id, i);
@@ -268,8 +267,7 @@ Test(shape_real, gaps_counted_and_filled)
         const int32_t *d = tr->datasamples;
         for (int64_t j = 0; j < tr->numsamples; j++) {
             int64_t k = llround(((double)tr->starttime - (double)w.start * 1e6) * 200 / 1e6) + j;
-            if (k < 0 || k >= w.nslots)
-                continue;
+            if (k < 0 || k >= w.nslots) continue;
             cr_assert_eq(w.present[k], 1);
             cr_assert_eq(w.samples[k], d[j]);
             checked++;
@@ -402,8 +400,7 @@ Test(shape_real, window_without_data_is_enodata)
     cr_assert(strstr(e.msg, "CI.JRC2..HNZ"), "%s", e.msg);
     cr_assert(strstr(e.msg, "2019-07-06T04:00:00Z"), "%s", e.msg);
     rc_chan other = CH("CI.JRC2..HNE");
-    cr_assert_eq(rc_shape(t, &other, 100, T("2019-07-06T03:20:00Z"), 600, 600, &w, &e),
-                 RC_ENODATA);
+    cr_assert_eq(rc_shape(t, &other, 100, T("2019-07-06T03:20:00Z"), 600, 600, &w, &e), RC_ENODATA);
     cr_assert_eq(w.nslots, (int64_t)0x5a5a5a5a5a5a5a5a, "out touched");
     cr_assert_eq(rc_traces_nchan(t), 1);
     cr_assert_float_eq(rc_traces_rate(t, &c), 100.0, 1e-9);
@@ -458,6 +455,15 @@ Test(shape_input, garbage_truncation_and_padding)
     cr_assert(strstr(e.msg, off), "%s", e.msg);
     cr_assert_eq(rc_traces_nchan(t), 1);
     rc_traces_free(t);
+    /* a 4096-byte record cut to 512 bytes is truncated, not a short record */
+    rc_buf big = RC_BUF_INIT;
+    pack_synth(&big, "XX.A..HHZ", 100, 0, 20000, 0, 4096);
+    cr_assert_eq(big.len % 4096, 0);
+    rc_traces_new(&t, &e);
+    cr_assert_eq(rc_traces_add(t, big.data, big.len - 4096 + 512, &e), RC_EFORMAT);
+    cr_assert(strstr(e.msg, "(512 of 4096 bytes)"), "%s", e.msg);
+    rc_traces_free(t);
+    rc_buf_free(&big);
     /* an HTML error page */
     rc_traces_new(&t, &e);
     const char *html = "<html><body>Service Unavailable</body></html>";
@@ -533,7 +539,7 @@ Test(shape_rules, edge_hold_and_interpolation)
     rc_traces *t = traces_of(&b);
     rc_window w;
     shape_ok(t, "XX.H..LHZ", 1, s, 20, 20, &w);
-    const int32_t want[20] = {10, 10, 10, 10,  20,  30,  18,  6,   -6, -18,
+    const int32_t want[20] = {10,  10,  10,  10,  20,  30,  18,  6,  -6, -18,
                               -30, 100, 100, 101, 101, 102, 102, 50, -1, -1};
     const uint8_t pres[20] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0};
     for (int k = 0; k < 20; k++) {
@@ -569,8 +575,7 @@ Test(shape_rules, overlaps_by_quality_then_first)
 {
     int64_t s = T("2025-01-01T00:00:00Z");
     rc_buf b = RC_BUF_INIT;
-    int32_t d1[] = {1, 2, 3, 4, 5}, q2[] = {3, 40, 50, 6, 7}, d3[] = {99}, q4[] = {77},
-            m5[] = {8};
+    int32_t d1[] = {1, 2, 3, 4, 5}, q2[] = {3, 40, 50, 6, 7}, d3[] = {99}, q4[] = {77}, m5[] = {8};
     pack(&b, "XX.O..LHZ", 1, (s + 0) * 1000000, d1, 5, DE_INT32, 512, 'D');
     pack(&b, "XX.O..LHZ", 1, (s + 2) * 1000000, q2, 5, DE_INT32, 512, 'Q');
     pack(&b, "XX.O..LHZ", 1, (s + 3) * 1000000, d3, 1, DE_INT32, 512, 'D');
@@ -582,8 +587,8 @@ Test(shape_rules, overlaps_by_quality_then_first)
     const int32_t want[7] = {1, 2, 3, 40, 50, 6, 8};
     for (int k = 0; k < 7; k++)
         cr_assert_eq(w.samples[k], want[k], "slot %d: %d", k, w.samples[k]);
-    cr_assert_eq(w.overlap_identical, 1);  /* slot 2: 3 == 3 */
-    cr_assert_eq(w.overlap_conflicts, 5);  /* 3,4 (Q beats D), 3 (D loses), 5 (first Q), 6 (M) */
+    cr_assert_eq(w.overlap_identical, 1); /* slot 2: 3 == 3 */
+    cr_assert_eq(w.overlap_conflicts, 5); /* 3,4 (Q beats D), 3 (D loses), 5 (first Q), 6 (M) */
     cr_assert_eq(w.samples[9], 8);
     rc_window_free(&w);
     rc_traces_free(t);
@@ -703,8 +708,7 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
     /* recorded values are the signal; the empty sub-window is a straight line
      * from the last value of sub-window 2 to the first of sub-window 4 */
     for (int64_t k = 0; k < big.nslots; k += 997)
-        if (big.present[k])
-            cr_assert_eq(big.samples[k], rc_synth_value(id, a + k));
+        if (big.present[k]) cr_assert_eq(big.samples[k], rc_synth_value(id, a + k));
     cr_assert_eq(big.present[59549], 1);
     cr_assert_eq(big.present[59550], 0);
     cr_assert_eq(big.present[61224], 0);
@@ -725,8 +729,7 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
 
     rc_window comp;
     rc_err e = {0};
-    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, &comp, &e), RC_OK, "%s",
-                 e.msg);
+    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, &comp, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(comp.nslots, big.nslots);
     cr_assert_eq(memcmp(comp.samples, big.samples, (size_t)big.nslots * 4), 0);
     rc_window_stats_range(&comp, 180000, 60000, &st);
@@ -738,8 +741,7 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
     const int32_t *none[36] = {0};
     cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, none, &comp, &e), RC_ENODATA);
     for (int i = 0; i < 36; i++)
-        if (i != 3)
-            rc_window_free(&small[i]);
+        if (i != 3) rc_window_free(&small[i]);
     rc_window_free(&big);
     rc_traces_free(t);
     rc_buf_free(&b);
@@ -784,8 +786,7 @@ Test(shape_synth, synth_sds_day_files_read_back)
     for (int64_t k = 0; k < 60000; k++) {
         int in_gap = k >= 30000 && k < 36000;
         cr_assert_eq(w.present[k], !in_gap, "slot %lld", (long long)k);
-        if (!in_gap)
-            cr_assert_eq(w.samples[k], rc_synth_value("XX.SYN..HHZ", s * 100 + k));
+        if (!in_gap) cr_assert_eq(w.samples[k], rc_synth_value("XX.SYN..HHZ", s * 100 + k));
     }
     rc_window_free(&w);
     /* the day file of 11-04 ends before midnight */

@@ -58,16 +58,17 @@ typedef struct writer {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: r2cache-synth sds   --out DIR  --chan NET.STA.LOC.CHA [--chan ...] --rate HZ\n"
-            "                           --from ISO --to ISO [--gap FROM/TO ...] [--reclen 512|4096]\n"
-            "                           [--encoding steim1|steim2|int32|float32] [--quality D]\n"
-            "                           [--offset-us N]\n"
-            "       r2cache-synth mseed --out FILE (same options)\n"
-            "Writes deterministic synthetic miniSEED 2: sample i has time i/rate + offset and\n"
-            "value rc_synth_value(id, i) (tools/synth_signal.h). sds writes SeisComP SDS day\n"
-            "files DIR/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY; mseed writes one file.\n"
-            "Exit status: 0 written, 1 write failed, 2 bad arguments.\n");
+    fprintf(
+        f,
+        "usage: r2cache-synth sds   --out DIR  --chan NET.STA.LOC.CHA [--chan ...] --rate HZ\n"
+        "                           --from ISO --to ISO [--gap FROM/TO ...] [--reclen 512|4096]\n"
+        "                           [--encoding steim1|steim2|int32|float32] [--quality D]\n"
+        "                           [--offset-us N]\n"
+        "       r2cache-synth mseed --out FILE (same options)\n"
+        "Writes deterministic synthetic miniSEED 2: sample i has time i/rate + offset and\n"
+        "value rc_synth_value(id, i) (tools/synth_signal.h). sds writes SeisComP SDS day\n"
+        "files DIR/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY; mseed writes one file.\n"
+        "Exit status: 0 written, 1 write failed, 2 bad arguments.\n");
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -86,10 +87,8 @@ static int parse_args(int argc, char **argv, opts *o)
     o->encoding = DE_STEIM2;
     o->quality = 'D';
     o->from = o->to = INT64_MIN;
-    if (argc < 2)
-        return bad("%s", "missing mode: sds or mseed");
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-        return -1;
+    if (argc < 2) return bad("%s", "missing mode: sds or mseed");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) return -1;
     if (!strcmp(argv[1], "sds"))
         o->sds = 1;
     else if (strcmp(argv[1], "mseed"))
@@ -98,19 +97,15 @@ static int parse_args(int argc, char **argv, opts *o)
     rc_err e = {0};
     for (int i = 2; i < argc; i++) {
         const char *k = argv[i];
-        if (!strcmp(k, "--help"))
-            return -1;
-        if (i + 1 >= argc)
-            return bad("option %s needs a value", k);
+        if (!strcmp(k, "--help")) return -1;
+        if (i + 1 >= argc) return bad("option %s needs a value", k);
         const char *v = argv[++i];
         char *end = NULL;
         if (!strcmp(k, "--out")) {
             o->out = v;
         } else if (!strcmp(k, "--chan")) {
-            if (o->nchan == MAX_CHANS)
-                return bad("too many --chan (at most %s)", "256");
-            if (rc_chan_parse(v, &o->chans[o->nchan], &e))
-                return bad("%s", e.msg);
+            if (o->nchan == MAX_CHANS) return bad("too many --chan (at most %s)", "256");
+            if (rc_chan_parse(v, &o->chans[o->nchan], &e)) return bad("%s", e.msg);
             o->nchan++;
         } else if (!strcmp(k, "--rate")) {
             o->rate = strtod(v, &end);
@@ -118,17 +113,14 @@ static int parse_args(int argc, char **argv, opts *o)
                 return bad("--rate '%s' is not a positive number of Hz", v);
         } else if (!strcmp(k, "--from") || !strcmp(k, "--to")) {
             int64_t t;
-            if (rc_time_parse(v, now, &t, &e))
-                return bad("%s", e.msg);
+            if (rc_time_parse(v, now, &t, &e)) return bad("%s", e.msg);
             *(!strcmp(k, "--from") ? &o->from : &o->to) = t;
         } else if (!strcmp(k, "--gap")) {
-            if (o->ngap == MAX_GAPS)
-                return bad("too many --gap (at most %s)", "256");
+            if (o->ngap == MAX_GAPS) return bad("too many --gap (at most %s)", "256");
             char tmp[128];
             snprintf(tmp, sizeof tmp, "%s", v);
             char *slash = strchr(tmp, '/');
-            if (!slash)
-                return bad("--gap '%s' must be FROM/TO (ISO times)", v);
+            if (!slash) return bad("--gap '%s' must be FROM/TO (ISO times)", v);
             *slash = '\0';
             if (rc_time_parse(tmp, now, &o->gap_from[o->ngap], &e) ||
                 rc_time_parse(slash + 1, now, &o->gap_to[o->ngap], &e))
@@ -138,8 +130,7 @@ static int parse_args(int argc, char **argv, opts *o)
             o->ngap++;
         } else if (!strcmp(k, "--reclen")) {
             long r = strtol(v, &end, 10);
-            if (*end || (r != 512 && r != 4096))
-                return bad("--reclen '%s': use 512 or 4096", v);
+            if (*end || (r != 512 && r != 4096)) return bad("--reclen '%s': use 512 or 4096", v);
             o->reclen = (int)r;
         } else if (!strcmp(k, "--encoding")) {
             if (!strcmp(v, "steim1"))
@@ -158,23 +149,18 @@ static int parse_args(int argc, char **argv, opts *o)
             o->quality = v[0];
         } else if (!strcmp(k, "--offset-us")) {
             long long n = strtoll(v, &end, 10);
-            if (*end || n < 0)
-                return bad("--offset-us '%s' must be a whole number >= 0", v);
+            if (*end || n < 0) return bad("--offset-us '%s' must be a whole number >= 0", v);
             o->offset_us = n;
         } else {
             return bad("unknown option '%s'", k);
         }
     }
-    if (!o->out)
-        return bad("%s", "--out is required");
-    if (!o->nchan)
-        return bad("%s", "at least one --chan NET.STA.LOC.CHA is required");
-    if (!(o->rate > 0))
-        return bad("%s", "--rate is required");
+    if (!o->out) return bad("%s", "--out is required");
+    if (!o->nchan) return bad("%s", "at least one --chan NET.STA.LOC.CHA is required");
+    if (!(o->rate > 0)) return bad("%s", "--rate is required");
     if (o->from == INT64_MIN || o->to == INT64_MIN)
         return bad("%s", "--from and --to are required");
-    if (o->to <= o->from)
-        return bad("%s", "--to must be after --from");
+    if (o->to <= o->from) return bad("%s", "--to must be after --from");
     if ((double)o->offset_us >= 1e6 / o->rate)
         return bad("%s", "--offset-us must be less than one sample period (1e6/rate)");
     return 0;
@@ -201,8 +187,7 @@ static int64_t first_index(const opts *o, int64_t t)
 static void record_out(char *rec, int len, void *arg)
 {
     writer *w = arg;
-    if (fwrite(rec, 1, (size_t)len, w->f) != (size_t)len)
-        w->failed = 1;
+    if (fwrite(rec, 1, (size_t)len, w->f) != (size_t)len) w->failed = 1;
     w->records++;
     w->bytes += len;
 }
@@ -213,8 +198,7 @@ static int pack_run(const opts *o, const char *id, const rc_chan *c, int64_t i0,
 {
     MSTrace *mst = mst_init(NULL);
     MSRecord *tmpl = msr_init(NULL);
-    if (!mst || !tmpl)
-        return -1;
+    if (!mst || !tmpl) return -1;
     snprintf(mst->network, sizeof mst->network, "%s", c->net);
     snprintf(mst->station, sizeof mst->station, "%s", c->sta);
     snprintf(mst->location, sizeof mst->location, "%s", c->loc);
@@ -244,8 +228,7 @@ static int pack_run(const opts *o, const char *id, const rc_chan *c, int64_t i0,
     while (next < i1 || mst->numsamples > 0) {
         int64_t have = mst->numsamples;
         int64_t add = i1 - next;
-        if (add > PIECE)
-            add = PIECE;
+        if (add > PIECE) add = PIECE;
         void *p = realloc(mst->datasamples, (size_t)(have + add + 1) * 4);
         if (!p) {
             rc = -1;
@@ -269,8 +252,7 @@ static int pack_run(const opts *o, const char *id, const rc_chan *c, int64_t i0,
             rc = -1;
             break;
         }
-        if (flush)
-            break;
+        if (flush) break;
     }
     msr_free(&tmpl);
     mst_free(&mst);
@@ -295,13 +277,10 @@ static int write_span(const opts *o, const rc_chan *c, int64_t t0, int64_t t1, w
                 skipped = 1;
                 break;
             }
-            if (g0 > i && g0 < run_end)
-                run_end = g0;
+            if (g0 > i && g0 < run_end) run_end = g0;
         }
-        if (skipped)
-            continue;
-        if (pack_run(o, id, c, i, run_end, w))
-            return -1;
+        if (skipped) continue;
+        if (pack_run(o, id, c, i, run_end, w)) return -1;
         *nsamples += run_end - i;
         i = run_end;
     }
@@ -311,16 +290,13 @@ static int write_span(const opts *o, const rc_chan *c, int64_t t0, int64_t t1, w
 static int mkdirs(char *path)
 {
     for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         int r = mkdir(path, 0755);
         *p = '/';
-        if (r && errno != EEXIST)
-            return -1;
+        if (r && errno != EEXIST) return -1;
     }
-    if (mkdir(path, 0755) && errno != EEXIST)
-        return -1;
+    if (mkdir(path, 0755) && errno != EEXIST) return -1;
     return 0;
 }
 
@@ -332,8 +308,7 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    if (r)
-        return r;
+    if (r) return r;
     writer w = {0};
     int64_t nsamples = 0, nfiles = 0;
     if (!o.sds) {
@@ -359,25 +334,21 @@ int main(int argc, char **argv)
                 snprintf(path, sizeof path, "%s/%s.%s.%s.%s.D.%04d.%03d", dir, ch->net, ch->sta,
                          ch->loc, ch->cha, tm.year, tm.yday);
                 if (mkdirs(dir)) {
-                    fprintf(stderr, "r2cache-synth: cannot create %s: %s\n", dir,
-                            strerror(errno));
+                    fprintf(stderr, "r2cache-synth: cannot create %s: %s\n", dir, strerror(errno));
                     return 1;
                 }
                 w.path = path;
                 w.f = fopen(path, "wb");
                 if (!w.f) {
-                    fprintf(stderr, "r2cache-synth: cannot write %s: %s\n", path,
-                            strerror(errno));
+                    fprintf(stderr, "r2cache-synth: cannot write %s: %s\n", path, strerror(errno));
                     return 1;
                 }
                 nfiles++;
             }
             int64_t before = w.records;
-            if (write_span(&o, ch, t0, t1, &w, &nsamples))
-                w.failed = 1;
+            if (write_span(&o, ch, t0, t1, &w, &nsamples)) w.failed = 1;
             if (o.sds) {
-                if (fclose(w.f))
-                    w.failed = 1;
+                if (fclose(w.f)) w.failed = 1;
                 w.f = NULL;
                 if (w.records == before) { /* the whole day is a gap: no file, as in SDS */
                     remove(w.path);
@@ -386,8 +357,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (w.f && fclose(w.f))
-        w.failed = 1;
+    if (w.f && fclose(w.f)) w.failed = 1;
     if (w.failed) {
         fprintf(stderr, "r2cache-synth: writing %s failed (disk full or packing error)\n",
                 w.path ? w.path : o.out);

@@ -39,7 +39,7 @@ static inline int32_t rc_synth_value(const char *chan_id, int64_t sample_index)
 {
     const double two_pi = 6.283185307179586;
     uint64_t h = rc_synth_chan_hash(chan_id);
-    int64_t p1 = 1000 + (int64_t)(h % 997);         /* periods in samples */
+    int64_t p1 = 1000 + (int64_t)(h % 997); /* periods in samples */
     int64_t p2 = 37 + (int64_t)((h >> 20) % 61);
     int64_t ph1 = (int64_t)((h >> 32) % (uint64_t)p1); /* per-channel phases */
     int64_t ph2 = (int64_t)((h >> 48) % (uint64_t)p2);
