@@ -13,6 +13,13 @@
  * relative to the window grid (never resampled; kept in the window and the
  * manifest). Slots = round(rate * seconds).
  *
+ * Timing tolerance: the offset is taken from the earliest record reaching
+ * the window, in whole microseconds; a phase within 50 us (or 0.1 sample if
+ * that is less) of a grid point counts as 0 (record stamps have 100 us
+ * resolution without blockette 1001). Each record's samples then go to the
+ * nearest grid point, k = round((t - start - offset) * rate), so timing
+ * jitter below half a sample never moves a sample into another slot.
+ *
  * Overlaps: a second sample for an occupied slot with the same value is
  * dropped (counted identical); a different value is a conflict, resolved by
  * record quality (M > Q > D > R; same quality: the sample already placed,
