@@ -84,7 +84,14 @@ int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e);
 /* Parse JSON of layout l. Duplicated starts are merged (last wins), lists
  * sorted. RC_EFORMAT naming the field on bad input. */
 int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m, rc_err *e);
-/* Deterministic JSON (2-space indent, fixed field order, lists sorted). */
+/* Deterministic JSON (2-space indent, fixed field order, lists sorted,
+ * numbers in shortest form: 100, 40.96). Written when set: instrument_type,
+ * coordinates (has_coords), updated_at, and per entry bytes > 0, sha256,
+ * completeness != 0, provisional, offset_s != 0, written_at, revision > 0,
+ * history; "layout" always; gap_duration_seconds in both layouts. Lists: seed
+ * "10min","6h" always, "1h","24h" when non-empty; viewer "10m","1h","6h"
+ * always, "24h" when non-empty. RC_EINVAL when an entry does not lie within
+ * the day (start on the date, end by the next midnight). */
 int rc_manifest_serialize(const rc_manifest *m, rc_buf *out, rc_err *e);
 
 const rc_mentry *rc_manifest_find(const rc_manifest *m, rc_span s, int64_t start);
@@ -93,11 +100,15 @@ typedef enum rc_upsert_mode {
     RC_UPSERT_IF_ABSENT = 0, /* add only when no entry has this start */
     RC_UPSERT_REPLACE,       /* add or replace (force); old version into history */
     RC_UPSERT_UPGRADE        /* replace only a provisional entry, and only when the
-                                new completeness >= old; old version into history */
+                                new completeness >= old; old version into history
+                                (an absent entry is added, as with the other modes) */
 } rc_upsert_mode;
 
 /* Apply one entry (deep-copied). now_iso stamps replaced_at in history.
- * Returns 1 when the manifest changed, 0 when not. */
+ * Returns 1 when the manifest changed, 0 when not. A replacement whose data
+ * fields equal the stored entry's (a retried write) is not a change. New
+ * entries get revision 1 unless they carry one; the entry's own history is
+ * ignored (history is the manifest's record). */
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
                        const char *now_iso);
 /* Remove an entry (verify --repair of an entry whose blob is gone). 1 if removed. */
@@ -116,7 +127,8 @@ typedef struct rc_mop {
  * absent; tmpl supplies the header fields), apply ops, and if anything
  * changed write it back conditionally (If-Match the ETag read, or
  * If-None-Match when it was absent). On RC_ECONFLICT re-read and re-apply, up
- * to max_attempts (0 = 20) times with a short randomised pause. An unreadable
+ * to max_attempts (0 = 20) times with a randomised exponential pause (10 ms
+ * doubling, at most 1 s), so a loser waits out a busy writer. An unreadable
  * stored manifest is not overwritten: RC_EFORMAT (run reindex).
  * *changed (may be NULL) = 1 when a write happened.
  * meta: headers for the manifest object (content type, cache control).
@@ -130,7 +142,13 @@ int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m,
                      rc_err *e);
 
 /* Object metadata entries (x-amz-meta-*) that make a blob self-describing,
- * so reindex can rebuild its entry from a HEAD or the local sidecar, and back. */
+ * so reindex can rebuild its entry from a HEAD or the local sidecar, and back.
+ * Names: r2c-min, r2c-max, r2c-samples, r2c-gap-count, r2c-gap-seconds,
+ * r2c-gap-filled, r2c-completeness, r2c-provisional ("0"/"1"), r2c-offset,
+ * r2c-sha256 (when known); values are short decimal strings. from_meta needs
+ * r2c-min, r2c-max and r2c-samples (RC_EFORMAT naming the header otherwise),
+ * fills only those fields and leaves start, end, bytes, written_at,
+ * revision, history and extra to the caller (they come from the key/HEAD). */
 void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta);
 int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e);
 

@@ -123,7 +123,10 @@ int rc_store_delete(rc_store *s, const char *key, rc_err *e);
 int rc_store_list(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e);
 /* Queue an unconditional put (data is copied). Completion is reported to cb
  * from within rc_store_put_async or rc_store_wait, in the calling thread.
- * Call rc_store_wait before writing anything that refers to these objects. */
+ * Call rc_store_wait before writing anything that refers to these objects.
+ * The return value only says whether the put was queued; its outcome goes to
+ * cb (backends without a queue put synchronously and call cb before
+ * returning; with cb NULL they return the put's status instead). */
 int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t len,
                        const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e);
 int rc_store_wait(rc_store *s, rc_err *e);
@@ -133,7 +136,9 @@ int rc_store_file_open(rc_store *s, const char *root, rc_err *e);  /* store_file
 int rc_store_s3_open(rc_store *s, const char *url, rc_err *e);     /* store_s3.c */
 
 /* Local store mapping of one key segment to a path segment (exposed for
- * tests): "" <-> "%", "%" <-> "%25"; "." and ".." are refused. */
+ * tests): "" <-> "%", "%" <-> "%25", a leading "." <-> "%2E" (dot-files are
+ * the store's own: temporary files, ".NAME.meta.json" sidecars, ".lock");
+ * "." and ".." are refused. */
 int rc_store_file_segment_encode(const char *seg, size_t len, rc_buf *out, rc_err *e);
 
 #endif
