@@ -104,6 +104,9 @@ struct rc_engine {
     size_t nreqs;
     struct timespec t0;
     rc_err fatal;
+    rc_engine_progress_cb progress;
+    void *progress_ud;
+    size_t done_reqs;
 };
 
 /* ---------------------------------------------------------------------- */
@@ -1014,6 +1017,8 @@ static int flush_manifests(rc_engine *en)
     return RC_OK;
 }
 
+static void tally(rc_engine *en);
+
 /* --- fetch callback -------------------------------------------------------- */
 
 static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
@@ -1057,6 +1062,11 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
             rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
     }
     flush_manifests(en);
+    en->done_reqs++;
+    if (en->progress) {
+        tally(en);
+        en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);
+    }
     if (en->fatal.code)
         return 1;
     return en->o.stop && *en->o.stop;
@@ -1259,6 +1269,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     flush_manifests(en); /* entries restored from blob metadata */
     if ((rc = build_requests(en, e)) != RC_OK)
         return rc;
+    en->done_reqs = 0;
     for (size_t i = 0; i < en->ntasks; i++)
         if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED)
             en->tasks[i].state = W_WANT;
@@ -1359,5 +1370,57 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
             rc_buf_printf(out, "  fetch %-18s %s .. %s\n", id, a, b);
         }
     }
+    return RC_OK;
+}
+
+void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud)
+{
+    en->progress = cb;
+    en->progress_ud = ud;
+}
+
+static int cmp_info(const void *a, const void *b)
+{
+    const rc_window_info *x = a, *y = b;
+    if (x->target != y->target)
+        return x->target < y->target ? -1 : 1;
+    if (x->span != y->span)
+        return (int)x->span - (int)y->span;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
+{
+    int rc;
+    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+        return rc;
+    rc_window_info *v = calloc(en->ntasks ? en->ntasks : 1, sizeof *v);
+    if (!v)
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < en->ntasks; i++) {
+        const wtask *t = &en->tasks[i];
+        if (!t->declared)
+            continue;
+        rc_window_info *w = &v[k++];
+        w->target = t->ti;
+        w->span = t->span;
+        w->start = t->start;
+        w->state = t->state == W_PRESENT ? RC_WIN_PRESENT
+                   : t->state == W_REPAIR ? RC_WIN_BLOB_ONLY
+                   : t->state == W_WANT   ? RC_WIN_MISSING
+                                          : RC_WIN_OTHER;
+        /* force/upgrade re-want present windows: still report them present */
+        if (t->state == W_WANT && t->has_old)
+            w->state = RC_WIN_PRESENT;
+        if (t->has_old) {
+            w->provisional = t->old.provisional;
+            w->completeness = t->old.completeness;
+            snprintf(w->written_at, sizeof w->written_at, "%s", t->old.written_at);
+        }
+    }
+    qsort(v, k, sizeof *v, cmp_info);
+    *out = v;
+    *n = k;
     return RC_OK;
 }

@@ -32,6 +32,7 @@ typedef struct rc_command {
 
 static const rc_command commands[] = {
     {"run", rc_cmd_run, "cache the latest windows of every station (the cron job)"},
+    {"fill", rc_cmd_fill, "backfill a range: only what is missing, resumable, polite"},
     {"get", rc_cmd_get, "print cached samples of one channel"},
     {NULL, NULL, NULL}};
 

@@ -101,5 +101,6 @@ int rc_cli_exit_for(int status);
 /* Commands (one file each). */
 int rc_cmd_run(rc_cli *cli, int argc, char **argv);
 int rc_cmd_get(rc_cli *cli, int argc, char **argv);
+int rc_cmd_fill(rc_cli *cli, int argc, char **argv);
 
 #endif

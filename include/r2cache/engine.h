@@ -84,6 +84,33 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e);
 
 const rc_engine_stats *rc_engine_stats_get(const rc_engine *en);
 
+/* What the plan found for one declared window (gaps, fill --auto). */
+typedef enum rc_window_state {
+    RC_WIN_MISSING = 0, /* no entry and no blob */
+    RC_WIN_PRESENT = 1, /* manifest entry (and presumably its blob) */
+    RC_WIN_BLOB_ONLY = 2, /* blob without manifest entry */
+    RC_WIN_OTHER = 3    /* after a pass: written, no data, failed ... */
+} rc_window_state;
+
+typedef struct rc_window_info {
+    size_t target;
+    rc_span span;
+    int64_t start;
+    rc_window_state state;
+    int provisional;     /* of the present entry */
+    double completeness; /* of the present entry */
+    char written_at[32];
+} rc_window_info;
+
+/* Run the plan if not done yet (reads only) and list every declared window
+ * in (target, span, start) order. *out is malloc'd. */
+int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e);
+
+/* Called after every answered request and at the end of a pass (may be NULL). */
+typedef void (*rc_engine_progress_cb)(void *ud, const rc_engine_stats *s, size_t done_requests,
+                                      size_t total_requests);
+void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud);
+
 typedef struct rc_target_result {
     int64_t added, present, nodata, failed, held, provisional, reindexed;
     int64_t samples, gap_samples, bytes;
