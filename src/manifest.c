@@ -33,8 +33,7 @@
 
 void rc_mentry_free(rc_mentry *en)
 {
-    if (!en)
-        return;
+    if (!en) return;
     cJSON_Delete(en->history);
     cJSON_Delete(en->extra);
     en->history = NULL;
@@ -46,8 +45,7 @@ static int mentry_copy(rc_mentry *dst, const rc_mentry *src)
     *dst = *src;
     dst->history = NULL;
     dst->extra = NULL;
-    if (src->history && !(dst->history = cJSON_Duplicate(src->history, 1)))
-        return RC_ENOMEM;
+    if (src->history && !(dst->history = cJSON_Duplicate(src->history, 1))) return RC_ENOMEM;
     if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) {
         rc_mentry_free(dst);
         return RC_ENOMEM;
@@ -94,8 +92,7 @@ static int mlist_put(rc_mlist *l, rc_mentry *en)
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 16;
         rc_mentry *nv = realloc(l->v, nc * sizeof *nv);
-        if (!nv)
-            return RC_ENOMEM;
+        if (!nv) return RC_ENOMEM;
         l->v = nv;
         l->cap = nc;
     }
@@ -113,17 +110,14 @@ void rc_manifest_init(rc_manifest *m, rc_layout l, const rc_chan *c, const char 
     memset(m, 0, sizeof *m);
     m->layout = l;
     m->day = day;
-    if (c)
-        m->chan = *c;
-    if (volcano)
-        snprintf(m->volcano, sizeof m->volcano, "%s", volcano);
+    if (c) m->chan = *c;
+    if (volcano) snprintf(m->volcano, sizeof m->volcano, "%s", volcano);
     m->sample_rate = rate;
 }
 
 void rc_manifest_free(rc_manifest *m)
 {
-    if (!m)
-        return;
+    if (!m) return;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         mlist_free(&m->chunks[s]);
     cJSON_Delete(m->extra);
@@ -136,20 +130,16 @@ int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e)
     dst->extra = NULL;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         memset(&dst->chunks[s], 0, sizeof dst->chunks[s]);
-    if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1)))
-        goto oom;
+    if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) goto oom;
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *sl = &src->chunks[s];
         rc_mlist *dl = &dst->chunks[s];
-        if (!sl->n)
-            continue;
+        if (!sl->n) continue;
         dl->v = calloc(sl->n, sizeof *dl->v);
-        if (!dl->v)
-            goto oom;
+        if (!dl->v) goto oom;
         dl->cap = sl->n;
         for (size_t i = 0; i < sl->n; i++) {
-            if (mentry_copy(&dl->v[i], &sl->v[i]))
-                goto oom;
+            if (mentry_copy(&dl->v[i], &sl->v[i])) goto oom;
             dl->n++;
         }
     }
@@ -161,8 +151,7 @@ oom:
 
 const rc_mentry *rc_manifest_find(const rc_manifest *m, rc_span s, int64_t start)
 {
-    if ((int)s < 0 || s >= RC_SPAN_COUNT)
-        return NULL;
+    if ((int)s < 0 || s >= RC_SPAN_COUNT) return NULL;
     ptrdiff_t i = mlist_search(&m->chunks[s], start);
     return i >= 0 ? &m->chunks[s].v[i] : NULL;
 }
@@ -182,37 +171,31 @@ static int perr(pctx *p, const char *fmt, const char *detail)
 
 static int get_int(pctx *p, const cJSON *it, double lo, double hi, int64_t *out)
 {
-    if (!cJSON_IsNumber(it))
-        return perr(p, "expected a number", NULL);
+    if (!cJSON_IsNumber(it)) return perr(p, "expected a number", NULL);
     double v = it->valuedouble;
-    if (v != floor(v) || v < lo || v > hi)
-        return perr(p, "expected a whole number in range", NULL);
+    if (v != floor(v) || v < lo || v > hi) return perr(p, "expected a whole number in range", NULL);
     *out = (int64_t)v;
     return RC_OK;
 }
 
 static int get_num(pctx *p, const cJSON *it, double *out)
 {
-    if (!cJSON_IsNumber(it))
-        return perr(p, "expected a number", NULL);
+    if (!cJSON_IsNumber(it)) return perr(p, "expected a number", NULL);
     *out = it->valuedouble;
     return RC_OK;
 }
 
 static int get_str(pctx *p, const cJSON *it, char *out, size_t n)
 {
-    if (!cJSON_IsString(it))
-        return perr(p, "expected a string", NULL);
-    if (strlen(it->valuestring) >= n)
-        return perr(p, "string too long", NULL);
+    if (!cJSON_IsString(it)) return perr(p, "expected a string", NULL);
+    if (strlen(it->valuestring) >= n) return perr(p, "string too long", NULL);
     memcpy(out, it->valuestring, strlen(it->valuestring) + 1);
     return RC_OK;
 }
 
 static int get_bool(pctx *p, const cJSON *it, int *out)
 {
-    if (!cJSON_IsBool(it))
-        return perr(p, "expected true or false", NULL);
+    if (!cJSON_IsBool(it)) return perr(p, "expected true or false", NULL);
     *out = cJSON_IsTrue(it) ? 1 : 0;
     return RC_OK;
 }
@@ -220,8 +203,7 @@ static int get_bool(pctx *p, const cJSON *it, int *out)
 /* "HH:MM:SS" -> seconds of day. */
 static int get_hms(pctx *p, const cJSON *it, int64_t *out)
 {
-    if (!cJSON_IsString(it))
-        return perr(p, "expected a time \"HH:MM:SS\"", NULL);
+    if (!cJSON_IsString(it)) return perr(p, "expected a time \"HH:MM:SS\"", NULL);
     const char *s = it->valuestring;
     int h, mi, se, n = 0;
     if (strlen(s) != 8 || sscanf(s, "%2d:%2d:%2d%n", &h, &mi, &se, &n) != 3 || n != 8 ||
@@ -233,11 +215,9 @@ static int get_hms(pctx *p, const cJSON *it, int64_t *out)
 
 static int keep_extra(cJSON **extra, const cJSON *it)
 {
-    if (!*extra && !(*extra = cJSON_CreateObject()))
-        return RC_ENOMEM;
+    if (!*extra && !(*extra = cJSON_CreateObject())) return RC_ENOMEM;
     cJSON *d = cJSON_Duplicate(it, 1);
-    if (!d)
-        return RC_ENOMEM;
+    if (!d) return RC_ENOMEM;
     cJSON_AddItemToObject(*extra, it->string, d);
     return RC_OK;
 }
@@ -245,8 +225,7 @@ static int keep_extra(cJSON **extra, const cJSON *it)
 static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_mentry *en)
 {
     memset(en, 0, sizeof *en);
-    if (!cJSON_IsObject(obj))
-        return perr(p, "expected an object", NULL);
+    if (!cJSON_IsObject(obj)) return perr(p, "expected an object", NULL);
     size_t base = strlen(p->field);
     int have_start = 0, have_end = 0, have_min = 0, have_max = 0, have_samples = 0;
     int64_t start_s = 0, end_s = 0;
@@ -304,8 +283,7 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
         } else if (keep_extra(&en->extra, it)) {
             rc = rc_err_set(p->e, RC_ENOMEM, "out of memory");
         }
-        if (rc)
-            break;
+        if (rc) break;
     }
     const char *missing = NULL;
     if (rc == RC_OK) {
@@ -331,8 +309,7 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
     if (have_end) {
         /* An end at or before the start is on the next day: "18:00:00" -> "00:00:00". */
         en->end = day + end_s;
-        if (en->end <= en->start)
-            en->end += DAY_SECONDS;
+        if (en->end <= en->start) en->end += DAY_SECONDS;
     } else {
         en->end = en->start + rc_span_seconds(span);
     }
@@ -341,8 +318,7 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
 
 static int parse_list(pctx *p, const cJSON *arr, int64_t day, rc_span span, rc_mlist *l)
 {
-    if (!cJSON_IsArray(arr))
-        return perr(p, "expected an array", NULL);
+    if (!cJSON_IsArray(arr)) return perr(p, "expected an array", NULL);
     size_t base = strlen(p->field);
     int i = 0;
     const cJSON *it;
@@ -351,8 +327,7 @@ static int parse_list(pctx *p, const cJSON *arr, int64_t day, rc_span span, rc_m
         snprintf(p->field + base, sizeof p->field - base, "[%d]", i++);
         rc_mentry en;
         int rc = parse_entry(p, it, day, span, &en);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         if (mlist_put(l, &en)) { /* duplicated start: the later one wins */
             rc_mentry_free(&en);
             return rc_err_set(p->e, RC_ENOMEM, "out of memory");
@@ -364,8 +339,7 @@ static int parse_list(pctx *p, const cJSON *arr, int64_t day, rc_span span, rc_m
 
 static int parse_date(pctx *p, const cJSON *it, int64_t *day)
 {
-    if (!cJSON_IsString(it))
-        return perr(p, "expected a date \"YYYY-MM-DD\"", NULL);
+    if (!cJSON_IsString(it)) return perr(p, "expected a date \"YYYY-MM-DD\"", NULL);
     int y, mo, d, n = 0;
     const char *s = it->valuestring;
     if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
@@ -377,22 +351,21 @@ static int parse_date(pctx *p, const cJSON *it, int64_t *day)
 
 static cJSON *extra_chunks(cJSON **extra)
 {
-    if (!*extra && !(*extra = cJSON_CreateObject()))
-        return NULL;
+    if (!*extra && !(*extra = cJSON_CreateObject())) return NULL;
     cJSON *x = cJSON_GetObjectItemCaseSensitive(*extra, "chunks");
     return x ? x : cJSON_AddObjectToObject(*extra, "chunks");
 }
 
-static const char *const top_known[] = {
-    "date",      "network",     "volcano",    "station",    "location", "channel",
-    "instrument_type", "sample_rate", "latitude", "longitude", "elevation_m", "created_at",
-    "updated_at", "layout",    "complete_day", "chunks",     NULL};
+static const char *const top_known[] = {"date",       "network",   "volcano",         "station",
+                                        "location",   "channel",   "instrument_type", "sample_rate",
+                                        "latitude",   "longitude", "elevation_m",     "created_at",
+                                        "updated_at", "layout",    "complete_day",    "chunks",
+                                        NULL};
 
 static int is_top_known(const char *k)
 {
     for (int i = 0; top_known[i]; i++)
-        if (!strcmp(k, top_known[i]))
-            return 1;
+        if (!strcmp(k, top_known[i])) return 1;
     return 0;
 }
 
@@ -402,15 +375,14 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
     m->layout = l;
     pctx p = {e, ""};
     cJSON *root = cJSON_ParseWithLength(json, len);
-    if (!root)
-        return rc_err_set(e, RC_EFORMAT, "manifest is not valid JSON");
+    if (!root) return rc_err_set(e, RC_EFORMAT, "manifest is not valid JSON");
     int rc = RC_OK;
     if (!cJSON_IsObject(root)) {
         rc = rc_err_set(e, RC_EFORMAT, "manifest is not a JSON object");
         goto fail;
     }
-    static const char *const required[] = {"date",     "network", "station",     "location",
-                                           "channel", "sample_rate", "chunks", NULL};
+    static const char *const required[] = {"date",    "network",     "station", "location",
+                                           "channel", "sample_rate", "chunks",  NULL};
     for (int i = 0; required[i]; i++) {
         if (!cJSON_GetObjectItemCaseSensitive(root, required[i])) {
             rc = rc_err_set(e, RC_EFORMAT, "manifest field \"%s\": missing", required[i]);
@@ -420,8 +392,7 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
     /* The date first: entry times are relative to it. */
     snprintf(p.field, sizeof p.field, "date");
     rc = parse_date(&p, cJSON_GetObjectItemCaseSensitive(root, "date"), &m->day);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
 
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(root, "latitude");
     const cJSON *lon = cJSON_GetObjectItemCaseSensitive(root, "longitude");
@@ -443,8 +414,7 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
             rc = get_str(&p, it, m->chan.sta, sizeof m->chan.sta);
         } else if (!strcmp(k, "location")) {
             rc = get_str(&p, it, m->chan.loc, sizeof m->chan.loc);
-            if (!rc && !strcmp(m->chan.loc, "--"))
-                m->chan.loc[0] = '\0';
+            if (!rc && !strcmp(m->chan.loc, "--")) m->chan.loc[0] = '\0';
         } else if (!strcmp(k, "channel")) {
             rc = get_str(&p, it, m->chan.cha, sizeof m->chan.cha);
         } else if (!strcmp(k, "volcano")) {
@@ -453,8 +423,7 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
             rc = get_str(&p, it, m->instrument_type, sizeof m->instrument_type);
         } else if (!strcmp(k, "sample_rate")) {
             rc = get_num(&p, it, &m->sample_rate);
-            if (!rc && !(m->sample_rate > 0))
-                rc = perr(&p, "must be greater than 0", NULL);
+            if (!rc && !(m->sample_rate > 0)) rc = perr(&p, "must be greater than 0", NULL);
         } else if (m->has_coords && !strcmp(k, "latitude")) {
             m->latitude = it->valuedouble;
         } else if (m->has_coords && !strcmp(k, "longitude")) {
@@ -483,8 +452,7 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
             {
                 int s;
                 for (s = 0; s < RC_SPAN_COUNT; s++)
-                    if (!strcmp(ch->string, rc_span_manifest_key(l, (rc_span)s)))
-                        break;
+                    if (!strcmp(ch->string, rc_span_manifest_key(l, (rc_span)s))) break;
                 if (s == RC_SPAN_COUNT) {
                     /* Unknown list: kept under extra.chunks, written back in "chunks". */
                     cJSON *x = extra_chunks(&m->extra);
@@ -496,17 +464,14 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
                 }
                 snprintf(p.field, sizeof p.field, "chunks.%s", ch->string);
                 rc = parse_list(&p, ch, m->day, (rc_span)s, &m->chunks[s]);
-                if (rc)
-                    break;
+                if (rc) break;
             }
         } else if (keep_extra(&m->extra, it)) {
             rc = rc_err_set(e, RC_ENOMEM, "out of memory");
         }
-        if (rc)
-            break;
+        if (rc) break;
     }
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     rc_err tmp;
     if (rc_chan_validate(&m->chan, &tmp) != RC_OK) {
         rc = rc_err_set(e, RC_EFORMAT, "manifest fields network/station/location/channel: %s",
@@ -536,8 +501,7 @@ static void fmt_num(double v, char *out, size_t n)
     }
     for (int prec = 1; prec <= 17; prec++) {
         snprintf(out, n, "%.*g", prec, v);
-        if (strtod(out, NULL) == v)
-            return;
+        if (strtod(out, NULL) == v) return;
     }
 }
 
@@ -546,13 +510,27 @@ static int put_str(rc_buf *b, const char *s)
     int rc = rc_buf_puts(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
         switch (*p) {
-        case '"': rc = rc_buf_puts(b, "\\\""); break;
-        case '\\': rc = rc_buf_puts(b, "\\\\"); break;
-        case '\n': rc = rc_buf_puts(b, "\\n"); break;
-        case '\r': rc = rc_buf_puts(b, "\\r"); break;
-        case '\t': rc = rc_buf_puts(b, "\\t"); break;
-        case '\b': rc = rc_buf_puts(b, "\\b"); break;
-        case '\f': rc = rc_buf_puts(b, "\\f"); break;
+        case '"':
+            rc = rc_buf_puts(b, "\\\"");
+            break;
+        case '\\':
+            rc = rc_buf_puts(b, "\\\\");
+            break;
+        case '\n':
+            rc = rc_buf_puts(b, "\\n");
+            break;
+        case '\r':
+            rc = rc_buf_puts(b, "\\r");
+            break;
+        case '\t':
+            rc = rc_buf_puts(b, "\\t");
+            break;
+        case '\b':
+            rc = rc_buf_puts(b, "\\b");
+            break;
+        case '\f':
+            rc = rc_buf_puts(b, "\\f");
+            break;
         default:
             if (*p < 0x20)
                 rc = rc_buf_printf(b, "\\u%04x", *p);
@@ -566,48 +544,36 @@ static int put_str(rc_buf *b, const char *s)
 static int indent(rc_buf *b, int depth)
 {
     for (int i = 0; i < depth; i++)
-        if (rc_buf_puts(b, "  "))
-            return RC_ENOMEM;
+        if (rc_buf_puts(b, "  ")) return RC_ENOMEM;
     return RC_OK;
 }
 
 static int jprint(rc_buf *b, const cJSON *it, int depth)
 {
     char num[64];
-    if (cJSON_IsNull(it))
-        return rc_buf_puts(b, "null");
-    if (cJSON_IsFalse(it))
-        return rc_buf_puts(b, "false");
-    if (cJSON_IsTrue(it))
-        return rc_buf_puts(b, "true");
+    if (cJSON_IsNull(it)) return rc_buf_puts(b, "null");
+    if (cJSON_IsFalse(it)) return rc_buf_puts(b, "false");
+    if (cJSON_IsTrue(it)) return rc_buf_puts(b, "true");
     if (cJSON_IsNumber(it)) {
         fmt_num(it->valuedouble, num, sizeof num);
         return rc_buf_puts(b, num);
     }
-    if (cJSON_IsString(it))
-        return put_str(b, it->valuestring);
-    if (cJSON_IsRaw(it))
-        return rc_buf_puts(b, it->valuestring);
+    if (cJSON_IsString(it)) return put_str(b, it->valuestring);
+    if (cJSON_IsRaw(it)) return rc_buf_puts(b, it->valuestring);
     int obj = cJSON_IsObject(it);
-    if (!obj && !cJSON_IsArray(it))
-        return rc_buf_puts(b, "null");
-    if (!it->child)
-        return rc_buf_puts(b, obj ? "{}" : "[]");
+    if (!obj && !cJSON_IsArray(it)) return rc_buf_puts(b, "null");
+    if (!it->child) return rc_buf_puts(b, obj ? "{}" : "[]");
     int rc = rc_buf_puts(b, obj ? "{\n" : "[\n");
     for (const cJSON *c = it->child; !rc && c; c = c->next) {
         rc = indent(b, depth + 1);
         if (!rc && obj) {
             rc = put_str(b, c->string ? c->string : "");
-            if (!rc)
-                rc = rc_buf_puts(b, ": ");
+            if (!rc) rc = rc_buf_puts(b, ": ");
         }
-        if (!rc)
-            rc = jprint(b, c, depth + 1);
-        if (!rc)
-            rc = rc_buf_puts(b, c->next ? ",\n" : "\n");
+        if (!rc) rc = jprint(b, c, depth + 1);
+        if (!rc) rc = rc_buf_puts(b, c->next ? ",\n" : "\n");
     }
-    if (!rc)
-        rc = indent(b, depth);
+    if (!rc) rc = indent(b, depth);
     return rc ? rc : rc_buf_puts(b, obj ? "}" : "]");
 }
 
@@ -631,8 +597,7 @@ static int add_extra(cJSON *o, const cJSON *extra, const char *skip)
             (skip && !strcmp(it->string, skip)))
             continue;
         cJSON *d = cJSON_Duplicate(it, 1);
-        if (!d)
-            return RC_ENOMEM;
+        if (!d) return RC_ENOMEM;
         cJSON_AddItemToObject(o, it->string, d);
     }
     return RC_OK;
@@ -652,8 +617,7 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
                           iso);
     }
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!o) return rc_err_set(e, RC_ENOMEM, "out of memory");
     int rc = RC_OK;
     rc_time_hms(en->start, hms);
     rc |= add_str(o, "start", hms);
@@ -665,20 +629,13 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
     rc |= add_num(o, "gap_count", en->gap_count);
     rc |= add_num(o, "gap_duration_seconds", en->gap_duration_seconds);
     rc |= add_num(o, "gap_samples_filled", (double)en->gap_samples_filled);
-    if (en->bytes > 0)
-        rc |= add_num(o, "bytes", (double)en->bytes);
-    if (en->sha256[0])
-        rc |= add_str(o, "sha256", en->sha256);
-    if (en->completeness != 0)
-        rc |= add_num(o, "completeness", en->completeness);
-    if (en->provisional)
-        rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
-    if (en->offset_s != 0)
-        rc |= add_num(o, "offset_s", en->offset_s);
-    if (en->written_at[0])
-        rc |= add_str(o, "written_at", en->written_at);
-    if (en->revision > 0)
-        rc |= add_num(o, "revision", en->revision);
+    if (en->bytes > 0) rc |= add_num(o, "bytes", (double)en->bytes);
+    if (en->sha256[0]) rc |= add_str(o, "sha256", en->sha256);
+    if (en->completeness != 0) rc |= add_num(o, "completeness", en->completeness);
+    if (en->provisional) rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
+    if (en->offset_s != 0) rc |= add_num(o, "offset_s", en->offset_s);
+    if (en->written_at[0]) rc |= add_str(o, "written_at", en->written_at);
+    if (en->revision > 0) rc |= add_num(o, "revision", en->revision);
     if (with_history && en->history && cJSON_GetArraySize(en->history) > 0) {
         cJSON *h = cJSON_Duplicate(en->history, 1);
         if (h)
@@ -686,8 +643,7 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
         else
             rc |= RC_ENOMEM;
     }
-    if (!rc)
-        rc = add_extra(o, en->extra, with_history ? NULL : "history");
+    if (!rc) rc = add_extra(o, en->extra, with_history ? NULL : "history");
     if (rc) {
         cJSON_Delete(o);
         return rc_err_set(e, RC_ENOMEM, "out of memory");
@@ -712,8 +668,7 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
     rc |= add_str(o, "station", m->chan.sta);
     rc |= add_str(o, "location", m->chan.loc);
     rc |= add_str(o, "channel", m->chan.cha);
-    if (m->instrument_type[0])
-        rc |= add_str(o, "instrument_type", m->instrument_type);
+    if (m->instrument_type[0]) rc |= add_str(o, "instrument_type", m->instrument_type);
     rc |= add_num(o, "sample_rate", m->sample_rate);
     if (m->has_coords) {
         rc |= add_num(o, "latitude", m->latitude);
@@ -721,24 +676,20 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
         rc |= add_num(o, "elevation_m", m->elevation_m);
     }
     rc |= add_str(o, "created_at", m->created_at);
-    if (m->updated_at[0])
-        rc |= add_str(o, "updated_at", m->updated_at);
+    if (m->updated_at[0]) rc |= add_str(o, "updated_at", m->updated_at);
     rc |= add_str(o, "layout", rc_layout_name(m->layout));
     rc |= cJSON_AddBoolToObject(o, "complete_day", m->complete_day) ? RC_OK : RC_ENOMEM;
     cJSON *chunks = cJSON_AddObjectToObject(o, "chunks");
-    if (rc || !chunks)
-        goto oom;
+    if (rc || !chunks) goto oom;
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *l = &m->chunks[s];
         /* The lists each layout's readers index unconditionally are always
          * written; the others only when they hold something. */
         int always = m->layout == RC_LAYOUT_VIEWER ? s != RC_SPAN_24H
                                                    : (s == RC_SPAN_10M || s == RC_SPAN_6H);
-        if (!l->n && !always)
-            continue;
+        if (!l->n && !always) continue;
         cJSON *arr = cJSON_AddArrayToObject(chunks, rc_span_manifest_key(m->layout, (rc_span)s));
-        if (!arr)
-            goto oom;
+        if (!arr) goto oom;
         for (size_t i = 0; i < l->n; i++) {
             cJSON *en;
             if (entry_json(&l->v[i], m->day, 1, &en, e)) {
@@ -750,8 +701,7 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
     }
     if (m->extra) {
         const cJSON *xc = cJSON_GetObjectItemCaseSensitive(m->extra, "chunks");
-        if (cJSON_IsObject(xc) && add_extra(chunks, xc, NULL))
-            goto oom;
+        if (cJSON_IsObject(xc) && add_extra(chunks, xc, NULL)) goto oom;
         const cJSON *it;
         cJSON_ArrayForEach(it, m->extra)
         {
@@ -759,8 +709,7 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
                 cJSON_GetObjectItemCaseSensitive(o, it->string))
                 continue;
             cJSON *d = cJSON_Duplicate(it, 1);
-            if (!d)
-                goto oom;
+            if (!d) goto oom;
             cJSON_AddItemToObject(o, it->string, d);
         }
         /* Unknown values of known names (a null latitude) go back as they came. */
@@ -770,8 +719,7 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
                 cJSON_GetObjectItemCaseSensitive(o, it->string))
                 continue;
             cJSON *d = cJSON_Duplicate(it, 1);
-            if (!d)
-                goto oom;
+            if (!d) goto oom;
             cJSON_AddItemToObject(o, it->string, d);
         }
     }
@@ -792,8 +740,7 @@ int rc_manifest_serialize(const rc_manifest *m, rc_buf *out, rc_err *e)
         return rc_err_wrap(e, "manifest %s %s", cs, d);
     }
     int rc = jprint(out, o, 0);
-    if (!rc)
-        rc = rc_buf_puts(out, "\n");
+    if (!rc) rc = rc_buf_puts(out, "\n");
     cJSON_Delete(o);
     return rc ? rc_err_set(e, RC_ENOMEM, "out of memory serializing a manifest") : RC_OK;
 }
@@ -806,26 +753,23 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
     return a->start == b->start && a->end == b->end && a->min == b->min && a->max == b->max &&
            a->samples == b->samples && a->gap_count == b->gap_count &&
            a->gap_duration_seconds == b->gap_duration_seconds &&
-           a->gap_samples_filled == b->gap_samples_filled &&
-           a->completeness == b->completeness && a->provisional == b->provisional &&
-           a->bytes == b->bytes && !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s;
+           a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
+           a->provisional == b->provisional && a->bytes == b->bytes &&
+           !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s;
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
                        const char *now_iso)
 {
-    if ((int)s < 0 || s >= RC_SPAN_COUNT || !entry)
-        return 0;
+    if ((int)s < 0 || s >= RC_SPAN_COUNT || !entry) return 0;
     rc_mlist *l = &m->chunks[s];
     ptrdiff_t i = mlist_search(l, entry->start);
     rc_mentry en;
     if (i < 0) {
-        if (mentry_copy(&en, entry))
-            return 0;
+        if (mentry_copy(&en, entry)) return 0;
         cJSON_Delete(en.history); /* history is the manifest's to keep */
         en.history = NULL;
-        if (en.revision <= 0)
-            en.revision = 1;
+        if (en.revision <= 0) en.revision = 1;
         if (mlist_put(l, &en)) {
             rc_mentry_free(&en);
             return 0;
@@ -837,20 +781,17 @@ int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_ups
     case RC_UPSERT_IF_ABSENT:
         return 0;
     case RC_UPSERT_UPGRADE:
-        if (!old->provisional || entry->completeness < old->completeness)
-            return 0;
+        if (!old->provisional || entry->completeness < old->completeness) return 0;
         break;
     case RC_UPSERT_REPLACE:
         break;
     default:
         return 0;
     }
-    if (same_data(old, entry))
-        return 0; /* a retry of the write that is already recorded */
+    if (same_data(old, entry)) return 0; /* a retry of the write that is already recorded */
 
     cJSON *snap = NULL;
-    if (entry_json(old, m->day, 0, &snap, NULL))
-        return 0;
+    if (entry_json(old, m->day, 0, &snap, NULL)) return 0;
     if (!cJSON_AddStringToObject(snap, "replaced_at", now_iso ? now_iso : "")) {
         cJSON_Delete(snap);
         return 0;
@@ -876,12 +817,10 @@ int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_ups
 
 int rc_manifest_remove(rc_manifest *m, rc_span s, int64_t start)
 {
-    if ((int)s < 0 || s >= RC_SPAN_COUNT)
-        return 0;
+    if ((int)s < 0 || s >= RC_SPAN_COUNT) return 0;
     rc_mlist *l = &m->chunks[s];
     ptrdiff_t i = mlist_search(l, start);
-    if (i < 0)
-        return 0;
+    if (i < 0) return 0;
     rc_mentry_free(&l->v[i]);
     memmove(&l->v[i], &l->v[i + 1], (l->n - (size_t)i - 1) * sizeof *l->v);
     l->n--;
@@ -918,10 +857,8 @@ int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m,
     }
     rc = rc_manifest_parse(l, b.data ? b.data : "", b.len, m, e);
     rc_buf_free(&b);
-    if (rc)
-        return rc_err_wrap(e, "stored manifest %s in %s", key, rc_store_describe(st));
-    if (etag_out)
-        snprintf(etag_out, RC_ETAG_MAX, "%s", info.etag);
+    if (rc) return rc_err_wrap(e, "stored manifest %s in %s", key, rc_store_describe(st));
+    if (etag_out) snprintf(etag_out, RC_ETAG_MAX, "%s", info.etag);
     return RC_OK;
 }
 
@@ -941,8 +878,7 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
                        size_t nops, rc_span base, const rc_obj_meta *meta, int max_attempts,
                        int *changed, rc_err *e)
 {
-    if (changed)
-        *changed = 0;
+    if (changed) *changed = 0;
     int attempts = max_attempts > 0 ? max_attempts : 20;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -954,8 +890,7 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
     } else {
         memset(&jm, 0, sizeof jm);
     }
-    if (!jm.content_type[0])
-        snprintf(jm.content_type, sizeof jm.content_type, "application/json");
+    if (!jm.content_type[0]) snprintf(jm.content_type, sizeof jm.content_type, "application/json");
 
     for (int attempt = 1; attempt <= attempts; attempt++) {
         rc_manifest m;
@@ -967,10 +902,8 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
         if (rc == RC_ENOTFOUND) {
             exists = 0;
             rc = rc_manifest_copy(&m, tmpl, e);
-            if (rc)
-                return rc;
-            if (!m.created_at[0])
-                snprintf(m.created_at, sizeof m.created_at, "%s", now_iso);
+            if (rc) return rc;
+            if (!m.created_at[0]) snprintf(m.created_at, sizeof m.created_at, "%s", now_iso);
         } else if (rc == RC_EFORMAT) {
             char why[RC_ERR_MSG_MAX];
             snprintf(why, sizeof why, "%s", e ? e->msg : "");
@@ -1000,14 +933,11 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
         rc = rc_store_put(st, key, body.data, body.len, &po, NULL, e);
         rc_buf_free(&body);
         if (rc == RC_OK) {
-            if (changed)
-                *changed = 1;
+            if (changed) *changed = 1;
             return RC_OK;
         }
-        if (rc != RC_ECONFLICT)
-            return rc;
-        if (attempt < attempts)
-            pause_ms(&seed, attempt);
+        if (rc != RC_ECONFLICT) return rc;
+        if (attempt < attempts) pause_ms(&seed, attempt);
     }
     return rc_err_set(e, RC_ECONFLICT,
                       "manifest %s in %s: still losing to other writers after %d attempts; "
@@ -1037,12 +967,11 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
     rc_obj_meta_set(meta, "r2c-provisional", en->provisional ? "1" : "0");
     fmt_num(en->offset_s, v, sizeof v);
     rc_obj_meta_set(meta, "r2c-offset", v);
-    if (en->sha256[0])
-        rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
+    if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
 }
 
-static int meta_int(const rc_obj_meta *meta, const char *name, int required, int64_t lo,
-                    int64_t hi, int64_t *out, rc_err *e)
+static int meta_int(const rc_obj_meta *meta, const char *name, int required, int64_t lo, int64_t hi,
+                    int64_t *out, rc_err *e)
 {
     const char *v = rc_obj_meta_get(meta, name);
     if (!v) {
@@ -1065,8 +994,7 @@ static int meta_int(const rc_obj_meta *meta, const char *name, int required, int
 static int meta_num(const rc_obj_meta *meta, const char *name, double *out, rc_err *e)
 {
     const char *v = rc_obj_meta_get(meta, name);
-    if (!v)
-        return RC_OK;
+    if (!v) return RC_OK;
     char *end;
     double x = strtod(v, &end);
     if (!*v || *end || !isfinite(x))

@@ -17,29 +17,24 @@
 
 int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)
 {
-    if (!m || !name || !value || !*name)
-        return RC_EINVAL;
+    if (!m || !name || !value || !*name) return RC_EINVAL;
     size_t nl = strlen(name), vl = strlen(value);
-    if (nl >= RC_META_KEY_MAX || vl >= RC_META_VAL_MAX)
-        return RC_EINVAL;
+    if (nl >= RC_META_KEY_MAX || vl >= RC_META_VAL_MAX) return RC_EINVAL;
     /* Names travel as HTTP header names (x-amz-meta-NAME), which S3 lower-cases. */
     for (size_t i = 0; i < nl; i++) {
         char c = name[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
-            return RC_EINVAL;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return RC_EINVAL;
     }
     /* Values become header values: no control bytes (no header injection). */
     for (size_t i = 0; i < vl; i++)
-        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-            return RC_EINVAL;
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) return RC_EINVAL;
     for (int i = 0; i < m->n; i++) {
         if (strcmp(m->name[i], name) == 0) {
             memcpy(m->value[i], value, vl + 1);
             return RC_OK;
         }
     }
-    if (m->n < 0 || m->n >= RC_META_MAX)
-        return RC_EINVAL;
+    if (m->n < 0 || m->n >= RC_META_MAX) return RC_EINVAL;
     memcpy(m->name[m->n], name, nl + 1);
     memcpy(m->value[m->n], value, vl + 1);
     m->n++;
@@ -48,11 +43,9 @@ int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)
 
 const char *rc_obj_meta_get(const rc_obj_meta *m, const char *name)
 {
-    if (!m || !name)
-        return NULL;
+    if (!m || !name) return NULL;
     for (int i = 0; i < m->n && i < RC_META_MAX; i++)
-        if (strcmp(m->name[i], name) == 0)
-            return m->value[i];
+        if (strcmp(m->name[i], name) == 0) return m->value[i];
     return NULL;
 }
 
@@ -70,11 +63,9 @@ void rc_store_opts_default(rc_store_opts *o)
 int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc_err *e)
 {
     *out = NULL;
-    if (!url || !*url)
-        url = RC_STORE_DEFAULT_ROOT;
+    if (!url || !*url) url = RC_STORE_DEFAULT_ROOT;
     rc_store *s = calloc(1, sizeof *s);
-    if (!s)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening store %s", url);
+    if (!s) return rc_err_set(e, RC_ENOMEM, "out of memory opening store %s", url);
     s->url = strdup(url);
     if (!s->url) {
         free(s);
@@ -116,10 +107,8 @@ int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc
 
 void rc_store_close(rc_store *s)
 {
-    if (!s)
-        return;
-    if (s->ops && s->ops->close)
-        s->ops->close(s);
+    if (!s) return;
+    if (s->ops && s->ops->close) s->ops->close(s);
     free(s->url);
     free(s);
 }
@@ -136,30 +125,26 @@ static int check_key(const rc_store *s, const char *key, rc_err *e)
     return RC_OK;
 }
 
-int rc_store_put(rc_store *s, const char *key, const void *data, size_t len,
-                 const rc_put_opts *o, char *etag_out, rc_err *e)
+int rc_store_put(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,
+                 char *etag_out, rc_err *e)
 {
     int rc = check_key(s, key, e);
-    if (rc)
-        return rc;
-    if (!data && len)
-        return rc_err_set(e, RC_EINVAL, "store %s: put %s without data", s->url, key);
+    if (rc) return rc;
+    if (!data && len) return rc_err_set(e, RC_EINVAL, "store %s: put %s without data", s->url, key);
     return s->ops->put(s, key, data ? data : "", len, o, etag_out, e);
 }
 
 int rc_store_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e)
 {
     int rc = check_key(s, key, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     return s->ops->get(s, key, out, info, e);
 }
 
 int rc_store_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
 {
     int rc = check_key(s, key, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     rc_obj_info tmp;
     return s->ops->head(s, key, info ? info : &tmp, e);
 }
@@ -167,15 +152,13 @@ int rc_store_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
 int rc_store_delete(rc_store *s, const char *key, rc_err *e)
 {
     int rc = check_key(s, key, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     return s->ops->del(s, key, e);
 }
 
 int rc_store_list(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e)
 {
-    if (!cb)
-        return rc_err_set(e, RC_EINVAL, "store %s: list without a callback", s->url);
+    if (!cb) return rc_err_set(e, RC_EINVAL, "store %s: list without a callback", s->url);
     return s->ops->list(s, prefix ? prefix : "", cb, ud, e);
 }
 
@@ -183,10 +166,8 @@ int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t le
                        const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e)
 {
     int rc = check_key(s, key, e);
-    if (rc)
-        return rc;
-    if (s->ops->put_async)
-        return s->ops->put_async(s, key, data, len, meta, cb, ud, e);
+    if (rc) return rc;
+    if (s->ops->put_async) return s->ops->put_async(s, key, data, len, meta, cb, ud, e);
     /* Synchronous fallback: the outcome goes to cb like a queued put's would,
      * so the return value only says whether the put could be queued. Without
      * a callback the caller has no other way to learn it: return it. */
@@ -195,8 +176,7 @@ int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t le
     rc_err_clear(&pe);
     rc = rc_store_put(s, key, data, len, &po, NULL, &pe);
     if (!cb) {
-        if (rc && e)
-            *e = pe;
+        if (rc && e) *e = pe;
         return rc;
     }
     cb(ud, key, rc, &pe);
@@ -205,7 +185,6 @@ int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t le
 
 int rc_store_wait(rc_store *s, rc_err *e)
 {
-    if (s->ops->wait)
-        return s->ops->wait(s, e);
+    if (s->ops->wait) return s->ops->wait(s, e);
     return RC_OK;
 }

@@ -49,8 +49,7 @@ static const char *sname(const rc_store *s)
 
 int rc_store_file_segment_encode(const char *seg, size_t len, rc_buf *out, rc_err *e)
 {
-    if (len == 0)
-        return rc_buf_puts(out, "%") ? rc_err_set(e, RC_ENOMEM, "out of memory") : RC_OK;
+    if (len == 0) return rc_buf_puts(out, "%") ? rc_err_set(e, RC_ENOMEM, "out of memory") : RC_OK;
     if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
         return rc_err_set(e, RC_EINVAL,
                           "key segment \"%.*s\" is not allowed (it would leave its folder)",
@@ -65,8 +64,7 @@ int rc_store_file_segment_encode(const char *seg, size_t len, rc_buf *out, rc_er
             return rc_err_set(e, RC_EINVAL, "key segment contains a NUL or '/' byte");
         else
             rc = rc_buf_append(out, &seg[i], 1);
-        if (rc)
-            return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (rc) return rc_err_set(e, RC_ENOMEM, "out of memory");
     }
     return RC_OK;
 }
@@ -74,16 +72,13 @@ int rc_store_file_segment_encode(const char *seg, size_t len, rc_buf *out, rc_er
 /* Inverse of the encoding; -1 for names it never produces (skipped by list). */
 static int segment_decode(const char *name, rc_buf *out)
 {
-    if (strcmp(name, "%") == 0)
-        return 0;
+    if (strcmp(name, "%") == 0) return 0;
     for (size_t i = 0; name[i]; i++) {
         if (name[i] == '%') {
             if (name[i + 1] == '2' && name[i + 2] == '5') {
-                if (rc_buf_append(out, "%", 1))
-                    return -1;
+                if (rc_buf_append(out, "%", 1)) return -1;
             } else if (i == 0 && name[1] == '2' && name[2] == 'E') {
-                if (rc_buf_append(out, ".", 1))
-                    return -1;
+                if (rc_buf_append(out, ".", 1)) return -1;
             } else {
                 return -1;
             }
@@ -107,21 +102,16 @@ static int key_path(const rc_store *s, const char *key, rc_buf *path, size_t *na
     if (strlen(key) >= sizeof(((rc_obj_info *)0)->key))
         return rc_err_set(e, RC_EINVAL, "store %s: key \"%.80s...\" is too long", sname(s), key);
     rc_buf_reset(path);
-    if (rc_buf_puts(path, fs->root))
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (rc_buf_puts(path, fs->root)) return rc_err_set(e, RC_ENOMEM, "out of memory");
     const char *p = key;
     for (;;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        if (rc_buf_puts(path, "/"))
-            return rc_err_set(e, RC_ENOMEM, "out of memory");
-        if (name_off)
-            *name_off = path->len;
+        if (rc_buf_puts(path, "/")) return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (name_off) *name_off = path->len;
         int rc = rc_store_file_segment_encode(p, n, path, e);
-        if (rc)
-            return rc_err_wrap(e, "store %s: key \"%s\"", sname(s), key);
-        if (!slash)
-            break;
+        if (rc) return rc_err_wrap(e, "store %s: key \"%s\"", sname(s), key);
+        if (!slash) break;
         p = slash + 1;
     }
     return RC_OK;
@@ -133,11 +123,9 @@ static int mkdirs(const rc_store *s, const char *dir, const char *key, rc_err *e
 {
     const fstore *fs = s->impl;
     size_t rl = strlen(fs->root);
-    if (strlen(dir) <= rl)
-        return RC_OK; /* the root itself exists since open */
+    if (strlen(dir) <= rl) return RC_OK; /* the root itself exists since open */
     char *tmp = strdup(dir);
-    if (!tmp)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!tmp) return rc_err_set(e, RC_ENOMEM, "out of memory");
     for (char *p = tmp + rl + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
@@ -152,8 +140,7 @@ static int mkdirs(const rc_store *s, const char *dir, const char *key, rc_err *e
                 return rc;
             }
             *p = c;
-            if (c == '\0')
-                break;
+            if (c == '\0') break;
         }
     }
     free(tmp);
@@ -166,8 +153,7 @@ static int write_all(int fd, const void *data, size_t len)
     while (len > 0) {
         ssize_t w = write(fd, p, len);
         if (w < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
         p += w;
@@ -179,16 +165,13 @@ static int write_all(int fd, const void *data, size_t len)
 static int read_fd(int fd, rc_buf *out)
 {
     for (;;) {
-        if (rc_buf_reserve(out, 65536))
-            return -1;
+        if (rc_buf_reserve(out, 65536)) return -1;
         ssize_t r = read(fd, out->data + out->len, out->cap - out->len - 1);
         if (r < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             return -1;
         }
-        if (r == 0)
-            break;
+        if (r == 0) break;
         out->len += (size_t)r;
         out->data[out->len] = '\0';
     }
@@ -200,8 +183,7 @@ static void md5_hex(const void *data, size_t len, char *out)
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     out[0] = '\0';
-    if (!EVP_Digest(data, len, d, &dl, EVP_md5(), NULL))
-        return;
+    if (!EVP_Digest(data, len, d, &dl, EVP_md5(), NULL)) return;
     for (unsigned int i = 0; i < dl; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
@@ -209,15 +191,13 @@ static void md5_hex(const void *data, size_t len, char *out)
 static int md5_file_hex(const char *path, char *out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
+    if (fd < 0) return -1;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
     unsigned char buf[65536];
     while (ok) {
         ssize_t r = read(fd, buf, sizeof buf);
-        if (r < 0 && errno == EINTR)
-            continue;
+        if (r < 0 && errno == EINTR) continue;
         if (r < 0)
             ok = 0;
         else if (r == 0)
@@ -227,12 +207,10 @@ static int md5_file_hex(const char *path, char *out)
     }
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
-    if (ok)
-        ok = EVP_DigestFinal_ex(ctx, d, &dl);
+    if (ok) ok = EVP_DigestFinal_ex(ctx, d, &dl);
     EVP_MD_CTX_free(ctx);
     close(fd);
-    if (!ok)
-        return -1;
+    if (!ok) return -1;
     for (unsigned int i = 0; i < dl; i++)
         snprintf(out + 2 * i, 3, "%02x", d[i]);
     return 0;
@@ -252,12 +230,10 @@ static int sidecar_path(const rc_buf *path, size_t name_off, rc_buf *out)
 static char *sidecar_json(const rc_obj_meta *m, const char *etag, size_t size, ino_t ino)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "content_type",
                             m && m->content_type[0] ? m->content_type : "application/octet-stream");
-    if (m && m->cache_control[0])
-        cJSON_AddStringToObject(o, "cache_control", m->cache_control);
+    if (m && m->cache_control[0]) cJSON_AddStringToObject(o, "cache_control", m->cache_control);
     cJSON_AddStringToObject(o, "etag", etag);
     cJSON_AddNumberToObject(o, "size", (double)size);
     cJSON_AddNumberToObject(o, "inode", (double)ino);
@@ -274,15 +250,13 @@ static char *sidecar_json(const rc_obj_meta *m, const char *etag, size_t size, i
 static int sidecar_read(const char *spath, ino_t ino, int64_t size, char *etag, rc_obj_meta *meta)
 {
     int fd = open(spath, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
+    if (fd < 0) return 0;
     rc_buf b = RC_BUF_INIT;
     int ok = read_fd(fd, &b) == 0;
     close(fd);
     cJSON *o = ok && b.data ? cJSON_ParseWithLength(b.data, b.len) : NULL;
     rc_buf_free(&b);
-    if (!o)
-        return 0;
+    if (!o) return 0;
     const cJSON *jino = cJSON_GetObjectItemCaseSensitive(o, "inode");
     const cJSON *jsize = cJSON_GetObjectItemCaseSensitive(o, "size");
     const cJSON *jetag = cJSON_GetObjectItemCaseSensitive(o, "etag");
@@ -331,10 +305,9 @@ static int dir_lock(const rc_store *s, const rc_buf *path, size_t name_off, cons
         return -RC_EIO;
     }
     while (flock(fd, LOCK_EX) != 0) {
-        if (errno == EINTR)
-            continue;
-        rc_err_set(e, RC_EIO, "store %s: cannot lock %s for key \"%s\": %s", sname(s), lp.data,
-                   key, strerror(errno));
+        if (errno == EINTR) continue;
+        rc_err_set(e, RC_EIO, "store %s: cannot lock %s for key \"%s\": %s", sname(s), lp.data, key,
+                   strerror(errno));
         close(fd);
         rc_buf_free(&lp);
         return -RC_EIO;
@@ -354,8 +327,7 @@ static void dir_unlock(int fd)
 static void fsync_dir(const rc_buf *path, size_t name_off)
 {
     char *d = strndup(path->data, name_off);
-    if (!d)
-        return;
+    if (!d) return;
     int fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
         fsync(fd);
@@ -373,8 +345,9 @@ static int write_temp(const rc_store *s, const rc_buf *path, size_t name_off, co
         return rc_err_set(e, RC_ENOMEM, "out of memory");
     int fd = mkostemp(tmp->data, O_CLOEXEC);
     if (fd < 0) {
-        int rc = rc_err_set(e, RC_EIO, "store %s: cannot create a temporary file for key \"%s\": %s",
-                            sname(s), key, strerror(errno));
+        int rc =
+            rc_err_set(e, RC_EIO, "store %s: cannot create a temporary file for key \"%s\": %s",
+                       sname(s), key, strerror(errno));
         rc_buf_reset(tmp);
         return rc;
     }
@@ -388,8 +361,7 @@ static int write_temp(const rc_store *s, const rc_buf *path, size_t name_off, co
         rc_buf_reset(tmp);
         return rc;
     }
-    if (ino)
-        *ino = st.st_ino;
+    if (ino) *ino = st.st_ino;
     if (close(fd) != 0) {
         int rc = rc_err_set(e, RC_EIO, "store %s: cannot write %s for key \"%s\": %s", sname(s),
                             tmp->data, key, strerror(errno));
@@ -404,16 +376,13 @@ static int write_temp(const rc_store *s, const rc_buf *path, size_t name_off, co
 static int current_etag(const rc_buf *path, size_t name_off, char *etag)
 {
     struct stat st;
-    if (stat(path->data, &st) != 0)
-        return (errno == ENOENT || errno == ENOTDIR) ? 0 : -1;
-    if (!S_ISREG(st.st_mode))
-        return 0;
+    if (stat(path->data, &st) != 0) return (errno == ENOENT || errno == ENOTDIR) ? 0 : -1;
+    if (!S_ISREG(st.st_mode)) return 0;
     rc_buf sp = RC_BUF_INIT;
     int have = sidecar_path(path, name_off, &sp) == 0 &&
                sidecar_read(sp.data, st.st_ino, (int64_t)st.st_size, etag, NULL);
     rc_buf_free(&sp);
-    if (!have && md5_file_hex(path->data, etag) != 0)
-        return -1;
+    if (!have && md5_file_hex(path->data, etag) != 0) return -1;
     return 1;
 }
 
@@ -437,8 +406,7 @@ static int file_put(rc_store *s, const char *key, const void *data, size_t len,
     char etag[RC_ETAG_MAX];
     char *side = NULL;
     int rc = key_path(s, key, &path, &name_off, e);
-    if (rc)
-        goto out;
+    if (rc) goto out;
     {
         char *dir = strndup(path.data, name_off - 1);
         if (!dir) {
@@ -447,22 +415,19 @@ static int file_put(rc_store *s, const char *key, const void *data, size_t len,
         }
         rc = mkdirs(s, dir, key, e);
         free(dir);
-        if (rc)
-            goto out;
+        if (rc) goto out;
     }
     md5_hex(data, len, etag);
     ino_t ino = 0;
     rc = write_temp(s, &path, name_off, key, data, len, &tobj, &ino, e);
-    if (rc)
-        goto out;
+    if (rc) goto out;
     side = sidecar_json(o ? o->meta : NULL, etag, len, ino);
     if (!side || sidecar_path(&path, name_off, &sp)) {
         rc = rc_err_set(e, RC_ENOMEM, "out of memory");
         goto out;
     }
     rc = write_temp(s, &path, name_off, key, side, strlen(side), &tside, NULL, e);
-    if (rc)
-        goto out;
+    if (rc) goto out;
 
     /* Every put takes the lock, so an unconditional put cannot slip in between
      * a conditional put's check and its rename. */
@@ -505,8 +470,8 @@ static int file_put(rc_store *s, const char *key, const void *data, size_t len,
         }
     }
     if (rename(tside.data, sp.data) != 0) {
-        rc = rc_err_set(e, RC_EIO, "store %s: cannot write sidecar %s for key \"%s\": %s",
-                        sname(s), sp.data, key, strerror(errno));
+        rc = rc_err_set(e, RC_EIO, "store %s: cannot write sidecar %s for key \"%s\": %s", sname(s),
+                        sp.data, key, strerror(errno));
         goto out;
     }
     rc_buf_reset(&tside);
@@ -522,14 +487,11 @@ static int file_put(rc_store *s, const char *key, const void *data, size_t len,
     }
     rc_buf_reset(&tobj);
     fsync_dir(&path, name_off);
-    if (etag_out)
-        strcpy(etag_out, etag);
+    if (etag_out) strcpy(etag_out, etag);
 out:
     dir_unlock(lockfd);
-    if (tobj.len)
-        unlink(tobj.data);
-    if (tside.len)
-        unlink(tside.data);
+    if (tobj.len) unlink(tobj.data);
+    if (tside.len) unlink(tside.data);
     free(side);
     rc_buf_free(&path);
     rc_buf_free(&sp);
@@ -557,8 +519,7 @@ static int file_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info
     size_t name_off = 0;
     int fd = -1;
     int rc = key_path(s, key, &path, &name_off, e);
-    if (rc)
-        goto done;
+    if (rc) goto done;
     fd = open(path.data, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -591,8 +552,7 @@ static int file_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info
         }
     }
 done:
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     rc_buf_free(&path);
     rc_buf_free(&sp);
     return rc;
@@ -603,8 +563,7 @@ static int file_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
     rc_buf path = RC_BUF_INIT, sp = RC_BUF_INIT;
     size_t name_off = 0;
     int rc = key_path(s, key, &path, &name_off, e);
-    if (rc)
-        goto done;
+    if (rc) goto done;
     struct stat st;
     if (stat(path.data, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR)
@@ -638,8 +597,7 @@ static int file_del(rc_store *s, const char *key, rc_err *e)
     size_t name_off = 0;
     int lockfd = -1;
     int rc = key_path(s, key, &path, &name_off, e);
-    if (rc)
-        goto done;
+    if (rc) goto done;
     struct stat st;
     if (stat(path.data, &st) != 0 || !S_ISREG(st.st_mode))
         goto done; /* absent (or only a folder of other keys): nothing to delete */
@@ -653,8 +611,7 @@ static int file_del(rc_store *s, const char *key, rc_err *e)
                         path.data, strerror(errno));
         goto done;
     }
-    if (sidecar_path(&path, name_off, &sp) == 0)
-        unlink(sp.data);
+    if (sidecar_path(&path, name_off, &sp) == 0) unlink(sp.data);
     fsync_dir(&path, name_off);
 done:
     dir_unlock(lockfd);
@@ -696,8 +653,7 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
 {
     DIR *d = opendir(dir->data);
     if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return RC_OK;
+        if (errno == ENOENT || errno == ENOTDIR) return RC_OK;
         return rc_err_set(e, RC_EIO, "store %s: cannot list folder %s: %s", sname(c->s), dir->data,
                           strerror(errno));
     }
@@ -707,11 +663,9 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
     struct dirent *de;
     rc_buf dec = RC_BUF_INIT;
     while ((de = readdir(d)) != NULL) {
-        if (de->d_name[0] == '.')
-            continue;
+        if (de->d_name[0] == '.') continue;
         rc_buf_reset(&dec);
-        if (segment_decode(de->d_name, &dec) != 0)
-            continue; /* not a name this store writes */
+        if (segment_decode(de->d_name, &dec) != 0) continue; /* not a name this store writes */
         int isdir;
         if (de->d_type == DT_DIR)
             isdir = 1;
@@ -719,8 +673,7 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
             isdir = 0;
         else if (de->d_type == DT_UNKNOWN) {
             struct stat st;
-            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-                continue;
+            if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
             if (S_ISDIR(st.st_mode))
                 isdir = 1;
             else if (S_ISREG(st.st_mode))
@@ -758,8 +711,7 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
     }
     closedir(d);
     rc_buf_free(&dec);
-    if (rc == RC_OK && n > 1)
-        qsort(v, n, sizeof *v, lent_cmp);
+    if (rc == RC_OK && n > 1) qsort(v, n, sizeof *v, lent_cmp);
 
     size_t dlen = dir->len, klen = kp->len;
     for (size_t i = 0; rc == RC_OK && !c->stop && i < n; i++) {
@@ -772,17 +724,13 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
             break;
         }
         if (v[i].isdir) {
-            if (prefix_compatible(kp->data, kp->len, c->prefix, c->plen))
-                rc = walk(c, dir, kp, e);
+            if (prefix_compatible(kp->data, kp->len, c->prefix, c->plen)) rc = walk(c, dir, kp, e);
             continue;
         }
-        if (kp->len < c->plen || memcmp(kp->data, c->prefix, c->plen) != 0)
-            continue;
-        if (kp->len >= sizeof(((rc_obj_info *)0)->key))
-            continue;
+        if (kp->len < c->plen || memcmp(kp->data, c->prefix, c->plen) != 0) continue;
+        if (kp->len >= sizeof(((rc_obj_info *)0)->key)) continue;
         struct stat st;
-        if (stat(dir->data, &st) != 0 || !S_ISREG(st.st_mode))
-            continue; /* deleted while listing */
+        if (stat(dir->data, &st) != 0 || !S_ISREG(st.st_mode)) continue; /* deleted while listing */
         rc_obj_info info;
         fill_info(&info, kp->data, &st);
         /* sidecar of "<dir>/<name>" is "<dir>/.<name>.meta.json" */
@@ -793,14 +741,12 @@ static int walk(lctx *c, rc_buf *dir, rc_buf *kp, rc_err *e)
         rc_buf_free(&sp);
         if (!have && md5_file_hex(dir->data, info.etag) != 0)
             continue; /* vanished between stat and read */
-        if (c->cb(c->ud, &info))
-            c->stop = 1;
+        if (c->cb(c->ud, &info)) c->stop = 1;
     }
     dir->len = dlen;
     dir->data[dlen] = '\0';
     kp->len = klen;
-    if (kp->data)
-        kp->data[klen] = '\0';
+    if (kp->data) kp->data[klen] = '\0';
     for (size_t i = 0; i < n; i++) {
         free(v[i].name);
         free(v[i].sortkey);
@@ -825,12 +771,10 @@ static int file_list(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, r
     while ((slash = strchr(p, '/')) != NULL) {
         size_t n = (size_t)(slash - p);
         rc_err tmp;
-        if (rc_buf_puts(&dir, "/"))
-            goto oom;
+        if (rc_buf_puts(&dir, "/")) goto oom;
         if (rc_store_file_segment_encode(p, n, &dir, &tmp) != RC_OK)
             goto done; /* "." or "..": no stored key can start with it */
-        if (rc_buf_append(&kp, p, n + 1))
-            goto oom;
+        if (rc_buf_append(&kp, p, n + 1)) goto oom;
         p = slash + 1;
     }
     rc = walk(&c, &dir, &kp, e);
@@ -867,12 +811,10 @@ static const rc_store_ops file_ops = {
 
 int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
 {
-    if (!root || !*root)
-        return rc_err_set(e, RC_EINVAL, "store: empty directory path");
+    if (!root || !*root) return rc_err_set(e, RC_EINVAL, "store: empty directory path");
     /* mkdir -p the root, component by component. */
     char *tmp = strdup(root);
-    if (!tmp)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!tmp) return rc_err_set(e, RC_ENOMEM, "out of memory");
     for (char *p = tmp + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
@@ -886,8 +828,7 @@ int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
                 return rc;
             }
             *p = c;
-            if (c == '\0')
-                break;
+            if (c == '\0') break;
         }
     }
     free(tmp);
@@ -901,9 +842,9 @@ int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
         return rc_err_set(e, RC_EUNUSABLE, "store %s: not a directory", root);
     }
     if (access(abs, R_OK | W_OK | X_OK) != 0) {
-        int rc = rc_err_set(e, RC_EUNUSABLE,
-                            "store %s: directory %s is not readable and writable: %s", root, abs,
-                            strerror(errno));
+        int rc =
+            rc_err_set(e, RC_EUNUSABLE, "store %s: directory %s is not readable and writable: %s",
+                       root, abs, strerror(errno));
         free(abs);
         return rc;
     }
@@ -913,8 +854,7 @@ int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
         return rc_err_set(e, RC_ENOMEM, "out of memory");
     }
     /* realpath of "/" is "/": keep no trailing slash so paths join as root + "/" + seg. */
-    if (strcmp(abs, "/") == 0)
-        abs[0] = '\0';
+    if (strcmp(abs, "/") == 0) abs[0] = '\0';
     fs->root = abs;
     s->impl = fs;
     s->ops = &file_ops;

@@ -84,66 +84,65 @@ static void seed_manifest(rc_manifest *m)
     cr_assert_eq(rc_manifest_upsert(m, RC_SPAN_6H, &s6, RC_UPSERT_IF_ABSENT, "x"), 1);
 }
 
-static const char *SEED_TEXT =
-    "{\n"
-    "  \"date\": \"2025-11-04\",\n"
-    "  \"network\": \"HV\",\n"
-    "  \"volcano\": \"kilauea\",\n"
-    "  \"station\": \"UWE\",\n"
-    "  \"location\": \"\",\n"
-    "  \"channel\": \"HHZ\",\n"
-    "  \"instrument_type\": \"STS-2\",\n"
-    "  \"sample_rate\": 100,\n"
-    "  \"latitude\": 19.421,\n"
-    "  \"longitude\": -155.287,\n"
-    "  \"elevation_m\": 1200,\n"
-    "  \"created_at\": \"2025-11-04T22:12:33.123456Z\",\n"
-    "  \"layout\": \"seed\",\n"
-    "  \"complete_day\": false,\n"
-    "  \"chunks\": {\n"
-    "    \"10min\": [\n"
-    "      {\n"
-    "        \"start\": \"22:00:00\",\n"
-    "        \"end\": \"22:10:00\",\n"
-    "        \"min\": -150,\n"
-    "        \"max\": 200,\n"
-    "        \"samples\": 60000,\n"
-    "        \"gap_count\": 0,\n"
-    "        \"gap_duration_seconds\": 0,\n"
-    "        \"gap_samples_filled\": 0,\n"
-    "        \"bytes\": 81234,\n"
-    "        \"completeness\": 1,\n"
-    "        \"revision\": 1\n"
-    "      },\n"
-    "      {\n"
-    "        \"start\": \"22:10:00\",\n"
-    "        \"end\": \"22:20:00\",\n"
-    "        \"min\": -180,\n"
-    "        \"max\": 220,\n"
-    "        \"samples\": 60000,\n"
-    "        \"gap_count\": 1,\n"
-    "        \"gap_duration_seconds\": 2.345,\n"
-    "        \"gap_samples_filled\": 235,\n"
-    "        \"revision\": 1\n"
-    "      }\n"
-    "    ],\n"
-    "    \"6h\": [\n"
-    "      {\n"
-    "        \"start\": \"18:00:00\",\n"
-    "        \"end\": \"00:00:00\",\n"
-    "        \"min\": -300,\n"
-    "        \"max\": 400,\n"
-    "        \"samples\": 2160000,\n"
-    "        \"gap_count\": 3,\n"
-    "        \"gap_duration_seconds\": 8.765,\n"
-    "        \"gap_samples_filled\": 877,\n"
-    "        \"completeness\": 0.96,\n"
-    "        \"provisional\": true,\n"
-    "        \"revision\": 1\n"
-    "      }\n"
-    "    ]\n"
-    "  }\n"
-    "}\n";
+static const char *SEED_TEXT = "{\n"
+                               "  \"date\": \"2025-11-04\",\n"
+                               "  \"network\": \"HV\",\n"
+                               "  \"volcano\": \"kilauea\",\n"
+                               "  \"station\": \"UWE\",\n"
+                               "  \"location\": \"\",\n"
+                               "  \"channel\": \"HHZ\",\n"
+                               "  \"instrument_type\": \"STS-2\",\n"
+                               "  \"sample_rate\": 100,\n"
+                               "  \"latitude\": 19.421,\n"
+                               "  \"longitude\": -155.287,\n"
+                               "  \"elevation_m\": 1200,\n"
+                               "  \"created_at\": \"2025-11-04T22:12:33.123456Z\",\n"
+                               "  \"layout\": \"seed\",\n"
+                               "  \"complete_day\": false,\n"
+                               "  \"chunks\": {\n"
+                               "    \"10min\": [\n"
+                               "      {\n"
+                               "        \"start\": \"22:00:00\",\n"
+                               "        \"end\": \"22:10:00\",\n"
+                               "        \"min\": -150,\n"
+                               "        \"max\": 200,\n"
+                               "        \"samples\": 60000,\n"
+                               "        \"gap_count\": 0,\n"
+                               "        \"gap_duration_seconds\": 0,\n"
+                               "        \"gap_samples_filled\": 0,\n"
+                               "        \"bytes\": 81234,\n"
+                               "        \"completeness\": 1,\n"
+                               "        \"revision\": 1\n"
+                               "      },\n"
+                               "      {\n"
+                               "        \"start\": \"22:10:00\",\n"
+                               "        \"end\": \"22:20:00\",\n"
+                               "        \"min\": -180,\n"
+                               "        \"max\": 220,\n"
+                               "        \"samples\": 60000,\n"
+                               "        \"gap_count\": 1,\n"
+                               "        \"gap_duration_seconds\": 2.345,\n"
+                               "        \"gap_samples_filled\": 235,\n"
+                               "        \"revision\": 1\n"
+                               "      }\n"
+                               "    ],\n"
+                               "    \"6h\": [\n"
+                               "      {\n"
+                               "        \"start\": \"18:00:00\",\n"
+                               "        \"end\": \"00:00:00\",\n"
+                               "        \"min\": -300,\n"
+                               "        \"max\": 400,\n"
+                               "        \"samples\": 2160000,\n"
+                               "        \"gap_count\": 3,\n"
+                               "        \"gap_duration_seconds\": 8.765,\n"
+                               "        \"gap_samples_filled\": 877,\n"
+                               "        \"completeness\": 0.96,\n"
+                               "        \"provisional\": true,\n"
+                               "        \"revision\": 1\n"
+                               "      }\n"
+                               "    ]\n"
+                               "  }\n"
+                               "}\n";
 
 static void viewer_manifest(rc_manifest *m)
 {
@@ -315,8 +314,9 @@ Test(manifest, unknown_fields_kept)
               "%s", txt);
     cr_assert(strstr(txt, "  \"latitude\": null"), "%s", txt);
     cr_assert(strstr(txt, "        \"quality\": \"A\"\n"), "%s", txt);
-    cr_assert(strstr(txt, "    \"30m\": [\n      {\n        \"start\": \"00:00:00\"\n      }\n    ]"),
-              "%s", txt);
+    cr_assert(
+        strstr(txt, "    \"30m\": [\n      {\n        \"start\": \"00:00:00\"\n      }\n    ]"),
+        "%s", txt);
     /* and they survive another round */
     rc_manifest p;
     parse_ok(RC_LAYOUT_SEED, txt, &p);
@@ -341,10 +341,9 @@ static void parse_fails(const char *json, const char *needle)
 Test(manifest, parse_errors_name_the_field)
 {
 #define HDR                                                                                        \
-    "{\"date\":\"2025-11-04\",\"network\":\"HV\",\"volcano\":\"kilauea\",\"station\":\"UWE\","   \
+    "{\"date\":\"2025-11-04\",\"network\":\"HV\",\"volcano\":\"kilauea\",\"station\":\"UWE\","     \
     "\"location\":\"\",\"channel\":\"HHZ\",\"sample_rate\":100,"
-#define E10(x)                                                                                     \
-    "{\"start\":\"" x "\",\"end\":\"00:10:00\",\"min\":1,\"max\":2,\"samples\":3}"
+#define E10(x) "{\"start\":\"" x "\",\"end\":\"00:10:00\",\"min\":1,\"max\":2,\"samples\":3}"
     parse_fails("{", "not valid JSON");
     parse_fails("[]", "not a JSON object");
     parse_fails("{\"network\":\"HV\"}", "\"date\"");
@@ -367,11 +366,12 @@ Test(manifest, parse_errors_name_the_field)
 
 Test(manifest, duplicates_merged_and_sorted)
 {
-    const char *in = HDR "\"chunks\":{\"10min\":["
-                         "{\"start\":\"00:20:00\",\"end\":\"00:30:00\",\"min\":1,\"max\":1,\"samples\":1},"
-                         "{\"start\":\"00:00:00\",\"end\":\"00:10:00\",\"min\":2,\"max\":2,\"samples\":1},"
-                         "{\"start\":\"00:20:00\",\"end\":\"00:30:00\",\"min\":3,\"max\":3,\"samples\":1}"
-                         "],\"6h\":[]}}";
+    const char *in =
+        HDR "\"chunks\":{\"10min\":["
+            "{\"start\":\"00:20:00\",\"end\":\"00:30:00\",\"min\":1,\"max\":1,\"samples\":1},"
+            "{\"start\":\"00:00:00\",\"end\":\"00:10:00\",\"min\":2,\"max\":2,\"samples\":1},"
+            "{\"start\":\"00:20:00\",\"end\":\"00:30:00\",\"min\":3,\"max\":3,\"samples\":1}"
+            "],\"6h\":[]}}";
     rc_manifest m;
     parse_ok(RC_LAYOUT_SEED, in, &m);
     const rc_mlist *l = &m.chunks[RC_SPAN_10M];
@@ -414,9 +414,9 @@ Test(manifest, replace_records_history)
     rc_mentry en = entry(t, 600, -10, 10, 60000);
     en.completeness = 1;
     strcpy(en.written_at, "2025-11-06T00:00:00Z");
-    cr_assert_eq(rc_manifest_upsert(&m, RC_SPAN_10M, &en, RC_UPSERT_REPLACE,
-                                    "2025-11-06T00:00:01.000000Z"),
-                 1);
+    cr_assert_eq(
+        rc_manifest_upsert(&m, RC_SPAN_10M, &en, RC_UPSERT_REPLACE, "2025-11-06T00:00:01.000000Z"),
+        1);
     const rc_mentry *f = rc_manifest_find(&m, RC_SPAN_10M, t);
     cr_assert_eq(f->min, -10);
     cr_assert_eq(f->revision, 2);
@@ -456,7 +456,7 @@ Test(manifest, upgrade_only_provisional_and_not_worse)
 {
     rc_manifest m;
     seed_manifest(&m);
-    int64_t t6 = m.day + 18 * 3600; /* provisional, completeness 0.96 */
+    int64_t t6 = m.day + 18 * 3600;  /* provisional, completeness 0.96 */
     int64_t t10 = m.day + 22 * 3600; /* final */
     rc_mentry better = entry(t10, 600, 0, 1, 60000);
     better.completeness = 1;
@@ -511,8 +511,7 @@ Test(manifest, complete_day_at_144)
     rc_manifest_recompute(&m, RC_SPAN_10M);
     cr_assert_eq(m.complete_day, 0, "6-hour chunks do not make the base list complete");
     for (int i = 0; i < 144; i++) {
-        if (i == 77)
-            continue;
+        if (i == 77) continue;
         rc_mentry en = entry(day + i * 600, 600, 0, 0, 60000);
         cr_assert_eq(rc_manifest_upsert(&m, RC_SPAN_10M, &en, RC_UPSERT_IF_ABSENT, "t"), 1);
     }
@@ -694,8 +693,7 @@ Test(manifest, update_creates_merges_and_refuses_garbage)
     cr_assert_str_eq(body.data, junk);
     rc_buf_free(&body);
 
-    cr_assert_eq(rc_manifest_load(st, RC_LAYOUT_SEED, "no/such.json", &m, NULL, &e),
-                 RC_ENOTFOUND);
+    cr_assert_eq(rc_manifest_load(st, RC_LAYOUT_SEED, "no/such.json", &m, NULL, &e), RC_ENOTFOUND);
     rc_manifest_free(&tmpl);
     rc_store_close(st);
     rc_test_rmtree(dir);
@@ -706,8 +704,7 @@ static int writer(const char *dir, int p, int64_t day)
 {
     rc_store *st = NULL;
     rc_err e;
-    if (rc_store_open(dir, NULL, &st, &e) != RC_OK)
-        return 2;
+    if (rc_store_open(dir, NULL, &st, &e) != RC_OK) return 2;
     rc_chan c = {"HV", "UWE", "", "HHZ"};
     rc_manifest tmpl;
     rc_manifest_init(&tmpl, RC_LAYOUT_SEED, &c, "kilauea", 100, day);
@@ -738,8 +735,7 @@ Test(manifest, two_processes_race, .timeout = 300)
         for (int p = 0; p < 2; p++) {
             pid[p] = fork();
             cr_assert_neq(pid[p], -1);
-            if (pid[p] == 0)
-                _exit(writer(dir, p, day));
+            if (pid[p] == 0) _exit(writer(dir, p, day));
         }
         for (int p = 0; p < 2; p++) {
             int status = 0;
@@ -750,8 +746,7 @@ Test(manifest, two_processes_race, .timeout = 300)
         rc_store *st = open_store(dir);
         rc_manifest m;
         rc_err e;
-        cr_assert_eq(rc_manifest_load(st, RC_LAYOUT_SEED, MKEY, &m, NULL, &e), RC_OK, "%s",
-                     e.msg);
+        cr_assert_eq(rc_manifest_load(st, RC_LAYOUT_SEED, MKEY, &m, NULL, &e), RC_OK, "%s", e.msg);
         const rc_mlist *l = &m.chunks[RC_SPAN_10M];
         cr_assert_eq(l->n, 200, "round %d: %zu entries", round, l->n);
         for (size_t i = 0; i < l->n; i++) {

@@ -202,8 +202,8 @@ Test(store_file, empty_segment_mapping)
 
 Test(store_file, escape_attempts_refused)
 {
-    const char *bad[] = {"a/../../x", "../x", "/etc/passwd", "a/./b", ".", "..", "a/..",
-                         "x/../../../../tmp/evil"};
+    const char *bad[] = {"a/../../x", "../x", "/etc/passwd", "a/./b",
+                         ".",         "..",   "a/..",        "x/../../../../tmp/evil"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rc_err e;
         rc_err_clear(&e);
@@ -299,8 +299,7 @@ Test(store_file, sidecar_content)
     rc_put_opts po = {&m, NULL, 0};
     rc_err e;
     char etag[RC_ETAG_MAX];
-    cr_assert_eq(rc_store_put(g_st, "d/m.json", "{\"a\":1}", 7, &po, etag, &e), RC_OK, "%s",
-                 e.msg);
+    cr_assert_eq(rc_store_put(g_st, "d/m.json", "{\"a\":1}", 7, &po, etag, &e), RC_OK, "%s", e.msg);
 
     rc_buf b = RC_BUF_INIT;
     char *sp = path_of("d/.m.json.meta.json");
@@ -382,10 +381,10 @@ Test(store_file, crash_leftovers_ignored)
      * before renaming the body into place */
     cr_assert_eq(write_rel("w/.tmp.Zq81xP", "new body!", 9), 0);
     cr_assert_eq(write_rel("w/.obj.meta.json",
-                                    "{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
-                                    "\"size\":8,\"inode\":1,\"meta\":{}}",
-                                    strlen("{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
-                                           "\"size\":8,\"inode\":1,\"meta\":{}}")),
+                           "{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
+                           "\"size\":8,\"inode\":1,\"meta\":{}}",
+                           strlen("{\"content_type\":\"text/plain\",\"etag\":\"deadbeef\","
+                                  "\"size\":8,\"inode\":1,\"meta\":{}}")),
                  0);
     rc_buf b = RC_BUF_INIT;
     rc_obj_info info;
