@@ -1026,7 +1026,8 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
     rc_engine *en = ud;
     size_t first = en->req_first[ri];
     size_t n = en->reqs[ri].n;
-    en->stats.requests += res->requests > 0 ? res->requests : 1;
+    /* HTTP attempts (retries and 413 splits included); one per SDS request */
+    en->stats.requests += res->attempts > 0 ? res->attempts : 1;
     int64_t base_s = rc_span_seconds(en->base);
     if (res->status == RC_OK) {
         en->stats.bytes_fetched += (int64_t)res->data.len;
