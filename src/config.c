@@ -185,7 +185,7 @@ static int parse_data_types(pctx *p, const cJSON *o, const char *path, unsigned 
     for (const cJSON *it = o->child; it; it = it->next, i++) {
         char ip[200];
         snprintf(ip, sizeof ip, "%s[%d]", path, i);
-        rc_data_type t;
+        rc_data_type t = RC_TYPE_SEISMIC;
         if (type_from_name(p, it, ip, &t))
             return p->e->code;
         *mask |= (unsigned)t;
