@@ -138,7 +138,8 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
         "... ).";
     run_args a = {0};
     int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD;
+    cli->groups =
+        RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD | RC_OPT_METRICS;
     int code = rc_cli_parse(cli, argc, argv, run_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
@@ -261,6 +262,7 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
         free(txt);
         cJSON_Delete(o);
     }
+    rc_cli_metrics(cli, "run", s, status, (long)failed);
     rc_engine_free(en);
     return status;
 }

@@ -32,7 +32,8 @@ enum {
     RC_OPT_RANGE = 1 << 2,  /* --from --to */
     RC_OPT_NOW = 1 << 3,    /* --now */
     RC_OPT_JSON = 1 << 4,   /* --json */
-    RC_OPT_SHARD = 1 << 5   /* --shard I/N */
+    RC_OPT_SHARD = 1 << 5,  /* --shard I/N */
+    RC_OPT_METRICS = 1 << 6 /* --metrics-file FILE --metrics-push URL */
 };
 
 typedef struct rc_cli_opt {
@@ -59,6 +60,8 @@ typedef struct rc_cli {
     int json;
     int shard_index, shard_count;
     int include_inactive;
+    const char *metrics_file, *metrics_push;
+    double started; /* CLOCK_MONOTONIC seconds when parsing began */
     rc_log log;
     /* resolved */
     int64_t now, from, to;
@@ -94,6 +97,13 @@ int rc_cli_setup(rc_cli *cli);
 /* Open the store (and the source when need_source). Returns an exit code. */
 int rc_cli_open(rc_cli *cli, int need_source);
 void rc_cli_free(rc_cli *cli);
+
+/* Write (--metrics-file) and push (--metrics-push) the summary of a run or
+ * fill as Prometheus text; failures are logged as warnings, never fatal.
+ * stations_failed < 0 when the command does not count failed channels. */
+struct rc_engine_stats;
+void rc_cli_metrics(const rc_cli *cli, const char *command, const struct rc_engine_stats *stats,
+                    int exit_status, long stations_failed);
 
 /* Map a status to an exit code (EAUTH/EUNUSABLE -> 3, EINVAL -> 2, else 1). */
 int rc_cli_exit_for(int status);
