@@ -652,6 +652,19 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
     return RC_OK;
 }
 
+static int add_null_unless_extra(cJSON *o, const cJSON *extra, const char *name)
+{
+    const cJSON *kept = extra ? cJSON_GetObjectItemCaseSensitive(extra, name) : NULL;
+    if (kept) { /* the stored value goes back as it came, in its place */
+        cJSON *d = cJSON_Duplicate(kept, 1);
+        if (!d)
+            return RC_ENOMEM;
+        cJSON_AddItemToObject(o, name, d);
+        return RC_OK;
+    }
+    return cJSON_AddNullToObject(o, name) ? RC_OK : RC_ENOMEM;
+}
+
 static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
 {
     char tmp[RC_TIME_STR_MAX];
@@ -668,12 +681,22 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
     rc |= add_str(o, "station", m->chan.sta);
     rc |= add_str(o, "location", m->chan.loc);
     rc |= add_str(o, "channel", m->chan.cha);
-    if (m->instrument_type[0]) rc |= add_str(o, "instrument_type", m->instrument_type);
+    /* The seed layout's binding fields are always present, null when the
+     * configuration does not know them, so readers can index them blindly. */
+    int seed = m->layout == RC_LAYOUT_SEED;
+    if (m->instrument_type[0])
+        rc |= add_str(o, "instrument_type", m->instrument_type);
+    else if (seed)
+        rc |= add_null_unless_extra(o, m->extra, "instrument_type");
     rc |= add_num(o, "sample_rate", m->sample_rate);
     if (m->has_coords) {
         rc |= add_num(o, "latitude", m->latitude);
         rc |= add_num(o, "longitude", m->longitude);
         rc |= add_num(o, "elevation_m", m->elevation_m);
+    } else if (seed) {
+        rc |= add_null_unless_extra(o, m->extra, "latitude");
+        rc |= add_null_unless_extra(o, m->extra, "longitude");
+        rc |= add_null_unless_extra(o, m->extra, "elevation_m");
     }
     rc |= add_str(o, "created_at", m->created_at);
     if (m->updated_at[0]) rc |= add_str(o, "updated_at", m->updated_at);
