@@ -20,3 +20,4 @@ rc_test(manifest err buf log timewin naming store store_file store_s3 sigv4 s3xm
 rc_test(source err buf timewin naming source source_fdsn source_sds)
 rc_test(shape err buf timewin naming shape)
 rc_test(run err buf codec)
+rc_test(metrics err buf log metrics)
