@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum { O_FORCE = 1, O_UPGRADE, O_SETTLE, O_AUTO, O_MAXGAP, O_DRYRUN, O_MAXRANGE, O_BATCH };
@@ -65,6 +66,16 @@ typedef struct totals {
     double last_print;
 } totals;
 
+static double mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Progress interval when stderr is not a terminal (logs, cron mail). */
+#define PROGRESS_LINE_S 10.0
+
 static void add_stats(rc_engine_stats *t, const rc_engine_stats *s)
 {
     t->windows += s->windows;
@@ -87,8 +98,17 @@ static void add_stats(rc_engine_stats *t, const rc_engine_stats *s)
 static void progress(void *ud, const rc_engine_stats *s, size_t done, size_t total)
 {
     totals *t = ud;
-    if (!t->tty)
+    if (!t->tty) {
+        double now = mono();
+        if (now - t->last_print < PROGRESS_LINE_S)
+            return;
+        t->last_print = now;
+        rc_log_info(t->log, "progress",
+                    "days %lld/%lld, requests %zu/%zu of this batch: %lld chunks added so far",
+                    (long long)t->days_done, (long long)t->days_total, done, total,
+                    (long long)(t->s.added + s->added));
         return;
+    }
     fprintf(stderr, "\r  days %lld/%lld  requests %zu/%zu  chunks +%lld  ",
             (long long)t->days_done, (long long)t->days_total, done, total,
             (long long)(t->s.added + s->added));
@@ -103,6 +123,11 @@ typedef struct pick {
     rc_span span;
     int64_t start;
 } pick;
+
+static int win_missing(const rc_window_info *w)
+{
+    return w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY;
+}
 
 static int auto_select(rc_cli *cli, const rc_engine_opts *eo, int64_t from, int64_t to,
                        int64_t max_gap, pick **out, size_t *nout, rc_err *e)
@@ -126,12 +151,12 @@ static int auto_select(rc_cli *cli, const rc_engine_opts *eo, int64_t from, int6
     pick *p = malloc(cap * sizeof *p);
     size_t i = 0;
     while (p && i < n) {
-        if (w[i].state != RC_WIN_MISSING) {
+        if (!win_missing(&w[i])) {
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < n && w[j].target == w[i].target && w[j].state == RC_WIN_MISSING &&
+        while (j < n && w[j].target == w[i].target && win_missing(&w[j]) &&
                w[j].start == w[j - 1].start + bs)
             j++;
         int64_t end = w[j - 1].start + bs;
@@ -165,6 +190,83 @@ static int auto_select(rc_cli *cli, const rc_engine_opts *eo, int64_t from, int6
     *out = p;
     *nout = np;
     return RC_OK;
+}
+
+/* --dry-run: the plans of every batch, added up into one. */
+typedef struct plan_acc {
+    int64_t windows, missing, present, reindex;
+    size_t requests, nlines;
+    double est;
+    rc_buf text;  /* "  fetch ..." lines */
+    cJSON *lines; /* with --json */
+} plan_acc;
+
+static int plan_add(plan_acc *pa, rc_engine *en, const rc_cli *cli, rc_err *e)
+{
+    rc_plan_info pi;
+    int rc = rc_engine_plan_info(en, &pi, e);
+    if (rc != RC_OK)
+        return rc;
+    pa->windows += pi.windows;
+    pa->missing += pi.missing;
+    pa->present += pi.present;
+    pa->reindex += pi.reindex;
+    pa->requests += pi.requests;
+    pa->nlines += pi.nlines;
+    pa->est += pi.estimated_bytes;
+    for (size_t k = 0; k < pi.nlines; k++) {
+        char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
+        rc_chan_format(&cli->targets[pi.lines[k].target].st->chan, id);
+        rc_time_iso(pi.lines[k].start, a);
+        rc_time_iso(pi.lines[k].end, b);
+        if (pa->lines) {
+            cJSON *l = cJSON_CreateObject();
+            if (!l)
+                return rc_err_set(e, RC_ENOMEM, "out of memory");
+            cJSON_AddStringToObject(l, "channel", id);
+            cJSON_AddStringToObject(l, "start", a);
+            cJSON_AddStringToObject(l, "end", b);
+            cJSON_AddItemToArray(pa->lines, l);
+        } else {
+            rc_buf_printf(&pa->text, "  fetch %-18s %s .. %s\n", id, a, b);
+        }
+    }
+    return RC_OK;
+}
+
+static void plan_print(plan_acc *pa, int json, const char *f_iso, const char *t_iso)
+{
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "dry_run", 1);
+        cJSON *tr = cJSON_AddObjectToObject(o, "time_range");
+        cJSON_AddStringToObject(tr, "start", f_iso);
+        cJSON_AddStringToObject(tr, "end", t_iso);
+        cJSON_AddNumberToObject(o, "windows", (double)pa->windows);
+        cJSON_AddNumberToObject(o, "missing", (double)pa->missing);
+        cJSON_AddNumberToObject(o, "present", (double)pa->present);
+        cJSON_AddNumberToObject(o, "reindex", (double)pa->reindex);
+        cJSON_AddNumberToObject(o, "requests", (double)pa->requests);
+        cJSON_AddNumberToObject(o, "lines", (double)pa->nlines);
+        cJSON_AddNumberToObject(o, "estimated_bytes", (double)(int64_t)pa->est);
+        cJSON_AddItemToObject(o, "lines_detail", pa->lines);
+        pa->lines = NULL;
+        char *txt = cJSON_Print(o);
+        if (txt)
+            printf("%s\n", txt);
+        free(txt);
+        cJSON_Delete(o);
+    } else {
+        printf("plan %s .. %s: %lld windows, %lld to fetch, %lld present, %lld to re-index "
+               "from blobs; %zu requests (%zu lines), about %.1f MB of miniSEED\n",
+               f_iso, t_iso, (long long)pa->windows, (long long)pa->missing,
+               (long long)pa->present, (long long)pa->reindex, pa->requests, pa->nlines,
+               pa->est / 1e6);
+        fputs(pa->text.data ? pa->text.data : "", stdout);
+    }
+    rc_buf_free(&pa->text);
+    cJSON_Delete(pa->lines);
+    pa->lines = NULL;
 }
 
 int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
@@ -259,7 +361,14 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     tot.days_total = ndays;
     tot.tty = isatty(2) && !cli->json;
     tot.log = &cli->log;
-    rc_buf plan = RC_BUF_INIT;
+    tot.last_print = mono();
+    double t_start = mono();
+    plan_acc pa;
+    memset(&pa, 0, sizeof pa);
+    if (a.dry_run && cli->json && !(pa.lines = cJSON_CreateArray())) {
+        fprintf(stderr, "r2cache fill: out of memory\n");
+        return RC_EXIT_PARTIAL;
+    }
     int rc = RC_OK;
     pick *picks = NULL;
     size_t npicks = 0;
@@ -311,14 +420,13 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
         }
         if (rc == RC_OK) {
             if (a.dry_run) {
-                rc = rc_engine_plan(en, cli->json, &plan, &e);
+                rc = plan_add(&pa, en, cli, &e);
             } else {
                 rc_engine_set_progress(en, progress, &tot);
                 rc = rc_engine_pass(en, 1, &e);
             }
         }
         add_stats(&tot.s, rc_engine_stats_get(en));
-        tot.s.seconds = rc_engine_stats_get(en)->seconds;
         rc_engine_free(en);
         tot.days_done += (b_to - d0 + 86399) / 86400;
         if (!tot.tty && !a.dry_run && ndays > batch)
@@ -329,9 +437,9 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     free(picks);
     if (tot.tty)
         fprintf(stderr, "\n");
+    tot.s.seconds = mono() - t_start;
     if (a.dry_run) {
-        fputs(plan.data ? plan.data : "", stdout);
-        rc_buf_free(&plan);
+        plan_print(&pa, cli->json, f_iso, t_iso);
         if (rc != RC_OK) {
             rc_log_error(&cli->log, "error", "%s", e.msg);
             return rc_cli_exit_for(rc);

@@ -52,6 +52,8 @@ typedef struct wtask {
     wstate state;
     int declared;  /* the caller asked for it (not only needed by a long window) */
     int upgrade;   /* replaces a provisional entry if at least as complete */
+    int listed;    /* its blob appeared in the day's listing */
+    int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
     int has_old;
     rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
     int has_new;
@@ -107,6 +109,7 @@ struct rc_engine {
     rc_engine_progress_cb progress;
     void *progress_ud;
     size_t done_reqs;
+    rc_plan_line *plan_lines; /* rc_engine_plan_info's copy */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -272,6 +275,7 @@ void rc_engine_free(rc_engine *en)
     free(en->tasks);
     free(en->hash);
     free(en->ts);
+    free(en->plan_lines);
     free_pass(en);
     rc_codec_free(en->codec);
     free(en);
@@ -495,6 +499,7 @@ static int64_t iso_to_time(const char *iso)
 static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
 {
     const rc_mentry *me = m ? rc_manifest_find(m, t->span, t->start) : NULL;
+    t->listed = listed_has(lc, t->span, t->start);
     if (me) {
         t->old = *me;
         t->old.history = me->history ? cJSON_Duplicate(me->history, 1) : NULL;
@@ -506,12 +511,17 @@ static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manife
                    iso_to_time(me->written_at) <= en->o.now - en->o.upgrade_settle_s) {
             t->state = W_WANT;
             t->upgrade = 1;
+        } else if (!t->listed) {
+            /* A manifest exists, so the day was listed: the entry names a
+             * blob that is gone. The entry alone would hide the hole. */
+            t->state = W_WANT;
+            t->blob_lost = 1;
         } else {
             t->state = W_PRESENT;
         }
         return;
     }
-    if (listed_has(lc, t->span, t->start) && !(en->o.force && t->declared)) {
+    if (t->listed && !(en->o.force && t->declared)) {
         rc_err e;
         if (repair_entry(en, t, &e) == RC_OK) {
             t->state = W_REPAIR;
@@ -722,7 +732,7 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
     rc_engine *en = pc->en;
     wtask *t = &en->tasks[pc->task];
     if (status == RC_OK) {
-        rc_upsert_mode mode = en->o.force && t->declared ? RC_UPSERT_REPLACE
+        rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
                               : t->upgrade               ? RC_UPSERT_UPGRADE
                                                          : RC_UPSERT_IF_ABSENT;
         if (add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
@@ -782,6 +792,18 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         rc_buf_free(&body);
         return;
     }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char sha[65];
+    EVP_Digest(body.data, body.len, md, &mdlen, EVP_sha256(), NULL);
+    hex(md, 32, sha);
+    if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
+        /* the data centre has nothing new: rewriting would only restart the
+         * settle clock and churn the CDN */
+        t->state = W_KEPT;
+        rc_buf_free(&body);
+        return;
+    }
     if (t->has_new)
         rc_mentry_free(&t->newe);
     rc_mentry *me = &t->newe;
@@ -800,10 +822,7 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     me->bytes = (int64_t)body.len;
     me->offset_s = offset_s;
     me->revision = 1;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    EVP_Digest(body.data, body.len, md, &mdlen, EVP_sha256(), NULL);
-    hex(md, 32, me->sha256);
+    memcpy(me->sha256, sha, sizeof sha);
     rc_time_now_iso_us(me->written_at);
     t->written_prov = prov;
 
@@ -1062,7 +1081,12 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         if (res->status != RC_ENODATA)
             rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
     }
-    flush_manifests(en);
+    /* Settle this answer's uploads (bounds the S3 queue to one request's
+     * chunks); the manifests wait for the end of the pass, so each
+     * channel-day's manifest is written once per pass, not once per request. */
+    rc_err we;
+    if (rc_store_wait(en->o.store, &we) != RC_OK)
+        rc_log_error(en->o.log, "store", "%s", we.msg);
     en->done_reqs++;
     if (en->progress) {
         tally(en);
@@ -1192,7 +1216,6 @@ static void compose_pending(rc_engine *en)
             break;
         compose_one(en, &en->tasks[i]);
     }
-    flush_manifests(en);
 }
 
 /* --- pass -------------------------------------------------------------------- */
@@ -1267,7 +1290,12 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         tally(en);
         return rc;
     }
-    flush_manifests(en); /* entries restored from blob metadata */
+    if (en->o.stop && *en->o.stop) {
+        /* stopped while planning: the plan is partial, fetch nothing */
+        flush_manifests(en);
+        tally(en);
+        return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
+    }
     if ((rc = build_requests(en, e)) != RC_OK)
         return rc;
     en->done_reqs = 0;
@@ -1285,14 +1313,17 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
             return rc;
         }
     }
-    flush_manifests(en);
+    rc_err we;
+    if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
+        rc_log_error(en->o.log, "store", "%s", we.msg);
+    if (!en->fatal.code && !(en->o.stop && *en->o.stop))
+        compose_pending(en);
+    flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
         *e = en->fatal;
         tally(en);
         return en->fatal.code;
     }
-    if (!(en->o.stop && *en->o.stop))
-        compose_pending(en);
     tally(en);
     if (en->fatal.code) {
         *e = en->fatal;
@@ -1374,6 +1405,39 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
     return RC_OK;
 }
 
+int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
+{
+    int rc;
+    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+        return rc;
+    if ((rc = build_requests(en, e)) != RC_OK)
+        return rc;
+    tally(en);
+    memset(out, 0, sizeof *out);
+    for (size_t k = 0; k < en->nlines; k++) {
+        double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
+        out->estimated_bytes += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
+    }
+    for (size_t i = 0; i < en->ntasks; i++)
+        if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
+            out->missing++;
+    out->windows = en->stats.windows;
+    out->present = en->stats.present;
+    out->reindex = en->stats.reindexed;
+    out->requests = en->nreqs;
+    out->nlines = en->nlines;
+    /* line and rc_plan_line differ in field names only by design: copy */
+    rc_plan_line *pl = malloc((en->nlines ? en->nlines : 1) * sizeof *pl);
+    if (!pl)
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    for (size_t k = 0; k < en->nlines; k++)
+        pl[k] = (rc_plan_line){en->lines[k].ti, en->lines[k].start, en->lines[k].end};
+    free(en->plan_lines);
+    en->plan_lines = pl;
+    out->lines = pl;
+    return RC_OK;
+}
+
 void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud)
 {
     en->progress = cb;
@@ -1413,7 +1477,11 @@ int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
                                           : RC_WIN_OTHER;
         /* force/upgrade re-want present windows: still report them present */
         if (t->state == W_WANT && t->has_old)
-            w->state = RC_WIN_PRESENT;
+            w->state = t->blob_lost ? RC_WIN_ENTRY_ONLY : RC_WIN_PRESENT;
+        /* a blob whose metadata could not rebuild its entry is still there */
+        if (t->state == W_WANT && !t->has_old && t->listed)
+            w->state = RC_WIN_BLOB_ONLY;
+        w->listed = t->listed;
         if (t->has_old) {
             w->provisional = t->old.provisional;
             w->completeness = t->old.completeness;

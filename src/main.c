@@ -34,6 +34,7 @@ static const rc_command commands[] = {
     {"run", rc_cmd_run, "cache the latest windows of every station (the cron job)"},
     {"fill", rc_cmd_fill, "backfill a range: only what is missing, resumable, polite"},
     {"get", rc_cmd_get, "print cached samples of one channel"},
+    {"gaps", rc_cmd_gaps, "report missing windows as gaps (minor, moderate, critical)"},
     {NULL, NULL, NULL}};
 
 static void usage(FILE *out)

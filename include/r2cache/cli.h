@@ -112,5 +112,6 @@ int rc_cli_exit_for(int status);
 int rc_cmd_run(rc_cli *cli, int argc, char **argv);
 int rc_cmd_get(rc_cli *cli, int argc, char **argv);
 int rc_cmd_fill(rc_cli *cli, int argc, char **argv);
+int rc_cmd_gaps(rc_cli *cli, int argc, char **argv);
 
 #endif

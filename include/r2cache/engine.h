@@ -82,6 +82,26 @@ size_t rc_engine_pending(const rc_engine *en);
 /* Plan without fetching: writes the plan as text or JSON to out. */
 int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e);
 
+/* The same plan as figures, for callers that add up several engines (fill
+ * works through a long range in batches of days and prints one plan). */
+typedef struct rc_plan_line {
+    size_t target;
+    int64_t start, end; /* one line of a bulk request: [start, end) */
+} rc_plan_line;
+
+typedef struct rc_plan_info {
+    int64_t windows;  /* declared */
+    int64_t missing;  /* declared and to be fetched (missing, forced, upgrade) */
+    int64_t present;  /* declared and already cached */
+    int64_t reindex;  /* blob without entry: entry rebuilt, nothing fetched */
+    size_t requests;  /* bulk requests */
+    size_t nlines;    /* request lines (channel x span of time) */
+    double estimated_bytes; /* miniSEED to fetch, from rate x time x 1.5 bytes */
+    const rc_plan_line *lines; /* owned by the engine, valid until it is freed */
+} rc_plan_info;
+
+int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e);
+
 const rc_engine_stats *rc_engine_stats_get(const rc_engine *en);
 
 /* What the plan found for one declared window (gaps, fill --auto). */
@@ -89,7 +109,8 @@ typedef enum rc_window_state {
     RC_WIN_MISSING = 0, /* no entry and no blob */
     RC_WIN_PRESENT = 1, /* manifest entry (and presumably its blob) */
     RC_WIN_BLOB_ONLY = 2, /* blob without manifest entry */
-    RC_WIN_OTHER = 3    /* after a pass: written, no data, failed ... */
+    RC_WIN_OTHER = 3,   /* after a pass: written, no data, failed; or unreadable manifest */
+    RC_WIN_ENTRY_ONLY = 4 /* manifest entry whose blob is gone (fill refetches it) */
 } rc_window_state;
 
 typedef struct rc_window_info {
@@ -100,6 +121,7 @@ typedef struct rc_window_info {
     int provisional;     /* of the present entry */
     double completeness; /* of the present entry */
     char written_at[32];
+    int listed;          /* the blob appeared in the listing */
 } rc_window_info;
 
 /* Run the plan if not done yet (reads only) and list every declared window
