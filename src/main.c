@@ -4,6 +4,7 @@
  * SIGTERM/SIGINT set, because a signal handler can reach nothing else.
  */
 #include "r2cache/cli.h"
+#include "r2cache/inventory.h"
 #include "r2cache/version.h"
 
 #include <cjson/cJSON.h>
@@ -35,6 +36,9 @@ static const rc_command commands[] = {
     {"fill", rc_cmd_fill, "backfill a range: only what is missing, resumable, polite"},
     {"get", rc_cmd_get, "print cached samples of one channel"},
     {"gaps", rc_cmd_gaps, "report missing windows as gaps (minor, moderate, critical)"},
+    {"inventory", rc_cmd_inventory, "what is cached per station, volcano, location or all (JSON, HTML)"},
+    {"verify", rc_cmd_verify, "check manifests against blobs and blobs against manifests; --repair"},
+    {"reindex", rc_cmd_reindex, "rebuild manifests and inventory summaries from the blobs"},
     {NULL, NULL, NULL}};
 
 static void usage(FILE *out)

@@ -1,0 +1,452 @@
+/*
+ * cmd_verify.c: `r2cache verify`: prove the cache is sound, or list exactly
+ * what is not.
+ *
+ * One listing of data/ is grouped by channel-day; each day's manifest is
+ * checked against its blobs both ways (entry without blob, blob without
+ * entry), and every indexed blob is read back and decoded: sample count,
+ * min and max, sha256 and size must be what the manifest recorded. The
+ * per-month inventory summaries are checked against the same listing.
+ * --repair fixes only indexes (manifests, summaries) from the blobs; it never
+ * deletes or rewrites a blob, so a corrupt blob stays reported.
+ */
+#include "r2cache/cli.h"
+#include "r2cache/codec.h"
+#include "r2cache/inventory.h"
+#include "r2cache/manifest.h"
+#include "r2cache/timewin.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+enum { O_REPAIR = 1 };
+
+static const rc_cli_opt verify_opts[] = {
+    {"repair", NULL, "fix manifests and summaries from the blobs (never deletes data)", O_REPAIR},
+    {NULL, NULL, NULL, 0}};
+
+typedef struct vctx {
+    rc_cli *cli;
+    rc_codec *codec;
+    cJSON *faults;
+    int64_t manifests, entries, blobs, repaired, unrepaired;
+    int repair;
+} vctx;
+
+static void fault(vctx *v, const char *kind, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fault(vctx *v, const char *kind, const char *key, const char *fmt, ...)
+{
+    char detail[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "kind", kind);
+    cJSON_AddStringToObject(f, "key", key);
+    cJSON_AddStringToObject(f, "detail", detail);
+    cJSON_AddItemToArray(v->faults, f);
+    if (!v->cli->json)
+        printf("%-15s %s: %s\n", kind, key, detail);
+}
+
+static void hexs(const unsigned char *p, size_t n, char *out)
+{
+    static const char h[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = h[p[i] >> 4];
+        out[2 * i + 1] = h[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Read one indexed blob back and compare with its entry. */
+static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
+{
+    rc_err e;
+    rc_buf body = RC_BUF_INIT;
+    v->blobs++;
+    int rc = rc_store_get(v->cli->store, o->key, &body, NULL, &e);
+    if (rc == RC_ENOTFOUND) {
+        fault(v, "missing-blob", o->key, "listed, then gone when read");
+        rc_buf_free(&body);
+        return;
+    }
+    if (rc) {
+        fault(v, "unreadable-blob", o->key, "%s", e.msg);
+        rc_buf_free(&body);
+        return;
+    }
+    int32_t *s = NULL;
+    size_t n = 0;
+    if (rc_codec_decode(v->codec, body.data, body.len, 0, &s, &n, &e) != RC_OK) {
+        fault(v, "corrupt-blob", o->key, "%zu bytes (manifest says %lld): %s", body.len,
+              (long long)en->bytes, e.msg);
+        rc_buf_free(&body);
+        return;
+    }
+    int32_t mn = n ? s[0] : 0, mx = n ? s[0] : 0;
+    for (size_t k = 1; k < n; k++) {
+        mn = s[k] < mn ? s[k] : mn;
+        mx = s[k] > mx ? s[k] : mx;
+    }
+    free(s);
+    char sha[65];
+    unsigned char md[32];
+    unsigned int ml = 0;
+    EVP_Digest(body.data, body.len, md, &ml, EVP_sha256(), NULL);
+    hexs(md, 32, sha);
+    if ((int64_t)n != en->samples)
+        fault(v, "sample-count", o->key, "decodes to %zu samples, manifest records %lld", n,
+              (long long)en->samples);
+    else if (mn != en->min || mx != en->max)
+        fault(v, "min-max", o->key, "decoded min %d max %d, manifest records min %d max %d", mn,
+              mx, en->min, en->max);
+    else if (en->sha256[0] && strcmp(sha, en->sha256) != 0)
+        fault(v, "sha256", o->key, "body sha256 %s, manifest records %s", sha, en->sha256);
+    else if (en->bytes > 0 && (int64_t)body.len != en->bytes)
+        fault(v, "size", o->key, "%zu bytes, manifest records %lld", body.len,
+              (long long)en->bytes);
+    rc_buf_free(&body);
+}
+
+static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const char *volc)
+{
+    for (size_t i = 0; i < cli->ntargets; i++)
+        if (rc_chan_equal(&cli->targets[i].st->chan, c) &&
+            strcmp(cli->targets[i].volc->name, volc) == 0)
+            return &cli->targets[i];
+    return NULL;
+}
+
+/* Header of a rebuilt manifest: from the configuration. */
+static void tmpl_for(rc_manifest *m, rc_layout l, const rc_target *t, double rate, int64_t day)
+{
+    rc_manifest_init(m, l, &t->st->chan, t->volc->name, rate, day);
+    snprintf(m->instrument_type, sizeof m->instrument_type, "%s", t->st->instrument_type);
+    if (t->st->has_coords) {
+        m->has_coords = 1;
+        m->latitude = t->st->latitude;
+        m->longitude = t->st->longitude;
+        m->elevation_m = t->st->elevation_m;
+    }
+}
+
+/* Verify one channel-day: objects o[0..n). */
+static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t n)
+{
+    rc_cli *cli = v->cli;
+    rc_layout l = cli->cfg.layout;
+    const rc_inv_obj *mo = o[0].ki.kind == RC_KEY_MANIFEST ? &o[0] : NULL;
+    const rc_inv_obj *chunks = mo ? o + 1 : o;
+    size_t nc = mo ? n - 1 : n;
+    rc_err e;
+    rc_manifest m;
+    int have = 0;
+    int64_t day = rc_inv_obj_day(&o[0]);
+    double rate = 0;
+    for (size_t i = 0; i < nc && rate <= 0; i++)
+        rate = chunks[i].ki.chunk.rate;
+    if (mo) {
+        v->manifests++;
+        rate = mo->ki.manifest.rate > 0 ? mo->ki.manifest.rate : rate;
+        int rc = rc_manifest_load(cli->store, l, mo->key, &m, NULL, &e);
+        if (rc == RC_OK)
+            have = 1;
+        else if (rc != RC_ENOTFOUND)
+            fault(v, "bad-manifest", mo->key, "%s", e.msg);
+    }
+    if (have && rate <= 0)
+        rate = m.sample_rate;
+    if (rate <= 0)
+        rate = t->st->sample_rate;
+    /* entries without blobs */
+    rc_inv_want *want = calloc(nc + 1, sizeof *want);
+    size_t nw = 0;
+    if (have)
+        for (int s = 0; s < RC_SPAN_COUNT; s++)
+            for (size_t k = 0; k < m.chunks[s].n; k++) {
+                const rc_mentry *en = &m.chunks[s].v[k];
+                v->entries++;
+                int found = 0;
+                for (size_t i = 0; i < nc && !found; i++)
+                    found = chunks[i].ki.chunk.span == (rc_span)s &&
+                            chunks[i].ki.chunk.start == en->start;
+                if (!found) {
+                    rc_chunk_id id;
+                    memset(&id, 0, sizeof id);
+                    id.chan = t->st->chan;
+                    snprintf(id.volcano, sizeof id.volcano, "%s", t->volc->name);
+                    id.rate = rate;
+                    id.span = (rc_span)s;
+                    id.start = en->start;
+                    char key[RC_KEY_MAX];
+                    if (rc_key_chunk(l, &id, key, sizeof key, &e) != RC_OK)
+                        snprintf(key, sizeof key, "%s#%s@%lld", mo->key, rc_span_name(s),
+                                 (long long)en->start);
+                    fault(v, "missing-blob", key, "manifest %s names it; the store has no such object",
+                          mo->key);
+                }
+            }
+    /* blobs: indexed ones are read back; the others are orphans */
+    rc_mentry *added = calloc(nc + 1, sizeof *added);
+    size_t nadded = 0;
+    for (size_t i = 0; i < nc; i++) {
+        const rc_inv_obj *c = &chunks[i];
+        const rc_mentry *en = have ? rc_manifest_find(&m, c->ki.chunk.span, c->ki.chunk.start)
+                                   : NULL;
+        if (en) {
+            check_blob(v, c, en);
+            if (want) {
+                want[nw].span = c->ki.chunk.span;
+                want[nw].entry = *en;
+                nw++;
+            }
+            continue;
+        }
+        v->blobs++;
+        fault(v, "orphan-blob", c->key, "%s", mo ? "no entry in the day's manifest"
+                                                   : "the day has no manifest");
+        if (v->repair && want && added) {
+            int from_body = 0;
+            if (rc_inventory_entry_from_blob(cli->store, c, &added[nadded], &from_body, &e) ==
+                RC_OK) {
+                want[nw].span = c->ki.chunk.span;
+                want[nw].entry = added[nadded];
+                nw++;
+                nadded++;
+            } else {
+                v->unrepaired++;
+                rc_log_warn(&cli->log, "repair", "cannot index %s: %s", c->key, e.msg);
+            }
+        }
+    }
+    if (v->repair && want) {
+        int stale = 0;
+        if (have)
+            for (int s = 0; s < RC_SPAN_COUNT; s++)
+                stale |= m.chunks[s].n > 0;
+        size_t before = v->faults ? (size_t)cJSON_GetArraySize(v->faults) : 0;
+        (void)before;
+        rc_manifest tmpl;
+        tmpl_for(&tmpl, l, t, rate, day);
+        rc_manifest_id mid;
+        memset(&mid, 0, sizeof mid);
+        mid.chan = t->st->chan;
+        snprintf(mid.volcano, sizeof mid.volcano, "%s", t->volc->name);
+        mid.rate = rate;
+        mid.day = day;
+        char key[RC_KEY_MAX];
+        int changed = 0;
+        if (nw || mo) {
+            if (mo)
+                snprintf(key, sizeof key, "%s", mo->key);
+            int rc = mo ? RC_OK : rc_key_manifest(l, &mid, key, sizeof key, &e);
+            if (rc == RC_OK)
+                rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 0,
+                                                rc_config_base_span(&cli->cfg), &changed, &e);
+            if (rc != RC_OK) {
+                v->unrepaired++;
+                rc_log_error(&cli->log, "repair", "%s", e.msg);
+            } else if (changed) {
+                v->repaired++;
+                rc_log_info(&cli->log, "repair", "manifest %s now indexes exactly its %zu blobs",
+                            key, nw);
+            }
+        }
+        rc_manifest_free(&tmpl);
+        (void)stale;
+    }
+    for (size_t i = 0; i < nadded; i++)
+        rc_mentry_free(&added[i]);
+    free(added);
+    free(want);
+    if (have)
+        rc_manifest_free(&m);
+}
+
+/* Summaries against the listing (and the manifests just checked). */
+static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int64_t to)
+{
+    rc_cli *cli = v->cli;
+    rc_err e;
+    cJSON *stored = NULL, *markers = NULL;
+    if (rc_inventory_read_summaries(cli->store, &stored, &markers, &e) != RC_OK) {
+        fault(v, "summary-unreadable", "index/", "%s", e.msg);
+        return;
+    }
+    rc_inventory inv;
+    rc_inventory_init(&inv, cli->cfg.layout);
+    for (size_t i = 0; i < objs->n; i++) {
+        rc_obj_info oi;
+        memset(&oi, 0, sizeof oi);
+        snprintf(oi.key, sizeof oi.key, "%s", objs->v[i].key);
+        oi.size = objs->v[i].size;
+        rc_inventory_add(&inv, &oi);
+    }
+    for (size_t i = 0; i < inv.n; i++)
+        inv.ch[i].selected = target_of(cli, &inv.ch[i].chan, inv.ch[i].volcano) != NULL;
+    rc_inventory_read_manifests(cli->store, &inv, 1, &e);
+    int have_any = cJSON_GetArraySize(stored) > 0;
+    for (size_t i = 0; have_any && i < inv.n; i++) {
+        rc_inv_chan *ch = &inv.ch[i];
+        if (!ch->selected)
+            continue;
+        size_t k = 0;
+        while (k < ch->ndays) {
+            int64_t month = rc_month_start(ch->days[k].day), next = rc_month_next(month);
+            while (k < ch->ndays && ch->days[k].day < next)
+                k++;
+            if (next <= from || month >= to)
+                continue;
+            char key[RC_KEY_MAX], mkey[RC_KEY_MAX];
+            rc_inventory_summary_key(&ch->chan, ch->volcano, month, key, sizeof key, &e);
+            rc_inventory_marker_key(&ch->chan, ch->volcano, month, mkey, sizeof mkey, &e);
+            const cJSON *it, *found = NULL;
+            cJSON_ArrayForEach(it, stored)
+            {
+                const cJSON *sk = cJSON_GetObjectItemCaseSensitive(it, "key");
+                if (cJSON_IsString(sk) && strcmp(sk->valuestring, key) == 0)
+                    found = it;
+            }
+            const cJSON *mk = cJSON_GetObjectItemCaseSensitive(markers, mkey);
+            const cJSON *sj = found ? cJSON_GetObjectItemCaseSensitive(found, "summary") : NULL;
+            const cJSON *absorbed = sj ? cJSON_GetObjectItemCaseSensitive(sj, "marker_etag") : NULL;
+            int pending = mk && (!cJSON_IsString(absorbed) ||
+                                 strcmp(absorbed->valuestring, mk->valuestring) != 0);
+            cJSON *want = rc_inventory_summary_json(&inv, ch, month, NULL);
+            int same = sj && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(want, "days"),
+                                           cJSON_GetObjectItemCaseSensitive(sj, "days"), 1);
+            cJSON_Delete(want);
+            if (same || pending)
+                continue; /* a pending marker: the next inventory rebuilds it */
+            fault(v, found ? "summary-stale" : "summary-missing", key,
+                  found ? "differs from the listing and manifests of its month"
+                        : "the month holds data but has no summary");
+        }
+    }
+    if (v->repair && have_any) {
+        for (size_t i = 0; i < inv.n; i++)
+            if (inv.ch[i].selected)
+                inv.ch[i].selected = 1;
+        int64_t before = inv.months_rebuilt;
+        if (rc_inventory_write_summaries(cli->store, &inv, 1, stored, markers, &e) != RC_OK)
+            rc_log_error(&cli->log, "repair", "%s", e.msg);
+        v->repaired += inv.months_rebuilt - before;
+    }
+    rc_inventory_free(&inv);
+    cJSON_Delete(stored);
+    cJSON_Delete(markers);
+}
+
+static int on_opt(void *ud, int id, const char *val)
+{
+    (void)val;
+    if (id == O_REPAIR)
+        *(int *)ud = 1;
+    return 0;
+}
+
+int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
+{
+    static const char usage[] =
+        "r2cache verify --config FILE [scope] [--from T] [--to T] [--repair] [--json]";
+    static const char desc[] =
+        "Check that every manifest entry has its blob, that every blob decodes to the recorded\n"
+        "sample count, min, max, sha256 and size, that no blob is missing from its manifest,\n"
+        "and that the inventory summaries match the listing. Exit 1 on any fault.\n"
+        "--repair rewrites manifests (adding orphan blobs from their metadata or body,\n"
+        "dropping entries whose blob is gone) and summaries; it never deletes data.";
+    vctx v;
+    memset(&v, 0, sizeof v);
+    v.cli = cli;
+    int help = 0;
+    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON;
+    int code = rc_cli_parse(cli, argc, argv, verify_opts, on_opt, &v.repair, usage, desc, &help);
+    if (code || help)
+        return code;
+    if (cli->npositional) {
+        fprintf(stderr, "r2cache verify: unexpected argument %s\n", cli->positional[0]);
+        return RC_EXIT_USAGE;
+    }
+    if ((code = rc_cli_setup(cli)) || (code = rc_cli_open(cli, 0)))
+        return code;
+    int64_t from = cli->from_s ? cli->from : INT64_MIN / 2;
+    int64_t to = cli->to_s ? cli->to : INT64_MAX / 2;
+    rc_err e;
+    rc_inventory unparsed;
+    rc_inventory_init(&unparsed, cli->cfg.layout);
+    rc_inv_objs objs = {0};
+    v.faults = cJSON_CreateArray();
+    int rc = rc_codec_new(1, &v.codec, &e);
+    if (rc == RC_OK)
+        rc = rc_inventory_list_objects(cli->store, cli->cfg.layout, rc_key_root(), &objs,
+                                       &unparsed, &e);
+    if (rc != RC_OK) {
+        rc_log_error(&cli->log, "verify", "%s", e.msg);
+        rc_codec_free(v.codec);
+        cJSON_Delete(v.faults);
+        rc_inv_objs_free(&objs);
+        return rc_cli_exit_for(rc);
+    }
+    for (int i = 0; i < unparsed.nexamples; i++)
+        fault(&v, "unparsed-key", unparsed.examples[i], "does not parse as a %s-layout key",
+              rc_layout_name(cli->cfg.layout));
+    size_t i = 0;
+    while (i < objs.n && !(cli->stop && *cli->stop)) {
+        size_t j = i + 1;
+        int64_t day = rc_inv_obj_day(&objs.v[i]);
+        while (j < objs.n && rc_inv_obj_day(&objs.v[j]) == day &&
+               rc_chan_equal(rc_inv_obj_chan(&objs.v[j]), rc_inv_obj_chan(&objs.v[i])) &&
+               strcmp(rc_inv_obj_volcano(&objs.v[j]), rc_inv_obj_volcano(&objs.v[i])) == 0)
+            j++;
+        const rc_target *t =
+            target_of(cli, rc_inv_obj_chan(&objs.v[i]), rc_inv_obj_volcano(&objs.v[i]));
+        if (t && day + 86400 > from && day < to)
+            verify_day(&v, t, &objs.v[i], j - i);
+        i = j;
+    }
+    verify_summaries(&v, &objs, from, to);
+    int nf = cJSON_GetArraySize(v.faults);
+    int64_t nunparsed = unparsed.unparsed;
+    int interrupted = cli->stop && *cli->stop;
+    if (cli->json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "status", interrupted ? "interrupted" : nf ? "faults" : "ok");
+        cJSON_AddNumberToObject(o, "manifests", (double)v.manifests);
+        cJSON_AddNumberToObject(o, "entries", (double)v.entries);
+        cJSON_AddNumberToObject(o, "blobs", (double)v.blobs);
+        cJSON_AddNumberToObject(o, "unparsed_keys", (double)nunparsed);
+        cJSON_AddNumberToObject(o, "fault_count", nf);
+        cJSON_AddItemToObject(o, "faults", v.faults);
+        v.faults = NULL;
+        if (v.repair) {
+            cJSON_AddNumberToObject(o, "repaired", (double)v.repaired);
+            cJSON_AddNumberToObject(o, "unrepaired", (double)v.unrepaired);
+        }
+        char *s = cJSON_Print(o);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    } else {
+        printf("verify: %lld manifests, %lld entries, %lld blobs checked; %d faults%s\n",
+               (long long)v.manifests, (long long)v.entries, (long long)v.blobs, nf,
+               v.repair ? "" : nf ? " (r2cache verify --repair fixes the indexes)" : "");
+        if (v.repair)
+            printf("repair: %lld indexes rewritten, %lld faults left as they are\n",
+                   (long long)v.repaired, (long long)v.unrepaired);
+    }
+    rc_log_info(&cli->log, "verify", "%lld blobs, %d faults", (long long)v.blobs, nf);
+    cJSON_Delete(v.faults);
+    rc_codec_free(v.codec);
+    rc_inv_objs_free(&objs);
+    rc_inventory_free(&unparsed);
+    return interrupted || nf ? RC_EXIT_PARTIAL : RC_EXIT_OK;
+}
