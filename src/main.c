@@ -36,6 +36,7 @@ static const rc_command commands[] = {
     {"fill", rc_cmd_fill, "backfill a range: only what is missing, resumable, polite"},
     {"get", rc_cmd_get, "print cached samples of one channel"},
     {"gaps", rc_cmd_gaps, "report missing windows as gaps (minor, moderate, critical)"},
+    {"migrate", rc_cmd_migrate, "copy a cache to the other key layout (seed, viewer), verified"},
     {"inventory", rc_cmd_inventory, "what is cached per station, volcano, location or all (JSON, HTML)"},
     {"verify", rc_cmd_verify, "check manifests against blobs and blobs against manifests; --repair"},
     {"reindex", rc_cmd_reindex, "rebuild manifests and inventory summaries from the blobs"},

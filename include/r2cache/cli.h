@@ -113,5 +113,6 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv);
 int rc_cmd_get(rc_cli *cli, int argc, char **argv);
 int rc_cmd_fill(rc_cli *cli, int argc, char **argv);
 int rc_cmd_gaps(rc_cli *cli, int argc, char **argv);
+int rc_cmd_migrate(rc_cli *cli, int argc, char **argv);
 
 #endif
