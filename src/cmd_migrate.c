@@ -42,8 +42,10 @@
 enum { O_TO_LAYOUT = 1, O_DRYRUN, O_DELETE, O_MAXRANGE };
 
 static const rc_cli_opt migrate_opts[] = {
-    {"to-layout", "seed|viewer", "layout to copy the cache into (required; the source layout is "
-                                 "the configuration's or --layout)", O_TO_LAYOUT},
+    {"to-layout", "seed|viewer",
+     "layout to copy the cache into (required; the source layout is "
+     "the configuration's or --layout)",
+     O_TO_LAYOUT},
     {"dry-run", NULL, "list what would be copied (and deleted) and change nothing", O_DRYRUN},
     {"delete-source", NULL, "after every copy in scope verified, delete the source keys", O_DELETE},
     {"max-range", "DURATION", "refuse ranges longer than this (default 3660d)", O_MAXRANGE},
@@ -58,10 +60,18 @@ static int on_opt(void *ud, int id, const char *val)
 {
     mig_args *a = ud;
     switch (id) {
-    case O_TO_LAYOUT: a->to_layout = val; break;
-    case O_DRYRUN: a->dry_run = 1; break;
-    case O_DELETE: a->delete_source = 1; break;
-    case O_MAXRANGE: a->max_range = val; break;
+    case O_TO_LAYOUT:
+        a->to_layout = val;
+        break;
+    case O_DRYRUN:
+        a->dry_run = 1;
+        break;
+    case O_DELETE:
+        a->delete_source = 1;
+        break;
+    case O_MAXRANGE:
+        a->max_range = val;
+        break;
     }
     return 0;
 }
@@ -117,8 +127,7 @@ static int strlist_add(strlist *l, const char *fmt, ...)
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         char **v = realloc(l->v, cap * sizeof *v);
-        if (!v)
-            return RC_ENOMEM;
+        if (!v) return RC_ENOMEM;
         l->v = v;
         l->cap = cap;
     }
@@ -126,8 +135,7 @@ static int strlist_add(strlist *l, const char *fmt, ...)
     va_start(ap, fmt);
     int r = vasprintf(&l->v[l->n], fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return RC_ENOMEM;
+    if (r < 0) return RC_ENOMEM;
     l->n++;
     return RC_OK;
 }
@@ -153,8 +161,7 @@ static int list_cb(void *ud, const rc_obj_info *obj)
     rc_key_info info;
     rc_err e;
     /* Keys that are not of the source layout (or not ours) are skipped. */
-    if (rc_key_parse(m->src, obj->key, &info, &e) != RC_OK)
-        return 0;
+    if (rc_key_parse(m->src, obj->key, &info, &e) != RC_OK) return 0;
     if (m->nkeys == m->capkeys) {
         size_t cap = m->capkeys ? m->capkeys * 2 : 256;
         lkey *k = realloc(m->keys, cap * sizeof *k);
@@ -177,8 +184,7 @@ static int load_listing(mig *m, const rc_target *t, int64_t day, rc_err *e)
     char prefix[RC_KEY_MAX];
     int rc = rc_key_prefix_channel_day(m->src, &t->st->chan, t->volc->name, day, prefix,
                                        sizeof prefix, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (m->have_listing && strcmp(prefix, m->prefix) == 0) {
         for (size_t i = 0; i < m->nkeys; i++)
             m->keys[i].used = 0;
@@ -190,8 +196,7 @@ static int load_listing(mig *m, const rc_target *t, int64_t day, rc_err *e)
     rc = rc_store_list(m->st, prefix, list_cb, m, e);
     if (rc == RC_OK && m->list_status)
         rc = rc_err_set(e, m->list_status, "out of memory listing %s", prefix);
-    if (rc)
-        return rc_err_wrap(e, "listing %s", prefix);
+    if (rc) return rc_err_wrap(e, "listing %s", prefix);
     snprintf(m->prefix, sizeof m->prefix, "%s", prefix);
     m->have_listing = 1;
     return RC_OK;
@@ -214,8 +219,7 @@ static int meta_equal(const rc_obj_meta *a, const rc_obj_meta *b)
         return 0;
     for (int i = 0; i < a->n; i++) {
         const char *v = rc_obj_meta_get(b, a->name[i]);
-        if (!v || strcmp(v, a->value[i]))
-            return 0;
+        if (!v || strcmp(v, a->value[i])) return 0;
     }
     return 1;
 }
@@ -226,13 +230,11 @@ static int read_source(mig *m, const char *key, rc_buf *body, rc_obj_meta *meta,
     rc_obj_info info;
     memset(&info, 0, sizeof info);
     int rc = rc_store_get(m->st, key, body, &info, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     if (!info.meta.content_type[0] && info.meta.n == 0) {
         rc_obj_info h;
         memset(&h, 0, sizeof h);
-        if ((rc = rc_store_head(m->st, key, &h, e)))
-            return rc;
+        if ((rc = rc_store_head(m->st, key, &h, e))) return rc;
         info.meta = h.meta;
     }
     *meta = info.meta;
@@ -266,8 +268,7 @@ static int verify_copy(mig *m, const char *dkey, const rc_buf *src, const rc_obj
     rc = rc_codec_decode(m->codec, got.data, got.len, 0, &v, &n, e);
     free(v);
     rc_buf_free(&got);
-    if (rc)
-        return rc_err_wrap(e, "verify: %s does not decode", dkey);
+    if (rc) return rc_err_wrap(e, "verify: %s does not decode", dkey);
     if ((int64_t)n != samples)
         return rc_err_set(e, RC_EFORMAT,
                           "verify: %s decodes to %zu samples but its manifest entry records "
@@ -275,8 +276,7 @@ static int verify_copy(mig *m, const char *dkey, const rc_buf *src, const rc_obj
                           dkey, n, (long long)samples);
     rc_obj_info h;
     memset(&h, 0, sizeof h);
-    if ((rc = rc_store_head(m->st, dkey, &h, e)))
-        return rc_err_wrap(e, "verify: HEAD %s", dkey);
+    if ((rc = rc_store_head(m->st, dkey, &h, e))) return rc_err_wrap(e, "verify: HEAD %s", dkey);
     if (!meta_equal(smeta, &h.meta))
         return rc_err_set(e, RC_EFORMAT,
                           "verify: %s has other headers than its source (Content-Type \"%s\", "
@@ -338,8 +338,7 @@ static int copy_blob(mig *m, const char *skey, const char *dkey, int64_t samples
     }
     int differs = 0;
     rc = verify_copy(m, dkey, &body, &meta, samples, &differs, e);
-    if (rc == RC_OK && *copied)
-        m->s.bytes_copied += (int64_t)body.len;
+    if (rc == RC_OK && *copied) m->s.bytes_copied += (int64_t)body.len;
     rc_buf_free(&body);
     return rc;
 }
@@ -351,8 +350,7 @@ static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
     memset(&h, 0, sizeof h);
     memset(en, 0, sizeof *en);
     int rc = rc_store_head(m->st, k->key, &h, e);
-    if (rc)
-        return rc_err_wrap(e, "HEAD %s", k->key);
+    if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
     if ((rc = rc_mentry_from_meta(&h.meta, en, e)))
         return rc_err_wrap(e, "%s has no manifest entry and its metadata cannot rebuild one",
                            k->key);
@@ -377,8 +375,7 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             *wrote = n > 0;
             return n ? strlist_add(&m->plan, "write %s", dkey) : RC_OK;
         }
-        if (!n)
-            return RC_OK;
+        if (!n) return RC_OK;
         rc_buf body = RC_BUF_INIT;
         if ((rc = rc_manifest_serialize(conv, &body, e))) {
             rc_buf_free(&body);
@@ -391,8 +388,7 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             *wrote = 1;
             return RC_OK;
         }
-        if (rc != RC_ECONFLICT)
-            return rc_err_wrap(e, "writing %s", dkey);
+        if (rc != RC_ECONFLICT) return rc_err_wrap(e, "writing %s", dkey);
         /* Someone created it meanwhile: merge into theirs below. */
     } else if (rc) {
         return rc_err_wrap(e, "reading %s", dkey);
@@ -402,8 +398,7 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
     /* Header-only template: the update starts from it only if the manifest
      * vanished, and its ops must then add every entry. */
     rc_manifest tmpl;
-    if ((rc = rc_manifest_copy(&tmpl, conv, e)))
-        return rc;
+    if ((rc = rc_manifest_copy(&tmpl, conv, e))) return rc;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         while (tmpl.chunks[s].n)
             rc_manifest_remove(&tmpl, (rc_span)s, tmpl.chunks[s].v[0].start);
@@ -429,8 +424,7 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
                 ch |= rc_manifest_upsert(&probe, ops[i].span, ops[i].entry, ops[i].mode, "");
             rc_manifest_free(&probe);
             *wrote = ch;
-            if (ch)
-                rc = strlist_add(&m->plan, "extend %s", dkey);
+            if (ch) rc = strlist_add(&m->plan, "extend %s", dkey);
         }
     } else {
         rc = rc_manifest_update(m->st, dkey, &tmpl, ops, nops, base, meta, 0, wrote, e);
@@ -445,8 +439,7 @@ static int verify_manifest(mig *m, const char *dkey, const rc_manifest *conv, rc
 {
     rc_manifest got;
     int rc = rc_manifest_load(m->st, m->dst, dkey, &got, NULL, e);
-    if (rc)
-        return rc_err_wrap(e, "verify: reading back %s", dkey);
+    if (rc) return rc_err_wrap(e, "verify: reading back %s", dkey);
     for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++)
         for (size_t i = 0; i < conv->chunks[s].n && rc == RC_OK; i++) {
             const rc_mentry *want = &conv->chunks[s].v[i];
@@ -485,8 +478,7 @@ static int migrate_entry(mig *m, const char *skey, const rc_chunk_id *did, const
             return strlist_add(verified, "%s", skey);
         }
     }
-    if (rc == RC_EAUTH || rc == RC_EUNUSABLE || rc == RC_ENOMEM)
-        return rc;
+    if (rc == RC_EAUTH || rc == RC_EUNUSABLE || rc == RC_ENOMEM) return rc;
     m->s.blobs_failed++;
     fail_msg(m, e);
     return RC_OK;
@@ -512,8 +504,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
             rc = rc_manifest_parse(m->src, body.data ? body.data : "", body.len, &src, e);
         rc_buf_free(&body);
         if (rc) {
-            if (rc == RC_EAUTH || rc == RC_EUNUSABLE)
-                return rc;
+            if (rc == RC_EAUTH || rc == RC_EUNUSABLE) return rc;
             rc_err_wrap(e, "source manifest %s", mk->key);
             m->s.manifests_failed++;
             fail_msg(m, e);
@@ -527,8 +518,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
                 rate = m->keys[i].info.chunk.rate;
         rc_manifest_init(&src, m->src, &t->st->chan, t->volc->name, rate, day);
         if (t->st->instrument_type[0])
-            snprintf(src.instrument_type, sizeof src.instrument_type, "%s",
-                     t->st->instrument_type);
+            snprintf(src.instrument_type, sizeof src.instrument_type, "%s", t->st->instrument_type);
         if (t->st->has_coords) {
             src.has_coords = 1;
             src.latitude = t->st->latitude;
@@ -583,16 +573,14 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
             int ok = 0;
             if ((rc = rc_key_chunk(m->src, &sid, skey, sizeof skey, e)) == RC_OK) {
                 for (size_t k = 0; k < m->nkeys; k++)
-                    if (strcmp(m->keys[k].key, skey) == 0)
-                        m->keys[k].used = 1;
+                    if (strcmp(m->keys[k].key, skey) == 0) m->keys[k].used = 1;
                 rc = migrate_entry(m, skey, &did, &l->v[i], &verified, &ok, e);
             } else if (rc == RC_EINVAL) {
                 m->s.blobs_failed++;
                 fail_msg(m, e);
                 rc = RC_OK;
             }
-            if (!ok)
-                rc_manifest_remove(&conv, (rc_span)s, l->v[i].start);
+            if (!ok) rc_manifest_remove(&conv, (rc_span)s, l->v[i].start);
             day_ok &= ok;
         }
     }
@@ -600,8 +588,8 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
      * manifest, or the manifest was lost). */
     for (size_t k = 0; k < m->nkeys && orphans && rc == RC_OK; k++) {
         lkey *o = &m->keys[k];
-        if (o->used || o->info.kind != RC_KEY_CHUNK || !same_channel(&o->info.chunk.chan,
-                                                                     o->info.chunk.volcano, t) ||
+        if (o->used || o->info.kind != RC_KEY_CHUNK ||
+            !same_channel(&o->info.chunk.chan, o->info.chunk.volcano, t) ||
             rc_day_start(o->info.chunk.start) != day)
             continue;
         if (mk && m->src == RC_LAYOUT_SEED && o->info.chunk.rate != key_rate)
@@ -642,10 +630,9 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         rc_manifest_recompute(&conv, rc_config_base_span(&m->cli->cfg));
         int mrc = rc_key_manifest(m->dst, &mid, dkey, sizeof dkey, e);
         if (mrc == RC_OK)
-            mrc = write_manifest(m, dkey, &conv, &mmeta, rc_config_base_span(&m->cli->cfg),
-                                 &wrote, e);
-        if (mrc == RC_OK && !m->dry_run)
-            mrc = verify_manifest(m, dkey, &conv, e);
+            mrc = write_manifest(m, dkey, &conv, &mmeta, rc_config_base_span(&m->cli->cfg), &wrote,
+                                 e);
+        if (mrc == RC_OK && !m->dry_run) mrc = verify_manifest(m, dkey, &conv, e);
         if (mrc == RC_OK) {
             if (wrote)
                 m->s.manifests_written++;
@@ -654,8 +641,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
             /* The manifest goes before its blobs so a cut delete never leaves
              * an index naming missing blobs. */
             if (day_ok && m->delete_source) {
-                if (mk)
-                    rc = strlist_add(&m->to_delete, "%s", mk->key);
+                if (mk) rc = strlist_add(&m->to_delete, "%s", mk->key);
                 for (size_t i = 0; i < verified.n && rc == RC_OK; i++)
                     rc = strlist_add(&m->to_delete, "%s", verified.v[i]);
             }
@@ -675,8 +661,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
 static int migrate_day(mig *m, const rc_target *t, int64_t day, rc_err *e)
 {
     int rc = load_listing(m, t, day, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     size_t nman = 0, nchunks = 0;
     for (size_t i = 0; i < m->nkeys; i++) {
         const rc_key_info *in = &m->keys[i].info;
@@ -687,8 +672,7 @@ static int migrate_day(mig *m, const rc_target *t, int64_t day, rc_err *e)
                  same_channel(&in->chunk.chan, in->chunk.volcano, t))
             nchunks++;
     }
-    if (!nman && !nchunks)
-        return RC_OK;
+    if (!nman && !nchunks) return RC_OK;
     m->s.channel_days++;
     for (size_t i = 0; i < m->nkeys && rc == RC_OK; i++) {
         const rc_key_info *in = &m->keys[i].info;
@@ -704,8 +688,7 @@ static int migrate_day(mig *m, const rc_target *t, int64_t day, rc_err *e)
                    rc_day_start(in->chunk.start) == day &&
                    same_channel(&in->chunk.chan, in->chunk.volcano, t);
     }
-    if (rc == RC_OK && orphans)
-        rc = migrate_manifest(m, t, day, NULL, 1, e);
+    if (rc == RC_OK && orphans) rc = migrate_manifest(m, t, day, NULL, 1, e);
     return rc;
 }
 
@@ -718,17 +701,16 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
                 "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
                 m->dry_run ? " (dry run)" : "", rc_layout_name(m->src), rc_layout_name(m->dst),
                 f_iso, t_iso, (long long)s->channel_days, (long long)s->blobs_copied,
-                m->dry_run ? "to copy" : "copied",
-                (long long)s->blobs_present, (long long)s->blobs_reindexed,
-                (long long)s->blobs_failed, (long long)s->manifests_written,
-                (long long)s->manifests_present, (long long)s->manifests_failed,
-                (long long)s->bytes_copied, (long long)s->deleted);
-    if (!m->cli->json)
-        return;
+                m->dry_run ? "to copy" : "copied", (long long)s->blobs_present,
+                (long long)s->blobs_reindexed, (long long)s->blobs_failed,
+                (long long)s->manifests_written, (long long)s->manifests_present,
+                (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
+    if (!m->cli->json) return;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", status == RC_EXIT_OK        ? "complete"
-                                         : status == RC_EXIT_PARTIAL ? "partial"
-                                                                     : "failed");
+    cJSON_AddStringToObject(o, "status",
+                            status == RC_EXIT_OK        ? "complete"
+                            : status == RC_EXIT_PARTIAL ? "partial"
+                                                        : "failed");
     cJSON_AddStringToObject(o, "from_layout", rc_layout_name(m->src));
     cJSON_AddStringToObject(o, "to_layout", rc_layout_name(m->dst));
     cJSON_AddBoolToObject(o, "dry_run", m->dry_run);
@@ -775,8 +757,7 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
     int help = 0;
     cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_NOW | RC_OPT_JSON;
     int code = rc_cli_parse(cli, argc, argv, migrate_opts, on_opt, &a, usage, desc, &help);
-    if (code || help)
-        return code;
+    if (code || help) return code;
     if (cli->npositional) {
         fprintf(stderr, "r2cache migrate: unexpected argument %s (see r2cache migrate --help)\n",
                 cli->positional[0]);
@@ -803,8 +784,7 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
         fprintf(stderr, "r2cache migrate: --max-range %s: %s\n", a.max_range, e.msg);
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_setup(cli)))
-        return code;
+    if ((code = rc_cli_setup(cli))) return code;
     if (cli->cfg.layout == dst) {
         fprintf(stderr,
                 "r2cache migrate: the store is already in the %s layout (from the configuration "
@@ -827,8 +807,7 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
         fprintf(stderr, "r2cache migrate: no station selected by the configuration and scope\n");
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_open(cli, 0)))
-        return code;
+    if ((code = rc_cli_open(cli, 0))) return code;
 
     mig m;
     memset(&m, 0, sizeof m);
@@ -874,8 +853,10 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
             if ((rc = rc_store_delete(m.st, m.to_delete.v[i], &e)) == RC_OK)
                 m.s.deleted++;
             else
-                rc_err_wrap(&e, "deleting the source key %s (its copy is verified; run again "
-                                "to finish)", m.to_delete.v[i]);
+                rc_err_wrap(&e,
+                            "deleting the source key %s (its copy is verified; run again "
+                            "to finish)",
+                            m.to_delete.v[i]);
         }
     }
     if (a.dry_run && !cli->json)

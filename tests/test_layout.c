@@ -39,8 +39,7 @@ static void make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
     snprintf(cmd, sizeof cmd,
@@ -59,21 +58,24 @@ static void make_sds(void)
 static void write_config(const char *layout, const char *extra)
 {
     char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"source\": \"http://127.0.0.1:%d\",\n"
-             "  \"store\": \"%s\",\n"
-             "  \"layout\": \"%s\",\n"
-             "  \"spans\": [\"10m\", \"1h\", \"6h\"],\n"
-             "  \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
-             "  \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2,\n"
-             "             \"timeout_s\": 20, \"stall_timeout_s\": 2}%s,\n"
-             "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": \"HHZ\",\n"
-             "     \"sample_rate\": 100},\n"
-             "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": \"BHZ\"}\n"
-             "  ]}]\n}\n",
-             g_port, g_store, layout, extra ? extra : "");
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"source\": \"http://127.0.0.1:%d\",\n"
+        "  \"store\": \"%s\",\n"
+        "  \"layout\": \"%s\",\n"
+        "  \"spans\": [\"10m\", \"1h\", \"6h\"],\n"
+        "  \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
+        "  \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2,\n"
+        "             \"timeout_s\": 20, \"stall_timeout_s\": 2}%s,\n"
+        "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": "
+        "\"HHZ\",\n"
+        "     \"sample_rate\": 100},\n"
+        "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": "
+        "\"BHZ\"}\n"
+        "  ]}]\n}\n",
+        g_port, g_store, layout, extra ? extra : "");
     cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
 }
 
@@ -106,16 +108,15 @@ static void teardown(void)
 static int r2(const char *args, cJSON **json, rc_buf *err_out)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s --config '%s' --log-format json", rc_test_bin("r2cache"),
-             args, g_config);
+    snprintf(cmd, sizeof cmd, "%s %s --config '%s' --log-format json", rc_test_bin("r2cache"), args,
+             g_config);
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
     int rc = rc_test_sh(cmd, &out, &err);
     if (json) {
         *json = out.data ? cJSON_Parse(out.data) : NULL;
         cr_assert(*json, "%s printed no JSON (exit %d): %s", args, rc, err.data ? err.data : "");
     }
-    if (err_out)
-        rc_buf_append(err_out, err.data ? err.data : "", err.len);
+    if (err_out) rc_buf_append(err_out, err.data ? err.data : "", err.len);
     rc_buf_free(&out);
     rc_buf_free(&err);
     return rc;
@@ -153,8 +154,7 @@ static void store_path(const char *key, char *out, size_t n)
     size_t j = 0;
     for (size_t i = 0; key[i] && j < sizeof mapped - 2; i++) {
         mapped[j++] = key[i];
-        if (key[i] == '/' && key[i + 1] == '/')
-            mapped[j++] = '%';
+        if (key[i] == '/' && key[i + 1] == '/') mapped[j++] = '%';
     }
     mapped[j] = '\0';
     snprintf(out, n, "%s/%s", g_store, mapped);
@@ -231,8 +231,8 @@ static int count_keys(const char *sub)
 
 static const cJSON *chunk_list(const cJSON *m, const char *kind)
 {
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(m, "chunks"), kind);
+    const cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), kind);
     cr_assert(cJSON_IsArray(l), "chunks.%s missing", kind);
     return l;
 }
@@ -294,8 +294,8 @@ Test(layout, fill_writes_the_exact_viewer_keys_across_midnight)
     cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "10m")), 24);
     cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "1h")), 4);
     cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "6h")), 1);
-    cr_assert_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"),
-                                                    "10min"));
+    cr_assert_null(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), "10min"));
     cr_assert_str_eq(str(cJSON_GetArrayItem(chunk_list(m, "10m"), 0), "start"), "00:00:00");
     cr_assert_str_eq(str(cJSON_GetArrayItem(chunk_list(m, "10m"), 0), "end"), "00:10:00");
     cJSON_Delete(m);
@@ -350,8 +350,8 @@ Test(layout, every_span_is_exact_aligned_and_holds_the_samples_of_the_shorter_on
     /* The 1 h chunk 23:00-00:00 is its six 10-minute chunks, and those are
      * the synthetic signal itself. */
     size_t nh = 0;
-    int32_t *h = read_chunk(AAA4 "1h/XX_AAA_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst",
-                            &nh);
+    int32_t *h = read_chunk(
+        AAA4 "1h/XX_AAA_--_HHZ_1h_2025-11-04-23-00-00_to_2025-11-05-00-00-00.bin.zst", &nh);
     cr_assert_eq(nh, 360000);
     for (int k = 0; k < 6; k++) {
         char key[512], end[32];
@@ -375,8 +375,8 @@ Test(layout, every_span_is_exact_aligned_and_holds_the_samples_of_the_shorter_on
     /* The 6 h chunk 00-06 of BBB (50 Hz): its first four hours are the four
      * 1 h chunks; the rest (no data) is held at the last recorded value. */
     size_t n6 = 0;
-    int32_t *s6 = read_chunk(BBB5 "6h/XX_BBB_00_BHZ_6h_2025-11-05-00-00-00_to_2025-11-05-06-00-00.bin.zst",
-                             &n6);
+    int32_t *s6 = read_chunk(
+        BBB5 "6h/XX_BBB_00_BHZ_6h_2025-11-05-00-00-00_to_2025-11-05-06-00-00.bin.zst", &n6);
     cr_assert_eq(n6, 1080000);
     for (int k = 0; k < 4; k++) {
         char key[512];
@@ -397,7 +397,8 @@ Test(layout, every_span_is_exact_aligned_and_holds_the_samples_of_the_shorter_on
 Test(layout, headers_are_recorded_for_final_and_provisional_chunks_and_manifests)
 {
     fill_all();
-    cJSON *s = read_sidecar(AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst");
+    cJSON *s = read_sidecar(
+        AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst");
     cr_assert_str_eq(str(s, "content_type"), "application/octet-stream");
     cr_assert_str_eq(str(s, "cache_control"), "public, max-age=31536000, immutable");
     cr_assert_str_eq(str(cJSON_GetObjectItemCaseSensitive(s, "meta"), "r2c-provisional"), "0");
@@ -419,10 +420,12 @@ Test(layout, headers_are_recorded_for_final_and_provisional_chunks_and_manifests
 
     /* configurable, per kind */
     rc_test_rmtree(g_store);
-    write_config("viewer", ",\n  \"cache_control\": {\"final\": \"public, max-age=600, immutable\", "
-                           "\"provisional\": \"no-cache\", \"manifest\": \"public, max-age=5\"}");
+    write_config("viewer",
+                 ",\n  \"cache_control\": {\"final\": \"public, max-age=600, immutable\", "
+                 "\"provisional\": \"no-cache\", \"manifest\": \"public, max-age=5\"}");
     fill_all();
-    s = read_sidecar(BBB5 "10m/XX_BBB_00_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst");
+    s = read_sidecar(BBB5
+                     "10m/XX_BBB_00_BHZ_10m_2025-11-05-00-00-00_to_2025-11-05-00-10-00.bin.zst");
     cr_assert_str_eq(str(s, "cache_control"), "public, max-age=600, immutable");
     cJSON_Delete(s);
     s = read_sidecar(BBB5 "6h/XX_BBB_00_BHZ_6h_2025-11-05-00-00-00_to_2025-11-05-06-00-00.bin.zst");
@@ -446,9 +449,12 @@ Test(layout, run_and_get_work_unchanged_on_a_viewer_store)
     cr_assert_eq(num(j, "chunks_written"), 2 * 7);
     cJSON_Delete(j);
     rc_buf_free(&err);
-    cr_assert(key_exists(AAA5 "10m/XX_AAA_--_HHZ_10m_2025-11-05-00-50-00_to_2025-11-05-01-00-00.bin.zst"));
-    cr_assert(key_exists(AAA5 "1h/XX_AAA_--_HHZ_1h_2025-11-05-00-00-00_to_2025-11-05-01-00-00.bin.zst"));
-    cr_assert(key_exists(BBB5 "1h/XX_BBB_00_BHZ_1h_2025-11-05-00-00-00_to_2025-11-05-01-00-00.bin.zst"));
+    cr_assert(key_exists(
+        AAA5 "10m/XX_AAA_--_HHZ_10m_2025-11-05-00-50-00_to_2025-11-05-01-00-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA5 "1h/XX_AAA_--_HHZ_1h_2025-11-05-00-00-00_to_2025-11-05-01-00-00.bin.zst"));
+    cr_assert(
+        key_exists(BBB5 "1h/XX_BBB_00_BHZ_1h_2025-11-05-00-00-00_to_2025-11-05-01-00-00.bin.zst"));
     cr_assert_eq(count_keys("/data/"), 2 * 7 + 2);
     /* the same run again finds everything present */
     cr_assert_eq(r2("run --now 2025-11-05T01:02:00Z --json", &j, NULL), 0);
@@ -469,7 +475,8 @@ Test(layout, run_and_get_work_unchanged_on_a_viewer_store)
         lines += *p == '\n';
     cr_assert_eq(lines, 101, "get printed %d lines", lines); /* header + 2 s at 50 Hz */
     char want[256];
-    snprintf(want, sizeof want, "\n2025-11-04T23:59:59.980000Z,%d\n2025-11-05T00:00:00.000000Z,%d\n",
+    snprintf(want, sizeof want,
+             "\n2025-11-04T23:59:59.980000Z,%d\n2025-11-05T00:00:00.000000Z,%d\n",
              rc_synth_value("XX.BBB.00.BHZ", T1105 * 50 - 1),
              rc_synth_value("XX.BBB.00.BHZ", T1105 * 50));
     cr_assert(strstr(out.data, want), "get output lacks the midnight samples: %.300s", out.data);
@@ -524,10 +531,10 @@ static void snap_assert_equal(const snap *a, const snap *b, const char *what)
     cr_assert_eq(a->n, b->n, "%s: %zu files before, %zu after", what, a->n, b->n);
     for (size_t i = 0; i < a->n; i++) {
         cr_assert_str_eq(a->path[i], b->path[i], "%s", what);
-        cr_assert(a->body[i].len == b->body[i].len &&
-                      (!a->body[i].len ||
-                       memcmp(a->body[i].data, b->body[i].data, a->body[i].len) == 0),
-                  "%s: %s changed", what, a->path[i]);
+        cr_assert(
+            a->body[i].len == b->body[i].len &&
+                (!a->body[i].len || memcmp(a->body[i].data, b->body[i].data, a->body[i].len) == 0),
+            "%s: %s changed", what, a->path[i]);
     }
 }
 
@@ -538,7 +545,8 @@ Test(layout, migrate_seed_to_viewer_and_back_gives_identical_blobs_and_manifests
     snap before;
     snapshot(&before, 0);
     cr_assert_eq(before.n, 2 * (48 + 8 + 2) + 4);
-    cr_assert(key_exists(AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"));
+    cr_assert(key_exists(AAA_SEED
+                         "XX_AAA__HHZ_100Hz_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst"));
 
     cJSON *j = NULL;
     int rc = r2("migrate --to-layout viewer --delete-source " MIG_RANGE, &j, NULL);
@@ -554,7 +562,8 @@ Test(layout, migrate_seed_to_viewer_and_back_gives_identical_blobs_and_manifests
     /* the viewer keys, with the seed blob's bytes and headers */
     cr_assert_eq(count_keys("Hz"), 0);
     cr_assert_eq(count_keys("/data/2025/11/0"), 2 * (48 + 8 + 2) + 4);
-    const char *vkey = AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst";
+    const char *vkey =
+        AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-23-50-00_to_2025-11-05-00-00-00.bin.zst";
     rc_buf b = RC_BUF_INIT;
     read_key(vkey, &b);
     int found = 0;
@@ -622,9 +631,10 @@ Test(layout, migrate_dry_run_changes_nothing)
     cr_assert_eq(num(j, "source_keys_to_delete"), 2 * (48 + 8 + 2) + 4);
     const cJSON *plan = cJSON_GetObjectItemCaseSensitive(j, "plan");
     cr_assert_eq(cJSON_GetArraySize(plan), 2 * (2 * (48 + 8 + 2) + 4));
-    cr_assert_str_eq(cJSON_GetArrayItem(plan, 0)->valuestring,
-                     "copy " AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst"
-                     " -> " AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst");
+    cr_assert_str_eq(
+        cJSON_GetArrayItem(plan, 0)->valuestring,
+        "copy " AAA4 "10m/XX_AAA_--_HHZ_10m_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst"
+        " -> " AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04-20-00-00_to_2025-11-04-20-10-00.bin.zst");
     cJSON_Delete(j);
     snapshot(&after, 1);
     snap_assert_equal(&before, &after, "dry run");
@@ -675,7 +685,8 @@ Test(layout, migrate_deletes_the_source_only_after_everything_verified)
 {
     fill_all();
     /* a different object already sits at one destination key */
-    const char *clash = AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst";
+    const char *clash =
+        AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04-22-00-00_to_2025-11-04-22-10-00.bin.zst";
     char p[8192];
     store_path(clash, p, sizeof p);
     char mk[8400];
@@ -758,9 +769,9 @@ Test(layout, fzstd_in_node_decodes_the_viewer_blobs)
     rc_buf_free(&err);
     fill_all();
     snprintf(cmd, sizeof cmd,
-             "node '%s/tests/node/check_viewer_blobs.js' '%s' " AAA4 "XX_AAA_--_HHZ_2025-11-04.json "
-             AAA5 "XX_AAA_--_HHZ_2025-11-05.json " BBB4 "XX_BBB_00_BHZ_2025-11-04.json " BBB5
-             "XX_BBB_00_BHZ_2025-11-05.json",
+             "node '%s/tests/node/check_viewer_blobs.js' '%s' " AAA4
+             "XX_AAA_--_HHZ_2025-11-04.json " AAA5 "XX_AAA_--_HHZ_2025-11-05.json " BBB4
+             "XX_BBB_00_BHZ_2025-11-04.json " BBB5 "XX_BBB_00_BHZ_2025-11-05.json",
              RC_SOURCE_DIR, g_store);
     rc_buf out = RC_BUF_INIT;
     err = (rc_buf)RC_BUF_INIT;
@@ -773,8 +784,8 @@ Test(layout, fzstd_in_node_decodes_the_viewer_blobs)
     cr_assert_eq(num(c, "10m"), 2 * 48);
     cr_assert_eq(num(c, "1h"), 2 * 8);
     cr_assert_eq(num(c, "6h"), 2 * 2);
-    cr_assert_eq(num(j, "samples"), 48 * 60000 + 8 * 360000 + 2 * 2160000 +
-                                        48 * 30000 + 8 * 180000 + 2 * 1080000);
+    cr_assert_eq(num(j, "samples"),
+                 48 * 60000 + 8 * 360000 + 2 * 2160000 + 48 * 30000 + 8 * 180000 + 2 * 1080000);
     cJSON_Delete(j);
     rc_buf_free(&out);
     rc_buf_free(&err);
