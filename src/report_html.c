@@ -176,7 +176,7 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
                             (long long)inv->unparsed),
             rc |= esc(out, inv->examples[0]), rc |= rc_buf_puts(out, ")</p>\n");
     rc |= rc_buf_printf(out,
-                        "<svg id=\"grid\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%ld\" "
+                        "<svg id=\"grid\" width=\"%ld\" "
                         "height=\"%ld\" viewBox=\"0 0 %ld %ld\">\n",
                         width, height, width, height);
     /* month ticks along the top */

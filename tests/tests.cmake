@@ -28,3 +28,6 @@ add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_
 set_tests_properties(package PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 add_test(NAME deploy COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_deploy.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(deploy PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw)
+rc_test(inventory err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
+rc_test(verify err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
+rc_test(reindex err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
