@@ -790,3 +790,47 @@ Test(layout, fzstd_in_node_decodes_the_viewer_blobs)
     rc_buf_free(&out);
     rc_buf_free(&err);
 }
+
+Test(layout, migrate_rebuilds_lost_entries_and_extends_a_partial_destination_manifest)
+{
+    fill_all();
+    /* the source manifest of AAA on the 5th is lost: its 29 blobs remain */
+    char p[8192];
+    store_path(AAA5 "XX_AAA_--_HHZ_2025-11-05.json", p, sizeof p);
+    cr_assert_eq(unlink(p), 0);
+    cJSON *j = NULL;
+    cr_assert_eq(r2("migrate --to-layout seed --station XX.AAA..HHZ " MIG_RANGE, &j, NULL), 0);
+    cr_assert_eq(num(j, "blobs_copied"), 48 + 8 + 2);
+    cr_assert_eq(num(j, "blobs_reindexed"), 24 + 4 + 1);
+    cr_assert_eq(num(j, "manifests_written"), 2);
+    cJSON_Delete(j);
+    cJSON *m = read_json(AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-05.json");
+    cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "10min")), 24);
+    cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "1h")), 4);
+    const cJSON *e = cJSON_GetArrayItem(chunk_list(m, "10min"), 3);
+    cr_assert_str_eq(str(e, "start"), "00:30:00");
+    cr_assert_eq(num(e, "samples"), 60000);
+    cJSON_Delete(m);
+
+    /* a destination manifest that lacks entries is extended, not replaced */
+    const char *dk = AAA_SEED "XX_AAA__HHZ_100Hz_2025-11-04.json";
+    m = read_json(dk);
+    cJSON *ten =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), "10min");
+    cJSON_DeleteItemFromArray(ten, 0);
+    cJSON_AddStringToObject(m, "note", "kept");
+    char *txt = cJSON_Print(m);
+    store_path(dk, p, sizeof p);
+    cr_assert_eq(rc_test_write_file(p, txt, strlen(txt)), 0);
+    free(txt);
+    cJSON_Delete(m);
+    cr_assert_eq(r2("migrate --to-layout seed --station XX.AAA..HHZ " MIG_RANGE, &j, NULL), 0);
+    cr_assert_eq(num(j, "blobs_copied"), 0);
+    cr_assert_eq(num(j, "manifests_written"), 1);
+    cJSON_Delete(j);
+    m = read_json(dk);
+    cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "10min")), 24);
+    cr_assert_str_eq(str(cJSON_GetArrayItem(chunk_list(m, "10min"), 0), "start"), "20:00:00");
+    cr_assert_str_eq(str(m, "note"), "kept");
+    cJSON_Delete(m);
+}
