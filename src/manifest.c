@@ -419,7 +419,11 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
             rc = get_str(&p, it, m->chan.cha, sizeof m->chan.cha);
         } else if (!strcmp(k, "volcano")) {
             rc = get_str(&p, it, m->volcano, sizeof m->volcano);
-        } else if (!strcmp(k, "instrument_type") && !cJSON_IsNull(it)) {
+        } else if (cJSON_IsNull(it) &&
+                   (!strcmp(k, "instrument_type") || !strcmp(k, "latitude") ||
+                    !strcmp(k, "longitude") || !strcmp(k, "elevation_m"))) {
+            continue; /* "unknown", as the seed layout writes it: absent */
+        } else if (!strcmp(k, "instrument_type")) {
             rc = get_str(&p, it, m->instrument_type, sizeof m->instrument_type);
         } else if (!strcmp(k, "sample_rate")) {
             rc = get_num(&p, it, &m->sample_rate);
