@@ -339,9 +339,12 @@ int rc_cmd_gaps(rc_cli *cli, int argc, char **argv)
         if (status == RC_EXIT_USAGE) /* nothing here is a usage error any more */
             status = RC_EXIT_PARTIAL;
     } else {
-        qsort(r.gaps, r.ngaps, sizeof *r.gaps, cmp_gap);
-        qsort(r.prov, r.nprov, sizeof *r.prov, cmp_note);
-        qsort(r.unidx, r.nunidx, sizeof *r.unidx, cmp_note);
+        if (r.ngaps)
+            qsort(r.gaps, r.ngaps, sizeof *r.gaps, cmp_gap);
+        if (r.nprov)
+            qsort(r.prov, r.nprov, sizeof *r.prov, cmp_note);
+        if (r.nunidx)
+            qsort(r.unidx, r.nunidx, sizeof *r.unidx, cmp_note);
         int64_t count[3] = {0, 0, 0};
         for (size_t k = 0; k < r.ngaps; k++)
             count[classify(r.gaps[k].end - r.gaps[k].start, minor_h, critical_h)]++;
