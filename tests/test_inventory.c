@@ -296,3 +296,41 @@ Test(inventory, html_grid_renders_in_headless_chromium)
     rc_buf_free(&err);
     rc_store_close(st);
 }
+
+/* Every scope's JSON validates against its schema in schemas/ (python3
+ * jsonschema; skipped visibly when the module is absent). */
+Test(inventory, json_of_every_scope_matches_its_schema)
+{
+    if (rc_test_sh("python3 -c 'import jsonschema' 2>/dev/null", NULL, NULL) != 0)
+        cr_skip_test("SKIPPED: python3 jsonschema is not installed; schemas not checked");
+    static const char *const runs[][2] = {
+        {"station", "--scope station --station XX.AAA..HHZ"},
+        {"volcano", "--scope volcano --volcano kilauea"},
+        {"location", "--scope location --location alaska"},
+        {"all", "--scope all"}};
+    for (int i = 0; i < 4; i++) {
+        char cmd[16384];
+        snprintf(cmd, sizeof cmd,
+                 "%s inventory --config '%s' %s --json --log-level error | python3 -c '"
+                 "import json, sys, jsonschema; "
+                 "s = json.load(open(\"%s/schemas/inventory-%s.schema.json\")); "
+                 "jsonschema.validate(json.load(sys.stdin), s)'",
+                 rc_test_bin("r2cache"), g_config, runs[i][1], RC_SOURCE_DIR, runs[i][0]);
+        rc_buf err = RC_BUF_INIT;
+        int rc = rc_test_sh(cmd, NULL, &err);
+        cr_assert_eq(rc, 0, "%s: %s", runs[i][0], err.data ? err.data : "");
+        rc_buf_free(&err);
+    }
+    /* and a stored summary validates against the summary schema */
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "python3 -c 'import json, jsonschema; "
+             "s = json.load(open(\"%s/schemas/inventory-summary.schema.json\")); "
+             "jsonschema.validate(json.load(open(\"%s/index/kilauea/XX.AAA..HHZ/2025-11.json\")), s)'",
+             RC_SOURCE_DIR, g_store_url);
+    if (!getenv("RC_TEST_STORE_URL")) {
+        rc_buf err = RC_BUF_INIT;
+        cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "summary: %s", err.data ? err.data : "");
+        rc_buf_free(&err);
+    }
+}
