@@ -33,3 +33,4 @@ rc_test(verify err buf log timewin naming codec store store_file store_s3 sigv4 
 rc_test(reindex err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
 rc_test(fill err buf log timewin naming store store_file store_s3 sigv4 s3xml)
 rc_test(gaps err buf log timewin naming store store_file store_s3 sigv4 s3xml)
+rc_test(crash err buf timewin naming)
