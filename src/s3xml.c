@@ -39,8 +39,7 @@ struct xscan {
 
 static int xs_fail(xscan *x, const char *what)
 {
-    if (!x->err[0])
-        snprintf(x->err, sizeof x->err, "%s at byte %ld", what, (long)(x->end - x->p));
+    if (!x->err[0]) snprintf(x->err, sizeof x->err, "%s at byte %ld", what, (long)(x->end - x->p));
     return -1;
 }
 
@@ -49,15 +48,13 @@ static const char *xs_find(const char *p, const char *end, const char *needle)
 {
     size_t n = strlen(needle);
     for (; p + n <= end; p++)
-        if (memcmp(p, needle, n) == 0)
-            return p;
+        if (memcmp(p, needle, n) == 0) return p;
     return NULL;
 }
 
 static int xs_put(xscan *x, const char *s, size_t n)
 {
-    if (x->tlen + n > XS_TEXT)
-        return xs_fail(x, "element text too long");
+    if (x->tlen + n > XS_TEXT) return xs_fail(x, "element text too long");
     memcpy(x->text + x->tlen, s, n);
     x->tlen += n;
     x->text[x->tlen] = '\0';
@@ -100,8 +97,7 @@ static int xs_text(xscan *x)
             const char *s = x->p;
             while (x->p < x->end && *x->p != '<' && *x->p != '&')
                 x->p++;
-            if (xs_put(x, s, (size_t)(x->p - s)))
-                return -1;
+            if (xs_put(x, s, (size_t)(x->p - s))) return -1;
             continue;
         }
         const char *semi = NULL;
@@ -110,8 +106,7 @@ static int xs_text(xscan *x)
                 semi = q;
                 break;
             }
-        if (!semi)
-            return xs_fail(x, "unterminated entity");
+        if (!semi) return xs_fail(x, "unterminated entity");
         const char *name = x->p + 1;
         size_t n = (size_t)(semi - name);
         static const struct {
@@ -121,17 +116,14 @@ static int xs_text(xscan *x)
         int done = 0;
         for (size_t i = 0; i < sizeof named / sizeof named[0] && !done; i++)
             if (strlen(named[i].name) == n && memcmp(named[i].name, name, n) == 0) {
-                if (xs_put(x, &named[i].c, 1))
-                    return -1;
+                if (xs_put(x, &named[i].c, 1)) return -1;
                 done = 1;
             }
         if (!done) {
-            if (n < 2 || name[0] != '#')
-                return xs_fail(x, "unknown entity");
+            if (n < 2 || name[0] != '#') return xs_fail(x, "unknown entity");
             int hex = name[1] == 'x' || name[1] == 'X';
             const char *d = name + 1 + hex;
-            if (d >= semi)
-                return xs_fail(x, "bad character reference");
+            if (d >= semi) return xs_fail(x, "bad character reference");
             unsigned long cp = 0;
             for (; d < semi; d++) {
                 int v;
@@ -144,11 +136,9 @@ static int xs_text(xscan *x)
                 else
                     return xs_fail(x, "bad character reference");
                 cp = cp * (hex ? 16 : 10) + (unsigned long)v;
-                if (cp > 0x10FFFF)
-                    return xs_fail(x, "bad character reference");
+                if (cp > 0x10FFFF) return xs_fail(x, "bad character reference");
             }
-            if (xs_put_utf8(x, cp))
-                return -1;
+            if (xs_put_utf8(x, cp)) return -1;
         }
         x->p = semi + 1;
     }
@@ -167,17 +157,13 @@ static int xs_name(xscan *x, char out[XS_NAME])
     const char *s = x->p;
     while (x->p < x->end && name_char(*x->p))
         x->p++;
-    if (x->p == s)
-        return xs_fail(x, "empty tag name");
+    if (x->p == s) return xs_fail(x, "empty tag name");
     const char *local = s;
     for (const char *q = s; q < x->p; q++)
-        if (*q == ':')
-            local = q + 1;
+        if (*q == ':') local = q + 1;
     size_t n = (size_t)(x->p - local);
-    if (n == 0)
-        return xs_fail(x, "empty tag name");
-    if (n >= XS_NAME)
-        n = XS_NAME - 1; /* long names never match anything we read */
+    if (n == 0) return xs_fail(x, "empty tag name");
+    if (n >= XS_NAME) n = XS_NAME - 1; /* long names never match anything we read */
     memcpy(out, local, n);
     out[n] = '\0';
     return 0;
@@ -195,62 +181,49 @@ static int xs_run(xscan *x)
                 x->p++;
                 continue;
             }
-            if (xs_text(x))
-                return -1;
+            if (xs_text(x)) return -1;
             continue;
         }
         size_t left = (size_t)(x->end - x->p);
         if (left >= 2 && x->p[1] == '?') {
             const char *q = xs_find(x->p + 2, x->end, "?>");
-            if (!q)
-                return xs_fail(x, "unterminated processing instruction");
+            if (!q) return xs_fail(x, "unterminated processing instruction");
             x->p = q + 2;
         } else if (left >= 4 && memcmp(x->p, "<!--", 4) == 0) {
             const char *q = xs_find(x->p + 4, x->end, "-->");
-            if (!q)
-                return xs_fail(x, "unterminated comment");
+            if (!q) return xs_fail(x, "unterminated comment");
             x->p = q + 3;
         } else if (left >= 9 && memcmp(x->p, "<![CDATA[", 9) == 0) {
             const char *q = xs_find(x->p + 9, x->end, "]]>");
-            if (!q)
-                return xs_fail(x, "unterminated CDATA");
-            if (x->depth == 0)
-                return xs_fail(x, "CDATA outside the root element");
-            if (xs_put(x, x->p + 9, (size_t)(q - (x->p + 9))))
-                return -1;
+            if (!q) return xs_fail(x, "unterminated CDATA");
+            if (x->depth == 0) return xs_fail(x, "CDATA outside the root element");
+            if (xs_put(x, x->p + 9, (size_t)(q - (x->p + 9)))) return -1;
             x->p = q + 3;
         } else if (left >= 2 && x->p[1] == '!') {
             const char *q = x->p + 2;
             while (q < x->end && *q != '>' && *q != '[')
                 q++;
-            if (q >= x->end || *q == '[')
-                return xs_fail(x, "unsupported DOCTYPE");
+            if (q >= x->end || *q == '[') return xs_fail(x, "unsupported DOCTYPE");
             x->p = q + 1;
         } else if (left >= 2 && x->p[1] == '/') {
             char name[XS_NAME];
             x->p += 2;
-            if (xs_name(x, name))
-                return -1;
+            if (xs_name(x, name)) return -1;
             while (x->p < x->end && *x->p != '>')
                 x->p++;
-            if (x->p >= x->end)
-                return xs_fail(x, "unterminated end tag");
+            if (x->p >= x->end) return xs_fail(x, "unterminated end tag");
             x->p++;
             if (x->depth == 0 || strcmp(name, x->stack[x->depth - 1]) != 0)
                 return xs_fail(x, "mismatched end tag");
-            if (x->on_close(x, x->text, x->tlen))
-                return -1;
+            if (x->on_close(x, x->text, x->tlen)) return -1;
             x->depth--;
             x->tlen = 0;
             x->text[0] = '\0';
         } else {
             x->p++;
-            if (x->depth == XS_DEPTH)
-                return xs_fail(x, "elements nested too deep");
-            if (x->depth == 0 && x->roots++)
-                return xs_fail(x, "more than one root element");
-            if (xs_name(x, x->stack[x->depth]))
-                return -1;
+            if (x->depth == XS_DEPTH) return xs_fail(x, "elements nested too deep");
+            if (x->depth == 0 && x->roots++) return xs_fail(x, "more than one root element");
+            if (xs_name(x, x->stack[x->depth])) return -1;
             /* skip attributes, respecting quoted values */
             char quote = 0;
             while (x->p < x->end && (quote || *x->p != '>')) {
@@ -260,26 +233,21 @@ static int xs_run(xscan *x)
                     quote = *x->p;
                 x->p++;
             }
-            if (x->p >= x->end)
-                return xs_fail(x, "unterminated start tag");
+            if (x->p >= x->end) return xs_fail(x, "unterminated start tag");
             int empty = x->p[-1] == '/';
             x->p++;
             x->depth++;
             x->tlen = 0;
             x->text[0] = '\0';
-            if (x->on_open && x->on_open(x))
-                return -1;
+            if (x->on_open && x->on_open(x)) return -1;
             if (empty) {
-                if (x->on_close(x, "", 0))
-                    return -1;
+                if (x->on_close(x, "", 0)) return -1;
                 x->depth--;
             }
         }
     }
-    if (x->depth != 0)
-        return xs_fail(x, "document ends inside an element (truncated?)");
-    if (!x->roots)
-        return xs_fail(x, "no element found");
+    if (x->depth != 0) return xs_fail(x, "document ends inside an element (truncated?)");
+    if (!x->roots) return xs_fail(x, "no element found");
     return 0;
 }
 
@@ -301,8 +269,7 @@ static int at(const xscan *x, int depth, const char *name)
 static int copy_field(xscan *x, char *dst, size_t cap, const char *text, size_t len, int strict)
 {
     if (len >= cap) {
-        if (strict)
-            return xs_fail(x, "value too long");
+        if (strict) return xs_fail(x, "value too long");
         len = cap - 1;
     }
     memcpy(dst, text, len);
@@ -318,8 +285,7 @@ int64_t rc_s3xml_parse_time(const char *s)
     char tail;
     if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &sec, &tail) != 7)
         return -1;
-    if (tail != '.' && tail != 'Z')
-        return -1;
+    if (tail != '.' && tail != 'Z') return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || y < 1970)
         return -1;
     tm.tm_year = y - 1900;
@@ -342,8 +308,7 @@ static int list_open(xscan *x)
         if (l->n == l->cap) {
             size_t cap = l->cap ? l->cap * 2 : 64;
             rc_s3xml_object *o = realloc(l->objects, cap * sizeof *o);
-            if (!o)
-                return xs_fail(x, "out of memory");
+            if (!o) return xs_fail(x, "out of memory");
             l->objects = o;
             l->cap = cap;
         }
@@ -362,12 +327,10 @@ static int list_close(xscan *x, const char *text, size_t len)
         rc_s3xml_object *o = &l->objects[l->n - 1];
         const char *n = x->stack[2];
         if (strcmp(n, "Key") == 0) {
-            if (len == 0 || memchr(text, '\0', len))
-                return xs_fail(x, "empty or binary Key");
+            if (len == 0 || memchr(text, '\0', len)) return xs_fail(x, "empty or binary Key");
             return copy_field(x, o->key, sizeof o->key, text, len, 1);
         }
-        if (strcmp(n, "ETag") == 0)
-            return copy_field(x, o->etag, sizeof o->etag, text, len, 1);
+        if (strcmp(n, "ETag") == 0) return copy_field(x, o->etag, sizeof o->etag, text, len, 1);
         if (strcmp(n, "LastModified") == 0) {
             copy_field(x, o->last_modified, sizeof o->last_modified, text, len, 0);
             o->mtime = rc_s3xml_parse_time(o->last_modified);
@@ -375,8 +338,7 @@ static int list_close(xscan *x, const char *text, size_t len)
         }
         if (strcmp(n, "Size") == 0) {
             char num[24];
-            if (len == 0 || len >= sizeof num)
-                return xs_fail(x, "bad Size");
+            if (len == 0 || len >= sizeof num) return xs_fail(x, "bad Size");
             memcpy(num, text, len);
             num[len] = '\0';
             char *endp;
@@ -389,8 +351,7 @@ static int list_close(xscan *x, const char *text, size_t len)
     }
     if (at(x, 2, "Contents")) {
         const rc_s3xml_object *o = &l->objects[l->n - 1];
-        if (!o->key[0] || o->size < 0)
-            return xs_fail(x, "Contents without Key or Size");
+        if (!o->key[0] || o->size < 0) return xs_fail(x, "Contents without Key or Size");
         return 0;
     }
     if (at(x, 2, "IsTruncated")) {
@@ -422,20 +383,19 @@ int rc_s3xml_parse_list(const char *xml, size_t len, rc_s3xml_list *l, rc_err *e
         return rc_err_set(e, RC_EFORMAT, "ListObjectsV2 response of %zu bytes refused (limit %u)",
                           len, RC_S3XML_MAX_INPUT);
     xscan *x = malloc(sizeof *x);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory parsing a listing");
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory parsing a listing");
     xs_init(x, xml, len, l, list_open, list_close);
     int rc = RC_OK;
     if (xs_run(x))
         rc = rc_err_set(e, RC_EFORMAT, "unreadable ListObjectsV2 response: %s", x->err);
     else if (x->stack[0][0] && strcmp(x->stack[0], "ListBucketResult") != 0)
-        rc = rc_err_set(e, RC_EFORMAT, "unreadable ListObjectsV2 response: root is <%s>", x->stack[0]);
+        rc = rc_err_set(e, RC_EFORMAT, "unreadable ListObjectsV2 response: root is <%s>",
+                        x->stack[0]);
     else if (l->is_truncated && !l->next_token[0])
         rc = rc_err_set(e, RC_EFORMAT,
                         "ListObjectsV2 response is truncated but has no NextContinuationToken");
     free(x);
-    if (rc != RC_OK)
-        l->n = 0;
+    if (rc != RC_OK) l->n = 0;
     return rc;
 }
 
@@ -444,11 +404,9 @@ int rc_s3xml_parse_list(const char *xml, size_t len, rc_s3xml_list *l, rc_err *e
 static int error_close(xscan *x, const char *text, size_t len)
 {
     rc_s3xml_error *o = x->ud;
-    if (x->depth != 2 || strcmp(x->stack[0], "Error") != 0)
-        return 0;
+    if (x->depth != 2 || strcmp(x->stack[0], "Error") != 0) return 0;
     const char *n = x->stack[1];
-    if (strcmp(n, "Code") == 0)
-        return copy_field(x, o->code, sizeof o->code, text, len, 0);
+    if (strcmp(n, "Code") == 0) return copy_field(x, o->code, sizeof o->code, text, len, 0);
     if (strcmp(n, "Message") == 0)
         return copy_field(x, o->message, sizeof o->message, text, len, 0);
     if (strcmp(n, "RequestId") == 0)
@@ -463,11 +421,9 @@ static int error_close(xscan *x, const char *text, size_t len)
 int rc_s3xml_parse_error(const char *xml, size_t len, rc_s3xml_error *out)
 {
     memset(out, 0, sizeof *out);
-    if (!xml || len == 0 || len > RC_S3XML_MAX_INPUT)
-        return RC_EFORMAT;
+    if (!xml || len == 0 || len > RC_S3XML_MAX_INPUT) return RC_EFORMAT;
     xscan *x = malloc(sizeof *x);
-    if (!x)
-        return RC_ENOMEM;
+    if (!x) return RC_ENOMEM;
     xs_init(x, xml, len, out, NULL, error_close);
     xs_run(x); /* keep what was found even if the body is cut short */
     free(x);

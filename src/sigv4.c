@@ -42,14 +42,13 @@ void rc_sigv4_out_free(rc_sigv4_out *o)
 
 static int unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '~';
 }
 
 int rc_sigv4_uri_encode(rc_buf *out, const char *s, size_t len, int keep_slash)
 {
-    if (rc_buf_reserve(out, len * 3))
-        return RC_ENOMEM;
+    if (rc_buf_reserve(out, len * 3)) return RC_ENOMEM;
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)s[i];
         if (unreserved(c) || (keep_slash && c == '/')) {
@@ -83,8 +82,7 @@ void rc_sigv4_sha256_hex(const void *data, size_t len, char out[65])
 static void md5(const void *data, size_t len, unsigned char md[16])
 {
     unsigned int n = 0;
-    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL) || n != 16)
-        memset(md, 0, 16);
+    if (!EVP_Digest(data, len, md, &n, EVP_md5(), NULL) || n != 16) memset(md, 0, 16);
 }
 
 void rc_sigv4_md5_base64(const void *data, size_t len, char out[25])
@@ -124,8 +122,7 @@ static int qpair_cmp(const void *a, const void *b)
 static char *encode_dup(const char *s, int keep_slash)
 {
     rc_buf b = RC_BUF_INIT;
-    if (!s)
-        s = "";
+    if (!s) s = "";
     if (rc_sigv4_uri_encode(&b, s, strlen(s), keep_slash) || rc_buf_append(&b, "", 0)) {
         rc_buf_free(&b);
         return NULL;
@@ -135,17 +132,14 @@ static char *encode_dup(const char *s, int keep_slash)
 
 int rc_sigv4_canonical_query(rc_buf *out, const rc_sigv4_kv *q, size_t n)
 {
-    if (n == 0)
-        return rc_buf_append(out, "", 0);
+    if (n == 0) return rc_buf_append(out, "", 0);
     qpair *p = calloc(n, sizeof *p);
-    if (!p)
-        return RC_ENOMEM;
+    if (!p) return RC_ENOMEM;
     int rc = RC_OK;
     for (size_t i = 0; i < n && rc == RC_OK; i++) {
         p[i].name = encode_dup(q[i].name, 0);
         p[i].value = encode_dup(q[i].value, 0);
-        if (!p[i].name || !p[i].value)
-            rc = RC_ENOMEM;
+        if (!p[i].name || !p[i].value) rc = RC_ENOMEM;
     }
     if (rc == RC_OK) {
         qsort(p, n, sizeof *p, qpair_cmp);
@@ -171,8 +165,7 @@ static int hdr_cmp(const void *a, const void *b)
 {
     const hdr *x = a, *y = b;
     int c = strcmp(x->name, y->name);
-    if (c)
-        return c;
+    if (c) return c;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -185,12 +178,10 @@ static int is_ws(char c)
  * as AWS's own signers do). */
 static char *fold_value(const char *v)
 {
-    if (!v)
-        v = "";
+    if (!v) v = "";
     size_t n = strlen(v);
     char *out = malloc(n + 1);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     size_t o = 0;
     int pending_space = 0;
     for (size_t i = 0; i < n; i++) {
@@ -198,8 +189,7 @@ static char *fold_value(const char *v)
             pending_space = o > 0;
             continue;
         }
-        if (pending_space)
-            out[o++] = ' ';
+        if (pending_space) out[o++] = ' ';
         pending_space = 0;
         out[o++] = v[i];
     }
@@ -209,11 +199,9 @@ static char *fold_value(const char *v)
 
 static int valid_date(const char *d)
 {
-    if (!d || strlen(d) != 16 || d[8] != 'T' || d[15] != 'Z')
-        return 0;
+    if (!d || strlen(d) != 16 || d[8] != 'T' || d[15] != 'Z') return 0;
     for (int i = 0; i < 15; i++)
-        if (i != 8 && !isdigit((unsigned char)d[i]))
-            return 0;
+        if (i != 8 && !isdigit((unsigned char)d[i])) return 0;
     return 1;
 }
 
@@ -231,8 +219,7 @@ static int signing_key(const rc_sigv4_creds *c, const char *date, unsigned char 
 {
     size_t sl = strlen(c->secret_key);
     unsigned char *k0 = malloc(sl + 4);
-    if (!k0)
-        return RC_ENOMEM;
+    if (!k0) return RC_ENOMEM;
     memcpy(k0, "AWS4", 4);
     memcpy(k0 + 4, c->secret_key, sl);
     unsigned char a[32], b[32];
@@ -249,8 +236,7 @@ static int build_headers(const rc_sigv4_req *r, rc_buf *canon, rc_buf *signed_li
 {
     size_t n = r->nheaders;
     hdr *h = calloc(n ? n : 1, sizeof *h);
-    if (!h)
-        return rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
+    if (!h) return rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
     int rc = RC_OK;
     for (size_t i = 0; i < n && rc == RC_OK; i++) {
         const char *nm = r->headers[i].name;
@@ -283,17 +269,13 @@ static int build_headers(const rc_sigv4_req *r, rc_buf *canon, rc_buf *signed_li
                 rc = rc_buf_printf(canon, ",%s", h[i].value);
                 continue;
             }
-            if (i > 0)
-                rc = rc_buf_puts(canon, "\n");
-            if (rc == RC_OK)
-                rc = rc_buf_printf(canon, "%s:%s", h[i].name, h[i].value);
+            if (i > 0) rc = rc_buf_puts(canon, "\n");
+            if (rc == RC_OK) rc = rc_buf_printf(canon, "%s:%s", h[i].name, h[i].value);
             if (rc == RC_OK)
                 rc = rc_buf_printf(signed_list, "%s%s", signed_list->len ? ";" : "", h[i].name);
         }
-        if (rc == RC_OK && n)
-            rc = rc_buf_puts(canon, "\n");
-        if (rc != RC_OK)
-            rc = rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
+        if (rc == RC_OK && n) rc = rc_buf_puts(canon, "\n");
+        if (rc != RC_OK) rc = rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
     }
     for (size_t i = 0; i < n; i++) {
         free(h[i].name);
@@ -310,12 +292,14 @@ int rc_sigv4_sign(const rc_sigv4_req *r, const rc_sigv4_creds *c, rc_sigv4_out *
     rc_buf_reset(&o->string_to_sign);
     o->signature[0] = '\0';
     if (!r->method || !r->path || r->path[0] != '/')
-        return rc_err_set(e, RC_EINVAL, "cannot sign a request without a method and an absolute path");
+        return rc_err_set(e, RC_EINVAL,
+                          "cannot sign a request without a method and an absolute path");
     if (!valid_date(r->amz_date))
         return rc_err_set(e, RC_EINVAL, "cannot sign: x-amz-date \"%s\" is not YYYYMMDDTHHMMSSZ",
                           r->amz_date ? r->amz_date : "");
     if (!c->access_key || !c->secret_key || !c->region || !c->service)
-        return rc_err_set(e, RC_EINVAL, "cannot sign: access key, secret, region or service missing");
+        return rc_err_set(e, RC_EINVAL,
+                          "cannot sign: access key, secret, region or service missing");
     const char *payload = r->payload_sha256 ? r->payload_sha256 : RC_SIGV4_EMPTY_SHA256;
 
     rc_buf *cr = &o->canonical_request;
@@ -327,8 +311,7 @@ int rc_sigv4_sign(const rc_sigv4_req *r, const rc_sigv4_creds *c, rc_sigv4_out *
                 rc_sigv4_canonical_query(cr, r->query, r->nquery) || rc_buf_puts(cr, "\n") ||
                 rc_buf_append(cr, hdrs.data ? hdrs.data : "", hdrs.len) ||
                 rc_buf_printf(cr, "\n%s\n%s", signed_list.data ? signed_list.data : "", payload);
-        if (m)
-            rc = rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
+        if (m) rc = rc_err_set(e, RC_ENOMEM, "out of memory signing a request");
     }
     char date[9];
     memcpy(date, r->amz_date, 8);
@@ -343,8 +326,7 @@ int rc_sigv4_sign(const rc_sigv4_req *r, const rc_sigv4_creds *c, rc_sigv4_out *
     if (rc == RC_OK) {
         unsigned char key[32], sig[32];
         rc = signing_key(c, date, key);
-        if (rc == RC_OK && hmac256(key, 32, o->string_to_sign.data, sig))
-            rc = RC_EIO;
+        if (rc == RC_OK && hmac256(key, 32, o->string_to_sign.data, sig)) rc = RC_EIO;
         OPENSSL_cleanse(key, sizeof key);
         if (rc != RC_OK)
             rc = rc_err_set(e, rc, "HMAC-SHA256 failed in OpenSSL while signing a request");

@@ -108,9 +108,9 @@ typedef struct xfer {
     int attempt;
     double next_at;
     double started;
-    char last[320]; /* why the previous attempt failed, for the give-up message */
-    curl_off_t seen;  /* bytes moved so far in this attempt (both directions) */
-    double moved_at;  /* when that count last changed */
+    char last[320];  /* why the previous attempt failed, for the give-up message */
+    curl_off_t seen; /* bytes moved so far in this attempt (both directions) */
+    double moved_at; /* when that count last changed */
     long stall_s;
     int stalled;
     /* async */
@@ -140,7 +140,7 @@ typedef struct s3 {
     CURLM *multi;
     CURL **idle; /* handles of finished uploads, reused (max_conn) */
     int nidle;
-    xfer **slot; /* uploads in flight (max_conn) */
+    xfer **slot;                   /* uploads in flight (max_conn) */
     xfer *queue_head, *queue_tail; /* ready to start */
     xfer *waiting;                 /* backing off until next_at */
     int active, nwaiting, nqueued;
@@ -159,8 +159,7 @@ static double mono_now(void)
 
 static void sleep_s(double s)
 {
-    if (s <= 0)
-        return;
+    if (s <= 0) return;
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
     while (nanosleep(&ts, &ts) != 0)
         ;
@@ -203,8 +202,7 @@ static void copy_trim(char *dst, size_t cap, const char *v, size_t n)
     }
     while (n && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
         n--;
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(dst, v, n);
     dst[n] = '\0';
 }
@@ -220,8 +218,7 @@ static void etag_bare(char *dst, size_t cap, const char *v)
         v += 3;
         n -= 4;
     }
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(dst, v, n);
     dst[n] = '\0';
 }
@@ -230,8 +227,7 @@ static void etag_bare(char *dst, size_t cap, const char *v)
 
 static void xfer_free(xfer *x)
 {
-    if (!x)
-        return;
+    if (!x) return;
     free(x->key);
     rc_buf_free(&x->path);
     for (size_t i = 0; i < x->nquery; i++)
@@ -245,15 +241,13 @@ static void xfer_free(xfer *x)
 static xfer *xfer_new(s3 *s, const char *method, const char *key, int object)
 {
     xfer *x = calloc(1, sizeof *x);
-    if (!x)
-        return NULL;
+    if (!x) return NULL;
     x->method = method;
     x->key = strdup(key ? key : "");
     rc_buf_init(&x->path);
     rc_buf_init(&x->resp);
     int bad = !x->key;
-    if (s->path_style)
-        bad = bad || rc_buf_printf(&x->path, "/%s", s->bucket);
+    if (s->path_style) bad = bad || rc_buf_printf(&x->path, "/%s", s->bucket);
     if (object)
         bad = bad || rc_buf_printf(&x->path, "/%s%s", s->prefix, x->key);
     else if (!s->path_style)
@@ -267,11 +261,9 @@ static xfer *xfer_new(s3 *s, const char *method, const char *key, int object)
 
 static int xfer_query(xfer *x, const char *name, const char *value)
 {
-    if (x->nquery >= sizeof x->query / sizeof x->query[0])
-        return RC_EINVAL;
+    if (x->nquery >= sizeof x->query / sizeof x->query[0]) return RC_EINVAL;
     x->qval[x->nquery] = strdup(value ? value : "");
-    if (!x->qval[x->nquery])
-        return RC_ENOMEM;
+    if (!x->qval[x->nquery]) return RC_ENOMEM;
     x->query[x->nquery].name = name;
     x->query[x->nquery].value = x->qval[x->nquery];
     x->nquery++;
@@ -288,8 +280,7 @@ static size_t on_upload(char *p, size_t size, size_t n, void *ud)
 {
     xfer *x = ud;
     size_t left = x->body_len - x->body_pos, want = size * n;
-    if (want > left)
-        want = left;
+    if (want > left) want = left;
     memcpy(p, x->body + x->body_pos, want);
     x->body_pos += want;
     return want;
@@ -319,8 +310,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 static int on_seek(void *ud, curl_off_t off, int origin)
 {
     xfer *x = ud;
-    if (origin != SEEK_SET || off < 0 || (size_t)off > x->body_len)
-        return CURL_SEEKFUNC_CANTSEEK;
+    if (origin != SEEK_SET || off < 0 || (size_t)off > x->body_len) return CURL_SEEKFUNC_CANTSEEK;
     x->body_pos = (size_t)off;
     return CURL_SEEKFUNC_OK;
 }
@@ -335,14 +325,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
         return len;
     }
     const char *colon = memchr(p, ':', len);
-    if (!colon)
-        return len;
+    if (!colon) return len;
     size_t nl = (size_t)(colon - p);
     const char *v = colon + 1;
     size_t vl = len - nl - 1;
     char name[96];
-    if (nl == 0 || nl >= sizeof name)
-        return len;
+    if (nl == 0 || nl >= sizeof name) return len;
     for (size_t i = 0; i < nl; i++)
         name[i] = (char)tolower((unsigned char)p[i]);
     name[nl] = '\0';
@@ -405,11 +393,11 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
     kv[n++] = (rc_sigv4_kv){"host", host};
     kv[n++] = (rc_sigv4_kv){"x-amz-date", date};
     kv[n++] = (rc_sigv4_kv){"x-amz-content-sha256", x->sha256};
-    if (s->token)
-        kv[n++] = (rc_sigv4_kv){"x-amz-security-token", s->token};
+    if (s->token) kv[n++] = (rc_sigv4_kv){"x-amz-security-token", s->token};
     if (x->has_meta) {
-        kv[n++] = (rc_sigv4_kv){"content-type", x->meta.content_type[0] ? x->meta.content_type
-                                                                        : "application/octet-stream"};
+        kv[n++] =
+            (rc_sigv4_kv){"content-type", x->meta.content_type[0] ? x->meta.content_type
+                                                                  : "application/octet-stream"};
         if (x->meta.cache_control[0])
             kv[n++] = (rc_sigv4_kv){"cache-control", x->meta.cache_control};
         for (int i = 0; i < x->meta.n && i < RC_META_MAX; i++) {
@@ -417,12 +405,9 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
             kv[n++] = (rc_sigv4_kv){metaname[i], x->meta.value[i]};
         }
     }
-    if (strcmp(x->method, "PUT") == 0)
-        kv[n++] = (rc_sigv4_kv){"content-md5", x->md5};
-    if (x->if_match[0])
-        kv[n++] = (rc_sigv4_kv){"if-match", x->if_match};
-    if (x->if_none_match)
-        kv[n++] = (rc_sigv4_kv){"if-none-match", "*"};
+    if (strcmp(x->method, "PUT") == 0) kv[n++] = (rc_sigv4_kv){"content-md5", x->md5};
+    if (x->if_match[0]) kv[n++] = (rc_sigv4_kv){"if-match", x->if_match};
+    if (x->if_none_match) kv[n++] = (rc_sigv4_kv){"if-none-match", "*"};
 
     rc_sigv4_creds c = {s->access_key, s->secret_key, s->region, "s3"};
     rc_sigv4_req r = {x->method, x->path.data, x->query, x->nquery, kv, n, date, x->sha256};
@@ -441,8 +426,7 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
             bad = rc_buf_printf(&line, "%s: %s", kv[i].name, kv[i].value);
             struct curl_slist *l = bad ? NULL : curl_slist_append(x->hdrs, line.data);
             bad = bad || !l;
-            if (l)
-                x->hdrs = l;
+            if (l) x->hdrs = l;
         }
         rc_buf_reset(&line);
         bad = bad || rc_buf_printf(&line, "Authorization: %s", so.authorization.data);
@@ -450,13 +434,11 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
         for (size_t i = 0; i < sizeof extra / sizeof extra[0] && !bad; i++) {
             struct curl_slist *l = curl_slist_append(x->hdrs, extra[i]);
             bad = !l;
-            if (l)
-                x->hdrs = l;
+            if (l) x->hdrs = l;
         }
         if (line.data) /* the Authorization line: wipe our copy */
             memset(line.data, 0, line.cap);
-        if (bad)
-            rc = rc_err_set(e, RC_ENOMEM, "out of memory building an S3 request");
+        if (bad) rc = rc_err_set(e, RC_ENOMEM, "out of memory building an S3 request");
     }
     rc_sigv4_out_free(&so);
     if (rc == RC_OK) {
@@ -470,8 +452,7 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (s->ca_bundle)
-            curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_bundle);
+        if (s->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_bundle);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->cerrbuf);
@@ -515,10 +496,8 @@ static void skew_text(const s3 *s, const xfer *x, const rc_s3xml_error *er, char
 {
     (void)s;
     time_t server = -1;
-    if (x->rh.date[0])
-        server = curl_getdate(x->rh.date, NULL);
-    if (server < 0 && er->server_time[0])
-        server = (time_t)rc_s3xml_parse_time(er->server_time);
+    if (x->rh.date[0]) server = curl_getdate(x->rh.date, NULL);
+    if (server < 0 && er->server_time[0]) server = (time_t)rc_s3xml_parse_time(er->server_time);
     if (server < 0) {
         snprintf(buf, cap, "this machine's clock is off from the server's by more than 15 minutes");
         return;
@@ -538,7 +517,7 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
         char stallmsg[96];
         snprintf(stallmsg, sizeof stallmsg, "no data moved for %ld s (stalled connection)",
                  x->stall_s);
-        const char *why = x->stalled                ? stallmsg
+        const char *why = x->stalled      ? stallmsg
                           : x->cerrbuf[0] ? x->cerrbuf
                                           : curl_easy_strerror(x->cerr);
         rc_log_debug(s->log, "s3", "%s %s: %s (attempt %d, %.0f ms)", x->method, obj, why,
@@ -569,15 +548,13 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
     long st = x->status;
     rc_log_debug(s->log, "s3", "%s %s -> %ld (attempt %d, %.0f ms)", x->method, obj, st, x->attempt,
                  ms);
-    if (st >= 200 && st < 300)
-        return OUT_OK;
+    if (st >= 200 && st < 300) return OUT_OK;
 
     rc_s3xml_error er;
     rc_s3xml_parse_error(x->resp.data, x->resp.len, &er);
     char rid[200] = "";
     const char *reqid = er.request_id[0] ? er.request_id : x->rh.request_id;
-    if (reqid[0])
-        snprintf(rid, sizeof rid, " (request id %s)", reqid);
+    if (reqid[0]) snprintf(rid, sizeof rid, " (request id %s)", reqid);
     const char *code = er.code;
 
     if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504 ||
@@ -587,61 +564,70 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
         return OUT_RETRY;
     }
     if (st == 412 || st == 409) {
-        rc_err_set(e, RC_ECONFLICT, "%s %s: conditional write lost (HTTP %ld %s): the object "
-                                    "changed meanwhile; re-read and retry%s",
+        rc_err_set(e, RC_ECONFLICT,
+                   "%s %s: conditional write lost (HTTP %ld %s): the object "
+                   "changed meanwhile; re-read and retry%s",
                    x->method, obj, st, code[0] ? code : "", rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "NoSuchBucket") == 0) {
-        rc_err_set(e, RC_EUNUSABLE, "bucket %s does not exist at %s: create it, or fix the bucket "
-                                    "in the store URL (s3://BUCKET/...) or R2_BUCKET_NAME%s",
+        rc_err_set(e, RC_EUNUSABLE,
+                   "bucket %s does not exist at %s: create it, or fix the bucket "
+                   "in the store URL (s3://BUCKET/...) or R2_BUCKET_NAME%s",
                    s->bucket, s->endpoint, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "RequestTimeTooSkewed") == 0) {
         char sk[160];
         skew_text(s, x, &er, sk, sizeof sk);
-        rc_err_set(e, RC_EAUTH, "S3 at %s refused the request (RequestTimeTooSkewed): %s; fix the "
-                                "clock (NTP) and run again%s",
+        rc_err_set(e, RC_EAUTH,
+                   "S3 at %s refused the request (RequestTimeTooSkewed): %s; fix the "
+                   "clock (NTP) and run again%s",
                    s->endpoint, sk, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "InvalidAccessKeyId") == 0) {
-        rc_err_set(e, RC_EAUTH, "S3 at %s does not know the access key ending in ...%s "
-                                "(InvalidAccessKeyId): check %s%s",
+        rc_err_set(e, RC_EAUTH,
+                   "S3 at %s does not know the access key ending in ...%s "
+                   "(InvalidAccessKeyId): check %s%s",
                    s->endpoint, key_tail(s), s->key_env, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "SignatureDoesNotMatch") == 0) {
-        rc_err_set(e, RC_EAUTH, "S3 at %s rejected the request signature (SignatureDoesNotMatch): "
-                                "the secret does not belong to the access key ending in ...%s; "
-                                "check %s%s",
+        rc_err_set(e, RC_EAUTH,
+                   "S3 at %s rejected the request signature (SignatureDoesNotMatch): "
+                   "the secret does not belong to the access key ending in ...%s; "
+                   "check %s%s",
                    s->endpoint, key_tail(s), s->key_env, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
         strcmp(code, "AuthorizationQueryParametersError") == 0) {
-        rc_err_set(e, RC_EAUTH, "S3 at %s refused the credential scope (%s: %s): check AWS_REGION "
-                                "(now \"%s\"; R2 uses \"auto\")%s",
+        rc_err_set(e, RC_EAUTH,
+                   "S3 at %s refused the credential scope (%s: %s): check AWS_REGION "
+                   "(now \"%s\"; R2 uses \"auto\")%s",
                    s->endpoint, code, er.message, s->region, rid);
         return OUT_FAIL;
     }
     if (st == 301 || st == 307 || strcmp(code, "PermanentRedirect") == 0) {
-        rc_err_set(e, RC_EUNUSABLE, "bucket %s is not served by %s in region \"%s\"%s%s%s: set "
-                                    "AWS_REGION (or the endpoint) to the bucket's region%s",
+        rc_err_set(e, RC_EUNUSABLE,
+                   "bucket %s is not served by %s in region \"%s\"%s%s%s: set "
+                   "AWS_REGION (or the endpoint) to the bucket's region%s",
                    s->bucket, s->endpoint, s->region, x->rh.bucket_region[0] ? " (it is in \"" : "",
                    x->rh.bucket_region, x->rh.bucket_region[0] ? "\")" : "", rid);
         return OUT_FAIL;
     }
     if (st == 403) {
         if (code[0])
-            rc_err_set(e, RC_EAUTH, "%s %s: access denied by %s (%s%s%s) for the access key ending "
-                                    "in ...%s: check %s and the key's permissions on bucket %s%s",
+            rc_err_set(e, RC_EAUTH,
+                       "%s %s: access denied by %s (%s%s%s) for the access key ending "
+                       "in ...%s: check %s and the key's permissions on bucket %s%s",
                        x->method, obj, s->endpoint, code, er.message[0] ? ": " : "", er.message,
                        key_tail(s), s->key_env, s->bucket, rid);
         else
-            rc_err_set(e, RC_EAUTH, "%s %s: access denied by %s (HTTP 403) for the access key ending "
-                                    "in ...%s: check %s, the clock, and the key's permissions%s",
+            rc_err_set(e, RC_EAUTH,
+                       "%s %s: access denied by %s (HTTP 403) for the access key ending "
+                       "in ...%s: check %s, the clock, and the key's permissions%s",
                        x->method, obj, s->endpoint, key_tail(s), s->key_env, rid);
         return OUT_FAIL;
     }
@@ -651,8 +637,9 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
     }
     if (strcmp(code, "XAmzContentSHA256Mismatch") == 0 || strcmp(code, "BadDigest") == 0 ||
         strcmp(code, "InvalidDigest") == 0) {
-        rc_err_set(e, RC_EIO, "%s %s: the server received a body different from the one signed "
-                              "(%s): it was altered in transit%s",
+        rc_err_set(e, RC_EIO,
+                   "%s %s: the server received a body different from the one signed "
+                   "(%s): it was altered in transit%s",
                    x->method, obj, code, rid);
         return OUT_FAIL;
     }
@@ -666,20 +653,16 @@ static double backoff_s(s3 *s, const xfer *x)
     double ceil = s->base_s;
     for (int i = 1; i < x->attempt && ceil < s->cap_s; i++)
         ceil *= 2;
-    if (ceil > s->cap_s)
-        ceil = s->cap_s;
+    if (ceil > s->cap_s) ceil = s->cap_s;
     double d = rand01(s) * ceil;
     if (x->status == 429) {
         double floor = 1.0;
         if (x->rh.retry_after[0]) {
             double ra = strtod(x->rh.retry_after, NULL);
-            if (ra > floor)
-                floor = ra;
+            if (ra > floor) floor = ra;
         }
-        if (floor > s->cap_s)
-            floor = s->cap_s;
-        if (d < floor)
-            d = floor;
+        if (floor > s->cap_s) floor = s->cap_s;
+        if (d < floor) d = floor;
     }
     return d;
 }
@@ -701,16 +684,12 @@ static int perform(s3 *s, xfer *x, rc_err *e)
     x->easy = s->easy;
     for (x->attempt = 1;; x->attempt++) {
         int rc = xfer_setup(s, x, s->easy, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         x->cerr = curl_easy_perform(s->easy);
         int out = xfer_outcome(s, x, e);
-        if (out == OUT_OK)
-            return RC_OK;
-        if (out == OUT_FAIL)
-            return e ? (int)e->code : RC_EIO;
-        if (x->attempt >= s->max_attempts)
-            return give_up(s, x, e);
+        if (out == OUT_OK) return RC_OK;
+        if (out == OUT_FAIL) return e ? (int)e->code : RC_EIO;
+        if (x->attempt >= s->max_attempts) return give_up(s, x, e);
         double d = backoff_s(s, x);
         rc_log_debug(s->log, "retry", "%s %s%s: %s; retrying in %.2f s", x->method, s->prefix,
                      x->key, x->last, d);
@@ -739,8 +718,7 @@ static int prepare_put(s3 *s, xfer *x, const void *data, size_t len, const rc_ob
 {
     if (meta) {
         int rc = check_meta(s, x->key, meta, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
         x->meta = *meta;
     }
     x->has_meta = 1;
@@ -756,19 +734,16 @@ static int s3_put(rc_store *st, const char *key, const void *data, size_t len, c
 {
     s3 *s = st->impl;
     xfer *x = xfer_new(s, "PUT", key, 1);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory putting %s", key);
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory putting %s", key);
     int rc = prepare_put(s, x, data, len, o ? o->meta : NULL, e);
-    if (rc == RC_OK && o && o->if_none_match)
-        x->if_none_match = 1;
+    if (rc == RC_OK && o && o->if_none_match) x->if_none_match = 1;
     int form = s->ifmatch_form;
     char bare[RC_ETAG_MAX];
     if (rc == RC_OK && o && o->if_match) {
         etag_bare(bare, sizeof bare, o->if_match);
         snprintf(x->if_match, sizeof x->if_match, form == FORM_UNQUOTED ? "%s" : "\"%s\"", bare);
     }
-    if (rc == RC_OK)
-        rc = perform(s, x, e);
+    if (rc == RC_OK) rc = perform(s, x, e);
     if (o && o->if_match && form == FORM_UNKNOWN) {
         if (rc == RC_OK) {
             s->ifmatch_form = FORM_QUOTED;
@@ -785,8 +760,9 @@ static int s3_put(rc_store *st, const char *key, const void *data, size_t len, c
     }
     if (rc == RC_ENOTFOUND && o && o->if_match) {
         rc_err_clear(e);
-        rc = rc_err_set(e, RC_ECONFLICT, "PUT s3://%s/%s%s: conditional replace of ETag %s lost: the "
-                                         "object is gone; re-read and retry",
+        rc = rc_err_set(e, RC_ECONFLICT,
+                        "PUT s3://%s/%s%s: conditional replace of ETag %s lost: the "
+                        "object is gone; re-read and retry",
                         s->bucket, s->prefix, key, bare);
     }
     if (rc == RC_OK && etag_out) {
@@ -813,8 +789,7 @@ static int s3_get(rc_store *st, const char *key, rc_buf *out, rc_obj_info *info,
 {
     s3 *s = st->impl;
     xfer *x = xfer_new(s, "GET", key, 1);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory getting %s", key);
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory getting %s", key);
     memcpy(x->sha256, RC_SIGV4_EMPTY_SHA256, 65);
     int rc = perform(s, x, e);
     if (rc == RC_OK && x->rh.content_length >= 0 && (int64_t)x->resp.len != x->rh.content_length)
@@ -824,8 +799,7 @@ static int s3_get(rc_store *st, const char *key, rc_buf *out, rc_obj_info *info,
         rc_buf_reset(out);
         if (rc_buf_append(out, x->resp.data ? x->resp.data : "", x->resp.len))
             rc = rc_err_set(e, RC_ENOMEM, "out of memory getting %s", key);
-        if (info)
-            fill_info(x, key, info, (int64_t)x->resp.len);
+        if (info) fill_info(x, key, info, (int64_t)x->resp.len);
     }
     xfer_free(x);
     return rc;
@@ -835,12 +809,10 @@ static int s3_head(rc_store *st, const char *key, rc_obj_info *info, rc_err *e)
 {
     s3 *s = st->impl;
     xfer *x = xfer_new(s, "HEAD", key, 1);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory checking %s", key);
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory checking %s", key);
     memcpy(x->sha256, RC_SIGV4_EMPTY_SHA256, 65);
     int rc = perform(s, x, e);
-    if (rc == RC_OK)
-        fill_info(x, key, info, x->rh.content_length);
+    if (rc == RC_OK) fill_info(x, key, info, x->rh.content_length);
     xfer_free(x);
     return rc;
 }
@@ -849,8 +821,7 @@ static int s3_del(rc_store *st, const char *key, rc_err *e)
 {
     s3 *s = st->impl;
     xfer *x = xfer_new(s, "DELETE", key, 1);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory deleting %s", key);
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory deleting %s", key);
     memcpy(x->sha256, RC_SIGV4_EMPTY_SHA256, 65);
     int rc = perform(s, x, e);
     if (rc == RC_ENOTFOUND) { /* deleting an absent key is not an error */
@@ -890,13 +861,13 @@ static int s3_list(rc_store *st, const char *prefix, rc_list_cb cb, void *ud, rc
         }
         rc = perform(s, x, e);
         if (rc == RC_ENOTFOUND) /* a 404 on the bucket itself without an error code */
-            rc = rc_err_set(e, RC_EUNUSABLE, "bucket %s does not exist at %s: create it, or fix "
-                                             "the bucket in the store URL",
+            rc = rc_err_set(e, RC_EUNUSABLE,
+                            "bucket %s does not exist at %s: create it, or fix "
+                            "the bucket in the store URL",
                             s->bucket, s->endpoint);
         if (rc == RC_OK) {
             rc = rc_s3xml_parse_list(x->resp.data, x->resp.len, &page, e);
-            if (rc)
-                rc_err_wrap(e, "listing s3://%s/%s at %s", s->bucket, full.data, s->endpoint);
+            if (rc) rc_err_wrap(e, "listing s3://%s/%s at %s", s->bucket, full.data, s->endpoint);
         }
         xfer_free(x);
         for (size_t i = 0; rc == RC_OK && i < page.n && !stop; i++) {
@@ -910,11 +881,11 @@ static int s3_list(rc_store *st, const char *prefix, rc_list_cb cb, void *ud, rc
             info->mtime = o->mtime > 0 ? o->mtime : 0;
             stop = cb(ud, info);
         }
-        if (rc == RC_OK && !page.is_truncated)
-            break;
+        if (rc == RC_OK && !page.is_truncated) break;
         if (rc == RC_OK && strcmp(token, page.next_token) == 0) {
-            rc = rc_err_set(e, RC_EIO, "listing s3://%s/%s at %s: the server repeated the same "
-                                       "continuation token",
+            rc = rc_err_set(e, RC_EIO,
+                            "listing s3://%s/%s at %s: the server repeated the same "
+                            "continuation token",
                             s->bucket, full.data, s->endpoint);
             break;
         }
@@ -951,8 +922,7 @@ static void start_ready(s3 *s)
             s->nwaiting--;
             x->next = s->queue_head;
             s->queue_head = x;
-            if (!s->queue_tail)
-                s->queue_tail = x;
+            if (!s->queue_tail) s->queue_tail = x;
             s->nqueued++;
         } else {
             pp = &x->next;
@@ -961,8 +931,7 @@ static void start_ready(s3 *s)
     while (s->active < s->max_conn && s->queue_head) {
         xfer *x = s->queue_head;
         s->queue_head = x->next;
-        if (!s->queue_head)
-            s->queue_tail = NULL;
+        if (!s->queue_head) s->queue_tail = NULL;
         s->nqueued--;
         x->next = NULL;
         CURL *h = s->nidle ? s->idle[--s->nidle] : curl_easy_init();
@@ -974,8 +943,7 @@ static void start_ready(s3 *s)
         if (rc == RC_OK && curl_multi_add_handle(s->multi, h) != CURLM_OK)
             rc = rc_err_set(&pe, RC_EIO, "cannot start an upload (curl multi)");
         if (rc != RC_OK) {
-            if (h)
-                s->idle[s->nidle++] = h;
+            if (h) s->idle[s->nidle++] = h;
             finish_async(s, x, rc, &pe);
             continue;
         }
@@ -994,8 +962,7 @@ static void collect_done(s3 *s)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(s->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
+        if (m->msg != CURLMSG_DONE) continue;
         CURL *h = m->easy_handle;
         xfer *x = NULL;
         curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
@@ -1003,8 +970,7 @@ static void collect_done(s3 *s)
         curl_multi_remove_handle(s->multi, h);
         s->active--;
         for (int i = 0; i < s->max_conn; i++)
-            if (s->slot[i] == x)
-                s->slot[i] = NULL;
+            if (s->slot[i] == x) s->slot[i] = NULL;
         rc_err pe;
         rc_err_clear(&pe);
         int out = xfer_outcome(s, x, &pe);
@@ -1021,8 +987,7 @@ static void collect_done(s3 *s)
             s->waiting = x;
             s->nwaiting++;
         } else {
-            if (out == OUT_RETRY)
-                give_up(s, x, &pe);
+            if (out == OUT_RETRY) give_up(s, x, &pe);
             finish_async(s, x, pe.code ? (int)pe.code : RC_EIO, &pe);
         }
     }
@@ -1036,17 +1001,14 @@ static void pump(s3 *s, int block)
     curl_multi_perform(s->multi, &running);
     collect_done(s);
     start_ready(s);
-    if (!block)
-        return;
+    if (!block) return;
     long tmo = 200;
     curl_multi_timeout(s->multi, &tmo);
-    if (tmo < 0 || tmo > 200)
-        tmo = 200;
+    if (tmo < 0 || tmo > 200) tmo = 200;
     double now = mono_now();
     for (xfer *x = s->waiting; x; x = x->next) {
         long w = (long)((x->next_at - now) * 1000.0) + 1;
-        if (w < tmo)
-            tmo = w < 0 ? 0 : w;
+        if (w < tmo) tmo = w < 0 ? 0 : w;
     }
     if (s->active)
         curl_multi_poll(s->multi, NULL, 0, (int)tmo, NULL);
@@ -1064,15 +1026,13 @@ static int s3_put_async(rc_store *st, const char *key, const void *data, size_t 
 {
     s3 *s = st->impl;
     xfer *x = xfer_new(s, "PUT", key, 1);
-    if (!x)
-        return rc_err_set(e, RC_ENOMEM, "out of memory queueing %s", key);
+    if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory queueing %s", key);
     x->owned_body = malloc(len ? len : 1);
     if (!x->owned_body) {
         xfer_free(x);
         return rc_err_set(e, RC_ENOMEM, "out of memory queueing %s (%zu bytes)", key, len);
     }
-    if (len)
-        memcpy(x->owned_body, data, len);
+    if (len) memcpy(x->owned_body, data, len);
     int rc = prepare_put(s, x, x->owned_body, len, meta, e);
     if (rc) {
         xfer_free(x);
@@ -1099,8 +1059,7 @@ static int s3_wait(rc_store *st, rc_err *e)
         pump(s, 1);
     if (s->async_failed) {
         s->async_failed = 0;
-        if (e)
-            *e = s->async_err;
+        if (e) *e = s->async_err;
         return s->async_err.code ? (int)s->async_err.code : RC_EIO;
     }
     return RC_OK;
@@ -1118,16 +1077,15 @@ static void free_list(xfer *x)
 static void s3_close(rc_store *st)
 {
     s3 *s = st->impl;
-    if (!s)
-        return;
+    if (!s) return;
     if (pending(s))
-        rc_log_warn(s->log, "store", "%s: closed with %d uploads still pending; they were dropped "
-                                     "(call rc_store_wait first)",
+        rc_log_warn(s->log, "store",
+                    "%s: closed with %d uploads still pending; they were dropped "
+                    "(call rc_store_wait first)",
                     st->url, pending(s));
     for (int i = 0; i < s->max_conn && s->slot; i++) {
         xfer *x = s->slot[i];
-        if (!x)
-            continue;
+        if (!x) continue;
         curl_multi_remove_handle(s->multi, x->easy);
         curl_easy_cleanup(x->easy);
         xfer_free(x);
@@ -1138,14 +1096,10 @@ static void s3_close(rc_store *st)
     for (int i = 0; i < s->nidle; i++)
         curl_easy_cleanup(s->idle[i]);
     free(s->idle);
-    if (s->multi)
-        curl_multi_cleanup(s->multi);
-    if (s->easy)
-        curl_easy_cleanup(s->easy);
-    if (s->secret_key)
-        memset(s->secret_key, 0, strlen(s->secret_key));
-    if (s->token)
-        memset(s->token, 0, strlen(s->token));
+    if (s->multi) curl_multi_cleanup(s->multi);
+    if (s->easy) curl_easy_cleanup(s->easy);
+    if (s->secret_key) memset(s->secret_key, 0, strlen(s->secret_key));
+    if (s->token) memset(s->token, 0, strlen(s->token));
     free(s->bucket);
     free(s->prefix);
     free(s->scheme);
@@ -1176,25 +1130,20 @@ static const rc_store_ops s3_ops = {
 
 static int host_is_local(const char *host)
 {
-    if (host[0] == '[')
-        return 1;
+    if (host[0] == '[') return 1;
     size_t n = strcspn(host, ":");
-    if (n == 9 && strncmp(host, "localhost", 9) == 0)
-        return 1;
+    if (n == 9 && strncmp(host, "localhost", 9) == 0) return 1;
     for (size_t i = 0; i < n; i++)
-        if (!isdigit((unsigned char)host[i]) && host[i] != '.')
-            return 0;
+        if (!isdigit((unsigned char)host[i]) && host[i] != '.') return 0;
     return n > 0;
 }
 
 static int dns_bucket(const char *b)
 {
     size_t n = strlen(b);
-    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-')
-        return 0;
+    if (n < 3 || n > 63 || b[0] == '-' || b[n - 1] == '-') return 0;
     for (size_t i = 0; i < n; i++)
-        if (!islower((unsigned char)b[i]) && !isdigit((unsigned char)b[i]) && b[i] != '-')
-            return 0;
+        if (!islower((unsigned char)b[i]) && !isdigit((unsigned char)b[i]) && b[i] != '-') return 0;
     return 1;
 }
 
@@ -1202,8 +1151,9 @@ static int parse_endpoint(s3 *s, const char *ep, const char *where, rc_err *e)
 {
     const char *p = strstr(ep, "://");
     if (!p || (strncmp(ep, "http://", 7) != 0 && strncmp(ep, "https://", 8) != 0))
-        return rc_err_set(e, RC_EINVAL, "S3 endpoint \"%s\" (from %s) must start with https:// "
-                                        "(or http:// for a local test server)",
+        return rc_err_set(e, RC_EINVAL,
+                          "S3 endpoint \"%s\" (from %s) must start with https:// "
+                          "(or http:// for a local test server)",
                           ep, where);
     s->scheme = strndup(ep, (size_t)(p - ep));
     const char *h = p + 3;
@@ -1211,22 +1161,23 @@ static int parse_endpoint(s3 *s, const char *ep, const char *where, rc_err *e)
     if (n == 0)
         return rc_err_set(e, RC_EINVAL, "S3 endpoint \"%s\" (from %s) has no host", ep, where);
     if (strchr(h, '@') && strchr(h, '@') < h + n)
-        return rc_err_set(e, RC_EINVAL, "S3 endpoint (from %s) must not contain credentials; use "
-                                        "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY", where);
+        return rc_err_set(e, RC_EINVAL,
+                          "S3 endpoint (from %s) must not contain credentials; use "
+                          "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+                          where);
     const char *rest = h + n;
     if (*rest && strcmp(rest, "/") != 0)
-        return rc_err_set(e, RC_EINVAL, "S3 endpoint \"%s\" (from %s): give only scheme://host[:port]; "
-                                        "the bucket and prefix go in the store URL (s3://BUCKET/PREFIX)",
+        return rc_err_set(e, RC_EINVAL,
+                          "S3 endpoint \"%s\" (from %s): give only scheme://host[:port]; "
+                          "the bucket and prefix go in the store URL (s3://BUCKET/PREFIX)",
                           ep, where);
     s->host = strndup(h, n);
-    if (!s->scheme || !s->host)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", ep);
+    if (!s->scheme || !s->host) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", ep);
     for (char *q = s->host; *q; q++)
         *q = (char)tolower((unsigned char)*q);
     size_t el = strlen(s->scheme) + strlen(s->host) + 4;
     s->endpoint = malloc(el);
-    if (!s->endpoint)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", ep);
+    if (!s->endpoint) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", ep);
     snprintf(s->endpoint, el, "%s://%s", s->scheme, s->host);
     return RC_OK;
 }
@@ -1243,8 +1194,9 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     if (bl == 0) {
         const char *eb = env("R2_BUCKET_NAME");
         if (!eb)
-            return rc_err_set(e, RC_EINVAL, "store URL %s names no bucket: use s3://BUCKET[/PREFIX] "
-                                            "or set R2_BUCKET_NAME",
+            return rc_err_set(e, RC_EINVAL,
+                              "store URL %s names no bucket: use s3://BUCKET[/PREFIX] "
+                              "or set R2_BUCKET_NAME",
                               url);
         s->bucket = strdup(eb);
     } else {
@@ -1254,11 +1206,9 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     while (pl && pre[pl - 1] == '/')
         pl--;
     s->prefix = malloc(pl + 2);
-    if (!s->bucket || !s->prefix)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
+    if (!s->bucket || !s->prefix) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
     memcpy(s->prefix, pre, pl);
-    if (pl)
-        s->prefix[pl++] = '/';
+    if (pl) s->prefix[pl++] = '/';
     s->prefix[pl] = '\0';
     for (const unsigned char *q = (const unsigned char *)s->bucket; *q; q++)
         if (*q <= ' ' || *q >= 0x7f || strchr("/?#%\\", *q))
@@ -1278,21 +1228,22 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         s->key_env = "R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY";
     }
     if (!ak || !sk)
-        return rc_err_set(e, RC_EAUTH, "store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
-                                       "AWS_SECRET_ACCESS_KEY (or R2_ACCESS_KEY_ID and "
-                                       "R2_SECRET_ACCESS_KEY)",
+        return rc_err_set(e, RC_EAUTH,
+                          "store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
+                          "AWS_SECRET_ACCESS_KEY (or R2_ACCESS_KEY_ID and "
+                          "R2_SECRET_ACCESS_KEY)",
                           url);
     s->access_key = strdup(ak);
     s->secret_key = strdup(sk);
-    if (!s->access_key || !s->secret_key || (env("AWS_SESSION_TOKEN") && ak == env("AWS_ACCESS_KEY_ID") && !s->token))
+    if (!s->access_key || !s->secret_key ||
+        (env("AWS_SESSION_TOKEN") && ak == env("AWS_ACCESS_KEY_ID") && !s->token))
         return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
 
     /* region */
-    const char *region = o->region && *o->region && strcmp(o->region, "auto") != 0 ? o->region : NULL;
-    if (!region)
-        region = env("AWS_REGION");
-    if (!region)
-        region = env("AWS_DEFAULT_REGION");
+    const char *region =
+        o->region && *o->region && strcmp(o->region, "auto") != 0 ? o->region : NULL;
+    if (!region) region = env("AWS_REGION");
+    if (!region) region = env("AWS_DEFAULT_REGION");
 
     /* endpoint */
     const char *ep = NULL, *where = NULL;
@@ -1308,23 +1259,21 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         const char *acct = env("R2_ACCOUNT_ID");
         for (const char *q = acct; *q; q++)
             if (!isalnum((unsigned char)*q))
-                return rc_err_set(e, RC_EINVAL, "R2_ACCOUNT_ID \"%s\" is not an account id (hex)", acct);
+                return rc_err_set(e, RC_EINVAL, "R2_ACCOUNT_ID \"%s\" is not an account id (hex)",
+                                  acct);
         snprintf(r2, sizeof r2, "https://%s.r2.cloudflarestorage.com", acct);
         ep = r2;
         where = "R2_ACCOUNT_ID";
     } else {
-        if (!region || strcmp(region, "auto") == 0)
-            region = "us-east-1";
+        if (!region || strcmp(region, "auto") == 0) region = "us-east-1";
         snprintf(r2, sizeof r2, "https://s3.%s.amazonaws.com", region);
         ep = r2;
         where = "AWS_REGION (no endpoint set)";
     }
     s->region = strdup(region ? region : "auto");
-    if (!s->region)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
+    if (!s->region) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
     int rc = parse_endpoint(s, ep, where, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     if (o->addressing == 1)
         s->path_style = 1;
@@ -1333,8 +1282,9 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     else
         s->path_style = host_is_local(s->host) || !dns_bucket(s->bucket);
     if (!s->path_style && !dns_bucket(s->bucket))
-        return rc_err_set(e, RC_EINVAL, "store %s: bucket \"%s\" cannot be a host name; use "
-                                        "path-style addressing",
+        return rc_err_set(e, RC_EINVAL,
+                          "store %s: bucket \"%s\" cannot be a host name; use "
+                          "path-style addressing",
                           url, s->bucket);
 
     const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env("AWS_CA_BUNDLE");
@@ -1345,8 +1295,7 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     }
 
     s->max_conn = o->max_connections > 0 ? o->max_connections : 8;
-    if (s->max_conn > 64)
-        s->max_conn = 64;
+    if (s->max_conn > 64) s->max_conn = 64;
     s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 6;
     s->base_s = o->backoff_base_s > 0 ? o->backoff_base_s : 0.2;
     s->cap_s = o->backoff_cap_s > 0 ? o->backoff_cap_s : 10.0;
@@ -1356,15 +1305,15 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         char *endp;
         long v = strtol(stall, &endp, 10);
         if (*endp || v < 1 || v > 3600)
-            return rc_err_set(e, RC_EINVAL, "R2CACHE_S3_STALL_TIMEOUT=\"%s\": give whole seconds "
-                                            "(1-3600)",
+            return rc_err_set(e, RC_EINVAL,
+                              "R2CACHE_S3_STALL_TIMEOUT=\"%s\": give whole seconds "
+                              "(1-3600)",
                               stall);
         s->stall_s = v;
     }
     s->log = o->log;
     s->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)s;
-    if (!s->rng)
-        s->rng = 88172645463325252ULL;
+    if (!s->rng) s->rng = 88172645463325252ULL;
     return RC_OK;
 }
 
@@ -1373,8 +1322,7 @@ int rc_store_s3_open(rc_store *st, const char *url, rc_err *e)
     if (!url || strncmp(url, "s3://", 5) != 0)
         return rc_err_set(e, RC_EINVAL, "store URL %s is not s3://BUCKET[/PREFIX]", url ? url : "");
     s3 *s = calloc(1, sizeof *s);
-    if (!s)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
+    if (!s) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
     s->store = st;
     st->impl = s;
     st->ops = &s3_ops;
@@ -1394,8 +1342,9 @@ int rc_store_s3_open(rc_store *st, const char *url, rc_err *e)
         st->ops = NULL;
         return rc;
     }
-    rc_log_debug(s->log, "store", "%s: endpoint %s, bucket %s, prefix \"%s\", region %s, %s-style, "
-                                  "keys from %s",
+    rc_log_debug(s->log, "store",
+                 "%s: endpoint %s, bucket %s, prefix \"%s\", region %s, %s-style, "
+                 "keys from %s",
                  url, s->endpoint, s->bucket, s->prefix, s->region,
                  s->path_style ? "path" : "virtual-host", s->key_env);
     return RC_OK;

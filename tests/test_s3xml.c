@@ -105,7 +105,8 @@ Test(s3xml, many_objects_grow)
     char *doc = malloc(cap);
     size_t n = (size_t)snprintf(doc, cap, "<ListBucketResult><IsTruncated>false</IsTruncated>");
     for (int i = 0; i < 3000; i++)
-        n += (size_t)snprintf(doc + n, cap - n, "<Contents><Key>k/%05d</Key><Size>%d</Size></Contents>", i, i);
+        n += (size_t)snprintf(doc + n, cap - n,
+                              "<Contents><Key>k/%05d</Key><Size>%d</Size></Contents>", i, i);
     n += (size_t)snprintf(doc + n, cap - n, "</ListBucketResult>");
     cr_assert_eq(parse_list(doc, n, &l, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(l.n, 3000);
@@ -124,9 +125,11 @@ Test(s3xml, malformed_lists_are_refused)
         "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>",
         "<ListBucketResult><Contents><Key>a</Key><Size>1</Size></Contents>",
         "<ListBucketResult><Contents><Key>a</Key><Size>1</Size></Content></ListBucketResult>",
-        "<ListBucketResult><Contents><Key>a&bogus;</Key><Size>1</Size></Contents></ListBucketResult>",
+        "<ListBucketResult><Contents><Key>a&bogus;</Key><Size>1</Size></Contents></"
+        "ListBucketResult>",
         "<ListBucketResult><Contents><Key>a&#0;</Key><Size>1</Size></Contents></ListBucketResult>",
-        "<ListBucketResult><Contents><Key>a&#x110000;</Key><Size>1</Size></Contents></ListBucketResult>",
+        "<ListBucketResult><Contents><Key>a&#x110000;</Key><Size>1</Size></Contents></"
+        "ListBucketResult>",
         "<ListBucketResult><Contents><Key>a</Key><Size>-1</Size></Contents></ListBucketResult>",
         "<ListBucketResult><Contents><Key>a</Key><Size>1x</Size></Contents></ListBucketResult>",
         "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>",
@@ -140,8 +143,8 @@ Test(s3xml, malformed_lists_are_refused)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rc_s3xml_list l = {0};
         rc_err e = {0};
-        cr_assert_eq(parse_list(bad[i], strlen(bad[i]), &l, &e), RC_EFORMAT, "case %zu accepted: %s",
-                     i, bad[i]);
+        cr_assert_eq(parse_list(bad[i], strlen(bad[i]), &l, &e), RC_EFORMAT,
+                     "case %zu accepted: %s", i, bad[i]);
         cr_assert(strstr(e.msg, "ListObjectsV2"), "case %zu: %s", i, e.msg);
         cr_assert_eq(l.n, 0);
         rc_s3xml_list_free(&l);
@@ -154,16 +157,20 @@ Test(s3xml, key_of_1024_bytes_fits_and_1025_does_not)
     char key[1026];
     memset(key, 'k', 1025);
     key[1024] = '\0';
-    snprintf(doc, sizeof doc, "<ListBucketResult><Contents><Key>%s</Key><Size>1</Size></Contents>"
-                              "</ListBucketResult>", key);
+    snprintf(doc, sizeof doc,
+             "<ListBucketResult><Contents><Key>%s</Key><Size>1</Size></Contents>"
+             "</ListBucketResult>",
+             key);
     rc_s3xml_list l = {0};
     rc_err e = {0};
     cr_assert_eq(parse_list(doc, strlen(doc), &l, &e), RC_OK);
     cr_assert_eq(strlen(l.objects[0].key), 1024);
     key[1024] = 'k';
     key[1025] = '\0';
-    snprintf(doc, sizeof doc, "<ListBucketResult><Contents><Key>%s</Key><Size>1</Size></Contents>"
-                              "</ListBucketResult>", key);
+    snprintf(doc, sizeof doc,
+             "<ListBucketResult><Contents><Key>%s</Key><Size>1</Size></Contents>"
+             "</ListBucketResult>",
+             key);
     cr_assert_eq(parse_list(doc, strlen(doc), &l, &e), RC_EFORMAT);
     rc_s3xml_list_free(&l);
 }

@@ -22,10 +22,11 @@ static const rc_sigv4_creds suite = {"AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRf
 #define SUITE_DATE "20150830T123600Z"
 #define SUITE_CRED "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request"
 /* The S3 API reference examples' credentials. */
-static const rc_sigv4_creds s3doc = {"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                                     "us-east-1", "s3"};
+static const rc_sigv4_creds s3doc = {"AKIAIOSFODNN7EXAMPLE",
+                                     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "us-east-1", "s3"};
 #define S3_DATE "20130524T000000Z"
-#define S3_CRED "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"
+#define S3_CRED                                                                                    \
+    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"
 #define EMPTY RC_SIGV4_EMPTY_SHA256
 
 static rc_sigv4_out out;
@@ -40,8 +41,8 @@ static void teardown(void)
 }
 
 static void sign(const rc_sigv4_creds *c, const char *method, const char *path,
-                 const rc_sigv4_kv *q, size_t nq, const rc_sigv4_kv *h, size_t nh,
-                 const char *date, const char *payload)
+                 const rc_sigv4_kv *q, size_t nq, const rc_sigv4_kv *h, size_t nh, const char *date,
+                 const char *payload)
 {
     rc_sigv4_req r = {method, path, q, nq, h, nh, date, payload};
     rc_err e = {0};
@@ -63,13 +64,14 @@ Test(sigv4, get_vanilla)
 {
     rc_sigv4_kv h[] = {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", SUITE_DATE}};
     sign(&suite, "GET", "/", NULL, 0, h, N(h), SUITE_DATE, EMPTY);
-    cr_assert_str_eq(out.canonical_request.data, "GET\n/\n\nhost:example.amazonaws.com\n"
-                                                 "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" EMPTY);
+    cr_assert_str_eq(out.canonical_request.data,
+                     "GET\n/\n\nhost:example.amazonaws.com\n"
+                     "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" EMPTY);
     assert_sts(SUITE_DATE, "20150830/us-east-1/service/aws4_request",
                "bb579772317eb040ac9ed261061d46c1f17a8133879d6129b6e1c25292927e63");
-    cr_assert_str_eq(out.authorization.data,
-                     SUITE_CRED ", SignedHeaders=host;x-amz-date, "
-                                "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
+    cr_assert_str_eq(out.authorization.data, SUITE_CRED
+                     ", SignedHeaders=host;x-amz-date, "
+                     "Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31");
 }
 
 Test(sigv4, get_vanilla_query_order_key_case)
@@ -82,7 +84,8 @@ Test(sigv4, get_vanilla_query_order_key_case)
                      "x-amz-date:20150830T123600Z\n\nhost;x-amz-date\n" EMPTY);
     assert_sts(SUITE_DATE, "20150830/us-east-1/service/aws4_request",
                "816cd5b414d056048ba4f7c5386d6e0533120fb1fcfa93762cf0fc39e2cf19e0");
-    cr_assert_str_eq(out.signature, "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
+    cr_assert_str_eq(out.signature,
+                     "b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500");
 }
 
 Test(sigv4, get_vanilla_query_order_value)
@@ -91,7 +94,8 @@ Test(sigv4, get_vanilla_query_order_value)
     rc_sigv4_kv q[] = {{"Param1", "value2"}, {"Param1", "value1"}};
     sign(&suite, "GET", "/", q, N(q), h, N(h), SUITE_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\nParam1=value1&Param1=value2\n"));
-    cr_assert_str_eq(out.signature, "5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694");
+    cr_assert_str_eq(out.signature,
+                     "5772eed61e12b33fae39ee5e7012498b51d56abc0abb7c60486157bd471c4694");
 }
 
 Test(sigv4, get_vanilla_utf8_query)
@@ -100,7 +104,8 @@ Test(sigv4, get_vanilla_utf8_query)
     rc_sigv4_kv q[] = {{"\xe1\x88\xb4", "bar"}};
     sign(&suite, "GET", "/", q, N(q), h, N(h), SUITE_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\n%E1%88%B4=bar\n"));
-    cr_assert_str_eq(out.signature, "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04");
+    cr_assert_str_eq(out.signature,
+                     "2cdec8eed098649ff3a119c94853b13c643bcf08f8b0a1d91e12c9027818dd04");
 }
 
 Test(sigv4, get_unreserved)
@@ -108,7 +113,8 @@ Test(sigv4, get_unreserved)
     rc_sigv4_kv h[] = {{"Host", "example.amazonaws.com"}, {"X-Amz-Date", SUITE_DATE}};
     const char *p = "/-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     sign(&suite, "GET", p, NULL, 0, h, N(h), SUITE_DATE, EMPTY);
-    cr_assert_str_eq(out.signature, "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
+    cr_assert_str_eq(out.signature,
+                     "07ef7494c76fa4850883e2b006601f940f8a34d404d0cfa977f52a65bbf5f24f");
 }
 
 Test(sigv4, get_header_value_trim)
@@ -118,12 +124,13 @@ Test(sigv4, get_header_value_trim)
                        {"My-Header2", "\"a   b   c\""},
                        {"X-Amz-Date", SUITE_DATE}};
     sign(&suite, "GET", "/", NULL, 0, h, N(h), SUITE_DATE, EMPTY);
-    cr_assert_str_eq(out.canonical_request.data,
-                     "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\n"
-                     "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n" EMPTY);
-    cr_assert_str_eq(out.authorization.data,
-                     SUITE_CRED ", SignedHeaders=host;my-header1;my-header2;x-amz-date, "
-                                "Signature=acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
+    cr_assert_str_eq(
+        out.canonical_request.data,
+        "GET\n/\n\nhost:example.amazonaws.com\nmy-header1:value1\nmy-header2:\"a b c\"\n"
+        "x-amz-date:20150830T123600Z\n\nhost;my-header1;my-header2;x-amz-date\n" EMPTY);
+    cr_assert_str_eq(out.authorization.data, SUITE_CRED
+                     ", SignedHeaders=host;my-header1;my-header2;x-amz-date, "
+                     "Signature=acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736");
 }
 
 Test(sigv4, get_header_key_duplicate)
@@ -135,7 +142,8 @@ Test(sigv4, get_header_key_duplicate)
                        {"X-Amz-Date", SUITE_DATE}};
     sign(&suite, "GET", "/", NULL, 0, h, N(h), SUITE_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\nmy-header1:value2,value2,value1\n"));
-    cr_assert_str_eq(out.signature, "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea");
+    cr_assert_str_eq(out.signature,
+                     "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea");
 }
 
 Test(sigv4, get_header_value_order)
@@ -145,7 +153,8 @@ Test(sigv4, get_header_value_order)
                        {"My-Header1", "value2"}, {"X-Amz-Date", SUITE_DATE}};
     sign(&suite, "GET", "/", NULL, 0, h, N(h), SUITE_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\nmy-header1:value4,value1,value3,value2\n"));
-    cr_assert_str_eq(out.signature, "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01");
+    cr_assert_str_eq(out.signature,
+                     "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01");
 }
 
 Test(sigv4, post_x_www_form_urlencoded)
@@ -164,9 +173,9 @@ Test(sigv4, post_x_www_form_urlencoded)
                      "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e");
     assert_sts(SUITE_DATE, "20150830/us-east-1/service/aws4_request",
                "42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281");
-    cr_assert_str_eq(out.authorization.data,
-                     SUITE_CRED ", SignedHeaders=content-type;host;x-amz-date, "
-                                "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a");
+    cr_assert_str_eq(out.authorization.data, SUITE_CRED
+                     ", SignedHeaders=content-type;host;x-amz-date, "
+                     "Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a");
 }
 
 /* S3 API reference, "Example: GET Object" (Range header, empty payload). */
@@ -183,9 +192,9 @@ Test(sigv4, s3_get_object_with_range)
                      "host;range;x-amz-content-sha256;x-amz-date\n" EMPTY);
     assert_sts(S3_DATE, "20130524/us-east-1/s3/aws4_request",
                "7344ae5b7ee6c3e7e6b0fe0640412a37625d1fbfff95c48bbb2dc43964946972");
-    cr_assert_str_eq(out.authorization.data,
-                     S3_CRED ", SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
-                             "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    cr_assert_str_eq(out.authorization.data, S3_CRED
+                     ", SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                     "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
 /* S3 API reference, "Example: PUT Object": "$" in the key is encoded once
@@ -203,7 +212,8 @@ Test(sigv4, s3_put_object)
                        {"x-amz-content-sha256", hash}};
     sign(&s3doc, "PUT", "/test$file.text", NULL, 0, h, N(h), S3_DATE, hash);
     cr_assert(strncmp(out.canonical_request.data, "PUT\n/test%24file.text\n\n", 23) == 0);
-    cr_assert_str_eq(out.signature, "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
+    cr_assert_str_eq(out.signature,
+                     "98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd");
 }
 
 /* S3 API reference, "Example: GET Bucket (List Objects)" and "GET Bucket
@@ -216,12 +226,14 @@ Test(sigv4, s3_list_and_empty_query_value)
     rc_sigv4_kv q[] = {{"prefix", "J"}, {"max-keys", "2"}};
     sign(&s3doc, "GET", "/", q, N(q), h, N(h), S3_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\n/\nmax-keys=2&prefix=J\n"));
-    cr_assert_str_eq(out.signature, "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
+    cr_assert_str_eq(out.signature,
+                     "34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7");
 
     rc_sigv4_kv lq[] = {{"lifecycle", NULL}};
     sign(&s3doc, "GET", "/", lq, N(lq), h, N(h), S3_DATE, EMPTY);
     cr_assert(strstr(out.canonical_request.data, "\n/\nlifecycle=\n"));
-    cr_assert_str_eq(out.signature, "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
+    cr_assert_str_eq(out.signature,
+                     "fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543");
 }
 
 Test(sigv4, uri_encoding_is_single_and_keeps_slash)
@@ -380,8 +392,7 @@ Test(sigv4, matches_botocore)
         cJSON_AddStringToObject(o, "region", c.region);
         cJSON_AddStringToObject(o, "access_key", c.access_key);
         cJSON_AddStringToObject(o, "secret_key", c.secret_key);
-        if (d->token)
-            cJSON_AddStringToObject(o, "token", d->token);
+        if (d->token) cJSON_AddStringToObject(o, "token", d->token);
         cJSON_AddItemToArray(arr, o);
     }
     char *json = cJSON_PrintUnformatted(arr);
@@ -415,11 +426,11 @@ Test(sigv4, matches_botocore)
         h[nh++] = (rc_sigv4_kv){"host", "127.0.0.1:7480"};
         h[nh++] = (rc_sigv4_kv){"x-amz-date", date};
         h[nh++] = (rc_sigv4_kv){"x-amz-content-sha256", hash};
-        if (d->token)
-            h[nh++] = (rc_sigv4_kv){"x-amz-security-token", d->token};
+        if (d->token) h[nh++] = (rc_sigv4_kv){"x-amz-security-token", d->token};
         sign(&c, d->method, d->path, d->q, d->nq, h, nh, date, hash);
-        cr_assert_str_eq(out.authorization.data, line + 5, "case %zu (%s %s): ours\n%s\nbotocore\n%s",
-                         i, d->method, d->path, out.authorization.data, line + 5);
+        cr_assert_str_eq(out.authorization.data, line + 5,
+                         "case %zu (%s %s): ours\n%s\nbotocore\n%s", i, d->method, d->path,
+                         out.authorization.data, line + 5);
     }
     rc_buf_free(&outp);
     rc_buf_free(&errp);

@@ -39,11 +39,9 @@ static void need_rgw(void)
     while (fgets(line, sizeof line, f)) {
         line[strcspn(line, "\r\n")] = '\0';
         char *p = line;
-        if (strncmp(p, "export ", 7) == 0)
-            p += 7;
+        if (strncmp(p, "export ", 7) == 0) p += 7;
         char *eq = strchr(p, '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = '\0';
         setenv(p, eq + 1, 1);
     }
@@ -120,8 +118,7 @@ static void start_proxy(void)
 
 static void stop_proxy(void)
 {
-    if (proxy_pid > 0)
-        rc_test_server_stop(proxy_pid);
+    if (proxy_pid > 0) rc_test_server_stop(proxy_pid);
     proxy_pid = 0;
 }
 
@@ -138,8 +135,7 @@ static void proxy_call(const char *method, const char *path, const char *body, r
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", proxy_port, path);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
     rc_buf tmp = RC_BUF_INIT;
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out ? out : &tmp);
@@ -161,8 +157,7 @@ static int proxy_requests(void)
     proxy_call("GET", "/__stats", NULL, &out);
     int n = -1;
     const char *p = strstr(out.data, "\"requests\": ");
-    if (p)
-        n = atoi(p + 12);
+    if (p) n = atoi(p + 12);
     rc_buf_free(&out);
     return n;
 }
@@ -275,7 +270,8 @@ Test(store_s3, conditional_create_and_replace)
     rc_put_opts stale = {NULL, "0123456789abcdef0123456789abcdef", 0};
     cr_assert_eq(put(s, k, "{\"v\":9}", &stale, NULL, &e), RC_ECONFLICT);
     rc_put_opts cur = {NULL, etag1, 0};
-    cr_assert_eq(put(s, k, "{\"v\":2}", &cur, etag2, &e), RC_OK, "replace with current ETag: %s", e.msg);
+    cr_assert_eq(put(s, k, "{\"v\":2}", &cur, etag2, &e), RC_OK, "replace with current ETag: %s",
+                 e.msg);
     /* the old ETag is stale now */
     cr_assert_eq(put(s, k, "{\"v\":9}", &cur, NULL, &e), RC_ECONFLICT);
     /* the second replace uses the ETag spelling learnt by the first */
@@ -390,8 +386,7 @@ static char *read_all(FILE *f)
     long n = ftell(f);
     char *p = calloc(1, (size_t)n + 1);
     rewind(f);
-    if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n)
-        p[0] = '\0';
+    if (n > 0 && fread(p, 1, (size_t)n, f) != (size_t)n) p[0] = '\0';
     return p;
 }
 
@@ -490,10 +485,8 @@ static long raw_put(const char *key, const char *signed_body, const char *sent_b
     rc_sigv4_sha256_hex(signed_body, strlen(signed_body), sha);
     rc_sigv4_md5_base64(md5_of, strlen(md5_of), md5);
     rc_sigv4_amz_date(time(NULL), date);
-    rc_sigv4_kv h[] = {{"host", host},
-                       {"x-amz-date", date},
-                       {"x-amz-content-sha256", sha},
-                       {"content-md5", md5}};
+    rc_sigv4_kv h[] = {
+        {"host", host}, {"x-amz-date", date}, {"x-amz-content-sha256", sha}, {"content-md5", md5}};
     rc_sigv4_creds c = {getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
                         getenv("AWS_REGION"), "s3"};
     rc_sigv4_req r = {"PUT", path, NULL, 0, h, 4, date, sha};
@@ -706,10 +699,10 @@ Test(store_s3, async_puts_survive_faults_and_report_failures)
 
 static void clear_s3_env(void)
 {
-    const char *vars[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                          "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL",
-                          "AWS_ENDPOINT_URL_S3", "R2_ACCOUNT_ID", "R2_ACCESS_KEY_ID",
-                          "R2_SECRET_ACCESS_KEY", "R2_BUCKET_NAME", "AWS_CA_BUNDLE"};
+    const char *vars[] = {"AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                          "AWS_REGION",           "AWS_DEFAULT_REGION",    "AWS_ENDPOINT_URL",
+                          "AWS_ENDPOINT_URL_S3",  "R2_ACCOUNT_ID",         "R2_ACCESS_KEY_ID",
+                          "R2_SECRET_ACCESS_KEY", "R2_BUCKET_NAME",        "AWS_CA_BUNDLE"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
         unsetenv(vars[i]);
 }
@@ -750,8 +743,9 @@ Test(store_s3, configuration_from_environment)
     setenv("R2_BUCKET_NAME", "seismic-cache", 1);
     log = open_log("s3://", NULL, &rc, &e);
     cr_assert_eq(rc, RC_OK, "%s", e.msg);
-    cr_assert(strstr(log, "endpoint https://0123abcd.r2.cloudflarestorage.com, bucket seismic-cache, "
-                          "prefix \"\", region auto, virtual-host-style, keys from R2_ACCESS_KEY_ID"),
+    cr_assert(strstr(log,
+                     "endpoint https://0123abcd.r2.cloudflarestorage.com, bucket seismic-cache, "
+                     "prefix \"\", region auto, virtual-host-style, keys from R2_ACCESS_KEY_ID"),
               "%s", log);
     cr_assert_null(strstr(log, "r2secretvalue"));
     free(log);

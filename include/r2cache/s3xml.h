@@ -39,7 +39,7 @@ int rc_s3xml_parse_list(const char *xml, size_t len, rc_s3xml_list *l, rc_err *e
 void rc_s3xml_list_free(rc_s3xml_list *l);
 
 typedef struct rc_s3xml_error {
-    char code[64];        /* "SignatureDoesNotMatch" */
+    char code[64]; /* "SignatureDoesNotMatch" */
     char message[512];
     char request_id[128];
     char resource[256];   /* Resource or BucketName when sent */

@@ -37,15 +37,15 @@ typedef struct rc_sigv4_creds {
 } rc_sigv4_creds;
 
 typedef struct rc_sigv4_req {
-    const char *method;          /* "GET", "PUT", ... */
-    const char *path;            /* decoded, starting with "/": "/bucket/data/a b" */
-    const rc_sigv4_kv *query;    /* decoded names and values, any order */
+    const char *method;       /* "GET", "PUT", ... */
+    const char *path;         /* decoded, starting with "/": "/bucket/data/a b" */
+    const rc_sigv4_kv *query; /* decoded names and values, any order */
     size_t nquery;
-    const rc_sigv4_kv *headers;  /* headers to sign, any case and order; a
-                                    repeated name is joined with "," in order */
+    const rc_sigv4_kv *headers; /* headers to sign, any case and order; a
+                                   repeated name is joined with "," in order */
     size_t nheaders;
-    const char *amz_date;        /* "YYYYMMDDTHHMMSSZ", as sent in x-amz-date */
-    const char *payload_sha256;  /* lower-case hex, or RC_SIGV4_UNSIGNED */
+    const char *amz_date;       /* "YYYYMMDDTHHMMSSZ", as sent in x-amz-date */
+    const char *payload_sha256; /* lower-case hex, or RC_SIGV4_UNSIGNED */
 } rc_sigv4_req;
 
 typedef struct rc_sigv4_out {
