@@ -200,3 +200,31 @@ void rc_test_server_stop(pid_t pid)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
 }
+
+int rc_test_rgw_env(char *bucket, size_t nb, char *endpoint, size_t ne)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/rgw/env", RC_BINARY_DIR);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        char *p = line;
+        if (strncmp(p, "export ", 7) == 0)
+            p += 7;
+        char *eq = strchr(p, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        setenv(p, eq + 1, 1);
+    }
+    fclose(f);
+    unsetenv("AWS_ENDPOINT_URL_S3");
+    unsetenv("AWS_SESSION_TOKEN");
+    const char *b = getenv("RC_TEST_BUCKET"), *ep = getenv("AWS_ENDPOINT_URL");
+    snprintf(bucket, nb, "%s", b ? b : "");
+    snprintf(endpoint, ne, "%s", ep ? ep : "");
+    return 0;
+}

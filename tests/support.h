@@ -46,4 +46,11 @@ int rc_test_sh(const char *cmd, rc_buf *out, rc_buf *err);
 pid_t rc_test_server_start(char *const argv[], int timeout_s, int *port);
 void rc_test_server_stop(pid_t pid);
 
+/*
+ * Load the RGW test server's environment (RC_BINARY_DIR/rgw/env, written by
+ * tests/rgw.sh through the CTest fixture "rgw") into this process: endpoint,
+ * keys, region, bucket. Returns 0, or -1 when the file is absent.
+ */
+int rc_test_rgw_env(char *bucket, size_t nb, char *endpoint, size_t ne);
+
 #endif
