@@ -33,8 +33,7 @@ static int put_escaped(rc_buf *b, const char *s)
                  : *s == '"'  ? rc_buf_puts(b, "\\\"")
                  : *s == '\n' ? rc_buf_puts(b, "\\n")
                               : rc_buf_append(b, s, 1);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -42,8 +41,8 @@ static int put_escaped(rc_buf *b, const char *s)
 static int family(rc_buf *b, const char *labels, const char *name, kind k, const char *help,
                   const char *value)
 {
-    if (rc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %s\n", name, help, name,
-                      kind_name(k), name, labels, value))
+    if (rc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s{%s} %s\n", name, help, name, kind_name(k),
+                      name, labels, value))
         return RC_ENOMEM;
     return 0;
 }
@@ -77,45 +76,57 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e)
     snprintf(dur, sizeof dur, "%.3f", m->duration_s);
     rc = fam_int(out, L, "r2cache_last_run_timestamp_seconds", GAUGE,
                  "Unix time at which the last r2cache run or fill finished.", m->finished_at);
-    rc = rc ? rc : family(out, L, "r2cache_run_duration_seconds", GAUGE,
-                          "Wall time of the last run or fill, in seconds.", dur);
-    rc = rc ? rc : fam_int(out, L, "r2cache_exit_status", GAUGE,
-                           "Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, "
-                           "3 store or source unusable.",
-                           m->exit_status);
-    rc = rc ? rc : fam_int(out, L, "r2cache_stations", GAUGE,
-                           "Channels selected by the configuration, scope and shard.", m->stations);
+    rc = rc ? rc
+            : family(out, L, "r2cache_run_duration_seconds", GAUGE,
+                     "Wall time of the last run or fill, in seconds.", dur);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_exit_status", GAUGE,
+                      "Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, "
+                      "3 store or source unusable.",
+                      m->exit_status);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_stations", GAUGE,
+                      "Channels selected by the configuration, scope and shard.", m->stations);
     if (!rc && m->stations_failed >= 0)
         rc = fam_int(out, L, "r2cache_stations_failed", GAUGE,
                      "Channels with at least one failed or incomplete window.", m->stations_failed);
-    rc = rc ? rc : fam_int(out, L, "r2cache_windows", GAUGE,
-                           "Windows the last run or fill was responsible for.", s->windows);
-    rc = rc ? rc : fam_int(out, L, "r2cache_windows_failed", GAUGE,
-                           "Windows that failed or stayed incomplete after every retry.",
-                           s->failed + s->held);
-    rc = rc ? rc : fam_int(out, L, "r2cache_windows_no_data", GAUGE,
-                           "Windows for which the source had no sample at all.", s->nodata);
-    rc = rc ? rc : fam_int(out, L, "r2cache_chunks_written_total", COUNTER,
-                           "Chunks written (new or replaced).", s->added);
-    rc = rc ? rc : fam_int(out, L, "r2cache_chunks_provisional_total", COUNTER,
-                           "Chunks written provisional, below the completeness threshold.",
-                           s->provisional);
-    rc = rc ? rc : fam_int(out, L, "r2cache_chunks_present", GAUGE,
-                           "Windows skipped because their chunk was already cached.", s->present);
-    rc = rc ? rc : fam_int(out, L, "r2cache_requests_total", COUNTER,
-                           "Requests made to the source (HTTP attempts or SDS reads).",
-                           s->requests);
-    rc = rc ? rc : fam_int(out, L, "r2cache_bytes_fetched", GAUGE,
-                           "miniSEED bytes received from the source.", s->bytes_fetched);
-    rc = rc ? rc : fam_int(out, L, "r2cache_bytes_written", GAUGE,
-                           "Compressed chunk bytes written to the store.", s->bytes_written);
-    rc = rc ? rc : fam_int(out, L, "r2cache_gap_samples_filled", GAUGE,
-                           "Samples interpolated into gaps of the written chunks.", s->gap_samples);
-    rc = rc ? rc : fam_int(out, L, "r2cache_manifests_written_total", COUNTER,
-                           "Daily manifest writes.", s->manifests);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_windows", GAUGE,
+                      "Windows the last run or fill was responsible for.", s->windows);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_windows_failed", GAUGE,
+                      "Windows that failed or stayed incomplete after every retry.",
+                      s->failed + s->held);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_windows_no_data", GAUGE,
+                      "Windows for which the source had no sample at all.", s->nodata);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_chunks_written_total", COUNTER,
+                      "Chunks written (new or replaced).", s->added);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_chunks_provisional_total", COUNTER,
+                      "Chunks written provisional, below the completeness threshold.",
+                      s->provisional);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_chunks_present", GAUGE,
+                      "Windows skipped because their chunk was already cached.", s->present);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_requests_total", COUNTER,
+                      "Requests made to the source (HTTP attempts or SDS reads).", s->requests);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_bytes_fetched", GAUGE,
+                      "miniSEED bytes received from the source.", s->bytes_fetched);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_bytes_written", GAUGE,
+                      "Compressed chunk bytes written to the store.", s->bytes_written);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_gap_samples_filled", GAUGE,
+                      "Samples interpolated into gaps of the written chunks.", s->gap_samples);
+    rc = rc ? rc
+            : fam_int(out, L, "r2cache_manifests_written_total", COUNTER, "Daily manifest writes.",
+                      s->manifests);
     rc_buf_free(&lb);
-    if (rc)
-        return rc_err_set(e, RC_ENOMEM, "metrics: out of memory");
+    if (rc) return rc_err_set(e, RC_ENOMEM, "metrics: out of memory");
     return RC_OK;
 }
 
@@ -123,8 +134,7 @@ int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err
 {
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
-    if (!tmp)
-        return rc_err_set(e, RC_ENOMEM, "metrics file %s: out of memory", path);
+    if (!tmp) return rc_err_set(e, RC_ENOMEM, "metrics file %s: out of memory", path);
     /* node_exporter reads only *.prom, so the temp name must not end in it */
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -139,15 +149,13 @@ int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err
     size_t off = 0;
     while (off < len) {
         ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             int err = errno;
             close(fd);
             unlink(tmp);
             free(tmp);
-            return rc_err_set(e, RC_EIO, "metrics file %s: write failed: %s", path,
-                              strerror(err));
+            return rc_err_set(e, RC_EIO, "metrics file %s: write failed: %s", path, strerror(err));
         }
         off += (size_t)w;
     }
@@ -155,8 +163,7 @@ int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err
         int err = errno;
         unlink(tmp);
         free(tmp);
-        return rc_err_set(e, RC_EIO, "metrics file %s: cannot replace it: %s", path,
-                          strerror(err));
+        return rc_err_set(e, RC_EIO, "metrics file %s: cannot replace it: %s", path, strerror(err));
     }
     free(tmp);
     return RC_OK;
@@ -164,18 +171,16 @@ int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err
 
 static int safe_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 static int put_segment(rc_buf *b, const char *s)
 {
-    if (!*s)
-        return rc_buf_puts(b, "_");
+    if (!*s) return rc_buf_puts(b, "_");
     for (; *s; s++) {
         char c = safe_char(*s) ? *s : '_';
-        if (rc_buf_append(b, &c, 1))
-            return RC_ENOMEM;
+        if (rc_buf_append(b, &c, 1)) return RC_ENOMEM;
     }
     return 0;
 }
@@ -206,8 +211,7 @@ void rc_metrics_instance(char *out, size_t cap)
         snprintf(out, cap, "%s", v);
         return;
     }
-    if (gethostname(out, cap) != 0)
-        snprintf(out, cap, "unknown");
+    if (gethostname(out, cap) != 0) snprintf(out, cap, "unknown");
     out[cap - 1] = '\0';
 }
 
@@ -231,8 +235,7 @@ static size_t keep_start(char *p, size_t size, size_t nmemb, void *ud)
 int rc_metrics_push(const char *url, const char *text, size_t len, long timeout_s, rc_err *e)
 {
     CURL *c = curl_easy_init();
-    if (!c)
-        return rc_err_set(e, RC_ENOMEM, "metrics push to %s: cannot create a curl handle", url);
+    if (!c) return rc_err_set(e, RC_ENOMEM, "metrics push to %s: cannot create a curl handle", url);
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/plain; version=0.0.4");
     struct curl_slist *h2 = h ? curl_slist_append(h, "Expect:") : NULL;
     if (!h2) {
@@ -267,8 +270,7 @@ int rc_metrics_push(const char *url, const char *text, size_t len, long timeout_
                           url, cerr[0] ? cerr : curl_easy_strerror(cc));
     if (status < 200 || status > 299) {
         for (size_t i = 0; i < a.len; i++)
-            if (a.text[i] == '\n' || a.text[i] == '\r')
-                a.text[i] = ' ';
+            if (a.text[i] == '\n' || a.text[i] == '\r') a.text[i] = ' ';
         return rc_err_set(e, RC_EIO, "metrics push to %s: HTTP %ld%s%s", url, status,
                           a.len ? ": " : "", a.text);
     }

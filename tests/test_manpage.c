@@ -53,20 +53,16 @@ static char *section(const char *page, const char *head)
     size_t hl = strlen(head);
     const char *p = page;
     while (p && *p) {
-        if (strncmp(p, head, hl) == 0 && (p[hl] == '\n' || p[hl] == '\0'))
-            break;
+        if (strncmp(p, head, hl) == 0 && (p[hl] == '\n' || p[hl] == '\0')) break;
         p = strchr(p, '\n');
-        if (p)
-            p++;
+        if (p) p++;
     }
-    if (!p || !*p)
-        return NULL;
+    if (!p || !*p) return NULL;
     const char *body = p + hl;
     const char *end = body;
     while ((end = strchr(end, '\n'))) {
         end++;
-        if (strncmp(end, ".SS ", 4) == 0 || strncmp(end, ".SH ", 4) == 0)
-            break;
+        if (strncmp(end, ".SS ", 4) == 0 || strncmp(end, ".SH ", 4) == 0) break;
     }
     size_t len = end ? (size_t)(end - body) : strlen(body);
     char *s = malloc(len + 1);
@@ -83,8 +79,7 @@ static int has_option(const char *text, const char *name)
     size_t pl = strlen(pat);
     for (const char *p = text; (p = strstr(p, pat)); p += pl) {
         char c = p[pl];
-        if (!(isalnum((unsigned char)c) || c == '-'))
-            return 1;
+        if (!(isalnum((unsigned char)c) || c == '-')) return 1;
     }
     return 0;
 }
@@ -93,9 +88,9 @@ static int has_option(const char *text, const char *name)
 static size_t help_options(const char *help, char names[][64], size_t cap)
 {
     size_t n = 0;
-    for (const char *l = help; l && *l && n < cap; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (strncmp(l, "  --", 4) != 0)
-            continue;
+    for (const char *l = help; l && *l && n < cap;
+         l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "  --", 4) != 0) continue;
         size_t k = 0;
         for (const char *q = l + 4; *q && !isspace((unsigned char)*q) && *q != '=' && k < 63; q++)
             names[n][k++] = *q;
@@ -120,8 +115,7 @@ static size_t help_commands(const char *help, char names[][32], size_t cap)
             names[n][k++] = *p++;
         names[n++][k] = '\0';
         p = strchr(p, '\n');
-        if (!p)
-            break;
+        if (!p) break;
         p++;
     }
     return n;
@@ -174,8 +168,9 @@ static int check_page(const char *page, char *why, size_t cap)
         }
         for (size_t k = 0; k < no && !bad; k++)
             if (!has_option(sec, opts[k]) && !has_option(common, opts[k])) {
-                snprintf(why, cap, "option --%s of r2cache %s is documented neither in its "
-                                   "section nor under COMMON OPTIONS",
+                snprintf(why, cap,
+                         "option --%s of r2cache %s is documented neither in its "
+                         "section nor under COMMON OPTIONS",
                          opts[k], cmds[i]);
                 bad = 1;
             }

@@ -22,13 +22,15 @@
 #include "support.h"
 
 static const char expected_full[] =
-    "# HELP r2cache_last_run_timestamp_seconds Unix time at which the last r2cache run or fill finished.\n"
+    "# HELP r2cache_last_run_timestamp_seconds Unix time at which the last r2cache run or fill "
+    "finished.\n"
     "# TYPE r2cache_last_run_timestamp_seconds gauge\n"
     "r2cache_last_run_timestamp_seconds{command=\"run\"} 1762294320\n"
     "# HELP r2cache_run_duration_seconds Wall time of the last run or fill, in seconds.\n"
     "# TYPE r2cache_run_duration_seconds gauge\n"
     "r2cache_run_duration_seconds{command=\"run\"} 12.500\n"
-    "# HELP r2cache_exit_status Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, 3 store or source unusable.\n"
+    "# HELP r2cache_exit_status Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, 3 "
+    "store or source unusable.\n"
     "# TYPE r2cache_exit_status gauge\n"
     "r2cache_exit_status{command=\"run\"} 1\n"
     "# HELP r2cache_stations Channels selected by the configuration, scope and shard.\n"
@@ -49,7 +51,8 @@ static const char expected_full[] =
     "# HELP r2cache_chunks_written_total Chunks written (new or replaced).\n"
     "# TYPE r2cache_chunks_written_total counter\n"
     "r2cache_chunks_written_total{command=\"run\"} 21\n"
-    "# HELP r2cache_chunks_provisional_total Chunks written provisional, below the completeness threshold.\n"
+    "# HELP r2cache_chunks_provisional_total Chunks written provisional, below the completeness "
+    "threshold.\n"
     "# TYPE r2cache_chunks_provisional_total counter\n"
     "r2cache_chunks_provisional_total{command=\"run\"} 3\n"
     "# HELP r2cache_chunks_present Windows skipped because their chunk was already cached.\n"
@@ -110,17 +113,18 @@ Test(metrics, format_shard_and_unknown_failed)
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
     cr_assert(strstr(out.data, "r2cache_exit_status{command=\"fill\",shard=\"3/8\"} 0\n"));
-    cr_assert(strstr(out.data, "r2cache_run_duration_seconds{command=\"fill\",shard=\"3/8\"} 0.000\n"));
+    cr_assert(
+        strstr(out.data, "r2cache_run_duration_seconds{command=\"fill\",shard=\"3/8\"} 0.000\n"));
     cr_assert(strstr(out.data, "r2cache_stations{command=\"fill\",shard=\"3/8\"} 2\n"));
     cr_assert(strstr(out.data, "r2cache_chunks_written_total{command=\"fill\",shard=\"3/8\"} 0\n"));
     cr_assert_null(strstr(out.data, "stations_failed"));
     /* every sample line carries both labels */
     int samples = 0;
     for (char *l = out.data; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-        if (*l == '#')
-            continue;
+        if (*l == '#') continue;
         samples++;
-        cr_assert_eq(strncmp(strchr(l, '{'), "{command=\"fill\",shard=\"3/8\"} ", 29), 0, "%.80s", l);
+        cr_assert_eq(strncmp(strchr(l, '{'), "{command=\"fill\",shard=\"3/8\"} ", 29), 0, "%.80s",
+                     l);
     }
     cr_assert_eq(samples, 15);
     rc_buf_free(&out);
@@ -143,8 +147,7 @@ static int count_entries(const char *dir)
     int n = 0;
     struct dirent *de;
     while ((de = readdir(d)))
-        if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-            n++;
+        if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) n++;
     closedir(d);
     return n;
 }
@@ -212,8 +215,7 @@ static pid_t start_listener(const char *out, int status, int *port)
 static cJSON *recorded(const char *path, int nth)
 {
     rc_buf b = RC_BUF_INIT;
-    if (rc_test_read_file(path, &b) != 0)
-        return NULL;
+    if (rc_test_read_file(path, &b) != 0) return NULL;
     char *line = b.data;
     for (int i = 0; line && i < nth; i++)
         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL;
