@@ -49,3 +49,7 @@ if(TEST shard)
   set_tests_properties(shard PROPERTIES FIXTURES_REQUIRED rgw)
 endif()
 rc_test(concurrency err buf log timewin naming store store_file store_s3 sigv4 s3xml)
+
+# Leak check of the end-to-end invocations; skips (77) in an ASan build.
+add_test(NAME valgrind COMMAND ${CMAKE_SOURCE_DIR}/tests/valgrind.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(valgrind PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
