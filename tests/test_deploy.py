@@ -393,6 +393,62 @@ class Systemd(unittest.TestCase):
         accepts(self, argv[1:], "r2cache-recover.service")
 
 
+def schema_paths(props, prefix, defs):
+    """Every property of the configuration schema as a dotted path."""
+    out = []
+    for k, p in props.items():
+        name = prefix + k
+        out.append(name)
+        if "properties" in p:
+            out += schema_paths(p["properties"], name + ".", defs)
+        it = p.get("items", {})
+        if "$ref" in it:
+            it = defs[it["$ref"].split("/")[-1]]
+        if "properties" in it:
+            out += schema_paths(it["properties"], name + "[].", defs)
+    return out
+
+
+class Docs(unittest.TestCase):
+    def read(self, *parts):
+        with open(os.path.join(SRC, *parts), encoding="utf-8") as f:
+            return f.read()
+
+    def test_configuration_reference_covers_the_schema(self):
+        schema = json.loads(self.read("schemas", "config.schema.json"))
+        doc = self.read("docs", "configuration.md")
+        rows = set(re.findall(r"^\| `([^`]+)` \|", doc, re.M))
+        paths = schema_paths(schema["properties"], "", schema["$defs"])
+        self.assertGreater(len(paths), 40)
+        for p in paths:
+            self.assertIn(p, rows, "docs/configuration.md has no row for %s" % p)
+        for r in rows:
+            self.assertIn(r, paths, "docs/configuration.md documents %s, which the schema lacks" % r)
+
+    def test_exit_code_table_matches_cli_h(self):
+        codes = dict((int(v), k) for k, v in re.findall(r"RC_EXIT_(\w+) = (\d+)", self.read("include", "r2cache", "cli.h")))
+        self.assertEqual(sorted(codes), [0, 1, 2, 3])
+        ops = self.read("docs", "operations.md")
+        table = ops[ops.index("## Exit codes"):]
+        for c in codes:
+            self.assertRegex(table, r"\n\| %d \| " % c)
+
+    def test_operations_names_real_files_and_metrics(self):
+        ops = self.read("docs", "operations.md")
+        for f in set(re.findall(r"`(deploy/[^`* ]+)`", ops)):
+            self.assertTrue(os.path.exists(os.path.join(SRC, f)), f)
+        src = self.read("src", "metrics.c")
+        for m in set(re.findall(r"`(r2cache_[a-z_]+)`", ops)):
+            self.assertIn('"%s"' % m, src, "operations.md documents %s, metrics.c does not write it" % m)
+        for m in re.findall(r'"(r2cache_[a-z_]+)"', src):
+            self.assertIn("`%s`" % m, ops, "metrics.c writes %s, operations.md does not explain it" % m)
+
+    def test_architecture_names_existing_modules(self):
+        arch = self.read("docs", "architecture.md")
+        for f in set(re.findall(r"`(\w+\.c)`", arch)) | set(re.findall(r"\b(\w+\.c),", arch)):
+            self.assertTrue(os.path.isfile(os.path.join(SRC, "src", f)), "architecture.md names %s" % f)
+
+
 class Railway(unittest.TestCase):
     def load(self, name):
         with open(os.path.join(SRC, "deploy", "railway", name), encoding="utf-8") as f:
