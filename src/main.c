@@ -19,6 +19,14 @@
 
 static volatile sig_atomic_t g_stop;
 
+/* libmseed prints its own diagnostics to stderr; r2cache reports every
+ * decoding problem itself (per channel, with the byte offset), in the log
+ * format the operator chose, so libmseed's raw lines are dropped. */
+static void mseed_quiet(char *msg)
+{
+    (void)msg;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -95,6 +103,7 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     curl_global_init(CURL_GLOBAL_DEFAULT);
+    ms_loginit(mseed_quiet, NULL, mseed_quiet, NULL);
     rc_cli cli;
     memset(&cli, 0, sizeof cli);
     cli.cmd = cmd->name;
