@@ -279,7 +279,7 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     fill_args a = {0};
     int help = 0;
     cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_NOW | RC_OPT_JSON |
-                  RC_OPT_SHARD;
+                  RC_OPT_SHARD | RC_OPT_METRICS;
     int code = rc_cli_parse(cli, argc, argv, fill_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
@@ -497,5 +497,6 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
         free(txt);
         cJSON_Delete(o);
     }
+    rc_cli_metrics(cli, "fill", s, status, -1);
     return status;
 }

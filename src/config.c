@@ -122,10 +122,13 @@ static int get_number(pctx *p, const cJSON *o, const char *path, double lo, doub
 
 static int get_int(pctx *p, const cJSON *o, const char *path, int lo, int hi, int *out)
 {
-    if (!cJSON_IsNumber(o) || o->valuedouble != (double)(long long)o->valuedouble)
+    /* range before the cast: converting inf or 1e309 to an integer is undefined */
+    if (!cJSON_IsNumber(o) || !isfinite(o->valuedouble))
         return bad(p, path, "must be a whole number");
     if (o->valuedouble < lo || o->valuedouble > hi)
         return bad(p, path, "%g is out of range [%d, %d]", o->valuedouble, lo, hi);
+    if (o->valuedouble != (double)(long long)o->valuedouble)
+        return bad(p, path, "must be a whole number");
     *out = (int)o->valuedouble;
     return RC_OK;
 }

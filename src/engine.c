@@ -23,6 +23,7 @@
  */
 #include "r2cache/engine.h"
 #include "r2cache/codec.h"
+#include "r2cache/inventory.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
 #include "r2cache/shape.h"
@@ -220,7 +221,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     if (!en->o.max_request_seconds)
         en->o.max_request_seconds = 86400;
     if (!en->o.max_request_bytes)
-        en->o.max_request_bytes = 12u << 20;
+        en->o.max_request_bytes = 6u << 20;
     en->targets = targets;
     en->ntargets = ntargets;
     en->ts = calloc(ntargets ? ntargets : 1, sizeof *en->ts);
@@ -603,6 +604,21 @@ static int plan_day(rc_engine *en, size_t ti, int64_t day, const size_t *idx, si
             resolve(en, b, &lc, have_m ? &m : NULL);
         }
     }
+    /* Blobs that no manifest entry names (a run killed between its blobs and
+     * its manifest, whatever windows it was doing): index them from their
+     * own metadata now, so nothing stored stays invisible until a reindex. */
+    for (size_t k = 0; k < lc.n; k++) {
+        if (have_m && rc_manifest_find(&m, lc.v[k].span, lc.v[k].start))
+            continue;
+        if (task_find(en, ti, lc.v[k].span, lc.v[k].start))
+            continue;
+        wtask *o = task_add(en, ti, lc.v[k].span, lc.v[k].start, 0);
+        if (!o)
+            break;
+        resolve(en, o, &lc, have_m ? &m : NULL);
+        if (o->state != W_REPAIR)
+            o->state = W_PRESENT; /* unreadable metadata: left for verify to report */
+    }
     free(lc.v);
     if (have_m)
         rc_manifest_free(&m);
@@ -771,7 +787,8 @@ static void hex(const unsigned char *d, size_t n, char *out)
 
 /* Store one chunk (samples already final) and remember its entry. */
 static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-                 const rc_window_stats *stv, double offset_s, int prov)
+                 const rc_window_stats *stv, double offset_s, int prov, int64_t gap_head,
+                 int64_t gap_tail)
 {
     const rc_config *cfg = en->o.cfg;
     if (prov && !en->final) {
@@ -821,6 +838,8 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     me->provisional = prov;
     me->bytes = (int64_t)body.len;
     me->offset_s = offset_s;
+    me->gap_head = gap_head;
+    me->gap_tail = gap_tail;
     me->revision = 1;
     memcpy(me->sha256, sha, sizeof sha);
     rc_time_now_iso_us(me->written_at);
@@ -942,7 +961,12 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
                 t->state = W_HELD;
                 continue;
             }
-            emit(en, t, win.samples + off, (size_t)n, &stv, win.offset_s, prov);
+            int64_t head = 0, tail = 0;
+            while (head < n && !win.present[off + head])
+                head++;
+            while (tail < n && !win.present[off + n - 1 - tail])
+                tail++;
+            emit(en, t, win.samples + off, (size_t)n, &stv, win.offset_s, prov, head, tail);
         }
     }
 out:
@@ -1014,8 +1038,14 @@ static int flush_manifests(rc_engine *en)
             rc = rc_manifest_update(en->o.store, key, &tmpl, mops, j - i, en->base, &meta, 0,
                                     &changed, &e);
             rc_manifest_free(&tmpl);
-            if (changed)
+            if (changed) {
                 en->stats.manifests++;
+                /* keep inventory's per channel-month summary honest */
+                rc_err te;
+                if (rc_inventory_touch(en->o.store, &st->chan, en->targets[ti].volc->name,
+                                       en->ops[i].day, &te) != RC_OK)
+                    rc_log_warn(en->o.log, "inventory", "%s", te.msg);
+            }
         } else if (!mops) {
             rc = rc_err_set(&e, RC_ENOMEM, "out of memory");
         }
@@ -1132,7 +1162,10 @@ static void compose_one(rc_engine *en, wtask *t)
     rc_window_stats stv;
     memset(&stv, 0, sizeof stv);
     int64_t part_slots = rc_slots(rate, base_s);
-    int prev_empty = 0;
+    /* Gap runs are counted once even when they cross a base boundary: each
+     * stored chunk records how many filled slots it starts and ends with. */
+    int prev_tail_gap = 0, head_open = 1;
+    int64_t head = 0, tail = 0;
     for (size_t k = 0; k < nparts; k++) {
         wtask *b = task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
         const rc_mentry *me = b ? base_entry(b) : NULL;
@@ -1151,10 +1184,15 @@ static void compose_one(rc_engine *en, wtask *t)
                 (int64_t)ns == part_slots) {
                 parts[k] = s;
                 any = 1;
-                stv.gap_count += me->gap_count;
+                stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
                 prov |= me->provisional;
-                prev_empty = 0;
+                if (head_open) {
+                    head += me->gap_head;
+                    head_open = me->gap_head >= part_slots;
+                }
+                tail = me->gap_tail;
+                prev_tail_gap = me->gap_tail > 0;
                 rc_buf_free(&body);
                 continue;
             }
@@ -1164,10 +1202,12 @@ static void compose_one(rc_engine *en, wtask *t)
         }
         /* no chunk for this base window: filled from its neighbours */
         stv.gap_samples_filled += part_slots;
-        if (!prev_empty)
+        if (!prev_tail_gap)
             stv.gap_count++;
-        prev_empty = 1;
-        prov = 1;
+        if (head_open)
+            head += part_slots;
+        tail = prev_tail_gap ? tail + part_slots : part_slots;
+        prev_tail_gap = 1;
     }
     if (held) {
         t->state = W_HELD;
@@ -1193,7 +1233,7 @@ static void compose_one(rc_engine *en, wtask *t)
             wtask *b0 = task_find(en, t->ti, en->base, t->start);
             if (b0 && base_entry(b0))
                 off = base_entry(b0)->offset_s;
-            emit(en, t, win.samples, (size_t)win.nslots, &stv, off, prov);
+            emit(en, t, win.samples, (size_t)win.nslots, &stv, off, prov, head, tail);
             rc_window_free(&win);
         } else {
             t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;

@@ -270,6 +270,10 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
             rc = get_str(p, it, en->sha256, sizeof en->sha256);
         } else if (!strcmp(k, "offset_s")) {
             rc = get_num(p, it, &en->offset_s);
+        } else if (!strcmp(k, "gap_head")) {
+            rc = get_int(p, it, 0, 9007199254740992.0, &en->gap_head);
+        } else if (!strcmp(k, "gap_tail")) {
+            rc = get_int(p, it, 0, 9007199254740992.0, &en->gap_tail);
         } else if (!strcmp(k, "written_at")) {
             rc = get_str(p, it, en->written_at, sizeof en->written_at);
         } else if (!strcmp(k, "revision")) {
@@ -638,6 +642,8 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
     if (en->completeness != 0) rc |= add_num(o, "completeness", en->completeness);
     if (en->provisional) rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
     if (en->offset_s != 0) rc |= add_num(o, "offset_s", en->offset_s);
+    if (en->gap_head > 0) rc |= add_num(o, "gap_head", (double)en->gap_head);
+    if (en->gap_tail > 0) rc |= add_num(o, "gap_tail", (double)en->gap_tail);
     if (en->written_at[0]) rc |= add_str(o, "written_at", en->written_at);
     if (en->revision > 0) rc |= add_num(o, "revision", en->revision);
     if (with_history && en->history && cJSON_GetArraySize(en->history) > 0) {
@@ -782,7 +788,8 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
            a->gap_duration_seconds == b->gap_duration_seconds &&
            a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
            a->provisional == b->provisional && a->bytes == b->bytes &&
-           !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s;
+           !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s &&
+           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail;
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
@@ -994,6 +1001,10 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
     rc_obj_meta_set(meta, "r2c-provisional", en->provisional ? "1" : "0");
     fmt_num(en->offset_s, v, sizeof v);
     rc_obj_meta_set(meta, "r2c-offset", v);
+    if (en->gap_head > 0 || en->gap_tail > 0) {
+        snprintf(v, sizeof v, "%" PRId64 ",%" PRId64, en->gap_head, en->gap_tail);
+        rc_obj_meta_set(meta, "r2c-gap-edges", v);
+    }
     if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
 }
 
@@ -1046,6 +1057,19 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e)
         (rc = meta_num(meta, "r2c-completeness", &comp, e)) ||
         (rc = meta_num(meta, "r2c-offset", &off, e)))
         return rc;
+    int64_t head = 0, tail = 0;
+    const char *edges = rc_obj_meta_get(meta, "r2c-gap-edges");
+    if (edges) {
+        long long h = -1, t = -1;
+        char extra = 0;
+        if (sscanf(edges, "%lld,%lld%c", &h, &t, &extra) != 2 || h < 0 || t < 0 ||
+            h > samples || t > samples)
+            return rc_err_set(e, RC_EFORMAT,
+                              "blob metadata x-amz-meta-r2c-gap-edges: \"%s\" is not HEAD,TAIL",
+                              edges);
+        head = h;
+        tail = t;
+    }
     const char *sha = rc_obj_meta_get(meta, "r2c-sha256");
     if (sha && strlen(sha) >= sizeof en->sha256)
         return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-sha256 is too long");
@@ -1058,6 +1082,8 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e)
     en->gap_duration_seconds = gs;
     en->completeness = comp;
     en->offset_s = off;
+    en->gap_head = head;
+    en->gap_tail = tail;
     snprintf(en->sha256, sizeof en->sha256, "%s", sha ? sha : "");
     return RC_OK;
 }

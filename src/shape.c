@@ -500,10 +500,15 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
     int64_t w0 = start * 1000000, w1 = (start + seconds) * 1000000;
     double rate = expected_rate;
     /* One sample period of slack either side: rounding may pull a sample in. */
-    double minrate = expected_rate > 0 ? expected_rate : 1e-6;
+    double minrate = expected_rate > 0 ? expected_rate : 0;
     for (size_t i = 0; !(expected_rate > 0) && i < ch->n; i++)
-        if (ch->recs[i].rate > 0 && ch->recs[i].rate < minrate) minrate = ch->recs[i].rate;
-    int64_t slack = (int64_t)ceil(1e6 / minrate);
+        if (ch->recs[i].rate > 0 && (minrate == 0 || ch->recs[i].rate < minrate))
+            minrate = ch->recs[i].rate;
+    /* A hostile header can claim a rate of 1e-300 Hz: bound the slack to a
+     * day before converting, or the cast overflows. */
+    double slack_us = minrate > 0 ? 1e6 / minrate : 86400e6;
+    if (!(slack_us <= 86400e6)) slack_us = 86400e6;
+    int64_t slack = (int64_t)ceil(slack_us);
 
     uint32_t *sel = malloc((ch->n ? ch->n : 1) * sizeof *sel);
     if (!sel) return rc_err_set(e, RC_ENOMEM, "%s: out of memory selecting records", cs);

@@ -72,6 +72,10 @@ static int walk_cb(const char *path, const struct stat *st, int type, struct FTW
         key[j++] = rel[i];
     }
     key[j] = '\0';
+    if (strncmp(key, "data/", 5) != 0) {
+        free(key); /* index/: inventory's summaries, a cache that records when it changed */
+        return 0;
+    }
     g_walk->keys[g_walk->n] = key;
     g_walk->paths[g_walk->n] = strdup(path);
     g_walk->n++;

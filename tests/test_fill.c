@@ -755,7 +755,7 @@ Test(fill, sigkill_at_any_point_then_rerun_equals_an_uninterrupted_fill, .timeou
     cJSON **ref_m = manifests_of(&ref);
 
     /* kill points: by elapsed time (ms, negative = by keys stored) */
-    const int points[] = {0, 40, 120, 250, 500, -1, -8, -20, -40, -60, -74};
+    const int points[] = {0, 40, 120, 250, -1, -8, -20, -30, -40, -50, -60, -70};
     const size_t np = sizeof points / sizeof points[0];
     int killed_mid_way = 0;
     for (size_t i = 0; i < np; i++) {

@@ -47,6 +47,10 @@ typedef struct rc_mentry {
     int64_t bytes;       /* compressed blob size */
     char sha256[65];     /* hex of the blob, "" if unknown */
     double offset_s;     /* sample clock phase after start */
+    int64_t gap_head;    /* filled slots at the start of the chunk (0 = none) */
+    int64_t gap_tail;    /* filled slots at its end; with gap_head this lets a long
+                            chunk composed of stored chunks count a gap that
+                            crosses their boundary once */
     char written_at[32]; /* ISO time the blob was written */
     int revision;        /* 1 for the first write, +1 per replacement */
     cJSON *history;      /* owned array of earlier versions, or NULL */
