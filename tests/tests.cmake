@@ -44,11 +44,6 @@ rc_test(s3_e2e err buf log timewin naming store store_file store_s3 sigv4 s3xml 
 if(TEST s3_e2e)
   set_tests_properties(s3_e2e PROPERTIES FIXTURES_REQUIRED rgw)
 endif()
-rc_test(shard err buf)
-if(TEST shard)
-  set_tests_properties(shard PROPERTIES FIXTURES_REQUIRED rgw)
-endif()
-rc_test(concurrency err buf log timewin naming store store_file store_s3 sigv4 s3xml)
 
 # Leak check of the end-to-end invocations; skips (77) in an ASan build.
 add_test(NAME valgrind COMMAND ${CMAKE_SOURCE_DIR}/tests/valgrind.sh ${CMAKE_BINARY_DIR})
