@@ -255,6 +255,24 @@ void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stat
     rc_buf_free(&text);
 }
 
+int rc_cli_engine_status(const rc_cli *cli, int rc, const rc_err *e, int any_failed,
+                         const char *stop_hint)
+{
+    if (rc == RC_EAUTH || rc == RC_EUNUSABLE) {
+        rc_log_error(&cli->log, "error", "%s", e->msg);
+        return RC_EXIT_UNUSABLE;
+    }
+    if (rc == RC_EINTR) {
+        rc_log_warn(&cli->log, "stop", "%s%s", e->msg, stop_hint ? stop_hint : "");
+        return RC_EXIT_PARTIAL;
+    }
+    if (rc != RC_OK) {
+        rc_log_error(&cli->log, "error", "%s", e->msg);
+        return RC_EXIT_PARTIAL;
+    }
+    return any_failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
+}
+
 int rc_cli_exit_for(int status)
 {
     switch (status) {

@@ -446,19 +446,8 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
         }
         return RC_EXIT_OK;
     }
-    int status;
-    if (rc == RC_EAUTH || rc == RC_EUNUSABLE) {
-        rc_log_error(&cli->log, "error", "%s", e.msg);
-        status = RC_EXIT_UNUSABLE;
-    } else if (rc == RC_EINTR) {
-        rc_log_warn(&cli->log, "stop", "%s; run the same fill again to finish", e.msg);
-        status = RC_EXIT_PARTIAL;
-    } else if (rc != RC_OK) {
-        rc_log_error(&cli->log, "error", "%s", e.msg);
-        status = RC_EXIT_PARTIAL;
-    } else {
-        status = tot.s.failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
-    }
+    int status = rc_cli_engine_status(cli, rc, &e, tot.s.failed != 0,
+                                      "; run the same fill again to finish");
     const rc_engine_stats *s = &tot.s;
     rc_log_info(&cli->log, "summary",
                 "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "

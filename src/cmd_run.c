@@ -234,19 +234,7 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
                         (long long)r->samples, (long long)r->gap_samples);
         }
     }
-    int status;
-    if (rc == RC_EAUTH || rc == RC_EUNUSABLE) {
-        rc_log_error(&cli->log, "error", "%s", e.msg);
-        status = RC_EXIT_UNUSABLE;
-    } else if (rc == RC_EINTR) {
-        rc_log_warn(&cli->log, "stop", "%s", e.msg);
-        status = RC_EXIT_PARTIAL;
-    } else if (rc != RC_OK) {
-        rc_log_error(&cli->log, "error", "%s", e.msg);
-        status = RC_EXIT_PARTIAL;
-    } else {
-        status = failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
-    }
+    int status = rc_cli_engine_status(cli, rc, &e, failed != 0, NULL);
     const rc_engine_stats *s = rc_engine_stats_get(en);
     rc_log_info(&cli->log, "summary",
                 "stations %zu ok, %zu failed; chunks %lld written (%lld provisional), %lld "

@@ -105,6 +105,15 @@ struct rc_engine_stats;
 void rc_cli_metrics(const rc_cli *cli, const char *command, const struct rc_engine_stats *stats,
                     int exit_status, long stations_failed);
 
+/*
+ * The exit status of a command that ran the engine: logs the error of rc (a
+ * stop by signal as a warning, with stop_hint appended when given) and maps
+ * it: unusable store/source 3, interrupted or failed 1, otherwise 1 when
+ * any_failed, else 0.
+ */
+int rc_cli_engine_status(const rc_cli *cli, int rc, const rc_err *e, int any_failed,
+                         const char *stop_hint);
+
 /* Map a status to an exit code (EAUTH/EUNUSABLE -> 3, EINVAL -> 2, else 1). */
 int rc_cli_exit_for(int status);
 
