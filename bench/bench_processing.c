@@ -122,6 +122,7 @@ typedef struct r2_result {
     int64_t chunks, slots, bytes;
 } r2_result;
 
+/* a rounded down to a multiple of b */
 static int64_t floor_div(int64_t a, int64_t b)
 {
     return a >= 0 ? a / b * b : -((-a + b - 1) / b) * b;
@@ -146,8 +147,8 @@ static int r2_process(const char *data, size_t len, int64_t block, int with_long
         if (rc_traces_extent(t, ch, &first_us, &last_us) != RC_OK)
             goto out;
         /* the 10-minute grid around the data, cut at the block grid */
-        int64_t from = floor_div(floor_div(first_us, 1000000), 600);
-        int64_t to = floor_div(floor_div(last_us, 1000000) + 600, 600);
+        int64_t from = floor_div(first_us / 1000000, 600);
+        int64_t to = floor_div(last_us / 1000000 + 600, 600);
         for (int64_t b0 = floor_div(from, block); b0 < to; b0 += block) {
             int64_t bs = b0 < from ? from : b0;
             int64_t be = b0 + block < to ? b0 + block : to;
