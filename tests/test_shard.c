@@ -101,6 +101,8 @@ static void walk(const char *root, const char *rel, list *out)
     struct dirent *de;
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        /* index/: inventory's summaries, a cache that records when it changed */
+        if (!*rel && !strcmp(de->d_name, "index")) continue;
         char r[8192];
         snprintf(r, sizeof r, "%s%s%s", rel, *rel ? "/" : "", de->d_name);
         char full[8192];
