@@ -6,7 +6,7 @@
 set -euo pipefail
 build=${1:?usage: valgrind.sh BUILD_DIR}
 if ! command -v valgrind >/dev/null; then echo "SKIPPED: valgrind is absent" >&2; exit 77; fi
-if nm "$build/r2cache" 2>/dev/null | grep -q __asan_init; then
+if nm "$build/r2cache" 2>/dev/null | grep __asan_init >/dev/null; then  # no -q: with pipefail an early exit would fail nm
   echo "SKIPPED: $build/r2cache is built with AddressSanitizer; valgrind needs a plain build" >&2; exit 77
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
