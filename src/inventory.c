@@ -1193,6 +1193,26 @@ static const rc_inv_want *want_find(const rc_inv_want *w, size_t n, rc_span s, i
     return NULL;
 }
 
+/* An entry is dropped only when its blob is confirmed absent now: the caller's
+ * listing may predate a concurrent writer that stored the blob and added its
+ * entry since, and dropping that entry would lose it. */
+static int blob_gone(rc_store *st, const rc_manifest *m, rc_span s, int64_t start)
+{
+    rc_chunk_id id;
+    memset(&id, 0, sizeof id);
+    id.chan = m->chan;
+    snprintf(id.volcano, sizeof id.volcano, "%s", m->volcano);
+    id.rate = m->sample_rate;
+    id.span = s;
+    id.start = start;
+    char key[RC_KEY_MAX];
+    rc_err e;
+    if (rc_key_chunk(m->layout, &id, key, sizeof key, &e) != RC_OK)
+        return 1; /* an entry no key can name has no blob */
+    rc_obj_info info;
+    return rc_store_head(st, key, &info, &e) == RC_ENOTFOUND;
+}
+
 int rc_inventory_sync_manifest(rc_store *st, const char *key, const rc_manifest *tmpl,
                                const rc_inv_want *want, size_t n, int replace_differing,
                                rc_span base, int *changed, rc_err *e)
@@ -1228,7 +1248,8 @@ int rc_inventory_sync_manifest(rc_store *st, const char *key, const rc_manifest 
         }
         for (int s = 0; s < RC_SPAN_COUNT; s++)
             for (size_t k = m.chunks[s].n; k > 0; k--)
-                if (!want_find(want, n, (rc_span)s, m.chunks[s].v[k - 1].start))
+                if (!want_find(want, n, (rc_span)s, m.chunks[s].v[k - 1].start) &&
+                    blob_gone(st, &m, (rc_span)s, m.chunks[s].v[k - 1].start))
                     ch |= rc_manifest_remove(&m, (rc_span)s, m.chunks[s].v[k - 1].start);
         for (size_t i = 0; i < n; i++) {
             int had = rc_manifest_find(&m, want[i].span, want[i].entry.start) != NULL;
