@@ -255,6 +255,17 @@ static size_t count_keys(void)
     return n;
 }
 
+/* 1 when key is stored, else 0. */
+static int count_keys_named(const char *key)
+{
+    rc_store *st = open_store();
+    rc_obj_info info;
+    rc_err e;
+    int rc = rc_store_head(st, key, &info, &e);
+    rc_store_close(st);
+    return rc == RC_OK;
+}
+
 static int is_manifest(const char *key)
 {
     size_t n = strlen(key);
@@ -599,6 +610,37 @@ Test(fill, holes_of_every_severity_are_reported_then_filled_exactly)
     free(full.v);
     free(holed.v);
     free(after.v);
+}
+
+Test(fill, auto_fills_only_the_gaps_longer_than_max_gap_hours)
+{
+    cJSON *sum = NULL;
+    cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06", &sum, NULL), 0);
+    cJSON_Delete(sum);
+    static char deleted[256][512];
+    punch_holes(deleted);
+    /* the 2-hourly recovery job: only the 14 h gap is longer than 6 h */
+    int rc = fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06 --auto "
+                  "--max-gap-hours 6",
+                  &sum, NULL);
+    cr_assert_eq(rc, 0, "fill --auto: exit %d", rc);
+    /* its 84 ten-minute windows and the 6-hour chunk of day 2 00-06 it covers */
+    cr_assert_eq(num(sum, "chunks_added"), 85);
+    cr_assert_eq(num(sum, "chunks_failed"), 0);
+    cJSON_Delete(sum);
+    char key[512];
+    hol_key(key, sizeof key, "2025-11-04", 20, 0, 10);
+    cr_assert_eq(count_keys_named(key), 1);
+    hol_key(key, sizeof key, "2025-11-04", 1, 0, 10); /* the minor gap stays */
+    cr_assert_eq(count_keys_named(key), 0);
+    cJSON *g = NULL;
+    rc = gaps_json("", &g);
+    cr_assert_eq(rc, 0, "no critical gap is left");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(g, "gaps")), 3);
+    assert_gap(gap_at(g, 0), "10m", "2025-11-04T01:00:00Z", "2025-11-04T01:30:00Z", 3, "minor");
+    assert_gap(gap_at(g, 1), "10m", "2025-11-04T04:00:00Z", "2025-11-04T07:00:00Z", 18, "moderate");
+    assert_gap(gap_at(g, 2), "10m", "2025-11-05T15:00:00Z", "2025-11-05T15:10:00Z", 1, "minor");
+    cJSON_Delete(g);
 }
 
 Test(fill, second_identical_fill_writes_nothing)
