@@ -378,6 +378,7 @@ int rc_cli_open(rc_cli *cli, int need_source)
         sopts.timeout_s = cli->cfg.fetch_timeout_s;
         sopts.stall_timeout_s = cli->cfg.fetch_stall_timeout_s;
         sopts.rate_limit_rps = cli->cfg.fetch_rate_limit_rps;
+        sopts.stop = cli->stop;
         sopts.ca_bundle = cli->cfg.ca_bundle;
         rc = rc_source_open(cli->cfg.source_url, &sopts, &cli->source, &e);
         if (rc != RC_OK)

@@ -616,6 +616,10 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
 
     int rc = RC_OK;
     while (!r.stop && r.delivered < nreq) {
+        if (s->opts.stop && *s->opts.stop) {
+            r.stop = 1; /* SIGTERM: nothing of the transfers in flight is in hand yet */
+            break;
+        }
         int err = 0;
         double wait = start_ready(&r, e, &err);
         if (err) {

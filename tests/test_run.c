@@ -595,3 +595,36 @@ Test(run, get_reads_back_the_stored_samples)
              g_config);
     cr_assert_eq(r2(args, NULL, NULL), 1);
 }
+
+Test(run, sigterm_does_not_wait_for_a_slow_data_centre)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -X POST -d '{\"delay_ms\": 20000}' http://127.0.0.1:%d/control", g_port);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    char args[4096];
+    snprintf(args, sizeof args,
+             "exec %s run --config '%s' --now 2025-11-04T05:32:00Z --station XX.AAA..HHZ "
+             "--lookback 10m --log-format json >/dev/null 2>&1",
+             rc_test_bin("r2cache"), g_config);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", args, (char *)NULL);
+        _exit(127);
+    }
+    struct timespec ts = {0, 800 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(WIFEXITED(status), "killed instead of a clean stop");
+    cr_assert_eq(WEXITSTATUS(status), 1, "an interrupted run is partial (exit %d)",
+                 WEXITSTATUS(status));
+    /* the request in flight (20 s) is abandoned, not waited for */
+    cr_assert_lt(took, 5.0, "stopping took %.1f s", took);
+    cr_assert(!key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-20-00_to_2025-11-04-05-30-00.bin.zst"));
+}

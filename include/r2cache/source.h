@@ -19,6 +19,7 @@
 #ifndef R2CACHE_SOURCE_H
 #define R2CACHE_SOURCE_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,10 @@ typedef struct rc_source_opts {
     double rate_limit_rps; /* max requests started per second, 0 = none (default 0) */
     size_t max_body_bytes; /* refuse larger responses (default 512 MiB) */
     const char *ca_bundle; /* NULL = system default; TLS verification is always on */
+    /* Set by SIGTERM/SIGINT (may be NULL): transfers in flight are abandoned
+     * within a second and rc_source_fetch_many returns RC_EINTR, so a stop
+     * never waits for a slow data centre. */
+    volatile sig_atomic_t *stop;
 } rc_source_opts;
 
 /* Fill o with the defaults above. */
