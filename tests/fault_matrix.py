@@ -348,8 +348,15 @@ def stress_side(args, work, m):
         t0 = time.monotonic()
         p = subprocess.run([exe, "--jobs", "1"], capture_output=True, text=True, env=env)
         dt = time.monotonic() - t0
-        summ = [l for l in p.stderr.splitlines() if "Synthesis" in l or "SKIP" in l.upper()]
-        m.add(name, "test_%s" % name, "`%s --jobs 1`" % os.path.relpath(exe, HERE),
+        lines = [l for l in p.stderr.splitlines() if l.startswith("[")]
+        summ = [l for l in lines if "Synthesis" in l or "SKIP" in l.upper() or "[FAIL]" in l]
+        # the first failed assertion's message (the line after "Assertion Failed")
+        for j, l in enumerate(lines):
+            if "Assertion Failed" in l:
+                detail = [x[6:].strip() for x in lines[j + 1:j + 4] if x[6:].strip()]
+                summ.insert(0, "first failure: " + (detail[0] if detail else l))
+                break
+        m.add(name, "test_%s" % name, "`test_%s --jobs 1` (from the build)" % name,
               "every test passes", "exit %d in %.0f s; %s" % (p.returncode, dt, short(" / ".join(summ), 300)),
               p.returncode == 0, "tests/test_%s.c" % name)
     if os.path.exists(logf):
