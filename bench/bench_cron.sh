@@ -116,10 +116,15 @@ PY
 echo "generating the SDS archive ..." >&2
 MAX=0
 for n in $SIZES; do [ "$n" -gt "$MAX" ] && MAX=$n; done
-python3 -c "import sys; print(' '.join('--chan XX.C%04d..HHZ' % i for i in range($MAX)))" >"$W/chans"
-# shellcheck disable=SC2046
-"$BUILD/r2cache-synth" sds --out "$W/sds" --rate 100 --from 2025-11-04T11:39:00Z \
-    --to 2025-11-04T12:01:00Z $(cat "$W/chans") >/dev/null
+# r2cache-synth takes at most 256 --chan per call: batches of 200 into the same archive
+b=0
+while [ $b -lt "$MAX" ]; do
+    python3 -c "print(' '.join('--chan XX.C%04d..HHZ' % i for i in range($b, min($b + 200, $MAX))))" >"$W/chans"
+    # shellcheck disable=SC2046
+    "$BUILD/r2cache-synth" sds --out "$W/sds" --rate 100 --from 2025-11-04T11:39:00Z \
+        --to 2025-11-04T12:01:00Z $(cat "$W/chans") >/dev/null 2>&1
+    b=$((b + 200))
+done
 start_server "$W/sds"
 
 : >"$W/results"
