@@ -321,10 +321,10 @@ def s3_side(args, r2, work, m):
                 observed += "; statuses seen: %s" % ", ".join(codes)
             if kind in ("failfast", "exhausted") and msg:
                 observed += "; message: \"%s\"" % short(msg)
-            how = "queued on `/__control` for the %s" % {"blob": "first blob PUT (request #%d)" % blob,
-                                                          "manifest": "manifest PUT (request #%d)" % man,
-                                                          "first": "first request",
-                                                          "all": "every request after the listing (x300)"}[target]
+            how = "queued on `/__control` for %s" % {"blob": "the first blob PUT (request #%d)" % blob,
+                                                          "manifest": "the manifest PUT (request #%d)" % man,
+                                                          "first": "the first request",
+                                                          "all": "each request after the listing (x300)"}[target]
             m.add("S3", fault if target != "all" else "500 (persistent)", how, expected, observed, ok, test)
     finally:
         if proxy:
