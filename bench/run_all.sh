@@ -2,6 +2,7 @@
 # run_all.sh: every benchmark, one command; writes docs/benchmarks.md.
 #
 #   bench/run_all.sh [--skip NAME ...]     NAME: processing cron upload fill inventory
+#   bench/run_all.sh --only NAME           rerun one section; the others stay as they are
 #
 # Contract: each bench/bench_*.sh prints the markdown of its own section on
 # stdout (progress on stderr). This script builds a Release tree with
@@ -17,12 +18,18 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$HERE/build-bench}
 OUT=${OUT:-$HERE/docs/benchmarks.md}
 SKIP=" "
+ONLY=
+ALL="processing cron upload fill inventory"
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip) SKIP="$SKIP$2 "; shift 2 ;;
-        *) echo "usage: $0 [--skip processing|cron|upload|fill|inventory ...]" >&2; exit 2 ;;
+        --only) ONLY=$2; shift 2 ;;
+        *) echo "usage: $0 [--skip NAME ...] [--only NAME]   (NAME: $ALL)" >&2; exit 2 ;;
     esac
 done
+if [ -n "$ONLY" ]; then
+    for n in $ALL; do [ "$n" = "$ONLY" ] || SKIP="$SKIP$n "; done
+fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/run_all.XXXXXX")
 cleanup() {
     [ -f "$W/rgw/env" ] && "$HERE/tests/rgw.sh" stop "$W/rgw" >/dev/null 2>&1
@@ -69,7 +76,7 @@ section() { # $1 name, $2 heading prefix in the old file, then the command
     if "$@" >"$W/sec" 2>"$W/$name.err"; then
         cat "$W/sec" >>"$W/body"
         echo "" >>"$W/body"
-        echo "_(section run in $(( $(date +%s) - t0 )) s; load average at its end: $(cut -d' ' -f1-3 /proc/loadavg))_" >>"$W/body"
+        echo "_(section run $(date -u +%Y-%m-%dT%H:%M:%SZ) in $(( $(date +%s) - t0 )) s, commit $COMMIT; load average at its end: $(cut -d' ' -f1-3 /proc/loadavg))_" >>"$W/body"
     else
         echo "run_all: $name FAILED (see below); keeping the previous figures" >&2
         tail -5 "$W/$name.err" >&2
@@ -96,6 +103,33 @@ section fill "Backfill" "$HERE/bench/bench_fill.sh" "$BUILD"
 section inventory "Inventory" sh -c "BUILD='$BUILD' '$HERE/bench/bench_inventory.sh' --local 15 365 && echo &&
     BUILD='$BUILD' '$HERE/bench/bench_inventory.sh' 3 20"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+
+if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
+    # one section rerun: keep the old header and the other sections as they are
+    python3 - "$OUT" "$W/body" "$ONLY" "$W/out" <<'PY'
+import re, sys
+old, body, only, out = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
+heads = {"processing": "## Processing", "cron": "## Cron scale", "upload": "## Upload",
+         "fill": "## Backfill", "inventory": "## Inventory"}
+h = heads[only]
+parts = re.split(r"(?m)^(?=## )", old)
+new_body = [p for p in re.split(r"(?m)^(?=## )", body) if p.startswith(h)]
+res, done = [], False
+for p in parts:
+    if p.startswith(h):
+        if not done:
+            res.extend(new_body)
+            done = True
+        continue
+    res.append(p)
+if not done:
+    res.extend(new_body)
+open(out, "w").write("".join(res))
+PY
+    mv "$W/out" "$OUT"
+    echo "run_all: section $ONLY replaced in $OUT" >&2
+    exit 0
+fi
 
 {
     echo "# Benchmarks"
