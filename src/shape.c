@@ -122,6 +122,35 @@ static int64_t span_us(int64_t nsamp, double rate)
     return (int64_t)llround((double)(nsamp - 1) * 1e6 / rate);
 }
 
+/*
+ * Why a record that parses cannot be used, or NULL. libmseed 2 decodes the
+ * uncompressed encodings without checking that the samples the header
+ * claims fit in the record (a damaged header makes it read past the end),
+ * and absurd sample rates overflow every time computation downstream.
+ */
+static const char *damaged(const MSRecord *msr)
+{
+    if (msr->samplecnt < 0)
+        return "negative sample count";
+    if (msr->samplecnt > 0 && !(msr->samprate >= 1e-6 && msr->samprate <= 1e6))
+        return "sample rate outside 1e-6 .. 1e6 Hz";
+    int size = 0;
+    switch (msr->encoding) {
+    case DE_ASCII: size = 1; break;
+    case DE_INT16: size = 2; break;
+    case DE_INT32: size = 4; break;
+    case DE_FLOAT32: size = 4; break;
+    case DE_FLOAT64: size = 8; break;
+    default: return NULL; /* compressed: the decoders bound themselves */
+    }
+    if (!msr->fsdh)
+        return NULL;
+    int64_t payload = (int64_t)msr->reclen - (int64_t)msr->fsdh->data_offset;
+    if (msr->fsdh->data_offset < 48 || payload < 0 || (int64_t)msr->samplecnt * size > payload)
+        return "more samples claimed than the record holds";
+    return NULL;
+}
+
 static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *raw,
                         chan_idx **last, rc_err *e)
 {
@@ -215,6 +244,8 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
     MSRecord *msr = NULL;
     chan_idx *last = NULL;
     int rc = RC_OK;
+    size_t nbad = 0, bad_off = 0;
+    const char *bad_why = NULL;
     if (len > INT32_MAX)
         return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it", len);
     while (pos < len) {
@@ -254,11 +285,26 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
                                 head, ms_errorstr(r));
             break;
         }
+        const char *why = damaged(msr);
+        if (why) {
+            /* delimited but unusable: skip it, keep the rest of the answer */
+            if (!nbad++) {
+                bad_off = pos;
+                bad_why = why;
+            }
+            pos += (size_t)msr->reclen;
+            continue;
+        }
         rc = index_record(t, msr, b + pos, &last, e);
         if (rc) break;
         pos += (size_t)msr->reclen;
     }
     msr_free(&msr);
+    if (rc == RC_OK && nbad)
+        rc = rc_err_set(e, RC_EFORMAT,
+                        "%zu damaged miniSEED record(s) skipped, the first at byte offset %zu "
+                        "(%s); the other records are used",
+                        nbad, bad_off, bad_why);
     /* Sort what this call appended out of order, for every channel. */
     for (size_t i = 0; i < t->nch; i++) {
         chan_idx *ch = &t->ch[i];
