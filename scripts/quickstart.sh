@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # First contact, offline: install the packages, build r2cache, generate a
 # synthetic SDS archive for the 15 stations of examples/hearts.json (the last
-# 7 hours), run the cron job against it into the default local store
+# 6 to 12 hours), run the cron job against it into the default local store
 # ./r2cache-data, and show what was cached.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,8 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 bin=./build/r2cache
 now=$(date -u +%s)
-from=$(date -u -d "@$(( now - 7*3600 - now % 600 ))" +%Y-%m-%dT%H:%M:%SZ)
+# from the 6-hour boundary before the last one, so that 6-hour chunk is whole
+from=$(date -u -d "@$(( now - now % 21600 - 21600 ))" +%Y-%m-%dT%H:%M:%SZ)
 to=$(date -u -d "@$(( now + 600 ))" +%Y-%m-%dT%H:%M:%SZ)
 rm -rf demo-sds
 # hearts.json: 6 stations at 100 Hz (HV), 9 at 50 Hz (AV)
@@ -28,9 +29,8 @@ six=$(( now - now % 21600 + 120 ))
 $bin run --config examples/hearts.json --source "$src" --now "$(date -u -d "@$six" +%Y-%m-%dT%H:%M:%SZ)" --log-format text
 $bin run --config examples/hearts.json --source "$src" --log-format text
 echo
-echo "cached in ./r2cache-data:"
-echo "  $(find r2cache-data -name '*.bin.zst' | wc -l) chunks, $(find r2cache-data -name '*.json' ! -name '.*' | wc -l) manifests"
-find r2cache-data -name '*.json' ! -name '.*' | sort | head -n 5 | sed 's/^/  /'
+echo "cached in ./r2cache-data (r2cache inventory):"
+$bin inventory --config examples/hearts.json --scope all --log-level warn
 echo "first samples of HV.UWE..HHZ in the newest window:"
 last=$(( now - 120 - (now - 120) % 600 - 600 ))
 $bin get HV.UWE..HHZ --config examples/hearts.json --from "$(date -u -d "@$last" +%Y-%m-%dT%H:%M:%SZ)" \
