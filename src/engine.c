@@ -221,7 +221,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     if (!en->o.max_request_seconds)
         en->o.max_request_seconds = 86400;
     if (!en->o.max_request_bytes)
-        en->o.max_request_bytes = 6u << 20;
+        en->o.max_request_bytes = 4u << 20;
     en->targets = targets;
     en->ntargets = ntargets;
     en->ts = calloc(ntargets ? ntargets : 1, sizeof *en->ts);

@@ -35,7 +35,7 @@ typedef struct rc_engine_opts {
     int64_t upgrade_settle_s;
     int dry_run;
     int64_t max_request_seconds; /* longest span of one request line (default 86400) */
-    size_t max_request_bytes;    /* estimated miniSEED bytes per request (default 6 MiB) */
+    size_t max_request_bytes;    /* estimated miniSEED bytes per request (default 4 MiB) */
 } rc_engine_opts;
 
 typedef struct rc_engine_stats {
