@@ -143,7 +143,7 @@ mon warn on pool no redundancy = false
 mgr initial modules =
 debug ms = 0
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 64
 rgw enable usage log = false
 rgw gc processor period = 3600
