@@ -30,7 +30,7 @@
 #include "support.h"
 
 #define LOCAL_TRIALS 100
-#define RGW_TRIALS 20
+#define RGW_TRIALS 100
 #define MAX_KEYS 2048
 
 static char g_dir[4200], g_sds[4200], g_cfg[4200];
