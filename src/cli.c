@@ -209,6 +209,8 @@ int rc_cli_parse(rc_cli *cli, int argc, char **argv, const rc_cli_opt *own,
         }
     }
     rc_log_init(&cli->log, stderr, lvl, fmt);
+    if (cli->npositional && !(cli->groups & RC_OPT_ARGS) && !*help)
+        return usage_error(cli, "unexpected argument %s", cli->positional[0]);
     if (*help)
         rc_cli_help(stdout, cli, own, usage, description);
     return RC_EXIT_OK;

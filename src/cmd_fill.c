@@ -283,11 +283,6 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     int code = rc_cli_parse(cli, argc, argv, fill_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache fill: unexpected argument %s (see r2cache fill --help)\n",
-                cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     if (!cli->from_s) {
         fprintf(stderr, "r2cache fill: --from is required (ISO 8601 UTC or an age such as 7d)\n");
         return RC_EXIT_USAGE;

@@ -235,11 +235,6 @@ int rc_cmd_gaps(rc_cli *cli, int argc, char **argv)
     int code = rc_cli_parse(cli, argc, argv, gaps_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache gaps: unexpected argument %s (see r2cache gaps --help)\n",
-                cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     if (!cli->from_s) {
         fprintf(stderr, "r2cache gaps: --from is required (ISO 8601 UTC or an age such as 7d)\n");
         return RC_EXIT_USAGE;

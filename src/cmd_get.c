@@ -76,7 +76,7 @@ int rc_cmd_get(rc_cli *cli, int argc, char **argv)
     static const char desc[] = "Print the cached samples of one channel in a time range.";
     get_args a = {"csv", NULL};
     int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_RANGE;
+    cli->groups = RC_OPT_CONFIG | RC_OPT_RANGE | RC_OPT_ARGS;
     int code = rc_cli_parse(cli, argc, argv, get_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;

@@ -431,10 +431,6 @@ int rc_cmd_inventory(rc_cli *cli, int argc, char **argv)
     int code = rc_cli_parse(cli, argc, argv, inv_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache inventory: unexpected argument %s\n", cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     const char *scope = a.scope;
     if (strcmp(scope, "station") && strcmp(scope, "volcano") && strcmp(scope, "location") &&
         strcmp(scope, "all")) {

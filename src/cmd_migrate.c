@@ -758,11 +758,6 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
     cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_NOW | RC_OPT_JSON;
     int code = rc_cli_parse(cli, argc, argv, migrate_opts, on_opt, &a, usage, desc, &help);
     if (code || help) return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache migrate: unexpected argument %s (see r2cache migrate --help)\n",
-                cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     rc_err e;
     rc_err_clear(&e);
     rc_layout dst;

@@ -143,11 +143,6 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
     int code = rc_cli_parse(cli, argc, argv, run_opts, on_opt, &a, usage, desc, &help);
     if (code || help)
         return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache run: unexpected argument %s (see r2cache run --help)\n",
-                cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     if ((code = rc_cli_setup(cli)))
         return code;
     rc_config *cfg = &cli->cfg;

@@ -371,10 +371,6 @@ int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
     int code = rc_cli_parse(cli, argc, argv, verify_opts, on_opt, &v.repair, usage, desc, &help);
     if (code || help)
         return code;
-    if (cli->npositional) {
-        fprintf(stderr, "r2cache verify: unexpected argument %s\n", cli->positional[0]);
-        return RC_EXIT_USAGE;
-    }
     if ((code = rc_cli_setup(cli)) || (code = rc_cli_open(cli, 0)))
         return code;
     int64_t from = cli->from_s ? cli->from : INT64_MIN / 2;

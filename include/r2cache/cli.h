@@ -33,7 +33,8 @@ enum {
     RC_OPT_NOW = 1 << 3,    /* --now */
     RC_OPT_JSON = 1 << 4,   /* --json */
     RC_OPT_SHARD = 1 << 5,  /* --shard I/N */
-    RC_OPT_METRICS = 1 << 6 /* --metrics-file FILE --metrics-push URL */
+    RC_OPT_METRICS = 1 << 6, /* --metrics-file FILE --metrics-push URL */
+    RC_OPT_ARGS = 1 << 7     /* takes positional arguments (others refuse them) */
 };
 
 typedef struct rc_cli_opt {
