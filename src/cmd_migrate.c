@@ -29,6 +29,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
+#include "r2cache/inventory.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
@@ -496,6 +497,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
     rc_obj_meta mmeta;
     memset(&mmeta, 0, sizeof mmeta);
     double key_rate = mk ? mk->info.manifest.rate : 0;
+    int64_t copied_before = m->s.blobs_copied;
     int rc;
     if (mk) {
         rc_buf body = RC_BUF_INIT;
@@ -633,6 +635,12 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
             mrc = write_manifest(m, dkey, &conv, &mmeta, rc_config_base_span(&m->cli->cfg), &wrote,
                                  e);
         if (mrc == RC_OK && !m->dry_run) mrc = verify_manifest(m, dkey, &conv, e);
+        if (mrc == RC_OK && !m->dry_run && (wrote || m->s.blobs_copied > copied_before)) {
+            /* the destination changed: its channel-month summary is stale
+             * (one marker for both layouts; inventory rebuilds per layout) */
+            mrc = rc_inventory_touch(m->st, &mid.chan, mid.volcano, day, e);
+            if (mrc) rc_err_wrap(e, "marking the inventory summary of %s stale", dkey);
+        }
         if (mrc == RC_OK) {
             if (wrote)
                 m->s.manifests_written++;
@@ -690,6 +698,27 @@ static int migrate_day(mig *m, const rc_target *t, int64_t day, rc_err *e)
     }
     if (rc == RC_OK && orphans) rc = migrate_manifest(m, t, day, NULL, 1, e);
     return rc;
+}
+
+/* After a source key is deleted: mark its channel-month's inventory summary
+ * stale, once per run of keys of the same channel-month (last holds the
+ * marker key touched last). */
+static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *e)
+{
+    rc_key_info ki;
+    if (rc_key_parse(m->src, key, &ki, e) != RC_OK)
+        return rc_err_wrap(e, "deleted source key %s", key);
+    const rc_chan *c = ki.kind == RC_KEY_CHUNK ? &ki.chunk.chan : &ki.manifest.chan;
+    const char *volc = ki.kind == RC_KEY_CHUNK ? ki.chunk.volcano : ki.manifest.volcano;
+    int64_t day = ki.kind == RC_KEY_CHUNK ? rc_day_start(ki.chunk.start) : ki.manifest.day;
+    char mkey[RC_KEY_MAX];
+    int rc = rc_inventory_marker_key(c, volc, day, mkey, sizeof mkey, e);
+    if (rc || strcmp(mkey, last) == 0)
+        return rc;
+    if ((rc = rc_inventory_touch(m->st, c, volc, day, e)))
+        return rc_err_wrap(e, "marking the inventory summary of %s stale", key);
+    snprintf(last, n, "%s", mkey);
+    return RC_OK;
 }
 
 static void print_summary(mig *m, int status, const char *f_iso, const char *t_iso)
@@ -840,14 +869,16 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
                     "migrate; fix them and run again",
                     (long long)m.s.blobs_failed, (long long)m.s.manifests_failed);
     } else if (rc == RC_OK && m.delete_source) {
+        char last_marker[RC_KEY_MAX] = "";
         for (size_t i = 0; i < m.to_delete.n && rc == RC_OK; i++) {
             if (m.dry_run) {
                 rc = strlist_add(&m.plan, "delete %s", m.to_delete.v[i]);
                 continue;
             }
-            if ((rc = rc_store_delete(m.st, m.to_delete.v[i], &e)) == RC_OK)
+            if ((rc = rc_store_delete(m.st, m.to_delete.v[i], &e)) == RC_OK) {
                 m.s.deleted++;
-            else
+                rc = touch_deleted(&m, m.to_delete.v[i], last_marker, sizeof last_marker, &e);
+            } else
                 rc_err_wrap(&e,
                             "deleting the source key %s (its copy is verified; run again "
                             "to finish)",

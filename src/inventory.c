@@ -997,7 +997,12 @@ int rc_inventory_load(rc_store *st, rc_inventory *inv, const char *const *volcan
             const idx_obj *mk = find_marker(&l, x);
             cJSON *sj = x->body ? cJSON_Parse(x->body) : NULL;
             const char *absorbed = sj ? jstr(sj, "marker_etag") : NULL;
-            int stale = !sj || x->failed || (mk && (!absorbed || strcmp(absorbed, mk->etag) != 0));
+            const char *built_for = sj ? jstr(sj, "layout") : NULL;
+            /* A summary describes the layout it was built from: a store holding
+             * both (during a migrate) gets it rebuilt for the layout asked. */
+            int stale = !sj || x->failed ||
+                        (mk && (!absorbed || strcmp(absorbed, mk->etag) != 0)) ||
+                        !built_for || strcmp(built_for, rc_layout_name(inv->layout)) != 0;
             if (!stale) {
                 inv->summaries_read++;
                 rc = rc_inventory_summary_apply(inv, sj, e);

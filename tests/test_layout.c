@@ -741,6 +741,91 @@ Test(layout, migrate_deletes_the_source_only_after_everything_verified)
     cJSON_Delete(m);
 }
 
+/* inventory --scope all --json with the given layout: the summary object's numbers. */
+static void inventory_totals(const char *layout, double *days, double *c10, double *c6,
+                             double *bytes, double *rebuilt)
+{
+    char args[256];
+    snprintf(args, sizeof args, "inventory --scope all --json --layout %s", layout);
+    cJSON *j = NULL;
+    int rc = r2(args, &j, NULL);
+    cr_assert_eq(rc, 0, "%s: exit %d", args, rc);
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "summary");
+    *days = num(s, "total_days_cached");
+    *c10 = num(s, "total_chunks_10min");
+    *c6 = num(s, "total_chunks_6h");
+    *bytes = num(s, "total_bytes");
+    *rebuilt = num(cJSON_GetObjectItemCaseSensitive(j, "inventory_stats"), "summaries_written");
+    cJSON_Delete(j);
+}
+
+/* The per-month summaries under index/ are shared by both layouts: migrate
+ * marks the months it changes (copies and deletes) and inventory rebuilds a
+ * summary built from the other layout, so neither layout's inventory reads
+ * the other's (or deleted) data as its own. */
+Test(layout, inventory_after_migrate_describes_each_layout_as_stored)
+{
+    cJSON *j = NULL;
+    double d1, a1, b1, y1, r, d, a, b, y;
+    cr_assert_eq(r2("fill --from 2025-11-04T18:00:00Z --to 2025-11-05T00:00:00Z --json", &j, NULL),
+                 0);
+    cJSON_Delete(j);
+    cr_assert_eq(r2("migrate --to-layout seed " MIG_RANGE, &j, NULL), 0);
+    cJSON_Delete(j);
+    inventory_totals("seed", &d1, &a1, &b1, &y1, &r); /* builds the seed summaries */
+    cr_assert(a1 > 0 && a1 < 2 * 48, "first half: %g 10-minute chunks", a1);
+    cr_assert(key_exists("index/testvol/XX.AAA..HHZ/2025-11.json"));
+
+    /* the second half reaches the viewer layout (fill marks the month) and the
+     * seed summaries absorb that mark while the seed keys are unchanged */
+    cr_assert_eq(r2("fill --from 2025-11-05T00:00:00Z --to 2025-11-05T06:00:00Z --json", &j, NULL),
+                 0);
+    cJSON_Delete(j);
+    inventory_totals("seed", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 2);
+    cr_assert_eq(a, a1);
+    inventory_totals("seed", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 0, "fresh summaries are read, not rebuilt");
+
+    /* migrate copies the second half: it marks the month itself */
+    cr_assert_eq(r2("migrate --to-layout seed " MIG_RANGE, &j, NULL), 0);
+    cr_assert(num(j, "blobs_copied") > 0);
+    cJSON_Delete(j);
+    inventory_totals("seed", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 2, "the copies did not mark the month: %g summaries rebuilt", r);
+    cr_assert_eq(a, 2 * 48);
+    cr_assert_eq(b, 2 * 2);
+    cr_assert_eq(d, 2 * 2);
+    /* the seed-built summaries are not the viewer's */
+    inventory_totals("viewer", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 2);
+    cr_assert_eq(a, 2 * 48);
+
+    /* deleting the source marks the month too */
+    cr_assert_eq(r2("migrate --to-layout seed --delete-source " MIG_RANGE, &j, NULL), 0);
+    cr_assert_eq(num(j, "blobs_copied"), 0);
+    cr_assert_eq(num(j, "source_keys_deleted"), 2 * (48 + 8 + 2) + 4);
+    cJSON_Delete(j);
+    inventory_totals("viewer", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 2, "the deletes did not mark the month: %g summaries rebuilt", r);
+    cr_assert_eq(a, 0, "the viewer keys are deleted, yet %g 10-minute chunks reported", a);
+    cr_assert_eq(d, 0);
+    cr_assert_eq(y, 0);
+    inventory_totals("seed", &d, &a, &b, &y, &r);
+    cr_assert_eq(r, 2);
+    cr_assert_eq(a, 2 * 48);
+    cr_assert_eq(b, 2 * 2);
+    cr_assert_eq(d, 2 * 2);
+    /* every blob and manifest now stored (the seed keys), by size */
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "find '%s/data' -type f ! -name '.*' -printf '%%s\\n' | "
+             "awk '{t += $1} END {print t}'", g_store);
+    rc_buf out = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
+    cr_assert_eq(y, atof(out.data), "total_bytes %.0f, the seed keys hold %s", y, out.data);
+    rc_buf_free(&out);
+}
+
 Test(layout, migrate_refuses_what_it_cannot_do)
 {
     rc_buf err = RC_BUF_INIT;

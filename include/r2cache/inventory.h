@@ -18,9 +18,12 @@
  * `reindex`, by `inventory --scan`, and by `inventory` itself whenever the
  * channel-month's change marker
  *     index/{VOLCANO}/{NET}.{STA}.{LOC}.{CHA}/{YYYY}-{MM}.dirty
- * has another ETag than the one the summary recorded when it was built. The
- * writers (engine) call rc_inventory_touch after every manifest update: one
- * tiny PUT, no read, so writers never contend on the summary itself.
+ * has another ETag than the one the summary recorded when it was built, or
+ * when the summary was built from the other key layout (a store being
+ * migrated holds both; index/ is shared). The writers (engine, and migrate
+ * for the months it copies into or deletes from) call rc_inventory_touch after
+ * every change: one tiny PUT, no read, so writers never contend on the
+ * summary itself.
  * `verify` checks every summary against the listing.
  */
 #ifndef R2CACHE_INVENTORY_H
