@@ -120,18 +120,67 @@ static int key_path(const rc_store *s, const char *key, rc_buf *path, size_t *na
 
 /* ---- small file helpers ------------------------------------------------ */
 
+/* mkdir -p of path from the component at from (a pointer into path) on. */
+static int mkdir_from(char *path, char *from, int *err)
+{
+    for (char *p = from;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            int fail = mkdir(path, 0755) != 0 && errno != EEXIST;
+            *p = c;
+            if (fail) {
+                *err = errno;
+                return -1;
+            }
+            if (c == '\0') return 0;
+        }
+    }
+}
+
+/* The root is created by the first write, not by open: a read-only command
+ * (inventory, gaps, get, a dry run) leaves no directory behind. */
+static int make_root(const rc_store *s, rc_err *e)
+{
+    const fstore *fs = s->impl;
+    char *tmp = strdup(fs->root);
+    if (!tmp) return rc_err_set(e, RC_ENOMEM, "out of memory");
+    int err = 0;
+    int rc = RC_OK;
+    if (tmp[0] && mkdir_from(tmp, tmp + 1, &err) != 0)
+        rc = rc_err_set(e, RC_EUNUSABLE,
+                        "store %s: cannot create the store directory %s: %s; check the path and "
+                        "its permissions",
+                        sname(s), fs->root, strerror(err));
+    free(tmp);
+    return rc;
+}
+
 static int mkdirs(const rc_store *s, const char *dir, const char *key, rc_err *e)
 {
     const fstore *fs = s->impl;
     size_t rl = strlen(fs->root);
-    if (strlen(dir) <= rl) return RC_OK; /* the root itself exists since open */
+    if (strlen(dir) <= rl) {
+        struct stat st;
+        return stat(fs->root, &st) == 0 ? RC_OK : make_root(s, e);
+    }
     char *tmp = strdup(dir);
     if (!tmp) return rc_err_set(e, RC_ENOMEM, "out of memory");
     for (char *p = tmp + rl + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
             *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+            int made = mkdir(tmp, 0755) == 0 || errno == EEXIST;
+            if (!made && errno == ENOENT) {
+                /* folders are made top-down: the root is not there (yet, or any more) */
+                int rc = make_root(s, e);
+                if (rc) {
+                    free(tmp);
+                    return rc;
+                }
+                made = mkdir(tmp, 0755) == 0 || errno == EEXIST;
+            }
+            if (!made) {
                 int err = errno;
                 int rc = rc_err_set(e, err == ENOTDIR ? RC_EINVAL : RC_EIO,
                                     "store %s: cannot create folder %s for key \"%s\": %s%s",
@@ -865,29 +914,99 @@ static const rc_store_ops file_ops = {
     .close = file_close,
 };
 
+/* The absolute form of a root that does not exist yet: the real path of its
+ * deepest existing ancestor (which must be a directory) plus the missing
+ * components, "." and ".." resolved lexically. NULL with e set on failure. */
+static char *absent_root(const char *root, rc_err *e)
+{
+    rc_buf b = RC_BUF_INIT;
+    if (root[0] != '/') {
+        char *cwd = getcwd(NULL, 0);
+        if (!cwd) {
+            rc_err_set(e, RC_EUNUSABLE, "store %s: cannot resolve the current directory: %s",
+                       root, strerror(errno));
+            return NULL;
+        }
+        int bad = rc_buf_puts(&b, cwd);
+        free(cwd);
+        if (bad) goto oom;
+    }
+    for (const char *p = root; *p;) {
+        while (*p == '/') p++;
+        size_t n = strcspn(p, "/");
+        if (n == 0) break;
+        if (n == 1 && p[0] == '.') {
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            char *last = b.data ? strrchr(b.data, '/') : NULL;
+            if (last) {
+                b.len = (size_t)(last - b.data);
+                b.data[b.len] = '\0';
+            }
+        } else if (rc_buf_puts(&b, "/") || rc_buf_append(&b, p, n)) {
+            goto oom;
+        }
+        p += n;
+    }
+    if (!b.data || !b.len) {
+        rc_buf_free(&b);
+        rc_err_set(e, RC_EUNUSABLE, "store %s: cannot resolve directory", root);
+        return NULL;
+    }
+    /* the deepest existing ancestor must be a directory we can enter */
+    char *anc = strdup(b.data);
+    if (!anc) goto oom;
+    struct stat st;
+    for (;;) {
+        char *slash = strrchr(anc, '/');
+        if (!slash) break;
+        *slash = '\0';
+        const char *a = anc[0] ? anc : "/";
+        if (stat(a, &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                rc_err_set(e, RC_EUNUSABLE,
+                           "store %s: %s is not a directory, so the store cannot be created "
+                           "under it; check the path",
+                           root, a);
+                free(anc);
+                rc_buf_free(&b);
+                return NULL;
+            }
+            break;
+        }
+        if (errno != ENOENT && errno != ENOTDIR) {
+            rc_err_set(e, RC_EUNUSABLE, "store %s: cannot inspect %s: %s", root, a,
+                       strerror(errno));
+            free(anc);
+            rc_buf_free(&b);
+            return NULL;
+        }
+    }
+    free(anc);
+    return b.data; /* owned by the caller */
+oom:
+    rc_buf_free(&b);
+    rc_err_set(e, RC_ENOMEM, "out of memory");
+    return NULL;
+}
+
 int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
 {
     if (!root || !*root) return rc_err_set(e, RC_EINVAL, "store: empty directory path");
-    /* mkdir -p the root, component by component. */
-    char *tmp = strdup(root);
-    if (!tmp) return rc_err_set(e, RC_ENOMEM, "out of memory");
-    for (char *p = tmp + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
-                int rc = rc_err_set(e, RC_EUNUSABLE,
-                                    "store %s: cannot create directory %s: %s; check the path "
-                                    "and its permissions",
-                                    root, tmp, strerror(errno));
-                free(tmp);
-                return rc;
-            }
-            *p = c;
-            if (c == '\0') break;
+    struct stat st0;
+    if (stat(root, &st0) != 0 && (errno == ENOENT || errno == ENOTDIR)) {
+        /* created by the first write (make_root) */
+        char *abs = absent_root(root, e);
+        if (!abs) return e->code;
+        fstore *fs = calloc(1, sizeof *fs);
+        if (!fs) {
+            free(abs);
+            return rc_err_set(e, RC_ENOMEM, "out of memory");
         }
+        fs->root = abs;
+        s->impl = fs;
+        s->ops = &file_ops;
+        return RC_OK;
     }
-    free(tmp);
     char *abs = realpath(root, NULL);
     if (!abs)
         return rc_err_set(e, RC_EUNUSABLE, "store %s: cannot resolve directory: %s", root,

@@ -688,6 +688,15 @@ Test(fill, second_identical_fill_writes_nothing)
 
 Test(fill, dry_run_prints_the_plan_and_changes_nothing)
 {
+    if (g_store_dir[0]) {
+        /* against a local store that does not exist yet: the plan, and no directory */
+        struct stat st;
+        cr_assert_neq(stat(g_store_dir, &st), 0);
+        cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-05 --dry-run",
+                          NULL, NULL),
+                     0);
+        cr_assert_neq(stat(g_store_dir, &st), 0, "the dry run created %s", g_store_dir);
+    }
     cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06", NULL, NULL), 0);
     static char deleted[256][512];
     punch_holes(deleted);

@@ -429,6 +429,46 @@ Test(store_file, open_urls)
     cr_assert_eq(o.max_attempts, 6);
 }
 
+/* A root that does not exist is not created by open: reads see an empty
+ * store and leave nothing behind; the first write creates it. */
+Test(store_file, missing_root_is_created_by_the_first_write_only)
+{
+    rc_err e;
+    rc_store *s = NULL;
+    char root[4300];
+    snprintf(root, sizeof root, "%s/a/./b/../new", g_dir);
+    cr_assert_eq(rc_store_open(root, NULL, &s, &e), RC_OK, "%s", e.msg);
+    cr_assert_not(exists("a"), "open created the store directory");
+    keys ks = {0};
+    cr_assert_eq(rc_store_list(s, "", collect, &ks, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_store_list(s, "data/2025/", collect, &ks, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(ks.n, 0);
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(s, "data/x", &b, NULL, &e), RC_ENOTFOUND);
+    cr_assert_eq(rc_store_head(s, "data/x", NULL, &e), RC_ENOTFOUND);
+    cr_assert_not(exists("a"), "a read created the store directory");
+    cr_assert_eq(rc_store_put(s, "data/2025/k", "v", 1, NULL, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert(exists("a/new/data/2025/k"), "the write went elsewhere");
+    cr_assert_eq(rc_store_get(s, "data/2025/k", &b, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(b.len, 1);
+    rc_buf_free(&b);
+    rc_store_close(s);
+
+    /* a key at the root of a missing store */
+    snprintf(root, sizeof root, "%s/other", g_dir);
+    cr_assert_eq(rc_store_open(root, NULL, &s, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_store_put(s, "top", "v", 1, NULL, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert(exists("other/top"));
+    rc_store_close(s);
+
+    /* under a plain file: refused at open, naming the file */
+    put_str("plain", "x");
+    snprintf(root, sizeof root, "%s/plain/sub/store", g_dir);
+    cr_assert_eq(rc_store_open(root, NULL, &s, &e), RC_EUNUSABLE);
+    cr_assert(strstr(e.msg, "plain is not a directory"), "message: %s", e.msg);
+    cr_assert_null(s);
+}
+
 typedef struct done_rec {
     int calls;
     int status;
