@@ -15,7 +15,6 @@
 #include "r2cache/manifest.h"
 #include "r2cache/timewin.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,68 +248,6 @@ int rc_inventory_scan(rc_store *st, rc_inventory *inv, const char *prefix, rc_er
     return rc;
 }
 
-/* ---- parallel small reads ------------------------------------------------ */
-
-typedef void (*par_fn)(rc_store *st, size_t i, void *ud);
-
-typedef struct par_ctx {
-    rc_store *base;
-    size_t n;
-    size_t next; /* atomic */
-    par_fn fn;
-    void *ud;
-} par_ctx;
-
-static void *par_worker(void *arg)
-{
-    par_ctx *p = arg;
-    rc_store *own = NULL;
-    rc_err e;
-    if (rc_store_open(p->base->url, &p->base->opts, &own, &e) != RC_OK)
-        own = NULL;
-    for (;;) {
-        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-        if (i >= p->n)
-            break;
-        if (own)
-            p->fn(own, i, p->ud);
-        else
-            break; /* the tasks left are done by the caller's thread */
-    }
-    if (own)
-        rc_store_close(own);
-    return NULL;
-}
-
-/* Run fn over 0..n-1 on up to threads threads. Falls back to the caller's
- * store alone when threads cannot be had. */
-static void par_run(rc_store *st, int threads, size_t n, par_fn fn, void *ud)
-{
-    par_ctx p = {st, n, 0, fn, ud};
-    if (threads > 1 && n > 8) {
-        size_t nt = (size_t)threads < n / 4 ? (size_t)threads : n / 4;
-        if (nt < 2)
-            nt = 2;
-        pthread_t *tid = calloc(nt, sizeof *tid);
-        size_t started = 0;
-        for (size_t t = 0; tid && t < nt; t++)
-            if (pthread_create(&tid[t], NULL, par_worker, &p) == 0)
-                started++;
-            else
-                break;
-        for (size_t t = 0; t < started; t++)
-            pthread_join(tid[t], NULL);
-        free(tid);
-    }
-    /* Whatever no worker took (none started, or a worker's store failed). */
-    for (;;) {
-        size_t i = __atomic_fetch_add(&p.next, 1, __ATOMIC_RELAXED);
-        if (i >= n)
-            break;
-        fn(st, i, ud);
-    }
-}
-
 /* ---- manifests --------------------------------------------------------- */
 
 typedef struct mtask {
@@ -381,7 +318,7 @@ int rc_inventory_read_manifests(rc_store *st, rc_inventory *inv, int only_select
                 }
             }
     mread_ctx c = {inv->layout, t, 0};
-    par_run(st, inv->threads, n, mread_one, &c);
+    rc_store_par_run(st, inv->threads, n, mread_one, &c);
     inv->manifests_read += c.read;
     free(t);
     return RC_OK;
@@ -924,7 +861,7 @@ int rc_inventory_read_summaries(rc_store *st, cJSON **out, cJSON **markers, rc_e
         idx_free(&l);
         return rc_err_set(e, RC_ENOMEM, "out of memory");
     }
-    par_run(st, 8, ns, get_one, sv);
+    rc_store_par_run(st, 8, ns, get_one, sv);
     cJSON *arr = cJSON_CreateArray();
     cJSON *mk = cJSON_CreateObject();
     for (size_t i = 0; arr && i < ns; i++) {
@@ -989,7 +926,7 @@ int rc_inventory_load(rc_store *st, rc_inventory *inv, const char *const *volcan
     for (size_t i = 0; i < l.n; i++)
         if (l.v[i].is_summary)
             sv[ns++] = &l.v[i];
-    par_run(st, inv->threads, ns, get_one, sv);
+    rc_store_par_run(st, inv->threads, ns, get_one, sv);
     free(sv);
     for (size_t i = 0; i < l.n && rc == RC_OK; i++) {
         idx_obj *x = &l.v[i];

@@ -10,6 +10,7 @@
  */
 #include "r2cache/store.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,4 +188,57 @@ int rc_store_wait(rc_store *s, rc_err *e)
 {
     if (s->ops->wait) return s->ops->wait(s, e);
     return RC_OK;
+}
+
+/* ---- parallel runs over per-thread handles ---------------------------- */
+
+typedef struct par_ctx {
+    rc_store *base;
+    size_t n;
+    size_t next; /* taken with atomic fetch-add */
+    rc_store_par_fn fn;
+    void *ud;
+} par_ctx;
+
+static void *par_worker(void *arg)
+{
+    par_ctx *p = arg;
+    rc_store *own = NULL;
+    rc_err e;
+    if (rc_store_open(p->base->url, &p->base->opts, &own, &e) != RC_OK)
+        return NULL; /* the indices left are run by the caller's thread */
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
+        if (i >= p->n)
+            break;
+        p->fn(own, i, p->ud);
+    }
+    rc_store_close(own);
+    return NULL;
+}
+
+void rc_store_par_run(rc_store *s, int threads, size_t n, rc_store_par_fn fn, void *ud)
+{
+    par_ctx p = {s, n, 0, fn, ud};
+    if (threads > 1 && n > 8) {
+        size_t nt = (size_t)threads < n / 4 ? (size_t)threads : n / 4;
+        if (nt < 2)
+            nt = 2;
+        pthread_t *tid = calloc(nt, sizeof *tid);
+        size_t started = 0;
+        for (size_t t = 0; tid && t < nt; t++)
+            if (pthread_create(&tid[t], NULL, par_worker, &p) == 0)
+                started++;
+            else
+                break;
+        for (size_t t = 0; t < started; t++)
+            pthread_join(tid[t], NULL);
+        free(tid);
+    }
+    for (;;) {
+        size_t i = __atomic_fetch_add(&p.next, 1, __ATOMIC_RELAXED);
+        if (i >= n)
+            break;
+        fn(s, i, ud);
+    }
 }

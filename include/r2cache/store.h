@@ -131,6 +131,18 @@ int rc_store_put_async(rc_store *s, const char *key, const void *data, size_t le
                        const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e);
 int rc_store_wait(rc_store *s, rc_err *e);
 
+/*
+ * Run fn(handle, i, ud) for every i in 0..n-1 on up to threads threads. Each
+ * worker opens its own handle on the same store (s's URL and options: store
+ * handles are never shared between threads) and takes the next index until
+ * none is left; whatever no worker took runs on the caller's thread with s.
+ * Small batches (n <= 8) or threads <= 1 run on the caller's thread alone.
+ * fn must leave no asynchronous put pending and touch shared state only in
+ * its own slot i.
+ */
+typedef void (*rc_store_par_fn)(rc_store *st, size_t i, void *ud);
+void rc_store_par_run(rc_store *s, int threads, size_t n, rc_store_par_fn fn, void *ud);
+
 /* Backend constructors (fill s->impl and s->ops). */
 int rc_store_file_open(rc_store *s, const char *root, rc_err *e);  /* store_file.c */
 int rc_store_s3_open(rc_store *s, const char *url, rc_err *e);     /* store_s3.c */
