@@ -319,26 +319,33 @@ static int chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, c
     return rc_key_chunk(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
 }
 
-static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+static int manifest_key_rate(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
+                             rc_err *e)
 {
     rc_manifest_id id;
     memset(&id, 0, sizeof id);
     id.chan = st_of(en, ti)->chan;
     snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
-    id.rate = en->ts[ti].rate;
+    id.rate = rate;
     id.day = day;
     return rc_key_manifest(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
+}
+
+static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+{
+    return manifest_key_rate(en, ti, day, en->ts[ti].rate, out, e);
 }
 
 /* Listing prefix holding exactly one channel-day's keys: in the seed layout
  * the manifest name minus ".json" is the common start of the day's chunk
  * names; in the viewer layout it is the day folder of the channel. */
-static int day_prefix(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+static int day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
+                      rc_err *e)
 {
     if (en->o.cfg->layout == RC_LAYOUT_VIEWER)
         return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &st_of(en, ti)->chan,
                                          en->targets[ti].volc->name, day, out, RC_KEY_MAX, e);
-    int rc = manifest_key(en, ti, day, out, e);
+    int rc = manifest_key_rate(en, ti, day, rate, out, e);
     if (rc)
         return rc;
     size_t n = strlen(out);
@@ -348,6 +355,9 @@ static int day_prefix(const rc_engine *en, size_t ti, int64_t day, char *out, rc
 }
 
 /* --- plan ---------------------------------------------------------------- */
+
+/* Channel-days handled per parallel batch (bounds the per-day state held). */
+#define ENGINE_BATCH 256
 
 typedef struct listed {
     rc_span span;
@@ -402,10 +412,12 @@ static int list_cb(void *ud, const rc_obj_info *obj)
 }
 
 /* Seed keys carry the rate: when the configuration does not give it, learn
- * it from what is already stored for the channel (one short listing). */
-static int learn_rate(rc_engine *en, size_t ti, int64_t day, rc_err *e)
+ * it from what is already stored for the channel-day (one short listing).
+ * *rate is left as it is when nothing tells. */
+static int learn_rate(rc_store *store, const rc_engine *en, size_t ti, int64_t day, double *rate,
+                      rc_err *e)
 {
-    if (en->ts[ti].rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
+    if (*rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
         return RC_OK;
     char prefix[RC_KEY_MAX];
     int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &st_of(en, ti)->chan,
@@ -413,12 +425,12 @@ static int learn_rate(rc_engine *en, size_t ti, int64_t day, rc_err *e)
     if (rc)
         return rc;
     list_ctx lc = {.en = en, .ti = ti, .stop_at_first = 1};
-    rc = rc_store_list(en->o.store, prefix, list_cb, &lc, e);
+    rc = rc_store_list(store, prefix, list_cb, &lc, e);
     free(lc.v);
     if (rc)
         return rc;
     if (lc.rate_seen > 0)
-        en->ts[ti].rate = lc.rate_seen;
+        *rate = lc.rate_seen;
     return RC_OK;
 }
 
@@ -549,42 +561,108 @@ static int cmp_task_idx(const void *a, const void *b, void *ctx)
     return task_order(&tasks[*(const size_t *)a], &tasks[*(const size_t *)b]);
 }
 
-static int plan_day(rc_engine *en, size_t ti, int64_t day, const size_t *idx, size_t n)
-{
-    rc_err e;
-    rc_err_clear(&e);
-    if (learn_rate(en, ti, day, &e) != RC_OK)
-        goto store_fail;
-    list_ctx lc = {.en = en, .ti = ti};
+/* What the store says about one channel-day, read by a worker (plan_io) and
+ * applied by the engine's thread (plan_apply). */
+typedef struct dayio {
+    size_t ti;
+    int64_t day;
+    size_t at, n;     /* the day's tasks: idx[at .. at + n) */
+    double rate_used; /* rate the listing prefix was built with (seed layout) */
+    double rate;      /* rate known after the reads (0: none) */
+    list_ctx lc;
     rc_manifest m;
-    int have_m = 0;
-    if (en->ts[ti].rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) {
+    int have_m;
+    int fail; /* 0, DAY_STORE_FAIL or DAY_FAIL */
+    rc_err e;
+} dayio;
+
+enum { DAY_STORE_FAIL = 1, DAY_FAIL = 2 };
+
+typedef struct plan_ctx {
+    const rc_engine *en;
+    dayio *d;
+} plan_ctx;
+
+/* Worker: the listing of the channel-day and its manifest. Reads the engine
+ * (en->ts[].rate is not written while workers run); writes only *d. */
+static void plan_io_day(rc_store *store, const rc_engine *en, dayio *d)
+{
+    rc_err_clear(&d->e);
+    d->lc = (list_ctx){.en = en, .ti = d->ti};
+    d->have_m = 0;
+    d->fail = 0;
+    double rate = en->ts[d->ti].rate;
+    d->rate_used = rate;
+    if (learn_rate(store, en, d->ti, d->day, &rate, &d->e) != RC_OK) {
+        d->fail = DAY_STORE_FAIL;
+        return;
+    }
+    d->rate_used = rate;
+    d->rate = rate;
+    if (rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) {
         char prefix[RC_KEY_MAX];
-        if (day_prefix(en, ti, day, prefix, &e) != RC_OK)
-            goto store_fail;
-        if (rc_store_list(en->o.store, prefix, list_cb, &lc, &e) != RC_OK) {
-            free(lc.v);
-            goto store_fail;
+        if (day_prefix(en, d->ti, d->day, rate, prefix, &d->e) != RC_OK ||
+            rc_store_list(store, prefix, list_cb, &d->lc, &d->e) != RC_OK) {
+            d->fail = DAY_STORE_FAIL;
+            return;
         }
-        if (lc.rate_seen > 0 && en->ts[ti].rate <= 0)
-            en->ts[ti].rate = lc.rate_seen;
-        if (lc.has_manifest) {
-            int rc = rc_manifest_load(en->o.store, en->o.cfg->layout, lc.manifest_key, &m, NULL, &e);
-            if (rc == RC_OK)
-                have_m = 1;
-            else if (rc == RC_EFORMAT) {
-                free(lc.v);
-                rc_err_wrap(&e, "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
-                            lc.manifest_key);
-                goto day_fail;
+        if (d->lc.rate_seen > 0 && rate <= 0)
+            rate = d->lc.rate_seen;
+        if (d->lc.has_manifest) {
+            int rc = rc_manifest_load(store, en->o.cfg->layout, d->lc.manifest_key, &d->m, NULL,
+                                      &d->e);
+            if (rc == RC_OK) {
+                d->have_m = 1;
+            } else if (rc == RC_EFORMAT) {
+                rc_err_wrap(&d->e, "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
+                            d->lc.manifest_key);
+                d->fail = DAY_FAIL;
             } else if (rc != RC_ENOTFOUND) {
-                free(lc.v);
-                goto store_fail;
+                d->fail = DAY_STORE_FAIL;
             }
         }
     }
+    d->rate = rate;
+}
+
+static void plan_io(rc_store *store, size_t k, void *ud)
+{
+    plan_ctx *c = ud;
+    plan_io_day(store, c->en, &c->d[k]);
+}
+
+static void dayio_free(dayio *d)
+{
+    free(d->lc.v);
+    d->lc.v = NULL;
+    if (d->have_m)
+        rc_manifest_free(&d->m);
+    d->have_m = 0;
+}
+
+/* The engine's thread: decide every task of the channel-day from what
+ * plan_io read. */
+static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
+{
+    size_t ti = d->ti, n = d->n;
+    /* A seed listing built with another rate than the one now known for the
+     * channel (learnt from an earlier day of this batch) is read again, as a
+     * day-by-day plan would have. */
+    if (en->o.cfg->layout != RC_LAYOUT_VIEWER && en->ts[ti].rate > 0 &&
+        d->rate_used != en->ts[ti].rate) {
+        dayio_free(d);
+        plan_io_day(en->o.store, en, d);
+    }
+    if (d->rate > 0 && en->ts[ti].rate <= 0)
+        en->ts[ti].rate = d->rate;
+    if (d->fail == DAY_STORE_FAIL)
+        goto store_fail;
+    if (d->fail == DAY_FAIL)
+        goto day_fail;
+    const list_ctx *lc = &d->lc;
+    const rc_manifest *m = d->have_m ? &d->m : NULL;
     for (size_t k = 0; k < n; k++)
-        resolve(en, &en->tasks[idx[k]], &lc, have_m ? &m : NULL);
+        resolve(en, &en->tasks[idx[k]], lc, m);
     /* A wanted long window needs its base windows: present ones are reused,
      * missing ones are fetched with it. */
     size_t base_s = (size_t)rc_span_seconds(en->base);
@@ -601,70 +679,90 @@ static int plan_day(rc_engine *en, size_t ti, int64_t day, const size_t *idx, si
             if (!b)
                 break;
             t = &en->tasks[idx[k]]; /* tasks may have moved */
-            resolve(en, b, &lc, have_m ? &m : NULL);
+            resolve(en, b, lc, m);
         }
     }
     /* Blobs that no manifest entry names (a run killed between its blobs and
      * its manifest, whatever windows it was doing): index them from their
      * own metadata now, so nothing stored stays invisible until a reindex. */
-    for (size_t k = 0; k < lc.n; k++) {
-        if (have_m && rc_manifest_find(&m, lc.v[k].span, lc.v[k].start))
+    for (size_t k = 0; k < lc->n; k++) {
+        if (m && rc_manifest_find(m, lc->v[k].span, lc->v[k].start))
             continue;
-        if (task_find(en, ti, lc.v[k].span, lc.v[k].start))
+        if (task_find(en, ti, lc->v[k].span, lc->v[k].start))
             continue;
-        wtask *o = task_add(en, ti, lc.v[k].span, lc.v[k].start, 0);
+        wtask *o = task_add(en, ti, lc->v[k].span, lc->v[k].start, 0);
         if (!o)
             break;
-        resolve(en, o, &lc, have_m ? &m : NULL);
+        resolve(en, o, lc, m);
         if (o->state != W_REPAIR)
             o->state = W_PRESENT; /* unreadable metadata: left for verify to report */
     }
-    free(lc.v);
-    if (have_m)
-        rc_manifest_free(&m);
     return RC_OK;
 
 store_fail:
-    if (e.code == RC_EAUTH || e.code == RC_EUNUSABLE) {
-        en->fatal = e;
-        return e.code;
+    if (d->e.code == RC_EAUTH || d->e.code == RC_EUNUSABLE) {
+        en->fatal = d->e;
+        return d->e.code;
     }
 day_fail:
     for (size_t k = 0; k < n; k++)
         en->tasks[idx[k]].state = W_FAILED;
-    target_error(en, ti, e.msg);
-    rc_log_error(en->o.log, "plan", "%s", e.msg);
+    target_error(en, ti, d->e.msg);
+    rc_log_error(en->o.log, "plan", "%s", d->e.msg);
     return RC_OK;
 }
 
+/* Plan every declared window: per channel-day one listing and one manifest
+ * read, done in parallel batches (a store handle per worker), then applied
+ * in (channel, day) order. */
 static int plan(rc_engine *en, rc_err *e)
 {
     size_t n = en->ntasks;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    if (!idx)
+    dayio *d = malloc(ENGINE_BATCH * sizeof *d);
+    if (!idx || !d) {
+        free(idx);
+        free(d);
         return rc_err_set(e, RC_ENOMEM, "out of memory");
+    }
     for (size_t i = 0; i < n; i++)
         idx[i] = i;
     qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
+    int rc = RC_OK;
     size_t i = 0;
-    while (i < n) {
-        size_t ti = en->tasks[idx[i]].ti;
-        int64_t day = rc_day_start(en->tasks[idx[i]].start);
-        size_t j = i;
-        while (j < n && en->tasks[idx[j]].ti == ti &&
-               rc_day_start(en->tasks[idx[j]].start) == day)
-            j++;
-        int rc = plan_day(en, ti, day, idx + i, j - i);
-        if (rc) {
-            free(idx);
-            *e = en->fatal;
-            return rc;
+    while (i < n && rc == RC_OK) {
+        size_t nd = 0;
+        while (nd < ENGINE_BATCH && i < n) {
+            size_t ti = en->tasks[idx[i]].ti;
+            int64_t day = rc_day_start(en->tasks[idx[i]].start);
+            size_t j = i;
+            while (j < n && en->tasks[idx[j]].ti == ti &&
+                   rc_day_start(en->tasks[idx[j]].start) == day)
+                j++;
+            memset(&d[nd], 0, sizeof d[nd]);
+            d[nd].ti = ti;
+            d[nd].day = day;
+            d[nd].at = i;
+            d[nd].n = j - i;
+            nd++;
+            i = j;
         }
-        i = j;
+        plan_ctx c = {en, d};
+        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, nd, plan_io, &c);
+        for (size_t k = 0; k < nd; k++) {
+            if (rc == RC_OK)
+                rc = plan_apply(en, &d[k], idx + d[k].at);
+            dayio_free(&d[k]);
+        }
         if (en->o.stop && *en->o.stop)
             break;
     }
     free(idx);
+    free(d);
+    if (rc) {
+        *e = en->fatal;
+        return rc;
+    }
     en->planned = 1;
     return RC_OK;
 }
@@ -997,6 +1095,63 @@ static int cmp_op(const void *a, const void *b)
     return 0;
 }
 
+/* One channel-day's manifest update: ops [i, j). Workers fill the result; the
+ * engine applies it afterwards on its own thread. */
+typedef struct mgroup {
+    size_t i, j;
+    int rc, changed, touch_rc;
+    rc_err e, te;
+} mgroup;
+
+typedef struct flush_ctx {
+    rc_engine *en;
+    mgroup *g;
+    const rc_obj_meta *meta;
+} flush_ctx;
+
+/* Worker: the conditional read-modify-write of one manifest, then its
+ * channel-month marker. Reads the engine; writes only its group. */
+static void flush_one(rc_store *store, size_t gi, void *ud)
+{
+    flush_ctx *c = ud;
+    const rc_engine *en = c->en;
+    mgroup *g = &c->g[gi];
+    size_t i = g->i, j = g->j;
+    size_t ti = en->ops[i].ti;
+    const rc_station *st = st_of(en, ti);
+    const rc_config *cfg = en->o.cfg;
+    char key[RC_KEY_MAX];
+    rc_err_clear(&g->e);
+    g->rc = manifest_key(en, ti, en->ops[i].day, key, &g->e);
+    if (g->rc != RC_OK)
+        return;
+    rc_mop *mops = calloc(j - i, sizeof *mops);
+    if (!mops) {
+        g->rc = rc_err_set(&g->e, RC_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t k = i; k < j; k++)
+        mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
+    rc_manifest tmpl;
+    rc_manifest_init(&tmpl, cfg->layout, &st->chan, en->targets[ti].volc->name, en->ts[ti].rate,
+                     en->ops[i].day);
+    snprintf(tmpl.instrument_type, sizeof tmpl.instrument_type, "%s", st->instrument_type);
+    if (st->has_coords) {
+        tmpl.has_coords = 1;
+        tmpl.latitude = st->latitude;
+        tmpl.longitude = st->longitude;
+        tmpl.elevation_m = st->elevation_m;
+    }
+    g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base, c->meta, 0, &g->changed,
+                               &g->e);
+    rc_manifest_free(&tmpl);
+    free(mops);
+    /* keep inventory's per channel-month summary honest */
+    if (g->changed)
+        g->touch_rc = rc_inventory_touch(store, &st->chan, en->targets[ti].volc->name,
+                                         en->ops[i].day, &g->te);
+}
+
 static int flush_manifests(rc_engine *en)
 {
     rc_err e;
@@ -1005,63 +1160,55 @@ static int flush_manifests(rc_engine *en)
     if (!en->nops)
         return RC_OK;
     qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
-    const rc_config *cfg = en->o.cfg;
     rc_obj_meta meta;
     memset(&meta, 0, sizeof meta);
     snprintf(meta.content_type, sizeof meta.content_type, "application/json");
-    snprintf(meta.cache_control, sizeof meta.cache_control, "%s", cfg->cache_control_manifest);
-    size_t i = 0;
-    while (i < en->nops) {
-        size_t j = i;
-        while (j < en->nops && en->ops[j].ti == en->ops[i].ti && en->ops[j].day == en->ops[i].day)
-            j++;
-        size_t ti = en->ops[i].ti;
-        const rc_station *st = st_of(en, ti);
-        char key[RC_KEY_MAX];
-        int rc = manifest_key(en, ti, en->ops[i].day, key, &e);
-        rc_mop *mops = calloc(j - i, sizeof *mops);
-        if (rc == RC_OK && mops) {
-            for (size_t k = i; k < j; k++)
-                mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
-            rc_manifest tmpl;
-            rc_manifest_init(&tmpl, cfg->layout, &st->chan, en->targets[ti].volc->name,
-                             en->ts[ti].rate, en->ops[i].day);
-            snprintf(tmpl.instrument_type, sizeof tmpl.instrument_type, "%s",
-                     st->instrument_type);
-            if (st->has_coords) {
-                tmpl.has_coords = 1;
-                tmpl.latitude = st->latitude;
-                tmpl.longitude = st->longitude;
-                tmpl.elevation_m = st->elevation_m;
-            }
-            int changed = 0;
-            rc = rc_manifest_update(en->o.store, key, &tmpl, mops, j - i, en->base, &meta, 0,
-                                    &changed, &e);
-            rc_manifest_free(&tmpl);
-            if (changed) {
-                en->stats.manifests++;
-                /* keep inventory's per channel-month summary honest */
-                rc_err te;
-                if (rc_inventory_touch(en->o.store, &st->chan, en->targets[ti].volc->name,
-                                       en->ops[i].day, &te) != RC_OK)
-                    rc_log_warn(en->o.log, "inventory", "%s", te.msg);
-            }
-        } else if (!mops) {
-            rc = rc_err_set(&e, RC_ENOMEM, "out of memory");
-        }
-        free(mops);
-        if (rc != RC_OK) {
-            target_error(en, ti, e.msg);
-            rc_log_error(en->o.log, "manifest", "%s", e.msg);
-            for (size_t k = i; k < j; k++)
-                en->tasks[en->ops[k].task].state = W_FAILED;
-            if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
-                en->fatal = e;
-        }
-        for (size_t k = i; k < j; k++)
-            rc_mentry_free(&en->ops[k].entry);
-        i = j;
+    snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
+             en->o.cfg->cache_control_manifest);
+    mgroup *g = malloc(ENGINE_BATCH * sizeof *g);
+    if (!g) {
+        for (size_t k = 0; k < en->nops; k++)
+            en->tasks[en->ops[k].task].state = W_FAILED;
+        rc_log_error(en->o.log, "manifest", "out of memory writing manifests");
     }
+    size_t i = 0;
+    while (g && i < en->nops) {
+        /* a batch of channel-days, updated in parallel (one store handle each
+         * worker), then accounted here in order */
+        size_t ng = 0;
+        while (ng < ENGINE_BATCH && i < en->nops) {
+            size_t j = i;
+            while (j < en->nops && en->ops[j].ti == en->ops[i].ti &&
+                   en->ops[j].day == en->ops[i].day)
+                j++;
+            memset(&g[ng], 0, sizeof g[ng]);
+            g[ng].i = i;
+            g[ng].j = j;
+            ng++;
+            i = j;
+        }
+        flush_ctx c = {en, g, &meta};
+        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);
+        for (size_t k = 0; k < ng; k++) {
+            size_t ti = en->ops[g[k].i].ti;
+            if (g[k].changed) {
+                en->stats.manifests++;
+                if (g[k].touch_rc != RC_OK)
+                    rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
+            }
+            if (g[k].rc != RC_OK) {
+                target_error(en, ti, g[k].e.msg);
+                rc_log_error(en->o.log, "manifest", "%s", g[k].e.msg);
+                for (size_t x = g[k].i; x < g[k].j; x++)
+                    en->tasks[en->ops[x].task].state = W_FAILED;
+                if ((g[k].e.code == RC_EAUTH || g[k].e.code == RC_EUNUSABLE) && !en->fatal.code)
+                    en->fatal = g[k].e;
+            }
+        }
+    }
+    free(g);
+    for (size_t k = 0; k < en->nops; k++)
+        rc_mentry_free(&en->ops[k].entry);
     en->nops = 0;
     return RC_OK;
 }
