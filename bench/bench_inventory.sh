@@ -14,7 +14,11 @@
 # Default: the RGW test server (tests/rgw.sh, started and stopped here by its
 # pids). --local: a local-directory store instead (no aws comparison: awscli
 # cannot list a directory; `find` is timed as the reference listing).
-# Env: BUILD (default build), KEEP=1 keeps the scratch directory.
+# Env: BUILD (default build), KEEP=1 keeps the scratch directory,
+#   AWS (default Debian's /usr/bin/aws when present, else aws on PATH),
+#   RGW_ENV=FILE uses an RGW already running (its env file from tests/rgw.sh
+#   start; not stopped here), SEED=0 skips creating the keys (they are
+#   already in that RGW from an earlier run with the same CHANNELS x DAYS).
 # Prints its section of docs/benchmarks.md (markdown) on stdout (bench/run_all.sh).
 set -eu
 HERE=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,18 +31,25 @@ NDAYS=${2:-365}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-inv.XXXXXX")
 RGWDIR=$WORK/rgw
 cleanup() {
-    if [ "$LOCAL" = 0 ] && [ -f "$RGWDIR/env" ]; then "$HERE/tests/rgw.sh" stop "$RGWDIR" >/dev/null 2>&1 || true; fi
+    if [ "$LOCAL" = 0 ] && [ -z "${RGW_ENV:-}" ] && [ -f "$RGWDIR/env" ]; then "$HERE/tests/rgw.sh" stop "$RGWDIR" >/dev/null 2>&1 || true; fi
     [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+if [ -z "${AWS:-}" ]; then
+    if [ -x /usr/bin/aws ]; then AWS=/usr/bin/aws; else AWS=aws; fi
+fi
 [ -x "$R2" ] || { echo "build r2cache first ($R2)" >&2; exit 2; }
 
 if [ "$LOCAL" = 1 ]; then
     STORE=$WORK/store
     mkdir -p "$STORE"
 else
-    "$HERE/tests/rgw.sh" start "$RGWDIR" >/dev/null
-    . "$RGWDIR/env"
+    if [ -n "${RGW_ENV:-}" ]; then
+        . "$RGW_ENV"
+    else
+        "$HERE/tests/rgw.sh" start "$RGWDIR" >/dev/null
+        . "$RGWDIR/env"
+    fi
     STORE=s3://$RC_TEST_BUCKET/bench
 fi
 
@@ -55,8 +66,9 @@ for i in range(nch):
 json.dump(cfg, open(path, "w"), indent=1)
 EOF
 
-echo "creating $NCH channels x $NDAYS days of keys in $STORE ..." >&2
 T0=$(date +%s)
+if [ "${SEED:-1}" != 0 ]; then
+echo "creating $NCH channels x $NDAYS days of keys in $STORE ..." >&2
 python3 - "$STORE" "$NCH" "$NDAYS" "$LOCAL" <<'EOF'
 import datetime, os, sys, threading, queue
 store, nch, ndays, local = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
@@ -96,12 +108,13 @@ def worker():
         if item is None:
             return
         c.put_object(Bucket=bucket, Key=prefix + "/" + item[0], Body=item[1])
-ts = [threading.Thread(target=worker) for _ in range(32)]
+ts = [threading.Thread(target=worker) for _ in range(8)]
 for t in ts: t.start()
 for kb in keys(): q.put(kb)
 for t in ts: q.put(None)
 for t in ts: t.join()
 EOF
+fi
 T1=$(date +%s)
 NKEYS=$(( NCH * NDAYS * 149 ))
 echo "created $NKEYS keys in $((T1 - T0)) s" >&2
@@ -116,7 +129,8 @@ T_INV=$(now); "$R2" inventory --config "$WORK/config.json" --scope all --json --
 if [ "$LOCAL" = 1 ]; then
     T_LS=$(now); find "$STORE/data" -type f | wc -l >"$WORK/ls.count"; T_LS2=$(now); REF="find (local)"
 else
-    T_LS=$(now); aws s3 ls --recursive "s3://$RC_TEST_BUCKET/bench/data/" | wc -l >"$WORK/ls.count"; T_LS2=$(now); REF="aws s3 ls --recursive"
+    T_LS=$(now); "$AWS" --endpoint-url "$AWS_ENDPOINT_URL" s3 ls --recursive "s3://$RC_TEST_BUCKET/bench/data/" | wc -l >"$WORK/ls.count"; T_LS2=$(now)
+    REF="aws s3 ls --recursive ($("$AWS" --version 2>&1 | cut -d' ' -f1))"
 fi
 python3 - "$WORK/inv.json" "$T_INV" "$T_INV2" "$T_LS" "$T_LS2" "$S0" "$S1" "$(cat "$WORK/ls.count")" "$REF" "$NKEYS" "$LOCAL" "$NCH" "$NDAYS" <<'EOF'
 import datetime, json, sys
