@@ -358,6 +358,7 @@ int rc_cli_open(rc_cli *cli, int need_source)
     so.endpoint = cli->cfg.s3_endpoint;
     so.region = cli->cfg.s3_region;
     so.ca_bundle = cli->cfg.ca_bundle;
+    so.stall_timeout_s = cli->cfg.s3_stall_timeout_s;
     if (cli->cfg.s3_addressing)
         so.addressing = strcmp(cli->cfg.s3_addressing, "path") == 0      ? 1
                         : strcmp(cli->cfg.s3_addressing, "virtual") == 0 ? 2

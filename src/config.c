@@ -537,7 +537,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "s3"))) {
-        static const char *const s3k[] = {"endpoint", "region", "addressing", "ca_bundle", NULL};
+        static const char *const s3k[] = {"endpoint",  "region", "addressing",
+                                          "ca_bundle", "stall_timeout_s", NULL};
         if (!cJSON_IsObject(o))
             return bad(p, "s3", "must be an object");
         if (check_keys(p, o, "s3", s3k))
@@ -559,6 +560,9 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         }
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "ca_bundle")) &&
             get_string(p, x, "s3.ca_bundle", &c->ca_bundle))
+            return p->e->code;
+        if ((x = cJSON_GetObjectItemCaseSensitive(o, "stall_timeout_s")) &&
+            get_number(p, x, "s3.stall_timeout_s", 1, 3600, &c->s3_stall_timeout_s))
             return p->e->code;
     }
     const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "volcanoes");

@@ -59,6 +59,7 @@ void rc_store_opts_default(rc_store_opts *o)
     o->max_attempts = 6;
     o->backoff_base_s = 0.2;
     o->backoff_cap_s = 10.0;
+    o->stall_timeout_s = 30.0;
 }
 
 int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc_err *e)

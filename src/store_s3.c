@@ -19,7 +19,8 @@
  * (sleep = uniform(0, min(cap, base * 2^attempt))) up to max_attempts; a 429
  * waits at least a second (or Retry-After), because R2 allows one write per
  * second to a key and an early retry would only hit the limit again. A stall
- * is "no byte moved for R2CACHE_S3_STALL_TIMEOUT seconds" (default 30), not a
+ * is "no byte moved for stall_timeout_s seconds" (default 30; the environment
+ * variable R2CACHE_S3_STALL_TIMEOUT overrides it), not a
  * total deadline, so big objects on slow links still complete.
  * Everything else fails at once with one message saying what to fix: bad keys,
  * bad signature, skewed clock, wrong region -> RC_EAUTH; missing bucket ->
@@ -1299,7 +1300,7 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 6;
     s->base_s = o->backoff_base_s > 0 ? o->backoff_base_s : 0.2;
     s->cap_s = o->backoff_cap_s > 0 ? o->backoff_cap_s : 10.0;
-    s->stall_s = S3_DEFAULT_STALL_S;
+    s->stall_s = o->stall_timeout_s >= 1 ? (long)(o->stall_timeout_s + 0.5) : S3_DEFAULT_STALL_S;
     const char *stall = env("R2CACHE_S3_STALL_TIMEOUT");
     if (stall) {
         char *endp;

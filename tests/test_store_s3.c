@@ -577,20 +577,26 @@ Test(store_s3, transient_faults_are_retried)
     cr_assert_eq(rc_store_delete(s, "a", &e), RC_OK, "%s", e.msg);
     cr_assert_eq(proxy_requests(), 2);
 
-    /* a stall longer than the stall timeout is abandoned and retried */
-    setenv("R2CACHE_S3_STALL_TIMEOUT", "1", 1);
-    rc_store *s2 = open_store("stall", &o);
-    faults("[\"stall:3\"]");
-    time_t t0 = time(NULL);
-    cr_assert_eq(put(s2, "b", "payload-b", NULL, NULL, &e), RC_OK, "%s", e.msg);
-    cr_assert_geq(time(NULL) - t0, 1);
-    int nreq = proxy_requests();
-    cr_assert_eq(nreq, 2, "requests %d", nreq);
-    cr_assert_eq(rc_store_get(s2, "b", &out, NULL, &e), RC_OK);
-    cr_assert_str_eq(out.data, "payload-b");
-    rc_store_delete(s2, "b", &e);
-    rc_store_close(s2);
-    unsetenv("R2CACHE_S3_STALL_TIMEOUT");
+    /* a stall longer than the stall timeout (s3.stall_timeout_s, or the
+     * environment variable, which overrides it) is abandoned and retried */
+    for (int via_env = 0; via_env < 2; via_env++) {
+        rc_store_opts so = o;
+        so.stall_timeout_s = via_env ? 3600 : 1;
+        if (via_env)
+            setenv("R2CACHE_S3_STALL_TIMEOUT", "1", 1);
+        rc_store *s2 = open_store("stall", &so);
+        faults("[\"stall:3\"]");
+        time_t t0 = time(NULL);
+        cr_assert_eq(put(s2, "b", "payload-b", NULL, NULL, &e), RC_OK, "%s", e.msg);
+        cr_assert_geq(time(NULL) - t0, 1);
+        int nreq = proxy_requests();
+        cr_assert_eq(nreq, 2, "via_env %d: requests %d", via_env, nreq);
+        cr_assert_eq(rc_store_get(s2, "b", &out, NULL, &e), RC_OK);
+        cr_assert_str_eq(out.data, "payload-b");
+        rc_store_delete(s2, "b", &e);
+        rc_store_close(s2);
+        unsetenv("R2CACHE_S3_STALL_TIMEOUT");
+    }
 
     /* conditional puts ride through transient faults too */
     rc_put_opts create = {NULL, NULL, 1};

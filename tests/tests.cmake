@@ -30,6 +30,7 @@ rc_test(verify err buf log timewin naming codec store store_file store_s3 sigv4 
 rc_test(reindex err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
 rc_test(manpage err buf)
 rc_test(stations_config err buf)
+rc_test(config err buf log timewin naming config)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
 set_tests_properties(package PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 add_test(NAME deploy COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_deploy.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})

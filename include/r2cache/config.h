@@ -76,6 +76,7 @@ typedef struct rc_config {
     char *s3_region;
     char *s3_addressing; /* "path" | "virtual" | NULL */
     char *ca_bundle;
+    double s3_stall_timeout_s; /* 0 = the store's default (30) */
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

@@ -92,6 +92,8 @@ typedef struct rc_store_opts {
     int max_attempts;       /* per request (default 6) */
     double backoff_base_s;  /* default 0.2 */
     double backoff_cap_s;   /* default 10 */
+    double stall_timeout_s; /* abort a transfer with no byte moved this long (default 30;
+                             * R2CACHE_S3_STALL_TIMEOUT overrides) */
     void *log;              /* const rc_log * for debug lines, may be NULL */
 } rc_store_opts;
 

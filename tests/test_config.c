@@ -1,0 +1,51 @@
+/*
+ * test_config.c: settings of the configuration file that reach the store.
+ * (Station selection, codes and the viewer's file have their own tests:
+ * test_security.c, test_stations_config.c.)
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "r2cache/config.h"
+
+static const char *const VOLC =
+    "\"volcanoes\": [{\"name\": \"v\", \"location\": \"l\", \"stations\": "
+    "[{\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": \"HHZ\"}]}]";
+
+static int parse(const char *s3, rc_config *c, rc_err *e)
+{
+    char json[2048];
+    snprintf(json, sizeof json, "{\"s3\": %s, %s}", s3, VOLC);
+    return rc_config_parse(json, strlen(json), "t.json", c, e);
+}
+
+Test(config, s3_block_is_read_and_checked_field_by_field)
+{
+    rc_config c;
+    rc_err e;
+    cr_assert_eq(parse("{\"region\": \"auto\", \"addressing\": \"path\", \"stall_timeout_s\": 7}",
+                       &c, &e),
+                 RC_OK, "%s", e.msg);
+    cr_assert_str_eq(c.s3_region, "auto");
+    cr_assert_str_eq(c.s3_addressing, "path");
+    cr_assert_float_eq(c.s3_stall_timeout_s, 7.0, 1e-9);
+    rc_config_free(&c);
+
+    cr_assert_eq(parse("{}", &c, &e), RC_OK, "%s", e.msg);
+    cr_assert_float_eq(c.s3_stall_timeout_s, 0.0, 1e-9, "unset: the store's default applies");
+    rc_config_free(&c);
+
+    static const struct {
+        const char *s3, *msg;
+    } bad[] = {
+        {"{\"stall_timeout_s\": 0}", "s3.stall_timeout_s: 0 is out of range [1, 3600]"},
+        {"{\"stall_timeout_s\": \"30\"}", "s3.stall_timeout_s: must be a number"},
+        {"{\"addressing\": \"dns\"}", "s3.addressing: must be \"auto\", \"path\" or \"virtual\""},
+        {"{\"stall_timeout\": 30}", "stall_timeout"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_assert_eq(parse(bad[i].s3, &c, &e), RC_EINVAL, "%s was accepted", bad[i].s3);
+        cr_assert(strstr(e.msg, bad[i].msg), "%s: message: %s", bad[i].s3, e.msg);
+    }
+}
