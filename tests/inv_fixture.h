@@ -103,10 +103,7 @@ static void fx_setup(void)
     else
         snprintf(g_store_url, sizeof g_store_url, "%s/store", g_dir);
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
-    char *argv[] = {"python3", script, "--sds", g_sds, "--port", "0", NULL};
-    g_server = rc_test_server_start(argv, 20, &g_port);
+    g_server = rc_test_fdsn_start(g_sds, NULL, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     char json[8192];
     snprintf(json, sizeof json,

@@ -228,3 +228,27 @@ int rc_test_rgw_env(char *bucket, size_t nb, char *endpoint, size_t ne)
     snprintf(endpoint, ne, "%s", ep ? ep : "");
     return 0;
 }
+
+pid_t rc_test_fdsn_start(const char *sds, const char *const *extra, int *port)
+{
+    char script[4200];
+    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
+    char *argv[24] = {"python3", script, "--sds", (char *)sds, "--port", "0"};
+    size_t n = 6;
+    for (size_t i = 0; extra && extra[i] && n < 23; i++)
+        argv[n++] = (char *)extra[i];
+    argv[n] = NULL;
+    return rc_test_server_start(argv, 20, port);
+}
+
+int rc_test_r2cache(const char *args, rc_buf *out, rc_buf *err)
+{
+    size_t n = strlen(args) + 4300;
+    char *cmd = malloc(n);
+    if (!cmd)
+        return -1;
+    snprintf(cmd, n, "%s %s", rc_test_bin("r2cache"), args);
+    int rc = rc_test_sh(cmd, out, err);
+    free(cmd);
+    return rc;
+}

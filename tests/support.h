@@ -46,6 +46,13 @@ int rc_test_sh(const char *cmd, rc_buf *out, rc_buf *err);
 pid_t rc_test_server_start(char *const argv[], int timeout_s, int *port);
 void rc_test_server_stop(pid_t pid);
 
+/* tests/fdsn_server.py serving the SDS archive sds on a free port (extra:
+ * more arguments, NULL-terminated, or NULL). Its pid, or -1. */
+pid_t rc_test_fdsn_start(const char *sds, const char *const *extra, int *port);
+
+/* Run the built r2cache with args (a shell fragment); as rc_test_sh. */
+int rc_test_r2cache(const char *args, rc_buf *out, rc_buf *err);
+
 /*
  * Load the RGW test server's environment (RC_BINARY_DIR/rgw/env, written by
  * tests/rgw.sh through the CTest fixture "rgw") into this process: endpoint,

@@ -369,10 +369,8 @@ static void setup(void)
              ">/dev/null",
              rc_test_bin("r2cache-synth"), g_sds);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
-    char *argv[] = {"python3", script, "--sds", g_sds, "--port", "0", "--delay-ms", "30", NULL};
-    g_server = rc_test_server_start(argv, 20, &g_port);
+    static const char *const delay[] = {"--delay-ms", "30", NULL};
+    g_server = rc_test_fdsn_start(g_sds, delay, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     char json[4096];
     snprintf(json, sizeof json,

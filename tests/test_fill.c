@@ -133,10 +133,7 @@ static void setup(void)
         snprintf(g_store_url, sizeof g_store_url, "%s", g_store_dir);
     }
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
-    char *argv[] = {"python3", script, "--sds", g_sds, "--port", "0", NULL};
-    g_server = rc_test_server_start(argv, 20, &g_port);
+    g_server = rc_test_fdsn_start(g_sds, NULL, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     write_config(4);
 }
@@ -152,13 +149,6 @@ static void teardown(void)
 
 /* --- the binary -------------------------------------------------------- */
 
-static int r2(const char *args, rc_buf *out, rc_buf *err)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s", rc_test_bin("r2cache"), args);
-    return rc_test_sh(cmd, out, err);
-}
-
 /* fill --json; *sum is the parsed summary (NULL when none was printed). */
 static int fill(const char *more, cJSON **sum, rc_buf *err_out)
 {
@@ -166,7 +156,7 @@ static int fill(const char *more, cJSON **sum, rc_buf *err_out)
     snprintf(args, sizeof args, "fill --config '%s' --json --log-format text %s", g_config,
              more);
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
-    int rc = r2(args, &out, &err);
+    int rc = rc_test_r2cache(args, &out, &err);
     if (sum)
         *sum = out.data ? cJSON_Parse(out.data) : NULL;
     if (err_out)
@@ -487,7 +477,7 @@ static int gaps_json(const char *more, cJSON **out)
              "--now 2025-11-07 --json --log-format text %s",
              g_config, more);
     rc_buf o = RC_BUF_INIT, err = RC_BUF_INIT;
-    int rc = r2(args, &o, &err);
+    int rc = rc_test_r2cache(args, &o, &err);
     *out = o.data ? cJSON_Parse(o.data) : NULL;
     cr_assert(*out, "gaps printed no JSON (exit %d): %s", rc, err.data);
     rc_buf_free(&o);
@@ -709,7 +699,7 @@ Test(fill, dry_run_prints_the_plan_and_changes_nothing)
              "fill --config '%s' --station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06 --dry-run",
              g_config);
     rc_buf out = RC_BUF_INIT;
-    cr_assert_eq(r2(args, &out, NULL), 0);
+    cr_assert_eq(rc_test_r2cache(args, &out, NULL), 0);
     cr_assert(strstr(out.data, "plan 2025-11-04T00:00:00Z .. 2025-11-06T00:00:00Z: 296 windows, "
                                "107 to fetch, 188 present, 1 to re-index from blobs; 1 requests "
                                "(5 lines), about "),

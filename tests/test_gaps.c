@@ -70,19 +70,12 @@ static void teardown(void)
 
 TestSuite(gaps, .init = setup, .fini = teardown, .timeout = 120);
 
-static int r2(const char *args, rc_buf *out, rc_buf *err)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s", rc_test_bin("r2cache"), args);
-    return rc_test_sh(cmd, out, err);
-}
-
 static int gaps(const char *more, rc_buf *out, rc_buf *err)
 {
     char args[4600];
     snprintf(args, sizeof args, "gaps --config '%s' --now 2025-11-06 --log-format text %s",
              g_config, more);
-    return r2(args, out, err);
+    return rc_test_r2cache(args, out, err);
 }
 
 /* Validate a JSON document against a schema of the repo; 0 = valid, 77 = no jsonschema. */
@@ -143,14 +136,14 @@ Test(gaps, table_json_schema_exit_status_and_provisional_chunks)
              "fill --config '%s' --from 2025-11-04 --to 2025-11-05 --json --log-format text",
              g_config);
     rc_buf out = RC_BUF_INIT;
-    cr_assert_eq(r2(args, &out, NULL), 0);
+    cr_assert_eq(rc_test_r2cache(args, &out, NULL), 0);
     validate("fill.schema.json", out.data);
     rc_buf_free(&out);
     snprintf(args, sizeof args,
              "fill --config '%s' --from 2025-11-04 --to 2025-11-05 --json --dry-run "
              "--log-format text",
              g_config);
-    cr_assert_eq(r2(args, &out, NULL), 0);
+    cr_assert_eq(rc_test_r2cache(args, &out, NULL), 0);
     validate("fill.schema.json", out.data);
     rc_buf_free(&out);
 
@@ -240,7 +233,7 @@ Test(gaps, usage_errors_exit_2_with_a_message)
         rc_buf_free(&err);
     }
     rc_buf out = RC_BUF_INIT;
-    cr_assert_eq(r2("gaps --help", &out, NULL), 0);
+    cr_assert_eq(rc_test_r2cache("gaps --help", &out, NULL), 0);
     cr_assert(strstr(out.data, "1 critical gaps exist"), "help: %s", out.data);
     rc_buf_free(&out);
 }

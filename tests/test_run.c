@@ -89,10 +89,7 @@ static void setup(void)
     cr_assert(g_dir);
     snprintf(g_store, sizeof g_store, "%s/store", g_dir);
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
-    char *argv[] = {"python3", script, "--sds", g_sds, "--port", "0", NULL};
-    g_server = rc_test_server_start(argv, 20, &g_port);
+    g_server = rc_test_fdsn_start(g_sds, NULL, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     write_config(NULL);
 }
@@ -106,21 +103,13 @@ static void teardown(void)
     g_dir = NULL;
 }
 
-/* Run the binary; returns the exit status. */
-static int r2(const char *args, rc_buf *out, rc_buf *err)
-{
-    char cmd[8192];
-    snprintf(cmd, sizeof cmd, "%s %s", rc_test_bin("r2cache"), args);
-    return rc_test_sh(cmd, out, err);
-}
-
 static int run_at(const char *now, const char *more, cJSON **summary, rc_buf *err_out)
 {
     char args[4096];
     snprintf(args, sizeof args, "run --config '%s' --now %s --json --log-format json %s",
              g_config, now, more ? more : "");
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
-    int rc = r2(args, &out, &err);
+    int rc = rc_test_r2cache(args, &out, &err);
     if (summary) {
         *summary = out.data ? cJSON_Parse(out.data) : NULL;
         cr_assert(*summary, "run printed no JSON summary (exit %d): %s", rc,
@@ -546,14 +535,14 @@ Test(run, bad_configuration_is_refused_with_the_field_named)
     rc_buf err = RC_BUF_INIT;
     char args[4200];
     snprintf(args, sizeof args, "run --config '%s' --log-format text", g_config);
-    int rc = r2(args, NULL, &err);
+    int rc = rc_test_r2cache(args, NULL, &err);
     cr_assert_eq(rc, 2);
     cr_assert(strstr(err.data, "volcanoes[0].stations[0]"), "message: %s", err.data);
     rc_buf_free(&err);
 
     const char *typo = "{\"volcanoes\": [], \"selection\": {\"max_distanse_km\": 5}}";
     cr_assert_eq(rc_test_write_file(g_config, typo, strlen(typo)), 0);
-    rc = r2(args, NULL, &err);
+    rc = rc_test_r2cache(args, NULL, &err);
     cr_assert_eq(rc, 2);
     cr_assert(strstr(err.data, "selection.max_distanse_km: unknown field"), "message: %s",
               err.data);
@@ -562,7 +551,7 @@ Test(run, bad_configuration_is_refused_with_the_field_named)
     write_config(NULL);
     snprintf(args, sizeof args, "run --config '%s' --station XX.NOPE..HHZ --log-format text",
              g_config);
-    rc = r2(args, NULL, &err);
+    rc = rc_test_r2cache(args, NULL, &err);
     cr_assert_eq(rc, 2);
     cr_assert(strstr(err.data, "XX.NOPE..HHZ is not in the configuration"), "message: %s",
               err.data);
@@ -578,7 +567,7 @@ Test(run, get_reads_back_the_stored_samples)
              "get XX.AAA..HHZ --config '%s' --from 2025-11-04T05:20:00Z --to 2025-11-04T05:20:01Z",
              g_config);
     rc_buf out = RC_BUF_INIT;
-    cr_assert_eq(r2(args, &out, NULL), 0);
+    cr_assert_eq(rc_test_r2cache(args, &out, NULL), 0);
     int64_t i0 = (T0 + 5 * 3600 + 20 * 60) * 100;
     char want[256];
     snprintf(want, sizeof want, "time,value\n2025-11-04T05:20:00.000000Z,%d\n2025-11-04T05:20:00.010000Z,%d\n",
@@ -593,7 +582,7 @@ Test(run, get_reads_back_the_stored_samples)
     snprintf(args, sizeof args,
              "get XX.AAA..HHZ --config '%s' --from 2025-11-04T04:00:00Z --to 2025-11-04T04:00:01Z",
              g_config);
-    cr_assert_eq(r2(args, NULL, NULL), 1);
+    cr_assert_eq(rc_test_r2cache(args, NULL, NULL), 1);
 }
 
 Test(run, sigterm_does_not_wait_for_a_slow_data_centre)

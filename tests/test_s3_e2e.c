@@ -75,10 +75,7 @@ static void setup(void)
     make_sds();
     g_dir = rc_test_tmpdir("s3e2e");
     cr_assert(g_dir);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
-    char *argv[] = {"python3", script, "--sds", g_sds, "--port", "0", NULL};
-    g_fdsn = rc_test_server_start(argv, 20, &g_fdsn_port);
+    g_fdsn = rc_test_fdsn_start(g_sds, NULL, &g_fdsn_port);
     cr_assert(g_fdsn > 0, "FDSN test server did not start");
     snprintf(g_local, sizeof g_local, "%s/local", g_dir);
     snprintf(g_s3url, sizeof g_s3url, "s3://%s/e2e-%d-%ld", g_bucket, (int)getpid(),

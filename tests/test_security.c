@@ -312,11 +312,8 @@ Test(security, fdsn_response_bodies_are_size_limited)
              "--to 2025-11-04T01:00:00Z --chan XX.SEC..HHZ >/dev/null",
              rc_test_bin("r2cache-synth"), sds);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
-    char script[4200];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
     int port = 0;
-    char *argv[] = {"python3", script, "--sds", sds, "--port", "0", NULL};
-    pid_t srv = rc_test_server_start(argv, 20, &port);
+    pid_t srv = rc_test_fdsn_start(sds, NULL, &port);
     cr_assert(srv > 0, "FDSN test server did not start");
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d", port);

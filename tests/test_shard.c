@@ -45,11 +45,9 @@ static void setup(void)
     rc_buf err = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "synth: %s", err.data ? err.data : "");
     rc_buf_free(&err);
-    char script[4300], sds[4300];
-    snprintf(script, sizeof script, "%s/tests/fdsn_server.py", RC_SOURCE_DIR);
+    char sds[4300];
     snprintf(sds, sizeof sds, "%s/sds", g_dir);
-    char *argv[] = {"python3", script, "--sds", sds, "--port", "0", NULL};
-    g_server = rc_test_server_start(argv, 20, &g_port);
+    g_server = rc_test_fdsn_start(sds, NULL, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     char json[8192];
     n = snprintf(json, sizeof json,
