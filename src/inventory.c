@@ -692,54 +692,97 @@ size_t rc_inventory_month_prefixes(rc_layout l, const rc_chan *c, const char *vo
 
 /* Rebuild one channel-month from its listing and manifests into inv, and
  * store its summary recording marker_etag. */
-static int rebuild_month(rc_store *st, rc_inventory *inv, const rc_chan *c, const char *volcano,
-                         int64_t month, const char *marker_etag, rc_err *e)
+/* One channel-month summary to rebuild from the data: a worker lists the
+ * month, reads what manifests it needs and stores the new summary (month_io);
+ * the caller merges it into the answer in listing order (month_apply). */
+typedef struct month_job {
+    rc_layout layout;
+    int threads;
+    rc_chan chan;
+    char volcano[RC_VOLCANO_MAX];
+    int64_t month;
+    char marker_etag[RC_ETAG_MAX];
+    cJSON *sj; /* the new summary, NULL on failure */
+    int rc;
+    rc_err e;
+    int64_t listed, manifests_read;
+} month_job;
+
+static void month_io(rc_store *st, month_job *j)
 {
+    rc_err_clear(&j->e);
     rc_inventory tmp;
-    rc_inventory_init(&tmp, inv->layout);
-    tmp.threads = inv->threads;
+    rc_inventory_init(&tmp, j->layout);
+    tmp.threads = j->threads;
     char pfx[31][RC_KEY_MAX];
-    size_t np = rc_inventory_month_prefixes(inv->layout, c, volcano, month, pfx, 31);
+    size_t np = rc_inventory_month_prefixes(j->layout, &j->chan, j->volcano, j->month, pfx, 31);
     int rc = RC_OK;
     for (size_t i = 0; i < np && rc == RC_OK; i++) {
         scan_ctx sc = {&tmp, RC_OK};
-        rc = rc_store_list(st, pfx[i], scan_cb, &sc, e);
+        rc = rc_store_list(st, pfx[i], scan_cb, &sc, &j->e);
         if (rc == RC_OK && sc.rc)
-            rc = rc_err_set(e, sc.rc, "out of memory listing %s", pfx[i]);
+            rc = rc_err_set(&j->e, sc.rc, "out of memory listing %s", pfx[i]);
     }
     for (size_t i = 0; rc == RC_OK && i < tmp.n; i++)
-        tmp.ch[i].selected = rc_chan_equal(&tmp.ch[i].chan, c) &&
-                             strcmp(tmp.ch[i].volcano, volcano) == 0;
+        tmp.ch[i].selected = rc_chan_equal(&tmp.ch[i].chan, &j->chan) &&
+                             strcmp(tmp.ch[i].volcano, j->volcano) == 0;
     if (rc == RC_OK)
-        rc = rc_inventory_read_manifests(st, &tmp, 1, e);
+        rc = rc_inventory_read_manifests(st, &tmp, 1, &j->e);
     if (rc == RC_OK) {
-        rc_inv_chan *src = rc_inventory_chan(&tmp, c, volcano);
-        cJSON *sj = src ? rc_inventory_summary_json(&tmp, src, month, marker_etag) : NULL;
+        rc_inv_chan *src = rc_inventory_chan(&tmp, &j->chan, j->volcano);
+        cJSON *sj = src ? rc_inventory_summary_json(&tmp, src, j->month, j->marker_etag) : NULL;
         char *body = sj ? cJSON_PrintUnformatted(sj) : NULL;
         char key[RC_KEY_MAX];
         if (!body) {
-            rc = rc_err_set(e, RC_ENOMEM, "out of memory");
-        } else if ((rc = rc_inventory_summary_key(c, volcano, month, key, sizeof key, e)) ==
-                   RC_OK) {
+            rc = rc_err_set(&j->e, RC_ENOMEM, "out of memory");
+        } else if ((rc = rc_inventory_summary_key(&j->chan, j->volcano, j->month, key, sizeof key,
+                                                  &j->e)) == RC_OK) {
             rc_obj_meta meta;
             memset(&meta, 0, sizeof meta);
             snprintf(meta.content_type, sizeof meta.content_type, "application/json");
             snprintf(meta.cache_control, sizeof meta.cache_control, "no-cache");
             rc_put_opts po = {&meta, NULL, 0};
-            rc = rc_store_put(st, key, body, strlen(body), &po, NULL, e);
-            if (rc == RC_OK)
-                inv->months_rebuilt++;
-            /* merge the month into the answer */
-            if (rc == RC_OK)
-                rc = rc_inventory_summary_apply(inv, sj, e);
+            rc = rc_store_put(st, key, body, strlen(body), &po, NULL, &j->e);
         }
         free(body);
-        cJSON_Delete(sj);
+        if (rc == RC_OK)
+            j->sj = sj;
+        else
+            cJSON_Delete(sj);
     }
-    inv->listed += tmp.listed;
-    inv->manifests_read += tmp.manifests_read;
+    j->rc = rc;
+    j->listed = tmp.listed;
+    j->manifests_read = tmp.manifests_read;
     rc_inventory_free(&tmp);
-    return rc;
+}
+
+static void month_io_par(rc_store *st, size_t k, void *ud)
+{
+    month_io(st, &((month_job *)ud)[k]);
+}
+
+static int month_apply(rc_inventory *inv, month_job *j, rc_err *e)
+{
+    inv->listed += j->listed;
+    inv->manifests_read += j->manifests_read;
+    if (j->rc != RC_OK) {
+        *e = j->e;
+        return j->rc;
+    }
+    inv->months_rebuilt++;
+    return rc_inventory_summary_apply(inv, j->sj, e);
+}
+
+static void month_job_init(month_job *j, const rc_inventory *inv, int threads, const rc_chan *c,
+                           const char *volcano, int64_t month, const char *marker_etag)
+{
+    memset(j, 0, sizeof *j);
+    j->layout = inv->layout;
+    j->threads = threads;
+    j->chan = *c;
+    snprintf(j->volcano, sizeof j->volcano, "%s", volcano);
+    j->month = month;
+    snprintf(j->marker_etag, sizeof j->marker_etag, "%s", marker_etag ? marker_etag : "");
 }
 
 int rc_inventory_write_summaries(rc_store *st, rc_inventory *inv, int only_selected,
@@ -915,10 +958,18 @@ int rc_inventory_load(rc_store *st, rc_inventory *inv, const char *const *volcan
         cJSON_Delete(markers);
         goto done;
     }
-    /* Summaries whose marker moved since they were built are rebuilt from
-     * the data; the others are read as they are (in parallel). */
+    /* Summaries whose marker moved since they were built (or built from
+     * the other layout) are rebuilt from the data, the months in parallel;
+     * the others are read as they are (in parallel too). Both are merged in
+     * listing order. */
     idx_obj **sv = calloc(l.n, sizeof *sv);
-    if (!sv) {
+    month_job *jobs = NULL; /* grown as stale months are found */
+    size_t nj = 0, jcap = 0;
+    size_t *job_of = calloc(l.n ? l.n : 1, sizeof *job_of); /* l.v index -> job + 1, or 0 */
+    if (!sv || !job_of) {
+        free(sv);
+        free(jobs);
+        free(job_of);
         rc = rc_err_set(e, RC_ENOMEM, "out of memory");
         goto done;
     }
@@ -928,8 +979,25 @@ int rc_inventory_load(rc_store *st, rc_inventory *inv, const char *const *volcan
             sv[ns++] = &l.v[i];
     rc_store_par_run(st, inv->threads, ns, get_one, sv);
     free(sv);
+    cJSON **parsed = calloc(l.n ? l.n : 1, sizeof *parsed);
+    if (!parsed) {
+        free(jobs);
+        free(job_of);
+        rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+        goto done;
+    }
     for (size_t i = 0; i < l.n && rc == RC_OK; i++) {
         idx_obj *x = &l.v[i];
+        if (nj == jcap) {
+            size_t nc = jcap ? jcap * 2 : 16;
+            month_job *nv = realloc(jobs, nc * sizeof *nv);
+            if (!nv) {
+                rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+                break;
+            }
+            jobs = nv;
+            jcap = nc;
+        }
         if (x->is_summary) {
             const idx_obj *mk = find_marker(&l, x);
             cJSON *sj = x->body ? cJSON_Parse(x->body) : NULL;
@@ -941,19 +1009,36 @@ int rc_inventory_load(rc_store *st, rc_inventory *inv, const char *const *volcan
                         (mk && (!absorbed || strcmp(absorbed, mk->etag) != 0)) ||
                         !built_for || strcmp(built_for, rc_layout_name(inv->layout)) != 0;
             if (!stale) {
-                inv->summaries_read++;
-                rc = rc_inventory_summary_apply(inv, sj, e);
-                if (rc)
-                    rc_err_wrap(e, "summary %s", x->key);
-            } else {
-                rc = rebuild_month(st, inv, &x->chan, x->volcano, x->month, mk ? mk->etag : "",
-                                   e);
+                parsed[i] = sj;
+                continue;
             }
             cJSON_Delete(sj);
+            month_job_init(&jobs[nj], inv, 1, &x->chan, x->volcano, x->month,
+                           mk ? mk->etag : "");
+            job_of[i] = ++nj;
         } else if (!find_summary(&l, x)) {
-            rc = rebuild_month(st, inv, &x->chan, x->volcano, x->month, x->etag, e);
+            month_job_init(&jobs[nj], inv, 1, &x->chan, x->volcano, x->month, x->etag);
+            job_of[i] = ++nj;
         }
     }
+    if (rc == RC_OK)
+        rc_store_par_run(st, inv->threads, nj, month_io_par, jobs);
+    for (size_t i = 0; i < l.n; i++) {
+        if (rc == RC_OK && parsed[i]) {
+            inv->summaries_read++;
+            rc = rc_inventory_summary_apply(inv, parsed[i], e);
+            if (rc)
+                rc_err_wrap(e, "summary %s", l.v[i].key);
+        } else if (rc == RC_OK && job_of[i]) {
+            rc = month_apply(inv, &jobs[job_of[i] - 1], e);
+        }
+        cJSON_Delete(parsed[i]);
+    }
+    for (size_t k = 0; k < nj; k++)
+        cJSON_Delete(jobs[k].sj);
+    free(parsed);
+    free(jobs);
+    free(job_of);
 done:
     idx_free(&l);
     return rc;
