@@ -344,6 +344,8 @@ def stress_side(args, work, m):
             m.add(name, "(test)", "—", "test_%s built in %s" % (name, args.build), "not built", False)
             continue
         env = dict(os.environ, RC_FAULT_LOG=logf, RC_SOURCE_DIR=HERE, RC_BINARY_DIR=os.path.abspath(args.build))
+        if args.rgw_env and not args.no_rgw:
+            env["RC_RGW_ENV"] = os.path.abspath(args.rgw_env)  # test_concurrency's RGW half
         log("running test_%s (several minutes) ..." % name)
         t0 = time.monotonic()
         p = subprocess.run([exe, "--jobs", "1"], capture_output=True, text=True, env=env)
@@ -420,13 +422,26 @@ def main():
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     work = tempfile.mkdtemp(prefix="fault_matrix.")
     m = Matrix()
+    rgw_own = None
     try:
+        if not args.no_rgw and not args.rgw_env:
+            # one RGW for the S3 rows and the concurrency test's RGW half
+            d = os.path.join(work, "rgw")
+            p = subprocess.run([os.path.join(HERE, "tests", "rgw.sh"), "start", d],
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                rgw_own = d
+                args.rgw_env = os.path.join(d, "env")
+            else:
+                log("RGW did not start: " + short(p.stderr))
         fdsn_side(args, r2, work, m)
         if not args.no_rgw:
             s3_side(args, r2, work, m)
         if args.stress:
             stress_side(args, work, m)
     finally:
+        if rgw_own:
+            subprocess.run([os.path.join(HERE, "tests", "rgw.sh"), "stop", rgw_own], capture_output=True)
         shutil.rmtree(work, ignore_errors=True)
     return 0 if write(m, args.out, args, started) else 1
 
