@@ -2,8 +2,9 @@
 # The whole test suite: install what it needs, build with AddressSanitizer and
 # UndefinedBehaviorSanitizer, run every test through CTest (the RGW S3 server
 # and the FDSN test server are started and stopped by the tests themselves),
-# then a short run of every libFuzzer target and the end-to-end commands
-# under valgrind on a plain build. Arguments go to ctest (e.g. -R run).
+# then the end-to-end commands under valgrind on a plain build, a short run of
+# every libFuzzer target, and the threaded commands under ThreadSanitizer
+# (scripts/tsan_smoke.sh). Arguments go to ctest (e.g. -R run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
@@ -21,5 +22,7 @@ if [ "$#" -eq 0 ]; then
   tests/valgrind.sh build-valgrind || status=1
   echo "== fuzz smoke (libFuzzer, short runs) =="
   ./scripts/fuzz_smoke.sh || status=1
+  echo "== ThreadSanitizer smoke (threaded commands, local store and RGW) =="
+  ./scripts/tsan_smoke.sh || status=1
 fi
 exit $status
