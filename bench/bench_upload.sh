@@ -11,8 +11,13 @@
 #
 #   BUILD=build bench/bench_upload.sh     (needs -DR2CACHE_BENCH=ON)
 # Env: RGW_ENV=FILE reuses a running RGW; otherwise one is started and stopped.
+#      AWS: the awscli to compare with (default Debian's /usr/bin/aws when
+#      present, else aws on PATH); it is given the endpoint with --endpoint-url.
 # Prints the "## Upload" section of docs/benchmarks.md on stdout.
 set -eu
+if [ -z "${AWS:-}" ]; then
+    if [ -x /usr/bin/aws ]; then AWS=/usr/bin/aws; else AWS=aws; fi
+fi
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$HERE/build}
 R2=$BUILD/r2cache
@@ -61,17 +66,17 @@ for rep in 1 2; do
     echo "upload: round $rep, r2cache ..." >&2
     P=bench-upload-$$-r2-$rep
     line=$("$BU" "$W/store" "s3://$RC_TEST_BUCKET/$P" --connections "$CONN")
-    n=$(aws s3 ls --recursive "s3://$RC_TEST_BUCKET/$P/" | wc -l)
+    n=$("$AWS" --endpoint-url "$AWS_ENDPOINT_URL" s3 ls --recursive "s3://$RC_TEST_BUCKET/$P/" | wc -l)
     echo "r2cache|$rep|$(echo "$line" | sed 's/.*seconds=//')|$n" >>"$W/results"
     echo "upload: round $rep, aws ..." >&2
     P=bench-upload-$$-aws-$rep
     t0=$(now)
-    aws s3 cp --recursive --quiet --exclude '*/.*' --exclude '.*' "$W/store" "s3://$RC_TEST_BUCKET/$P"
+    "$AWS" --endpoint-url "$AWS_ENDPOINT_URL" s3 cp --recursive --quiet --exclude '*/.*' --exclude '.*' "$W/store" "s3://$RC_TEST_BUCKET/$P"
     t1=$(now)
-    n=$(aws s3 ls --recursive "s3://$RC_TEST_BUCKET/$P/" | wc -l)
+    n=$("$AWS" --endpoint-url "$AWS_ENDPOINT_URL" s3 ls --recursive "s3://$RC_TEST_BUCKET/$P/" | wc -l)
     echo "aws|$rep|$(echo "$t1 - $t0" | bc)|$n" >>"$W/results"
 done
-AWSV=$(aws --version 2>&1 | cut -d' ' -f1)
+AWSV=$("$AWS" --version 2>&1 | cut -d' ' -f1)
 
 python3 - "$W/results" "$NFILES" "$BYTES" "$SIZES" "$CONN" "$AWSV" <<'PY'
 import sys
