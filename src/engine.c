@@ -592,7 +592,6 @@ static void plan_io_day(rc_store *store, const rc_engine *en, dayio *d)
     d->have_m = 0;
     d->fail = 0;
     double rate = en->ts[d->ti].rate;
-    d->rate_used = rate;
     if (learn_rate(store, en, d->ti, d->day, &rate, &d->e) != RC_OK) {
         d->fail = DAY_STORE_FAIL;
         return;

@@ -692,6 +692,17 @@ size_t rc_inventory_month_prefixes(rc_layout l, const rc_chan *c, const char *vo
 
 /* Rebuild one channel-month from its listing and manifests into inv, and
  * store its summary recording marker_etag. */
+/* Store one summary body (JSON, never cached by a CDN: it changes). */
+static int put_summary(rc_store *st, const char *key, const char *body, rc_err *e)
+{
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.content_type, sizeof meta.content_type, "application/json");
+    snprintf(meta.cache_control, sizeof meta.cache_control, "no-cache");
+    rc_put_opts po = {&meta, NULL, 0};
+    return rc_store_put(st, key, body, strlen(body), &po, NULL, e);
+}
+
 /* One channel-month summary to rebuild from the data: a worker lists the
  * month, reads what manifests it needs and stores the new summary (month_io);
  * the caller merges it into the answer in listing order (month_apply). */
@@ -737,12 +748,7 @@ static void month_io(rc_store *st, month_job *j)
             rc = rc_err_set(&j->e, RC_ENOMEM, "out of memory");
         } else if ((rc = rc_inventory_summary_key(&j->chan, j->volcano, j->month, key, sizeof key,
                                                   &j->e)) == RC_OK) {
-            rc_obj_meta meta;
-            memset(&meta, 0, sizeof meta);
-            snprintf(meta.content_type, sizeof meta.content_type, "application/json");
-            snprintf(meta.cache_control, sizeof meta.cache_control, "no-cache");
-            rc_put_opts po = {&meta, NULL, 0};
-            rc = rc_store_put(st, key, body, strlen(body), &po, NULL, &j->e);
+            rc = put_summary(st, key, body, &j->e);
         }
         free(body);
         if (rc == RC_OK)
@@ -788,10 +794,6 @@ static void month_job_init(month_job *j, const rc_inventory *inv, int threads, c
 int rc_inventory_write_summaries(rc_store *st, rc_inventory *inv, int only_selected,
                                  const cJSON *stored, const cJSON *markers, rc_err *e)
 {
-    rc_obj_meta meta;
-    memset(&meta, 0, sizeof meta);
-    snprintf(meta.content_type, sizeof meta.content_type, "application/json");
-    snprintf(meta.cache_control, sizeof meta.cache_control, "no-cache");
     /* body by key of what is stored, to skip identical rewrites */
     for (size_t i = 0; i < inv->n; i++) {
         rc_inv_chan *ch = &inv->ch[i];
@@ -824,8 +826,7 @@ int rc_inventory_write_summaries(rc_store *st, rc_inventory *inv, int only_selec
                 }
             }
             if (!same) {
-                rc_put_opts po = {&meta, NULL, 0};
-                rc = rc_store_put(st, key, body, strlen(body), &po, NULL, e);
+                rc = put_summary(st, key, body, e);
                 if (rc) {
                     free(body);
                     return rc_err_wrap(e, "writing inventory summary");
@@ -874,8 +875,7 @@ int rc_inventory_write_summaries(rc_store *st, rc_inventory *inv, int only_selec
         cJSON_Delete(sj);
         if (!body)
             return rc_err_set(e, RC_ENOMEM, "out of memory");
-        rc_put_opts po = {&meta, NULL, 0};
-        int rc = rc_store_put(st, sk, body, strlen(body), &po, NULL, e);
+        int rc = put_summary(st, sk, body, e);
         free(body);
         if (rc)
             return rc_err_wrap(e, "emptying inventory summary");
