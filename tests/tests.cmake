@@ -2,6 +2,7 @@
 # the module it tests; tests that need a server say so in properties below.
 rc_test(naming err buf timewin naming)
 rc_test(timewin err buf timewin)
+rc_test(url err buf url)
 rc_test(sigv4 err buf sigv4)
 rc_test(s3xml err buf s3xml)
 rc_test(store_s3 err buf log store store_file store_s3 sigv4 s3xml)
