@@ -87,6 +87,7 @@ static void add_stats(rc_engine_stats *t, const rc_engine_stats *s)
     t->failed += s->failed + s->held;
     t->provisional += s->provisional;
     t->kept += s->kept;
+    t->not_due += s->not_due;
     t->requests += s->requests;
     t->bytes_fetched += s->bytes_fetched;
     t->bytes_written += s->bytes_written;
@@ -138,12 +139,13 @@ static int auto_select(rc_cli *cli, const rc_engine_opts *eo, int64_t from, int6
         return rc;
     rc_span base = rc_config_base_span(&cli->cfg);
     int64_t bs = rc_span_seconds(base);
-    for (size_t i = 0; i < cli->ntargets; i++)
-        for (int64_t t = from; t + bs <= to; t += bs)
-            rc_engine_add(probe, i, base, t, e);
+    for (size_t i = 0; i < cli->ntargets && rc == RC_OK; i++)
+        for (int64_t t = from; t + bs <= to && rc == RC_OK; t += bs)
+            rc = rc_engine_add(probe, i, base, t, e);
     rc_window_info *w = NULL;
     size_t n = 0;
-    rc = rc_engine_windows(probe, &w, &n, e);
+    if (rc == RC_OK)
+        rc = rc_engine_windows(probe, &w, &n, e);
     rc_engine_free(probe);
     if (rc)
         return rc;
@@ -395,21 +397,21 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
                 rc_engine_free(en);
                 break;
             }
-            for (size_t k = 0; k < npicks; k++)
+            for (size_t k = 0; k < npicks && rc == RC_OK; k++)
                 if (picks[k].start >= b_from && picks[k].start < b_to)
-                    rc_engine_add(en, picks[k].target, picks[k].span, picks[k].start, &e);
+                    rc = rc_engine_add(en, picks[k].target, picks[k].span, picks[k].start, &e);
         } else {
             int64_t starts[1024];
-            for (size_t i = 0; i < cli->ntargets; i++)
-                for (int s = 0; s < RC_SPAN_COUNT; s++) {
+            for (size_t i = 0; i < cli->ntargets && rc == RC_OK; i++)
+                for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
                     if (!cfg->spans[s])
                         continue;
                     int64_t sp = rc_span_seconds((rc_span)s);
-                    for (int64_t w0 = b_from; w0 < b_to; w0 += 1024 * sp) {
+                    for (int64_t w0 = b_from; w0 < b_to && rc == RC_OK; w0 += 1024 * sp) {
                         int64_t w1 = w0 + 1024 * sp < b_to ? w0 + 1024 * sp : b_to;
                         size_t n = rc_range_windows(w0, w1, sp, starts, 1024);
-                        for (size_t k = 0; k < n && k < 1024; k++)
-                            rc_engine_add(en, i, (rc_span)s, starts[k], &e);
+                        for (size_t k = 0; k < n && k < 1024 && rc == RC_OK; k++)
+                            rc = rc_engine_add(en, i, (rc_span)s, starts[k], &e);
                     }
                 }
         }
@@ -447,12 +449,18 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     rc_log_info(&cli->log, "summary",
                 "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
                 "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
-                "%lld kept; %lld requests, %lld bytes fetched, %lld bytes written",
+                "%lld kept (the stored chunk was more complete), %lld not due yet; "
+                "%lld requests, %lld bytes fetched, %lld bytes written",
                 f_iso, t_iso, (long long)s->windows, (long long)s->requested,
                 (long long)s->added, (long long)s->provisional, (long long)s->present,
                 (long long)s->reindexed, (long long)s->nodata, (long long)s->failed,
-                (long long)s->kept, (long long)s->requests, (long long)s->bytes_fetched,
-                (long long)s->bytes_written);
+                (long long)s->kept, (long long)s->not_due, (long long)s->requests,
+                (long long)s->bytes_fetched, (long long)s->bytes_written);
+    if (s->not_due)
+        rc_log_info(&cli->log, "not-due",
+                    "%lld windows end after %s minus the %llds delay: they are not written "
+                    "yet (final means final); the cron job or a later fill caches them",
+                    (long long)s->not_due, "now", (long long)cfg->delay_s);
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "status", status == RC_EXIT_OK        ? "complete"
@@ -471,6 +479,7 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
         cJSON_AddNumberToObject(o, "chunks_provisional", (double)s->provisional);
         cJSON_AddNumberToObject(o, "chunks_kept", (double)s->kept);
         cJSON_AddNumberToObject(o, "windows_no_data", (double)s->nodata);
+        cJSON_AddNumberToObject(o, "windows_not_due", (double)s->not_due);
         cJSON_AddNumberToObject(o, "requests", (double)s->requests);
         cJSON_AddNumberToObject(o, "bytes_fetched", (double)s->bytes_fetched);
         cJSON_AddNumberToObject(o, "bytes_written", (double)s->bytes_written);

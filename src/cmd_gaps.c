@@ -118,6 +118,8 @@ static int take(report *r, const rc_window_info *w)
 {
     gap *g = &r->open[w->target * RC_SPAN_COUNT + (size_t)w->span];
     int64_t sp = rc_span_seconds(w->span);
+    if (w->state == RC_WIN_NOT_DUE)
+        return 0; /* still within the delay after its end: not expected yet */
     r->expected++;
     int missing = w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY;
     if (w->state == RC_WIN_OTHER) {

@@ -199,10 +199,22 @@ int rc_cmd_get(rc_cli *cli, int argc, char **argv)
         rc_buf_free(&body);
         chunks++;
         const rc_mentry *me = have_m ? rc_manifest_find(&m, span, w) : NULL;
-        double off = me ? me->offset_s : 0;
         double r = have_m && m.sample_rate > 0 ? m.sample_rate : rate;
+        /* The time rule (manifest.h): slot k is at START + offset_s + k/rate,
+         * where from each phase step on its start and offset replace them. */
+        int64_t seg_start = w, seg_slot = 0;
+        double off = me ? me->offset_s : 0;
+        int step = 0;
         for (size_t k = 0; k < n; k++) {
-            int64_t t_us = w * 1000000 + llround(off * 1e6) + llround((double)k * 1e6 / r);
+            while (me && step < me->nsteps &&
+                   (int64_t)k >= rc_slots(r, me->steps[step].start - w)) {
+                seg_start = me->steps[step].start;
+                seg_slot = rc_slots(r, me->steps[step].start - w);
+                off = me->steps[step].offset_s;
+                step++;
+            }
+            int64_t t_us = seg_start * 1000000 + llround(off * 1e6) +
+                           llround((double)((int64_t)k - seg_slot) * 1e6 / r);
             if (t_us < from_us || t_us >= to_us)
                 continue;
             if (raw) {

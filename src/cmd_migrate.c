@@ -352,7 +352,7 @@ static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
     memset(en, 0, sizeof *en);
     int rc = rc_store_head(m->st, k->key, &h, e);
     if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
-    if ((rc = rc_mentry_from_meta(&h.meta, en, e)))
+    if ((rc = rc_mentry_from_meta(&h.meta, k->info.chunk.start, en, e)))
         return rc_err_wrap(e, "%s has no manifest entry and its metadata cannot rebuild one",
                            k->key);
     en->start = k->info.chunk.start;
@@ -428,7 +428,8 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             if (ch) rc = strlist_add(&m->plan, "extend %s", dkey);
         }
     } else {
-        rc = rc_manifest_update(m->st, dkey, &tmpl, ops, nops, base, meta, 0, wrote, e);
+        rc = rc_manifest_update(m->st, dkey, &tmpl, ops, nops, base, meta->cache_control, 0, wrote,
+                                e);
     }
     free(ops);
     rc_manifest_free(&tmpl);

@@ -102,7 +102,8 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t
     int changed = 0;
     if (rc == RC_OK && (nw || mo))
         rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 1,
-                                        rc_config_base_span(&cli->cfg), &changed, &e);
+                                        rc_config_base_span(&cli->cfg),
+                                        cli->cfg.cache_control_manifest, &changed, &e);
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "reindex", "%s", e.msg);
         r->failed++;

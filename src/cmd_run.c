@@ -75,8 +75,28 @@ static int duration_opt(rc_cli *cli, const char *name, const char *val, int64_t 
 }
 
 /* The per-run summary, shared by the log line and --json. */
+typedef enum station_st { ST_OK, ST_NODATA, ST_FAILED, ST_STOPPED } station_st;
+
+/* What happened to one station in this run, as its log line and JSON say. */
+static station_st station_state(const rc_target_result *r)
+{
+    if (r->failed || r->held)
+        return ST_FAILED;
+    if (r->pending)
+        return ST_STOPPED;
+    if (r->nodata && !r->added && !r->present && !r->reindexed && !r->kept)
+        return ST_NODATA;
+    return ST_OK;
+}
+
+static const char *station_word(station_st s)
+{
+    return s == ST_FAILED ? "failed" : s == ST_STOPPED ? "interrupted" : s == ST_NODATA ? "no-data"
+                                                                                        : "ok";
+}
+
 static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, size_t ok,
-                           size_t failed)
+                           size_t nodata, size_t failed)
 {
     const rc_engine_stats *s = rc_engine_stats_get(en);
     cJSON *o = cJSON_CreateObject();
@@ -90,6 +110,7 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, s
     cJSON_AddStringToObject(o, "store", rc_store_describe(cli->store));
     cJSON_AddNumberToObject(o, "stations_total", (double)cli->ntargets);
     cJSON_AddNumberToObject(o, "stations_ok", (double)ok);
+    cJSON_AddNumberToObject(o, "stations_no_data", (double)nodata);
     cJSON_AddNumberToObject(o, "stations_failed", (double)failed);
     cJSON_AddNumberToObject(o, "windows", (double)s->windows);
     cJSON_AddNumberToObject(o, "chunks_written", (double)s->added);
@@ -113,7 +134,7 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, s
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "channel", id);
         cJSON_AddStringToObject(x, "volcano", cli->targets[i].volc->name);
-        cJSON_AddStringToObject(x, "status", (r->failed || r->held) ? "failed" : "ok");
+        cJSON_AddStringToObject(x, "status", station_word(station_state(r)));
         cJSON_AddNumberToObject(x, "chunks_written", (double)r->added);
         cJSON_AddNumberToObject(x, "chunks_present", (double)r->present);
         cJSON_AddNumberToObject(x, "chunks_provisional", (double)r->provisional);
@@ -180,8 +201,13 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
                                       rc_span_seconds((rc_span)s), starts, 4096);
             if (n > 4096)
                 n = 4096;
-            for (size_t k = 0; k < n; k++)
-                rc_engine_add(en, i, (rc_span)s, starts[k], &e);
+            for (size_t k = 0; k < n; k++) {
+                if (rc_engine_add(en, i, (rc_span)s, starts[k], &e) != RC_OK) {
+                    rc_log_error(&cli->log, "error", "%s", e.msg);
+                    rc_engine_free(en);
+                    return RC_EXIT_PARTIAL;
+                }
+            }
         }
     }
     char now[RC_TIME_STR_MAX];
@@ -209,37 +235,59 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
         }
     }
 
-    size_t ok = 0, failed = 0;
+    /* The run's own error first (an unusable store or source), then what
+     * happened to each station, then the summary. */
+    size_t failed = 0;
+    for (size_t i = 0; i < cli->ntargets; i++)
+        failed += station_state(rc_engine_target_result(en, i)) == ST_FAILED;
+    int status = rc_cli_engine_status(cli, rc, &e, failed != 0, NULL);
+    size_t ok = 0, nodata = 0, stopped = 0;
     for (size_t i = 0; i < cli->ntargets; i++) {
         const rc_target_result *r = rc_engine_target_result(en, i);
         char id[RC_CHAN_STR_MAX];
         rc_chan_format(&cli->targets[i].st->chan, id);
-        if (r->failed || r->held) {
-            failed++;
+        const char *vn = cli->targets[i].volc->name;
+        switch (station_state(r)) {
+        case ST_FAILED:
             rc_log_error(&cli->log, "station", "[%s] %s failed: %s (%lld written, %lld failed)",
-                         cli->targets[i].volc->name, id, r->error[0] ? r->error : "incomplete",
-                         (long long)r->added, (long long)(r->failed + r->held));
-        } else {
+                         vn, id, r->error[0] ? r->error : "incomplete", (long long)r->added,
+                         (long long)(r->failed + r->held));
+            break;
+        case ST_STOPPED:
+            stopped++;
+            rc_log_warn(&cli->log, "station",
+                        "[%s] %s interrupted: %lld chunks written, %lld windows not attempted",
+                        vn, id, (long long)r->added, (long long)r->pending);
+            break;
+        case ST_NODATA:
+            nodata++;
+            rc_log_warn(&cli->log, "station",
+                        "[%s] %s: the source has no data for any of its %lld windows "
+                        "(station down or data late?)",
+                        vn, id, (long long)r->nodata);
+            break;
+        case ST_OK:
             ok++;
             rc_log_info(&cli->log, "station",
                         "[%s] %s ok: %lld chunks written (%lld provisional), %lld present, "
                         "%lld without data, %lld samples, %lld gap samples filled",
-                        cli->targets[i].volc->name, id, (long long)r->added,
-                        (long long)r->provisional, (long long)r->present, (long long)r->nodata,
-                        (long long)r->samples, (long long)r->gap_samples);
+                        vn, id, (long long)r->added, (long long)r->provisional,
+                        (long long)r->present, (long long)r->nodata, (long long)r->samples,
+                        (long long)r->gap_samples);
+            break;
         }
     }
-    int status = rc_cli_engine_status(cli, rc, &e, failed != 0, NULL);
     const rc_engine_stats *s = rc_engine_stats_get(en);
     rc_log_info(&cli->log, "summary",
-                "stations %zu ok, %zu failed; chunks %lld written (%lld provisional), %lld "
+                "stations %zu ok, %zu without data, %zu failed, %zu interrupted; chunks %lld "
+                "written (%lld provisional), %lld "
                 "present; samples %lld, gap samples filled %lld; %lld bytes; %lld requests; "
                 "%.2f s",
-                ok, failed, (long long)s->added, (long long)s->provisional, (long long)s->present,
+                ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional, (long long)s->present,
                 (long long)s->samples, (long long)s->gap_samples, (long long)s->bytes_written,
                 (long long)s->requests, s->seconds);
     if (cli->json) {
-        cJSON *o = summary_json(cli, en, status, ok, failed);
+        cJSON *o = summary_json(cli, en, status, ok, nodata, failed);
         char *txt = cJSON_Print(o);
         printf("%s\n", txt);
         free(txt);

@@ -34,8 +34,12 @@ typedef struct vctx {
     rc_codec *codec;
     cJSON *faults;
     int64_t manifests, entries, blobs, repaired, unrepaired;
+    int64_t index_faults; /* fixed by --repair: entries, orphans, summaries */
+    int64_t blob_faults;  /* a blob that is gone or does not decode: only a refetch helps */
     int repair;
 } vctx;
+
+enum { BLOB_OK = 0, BLOB_ENTRY_DIFFERS = 1, BLOB_BAD = 2 };
 
 static void fault(vctx *v, const char *kind, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -67,7 +71,7 @@ static void hexs(const unsigned char *p, size_t n, char *out)
 }
 
 /* Read one indexed blob back and compare with its entry. */
-static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
+static int check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
 {
     rc_err e;
     rc_buf body = RC_BUF_INIT;
@@ -76,12 +80,14 @@ static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
     if (rc == RC_ENOTFOUND) {
         fault(v, "missing-blob", o->key, "listed, then gone when read");
         rc_buf_free(&body);
-        return;
+        v->blob_faults++;
+        return BLOB_BAD;
     }
     if (rc) {
         fault(v, "unreadable-blob", o->key, "%s", e.msg);
         rc_buf_free(&body);
-        return;
+        v->blob_faults++;
+        return BLOB_BAD;
     }
     int32_t *s = NULL;
     size_t n = 0;
@@ -89,7 +95,8 @@ static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
         fault(v, "corrupt-blob", o->key, "%zu bytes (manifest says %lld): %s", body.len,
               (long long)en->bytes, e.msg);
         rc_buf_free(&body);
-        return;
+        v->blob_faults++;
+        return BLOB_BAD;
     }
     int32_t mn = n ? s[0] : 0, mx = n ? s[0] : 0;
     for (size_t k = 1; k < n; k++) {
@@ -102,6 +109,7 @@ static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
     unsigned int ml = 0;
     EVP_Digest(body.data, body.len, md, &ml, EVP_sha256(), NULL);
     hexs(md, 32, sha);
+    int r = BLOB_ENTRY_DIFFERS;
     if ((int64_t)n != en->samples)
         fault(v, "sample-count", o->key, "decodes to %zu samples, manifest records %lld", n,
               (long long)en->samples);
@@ -113,7 +121,12 @@ static void check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
     else if (en->bytes > 0 && (int64_t)body.len != en->bytes)
         fault(v, "size", o->key, "%zu bytes, manifest records %lld", body.len,
               (long long)en->bytes);
+    else
+        r = BLOB_OK;
+    if (r == BLOB_ENTRY_DIFFERS)
+        v->index_faults++;
     rc_buf_free(&body);
+    return r;
 }
 
 static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const char *volc)
@@ -159,8 +172,10 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
         int rc = rc_manifest_load(cli->store, l, mo->key, &m, NULL, &e);
         if (rc == RC_OK)
             have = 1;
-        else if (rc != RC_ENOTFOUND)
+        else if (rc != RC_ENOTFOUND) {
             fault(v, "bad-manifest", mo->key, "%s", e.msg);
+            v->index_faults++;
+        }
     }
     if (have && rate <= 0)
         rate = m.sample_rate;
@@ -192,6 +207,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
                                  (long long)en->start);
                     fault(v, "missing-blob", key, "manifest %s names it; the store has no such object",
                           mo->key);
+                    v->index_faults++; /* repair drops the entry; a fill refetches the window */
                 }
             }
     /* blobs: indexed ones are read back; the others are orphans */
@@ -202,15 +218,30 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
         const rc_mentry *en = have ? rc_manifest_find(&m, c->ki.chunk.span, c->ki.chunk.start)
                                    : NULL;
         if (en) {
-            check_blob(v, c, en);
-            if (want) {
-                want[nw].span = c->ki.chunk.span;
-                want[nw].entry = *en;
-                nw++;
+            int r = check_blob(v, c, en);
+            if (!want)
+                continue;
+            want[nw].span = c->ki.chunk.span;
+            want[nw].entry = *en;
+            /* The blob is the truth: an entry that disagrees with it is
+             * rebuilt from the blob, as reindex would (the old one goes to
+             * the entry's history). */
+            if (r == BLOB_ENTRY_DIFFERS && v->repair && added) {
+                int from_body = 0;
+                if (rc_inventory_entry_from_blob(cli->store, c, &added[nadded], &from_body, &e) ==
+                    RC_OK)
+                    want[nw].entry = added[nadded++];
+                else {
+                    v->unrepaired++;
+                    rc_log_warn(&cli->log, "repair", "cannot rebuild the entry of %s: %s", c->key,
+                                e.msg);
+                }
             }
+            nw++;
             continue;
         }
         v->blobs++;
+        v->index_faults++;
         fault(v, "orphan-blob", c->key, "%s", mo ? "no entry in the day's manifest"
                                                    : "the day has no manifest");
         if (v->repair && want && added) {
@@ -249,8 +280,9 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
                 snprintf(key, sizeof key, "%s", mo->key);
             int rc = mo ? RC_OK : rc_key_manifest(l, &mid, key, sizeof key, &e);
             if (rc == RC_OK)
-                rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 0,
-                                                rc_config_base_span(&cli->cfg), &changed, &e);
+                rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 1,
+                                                rc_config_base_span(&cli->cfg),
+                                                cli->cfg.cache_control_manifest, &changed, &e);
             if (rc != RC_OK) {
                 v->unrepaired++;
                 rc_log_error(&cli->log, "repair", "%s", e.msg);
@@ -329,6 +361,7 @@ static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int
             fault(v, found ? "summary-stale" : "summary-missing", key,
                   found ? "differs from the listing and manifests of its month"
                         : "the month holds data but has no summary");
+            v->index_faults++;
         }
     }
     if (v->repair && have_any) {
@@ -432,9 +465,17 @@ int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
         free(s);
         cJSON_Delete(o);
     } else {
-        printf("verify: %lld manifests, %lld entries, %lld blobs checked; %d faults%s\n",
-               (long long)v.manifests, (long long)v.entries, (long long)v.blobs, nf,
-               v.repair ? "" : nf ? " (r2cache verify --repair fixes the indexes)" : "");
+        printf("verify: %lld manifests, %lld entries, %lld blobs checked; %d faults\n",
+               (long long)v.manifests, (long long)v.entries, (long long)v.blobs, nf);
+        /* each hint names the command that fixes what it counts */
+        if (!v.repair && v.index_faults)
+            printf("  %lld index faults: `r2cache verify --repair` (or `r2cache reindex`) "
+                   "rebuilds the manifests and summaries from the blobs\n",
+                   (long long)v.index_faults);
+        if (v.blob_faults)
+            printf("  %lld blob faults: the blob itself is gone or damaged; `r2cache fill --force` "
+                   "over its window fetches it again (nothing rewrites it from the index)\n",
+                   (long long)v.blob_faults);
         if (v.repair)
             printf("repair: %lld indexes rewritten, %lld faults left as they are\n",
                    (long long)v.repaired, (long long)v.unrepaired);

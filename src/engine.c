@@ -29,6 +29,7 @@
 #include "r2cache/shape.h"
 #include "r2cache/timewin.h"
 
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +44,8 @@ typedef enum wstate {
     W_NODATA,
     W_FAILED,
     W_HELD,
-    W_KEPT
+    W_KEPT,
+    W_NOTDUE /* has not ended (plus the delay) at `now`: never written yet */
 } wstate;
 
 typedef struct wtask {
@@ -55,6 +57,7 @@ typedef struct wtask {
     int upgrade;   /* replaces a provisional entry if at least as complete */
     int listed;    /* its blob appeared in the day's listing */
     int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
+    int notdue;    /* end + delay > now: not fetched, not written */
     int has_old;
     rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
     int has_new;
@@ -111,6 +114,9 @@ struct rc_engine {
     void *progress_ud;
     size_t done_reqs;
     rc_plan_line *plan_lines; /* rc_engine_plan_info's copy */
+    /* the answer being processed holds records nobody asked for: windows
+     * of it that come out empty are failures naming them, not "no data" */
+    char foreign[RC_ERR_MSG_MAX];
 };
 
 /* ---------------------------------------------------------------------- */
@@ -187,6 +193,9 @@ static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int d
     t->start = start;
     t->declared = declared;
     t->state = W_WANT;
+    /* Final means final: a window is written only once it has ended and the
+     * configured delay has passed, whoever asks for it. */
+    t->notdue = en->o.now > 0 && start + rc_span_seconds(s) + en->o.cfg->delay_s > en->o.now;
     size_t h = task_hash(ti, s, start) & (en->hcap - 1);
     while (en->hash[h])
         h = (h + 1) & (en->hcap - 1);
@@ -458,7 +467,7 @@ static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
         return rc;
     rc_mentry me;
     memset(&me, 0, sizeof me);
-    if (rc_mentry_from_meta(&info.meta, &me, e) != RC_OK)
+    if (rc_mentry_from_meta(&info.meta, t->start, &me, e) != RC_OK)
         return RC_EFORMAT;
     me.start = t->start;
     me.end = t->start + rc_span_seconds(t->span);
@@ -488,9 +497,10 @@ static int add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_men
     op->span = s;
     op->mode = mode;
     op->task = task;
-    op->entry = *en_;
-    op->entry.history = en_->history ? cJSON_Duplicate(en_->history, 1) : NULL;
-    op->entry.extra = en_->extra ? cJSON_Duplicate(en_->extra, 1) : NULL;
+    if (rc_mentry_copy(&op->entry, en_) != RC_OK) {
+        en->nops--;
+        return RC_ENOMEM;
+    }
     return RC_OK;
 }
 
@@ -509,14 +519,25 @@ static int64_t iso_to_time(const char *iso)
 }
 
 /* Decide the state of one task from the day's listing and manifest. */
+static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m);
+
 static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
+{
+    resolve_state(en, t, lc, m);
+    if (t->notdue && t->state == W_WANT)
+        t->state = W_NOTDUE;
+}
+
+static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
 {
     const rc_mentry *me = m ? rc_manifest_find(m, t->span, t->start) : NULL;
     t->listed = listed_has(lc, t->span, t->start);
+    if (me && rc_mentry_copy(&t->old, me) != RC_OK) {
+        t->state = W_FAILED;
+        target_error(en, t->ti, "out of memory planning a window");
+        return;
+    }
     if (me) {
-        t->old = *me;
-        t->old.history = me->history ? cJSON_Duplicate(me->history, 1) : NULL;
-        t->old.extra = me->extra ? cJSON_Duplicate(me->extra, 1) : NULL;
         t->has_old = 1;
         if (en->o.force && t->declared) {
             t->state = W_WANT;
@@ -773,6 +794,14 @@ static int fetchable(const wtask *t)
     return t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED;
 }
 
+/* Seconds asked for before a line's first window: at least a second, and
+ * at least two sample periods for slow channels. */
+static int64_t fetch_margin_s(double rate)
+{
+    int64_t m = rate > 0 ? (int64_t)ceil(2.0 / rate) : 1;
+    return m < 1 ? 1 : m;
+}
+
 static int build_requests(rc_engine *en, rc_err *e)
 {
     free_pass(en);
@@ -814,10 +843,14 @@ static int build_requests(rc_engine *en, rc_err *e)
     double budget = (double)en->o.max_request_bytes, used = 0;
     for (size_t k = 0; k < en->nlines; k++) {
         const line *l = &en->lines[k];
-        en->flines[k].chan = st_of(en, l->ti)->chan;
-        en->flines[k].start = l->start;
-        en->flines[k].end = l->end;
         double rate = en->ts[l->ti].rate > 0 ? en->ts[l->ti].rate : 100;
+        en->flines[k].chan = st_of(en, l->ti)->chan;
+        /* Ask from a little before the first window: a sample stamped a hair
+         * before the grid belongs to it (shape.h), and a data centre returns
+         * the record holding it only if the request reaches it. Every path
+         * then shapes a window from the same records. */
+        en->flines[k].start = l->start - fetch_margin_s(rate);
+        en->flines[k].end = l->end;
         double est = rate * (double)(l->end - l->start) * 1.5 + 512;
         if (en->nreqs == 0 || used + est > budget) {
             en->req_first[en->nreqs] = k;
@@ -882,18 +915,24 @@ static void hex(const unsigned char *d, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-/* Store one chunk (samples already final) and remember its entry. */
+/* Store one chunk (samples already final) and remember its entry. steps
+ * (nsteps, may be NULL) are copied. */
 static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-                 const rc_window_stats *stv, double offset_s, int prov, int64_t gap_head,
-                 int64_t gap_tail)
+                 const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+                 int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
 {
     const rc_config *cfg = en->o.cfg;
     if (prov && !en->final) {
         t->state = W_HELD;
         return;
     }
-    if (t->upgrade && t->has_old && stv->completeness + 1e-12 < t->old.completeness) {
-        t->state = W_KEPT; /* the data centre still lacks data: keep what we have */
+    /* At least as complete as what it replaces: a worse answer (the data
+     * centre lost data, a cut transfer that slipped through) never
+     * overwrites a better chunk, whether asked by --upgrade or --force. A
+     * lost blob is replaced whatever its entry said. */
+    int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
+    if (replaces && stv->completeness + 1e-12 < t->old.completeness) {
+        t->state = W_KEPT;
         return;
     }
     rc_err e;
@@ -923,6 +962,17 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     rc_mentry *me = &t->newe;
     memset(me, 0, sizeof *me);
     t->has_new = 1;
+    if (nsteps > 0) {
+        me->steps = malloc((size_t)nsteps * sizeof *me->steps);
+        if (!me->steps) {
+            t->state = W_FAILED;
+            target_error(en, t->ti, "out of memory building a chunk entry");
+            rc_buf_free(&body);
+            return;
+        }
+        memcpy(me->steps, steps, (size_t)nsteps * sizeof *me->steps);
+        me->nsteps = nsteps;
+    }
     me->start = t->start;
     me->end = t->start + rc_span_seconds(t->span);
     me->min = stv->min;
@@ -951,6 +1001,7 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     put_ctx *pc = malloc(sizeof *pc);
     if (!pc) {
         t->state = W_FAILED;
+        target_error(en, t->ti, "out of memory queueing a chunk");
         rc_buf_free(&body);
         return;
     }
@@ -958,15 +1009,70 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     pc->task = (size_t)(t - en->tasks);
     if (rc_store_put_async(en->o.store, key, body.data, body.len, &meta, put_done, pc, &e) !=
         RC_OK) {
-        /* put_done already ran (synchronous backends report through it) or
-         * the queueing itself failed before it could. */
-        if (t->state != W_FAILED && t->state != W_DONE) {
-            t->state = W_FAILED;
-            target_error(en, t->ti, e.msg);
-            free(pc);
-        }
+        /* Not queued, so put_done has not run and never will for it
+         * (store.h): the outcome is this call's. */
+        free(pc);
+        t->state = W_FAILED;
+        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
+        snprintf(msg, sizeof msg, "storing %s: %s", key, e.msg);
+        target_error(en, t->ti, msg);
+        rc_log_error(en->o.log, "store", "%s", msg);
+        if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
+            en->fatal = e;
     }
     rc_buf_free(&body);
+}
+
+/* Offset and phase steps of the window made of sub-windows [b0, b0 + nb) of
+ * a shaped or composed block: the first sub-window holding data gives the
+ * offset, and every later one whose offset differs from the one before it
+ * starts a step. Both the fetch and the compose path come here, so a long
+ * chunk describes its base chunks the same way whichever built it. */
+static int window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offset,
+                        rc_phase_step **steps, int *nsteps)
+{
+    *offset = 0;
+    *steps = NULL;
+    *nsteps = 0;
+    int have = 0;
+    double cur = 0;
+    for (int64_t b = b0; b < b0 + nb && b < win->nsub; b++) {
+        if (!(win->sub_flags[b] & RC_SUB_DATA))
+            continue;
+        double o = win->sub_offset[b];
+        if (!have) {
+            *offset = cur = o;
+            have = 1;
+            continue;
+        }
+        if (o == cur)
+            continue;
+        rc_phase_step *ns = realloc(*steps, (size_t)(*nsteps + 1) * sizeof *ns);
+        if (!ns) {
+            free(*steps);
+            *steps = NULL;
+            *nsteps = 0;
+            return RC_ENOMEM;
+        }
+        *steps = ns;
+        ns[*nsteps].start = win->start + b * win->base_seconds;
+        ns[*nsteps].offset_s = o;
+        (*nsteps)++;
+        cur = o;
+    }
+    return RC_OK;
+}
+
+/* A window of an answer that holds no recorded sample: no data, unless the
+ * answer was not what was asked for. */
+static void no_sample(rc_engine *en, wtask *t)
+{
+    if (en->foreign[0]) {
+        t->state = W_FAILED;
+        target_error(en, t->ti, en->foreign);
+    } else {
+        t->state = W_NODATA;
+    }
 }
 
 static int window_wanted(const wtask *t)
@@ -998,7 +1104,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
         for (int64_t w = bs; w < be; w += base_s) {
             wtask *t = task_find(en, ti, en->base, w);
             if (window_wanted(t))
-                t->state = W_NODATA;
+                no_sample(en, t);
         }
         return;
     }
@@ -1017,6 +1123,8 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
     }
     if (en->ts[ti].rate <= 0)
         en->ts[ti].rate = win.rate;
+    if (win.damage[0])
+        rc_log_error(en->o.log, "decode", "%s", win.damage);
     double thr = en->o.cfg->completeness_threshold;
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         if (!en->o.cfg->spans[s] && s != (int)en->base)
@@ -1028,6 +1136,16 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
                 continue;
             if (en->o.stop && *en->o.stop)
                 goto out;
+            int64_t b0 = (w - bs) / base_s, nb = sp / base_s;
+            int damaged = 0;
+            for (int64_t b = b0; b < b0 + nb && b < win.nsub; b++)
+                damaged |= win.sub_flags[b] & RC_SUB_DAMAGED;
+            if (damaged) {
+                /* never a chunk with made-up samples where a record was lost */
+                t->state = W_FAILED;
+                target_error(en, ti, win.damage);
+                continue;
+            }
             int64_t off = rc_slots(win.rate, w - bs);
             int64_t n = rc_slots(win.rate, sp);
             if (off + n > win.nslots)
@@ -1035,7 +1153,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             rc_window_stats stv;
             rc_window_stats_range(&win, off, n, &stv);
             if (stv.present == 0) {
-                t->state = W_NODATA;
+                no_sample(en, t);
                 continue;
             }
             int prov = stv.completeness < thr;
@@ -1063,7 +1181,17 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
                 head++;
             while (tail < n && !win.present[off + n - 1 - tail])
                 tail++;
-            emit(en, t, win.samples + off, (size_t)n, &stv, win.offset_s, prov, head, tail);
+            double offset;
+            rc_phase_step *steps;
+            int nsteps;
+            if (window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
+                t->state = W_FAILED;
+                target_error(en, ti, "out of memory describing a chunk's clock phase");
+                continue;
+            }
+            emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
+                 tail);
+            free(steps);
         }
     }
 out:
@@ -1105,7 +1233,6 @@ typedef struct mgroup {
 typedef struct flush_ctx {
     rc_engine *en;
     mgroup *g;
-    const rc_obj_meta *meta;
 } flush_ctx;
 
 /* Worker: the conditional read-modify-write of one manifest, then its
@@ -1141,8 +1268,8 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
         tmpl.longitude = st->longitude;
         tmpl.elevation_m = st->elevation_m;
     }
-    g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base, c->meta, 0, &g->changed,
-                               &g->e);
+    g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base,
+                               cfg->cache_control_manifest, 0, &g->changed, &g->e);
     rc_manifest_free(&tmpl);
     free(mops);
     /* keep inventory's per channel-month summary honest */
@@ -1159,11 +1286,6 @@ static int flush_manifests(rc_engine *en)
     if (!en->nops)
         return RC_OK;
     qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
-    rc_obj_meta meta;
-    memset(&meta, 0, sizeof meta);
-    snprintf(meta.content_type, sizeof meta.content_type, "application/json");
-    snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
-             en->o.cfg->cache_control_manifest);
     mgroup *g = malloc(ENGINE_BATCH * sizeof *g);
     if (!g) {
         for (size_t k = 0; k < en->nops; k++)
@@ -1186,7 +1308,7 @@ static int flush_manifests(rc_engine *en)
             ng++;
             i = j;
         }
-        flush_ctx c = {en, g, &meta};
+        flush_ctx c = {en, g};
         rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);
         for (size_t k = 0; k < ng; k++) {
             size_t ti = en->ops[g[k].i].ti;
@@ -1216,6 +1338,70 @@ static void tally(rc_engine *en);
 
 /* --- fetch callback -------------------------------------------------------- */
 
+/* Every wanted base window of request lines [first, first + n) failed. */
+static void fail_lines(rc_engine *en, size_t first, size_t n, const char *msg)
+{
+    int64_t base_s = rc_span_seconds(en->base);
+    for (size_t k = first; k < first + n; k++) {
+        const line *l = &en->lines[k];
+        for (int64_t w = l->start; w < l->end; w += base_s) {
+            wtask *t = task_find(en, l->ti, en->base, w);
+            if (!window_wanted(t))
+                continue;
+            t->state = W_FAILED;
+            target_error(en, l->ti, msg);
+        }
+    }
+}
+
+/* Records in an answer that are not what request [first, first + n) asked
+ * for: another channel, or the right channel wholly outside the asked span.
+ * Names the first such thing in en->foreign ("" when the answer is clean). */
+static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_t n)
+{
+    en->foreign[0] = '\0';
+    for (size_t c = 0; c < rc_traces_nchan(tr); c++) {
+        const rc_chan *ch = rc_traces_chan(tr, c);
+        int asked = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (size_t k = first; k < first + n; k++) {
+            const rc_fetch_line *fl = &en->flines[k];
+            if (!rc_chan_equal(&fl->chan, ch))
+                continue;
+            asked = 1;
+            lo = fl->start < lo ? fl->start : lo;
+            hi = fl->end > hi ? fl->end : hi;
+        }
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(ch, id);
+        if (!asked) {
+            snprintf(en->foreign, sizeof en->foreign,
+                     "the data centre %s answered records of %s, which were not asked for; its "
+                     "answer is not the requested data (check the source URL and the channel "
+                     "codes)",
+                     rc_source_describe(en->o.source), id);
+            return;
+        }
+        int64_t f_us, l_us;
+        if (rc_traces_extent(tr, ch, &f_us, &l_us) != RC_OK)
+            continue;
+        /* a record overlapping the asked span reaches into it; allow a
+         * second of stamp slop either side */
+        if (l_us < lo * 1000000 - 1000000 || f_us >= hi * 1000000 + 1000000) {
+            char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX], x[RC_TIME_STR_MAX], y[RC_TIME_STR_MAX];
+            rc_time_iso(f_us / 1000000 - (f_us % 1000000 < 0), a);
+            rc_time_iso(l_us / 1000000 - (l_us % 1000000 < 0), b);
+            rc_time_iso(lo, x);
+            rc_time_iso(hi, y);
+            snprintf(en->foreign, sizeof en->foreign,
+                     "the data centre %s answered records of %s from %s to %s, outside the "
+                     "asked span %s .. %s; its answer is not the requested data",
+                     rc_source_describe(en->o.source), id, a, b, x, y);
+            return;
+        }
+    }
+}
+
 static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
 {
     rc_engine *en = ud;
@@ -1223,46 +1409,60 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
     size_t n = en->reqs[ri].n;
     /* HTTP attempts (retries and 413 splits included); one per SDS request */
     en->stats.requests += res->attempts > 0 ? res->attempts : 1;
-    int64_t base_s = rc_span_seconds(en->base);
     if (res->status == RC_OK) {
         en->stats.bytes_fetched += (int64_t)res->data.len;
         rc_traces *tr = NULL;
         rc_err e;
-        if (rc_traces_new(&tr, &e) == RC_OK) {
-            if (rc_traces_add(tr, res->data.data, res->data.len, &e) != RC_OK)
-                rc_log_warn(en->o.log, "decode", "%s (the records before it are used)", e.msg);
-            rc_buf_free(&res->data);
+        int rc = rc_traces_new(&tr, &e);
+        if (rc == RC_OK)
+            rc = rc_traces_add(tr, res->data.data, res->data.len, &e);
+        rc_buf_free(&res->data);
+        if (rc != RC_OK) {
+            /* An answer that does not read whole is not data: its windows
+             * fail (and are asked again), none is written from a part. */
+            char msg[RC_ERR_MSG_MAX + 512];
+            snprintf(msg, sizeof msg, "answer from %s: %s", rc_source_describe(en->o.source),
+                     e.msg);
+            fail_lines(en, first, n, msg);
+            rc_log_error(en->o.log, "decode", "%s", msg);
+        } else {
+            find_foreign(en, tr, first, n);
+            if (en->foreign[0])
+                rc_log_error(en->o.log, "fetch", "%s", en->foreign);
             for (size_t k = first; k < first + n; k++) {
                 process_line(en, tr, &en->lines[k]);
                 if (en->o.stop && *en->o.stop)
                     break;
             }
-            rc_traces_free(tr);
+            en->foreign[0] = '\0';
         }
-    } else {
+        rc_traces_free(tr);
+    } else if (res->status == RC_ENODATA) {
+        int64_t base_s = rc_span_seconds(en->base);
         for (size_t k = first; k < first + n; k++) {
             const line *l = &en->lines[k];
             for (int64_t w = l->start; w < l->end; w += base_s) {
                 wtask *t = task_find(en, l->ti, en->base, w);
-                if (!window_wanted(t))
-                    continue;
-                if (res->status == RC_ENODATA) {
+                if (window_wanted(t))
                     t->state = W_NODATA;
-                } else {
-                    t->state = W_FAILED;
-                    target_error(en, l->ti, res->err.msg);
-                }
             }
         }
-        if (res->status != RC_ENODATA)
-            rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
+    } else {
+        fail_lines(en, first, n, res->err.msg);
+        rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
+        /* a source that refuses us or cannot be reached is unusable */
+        if ((res->status == RC_EAUTH || res->status == RC_EUNUSABLE) && !en->fatal.code)
+            en->fatal = res->err;
     }
     /* Settle this answer's uploads (bounds the S3 queue to one request's
      * chunks); the manifests wait for the end of the pass, so each
      * channel-day's manifest is written once per pass, not once per request. */
     rc_err we;
-    if (rc_store_wait(en->o.store, &we) != RC_OK)
+    if (rc_store_wait(en->o.store, &we) != RC_OK) {
         rc_log_error(en->o.log, "store", "%s", we.msg);
+        if ((we.code == RC_EAUTH || we.code == RC_EUNUSABLE) && !en->fatal.code)
+            en->fatal = we;
+    }
     en->done_reqs++;
     if (en->progress) {
         tally(en);
@@ -1300,11 +1500,15 @@ static void compose_one(rc_engine *en, wtask *t)
         return;
     }
     int32_t **parts = calloc(nparts, sizeof *parts);
-    if (!parts) {
+    double *offs = calloc(nparts, sizeof *offs);
+    if (!parts || !offs) {
+        free(parts);
+        free(offs);
         t->state = W_FAILED;
+        target_error(en, t->ti, "out of memory composing a long chunk");
         return;
     }
-    int held = 0, prov = 0, any = 0;
+    int held = 0, failed = 0, prov = 0, any = 0;
     rc_window_stats stv;
     memset(&stv, 0, sizeof stv);
     int64_t part_slots = rc_slots(rate, base_s);
@@ -1315,8 +1519,15 @@ static void compose_one(rc_engine *en, wtask *t)
     for (size_t k = 0; k < nparts; k++) {
         wtask *b = task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
         const rc_mentry *me = b ? base_entry(b) : NULL;
-        if (b && !base_resolved(b) && !en->final)
-            held = 1;
+        /* A base window that failed, or is still waiting, leaves a hole that
+         * is not known to be empty: the long chunk waits (or fails) too,
+         * instead of filling the hole and calling it final. */
+        if (b && !base_resolved(b)) {
+            if (en->final)
+                failed = 1;
+            else
+                held = 1;
+        }
         if (me) {
             char key[RC_KEY_MAX];
             rc_err e;
@@ -1329,6 +1540,7 @@ static void compose_one(rc_engine *en, wtask *t)
                     RC_OK &&
                 (int64_t)ns == part_slots) {
                 parts[k] = s;
+                offs[k] = me->offset_s;
                 any = 1;
                 stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
@@ -1345,6 +1557,11 @@ static void compose_one(rc_engine *en, wtask *t)
             free(s);
             rc_buf_free(&body);
             rc_log_warn(en->o.log, "compose", "base chunk %s unusable: %s", key, e.msg);
+            /* listed and indexed, yet unreadable: not a hole to fill */
+            if (en->final)
+                failed = 1;
+            else
+                held = 1;
         }
         /* no chunk for this base window: filled from its neighbours */
         stv.gap_samples_filled += part_slots;
@@ -1355,7 +1572,15 @@ static void compose_one(rc_engine *en, wtask *t)
         tail = prev_tail_gap ? tail + part_slots : part_slots;
         prev_tail_gap = 1;
     }
-    if (held) {
+    if (failed) {
+        t->state = W_FAILED;
+        char ts[RC_TIME_STR_MAX], msg[160];
+        rc_time_iso(t->start, ts);
+        snprintf(msg, sizeof msg, "the %s chunk at %s was not built: a base window in it failed",
+                 rc_span_name(t->span), ts);
+        if (!en->ts[t->ti].res.error[0])
+            target_error(en, t->ti, msg);
+    } else if (held) {
         t->state = W_HELD;
     } else if (!any) {
         t->state = W_NODATA;
@@ -1363,7 +1588,7 @@ static void compose_one(rc_engine *en, wtask *t)
         rc_window win;
         rc_err e;
         int rc = rc_window_compose(&st_of(en, t->ti)->chan, rate, t->start, sp, base_s,
-                                   (const int32_t *const *)parts, &win, &e);
+                                   (const int32_t *const *)parts, offs, &win, &e);
         if (rc == RC_OK) {
             rc_window_stats full;
             rc_window_stats_range(&win, 0, win.nslots, &full);
@@ -1375,11 +1600,17 @@ static void compose_one(rc_engine *en, wtask *t)
             stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
             if (stv.completeness < en->o.cfg->completeness_threshold)
                 prov = 1;
-            double off = 0;
-            wtask *b0 = task_find(en, t->ti, en->base, t->start);
-            if (b0 && base_entry(b0))
-                off = base_entry(b0)->offset_s;
-            emit(en, t, win.samples, (size_t)win.nslots, &stv, off, prov, head, tail);
+            double off;
+            rc_phase_step *steps;
+            int nsteps;
+            if (window_phase(&win, 0, win.nsub, &off, &steps, &nsteps) != RC_OK) {
+                t->state = W_FAILED;
+                target_error(en, t->ti, "out of memory describing a chunk's clock phase");
+            } else {
+                emit(en, t, win.samples, (size_t)win.nslots, &stv, off, steps, nsteps, prov, head,
+                     tail);
+                free(steps);
+            }
             rc_window_free(&win);
         } else {
             t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
@@ -1390,6 +1621,7 @@ static void compose_one(rc_engine *en, wtask *t)
     for (size_t k = 0; k < nparts; k++)
         free(parts[k]);
     free(parts);
+    free(offs);
 }
 
 static void compose_pending(rc_engine *en)
@@ -1410,11 +1642,11 @@ static void tally(rc_engine *en)
 {
     rc_engine_stats *s = &en->stats;
     s->windows = s->requested = s->added = s->present = s->reindexed = 0;
-    s->nodata = s->failed = s->held = s->provisional = s->kept = 0;
+    s->nodata = s->failed = s->held = s->provisional = s->kept = s->not_due = 0;
     for (size_t i = 0; i < en->ntargets; i++) {
         rc_target_result *r = &en->ts[i].res;
         r->added = r->present = r->nodata = r->failed = r->held = r->provisional = 0;
-        r->reindexed = 0;
+        r->reindexed = r->kept = r->not_due = r->pending = 0;
     }
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
@@ -1456,16 +1688,40 @@ static void tally(rc_engine *en)
             break;
         case W_KEPT:
             s->kept++;
+            r->kept++;
+            break;
+        case W_NOTDUE:
+            if (t->declared) {
+                s->not_due++;
+                r->not_due++;
+            }
             break;
         case W_WANT:
+            if (t->declared)
+                r->pending++;
             break;
         }
-        if (t->state != W_PRESENT && t->declared)
+        if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared)
             s->requested++;
     }
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     s->seconds = (double)(t1.tv_sec - en->t0.tv_sec) + (double)(t1.tv_nsec - en->t0.tv_nsec) / 1e9;
+}
+
+/* The store or source became unusable: nothing left can be done in this
+ * run, and every window still to do is reported as failed with the reason,
+ * so no station looks fine when it is not. */
+static void fail_rest(rc_engine *en)
+{
+    for (size_t i = 0; i < en->ntasks; i++) {
+        wtask *t = &en->tasks[i];
+        if (t->state != W_WANT && t->state != W_HELD && t->state != W_FAILED)
+            continue;
+        t->state = W_FAILED;
+        if (!en->ts[t->ti].res.error[0])
+            target_error(en, t->ti, en->fatal.msg);
+    }
 }
 
 int rc_engine_pass(rc_engine *en, int final, rc_err *e)
@@ -1485,6 +1741,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     if ((rc = build_requests(en, e)) != RC_OK)
         return rc;
     en->done_reqs = 0;
+    en->foreign[0] = '\0';
     for (size_t i = 0; i < en->ntasks; i++)
         if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED)
             en->tasks[i].state = W_WANT;
@@ -1495,8 +1752,13 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         }
         rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, on_fetch, en, e);
         if (rc != RC_OK && rc != RC_EINTR) {
+            if (!en->fatal.code)
+                en->fatal = *e;
+            flush_manifests(en); /* what was stored before stays indexed */
+            fail_rest(en);
             tally(en);
-            return rc;
+            *e = en->fatal;
+            return e->code ? (int)e->code : rc;
         }
     }
     rc_err we;
@@ -1506,15 +1768,12 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         compose_pending(en);
     flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
+        fail_rest(en);
         *e = en->fatal;
         tally(en);
         return en->fatal.code;
     }
     tally(en);
-    if (en->fatal.code) {
-        *e = en->fatal;
-        return en->fatal.code;
-    }
     if (en->o.stop && *en->o.stop)
         return rc_err_set(e, RC_EINTR, "stopped by signal after the chunk in hand");
     return RC_OK;
@@ -1657,10 +1916,11 @@ int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
         w->target = t->ti;
         w->span = t->span;
         w->start = t->start;
-        w->state = t->state == W_PRESENT ? RC_WIN_PRESENT
-                   : t->state == W_REPAIR ? RC_WIN_BLOB_ONLY
-                   : t->state == W_WANT   ? RC_WIN_MISSING
-                                          : RC_WIN_OTHER;
+        w->state = t->state == W_PRESENT  ? RC_WIN_PRESENT
+                   : t->state == W_REPAIR  ? RC_WIN_BLOB_ONLY
+                   : t->state == W_WANT    ? RC_WIN_MISSING
+                   : t->state == W_NOTDUE  ? RC_WIN_NOT_DUE
+                                           : RC_WIN_OTHER;
         /* force/upgrade re-want present windows: still report them present */
         if (t->state == W_WANT && t->has_old)
             w->state = t->blob_lost ? RC_WIN_ENTRY_ONLY : RC_WIN_PRESENT;

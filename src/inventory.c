@@ -1168,7 +1168,7 @@ int rc_inventory_entry_from_blob(rc_store *st, const rc_inv_obj *o, rc_mentry *e
     if (rc)
         return rc;
     rc_err me;
-    if (rc_mentry_from_meta(&info.meta, en, &me) != RC_OK) {
+    if (rc_mentry_from_meta(&info.meta, o->ki.chunk.start, en, &me) != RC_OK) {
         /* No statistics in the metadata: decode the body. */
         rc_buf body = RC_BUF_INIT;
         if ((rc = rc_store_get(st, o->key, &body, NULL, e)) != RC_OK) {
@@ -1240,80 +1240,41 @@ static int blob_gone(rc_store *st, const rc_manifest *m, rc_span s, int64_t star
     return rc_store_head(st, key, &info, &e) == RC_ENOTFOUND;
 }
 
+typedef struct sync_ctx {
+    rc_store *st;
+    const rc_inv_want *want;
+    size_t n;
+    int replace_differing;
+} sync_ctx;
+
+static int sync_apply(rc_manifest *m, int exists, const char *now, void *user, rc_err *e)
+{
+    (void)exists;
+    (void)e;
+    const sync_ctx *c = user;
+    int ch = 0;
+    for (int s = 0; s < RC_SPAN_COUNT; s++)
+        for (size_t k = m->chunks[s].n; k > 0; k--)
+            if (!want_find(c->want, c->n, (rc_span)s, m->chunks[s].v[k - 1].start) &&
+                blob_gone(c->st, m, (rc_span)s, m->chunks[s].v[k - 1].start))
+                ch |= rc_manifest_remove(m, (rc_span)s, m->chunks[s].v[k - 1].start);
+    for (size_t i = 0; i < c->n; i++) {
+        int had = rc_manifest_find(m, c->want[i].span, c->want[i].entry.start) != NULL;
+        if (!had)
+            ch |= rc_manifest_upsert(m, c->want[i].span, &c->want[i].entry, RC_UPSERT_IF_ABSENT,
+                                     now);
+        else if (c->replace_differing)
+            ch |= rc_manifest_upsert(m, c->want[i].span, &c->want[i].entry, RC_UPSERT_REPLACE,
+                                     now);
+    }
+    return ch;
+}
+
 int rc_inventory_sync_manifest(rc_store *st, const char *key, const rc_manifest *tmpl,
                                const rc_inv_want *want, size_t n, int replace_differing,
-                               rc_span base, int *changed, rc_err *e)
+                               rc_span base, const char *cache_control, int *changed, rc_err *e)
 {
-    if (changed)
-        *changed = 0;
-    rc_obj_meta jm;
-    memset(&jm, 0, sizeof jm);
-    snprintf(jm.content_type, sizeof jm.content_type, "application/json");
-    snprintf(jm.cache_control, sizeof jm.cache_control, "public, max-age=60");
-    for (int attempt = 1; attempt <= 10; attempt++) {
-        rc_manifest m;
-        char etag[RC_ETAG_MAX] = "", now[40];
-        rc_time_now_iso_us(now);
-        int exists = 1, ch = 0;
-        int rc = rc_manifest_load(st, tmpl->layout, key, &m, etag, e);
-        if (rc == RC_ENOTFOUND || rc == RC_EFORMAT) {
-            if (rc == RC_EFORMAT) {
-                rc_obj_info info;
-                if (rc_store_head(st, key, &info, e) != RC_OK)
-                    continue;
-                snprintf(etag, sizeof etag, "%s", info.etag);
-                ch = 1; /* the unreadable one must go */
-            } else {
-                exists = 0;
-            }
-            if ((rc = rc_manifest_copy(&m, tmpl, e)) != RC_OK)
-                return rc;
-            if (!m.created_at[0])
-                snprintf(m.created_at, sizeof m.created_at, "%s", now);
-        } else if (rc) {
-            return rc;
-        }
-        for (int s = 0; s < RC_SPAN_COUNT; s++)
-            for (size_t k = m.chunks[s].n; k > 0; k--)
-                if (!want_find(want, n, (rc_span)s, m.chunks[s].v[k - 1].start) &&
-                    blob_gone(st, &m, (rc_span)s, m.chunks[s].v[k - 1].start))
-                    ch |= rc_manifest_remove(&m, (rc_span)s, m.chunks[s].v[k - 1].start);
-        for (size_t i = 0; i < n; i++) {
-            int had = rc_manifest_find(&m, want[i].span, want[i].entry.start) != NULL;
-            if (!had)
-                ch |= rc_manifest_upsert(&m, want[i].span, &want[i].entry, RC_UPSERT_IF_ABSENT, now);
-            else if (replace_differing)
-                ch |= rc_manifest_upsert(&m, want[i].span, &want[i].entry, RC_UPSERT_REPLACE, now);
-        }
-        int was = m.complete_day;
-        rc_manifest_recompute(&m, base);
-        ch |= was != m.complete_day;
-        if (!ch) {
-            rc_manifest_free(&m);
-            return RC_OK;
-        }
-        snprintf(m.updated_at, sizeof m.updated_at, "%s", now);
-        rc_buf body = RC_BUF_INIT;
-        rc = rc_manifest_serialize(&m, &body, e);
-        rc_manifest_free(&m);
-        if (rc) {
-            rc_buf_free(&body);
-            return rc_err_wrap(e, "manifest %s", key);
-        }
-        rc_put_opts po = {&jm, exists ? etag : NULL, !exists};
-        rc = rc_store_put(st, key, body.data, body.len, &po, NULL, e);
-        rc_buf_free(&body);
-        if (rc == RC_OK) {
-            if (changed)
-                *changed = 1;
-            return RC_OK;
-        }
-        if (rc != RC_ECONFLICT)
-            return rc;
-        struct timespec ts = {0, 20000000L * attempt};
-        nanosleep(&ts, NULL);
-    }
-    return rc_err_set(e, RC_ECONFLICT,
-                      "manifest %s in %s: other writers kept changing it; run again", key,
-                      rc_store_describe(st));
+    sync_ctx c = {st, want, n, replace_differing};
+    rc_rmw_opts o = {cache_control, base, 10, 1};
+    return rc_manifest_rmw(st, key, tmpl, sync_apply, &c, &o, changed, e);
 }

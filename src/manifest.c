@@ -36,21 +36,32 @@ void rc_mentry_free(rc_mentry *en)
     if (!en) return;
     cJSON_Delete(en->history);
     cJSON_Delete(en->extra);
+    free(en->steps);
     en->history = NULL;
     en->extra = NULL;
+    en->steps = NULL;
+    en->nsteps = 0;
 }
 
-static int mentry_copy(rc_mentry *dst, const rc_mentry *src)
+int rc_mentry_copy(rc_mentry *dst, const rc_mentry *src)
 {
     *dst = *src;
     dst->history = NULL;
     dst->extra = NULL;
-    if (src->history && !(dst->history = cJSON_Duplicate(src->history, 1))) return RC_ENOMEM;
-    if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) {
-        rc_mentry_free(dst);
-        return RC_ENOMEM;
+    dst->steps = NULL;
+    dst->nsteps = 0;
+    if (src->nsteps > 0) {
+        dst->steps = malloc((size_t)src->nsteps * sizeof *dst->steps);
+        if (!dst->steps) goto oom;
+        memcpy(dst->steps, src->steps, (size_t)src->nsteps * sizeof *dst->steps);
+        dst->nsteps = src->nsteps;
     }
+    if (src->history && !(dst->history = cJSON_Duplicate(src->history, 1))) goto oom;
+    if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) goto oom;
     return RC_OK;
+oom:
+    rc_mentry_free(dst);
+    return RC_ENOMEM;
 }
 
 static void mlist_free(rc_mlist *l)
@@ -139,7 +150,7 @@ int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e)
         if (!dl->v) goto oom;
         dl->cap = sl->n;
         for (size_t i = 0; i < sl->n; i++) {
-            if (mentry_copy(&dl->v[i], &sl->v[i])) goto oom;
+            if (rc_mentry_copy(&dl->v[i], &sl->v[i])) goto oom;
             dl->n++;
         }
     }
@@ -181,7 +192,32 @@ static int get_int(pctx *p, const cJSON *it, double lo, double hi, int64_t *out)
 static int get_num(pctx *p, const cJSON *it, double *out)
 {
     if (!cJSON_IsNumber(it)) return perr(p, "expected a number", NULL);
+    if (!isfinite(it->valuedouble)) return perr(p, "expected a finite number", NULL);
     *out = it->valuedouble;
+    return RC_OK;
+}
+
+/* Every number in the document must be finite: cJSON reads 1e309 as
+ * infinity, which we could never write back (JSON has no infinity), so a
+ * manifest holding one would block every later update of its day. */
+static int check_finite(const cJSON *it, char *path, size_t cap, rc_err *e)
+{
+    size_t base = strlen(path);
+    if (cJSON_IsNumber(it) && !isfinite(it->valuedouble))
+        return rc_err_set(e, RC_EFORMAT,
+                          "manifest field \"%s\": not a finite number (run `r2cache reindex` "
+                          "to rebuild the manifest from the blobs)",
+                          base ? path : "(top)");
+    int i = 0;
+    for (const cJSON *c = it->child; c; c = c->next, i++) {
+        if (c->string)
+            snprintf(path + base, cap - base, "%s%s", base ? "." : "", c->string);
+        else
+            snprintf(path + base, cap - base, "[%d]", i);
+        int rc = check_finite(c, path, cap, e);
+        if (rc) return rc;
+        path[base] = '\0';
+    }
     return RC_OK;
 }
 
@@ -219,6 +255,46 @@ static int keep_extra(cJSON **extra, const cJSON *it)
     cJSON *d = cJSON_Duplicate(it, 1);
     if (!d) return RC_ENOMEM;
     cJSON_AddItemToObject(*extra, it->string, d);
+    return RC_OK;
+}
+
+/* phase_steps: [{"start": "HH:MM:SS", "offset_s": x}, ...], ascending. The
+ * entry's own start and end are checked by the caller once both are known. */
+static int parse_steps(pctx *p, const cJSON *arr, int64_t day, rc_mentry *en)
+{
+    if (!cJSON_IsArray(arr)) return perr(p, "expected an array", NULL);
+    int n = cJSON_GetArraySize(arr);
+    if (n <= 0) return RC_OK;
+    en->steps = calloc((size_t)n, sizeof *en->steps);
+    if (!en->steps) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+    size_t base = strlen(p->field);
+    const cJSON *it;
+    int i = 0;
+    cJSON_ArrayForEach(it, arr)
+    {
+        snprintf(p->field + base, sizeof p->field - base, "[%d]", i);
+        if (!cJSON_IsObject(it)) return perr(p, "expected an object", NULL);
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(it, "start");
+        const cJSON *of = cJSON_GetObjectItemCaseSensitive(it, "offset_s");
+        int64_t sec = 0;
+        double off = 0;
+        size_t b2 = strlen(p->field);
+        snprintf(p->field + b2, sizeof p->field - b2, ".start");
+        int rc = get_hms(p, st, &sec);
+        if (!rc) {
+            snprintf(p->field + b2, sizeof p->field - b2, ".offset_s");
+            rc = get_num(p, of, &off);
+            if (!rc && !(off >= 0 && off < 1e6)) rc = perr(p, "expected 0 <= offset_s", NULL);
+        }
+        if (rc) return rc;
+        p->field[b2] = '\0';
+        if (i > 0 && day + sec <= en->steps[i - 1].start)
+            return perr(p, "phase steps must be in ascending order of start", NULL);
+        en->steps[i].start = day + sec;
+        en->steps[i].offset_s = off;
+        en->nsteps = ++i;
+    }
+    p->field[base] = '\0';
     return RC_OK;
 }
 
@@ -279,6 +355,8 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
         } else if (!strcmp(k, "revision")) {
             rc = get_int(p, it, 0, INT32_MAX, &iv);
             en->revision = (int)iv;
+        } else if (!strcmp(k, "phase_steps")) {
+            rc = parse_steps(p, it, day, en);
         } else if (!strcmp(k, "history")) {
             if (!cJSON_IsArray(it))
                 rc = perr(p, "expected an array", NULL);
@@ -316,6 +394,13 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
         if (en->end <= en->start) en->end += DAY_SECONDS;
     } else {
         en->end = en->start + rc_span_seconds(span);
+    }
+    if (en->nsteps > 0 &&
+        (en->steps[0].start <= en->start || en->steps[en->nsteps - 1].start >= en->end)) {
+        snprintf(p->field + base, sizeof p->field - base, ".phase_steps");
+        rc = perr(p, "every step must start after the chunk's start and before its end", NULL);
+        rc_mentry_free(en);
+        return rc;
     }
     return RC_OK;
 }
@@ -385,6 +470,8 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
         rc = rc_err_set(e, RC_EFORMAT, "manifest is not a JSON object");
         goto fail;
     }
+    char fpath[256] = "";
+    if ((rc = check_finite(root, fpath, sizeof fpath, e))) goto fail;
     static const char *const required[] = {"date",    "network",     "station", "location",
                                            "channel", "sample_rate", "chunks",  NULL};
     for (int i = 0; required[i]; i++) {
@@ -642,6 +729,21 @@ static int entry_json(const rc_mentry *en, int64_t day, int with_history, cJSON 
     if (en->completeness != 0) rc |= add_num(o, "completeness", en->completeness);
     if (en->provisional) rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
     if (en->offset_s != 0) rc |= add_num(o, "offset_s", en->offset_s);
+    if (en->nsteps > 0) {
+        cJSON *arr = cJSON_AddArrayToObject(o, "phase_steps");
+        rc |= arr ? RC_OK : RC_ENOMEM;
+        for (int i = 0; arr && i < en->nsteps; i++) {
+            cJSON *st = cJSON_CreateObject();
+            if (!st) {
+                rc |= RC_ENOMEM;
+                break;
+            }
+            cJSON_AddItemToArray(arr, st);
+            rc_time_hms(en->steps[i].start, hms);
+            rc |= add_str(st, "start", hms);
+            rc |= add_num(st, "offset_s", en->steps[i].offset_s);
+        }
+    }
     if (en->gap_head > 0) rc |= add_num(o, "gap_head", (double)en->gap_head);
     if (en->gap_tail > 0) rc |= add_num(o, "gap_tail", (double)en->gap_tail);
     if (en->written_at[0]) rc |= add_str(o, "written_at", en->written_at);
@@ -780,6 +882,15 @@ int rc_manifest_serialize(const rc_manifest *m, rc_buf *out, rc_err *e)
 
 /* ---- merging ----------------------------------------------------------- */
 
+static int same_steps(const rc_mentry *a, const rc_mentry *b)
+{
+    if (a->nsteps != b->nsteps) return 0;
+    for (int i = 0; i < a->nsteps; i++)
+        if (a->steps[i].start != b->steps[i].start || a->steps[i].offset_s != b->steps[i].offset_s)
+            return 0;
+    return 1;
+}
+
 /* Same data (what the blob holds), regardless of bookkeeping fields. */
 static int same_data(const rc_mentry *a, const rc_mentry *b)
 {
@@ -789,7 +900,7 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
            a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
            a->provisional == b->provisional && a->bytes == b->bytes &&
            !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s &&
-           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail;
+           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail && same_steps(a, b);
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
@@ -800,7 +911,7 @@ int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_ups
     ptrdiff_t i = mlist_search(l, entry->start);
     rc_mentry en;
     if (i < 0) {
-        if (mentry_copy(&en, entry)) return 0;
+        if (rc_mentry_copy(&en, entry)) return 0;
         cJSON_Delete(en.history); /* history is the manifest's to keep */
         en.history = NULL;
         if (en.revision <= 0) en.revision = 1;
@@ -830,7 +941,7 @@ int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_ups
         cJSON_Delete(snap);
         return 0;
     }
-    if (mentry_copy(&en, entry)) {
+    if (rc_mentry_copy(&en, entry)) {
         cJSON_Delete(snap);
         return 0;
     }
@@ -908,23 +1019,24 @@ static void pause_ms(unsigned *seed, int attempt)
     nanosleep(&ts, NULL);
 }
 
-int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, const rc_mop *ops,
-                       size_t nops, rc_span base, const rc_obj_meta *meta, int max_attempts,
-                       int *changed, rc_err *e)
+void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta)
+{
+    memset(meta, 0, sizeof *meta);
+    snprintf(meta->content_type, sizeof meta->content_type, "application/json");
+    snprintf(meta->cache_control, sizeof meta->cache_control, "%s",
+             cache_control && *cache_control ? cache_control : "public, max-age=60");
+}
+
+int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_manifest_mutate_fn fn,
+                    void *user, const rc_rmw_opts *o, int *changed, rc_err *e)
 {
     if (changed) *changed = 0;
-    int attempts = max_attempts > 0 ? max_attempts : 20;
+    int attempts = o && o->max_attempts > 0 ? o->max_attempts : 20;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     unsigned seed = (unsigned)now.tv_nsec ^ ((unsigned)getpid() << 16);
-
     rc_obj_meta jm;
-    if (meta) {
-        jm = *meta;
-    } else {
-        memset(&jm, 0, sizeof jm);
-    }
-    if (!jm.content_type[0]) snprintf(jm.content_type, sizeof jm.content_type, "application/json");
+    rc_manifest_obj_meta(o ? o->cache_control : NULL, &jm);
 
     for (int attempt = 1; attempt <= attempts; attempt++) {
         rc_manifest m;
@@ -932,11 +1044,22 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
         char now_iso[40];
         rc_time_now_iso_us(now_iso);
         int rc = rc_manifest_load(st, tmpl->layout, key, &m, etag, e);
-        int exists = 1;
-        if (rc == RC_ENOTFOUND) {
+        int exists = 1, ch = 0;
+        if (rc == RC_EFORMAT && o && o->replace_unreadable) {
+            /* reindex and repair rebuild it from the blobs: the unreadable
+             * one is replaced, conditionally on being the one we saw */
+            rc_obj_info info;
+            if ((rc = rc_store_head(st, key, &info, e)) != RC_OK) {
+                if (rc == RC_ENOTFOUND) continue; /* gone meanwhile: read again */
+                return rc;
+            }
+            snprintf(etag, sizeof etag, "%s", info.etag);
+            if ((rc = rc_manifest_copy(&m, tmpl, e)) != RC_OK) return rc;
+            if (!m.created_at[0]) snprintf(m.created_at, sizeof m.created_at, "%s", now_iso);
+            ch = 1;
+        } else if (rc == RC_ENOTFOUND) {
             exists = 0;
-            rc = rc_manifest_copy(&m, tmpl, e);
-            if (rc) return rc;
+            if ((rc = rc_manifest_copy(&m, tmpl, e)) != RC_OK) return rc;
             if (!m.created_at[0]) snprintf(m.created_at, sizeof m.created_at, "%s", now_iso);
         } else if (rc == RC_EFORMAT) {
             char why[RC_ERR_MSG_MAX];
@@ -947,14 +1070,19 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
         } else if (rc) {
             return rc;
         }
-        int ch = 0;
-        for (size_t i = 0; i < nops; i++)
-            ch |= rc_manifest_upsert(&m, ops[i].span, ops[i].entry, ops[i].mode, now_iso);
+        int r = fn(&m, exists, now_iso, user, e);
+        if (r < 0) {
+            rc_manifest_free(&m);
+            return e && e->code ? (int)e->code : RC_EIO;
+        }
+        ch |= r;
+        int was = m.complete_day;
+        rc_manifest_recompute(&m, o ? o->base : RC_SPAN_10M);
+        ch |= was != m.complete_day;
         if (!ch) {
             rc_manifest_free(&m);
             return RC_OK;
         }
-        rc_manifest_recompute(&m, base);
         snprintf(m.updated_at, sizeof m.updated_at, "%s", now_iso);
         rc_buf body = RC_BUF_INIT;
         rc = rc_manifest_serialize(&m, &body, e);
@@ -977,6 +1105,31 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
                       "manifest %s in %s: still losing to other writers after %d attempts; "
                       "run again later (nothing was lost, the blobs are written)",
                       key, rc_store_describe(st), attempts);
+}
+
+typedef struct ops_ctx {
+    const rc_mop *ops;
+    size_t n;
+} ops_ctx;
+
+static int apply_ops(rc_manifest *m, int exists, const char *now_iso, void *user, rc_err *e)
+{
+    (void)exists;
+    (void)e;
+    const ops_ctx *c = user;
+    int ch = 0;
+    for (size_t i = 0; i < c->n; i++)
+        ch |= rc_manifest_upsert(m, c->ops[i].span, c->ops[i].entry, c->ops[i].mode, now_iso);
+    return ch;
+}
+
+int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, const rc_mop *ops,
+                       size_t nops, rc_span base, const char *cache_control, int max_attempts,
+                       int *changed, rc_err *e)
+{
+    ops_ctx c = {ops, nops};
+    rc_rmw_opts o = {cache_control, base, max_attempts, 0};
+    return rc_manifest_rmw(st, key, tmpl, apply_ops, &c, &o, changed, e);
 }
 
 /* ---- blob metadata ----------------------------------------------------- */
@@ -1006,6 +1159,65 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
         rc_obj_meta_set(meta, "r2c-gap-edges", v);
     }
     if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
+    /* Phase steps, "SECONDS:MICROSECONDS" after the chunk's start, packed
+     * into as many entries as they need (values are short). */
+    char val[RC_META_VAL_MAX], name[RC_META_KEY_MAX];
+    size_t len = 0;
+    int part = 1;
+    val[0] = '\0';
+    for (int i = 0; i < en->nsteps; i++) {
+        char one[48];
+        int k = snprintf(one, sizeof one, "%s%" PRId64 ":%lld", len ? "," : "",
+                         en->steps[i].start - en->start, llround(en->steps[i].offset_s * 1e6));
+        if (len + (size_t)k >= sizeof val) {
+            snprintf(name, sizeof name, part == 1 ? "r2c-phase-steps" : "r2c-phase-steps-%d", part);
+            rc_obj_meta_set(meta, name, val);
+            part++;
+            len = 0;
+            k = snprintf(one, sizeof one, "%" PRId64 ":%lld", en->steps[i].start - en->start,
+                         llround(en->steps[i].offset_s * 1e6));
+        }
+        memcpy(val + len, one, (size_t)k + 1);
+        len += (size_t)k;
+    }
+    if (len) {
+        snprintf(name, sizeof name, part == 1 ? "r2c-phase-steps" : "r2c-phase-steps-%d", part);
+        rc_obj_meta_set(meta, name, val);
+    }
+}
+
+/* r2c-phase-steps[-N] back into absolute steps of a chunk starting at start. */
+static int meta_steps(const rc_obj_meta *meta, int64_t start, rc_mentry *en, rc_err *e)
+{
+    char name[RC_META_KEY_MAX];
+    for (int part = 1;; part++) {
+        snprintf(name, sizeof name, part == 1 ? "r2c-phase-steps" : "r2c-phase-steps-%d", part);
+        const char *v = rc_obj_meta_get(meta, name);
+        if (!v) return RC_OK;
+        const char *p = v;
+        while (*p) {
+            char *end;
+            long long sec = strtoll(p, &end, 10);
+            if (end == p || *end != ':') goto bad;
+            p = end + 1;
+            long long us = strtoll(p, &end, 10);
+            if (end == p || (*end && *end != ',') || sec <= 0 || us < 0 || us >= 1000000000LL)
+                goto bad;
+            p = *end ? end + 1 : end;
+            int64_t at = start + sec;
+            if (en->nsteps > 0 && at <= en->steps[en->nsteps - 1].start) goto bad;
+            rc_phase_step *ns = realloc(en->steps, (size_t)(en->nsteps + 1) * sizeof *ns);
+            if (!ns) return rc_err_set(e, RC_ENOMEM, "out of memory");
+            en->steps = ns;
+            en->steps[en->nsteps].start = at;
+            en->steps[en->nsteps].offset_s = (double)us / 1e6;
+            en->nsteps++;
+        }
+    }
+bad:
+    return rc_err_set(e, RC_EFORMAT,
+                      "blob metadata x-amz-meta-%s: \"%s\" is not SECONDS:MICROSECONDS,...", name,
+                      rc_obj_meta_get(meta, name));
 }
 
 static int meta_int(const rc_obj_meta *meta, const char *name, int required, int64_t lo, int64_t hi,
@@ -1042,7 +1254,7 @@ static int meta_num(const rc_obj_meta *meta, const char *name, double *out, rc_e
     return RC_OK;
 }
 
-int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e)
+int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, rc_err *e)
 {
     int64_t mn = 0, mx = 0, samples = 0, gc = 0, gf = 0, prov = 0;
     double gs = 0, comp = 0, off = 0;
@@ -1085,5 +1297,13 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e)
     en->gap_head = head;
     en->gap_tail = tail;
     snprintf(en->sha256, sizeof en->sha256, "%s", sha ? sha : "");
-    return RC_OK;
+    en->steps = NULL;
+    en->nsteps = 0;
+    rc = meta_steps(meta, start, en, e);
+    if (rc) {
+        free(en->steps);
+        en->steps = NULL;
+        en->nsteps = 0;
+    }
+    return rc;
 }

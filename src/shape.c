@@ -39,6 +39,11 @@
 #define RATE_TOL 1e-4 /* relative; B100 stores rates as float */
 #define SNAP_US 50.0  /* half of BTIME's 100 us resolution */
 
+typedef struct rc_span_us {
+    int64_t first, last; /* first and last sample, microseconds */
+    const char *why;     /* static text */
+} rc_span_us;
+
 typedef struct rec {
     size_t off;    /* into the arena */
     int64_t start; /* first sample, microseconds */
@@ -58,6 +63,8 @@ typedef struct chan_idx {
     uint32_t *by_start; /* indexes into recs, ascending start */
     int64_t maxspan;    /* longest record, microseconds */
     int unsorted;       /* by_start needs sorting at the end of an add */
+    rc_span_us *bad;    /* time extents of damaged records (not decodable) */
+    size_t nbad, capbad;
 } chan_idx;
 
 struct rc_traces {
@@ -81,6 +88,7 @@ void rc_traces_free(rc_traces *t)
     for (size_t i = 0; i < t->nch; i++) {
         free(t->ch[i].recs);
         free(t->ch[i].by_start);
+        free(t->ch[i].bad);
     }
     free(t->ch);
     free(t->arena);
@@ -151,10 +159,9 @@ static const char *damaged(const MSRecord *msr)
     return NULL;
 }
 
-static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *raw,
-                        chan_idx **last, rc_err *e)
+/* The index of the channel of msr, created on first sight. */
+static chan_idx *chan_of(rc_traces *t, const MSRecord *msr, chan_idx **last, rc_err *e)
 {
-    if (msr->samplecnt <= 0) return RC_OK; /* no samples: nothing a window could use */
     rc_chan c;
     memset(&c, 0, sizeof c);
     code_copy(c.net, msr->network);
@@ -166,7 +173,10 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
         if (t->nch == t->capch) {
             size_t cap = t->capch ? t->capch * 2 : 4;
             chan_idx *p = realloc(t->ch, cap * sizeof *p);
-            if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+            if (!p) {
+                rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+                return NULL;
+            }
             t->ch = p;
             t->capch = cap;
         }
@@ -175,6 +185,31 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
         ch->chan = c;
     }
     *last = ch;
+    return ch;
+}
+
+/* Remember where a damaged record lies, so the windows it touches fail
+ * instead of holding made-up samples. A header too damaged to place in time
+ * marks only its start. */
+static int note_damage(chan_idx *ch, int64_t first, int64_t last, const char *why, rc_err *e)
+{
+    if (ch->nbad == ch->capbad) {
+        size_t cap = ch->capbad ? ch->capbad * 2 : 4;
+        rc_span_us *p = realloc(ch->bad, cap * sizeof *p);
+        if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory indexing records");
+        ch->bad = p;
+        ch->capbad = cap;
+    }
+    ch->bad[ch->nbad++] = (rc_span_us){first, last > first ? last : first, why};
+    return RC_OK;
+}
+
+static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *raw,
+                        chan_idx **last, rc_err *e)
+{
+    if (msr->samplecnt <= 0) return RC_OK; /* no samples: nothing a window could use */
+    chan_idx *ch = chan_of(t, msr, last, e);
+    if (!ch) return RC_ENOMEM;
     if (ch->n == ch->cap) {
         size_t cap = ch->cap ? ch->cap * 2 : 64;
         rec *p = realloc(ch->recs, cap * sizeof *p);
@@ -244,8 +279,6 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
     MSRecord *msr = NULL;
     chan_idx *last = NULL;
     int rc = RC_OK;
-    size_t nbad = 0, bad_off = 0;
-    const char *bad_why = NULL;
     if (len > INT32_MAX)
         return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it", len);
     while (pos < len) {
@@ -287,10 +320,15 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
         }
         const char *why = damaged(msr);
         if (why) {
-            /* delimited but unusable: skip it, keep the rest of the answer */
-            if (!nbad++) {
-                bad_off = pos;
-                bad_why = why;
+            /* Delimited but unusable: keep the rest of the answer, and keep
+             * where this record lies so that the windows it touches fail. */
+            chan_idx *ch = chan_of(t, msr, &last, e);
+            int64_t span = msr->samprate >= 1e-6 && msr->samprate <= 1e6 && msr->samplecnt > 0
+                               ? span_us(msr->samplecnt, msr->samprate)
+                               : 0;
+            if (!ch || note_damage(ch, msr->starttime, msr->starttime + span, why, e) != RC_OK) {
+                rc = RC_ENOMEM;
+                break;
             }
             pos += (size_t)msr->reclen;
             continue;
@@ -300,11 +338,6 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
         pos += (size_t)msr->reclen;
     }
     msr_free(&msr);
-    if (rc == RC_OK && nbad)
-        rc = rc_err_set(e, RC_EFORMAT,
-                        "%zu damaged miniSEED record(s) skipped, the first at byte offset %zu "
-                        "(%s); the other records are used",
-                        nbad, bad_off, bad_why);
     /* Sort what this call appended out of order, for every channel. */
     for (size_t i = 0; i < t->nch; i++) {
         chan_idx *ch = &t->ch[i];
@@ -402,7 +435,7 @@ static int64_t sub_lo(const rc_window *w, int64_t b)
  */
 static int fill_window(rc_window *w)
 {
-    int64_t nsub = (w->seconds + w->base_seconds - 1) / w->base_seconds;
+    int64_t nsub = w->nsub;
     int64_t empty_from = -1; /* first slot of the current run of empty subs */
     int64_t left = -1;       /* last slot of the previous non-empty sub */
     int any = 0;
@@ -413,6 +446,7 @@ static int fill_window(rc_window *w)
             if (empty_from < 0) empty_from = lo;
             continue;
         }
+        w->sub_flags[b] |= RC_SUB_DATA;
         any = 1;
         if (empty_from >= 0) {
             if (left >= 0)
@@ -451,9 +485,12 @@ static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t 
     w->seconds = seconds;
     w->base_seconds = (base_seconds > 0 && base_seconds < seconds) ? base_seconds : seconds;
     w->nslots = n;
+    w->nsub = (w->seconds + w->base_seconds - 1) / w->base_seconds;
     w->samples = calloc((size_t)n, sizeof *w->samples);
     w->present = calloc((size_t)n, 1);
-    if (!w->samples || !w->present) {
+    w->sub_offset = calloc((size_t)w->nsub, sizeof *w->sub_offset);
+    w->sub_flags = calloc((size_t)w->nsub, 1);
+    if (!w->samples || !w->present || !w->sub_offset || !w->sub_flags) {
         rc_window_free(w);
         return rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window of %lld samples", cs,
                           (long long)n);
@@ -530,6 +567,73 @@ static size_t select_records(const chan_idx *ch, int64_t w0, int64_t w1, int64_t
     return n;
 }
 
+/* Which recorded samples of a record belong to sub-window b, whose start
+ * is S (microseconds): sample j has time rstart + j*P, and belongs to b when
+ * S - T <= t < S + L - T (T: the snapping tolerance). Computed only from
+ * the record and S, so every path that shapes b (a 10-minute run, a day's
+ * fill) assigns the same samples to it. [*j0, *j1) may be empty. */
+static void members(int64_t rstart, int32_t nsamp, int64_t S, int64_t L, double P, double T,
+                    int64_t *j0, int64_t *j1)
+{
+    double d0 = (double)(rstart - S);
+    int64_t lo = (int64_t)ceil((-T - d0) / P), hi = (int64_t)ceil(((double)L - T - d0) / P);
+    /* settle rounding at the exact boundaries with the same expression the
+     * membership is defined by */
+    while (lo > 0 && d0 + (double)(lo - 1) * P >= -T)
+        lo--;
+    while (d0 + (double)lo * P < -T)
+        lo++;
+    while (hi > lo && d0 + (double)(hi - 1) * P >= (double)L - T)
+        hi--;
+    while (d0 + (double)hi * P < (double)L - T)
+        hi++;
+    if (lo < 0) lo = 0;
+    if (hi > nsamp) hi = nsamp;
+    *j0 = lo;
+    *j1 = hi > lo ? hi : lo;
+}
+
+/* Sub-windows [*b0, *b1) whose membership ranges [S - T, S + L - T) meet the
+ * time span [first, last] (microseconds). */
+static void subs_touched(const rc_window *w, int64_t first, int64_t last, double T, int64_t *b0,
+                         int64_t *b1)
+{
+    int64_t w0 = w->start * 1000000, L = w->base_seconds * 1000000;
+    int64_t tol = (int64_t)ceil(T);
+    int64_t lo = (first - w0 + tol) >= 0 ? (first - w0 + tol) / L : -1;
+    int64_t hi = (last - w0 + tol) >= 0 ? (last - w0 + tol) / L + 1 : 0;
+    if (lo < 0) lo = 0;
+    if (hi > w->nsub) hi = w->nsub;
+    *b0 = lo;
+    *b1 = hi > lo ? hi : lo;
+}
+
+/* A superset of the sub-windows a record's samples can belong to. */
+static void subs_around(const rc_window *w, const rec *r, double T, int64_t *b0, int64_t *b1)
+{
+    subs_touched(w, r->start, r->last, T, b0, b1);
+    if (*b0 > 0) (*b0)--;
+    if (*b1 < w->nsub) (*b1)++;
+}
+
+static void mark_damage(rc_window *w, int64_t first, int64_t last, double T, const char *why,
+                        const char *cs)
+{
+    int64_t b0, b1;
+    subs_touched(w, first, last, T, &b0, &b1);
+    for (int64_t b = b0; b < b1; b++)
+        w->sub_flags[b] |= RC_SUB_DAMAGED;
+    if (b1 > b0 && !w->damage[0]) {
+        char ts[RC_TIME_STR_MAX];
+        int64_t s = first >= 0 ? first / 1000000 : -((-first + 999999) / 1000000);
+        rc_time_iso(s, ts);
+        snprintf(w->damage, sizeof w->damage,
+                 "%s: damaged miniSEED record starting %s (%s); the windows it touches are not "
+                 "cached, the others are",
+                 cs, ts, why);
+    }
+}
+
 int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int64_t start,
              int64_t seconds, int64_t base_seconds, rc_window *out, rc_err *e)
 {
@@ -541,7 +645,8 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
         return rc_err_set(e, RC_EINVAL, "%s: bad window request (%lld s, expected rate %g)", cs,
                           (long long)seconds, expected_rate);
     const chan_idx *ch = find_chan(t, chan);
-    if (!ch || !ch->n) return rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (!ch || (!ch->n && !ch->nbad))
+        return rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
 
     int64_t w0 = start * 1000000, w1 = (start + seconds) * 1000000;
     double rate = expected_rate;
@@ -559,6 +664,9 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
     uint32_t *sel = malloc((ch->n ? ch->n : 1) * sizeof *sel);
     if (!sel) return rc_err_set(e, RC_ENOMEM, "%s: out of memory selecting records", cs);
     size_t nsel = select_records(ch, w0, w1, slack, sel);
+    int bad_here = 0;
+    for (size_t i = 0; i < ch->nbad; i++)
+        if (ch->bad[i].last >= w0 - slack && ch->bad[i].first < w1 + slack) bad_here = 1;
 
     int rc = RC_OK;
     const rec *first = NULL;
@@ -584,10 +692,14 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
                             "r2cache stores one rate per channel",
                             cs, ts, te, first->rate, r->rate);
         }
-        if (!rc && first && r->start < first->start) first = r;
     }
-    if (!rc && (!first || !(rate > 0)))
-        rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (!rc && !first && !(bad_here && rate > 0))
+        rc = bad_here ? rc_err_set(e, RC_EFORMAT,
+                                   "%s: the only records in [%s, %s) are damaged; the data "
+                                   "centre sent records that cannot be decoded",
+                                   cs, ts, te)
+                      : rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (!rc && !(rate > 0)) rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
     if (rc) {
         free(sel);
         return rc;
@@ -596,76 +708,138 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
     rc_window w;
     rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
     uint8_t *qual = rc ? NULL : malloc((size_t)w.nslots);
-    if (!rc && !qual) {
+    double *dmin = rc ? NULL : malloc((size_t)w.nsub * sizeof *dmin);
+    int64_t *off_us = rc ? NULL : calloc((size_t)w.nsub, sizeof *off_us);
+    if (!rc && (!qual || !dmin || !off_us)) {
         rc_window_free(&w);
         rc = rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window", cs);
     }
     if (rc) {
+        free(qual);
+        free(dmin);
+        free(off_us);
         free(sel);
         return rc;
     }
 
-    /* Phase of the sample clock against the grid, whole microseconds. */
-    double period_us = 1e6 / rate;
-    double ph = fmod((double)(first->start - w0), period_us);
-    if (ph < 0) ph += period_us;
-    int64_t off_us = llround(ph);
-    double snap = fmin(SNAP_US, 0.1 * period_us);
-    if ((double)off_us > period_us - snap || (double)off_us < snap) off_us = 0;
-    w.offset_s = (double)off_us / 1e6;
-
-    MSRecord *msr = NULL;
+    /* Phase of each base sub-window: the sample clock of its earliest
+     * recorded sample against the sub-window's grid, in whole microseconds,
+     * snapped to 0 within the tolerance. Each sub-window has its own, so a
+     * station whose clock phase steps gives every path the same chunks. */
+    double P = 1e6 / rate;
+    double T = fmin(SNAP_US, 0.1 * P);
+    int64_t L = w.base_seconds * 1000000;
+    for (int64_t b = 0; b < w.nsub; b++)
+        dmin[b] = INFINITY;
     for (size_t i = 0; i < nsel; i++) {
         const rec *r = &ch->recs[sel[i]];
-        int64_t k0 = llround((double)(r->start - w0 - off_us) * rate / 1e6);
-        if (k0 >= w.nslots || k0 + r->nsamp <= 0) continue;
+        int64_t b0, b1;
+        subs_around(&w, r, T, &b0, &b1);
+        for (int64_t b = b0; b < b1; b++) {
+            int64_t j0, j1, S = w0 + b * L;
+            members(r->start, r->nsamp, S, L, P, T, &j0, &j1);
+            if (j0 < j1) {
+                double d = (double)(r->start - S) + (double)j0 * P;
+                if (d < dmin[b]) dmin[b] = d;
+            }
+        }
+    }
+    for (int64_t b = 0; b < w.nsub; b++) {
+        if (!isfinite(dmin[b])) continue;
+        double ph = fmod(dmin[b], P);
+        if (ph < 0) ph += P;
+        int64_t o = (ph >= P - T || ph < T) ? 0 : llround(ph);
+        if ((double)o >= P) o = 0;
+        off_us[b] = o;
+        w.sub_offset[b] = (double)o / 1e6;
+    }
+
+    /* Placement: each record's member samples go to consecutive slots of
+     * their sub-window from k0 = round((t0 - S - offset) * rate), so timing
+     * jitter below half a sample never moves a sample into another slot. */
+    MSRecord *msr = NULL;
+    for (size_t i = 0; i < nsel && !rc; i++) {
+        const rec *r = &ch->recs[sel[i]];
+        int64_t b0, b1;
+        subs_around(&w, r, T, &b0, &b1);
+        int any = 0;
+        for (int64_t b = b0; b < b1 && !any; b++) {
+            int64_t j0, j1;
+            members(r->start, r->nsamp, w0 + b * L, L, P, T, &j0, &j1);
+            any = j0 < j1;
+        }
+        if (!any) continue;
         char *raw = (char *)t->arena + r->off;
         int ur = msr_unpack(raw, (int)r->len, &msr, 1, 0);
-        if (ur != MS_NOERROR || msr->numsamples != r->nsamp || msr->sampletype != 'i') {
-            if (ur == MS_NOERROR && (msr->sampletype == 'f' || msr->sampletype == 'd'))
-                rc = rc_err_set(e, RC_EFORMAT,
-                                "%s is float data; r2cache stores int32 counts: leave this "
-                                "channel out of the configuration",
-                                cs);
-            else
-                rc = rc_err_set(e, RC_EFORMAT,
-                                "%s: cannot decode the record starting %lld us since the epoch "
-                                "(%s); the data centre sent a damaged record",
-                                cs, (long long)r->start,
-                                ur != MS_NOERROR ? ms_errorstr(ur) : "sample count mismatch");
+        if (ur == MS_NOERROR && (msr->sampletype == 'f' || msr->sampletype == 'd')) {
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "%s is float data; r2cache stores int32 counts: leave this "
+                            "channel out of the configuration",
+                            cs);
             break;
         }
+        if (ur != MS_NOERROR || msr->numsamples != r->nsamp || msr->sampletype != 'i') {
+            mark_damage(&w, r->start, r->last, T,
+                        ur != MS_NOERROR ? ms_errorstr(ur) : "sample count mismatch", cs);
+            continue;
+        }
         const int32_t *d = msr->datasamples;
-        int64_t j0 = k0 < 0 ? -k0 : 0;
-        int64_t j1 = r->nsamp;
-        if (k0 + j1 > w.nslots) j1 = w.nslots - k0;
         uint8_t rank = (uint8_t)quality_rank(r->quality);
-        for (int64_t j = j0; j < j1; j++) {
-            int64_t k = k0 + j;
-            if (!w.present[k]) {
-                w.samples[k] = d[j];
-                w.present[k] = 1;
-                qual[k] = rank;
-            } else if (w.samples[k] == d[j]) {
-                w.overlap_identical++;
-            } else {
-                w.overlap_conflicts++;
-                if (rank > qual[k]) {
+        for (int64_t b = b0; b < b1; b++) {
+            int64_t j0, j1, S = w0 + b * L;
+            members(r->start, r->nsamp, S, L, P, T, &j0, &j1);
+            if (j0 >= j1) continue;
+            int64_t lo = sub_lo(&w, b), n = sub_lo(&w, b + 1) - lo;
+            int64_t k0 = llround((double)(r->start - S - off_us[b]) * rate / 1e6);
+            for (int64_t j = j0; j < j1; j++) {
+                int64_t k = k0 + j;
+                if (k < 0 || k >= n) {
+                    w.unplaced++; /* between two grids at a phase step */
+                    continue;
+                }
+                k += lo;
+                if (!w.present[k]) {
                     w.samples[k] = d[j];
+                    w.present[k] = 1;
                     qual[k] = rank;
+                } else if (w.samples[k] == d[j]) {
+                    w.overlap_identical++;
+                } else {
+                    w.overlap_conflicts++;
+                    if (rank > qual[k]) {
+                        w.samples[k] = d[j];
+                        qual[k] = rank;
+                    }
                 }
             }
         }
     }
     msr_free(&msr);
+    for (size_t i = 0; i < ch->nbad; i++)
+        mark_damage(&w, ch->bad[i].first, ch->bad[i].last, T, ch->bad[i].why, cs);
     free(qual);
+    free(dmin);
+    free(off_us);
     free(sel);
-    if (!rc && !fill_window(&w))
-        rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    int any = rc ? 0 : fill_window(&w);
+    if (!rc && !any) {
+        int damaged = 0;
+        for (int64_t b = 0; b < w.nsub; b++)
+            damaged |= w.sub_flags[b] & RC_SUB_DAMAGED;
+        if (!damaged) rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    }
     if (rc) {
         rc_window_free(&w);
         return rc;
     }
+    for (int64_t b = 0; b < w.nsub; b++)
+        if (!(w.sub_flags[b] & RC_SUB_DATA)) w.sub_offset[b] = 0;
+    w.offset_s = 0;
+    for (int64_t b = 0; b < w.nsub; b++)
+        if (w.sub_flags[b] & RC_SUB_DATA) {
+            w.offset_s = w.sub_offset[b];
+            break;
+        }
     *out = w;
     return RC_OK;
 }
@@ -700,20 +874,21 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
 }
 
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
-                      int64_t base_seconds, const int32_t *const *parts, rc_window *out, rc_err *e)
+                      int64_t base_seconds, const int32_t *const *parts,
+                      const double *part_offsets, rc_window *out, rc_err *e)
 {
     rc_window w;
     int rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
     if (rc) return rc;
-    int64_t nsub = (w.seconds + w.base_seconds - 1) / w.base_seconds;
     int64_t partlen = rc_slots(rate, w.base_seconds);
-    for (int64_t b = 0; b < nsub; b++) {
+    for (int64_t b = 0; b < w.nsub; b++) {
         if (!parts[b]) continue;
         int64_t lo = sub_lo(&w, b), hi = sub_lo(&w, b + 1);
         int64_t n = hi - lo < partlen ? hi - lo : partlen;
         if (n <= 0) continue;
         memcpy(w.samples + lo, parts[b], (size_t)n * sizeof *w.samples);
         memset(w.present + lo, 1, (size_t)n);
+        w.sub_offset[b] = part_offsets ? part_offsets[b] : 0;
     }
     if (!fill_window(&w)) {
         char cs[RC_CHAN_STR_MAX], ts[RC_TIME_STR_MAX];
@@ -724,6 +899,11 @@ int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t s
                           "%s: no stored sub-window to compose the %lld s window at %s", cs,
                           (long long)seconds, ts);
     }
+    for (int64_t b = 0; b < w.nsub; b++)
+        if (w.sub_flags[b] & RC_SUB_DATA) {
+            w.offset_s = w.sub_offset[b];
+            break;
+        }
     *out = w;
     return RC_OK;
 }
@@ -733,7 +913,12 @@ void rc_window_free(rc_window *w)
     if (!w) return;
     free(w->samples);
     free(w->present);
+    free(w->sub_offset);
+    free(w->sub_flags);
     w->samples = NULL;
     w->present = NULL;
+    w->sub_offset = NULL;
+    w->sub_flags = NULL;
     w->nslots = 0;
+    w->nsub = 0;
 }

@@ -614,7 +614,7 @@ Test(manifest, blob_metadata_round_trip)
 
     rc_mentry back = entry(0, 600, 0, 0, 0);
     rc_err e;
-    cr_assert_eq(rc_mentry_from_meta(&meta, &back, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_mentry_from_meta(&meta, back.start, &back, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(back.min, en.min);
     cr_assert_eq(back.max, en.max);
     cr_assert_eq(back.samples, 60000);
@@ -627,11 +627,11 @@ Test(manifest, blob_metadata_round_trip)
     cr_assert_str_eq(back.sha256, en.sha256);
 
     rc_obj_meta_set(&meta, "r2c-samples", "12x");
-    cr_assert_eq(rc_mentry_from_meta(&meta, &back, &e), RC_EFORMAT);
+    cr_assert_eq(rc_mentry_from_meta(&meta, back.start, &back, &e), RC_EFORMAT);
     cr_assert(strstr(e.msg, "r2c-samples"), "%s", e.msg);
     rc_obj_meta none;
     memset(&none, 0, sizeof none);
-    cr_assert_eq(rc_mentry_from_meta(&none, &back, &e), RC_EFORMAT);
+    cr_assert_eq(rc_mentry_from_meta(&none, back.start, &back, &e), RC_EFORMAT);
     cr_assert(strstr(e.msg, "r2c-min"), "%s", e.msg);
 }
 

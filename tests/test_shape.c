@@ -729,7 +729,7 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
 
     rc_window comp;
     rc_err e = {0};
-    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, &comp, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, NULL, &comp, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(comp.nslots, big.nslots);
     cr_assert_eq(memcmp(comp.samples, big.samples, (size_t)big.nslots * 4), 0);
     rc_window_stats_range(&comp, 180000, 60000, &st);
@@ -739,7 +739,7 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
     rc_window_free(&comp);
 
     const int32_t *none[36] = {0};
-    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, none, &comp, &e), RC_ENODATA);
+    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, none, NULL, &comp, &e), RC_ENODATA);
     for (int i = 0; i < 36; i++)
         if (i != 3) rc_window_free(&small[i]);
     rc_window_free(&big);

@@ -26,6 +26,7 @@ rc_test(security err buf log timewin naming config store store_file store_s3 sig
 rc_test(layout err buf codec)
 rc_test(fill err buf log timewin naming store store_file store_s3 sigv4 s3xml)
 rc_test(crash err buf timewin naming)
+rc_test(truth err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest)
 rc_test(inventory err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
 rc_test(verify err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)
 rc_test(reindex err buf log timewin naming codec store store_file store_s3 sigv4 s3xml manifest inventory)

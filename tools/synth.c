@@ -5,12 +5,14 @@
  *   r2cache-synth sds   --out DIR  --chan NET.STA.LOC.CHA [--chan ...] --rate HZ
  *                       --from ISO --to ISO [--gap FROM/TO ...] [--reclen 512|4096]
  *                       [--encoding steim1|steim2|int32|float32] [--quality D]
- *                       [--offset-us N]
+ *                       [--offset-us N] [--phase-step TIME/US ...]
  *   r2cache-synth mseed --out FILE (same options)
  *
- * Sample i of a channel has time i/rate + offset and value
- * rc_synth_value(id, i) (synth_signal.h), so a test can compute any expected
- * sample without reading the files back. A sample is written when its time
+ * Sample i of a channel has time i/rate + offset (+ US for every phase step
+ * at or before it) and value rc_synth_value(id, i) (synth_signal.h), so a
+ * test can compute any expected sample without reading the files back. A
+ * phase step is a station clock that jumps: from the first sample at or
+ * after TIME on, every sample is US microseconds later. A sample is written when its time
  * lies in [from, to) and in no gap [FROM, TO). Records never cross a UTC
  * day boundary (as in a real SDS archive), and within a day a continuous run
  * is packed as a stream, so only the run's last record is partly filled.
@@ -31,6 +33,7 @@
 
 #define MAX_CHANS 256
 #define MAX_GAPS 256
+#define MAX_STEPS 64
 #define PIECE (1 << 20) /* samples generated per packing step */
 
 typedef struct opts {
@@ -46,6 +49,9 @@ typedef struct opts {
     int encoding;
     char quality;
     int64_t offset_us;
+    int64_t step_at[MAX_STEPS], step_us[MAX_STEPS]; /* time (s) and shift (us), ascending */
+    int64_t step_idx[MAX_STEPS];                     /* first sample index shifted by it */
+    int nstep;
 } opts;
 
 typedef struct writer {
@@ -63,10 +69,11 @@ static void usage(FILE *f)
         "usage: r2cache-synth sds   --out DIR  --chan NET.STA.LOC.CHA [--chan ...] --rate HZ\n"
         "                           --from ISO --to ISO [--gap FROM/TO ...] [--reclen 512|4096]\n"
         "                           [--encoding steim1|steim2|int32|float32] [--quality D]\n"
-        "                           [--offset-us N]\n"
+        "                           [--offset-us N] [--phase-step TIME/US ...]\n"
         "       r2cache-synth mseed --out FILE (same options)\n"
-        "Writes deterministic synthetic miniSEED 2: sample i has time i/rate + offset and\n"
-        "value rc_synth_value(id, i) (tools/synth_signal.h). sds writes SeisComP SDS day\n"
+        "Writes deterministic synthetic miniSEED 2: sample i has time i/rate + offset (+ US\n"
+        "for each --phase-step whose TIME is at or before it) and value rc_synth_value(id,\n"
+        "i) (tools/synth_signal.h). sds writes SeisComP SDS day\n"
         "files DIR/YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY; mseed writes one file.\n"
         "Exit status: 0 written, 1 write failed, 2 bad arguments.\n");
 }
@@ -147,6 +154,23 @@ static int parse_args(int argc, char **argv, opts *o)
             if (strlen(v) != 1 || !strchr("DRQM", v[0]))
                 return bad("--quality '%s': use D, R, Q or M", v);
             o->quality = v[0];
+        } else if (!strcmp(k, "--phase-step")) {
+            if (o->nstep == MAX_STEPS) return bad("too many --phase-step (at most %s)", "64");
+            char tmp[128];
+            snprintf(tmp, sizeof tmp, "%s", v);
+            char *slash = strchr(tmp, '/');
+            if (!slash) return bad("--phase-step '%s' must be TIME/US", v);
+            *slash = '\0';
+            long long us = strtoll(slash + 1, &end, 10);
+            if (!slash[1] || *end || us <= 0 || us > 1000000000LL)
+                return bad("--phase-step '%s': US must be a whole number of microseconds > 0", v);
+            int64_t at;
+            if (rc_time_parse(tmp, now, &at, &e)) return bad("%s", e.msg);
+            if (o->nstep && at <= o->step_at[o->nstep - 1])
+                return bad("--phase-step '%s': give the steps in ascending order of time", v);
+            o->step_at[o->nstep] = at;
+            o->step_us[o->nstep] = us;
+            o->nstep++;
         } else if (!strcmp(k, "--offset-us")) {
             long long n = strtoll(v, &end, 10);
             if (*end || n < 0) return bad("--offset-us '%s' must be a whole number >= 0", v);
@@ -163,13 +187,24 @@ static int parse_args(int argc, char **argv, opts *o)
     if (o->to <= o->from) return bad("%s", "--to must be after --from");
     if ((double)o->offset_us >= 1e6 / o->rate)
         return bad("%s", "--offset-us must be less than one sample period (1e6/rate)");
+    /* each step shifts the samples from the first one at or after its time
+     * (on the clock as it was before the step) */
+    long double shift = 0;
+    for (int s = 0; s < o->nstep; s++) {
+        long double tu = (long double)o->step_at[s] * 1e6L - shift - (long double)o->offset_us;
+        o->step_idx[s] = (int64_t)ceill(tu * (long double)o->rate / 1e6L);
+        shift += (long double)o->step_us[s];
+    }
     return 0;
 }
 
 /* Time of sample i, microseconds (long double: exact for any realistic i). */
 static long double sample_us(const opts *o, int64_t i)
 {
-    return (long double)i * 1e6L / (long double)o->rate + (long double)o->offset_us;
+    long double t = (long double)i * 1e6L / (long double)o->rate + (long double)o->offset_us;
+    for (int s = 0; s < o->nstep; s++)
+        if (i >= o->step_idx[s]) t += (long double)o->step_us[s];
+    return t;
 }
 
 /* Index of the first sample whose time is >= t (seconds). */
@@ -280,6 +315,10 @@ static int write_span(const opts *o, const rc_chan *c, int64_t t0, int64_t t1, w
             if (g0 > i && g0 < run_end) run_end = g0;
         }
         if (skipped) continue;
+        /* a phase step breaks the record stream: the next record starts at
+         * the shifted time */
+        for (int s = 0; s < o->nstep; s++)
+            if (o->step_idx[s] > i && o->step_idx[s] < run_end) run_end = o->step_idx[s];
         if (pack_run(o, id, c, i, run_end, w)) return -1;
         *nsamples += run_end - i;
         i = run_end;

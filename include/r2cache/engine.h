@@ -48,7 +48,9 @@ typedef struct rc_engine_stats {
     int64_t failed;        /* windows that failed (after retries) */
     int64_t held;          /* incomplete, held back for a retry */
     int64_t provisional;   /* written below the completeness threshold */
-    int64_t kept;          /* upgrade candidates kept: refetch not more complete */
+    int64_t kept;          /* --upgrade/--force candidates kept: the refetch was less
+                              complete than the stored chunk (or, upgrading, the same) */
+    int64_t not_due;       /* declared windows that have not ended plus the delay */
     int64_t requests;      /* HTTP (or SDS) requests */
     int64_t bytes_fetched; /* miniSEED bytes received */
     int64_t bytes_written; /* chunk bytes stored */
@@ -64,7 +66,10 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
                   rc_engine **out, rc_err *e);
 void rc_engine_free(rc_engine *en);
 
-/* Declare a window the caller is responsible for (duplicates ignored). */
+/* Declare a window the caller is responsible for (duplicates ignored). A
+ * window whose end plus the configured delay lies after opts.now is never
+ * fetched or written by this engine (counted as not_due): final means
+ * final, so an unfinished window is left for a later run. */
 int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_err *e);
 
 /*
@@ -110,7 +115,8 @@ typedef enum rc_window_state {
     RC_WIN_PRESENT = 1, /* manifest entry (and presumably its blob) */
     RC_WIN_BLOB_ONLY = 2, /* blob without manifest entry */
     RC_WIN_OTHER = 3,   /* after a pass: written, no data, failed; or unreadable manifest */
-    RC_WIN_ENTRY_ONLY = 4 /* manifest entry whose blob is gone (fill refetches it) */
+    RC_WIN_ENTRY_ONLY = 4, /* manifest entry whose blob is gone (fill refetches it) */
+    RC_WIN_NOT_DUE = 5     /* has not ended plus the delay at `now`: not missing yet */
 } rc_window_state;
 
 typedef struct rc_window_info {
@@ -134,7 +140,9 @@ typedef void (*rc_engine_progress_cb)(void *ud, const rc_engine_stats *s, size_t
 void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud);
 
 typedef struct rc_target_result {
-    int64_t added, present, nodata, failed, held, provisional, reindexed;
+    int64_t added, present, nodata, failed, held, provisional, reindexed, kept;
+    int64_t not_due; /* declared windows not due yet */
+    int64_t pending; /* declared windows not attempted (stopped by a signal) */
     int64_t samples, gap_samples, bytes;
     char error[512]; /* last error for this channel, "" if none */
 } rc_target_result;

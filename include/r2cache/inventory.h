@@ -205,11 +205,13 @@ typedef struct rc_inv_want {
  * replace_differing an entry whose data differs from its blob's is replaced
  * (the old one kept in history). Read-modify-write with If-Match /
  * If-None-Match, re-applied on conflict. A stored manifest that does not
- * parse is replaced (tmpl gives the header). *changed = 1 when written.
+ * parse is replaced (tmpl gives the header). Written through
+ * rc_manifest_rmw with cache_control (the configuration's
+ * cache_control.manifest). *changed = 1 when written.
  */
 int rc_inventory_sync_manifest(rc_store *st, const char *key, const rc_manifest *tmpl,
                                const rc_inv_want *want, size_t n, int replace_differing,
-                               rc_span base, int *changed, rc_err *e);
+                               rc_span base, const char *cache_control, int *changed, rc_err *e);
 
 /* First day (00:00 UTC) of the month holding t, and of the next month. */
 int64_t rc_month_start(int64_t t);

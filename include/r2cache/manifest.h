@@ -9,8 +9,16 @@
  * lists "10m","1h","6h" and "" for an empty location.
  *
  * Extensions (viewers ignore them): per entry bytes, sha256, completeness,
- * provisional, offset_s, written_at, revision, history[] (what an entry held
- * before a replacement, with replaced_at); top level updated_at, layout.
+ * provisional, offset_s, phase_steps[] ({start "HH:MM:SS", offset_s}: a long
+ * chunk whose base windows have different clock phases), written_at,
+ * revision, history[] (what an entry held before a replacement, with
+ * replaced_at); top level updated_at, layout.
+ *
+ * Time rule: slot k of a chunk holds the recorded sample nearest
+ * START + offset_s + k/rate; from each phase step on, the step's start and
+ * offset_s take the place of START and offset_s, with k counted from the
+ * step's first slot. Numbers are finite: a non-finite number in a stored
+ * manifest makes it unreadable (RC_EFORMAT), never silently kept.
  * Unknown fields are kept on read and written back unchanged.
  *
  * Chunk lists are sets keyed by start: sorted ascending, never duplicated.
@@ -34,6 +42,15 @@
 #include "r2cache/naming.h"
 #include "r2cache/store.h"
 
+/* Where a long chunk's sample clock phase changes: from the base
+ * sub-window starting at start (absolute seconds) on, slot K holds the
+ * sample nearest start + offset_s + (K - slot)/rate, slot = round(rate *
+ * (start - chunk start)). */
+typedef struct rc_phase_step {
+    int64_t start;
+    double offset_s;
+} rc_phase_step;
+
 typedef struct rc_mentry {
     int64_t start, end; /* absolute seconds; end = start + span */
     int32_t min, max;
@@ -51,6 +68,8 @@ typedef struct rc_mentry {
     int64_t gap_tail;    /* filled slots at its end; with gap_head this lets a long
                             chunk composed of stored chunks count a gap that
                             crosses their boundary once */
+    rc_phase_step *steps; /* owned; long chunks whose base windows differ in phase */
+    int nsteps;
     char written_at[32]; /* ISO time the blob was written */
     int revision;        /* 1 for the first write, +1 per replacement */
     cJSON *history;      /* owned array of earlier versions, or NULL */
@@ -126,19 +145,44 @@ typedef struct rc_mop {
     rc_upsert_mode mode;
 } rc_mop;
 
+/* How a manifest is written: its headers and the retry budget. */
+typedef struct rc_rmw_opts {
+    const char *cache_control; /* config cache_control.manifest; NULL = public, max-age=60 */
+    rc_span base;              /* shortest span in use (complete_day) */
+    int max_attempts;          /* 0 = 20 */
+    int replace_unreadable;    /* 1: a stored manifest that does not parse is rebuilt
+                                  from tmpl (reindex, repair); 0: RC_EFORMAT, untouched */
+} rc_rmw_opts;
+
+/* The content type and Cache-Control every manifest object is written with. */
+void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta);
+
 /*
- * Read-modify-write of the manifest at key: get it (or start from tmpl when
- * absent; tmpl supplies the header fields), apply ops, and if anything
- * changed write it back conditionally (If-Match the ETag read, or
- * If-None-Match when it was absent). On RC_ECONFLICT re-read and re-apply, up
- * to max_attempts (0 = 20) times with a randomised exponential pause (10 ms
- * doubling, at most 1 s), so a loser waits out a busy writer. An unreadable
- * stored manifest is not overwritten: RC_EFORMAT (run reindex).
- * *changed (may be NULL) = 1 when a write happened.
- * meta: headers for the manifest object (content type, cache control).
+ * Change the freshest stored manifest. Returns 1 when it changed m, 0 when
+ * not, -1 on error (with e set). exists = 0 when m is the template.
  */
+typedef int (*rc_manifest_mutate_fn)(rc_manifest *m, int exists, const char *now_iso, void *user,
+                                     rc_err *e);
+
+/*
+ * The one read-modify-write of a manifest: get it (or start from tmpl when
+ * absent; tmpl supplies the header fields), apply fn, recompute
+ * complete_day, and if anything changed write it back conditionally
+ * (If-Match the ETag read, or If-None-Match when it was absent). On
+ * RC_ECONFLICT re-read and re-apply, up to max_attempts times with full
+ * jitter (10 ms doubling, at most 1 s), so a loser waits out a busy writer.
+ * An unreadable stored manifest is not overwritten unless
+ * replace_unreadable. *changed (may be NULL) = 1 when a write happened.
+ * Every manifest write of r2cache (engine, reindex, verify --repair,
+ * migrate) goes through here.
+ */
+int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_manifest_mutate_fn fn,
+                    void *user, const rc_rmw_opts *o, int *changed, rc_err *e);
+
+/* rc_manifest_rmw applying ops (upserts) in order; cache_control as in
+ * rc_rmw_opts (NULL = the default), max_attempts 0 = 20. */
 int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, const rc_mop *ops,
-                       size_t nops, rc_span base, const rc_obj_meta *meta, int max_attempts,
+                       size_t nops, rc_span base, const char *cache_control, int max_attempts,
                        int *changed, rc_err *e);
 
 /* Load a stored manifest: RC_ENOTFOUND when absent. etag_out may be NULL. */
@@ -149,13 +193,18 @@ int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m,
  * so reindex can rebuild its entry from a HEAD or the local sidecar, and back.
  * Names: r2c-min, r2c-max, r2c-samples, r2c-gap-count, r2c-gap-seconds,
  * r2c-gap-filled, r2c-completeness, r2c-provisional ("0"/"1"), r2c-offset,
- * r2c-sha256 (when known); values are short decimal strings. from_meta needs
+ * r2c-sha256 (when known), r2c-phase-steps (and r2c-phase-steps-2, -3, ...
+ * when long: "SECONDS:MICROSECONDS,..." of each step after the chunk's
+ * start); values are short decimal strings. from_meta needs
  * r2c-min, r2c-max and r2c-samples (RC_EFORMAT naming the header otherwise),
- * fills only those fields and leaves start, end, bytes, written_at,
+ * fills only those fields (phase steps placed after the chunk start given)
+ * and leaves start, end, bytes, written_at,
  * revision, history and extra to the caller (they come from the key/HEAD). */
 void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta);
-int rc_mentry_from_meta(const rc_obj_meta *meta, rc_mentry *en, rc_err *e);
+int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, rc_err *e);
 
 void rc_mentry_free(rc_mentry *en);
+/* Deep copy (steps, history, extra). RC_ENOMEM leaves dst empty. */
+int rc_mentry_copy(rc_mentry *dst, const rc_mentry *src);
 
 #endif

@@ -6,27 +6,40 @@
  * decoding them only when a window asks for them, so memory stays near the
  * size of the compressed input.
  *
- * rc_shape() builds a window [start, start + seconds): slot k holds the
- * recorded sample whose time t satisfies
- *     start + offset + k/rate  <=  t  <  start + offset + (k+1)/rate  (k from 0)
- * where offset in [0, 1/rate) is the phase of the recording's sample clock
- * relative to the window grid (never resampled; kept in the window and the
- * manifest). Slots = round(rate * seconds).
+ * rc_shape() builds a window [start, start + seconds) out of base
+ * sub-windows of base_seconds (the shortest configured chunk span, usually
+ * 600 s). Each sub-window b, starting at S = start + b * base_seconds, is
+ * shaped on its own grid: its slot k holds the recorded sample nearest
+ *     S + offset_b + k/rate
+ * where offset_b in [0, 1/rate) is the phase of the sample clock of the
+ * earliest recorded sample belonging to b, relative to S (never resampled;
+ * whole microseconds; a phase within T = min(50 us, 0.1 sample) of a grid
+ * point counts as 0, because record stamps have 100 us resolution without
+ * blockette 1001). A recorded sample at time t belongs to b when
+ *     S - T <= t < S + base_seconds - T.
+ * Every decision about b depends only on the records and S, so a 10-minute
+ * window shaped alone (the cron job) and the same window cut from a day's
+ * answer (fill) hold the same slots: same samples, same bytes. Slots per
+ * sub-window = round(rate * base_seconds), per window round(rate * seconds).
  *
- * Timing tolerance: the offset is taken from the earliest record reaching
- * the window, in whole microseconds; a phase within 50 us (or 0.1 sample if
- * that is less) of a grid point counts as 0 (record stamps have 100 us
- * resolution without blockette 1001). Each record's samples then go to the
- * nearest grid point, k = round((t - start - offset) * rate), so timing
- * jitter below half a sample never moves a sample into another slot.
+ * A station whose clock phase steps: the sub-windows before and after the
+ * step have different offsets (a long window records them as phase steps,
+ * see manifest.h). Inside one sub-window, samples after a step go to the
+ * nearest slot of that sub-window's grid (an error below half a sample); a
+ * sample that falls between two grids is counted in unplaced, and two that
+ * land on one slot follow the overlap rule.
  *
  * Overlaps: a second sample for an occupied slot with the same value is
  * dropped (counted identical); a different value is a conflict, resolved by
  * record quality (M > Q > D > R; same quality: the sample already placed,
  * i.e. the earlier record in input order, wins) and counted.
  *
- * Gaps: the window is cut into base sub-windows of base_seconds (the shortest
- * configured chunk span, usually 600 s). Inside each sub-window that has at
+ * Damage: a record that is delimited but cannot be decoded (damaged header
+ * or compressed frames) marks the sub-windows its time span touches as
+ * damaged (sub_flags, damage message); the other sub-windows are shaped as
+ * usual. The caller must not store a window that holds a damaged sub-window.
+ *
+ * Gaps: inside each sub-window that has at
  * least one recorded sample, missing slots between two recorded samples are
  * linearly interpolated (rounded to nearest) and missing slots before the
  * first / after the last recorded sample hold that sample's value. A
@@ -58,7 +71,10 @@ void rc_traces_free(rc_traces *t);
  * of any length 128..65536 and either byte order are accepted. A buffer
  * that is not miniSEED 2 (miniSEED 3, HTML error page, truncated record)
  * gives RC_EFORMAT naming the byte offset; records read before that point
- * stay indexed. miniSEED 3 is recognised and named as such.
+ * stay indexed. miniSEED 3 is recognised and named as such. A record that
+ * is delimited but unusable (its header claims more samples than it holds,
+ * an absurd rate) is not an error here: it is indexed as damaged, and
+ * rc_shape fails only the sub-windows it touches.
  */
 int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e);
 
@@ -79,10 +95,20 @@ typedef struct rc_window {
     int64_t nslots;       /* round(rate * seconds) */
     int32_t *samples;     /* nslots values, gaps already filled */
     uint8_t *present;     /* nslots flags: 1 = recorded sample, 0 = filled */
-    double offset_s;      /* time of slot 0 minus start, in [0, 1/rate) */
+    double offset_s;      /* offset of the first sub-window with a recorded sample */
+    int64_t nsub;         /* base sub-windows */
+    double *sub_offset;   /* per sub-window: its offset_b (0 when it holds no sample) */
+    uint8_t *sub_flags;   /* per sub-window: RC_SUB_DATA, RC_SUB_DAMAGED */
     int64_t overlap_identical;
     int64_t overlap_conflicts;
+    int64_t unplaced;     /* recorded samples between two sub-window grids (phase step) */
+    char damage[320];     /* first damaged record, "" if none */
 } rc_window;
+
+enum {
+    RC_SUB_DATA = 1,   /* at least one recorded sample */
+    RC_SUB_DAMAGED = 2 /* a record touching it could not be decoded */
+};
 
 typedef struct rc_window_stats {
     int32_t min, max;        /* over all slots (filled ones included) */
@@ -100,8 +126,9 @@ int64_t rc_slots(double rate, int64_t seconds);
 /*
  * Shape chan over [start, start + seconds). expected_rate 0 = take the rate
  * from the records. RC_ENODATA when no recorded sample falls in the window
- * (out untouched), RC_EFORMAT for the channel errors above. On success the
- * caller owns out and frees it with rc_window_free.
+ * and no damaged record touches it (out untouched), RC_EFORMAT for the
+ * channel errors above. On success (possibly with damaged sub-windows and
+ * no sample at all) the caller owns out and frees it with rc_window_free.
  */
 int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int64_t start,
              int64_t seconds, int64_t base_seconds, rc_window *out, rc_err *e);
@@ -113,13 +140,14 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
  * Build a long window from base sub-window bodies that were stored earlier
  * (used when the base chunks are already in the store). parts[i] is the
  * body of sub-window i (rc_slots(rate, base_seconds) values) or NULL when
- * that sub-window has no chunk; slots of given parts are flagged present.
- * Empty sub-windows are filled by the rule above and flagged 0.
- * RC_ENODATA when every part is NULL.
+ * that sub-window has no chunk, part_offsets[i] (may be NULL: all 0) its
+ * stored offset; slots of given parts are flagged present. Empty
+ * sub-windows are filled by the rule above and flagged 0. RC_ENODATA when
+ * every part is NULL.
  */
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
-                      int64_t base_seconds, const int32_t *const *parts, rc_window *out,
-                      rc_err *e);
+                      int64_t base_seconds, const int32_t *const *parts,
+                      const double *part_offsets, rc_window *out, rc_err *e);
 
 void rc_window_free(rc_window *w);
 

@@ -27,7 +27,7 @@
 #include "r2cache/err.h"
 
 #define RC_ETAG_MAX 80
-#define RC_META_MAX 16
+#define RC_META_MAX 28
 #define RC_META_KEY_MAX 48
 #define RC_META_VAL_MAX 160
 
