@@ -1402,3 +1402,214 @@ Test(source, sds_damaged_day_file_names_file_and_offset, .init = setup_sds, .fin
     rc_buf_free(&b);
     rc_source_close(s);
 }
+
+/* ---- end to end: the built r2cache against the test server ------------------------ */
+
+/* One synthetic hour of XX.SRC..HHZ at 10 Hz (six 10-minute windows), a
+ * local store and a configuration in a scratch directory; the server runs
+ * on the archive. g_sds is the scratch directory, so teardown removes it all. */
+static char g_e2e_store[4400], g_e2e_cfg[4400];
+
+#define E2E_SCOPE "--station XX.SRC..HHZ --from 2025-11-04T00:00:00Z --to 2025-11-04T01:00:00Z"
+
+static void setup_e2e(void)
+{
+    g_sds = rc_test_tmpdir("source-e2e");
+    cr_assert(g_sds);
+    char sds[4400], cmd[16384];
+    snprintf(sds, sizeof sds, "%s/sds", g_sds);
+    snprintf(g_e2e_store, sizeof g_e2e_store, "%s/store", g_sds);
+    snprintf(g_e2e_cfg, sizeof g_e2e_cfg, "%s/config.json", g_sds);
+    snprintf(cmd, sizeof cmd,
+             "%s sds --out '%s' --rate 10 --from 2025-11-04T00:00:00Z --to 2025-11-04T01:00:00Z "
+             "--chan XX.SRC..HHZ >/dev/null",
+             rc_test_bin("r2cache-synth"), sds);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0, "r2cache-synth failed");
+    g_pid = rc_test_fdsn_start(sds, NULL, &g_port);
+    cr_assert(g_pid > 0, "fdsn_server.py did not start");
+    char json[8192];
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"http://127.0.0.1:%d\", \"store\": \"%s\",\n"
+        " \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.01, \"backoff_cap_s\": 0.05,\n"
+        "           \"timeout_s\": 20, \"stall_timeout_s\": 2},\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "   {\"network\": \"XX\", \"station\": \"SRC\", \"location\": \"\", \"channel\": "
+        "\"HHZ\", \"sample_rate\": 10}]}]}\n",
+        g_port, g_e2e_store);
+    cr_assert_eq(rc_test_write_file(g_e2e_cfg, json, strlen(json)), 0);
+}
+
+/* r2cache fill over the hour with --source source (shell-quoted here);
+ * stdout and stderr together in *out. Returns the exit status. */
+static int e2e_fill(const char *source, const char *more, rc_buf *out)
+{
+    char args[8192];
+    snprintf(args, sizeof args,
+             "fill --config '%s' --source '%s' " E2E_SCOPE " --log-format text %s", g_e2e_cfg,
+             source, more ? more : "");
+    rc_buf err = RC_BUF_INIT;
+    int rc = rc_test_r2cache(args, out, &err);
+    rc_buf_append(out, err.data ? err.data : "", err.len);
+    rc_buf_free(&err);
+    return rc;
+}
+
+static int e2e_chunks(void)
+{
+    char cmd[4600];
+    snprintf(cmd, sizeof cmd, "find '%s' -name '*.bin.zst' 2>/dev/null | wc -l", g_e2e_store);
+    rc_buf out = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
+    int n = atoi(out.data ? out.data : "0");
+    rc_buf_free(&out);
+    return n;
+}
+
+static const char *text(const rc_buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+Test(source, e2e_answers_that_are_not_data_exit_1_with_the_message, .init = setup_e2e,
+     .fini = teardown)
+{
+    char url[64];
+    base_url(url, sizeof url);
+    const struct {
+        const char *faults, *msg;
+    } cases[] = {
+        {"[\"html\"]", "the data centre answered an HTML page (text/html), not miniSEED: starts "
+                       "\"<!DOCTYPE html> <html><head><title>Seism...\"; check --source"},
+        {"[\"garbage-prefix\"]", "56 bytes that are not miniSEED before the first record (at "
+                                 "byte offset 56)"},
+        {"[\"cut-record\", \"cut-record\"]", "in the record starting at byte offset"},
+        {"[\"half\", \"half\"]", "announced (Content-Length)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char js[256];
+        snprintf(js, sizeof js, "{\"faults\": %s}", cases[i].faults);
+        control(js);
+        rc_buf out = RC_BUF_INIT;
+        int rc = e2e_fill(url, NULL, &out);
+        cr_assert_eq(rc, 1, "%s: exit %d\n%s", cases[i].faults, rc, text(&out));
+        cr_assert(strstr(text(&out), cases[i].msg), "%s: no \"%s\" in\n%s", cases[i].faults,
+                  cases[i].msg, text(&out));
+        if (strstr(cases[i].faults, "cut") || strstr(cases[i].faults, "half"))
+            cr_assert(strstr(text(&out), "answer cut short at byte"), "%s", text(&out));
+        cr_assert_eq(e2e_chunks(), 0, "%s: chunks written from a bad answer", cases[i].faults);
+        rc_buf_free(&out);
+    }
+    /* miniSEED 3, when the real file is there */
+    char *v3 = rc_test_mseed_dir() ? rc_test_mseed_path("testdata-COLA-signal.mseed3") : NULL;
+    if (!v3) {
+        cr_log_warn("SKIPPED: ../shared/data/mseed is absent, the miniSEED 3 case not run");
+        return;
+    }
+    char js[4600];
+    snprintf(js, sizeof js, "{\"faults\": [\"mseed3:%s\"]}", v3);
+    free(v3);
+    control(js);
+    rc_buf out = RC_BUF_INIT;
+    int rc = e2e_fill(url, NULL, &out);
+    cr_assert_eq(rc, 1, "exit %d\n%s", rc, text(&out));
+    cr_assert(strstr(text(&out), "the data centre answered miniSEED 3"), "%s", text(&out));
+    rc_buf_free(&out);
+}
+
+Test(source, e2e_pasted_service_url_fills, .init = setup_e2e, .fini = teardown)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/fdsnws/dataselect/1/query", g_port);
+    control("{}");
+    rc_buf out = RC_BUF_INIT;
+    int rc = e2e_fill(url, NULL, &out);
+    cr_assert_eq(rc, 0, "exit %d\n%s", rc, text(&out));
+    cr_assert_eq(e2e_chunks(), 6, "%s", text(&out));
+    cr_assert_eq(stat_int("requests"), 1);
+    rc_buf_free(&out);
+    /* with a query it is refused before anything is done: exit 2 */
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/fdsnws/dataselect/1/query?net=XX", g_port);
+    rc = e2e_fill(url, NULL, &out);
+    cr_assert_eq(rc, 2, "exit %d\n%s", rc, text(&out));
+    char want[256];
+    snprintf(want, sizeof want,
+             "give the data centre's base URL instead: --source http://127.0.0.1:%d", g_port);
+    cr_assert(strstr(text(&out), want), "%s", text(&out));
+    rc_buf_free(&out);
+}
+
+/* Exit 3 needs the engine to treat RC_EUNUSABLE / RC_EAUTH from the source
+ * as fatal, as it does for the store (issue 12, the engine's part). */
+Test(source, e2e_unusable_source_exits_3, .init = setup_e2e, .fini = teardown)
+{
+    char url[64];
+    base_url(url, sizeof url);
+    /* a web server's 404: the URL is wrong */
+    control("{\"faults\": [\"plain404\"]}");
+    rc_buf out = RC_BUF_INIT;
+    int rc = e2e_fill(url, NULL, &out);
+    cr_expect_eq(rc, 3, "plain 404: exit %d\n%s", rc, text(&out));
+    cr_expect(strstr(text(&out), "not an FDSN no-data answer: there is no dataselect service at "
+                                 "this URL"),
+              "%s", text(&out));
+    rc_buf_free(&out);
+    /* refused credentials */
+    control("{\"faults\": [\"401\"]}");
+    rc = e2e_fill(url, NULL, &out);
+    cr_expect_eq(rc, 3, "401: exit %d\n%s", rc, text(&out));
+    cr_expect(strstr(text(&out), "with HTTP 401"), "%s", text(&out));
+    rc_buf_free(&out);
+    /* nothing listens there; a host that does not resolve */
+    control("{}");
+    rc = e2e_fill("http://127.0.0.1:9", NULL, &out);
+    cr_expect_eq(rc, 3, "refused: exit %d\n%s", rc, text(&out));
+    cr_expect(strstr(text(&out), "the source cannot be used"), "%s", text(&out));
+    rc_buf_free(&out);
+    rc = e2e_fill("http://r2cache-test-host.invalid", NULL, &out);
+    cr_expect_eq(rc, 3, "unresolvable: exit %d\n%s", rc, text(&out));
+    cr_expect(strstr(text(&out), "Couldn't resolve host name"), "%s", text(&out));
+    rc_buf_free(&out);
+    cr_assert_eq(e2e_chunks(), 0);
+}
+
+Test(source, e2e_password_in_the_source_url_is_never_printed, .init = setup_e2e, .fini = teardown)
+{
+    char url[160], shown[160];
+    snprintf(url, sizeof url, "http://user:password@127.0.0.1:%d", g_port);
+    snprintf(shown, sizeof shown, "http://***@127.0.0.1:%d", g_port);
+    const char *faults[] = {"[]",
+                            "[\"plain404\"]",
+                            "[\"html\"]",
+                            "[\"503\", \"503\"]",
+                            "[\"cut-record\", \"cut-record\"]",
+                            "[\"401\"]"};
+    for (size_t i = 0; i < sizeof faults / sizeof *faults; i++) {
+        char js[256];
+        snprintf(js, sizeof js, "{\"faults\": %s}", faults[i]);
+        control(js);
+        rc_buf out = RC_BUF_INIT;
+        int rc = e2e_fill(url, "--log-level debug --force", &out);
+        cr_assert(out.len > 0, "%s: nothing printed", faults[i]);
+        cr_assert_null(strstr(text(&out), "password"), "%s: exit %d, the password is printed:\n%s",
+                       faults[i], rc, text(&out));
+        if (i > 0) {
+            cr_assert_neq(rc, 0, "%s", faults[i]);
+            cr_assert(strstr(text(&out), shown), "%s: the redacted URL is not named:\n%s",
+                      faults[i], text(&out));
+        } else {
+            cr_assert_eq(rc, 0, "%s", text(&out));
+        }
+        rc_buf_free(&out);
+    }
+    /* a refused URL with a query and a token */
+    char q[256];
+    snprintf(q, sizeof q, "http://user:password@127.0.0.1:%d/fdsnws/dataselect/1/query?token=tok3n",
+             g_port);
+    rc_buf out = RC_BUF_INIT;
+    int rc = e2e_fill(q, NULL, &out);
+    cr_assert_eq(rc, 2, "exit %d\n%s", rc, text(&out));
+    cr_assert_null(strstr(text(&out), "password"), "%s", text(&out));
+    cr_assert_null(strstr(text(&out), "tok3n"), "%s", text(&out));
+    rc_buf_free(&out);
+}
