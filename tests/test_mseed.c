@@ -6,6 +6,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,4 +260,57 @@ Test(mseed, kind_names)
     cr_assert_str_eq(rc_mseed_kind_name(RC_MSEED_TRUNCATED), "truncated");
     cr_assert_str_eq(rc_mseed_kind_name(RC_MSEED_NO_LENGTH), "no-length");
     cr_assert_str_eq(rc_mseed_kind_name(RC_MSEED_BAD_HEADER), "bad-header");
+}
+
+Test(mseed, every_cut_is_named_at_the_record_it_cuts)
+{
+    RC_REQUIRE_MSEED();
+    rc_buf b = RC_BUF_INIT;
+    load(COLA2, &b);
+    for (size_t cut = 0; cut <= 3 * 512; cut++) {
+        rc_mseed_report r = check(b.data, cut);
+        if (cut % 512 == 0) {
+            cr_assert_eq(r.kind, RC_MSEED_OK, "cut %zu: %s", cut, r.message);
+            cr_assert_eq(r.records, cut / 512);
+        } else {
+            cr_assert_eq(r.kind, RC_MSEED_TRUNCATED, "cut %zu: %s %s", cut,
+                         rc_mseed_kind_name(r.kind), r.message);
+            cr_assert_eq(r.offset, cut / 512 * 512, "cut %zu", cut);
+            cr_assert_eq(r.have, cut % 512);
+            cr_assert(r.want == 0 || r.want == 512);
+        }
+    }
+    rc_buf_free(&b);
+}
+
+/* Damaged copies (fixed seed): whatever the bytes, a report that stays in
+ * bounds, and no crash or undefined behaviour under the sanitizers. */
+Test(mseed, damaged_bytes_give_bounded_reports)
+{
+    RC_REQUIRE_MSEED();
+    rc_buf b = RC_BUF_INIT;
+    load(COLA2, &b);
+    size_t n = 8 * 512;
+    unsigned char *d = malloc(n);
+    cr_assert(d);
+    uint64_t x = 0x2545F4914F6CDD1DULL;
+    for (int it = 0; it < 3000; it++) {
+        memcpy(d, b.data, n);
+        int flips = 1 + it % 8;
+        for (int k = 0; k < flips; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            d[(x >> 8) % n] = (unsigned char)x;
+        }
+        size_t len = n - (size_t)((x >> 40) % 700);
+        rc_mseed_report r = check(d, len);
+        cr_assert_leq(r.offset, len);
+        cr_assert_leq(r.records, len / 128);
+        if (r.kind == RC_MSEED_OK) cr_assert_leq(r.end, len);
+        cr_assert(r.next == RC_MSEED_NONE || (r.next > r.offset && r.next < len));
+        cr_assert_lt(strlen(r.head), sizeof r.head);
+    }
+    free(d);
+    rc_buf_free(&b);
 }
