@@ -18,6 +18,10 @@
  * parts sit in a queue with a not-before time, so a backoff never blocks the
  * other transfers. Client errors (400, 401, 403, ...) fail fast: retrying a
  * request the server rejected only hammers the data centre.
+ *
+ * Nothing is delivered as data before rc_mseed_check has found it to be
+ * whole miniSEED 2 records (judge_200); what else can come back, and the
+ * status each answer gets, is the table in source.h.
  */
 #include "r2cache/mseed.h"
 #include "r2cache/source.h"

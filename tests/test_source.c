@@ -5,7 +5,10 @@
  * (split by record start day, as SeisComP writes them), and the expected
  * answers are computed independently from the original files with libmseed.
  * FDSN tests run tests/fdsn_server.py on that archive, inject faults through
- * its /control endpoint and read what it saw from /stats.
+ * its /control endpoint and read what it saw from /stats. The last part
+ * runs the built r2cache against the server: answers that are not data
+ * (HTML, stray bytes, cut records, miniSEED 3, a web server's 404), pasted
+ * service URLs, unusable sources and credentials in the URL.
  */
 #include <criterion/criterion.h>
 
