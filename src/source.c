@@ -10,6 +10,7 @@
  */
 #include "r2cache/source.h"
 #include "r2cache/timewin.h"
+#include "r2cache/url.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ void rc_source_opts_default(rc_source_opts *o)
     o->backoff_base_s = 1.0;
     o->backoff_cap_s = 30;
     o->rate_limit_rps = 0;
-    o->max_body_bytes = (size_t)512 * 1024 * 1024;
+    o->max_body_bytes = (size_t)RC_SOURCE_DEFAULT_BODY_MIB * 1024 * 1024;
     o->ca_bundle = NULL;
 }
 
@@ -65,8 +66,19 @@ static void source_free(rc_source *s)
     if (!s)
         return;
     free(s->url);
+    free(s->shown);
     free((char *)s->opts.ca_bundle);
     free(s);
+}
+
+/* The URL as messages show it: credentials in it become "***". */
+static char *redacted_copy(const char *url)
+{
+    /* "***" replaces at least one character per secret, so 2n + 8 holds it */
+    size_t n = 2 * strlen(url) + 8;
+    char *out = malloc(n);
+    if (out) rc_url_redact(url, out, n);
+    return out;
 }
 
 int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out, rc_err *e)
@@ -80,8 +92,7 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
                           "http://host:port) or sds:///absolute/path");
 
     rc_source *s = calloc(1, sizeof *s);
-    if (!s)
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening source %s", url);
+    if (!s) return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
     if (opts)
         s->opts = *opts;
     else
@@ -89,9 +100,11 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
     opts_sanitize(&s->opts);
     s->opts.ca_bundle = NULL;
     s->url = strdup(url);
-    if (!s->url || (opts && opts->ca_bundle && !(s->opts.ca_bundle = strdup(opts->ca_bundle)))) {
+    s->shown = redacted_copy(url);
+    if (!s->url || !s->shown ||
+        (opts && opts->ca_bundle && !(s->opts.ca_bundle = strdup(opts->ca_bundle)))) {
         source_free(s);
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening source %s", url);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
     }
 
     int rc;
@@ -104,7 +117,7 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
                         "source URL '%s' is not supported: use an FDSN base URL "
                         "(https://service.iris.edu, http://host:port; /fdsnws/dataselect/1/query "
                         "is appended) or sds:///absolute/path for a local SDS archive",
-                        url);
+                        s->shown);
     }
     if (rc != RC_OK) {
         source_free(s);
@@ -125,7 +138,7 @@ void rc_source_close(rc_source *s)
 
 const char *rc_source_describe(const rc_source *s)
 {
-    return s && s->url ? s->url : "(no source)";
+    return s && s->shown ? s->shown : "(no source)";
 }
 
 int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
@@ -143,7 +156,7 @@ int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc
                 rc_chan_format(&l->chan, c);
                 return rc_err_set(e, RC_EINVAL,
                                   "fetch from %s: empty time span for %s (start %lld >= end %lld)",
-                                  s->url, c, (long long)l->start, (long long)l->end);
+                                  s->shown, c, (long long)l->start, (long long)l->end);
             }
         }
     }

@@ -18,9 +18,15 @@
  * parts sit in a queue with a not-before time, so a backoff never blocks the
  * other transfers. Client errors (400, 401, 403, ...) fail fast: retrying a
  * request the server rejected only hammers the data centre.
+ *
+ * Nothing is delivered as data before rc_mseed_check has found it to be
+ * whole miniSEED 2 records (judge_200); what else can come back, and the
+ * status each answer gets, is the table in source.h.
  */
+#include "r2cache/mseed.h"
 #include "r2cache/source.h"
 #include "r2cache/timewin.h"
+#include "r2cache/url.h"
 #include "r2cache/version.h"
 
 #include <ctype.h>
@@ -38,7 +44,8 @@
 #define QUERY_PATH "/fdsnws/dataselect/1/query"
 
 typedef struct fdsn_impl {
-    char *query_url;
+    char *query_url; /* what curl asks, credentials included */
+    char *shown;     /* query_url through rc_url_redact: what messages name */
     CURLM *multi;
     struct curl_slist *headers;
     uint64_t rng;
@@ -66,6 +73,7 @@ typedef struct fdsn_part {
     size_t limit;     /* max_body_bytes */
     int too_big, nomem;
     char curl_err[CURL_ERROR_SIZE];
+    char ctype[80]; /* Content-Type of the last answer, printable, "" when none */
 } fdsn_part;
 
 struct fdsn_req {
@@ -247,8 +255,7 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
 {
     const rc_source_opts *o = &r->s->opts;
     CURL *h = curl_easy_init();
-    if (!h)
-        return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", r->f->query_url);
+    if (!h) return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", r->f->shown);
     rc_buf_reset(&p->body);
     p->retry_after = -1;
     p->too_big = p->nomem = 0;
@@ -285,7 +292,7 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
     curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)o->max_body_bytes);
     if (curl_multi_add_handle(r->f->multi, h) != CURLM_OK) {
         curl_easy_cleanup(h);
-        return rc_err_set(e, RC_EIO, "cannot start an HTTP transfer to %s", r->f->query_url);
+        return rc_err_set(e, RC_EIO, "cannot start an HTTP transfer to %s", r->f->shown);
     }
     p->easy = h;
     p->state = PART_ACTIVE;
@@ -362,13 +369,14 @@ static void deliver(fetch_run *r, fdsn_req *q)
         if (nomem) {
             rc_buf_free(&res.data);
             res.status = rc_err_set(&res.err, RC_ENOMEM, "out of memory joining the answers of %s",
-                                    r->f->query_url);
+                                    r->f->shown);
         } else if (res.data.len > r->s->opts.max_body_bytes) {
             rc_buf_free(&res.data);
             res.status = rc_err_set(&res.err, RC_EIO,
-                                    "answers from %s exceed max_body_bytes (%zu bytes) together: "
-                                    "ask for shorter spans or raise the limit",
-                                    r->f->query_url, r->s->opts.max_body_bytes);
+                                    "answers from %s exceed the %zu-byte answer limit together "
+                                    "(max_body_bytes, set by fetch.max_body_mib): ask for shorter "
+                                    "spans or raise fetch.max_body_mib",
+                                    r->f->shown, r->s->opts.max_body_bytes);
         } else {
             res.status = res.data.len ? RC_OK : RC_ENODATA;
         }
@@ -400,11 +408,10 @@ static void fail_part(fetch_run *r, fdsn_part *p, int code, const char *fmt, ...
     deliver(r, q);
 }
 
+/* Transient trouble once the server was reached: worth another attempt. */
 static int retryable_curl(CURLcode c)
 {
     switch (c) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
@@ -412,8 +419,37 @@ static int retryable_curl(CURLcode c)
     case CURLE_GOT_NOTHING:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Nothing usable answers at this URL: 1 = retry (it may be a blip), then
+ * the source is unusable; 2 = unusable at once (retrying cannot change a
+ * certificate or a malformed URL); 0 = not this kind of failure. A timeout
+ * counts only when no connection was ever made (connected == 0): a timeout
+ * in the middle of an answer is a slow data centre, RC_EIO.
+ */
+static int unusable_curl(CURLcode c, int connected)
+{
+    switch (c) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
     case CURLE_SSL_CONNECT_ERROR:
         return 1;
+    case CURLE_OPERATION_TIMEDOUT:
+        return connected ? 0 : 1;
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_TOO_MANY_REDIRECTS:
+        return 2;
     default:
         return 0;
     }
@@ -440,16 +476,29 @@ static void first_line(const rc_buf *b, char *out, size_t n)
         snprintf(out, n, "(empty body)");
 }
 
-static void part_retry_or_fail(fetch_run *r, fdsn_part *p, const char *why)
+/* Advice at the end of a message, by what went wrong. */
+#define ADVICE_TRANSIENT "the data centre is unreachable or overloaded, try again later"
+#define ADVICE_UNREACHABLE                                                                         \
+    "the source cannot be used: check the host name and port in the source URL, and the network "  \
+    "(DNS, firewall, proxy)"
+#define ADVICE_CUT                                                                                 \
+    "the data centre (or a proxy) cuts its answers short: try again later, or ask for shorter "    \
+    "spans"
+#define ADVICE_URL                                                                                 \
+    "check --source: it takes the data centre's base URL, e.g. https://service.iris.edu "          \
+    "(r2cache appends /fdsnws/dataselect/1/query)"
+
+/* Another attempt after a backoff, or, once max_attempts are spent, the
+ * request fails with code and a message ending in advice. */
+static void part_retry_or_fail(fetch_run *r, fdsn_part *p, int code, const char *why,
+                               const char *advice)
 {
     const rc_source_opts *o = &r->s->opts;
     char what[256];
     part_what(p, what, sizeof what);
     if (p->attempts >= o->max_attempts) {
-        fail_part(r, p, RC_EIO,
-                  "FDSN dataselect %s failed for %s: %s, gave up after %d attempts; the data "
-                  "centre is unreachable or overloaded, try again later",
-                  r->f->query_url, what, why, p->attempts);
+        fail_part(r, p, code, "FDSN dataselect %s failed for %s: %s, gave up after %d attempts; %s",
+                  r->f->shown, what, why, p->attempts, advice);
         return;
     }
     double delay;
@@ -466,7 +515,7 @@ static void part_retry_or_fail(fetch_run *r, fdsn_part *p, const char *why)
     p->not_before = mono_now() + delay;
     rc_buf_reset(&p->body);
     if (queue_push(r, p))
-        fail_part(r, p, RC_ENOMEM, "out of memory queueing a retry to %s", r->f->query_url);
+        fail_part(r, p, RC_ENOMEM, "out of memory queueing a retry to %s", r->f->shown);
 }
 
 /* 413: halve the lines, or a single line's span at a whole second. */
@@ -486,7 +535,7 @@ static void part_split(fetch_run *r, fdsn_part *p)
             fail_part(r, p, RC_EIO,
                       "FDSN dataselect %s answered 413 (request too large) even for %s, which "
                       "cannot be split further",
-                      r->f->query_url, what);
+                      r->f->shown, what);
             return;
         }
         rc_fetch_line left = l, right = l;
@@ -497,7 +546,7 @@ static void part_split(fetch_run *r, fdsn_part *p)
     if (!a || !b) {
         part_free(r, a);
         part_free(r, b);
-        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->query_url);
+        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->shown);
         return;
     }
     p->sub[0] = a;
@@ -508,7 +557,7 @@ static void part_split(fetch_run *r, fdsn_part *p)
     a->not_before = b->not_before = 0;
     if (queue_push(r, a) || queue_push(r, b)) {
         a->state = b->state = PART_DONE;
-        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->query_url);
+        fail_part(r, p, RC_ENOMEM, "out of memory splitting a request to %s", r->f->shown);
     }
 }
 
@@ -522,11 +571,115 @@ static void part_done(fetch_run *r, fdsn_part *p, int status)
         deliver(r, p->req);
 }
 
+/* The media type of a Content-Type header, printable, without parameters. */
+static void media_type(const char *ct, char *out, size_t n)
+{
+    size_t j = 0;
+    while (ct && (*ct == ' ' || *ct == '\t'))
+        ct++;
+    for (; ct && *ct && *ct != ';' && j + 1 < n; ct++)
+        out[j++] = isprint((unsigned char)*ct) && *ct != '"' ? *ct : '?';
+    while (j > 0 && out[j - 1] == ' ')
+        j--;
+    out[j] = '\0';
+}
+
+/* "the record starting at byte offset M (H of W bytes)" for a cut answer. */
+static void cut_record(const rc_mseed_report *rep, char *out, size_t n)
+{
+    if (rep->kind != RC_MSEED_TRUNCATED)
+        snprintf(out, n, "%s", "");
+    else if (rep->want)
+        snprintf(out, n, ", in the record starting at byte offset %zu (%zu of %zu bytes)",
+                 rep->offset, rep->have, rep->want);
+    else
+        snprintf(out, n, ", in the record starting at byte offset %zu (its header incomplete)",
+                 rep->offset);
+}
+
+/* Is this 404 FDSN's own "no data" (an FDSN error document, "Error 404:
+ * ..."), rather than a web server's page for a URL it does not serve? */
+static int fdsn_error_doc(const rc_buf *b, const char *code)
+{
+    size_t i = 0;
+    while (i < b->len && isspace((unsigned char)b->data[i]))
+        i++;
+    size_t k = strlen(code);
+    return b->len - i >= 6 + k && strncasecmp(b->data + i, "Error ", 6) == 0 &&
+           strncmp(b->data + i + 6, code, k) == 0;
+}
+
+/*
+ * A 200 answer is judged by its bytes (mseed.h), whatever its Content-Type
+ * says (small servers send miniSEED as text/html): whole miniSEED 2 records
+ * are data; a cut last record is retried like any cut transfer; an HTML
+ * page, text, stray bytes or miniSEED 3 fail at once with what came back.
+ */
+static void judge_200(fetch_run *r, fdsn_part *p, const char *what)
+{
+    if (p->body.len == 0) {
+        part_done(r, p, RC_ENODATA);
+        return;
+    }
+    rc_mseed_report rep;
+    if (rc_mseed_check(p->body.data, p->body.len, &rep) == RC_OK) {
+        p->body.len = rep.end; /* trailing zero padding is not data */
+        p->body.data[rep.end] = '\0';
+        part_done(r, p, RC_OK);
+        return;
+    }
+    char ct[96];
+    if (p->ctype[0])
+        snprintf(ct, sizeof ct, "%s", p->ctype);
+    else
+        snprintf(ct, sizeof ct, "no Content-Type");
+    if (rep.kind == RC_MSEED_TRUNCATED) {
+        char rec[160], why[320];
+        cut_record(&rep, rec, sizeof rec);
+        snprintf(why, sizeof why, "answer cut short at byte %zu%s", p->body.len, rec);
+        part_retry_or_fail(r, p, RC_EIO, why, ADVICE_CUT);
+        return;
+    }
+    if (rep.kind == RC_MSEED_V3) {
+        fail_part(r, p, RC_EFORMAT,
+                  "FDSN dataselect %s, asked for %s: the data centre answered miniSEED 3 "
+                  "(record at byte offset %zu, %s), not miniSEED 2: libmseed 2 reads miniSEED 2 "
+                  "only; ask the data centre for format=miniseed (miniSEED 2), or use a source "
+                  "that serves miniSEED 2",
+                  r->f->shown, what, rep.offset, ct);
+        return;
+    }
+    int html = rep.kind == RC_MSEED_HTML || strncasecmp(p->ctype, "text/html", 9) == 0;
+    if (rep.records == 0 && rep.next == RC_MSEED_NONE) {
+        /* nothing in it is miniSEED: the URL serves something else */
+        const char *is = html ? "an HTML page" : rep.kind == RC_MSEED_TEXT ? "text" : "bytes";
+        fail_part(r, p, RC_EFORMAT,
+                  "FDSN dataselect %s, asked for %s: the data centre answered %s (%s), not "
+                  "miniSEED: starts \"%s\"; %s",
+                  r->f->shown, what, is, ct, rep.head, ADVICE_URL);
+        return;
+    }
+    fail_part(r, p, RC_EFORMAT,
+              "FDSN dataselect %s, asked for %s: the answer (%s) is not whole miniSEED 2: %s; "
+              "the data centre (or a proxy in between) adds bytes to its answers: report it to "
+              "the data centre",
+              r->f->shown, what, ct, rep.message);
+}
+
 static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
 {
     fdsn_req *q = p->req;
     long st = 0;
     curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &st);
+    char *ct = NULL;
+    if (curl_easy_getinfo(p->easy, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK) ct = NULL;
+    media_type(ct, p->ctype, sizeof p->ctype);
+    curl_off_t announced = -1, pre = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    curl_easy_getinfo(p->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    long sent = 0;
+    curl_easy_getinfo(p->easy, CURLINFO_REQUEST_SIZE, &sent);
+    int connected = st > 0 || pre > 0 || sent > 0;
     curl_multi_remove_handle(r->f->multi, p->easy);
     curl_easy_cleanup(p->easy);
     p->easy = NULL;
@@ -536,42 +689,83 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
     part_what(p, what, sizeof what);
 
     if (cc != CURLE_OK) {
+        char why[CURL_ERROR_SIZE + 200];
+        snprintf(why, sizeof why, "curl error %d (%s)%s%s", (int)cc, curl_easy_strerror(cc),
+                 p->curl_err[0] ? ": " : "", p->curl_err);
+        int unusable = unusable_curl(cc, connected);
         if (p->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
             fail_part(r, p, RC_EIO,
-                      "FDSN dataselect %s: the answer for %s exceeds max_body_bytes (%zu bytes); "
-                      "ask for shorter spans or raise the limit",
-                      r->f->query_url, what, r->s->opts.max_body_bytes);
+                      "FDSN dataselect %s: the answer for %s exceeds the %zu-byte answer limit "
+                      "(max_body_bytes, set by fetch.max_body_mib): ask for shorter spans or "
+                      "raise fetch.max_body_mib",
+                      r->f->shown, what, r->s->opts.max_body_bytes);
         } else if (p->nomem) {
-            fail_part(r, p, RC_ENOMEM, "out of memory receiving %s from %s", what, r->f->query_url);
+            fail_part(r, p, RC_ENOMEM, "out of memory receiving %s from %s", what, r->f->shown);
+        } else if (cc == CURLE_PARTIAL_FILE && st == 200) {
+            /* fewer bytes than the Content-Length announced */
+            rc_mseed_report rep;
+            rc_mseed_check(p->body.data, p->body.len, &rep);
+            char rec[160], an[64] = "";
+            cut_record(&rep, rec, sizeof rec);
+            if (announced >= 0)
+                snprintf(an, sizeof an, " of the %lld announced (Content-Length)",
+                         (long long)announced);
+            snprintf(why, sizeof why, "answer cut short at byte %zu%s%s", p->body.len, an, rec);
+            part_retry_or_fail(r, p, RC_EIO, why, ADVICE_CUT);
+        } else if (unusable == 1) {
+            part_retry_or_fail(r, p, RC_EUNUSABLE, why, ADVICE_UNREACHABLE);
+        } else if (unusable == 2) {
+            fail_part(r, p, RC_EUNUSABLE,
+                      "FDSN dataselect %s cannot be used for %s: curl error %d (%s)%s%s; check "
+                      "the source URL%s",
+                      r->f->shown, what, (int)cc, curl_easy_strerror(cc),
+                      p->curl_err[0] ? ": " : "", p->curl_err,
+                      cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
+                          ? " and the CA bundle (ca_bundle) that verifies its certificate"
+                          : "");
         } else if (retryable_curl(cc)) {
-            char why[CURL_ERROR_SIZE + 96];
-            snprintf(why, sizeof why, "curl error %d (%s)%s%s", (int)cc, curl_easy_strerror(cc),
-                     p->curl_err[0] ? ": " : "", p->curl_err);
-            part_retry_or_fail(r, p, why);
+            part_retry_or_fail(r, p, RC_EIO, why, ADVICE_TRANSIENT);
         } else {
-            fail_part(r, p, RC_EIO, "FDSN dataselect %s failed for %s: curl error %d (%s)%s%s",
-                      r->f->query_url, what, (int)cc, curl_easy_strerror(cc),
-                      p->curl_err[0] ? ": " : "", p->curl_err);
+            fail_part(r, p, RC_EIO, "FDSN dataselect %s failed for %s: %s", r->f->shown, what, why);
         }
         return;
     }
     if (st == 200) {
-        part_done(r, p, p->body.len ? RC_OK : RC_ENODATA);
-    } else if (st == 204 || st == 404) {
+        judge_200(r, p, what);
+    } else if (st == 204) {
         part_done(r, p, RC_ENODATA);
+    } else if (st == 404 && fdsn_error_doc(&p->body, "404")) {
+        part_done(r, p, RC_ENODATA); /* FDSN's no data (nodata=404 style) */
+    } else if (st == 404) {
+        /* a web server's page: there is no dataselect service at this URL */
+        rc_mseed_report rep;
+        rc_mseed_check(p->body.data, p->body.len, &rep);
+        const char *is = p->body.len == 0 ? "an empty body"
+                         : rep.kind == RC_MSEED_HTML || strncasecmp(p->ctype, "text/html", 9) == 0
+                             ? "a web page"
+                             : "a page";
+        fail_part(r, p, RC_EUNUSABLE,
+                  "FDSN dataselect %s answered 404 Not Found for %s with %s (%s%s%s%s), not an "
+                  "FDSN no-data answer: there is no dataselect service at this URL; %s",
+                  r->f->shown, what, is, p->ctype[0] ? p->ctype : "no Content-Type",
+                  p->body.len ? ", starts \"" : "", p->body.len ? rep.head : "",
+                  p->body.len ? "\"" : "", ADVICE_URL);
     } else if (st == 413) {
         part_split(r, p);
     } else if (retryable_http(st)) {
         char why[64];
         snprintf(why, sizeof why, "HTTP %ld", st);
-        part_retry_or_fail(r, p, why);
+        part_retry_or_fail(r, p, RC_EIO, why, ADVICE_TRANSIENT);
     } else {
         char line[200];
         first_line(&p->body, line, sizeof line);
         int code = (st == 401 || st == 403) ? RC_EAUTH : (st >= 400 && st < 500) ? RC_EINVAL
                                                                                   : RC_EIO;
-        fail_part(r, p, code, "FDSN dataselect %s refused %s with HTTP %ld: %s", r->f->query_url,
-                  what, st, line);
+        fail_part(r, p, code, "FDSN dataselect %s refused %s with HTTP %ld: %s%s", r->f->shown,
+                  what, st, line,
+                  code == RC_EAUTH ? "; the data centre refused access: check the credentials "
+                                     "in the source URL and that they may read these channels"
+                                   : "");
     }
 }
 
@@ -629,7 +823,7 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
         int running = 0;
         CURLMcode mc = curl_multi_perform(r.f->multi, &running);
         if (mc != CURLM_OK) {
-            rc = rc_err_set(e, RC_EIO, "HTTP engine failure talking to %s: %s", r.f->query_url,
+            rc = rc_err_set(e, RC_EIO, "HTTP engine failure talking to %s: %s", r.f->shown,
                             curl_multi_strerror(mc));
             break;
         }
@@ -659,7 +853,7 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
     }
     run_free(&r);
     if (rc == RC_OK && r.stop)
-        rc = rc_err_set(e, RC_EINTR, "fetch from %s stopped by the caller", s->url);
+        rc = rc_err_set(e, RC_EINTR, "fetch from %s stopped by the caller", s->shown);
     return rc;
 }
 
@@ -674,6 +868,7 @@ static void fdsn_close(rc_source *s)
         curl_multi_cleanup(f->multi);
     curl_slist_free_all(f->headers);
     free(f->query_url);
+    free(f->shown);
     free(f);
     s->impl = NULL;
     curl_global_cleanup();
@@ -681,29 +876,119 @@ static void fdsn_close(rc_source *s)
 
 static const rc_source_ops fdsn_ops = {"fdsn", fdsn_fetch_many, fdsn_close};
 
+/* rc_url_redact into a new string (messages only). */
+static char *redact_n(const char *url, size_t n)
+{
+    char *raw = malloc(n + 1);
+    char *out = malloc(2 * n + 8);
+    if (raw && out) {
+        memcpy(raw, url, n);
+        raw[n] = '\0';
+        rc_url_redact(raw, out, 2 * n + 8);
+    } else {
+        free(out);
+        out = NULL;
+    }
+    free(raw);
+    return out;
+}
+
+/*
+ * The base URL (scheme://[userinfo@]host[:port][/prefix]) of s->url into
+ * base. A pasted service URL (.../fdsnws, .../fdsnws/dataselect[/1[/query]],
+ * trailing slashes) loses its service path, so that a URL copied from a
+ * browser works; a query or fragment, spaces, a missing host or another
+ * FDSN service path is RC_EINVAL with the base URL to give instead. The
+ * query itself is never printed: it may hold a token.
+ */
+static int fdsn_base(const rc_source *s, rc_buf *base, rc_err *e)
+{
+    const char *url = s->url;
+    const char *auth = strstr(url, "://");
+    auth = auth ? auth + 3 : url;
+    size_t alen = strcspn(auth, "/?#");
+    const char *path = auth + alen;
+    size_t plen = strcspn(path, "?#");
+    int has_query = path[plen] != '\0';
+    size_t n = plen;
+    while (n > 0 && path[n - 1] == '/')
+        n--;
+    size_t keep = n;
+    const char *service = NULL;
+    for (size_t i = 0; i + 7 <= n; i++) {
+        if (memcmp(path + i, "/fdsnws", 7) == 0 && (i + 7 == n || path[i + 7] == '/')) {
+            keep = i;
+            service = path + i + 7;
+            break;
+        }
+    }
+    size_t slen = service ? n - (size_t)(service - path) : 0;
+    size_t blen = (size_t)(path - url) + keep;
+    if (rc_buf_append(base, url, blen))
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
+    char *bshown = redact_n(url, blen);
+    char *ushown = redact_n(url, (size_t)(path - url) + plen);
+    if (!bshown || !ushown) {
+        free(bshown);
+        free(ushown);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
+    }
+    int rc = RC_OK;
+    if (alen == 0 || strpbrk(url, " \t\r\n")) {
+        rc = rc_err_set(e, RC_EINVAL,
+                        "FDSN source URL '%s' must be a base URL such as "
+                        "https://service.iris.edu: a host, no spaces (/fdsnws/dataselect/1/query "
+                        "is appended)",
+                        s->shown);
+    } else if (has_query) {
+        rc = rc_err_set(e, RC_EINVAL,
+                        "FDSN source URL '%s%s...' has a query or fragment: r2cache builds its own "
+                        "requests from the configured channels and times, so give the data "
+                        "centre's base URL instead: --source %s",
+                        ushown, path[plen] == '?' ? "?" : "#", bshown);
+    } else if (service && !(slen == 0 || (slen == 11 && !memcmp(service, "/dataselect", 11)) ||
+                            (slen == 13 && !memcmp(service, "/dataselect/1", 13)) ||
+                            (slen == 19 && !memcmp(service, "/dataselect/1/query", 19)))) {
+        rc = rc_err_set(e, RC_EINVAL,
+                        "FDSN source URL '%s' names /fdsnws%.*s, not the dataselect service: give "
+                        "the data centre's base URL instead: --source %s (r2cache appends "
+                        "/fdsnws/dataselect/1/query)",
+                        ushown, (int)slen, service, bshown);
+    }
+    free(bshown);
+    free(ushown);
+    return rc;
+}
+
 int rc_source_fdsn_open(rc_source *s, rc_err *e)
 {
-    /* The base URL is scheme://host[:port][/prefix]: no query or fragment. */
-    if (strpbrk(s->url, "?# \t\r\n"))
-        return rc_err_set(e, RC_EINVAL,
-                          "FDSN source URL '%s' must be a base URL such as https://service.iris.edu "
-                          "(no query, fragment or spaces; /fdsnws/dataselect/1/query is appended)",
-                          s->url);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return rc_err_set(e, RC_EIO, "cannot initialise libcurl for %s", s->url);
+    rc_buf u = RC_BUF_INIT;
+    int rc = fdsn_base(s, &u, e);
+    if (rc != RC_OK) {
+        rc_buf_free(&u);
+        return rc;
+    }
+    /* the base without trailing slashes, then the service path */
+    while (u.len > 0 && u.data[u.len - 1] == '/')
+        u.data[--u.len] = '\0';
+    if (rc_buf_puts(&u, QUERY_PATH)) {
+        rc_buf_free(&u);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc_buf_free(&u);
+        return rc_err_set(e, RC_EIO, "cannot initialise libcurl for %s", s->shown);
+    }
     fdsn_impl *f = calloc(1, sizeof *f);
     if (!f) {
+        rc_buf_free(&u);
         curl_global_cleanup();
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
     }
     s->impl = f;
-    size_t n = strlen(s->url);
-    while (n > 0 && s->url[n - 1] == '/')
-        n--;
-    rc_buf u = RC_BUF_INIT;
-    if (rc_buf_append(&u, s->url, n) || rc_buf_puts(&u, QUERY_PATH))
-        goto nomem;
+    f->shown = redact_n(u.data, u.len);
     f->query_url = rc_buf_steal(&u, NULL);
+    if (!f->shown || !f->query_url) goto nomem;
     /* Empty "Expect:" suppresses 100-continue (R2-style servers and some
      * proxies mishandle it); the bulk body is plain text. */
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
@@ -726,7 +1011,6 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     s->ops = &fdsn_ops;
     return RC_OK;
 nomem:
-    rc_buf_free(&u);
     fdsn_close(s);
-    return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+    return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
 }

@@ -10,6 +10,7 @@
  * shape module trims. Day files are read whole: they are tens of MB at most,
  * and one read beats a seek per record.
  */
+#include "r2cache/mseed.h"
 #include "r2cache/source.h"
 #include "r2cache/timewin.h"
 
@@ -71,7 +72,10 @@ static int code_eq(const char *rec, const char *want)
     return strcmp(rec, want) == 0;
 }
 
-/* Append the records of one day file that belong to line and overlap it. */
+/* Append the records of one day file that belong to line and overlap it.
+ * The file is judged whole first (mseed.h): a damaged file or one in
+ * miniSEED 3 is an error naming the file and the byte offset, never a
+ * silent "no data" for the records after the damage. */
 static int scan_day(const char *path, const rc_fetch_line *line, size_t max_bytes, rc_buf *out,
                     rc_err *e)
 {
@@ -82,32 +86,34 @@ static int scan_day(const char *path, const rc_fetch_line *line, size_t max_byte
         rc_buf_free(&file);
         return rc;
     }
+    rc_mseed_report rep;
+    if (rc_mseed_check(file.data, file.len, &rep) != RC_OK) {
+        if (rep.kind == RC_MSEED_V3)
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "SDS file %s holds miniSEED 3 (record at byte offset %zu); libmseed 2 "
+                            "reads miniSEED 2 only: convert the archive to miniSEED 2 or use an "
+                            "FDSN source that serves miniSEED 2",
+                            path, rep.offset);
+        else
+            rc = rc_err_set(e, RC_EFORMAT,
+                            "SDS file %s: %s; the file is damaged or not miniSEED 2 (byte offset "
+                            "%zu of %zu)",
+                            path, rep.message, rep.offset, file.len);
+        rc_buf_free(&file);
+        return rc;
+    }
     hptime_t want_start = (hptime_t)line->start * HPTMODULUS;
     hptime_t want_end = (hptime_t)line->end * HPTMODULUS;
     MSRecord *msr = NULL;
     size_t off = 0;
-    while (off < file.len) {
-        size_t left = file.len - off;
-        int avail = left > INT_MAX ? INT_MAX : (int)left;
-        if (left >= 3 && memcmp(file.data + off, "MS3", 3) == 0) {
-            rc = rc_err_set(e, RC_EFORMAT,
-                            "SDS file %s holds miniSEED 3 at offset %zu; only miniSEED 2 is "
-                            "supported (convert the archive or use an FDSN source)",
-                            path, off);
-            break;
-        }
-        int pr = avail < MINRECLEN ? MS_NOTSEED : msr_parse(file.data + off, avail, &msr, 0, 0, 0);
+    while (off < rep.end) {
+        size_t reclen = rc_mseed_record_len(file.data + off, rep.end - off);
+        /* the check above walked the same records: this cannot fail */
+        int pr =
+            reclen ? msr_parse(file.data + off, (int)reclen, &msr, (int)reclen, 0, 0) : MS_GENERROR;
         if (pr != 0) {
-            rc = rc_err_set(e, RC_EFORMAT,
-                            "SDS file %s: %s at byte offset %zu (%zu bytes left); the file is "
-                            "damaged or not miniSEED 2",
-                            path, pr > 0 ? "truncated record" : ms_errorstr(pr), off, left);
-            break;
-        }
-        size_t reclen = (size_t)msr->reclen;
-        if (reclen == 0 || reclen > left) {
-            rc = rc_err_set(e, RC_EFORMAT, "SDS file %s: bad record length %zu at offset %zu", path,
-                            reclen, off);
+            rc = rc_err_set(e, RC_EFORMAT, "SDS file %s: unreadable record at byte offset %zu",
+                            path, off);
             break;
         }
         hptime_t rs = msr->starttime;
@@ -117,8 +123,9 @@ static int scan_day(const char *path, const rc_fetch_line *line, size_t max_byte
             rs < want_end && re > want_start) {
             if (out->len + reclen > max_bytes) {
                 rc = rc_err_set(e, RC_EIO,
-                                "SDS answer for %s exceeds max_body_bytes (%zu bytes): ask for "
-                                "shorter spans or raise the limit",
+                                "SDS answer for %s exceeds the %zu-byte answer limit "
+                                "(max_body_bytes, set by fetch.max_body_mib): ask for shorter "
+                                "spans or raise fetch.max_body_mib",
                                 path, max_bytes);
                 break;
             }
@@ -180,7 +187,7 @@ static int sds_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, r
         int stop = cb(ud, i, &res);
         rc_buf_free(&res.data);
         if (stop)
-            return rc_err_set(e, RC_EINTR, "fetch from %s stopped after request %zu", s->url, i);
+            return rc_err_set(e, RC_EINTR, "fetch from %s stopped after request %zu", s->shown, i);
     }
     return RC_OK;
 }
@@ -203,22 +210,22 @@ int rc_source_sds_open(rc_source *s, rc_err *e)
     if (path[0] != '/')
         return rc_err_set(e, RC_EINVAL,
                           "SDS source URL '%s' needs an absolute path: sds:///abs/path/to/archive",
-                          s->url);
+                          s->shown);
     struct stat st;
     if (stat(path, &st) != 0)
         return rc_err_set(e, RC_EINVAL,
                           "SDS archive %s (from source URL '%s') cannot be used: %s; check the "
                           "path and that the archive is mounted",
-                          path, s->url, strerror(errno));
+                          path, s->shown, strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return rc_err_set(e, RC_EINVAL,
                           "SDS archive %s (from source URL '%s') is not a directory: give the "
                           "archive root (the folder holding the YEAR folders)",
-                          path, s->url);
+                          path, s->shown);
     sds_impl *sds = calloc(1, sizeof *sds);
     if (!sds || !(sds->root = strdup(path))) {
         free(sds);
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->url);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
     }
     size_t n = strlen(sds->root);
     while (n > 1 && sds->root[n - 1] == '/')

@@ -21,11 +21,25 @@ Endpoints:
   POST /reset-stats
 
 Faults are consumed one per dataselect request, in order, then service is
-normal: "ok", any status code ("204", "404", "413", "429", "500", ...),
-"429:retry-after=N" (with a Retry-After header; works for any status),
-"stall:S" (headers and half the body, then S seconds of silence, then close),
-"reset" (close with RST, no response), "truncate" (Content-Length larger than
-the body, then close), "slow:MS" (answer normally after MS milliseconds).
+normal: "ok", any status code ("204", "404", "413", "429", "500", ...; the
+body is an FDSN error document, "Error 404: Not Found\n\n..." as the FDSN web
+service specification words it), "429:retry-after=N" (with a Retry-After
+header; works for any status), "stall:S" (headers and half the body, then S
+seconds of silence, then close), "reset" (close with RST, no response),
+"truncate" (Content-Length larger than the body, then close), "slow:MS"
+(answer normally after MS milliseconds).
+Answers that are not data, all status 200 unless said otherwise:
+  "html"            a web page, Content-Type text/html
+  "text"            a line of text, Content-Type text/plain
+  "garbage-prefix"  the records with a multipart-style boundary line before them
+  "cut-record"      the records with the last one cut in half; the
+                    Content-Length matches the cut body
+  "half"            Content-Length of the whole body, then half of it, then close
+  "mseed3:FILE"     the bytes of FILE (miniSEED 3), application/vnd.fdsn.mseed
+  "plain404"        404 with a web server's HTML page (not an FDSN error
+                    document): what a wrong URL gets
+Paths other than the ones below get that plain HTML 404 too, as a real web
+server answers a URL it does not serve.
 max_lines: any request with more lines than that gets 413.
 
 The record-overlap rule matches src/source_sds.c: a record covers
@@ -184,6 +198,24 @@ def parse_bulk(text):
     return opts, lines
 
 
+HTML_PAGE = (b"<!DOCTYPE html>\n<html><head><title>Seismic data portal</title></head>\n"
+             b"<body><h1>Welcome</h1><p>Browse our data holdings.</p></body></html>\n")
+
+# What a broken proxy or multipart-minded server puts before the records.
+GARBAGE_PREFIX = b"--frontier\r\nContent-Type: application/vnd.fdsn.mseed\r\n\r\n"
+
+
+def last_record(data):
+    """The bytes of the last record of a body of whole records."""
+    off = 0
+    last = b""
+    while off < len(data):
+        reclen = parse_record(data, off)[0]
+        last = data[off:off + reclen]
+        off += reclen
+    return last
+
+
 class State:
     def __init__(self, sds, delay_ms):
         self.lock = threading.Lock()
@@ -225,8 +257,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error_text(self, status, reason, detail, extra=None):
-        body = ("Error %d: %s\n\n%s\n" % (status, reason, detail)).encode()
+        """An FDSN error document (FDSN web service specifications 1.2, 2.4)."""
+        when = datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%S")
+        body = ("Error %d: %s\n\n%s\n\nRequest:\n%s\n\nRequest Submitted:\n%s\n\n"
+                "Service version:\n1.1.0\n" % (status, reason, detail, self.path, when)).encode()
         self.send_body(status, body, extra=extra)
+
+    def send_plain_404(self):
+        """What nginx says about a URL it does not serve."""
+        body = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n"
+                b"<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n"
+                b"</body>\r\n</html>\r\n")
+        self.send_body(404, body, "text/html")
 
     def read_body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -270,7 +312,7 @@ class Handler(BaseHTTPRequestHandler):
         elif u.path == "/fdsnws/dataselect/1/version":
             self.send_body(200, b"1.1.0\n")
         else:
-            self.send_error_text(404, "Not Found", "no such endpoint %s" % u.path)
+            self.send_plain_404()
 
     def do_POST(self):
         u = urllib.parse.urlsplit(self.path)
@@ -297,7 +339,7 @@ class Handler(BaseHTTPRequestHandler):
         elif u.path == "/fdsnws/dataselect/1/query":
             self.dataselect(body.decode("utf-8", "replace"))
         else:
-            self.send_error_text(404, "Not Found", "no such endpoint %s" % u.path)
+            self.send_plain_404()
 
     # -- dataselect -------------------------------------------------------
     def count_request(self, nlines, text):
@@ -342,6 +384,19 @@ class Handler(BaseHTTPRequestHandler):
         if name == "reset":
             self.reset_connection()
             return
+        if name == "plain404":
+            self.send_plain_404()
+            return
+        if name == "html":
+            self.send_body(200, HTML_PAGE, "text/html; charset=utf-8")
+            return
+        if name == "text":
+            self.send_body(200, b"Service is up. Try again with a proper request.\n", "text/plain")
+            return
+        if name == "mseed3":
+            with open(arg, "rb") as f:
+                self.send_body(200, f.read(), "application/vnd.fdsn.mseed")
+            return
         if name.isdigit():
             code = int(name)
             if code == 204:
@@ -367,7 +422,20 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_body(204, b"")
             return
         ctype = "application/vnd.fdsn.mseed"
-        if name == "truncate":
+        if name == "garbage-prefix":
+            self.send_body(200, GARBAGE_PREFIX + data, ctype)
+        elif name == "cut-record":
+            last = len(data) - len(last_record(data))
+            self.send_body(200, data[:last + (len(data) - last) // 2], ctype)
+        elif name == "half":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(data[:len(data) // 2])
+            self.close_connection = True
+        elif name == "truncate":
             self.send_response(200)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(data) + 1000))

@@ -4,17 +4,59 @@
  * Two backends behind one interface:
  *   FDSN dataselect ("https://service.iris.edu", "http://127.0.0.1:8080"; the
  *   client appends /fdsnws/dataselect/1/query): bulk POST, one line per
- *   channel and time span; 204 and 404 = no data; 413 = split the request
- *   (lines first, then time) and concatenate; 408/429/500/502/503/504, resets,
- *   timeouts and truncated bodies = retried with full-jitter exponential
- *   backoff up to max_attempts, honouring Retry-After; never more than
- *   max_connections (hard cap 5) connections to the data centre.
+ *   channel and time span; 413 = split the request (lines first, then time)
+ *   and concatenate; never more than max_connections (hard cap 5)
+ *   connections to the data centre. A pasted service URL
+ *   (".../fdsnws/dataselect/1/query", ".../fdsnws/dataselect/1", with or
+ *   without a trailing slash) is accepted as its base URL; a URL with a query
+ *   or fragment, or naming another FDSN service, is refused (RC_EINVAL) with
+ *   the base URL to give instead.
  *   SDS archive ("sds:///abs/path"): SeisComP layout
  *   YEAR/NET/STA/CHA.D/NET.STA.LOC.CHA.D.YEAR.DOY; returns the records that
  *   overlap each line's span.
  *
- * Both return whole miniSEED records that overlap the request, as real data
- * centres do; trimming is the shape module's job.
+ * Both return whole miniSEED 2 records that overlap the request, as real
+ * data centres do; trimming is the shape module's job. Every answer is
+ * judged by rc_mseed_check (mseed.h) before it is delivered: a delivered
+ * RC_OK is whole miniSEED 2 records and nothing else.
+ *
+ * What a request's status means (rc_fetch_result.status), and what it
+ * becomes for the command (the engine's business; listed so the two agree):
+ *
+ *   RC_OK        records                                    data
+ *   RC_ENODATA   the data centre has nothing: HTTP 204, a   "no data", exit 0
+ *                404 whose body is an FDSN error document
+ *                ("Error 404..."), 200 with an empty body;
+ *                SDS: no day file or no matching record
+ *   RC_EIO       transient trouble that outlived every      failed windows, exit 1
+ *                retry: 408/429/5xx, resets, timeouts and
+ *                stalls once connected, answers cut short
+ *                (last record cut, or fewer bytes than the
+ *                Content-Length); also 413 on a one-second
+ *                span and an answer over max_body_bytes
+ *   RC_EFORMAT   an answer that is not miniSEED 2: an HTML  failed windows, exit 1
+ *                page or text with status 200, bytes before
+ *                or between records, miniSEED 3 (named as
+ *                such); SDS: a damaged day file or one in
+ *                miniSEED 3 (file and byte offset named)
+ *   RC_EINVAL    another 4xx: the request was refused       failed windows, exit 1
+ *   RC_EAUTH     401 or 403: credentials refused            source unusable, exit 3
+ *   RC_EUNUSABLE nothing answers there: the host does not   source unusable, exit 3
+ *                resolve or refuses connections, the TLS
+ *                certificate does not verify, the connect
+ *                times out (all after every retry), or a
+ *                404 that is a web server's page rather
+ *                than FDSN's, which means the URL is wrong
+ *
+ * Retried, with full-jitter exponential backoff up to max_attempts and
+ * honouring Retry-After: 408/429/500/502/503/504, resets, timeouts, refused
+ * or unresolved connections and answers cut short. Not retried: HTML, text,
+ * junk and miniSEED 3 answers (they are what that URL serves, not an accident
+ * of one transfer: asking again gets the same bytes and only delays the
+ * message that the source is wrong), 401/403/404 and other 4xx.
+ *
+ * Every message names the URL through rc_url_redact (url.h): credentials in
+ * a source URL never reach an output; only curl sees the real URL.
  */
 #ifndef R2CACHE_SOURCE_H
 #define R2CACHE_SOURCE_H
@@ -28,6 +70,11 @@
 #include "r2cache/naming.h"
 
 #define RC_SOURCE_MAX_CONNECTIONS 5
+/* Default per-answer limit: max_connections (at most 5) answers of 32 MiB
+ * stay well inside the 256 Mi memory limit of the shipped pods; the engine
+ * packs requests to about 4 MiB of miniSEED. The configuration's
+ * fetch.max_body_mib sets it. */
+#define RC_SOURCE_DEFAULT_BODY_MIB 32
 
 typedef struct rc_source_opts {
     int max_connections;   /* concurrent requests, 1..5 (default 3) */
@@ -38,7 +85,7 @@ typedef struct rc_source_opts {
     double backoff_base_s; /* default 1.0 */
     double backoff_cap_s;  /* default 30 */
     double rate_limit_rps; /* max requests started per second, 0 = none (default 0) */
-    size_t max_body_bytes; /* refuse larger responses (default 512 MiB) */
+    size_t max_body_bytes; /* refuse larger answers (default 32 MiB; fetch.max_body_mib) */
     const char *ca_bundle; /* NULL = system default; TLS verification is always on */
     /* Set by SIGTERM/SIGINT (may be NULL): transfers in flight are abandoned
      * within a second and rc_source_fetch_many returns RC_EINTR, so a stop
@@ -76,11 +123,12 @@ typedef int (*rc_fetch_cb)(void *ud, size_t req_index, rc_fetch_result *res);
 
 typedef struct rc_source rc_source;
 
-/* url: FDSN base URL or sds:///path. Unknown scheme or missing archive:
- * RC_EINVAL naming the URL and the accepted forms. */
+/* url: FDSN base URL (or a pasted dataselect service URL, see above) or
+ * sds:///path. Unknown scheme, a URL with a query, or a missing archive:
+ * RC_EINVAL naming the (redacted) URL and the accepted forms. */
 int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out, rc_err *e);
 void rc_source_close(rc_source *s);
-/* The URL for logs. */
+/* The URL for logs, with credentials redacted (never the URL curl uses). */
 const char *rc_source_describe(const rc_source *s);
 
 /* Fetch every request (concurrently for FDSN). Returns RC_OK when every
@@ -104,7 +152,8 @@ typedef struct rc_source_ops {
 
 struct rc_source {
     const rc_source_ops *ops;
-    char *url;
+    char *url;   /* as given, credentials included: for the backend's requests only */
+    char *shown; /* url through rc_url_redact: for every message */
     rc_source_opts opts;
     void *impl;
 };
