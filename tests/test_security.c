@@ -4,8 +4,9 @@
  * Station and channel codes are checked against the FDSN rules before any
  * key is built (naming), when a configuration is read (config) and on the
  * command line (the real binary); keys that try to leave a local store's
- * root are refused by the store itself; the FDSN client refuses bodies over
- * its limit and verifies TLS (a self-signed local https server, certificate
+ * root are refused by the store itself, and so is a symbolic link beneath
+ * it (fill, verify and inventory exit 3 naming the link); the FDSN client
+ * refuses bodies over its limit and verifies TLS (a self-signed local https server, certificate
  * made by the openssl CLI, must fail with a certificate error, and pass once
  * that certificate is given as the CA); S3 secrets never appear in output,
  * even at debug level.
@@ -264,6 +265,134 @@ Test(security, local_store_keys_cannot_escape_the_root)
     }
     cr_expect(path_exists(secret), "a delete removed a file outside the root");
     rc_store_close(st);
+    rc_test_rmtree(dir);
+    free(dir);
+}
+
+/* ---- the local store never follows a symbolic link ---------------------- */
+
+static int tree_count(const char *dir)
+{
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "find '%s' -mindepth 1 | wc -l", dir);
+    rc_buf out = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
+    int n = atoi(out.data ? out.data : "-1");
+    rc_buf_free(&out);
+    return n;
+}
+
+/* A scratch directory with an SDS archive (one hour of XX.AAA..HHZ at 1 Hz)
+ * and a configuration caching it into store (a local path). */
+static char *symlink_fixture(const char *tag, const char *store_rel, char *cfg, size_t ncfg)
+{
+    char *dir = rc_test_tmpdir(tag);
+    cr_assert_not_null(dir);
+    char cmd[16384], json[8192];
+    snprintf(cmd, sizeof cmd,
+             "%s sds --out '%s/sds' --rate 1 --from 2025-11-04T00:00:00Z "
+             "--to 2025-11-04T01:00:00Z --chan XX.AAA..HHZ",
+             rc_test_bin("r2cache-synth"), dir);
+    rc_buf err = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "r2cache-synth: %s", err.data ? err.data : "");
+    rc_buf_free(&err);
+    snprintf(json, sizeof json,
+             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/%s\", \"volcanoes\": [{\"name\": "
+             "\"kilauea\", \"stations\": [{\"network\": \"XX\", \"station\": \"AAA\", "
+             "\"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": 1}]}]}",
+             dir, dir, store_rel);
+    snprintf(cfg, ncfg, "%s/config.json", dir);
+    cr_assert_eq(rc_test_write_file(cfg, json, strlen(json)), 0);
+    return dir;
+}
+
+static int r2(const char *cfg, const char *args, rc_buf *err)
+{
+    char a[8192];
+    snprintf(a, sizeof a, "%s --config '%s' --log-format text", args, cfg);
+    rc_buf_reset(err);
+    return rc_test_r2cache(a, NULL, err);
+}
+
+#define FILL_HOUR "fill --station XX.AAA..HHZ --from 2025-11-04T00:00:00Z --to 2025-11-04T01:00:00Z"
+
+/* The month of a local store is a link to a folder elsewhere (an operator
+ * moved it to another disk and linked it back): fill writes nothing through
+ * it and exits 3; verify and inventory exit 3 saying why instead of reporting
+ * an empty store (they reported "0 manifests", exit 0, before). */
+Test(security, binary_refuses_a_symlinked_month_in_the_local_store, .timeout = 120)
+{
+    char cfg[4400], store[4400], moved[4400], link_at[4400], want[8192], cmd[16384];
+    char *dir = symlink_fixture("security-symlink", "store", cfg, sizeof cfg);
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(moved, sizeof moved, "%s/moved", dir);
+    snprintf(link_at, sizeof link_at, "%s/store/data/2025/11", dir);
+    snprintf(want, sizeof want,
+             "data/2025/11 is a symbolic link to %s; the local store never follows symbolic links "
+             "out of its root: replace data/2025/11 with a directory or remove it",
+             moved);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/data/2025' '%s'", store, moved);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    cr_assert_eq(symlink(moved, link_at), 0);
+    rc_buf err = RC_BUF_INIT;
+
+    /* a fresh store: nothing may be written through the link */
+    int rc = r2(cfg, FILL_HOUR, &err);
+    cr_expect_eq(rc, 3, "fill through a linked month: exit %d: %s", rc, err.data ? err.data : "");
+    cr_expect(err.data && strstr(err.data, want), "fill does not say \"%s\": %s", want,
+              err.data ? err.data : "");
+    cr_expect_eq(tree_count(moved), 0, "fill wrote through the link");
+
+    /* a filled month, moved away and linked back */
+    cr_assert_eq(unlink(link_at), 0);
+    rc = r2(cfg, FILL_HOUR, &err);
+    cr_assert_eq(rc, 0, "fill: exit %d: %s", rc, err.data ? err.data : "");
+    snprintf(cmd, sizeof cmd, "rmdir '%s' && mv '%s' '%s'", moved, link_at, moved);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    cr_assert_eq(symlink(moved, link_at), 0);
+    int before = tree_count(moved);
+    cr_assert_gt(before, 6, "the month held %d entries", before);
+
+    rc = r2(cfg, "verify", &err);
+    cr_expect_eq(rc, 3, "verify: exit %d: %s", rc, err.data ? err.data : "");
+    cr_expect(err.data && strstr(err.data, want), "verify does not say \"%s\": %s", want,
+              err.data ? err.data : "");
+    rc = r2(cfg, "inventory --scope all", &err);
+    cr_expect_eq(rc, 3, "inventory: exit %d: %s", rc, err.data ? err.data : "");
+    cr_expect(err.data && strstr(err.data, want), "inventory does not say \"%s\": %s", want,
+              err.data ? err.data : "");
+    rc = r2(cfg, FILL_HOUR " --force", &err);
+    cr_expect_eq(rc, 3, "fill --force: exit %d: %s", rc, err.data ? err.data : "");
+    cr_expect(err.data && strstr(err.data, want), "fill --force does not say \"%s\": %s", want,
+              err.data ? err.data : "");
+    cr_expect_eq(tree_count(moved), before, "fill --force changed the folder behind the link");
+    rc_buf_free(&err);
+    rc_test_rmtree(dir);
+    free(dir);
+}
+
+/* The root itself may be a link (/data -> /mnt/data): that is the
+ * operator's path, and everything works as with a plain folder. */
+Test(security, binary_works_with_a_store_root_that_is_a_symlink, .timeout = 120)
+{
+    char cfg[4400], real[4400], link_at[4400], cmd[8800];
+    char *dir = symlink_fixture("security-rootlink", "link", cfg, sizeof cfg);
+    snprintf(real, sizeof real, "%s/real", dir);
+    snprintf(link_at, sizeof link_at, "%s/link", dir);
+    cr_assert_eq(mkdir(real, 0755), 0);
+    cr_assert_eq(symlink("real", link_at), 0);
+    rc_buf err = RC_BUF_INIT;
+    int rc = r2(cfg, FILL_HOUR, &err);
+    cr_assert_eq(rc, 0, "fill: exit %d: %s", rc, err.data ? err.data : "");
+    snprintf(cmd, sizeof cmd,
+             "test -f '%s/data/2025/11/XX/kilauea/AAA/%%/HHZ/XX_AAA__HHZ_1Hz_2025-11-04.json'",
+             real);
+    cr_expect_eq(rc_test_sh(cmd, NULL, NULL), 0, "the manifest is not in the linked folder");
+    rc = r2(cfg, "verify", &err);
+    cr_expect_eq(rc, 0, "verify: exit %d: %s", rc, err.data ? err.data : "");
+    rc = r2(cfg, "inventory --scope all", &err);
+    cr_expect_eq(rc, 0, "inventory: exit %d: %s", rc, err.data ? err.data : "");
+    rc_buf_free(&err);
     rc_test_rmtree(dir);
     free(dir);
 }

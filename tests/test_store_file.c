@@ -1,7 +1,9 @@
 /*
  * test_store_file.c: the local-directory store and the store wrappers:
  * round trips, reversible key mapping, refusal of escaping keys, listing
- * order, sidecars, conditional puts and crash leftovers.
+ * order, sidecars, conditional puts and crash leftovers; symbolic links,
+ * second hard links and special files beneath the root refused by every
+ * operation (a root that is itself a link works).
  */
 #include <criterion/criterion.h>
 
@@ -501,4 +503,376 @@ Test(store_file, put_async_falls_back_to_put)
     cr_assert_eq(rc_store_put_async(g_st, "q/../../x", "abc", 3, NULL, on_done, &d, &e), RC_OK);
     cr_assert_eq(d.calls, 2);
     cr_assert_eq(d.status, RC_EINVAL);
+}
+
+/* ---- symbolic links, hard links and special files under the root ------- */
+
+/* The refusal every operation gives for the symlink at rel (relative to the
+ * root) pointing at target: the exact status and the operator's sentence. */
+static void expect_link_refusal(int rc, const rc_err *e, const char *rel, const char *target,
+                                const char *replace_with, const char *op)
+{
+    char want[2048];
+    cr_assert_eq(rc, RC_EUNUSABLE, "%s: status %d, message: %s", op, rc, e->msg);
+    snprintf(want, sizeof want, "%s is a symbolic link to %s;", rel, target);
+    cr_assert(strstr(e->msg, want), "%s: message does not say \"%s\": %s", op, want, e->msg);
+    snprintf(want, sizeof want,
+             "the local store never follows symbolic links out of its root: replace %s with %s "
+             "or remove it",
+             rel, replace_with);
+    cr_assert(strstr(e->msg, want), "%s: message does not say \"%s\": %s", op, want, e->msg);
+    cr_assert(strstr(e->msg, g_dir), "%s: message does not name the store: %s", op, e->msg);
+}
+
+/* Number of entries below dir (recursively, dot-files included). */
+static int tree_count(const char *dir)
+{
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "find '%s' -mindepth 1 | wc -l", dir);
+    rc_buf out = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
+    int n = atoi(out.data ? out.data : "-1");
+    rc_buf_free(&out);
+    return n;
+}
+
+static void mkdirs_rel(const char *rel)
+{
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%s'", g_dir, rel);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+}
+
+static void symlink_rel(const char *target, const char *rel)
+{
+    char *p = path_of(rel);
+    cr_assert_eq(symlink(target, p), 0, "symlink %s -> %s", p, target);
+    free(p);
+}
+
+static int is_symlink(const char *rel)
+{
+    char *p = path_of(rel);
+    struct stat st;
+    int r = lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+    free(p);
+    return r;
+}
+
+/* put, conditional puts, get, head, delete and listings of key all refuse
+ * with the link's message; nothing changes outside the root. */
+static void expect_all_refused(const char *key, const char *list_prefix, const char *rel,
+                               const char *target, const char *replace_with)
+{
+    rc_err e;
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put(g_st, key, "new", 3, NULL, NULL, &e), &e, rel, target,
+                        replace_with, "put");
+    rc_put_opts create = {NULL, NULL, 1};
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put(g_st, key, "new", 3, &create, NULL, &e), &e, rel, target,
+                        replace_with, "create-only put");
+    rc_put_opts match = {NULL, "5d41402abc4b2a76b9719d911017c592", 0};
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put(g_st, key, "new", 3, &match, NULL, &e), &e, rel, target,
+                        replace_with, "If-Match put");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put_async(g_st, key, "new", 3, NULL, NULL, NULL, &e), &e, rel,
+                        target, replace_with, "asynchronous put");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_get(g_st, key, &b, &info, &e), &e, rel, target, replace_with,
+                        "get");
+    cr_assert(!b.data || !strstr(b.data, "outside"), "get read through the link: %s", b.data);
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_head(g_st, key, &info, &e), &e, rel, target, replace_with, "head");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_delete(g_st, key, &e), &e, rel, target, replace_with, "delete");
+    keys ks = {0};
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_list(g_st, "", collect, &ks, &e), &e, rel, target, replace_with,
+                        "list of the whole store");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_list(g_st, list_prefix, collect, &ks, &e), &e, rel, target,
+                        replace_with, "list of the key's folder");
+    rc_buf_free(&b);
+}
+
+/* An operator moved a month to another disk and left a link behind. */
+Test(store_file, symlinked_month_is_refused_everywhere)
+{
+    char *out = rc_test_tmpdir("store_file-outside");
+    cr_assert_not_null(out);
+    /* what the month held: a manifest now reachable only through the link */
+    char cmd[8800];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/HV/kilauea/UWE/%%/HHZ' && printf outside > "
+             "'%s/HV/kilauea/UWE/%%/HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json'",
+             out, out);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    mkdirs_rel("data/2025");
+    symlink_rel(out, "data/2025/11");
+    put_str("data/2025/10/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-10-31.json", "{}");
+
+    expect_all_refused("data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json",
+                       "data/2025/11/HV/kilauea/UWE//HHZ/", "data/2025/11", out, "a directory");
+    /* a new day's key through the link: no folder, temporary file or lock outside */
+    rc_err e;
+    rc_err_clear(&e);
+    expect_link_refusal(
+        rc_store_put(g_st, "data/2025/11/HV/kilauea/NEW//HHZ/x.bin.zst", "b", 1, NULL, NULL, &e),
+        &e, "data/2025/11", out, "a directory", "put of a new folder");
+    cr_assert_eq(tree_count(out), 6, "something was written through the link");
+    rc_buf b = RC_BUF_INIT;
+    snprintf(cmd, sizeof cmd, "%s/HV/kilauea/UWE/%%/HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json", out);
+    cr_assert_eq(rc_test_read_file(cmd, &b), 0);
+    cr_assert_str_eq(b.data, "outside", "the file behind the link was changed");
+    rc_buf_free(&b);
+    cr_assert(is_symlink("data/2025/11"), "the link itself was removed or replaced");
+
+    /* listings that cannot reach the link still work; one that can does not */
+    keys *ks = list("data/2025/10/");
+    cr_assert_eq(ks->n, 1);
+    free(ks);
+    keys k2 = {0};
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_list(g_st, "data/2025/1", collect, &k2, &e), &e, "data/2025/11",
+                        out, "a directory", "list of a partial segment");
+    rc_test_rmtree(out);
+    free(out);
+}
+
+/* A manifest or blob that is a link to a file elsewhere. */
+Test(store_file, symlinked_object_is_refused_everywhere)
+{
+    char *out = rc_test_tmpdir("store_file-outside");
+    cr_assert_not_null(out);
+    char target[4400];
+    snprintf(target, sizeof target, "%s/day.json", out);
+    cr_assert_eq(rc_test_write_file(target, "outside", 7), 0);
+    mkdirs_rel("data/2025/11/HV/kilauea/UWE/%/HHZ");
+    const char *dir = "data/2025/11/HV/kilauea/UWE/%/HHZ/";
+    char rel[512], key[512];
+    snprintf(rel, sizeof rel, "%sHV_UWE__HHZ_100Hz_2025-11-04.json", dir);
+    snprintf(key, sizeof key, "data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json");
+    symlink_rel(target, rel);
+
+    expect_all_refused(key, "data/2025/11/HV/kilauea/UWE//HHZ/", rel, target, "a plain file");
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_test_read_file(target, &b), 0);
+    cr_assert_str_eq(b.data, "outside", "the file behind the link was changed");
+    cr_assert(is_symlink(rel), "the link was replaced or removed");
+    cr_assert_eq(tree_count(out), 1, "something was written outside the root");
+
+    /* a blob whose link dangles: put must not create the target either */
+    char blob_rel[512], blob_target[4400];
+    snprintf(blob_rel, sizeof blob_rel,
+             "%sHV_UWE__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-00-10-00.bin.zst", dir);
+    snprintf(blob_target, sizeof blob_target, "%s/blob.bin.zst", out);
+    symlink_rel(blob_target, blob_rel);
+    rc_err e;
+    rc_err_clear(&e);
+    expect_link_refusal(
+        rc_store_put(g_st,
+                     "data/2025/11/HV/kilauea/UWE//HHZ/"
+                     "HV_UWE__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-00-10-00.bin.zst",
+                     "zstd", 4, NULL, NULL, &e),
+        &e, blob_rel, blob_target, "a plain file", "put of a blob");
+    cr_assert_eq(tree_count(out), 1, "the dangling link's target was created");
+    rc_buf_free(&b);
+    rc_test_rmtree(out);
+    free(out);
+}
+
+/* A station folder in the middle of the key, linked elsewhere (here even to
+ * a folder inside the root: links are never followed, wherever they point). */
+Test(store_file, symlinked_middle_segment_is_refused_everywhere)
+{
+    char *out = rc_test_tmpdir("store_file-outside");
+    cr_assert_not_null(out);
+    char cmd[8800];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/%%/HHZ' && printf outside > '%s/%%/HHZ/k.json'", out,
+             out);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    mkdirs_rel("data/2025/11/HV/kilauea");
+    symlink_rel(out, "data/2025/11/HV/kilauea/UWE");
+    expect_all_refused("data/2025/11/HV/kilauea/UWE//HHZ/k.json", "data/2025/11/HV/kilauea/UWE/",
+                       "data/2025/11/HV/kilauea/UWE", out, "a directory");
+    cr_assert_eq(tree_count(out), 3, "something was written through the link");
+
+    mkdirs_rel("data/2025/11/HV/kilauea/REAL/%/HHZ");
+    symlink_rel("REAL", "data/2025/11/HV/kilauea/ALIAS");
+    rc_err e;
+    rc_err_clear(&e);
+    expect_link_refusal(
+        rc_store_put(g_st, "data/2025/11/HV/kilauea/ALIAS//HHZ/k.json", "{}", 2, NULL, NULL, &e),
+        &e, "data/2025/11/HV/kilauea/ALIAS", "REAL", "a directory", "put through a relative link");
+    cr_assert_not(exists("data/2025/11/HV/kilauea/REAL/%/HHZ/k.json"));
+    rc_test_rmtree(out);
+    free(out);
+}
+
+/* The store's own files (sidecars, the lock) are never followed either: a
+ * dangling .lock link would otherwise create its target outside the root. */
+Test(store_file, symlinked_sidecar_and_lock_are_refused)
+{
+    char *out = rc_test_tmpdir("store_file-outside");
+    cr_assert_not_null(out);
+    put_str("s/obj", "body");
+    char side_target[4400], lock_target[4400];
+    snprintf(side_target, sizeof side_target, "%s/side.json", out);
+    snprintf(lock_target, sizeof lock_target, "%s/lockfile", out);
+    cr_assert_eq(rc_test_write_file(side_target, "{}", 2), 0);
+    char *sp = path_of("s/.obj.meta.json");
+    cr_assert_eq(unlink(sp), 0);
+    free(sp);
+    symlink_rel(side_target, "s/.obj.meta.json");
+    rc_err e;
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_get(g_st, "s/obj", &b, &info, &e), &e, "s/.obj.meta.json",
+                        side_target, "a plain file", "get with a linked sidecar");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put(g_st, "s/obj", "next", 4, NULL, NULL, &e), &e,
+                        "s/.obj.meta.json", side_target, "a plain file",
+                        "put with a linked sidecar");
+    keys ks = {0};
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_list(g_st, "", collect, &ks, &e), &e, "s/.obj.meta.json",
+                        side_target, "a plain file", "list with a linked sidecar");
+    rc_buf_reset(&b);
+    cr_assert_eq(rc_test_read_file(side_target, &b), 0);
+    cr_assert_str_eq(b.data, "{}", "the sidecar's link target was written");
+
+    mkdirs_rel("l");
+    symlink_rel(lock_target, "l/.lock");
+    rc_err_clear(&e);
+    expect_link_refusal(rc_store_put(g_st, "l/k", "v", 1, NULL, NULL, &e), &e, "l/.lock",
+                        lock_target, "a plain file", "put with a linked lock");
+    struct stat st;
+    cr_assert_neq(stat(lock_target, &st), 0, "the lock's link target was created outside");
+    cr_assert_not(exists("l/k"));
+    cr_assert_eq(tree_count(out), 1);
+    rc_buf_free(&b);
+    rc_test_rmtree(out);
+    free(out);
+}
+
+/* A file with a second hard link, a fifo or a device is not the store's. */
+Test(store_file, hard_links_and_special_files_are_refused, .timeout = 20)
+{
+    char *out = rc_test_tmpdir("store_file-outside");
+    cr_assert_not_null(out);
+    char other[4400];
+    snprintf(other, sizeof other, "%s/other.bin", out);
+    cr_assert_eq(rc_test_write_file(other, "outside", 7), 0);
+    mkdirs_rel("h");
+    char *hp = path_of("h/linked.bin");
+    cr_assert_eq(link(other, hp), 0);
+    free(hp);
+    rc_err e;
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    const char *hmsg = "h/linked.bin has 2 hard links; the local store never reads a file that "
+                       "is linked elsewhere too: replace h/linked.bin with a copy of its own or "
+                       "remove it";
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_get(g_st, "h/linked.bin", &b, &info, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, hmsg), "message: %s", e.msg);
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_head(g_st, "h/linked.bin", &info, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, hmsg), "message: %s", e.msg);
+    keys ks = {0};
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_list(g_st, "h/", collect, &ks, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, hmsg), "message: %s", e.msg);
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_delete(g_st, "h/linked.bin", &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(exists("h/linked.bin"));
+
+    /* a fifo as an object (opening it for reading would block forever) and
+     * as a folder */
+    char *fp = path_of("f.bin");
+    cr_assert_eq(mkfifo(fp, 0644), 0);
+    free(fp);
+    const char *fmsg = "f.bin is a named pipe (fifo), not a plain file or directory; the local "
+                       "store holds only plain files and directories: remove f.bin or move it "
+                       "out of the store";
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_get(g_st, "f.bin", &b, &info, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, fmsg), "message: %s", e.msg);
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_put(g_st, "f.bin/x", "v", 1, NULL, NULL, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, fmsg), "message: %s", e.msg);
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_list(g_st, "", collect, &ks, &e), RC_EUNUSABLE, "%s", e.msg);
+    cr_assert(strstr(e.msg, "is a named pipe (fifo)"), "message: %s", e.msg);
+    b.len = 0;
+    cr_assert_eq(rc_test_read_file(other, &b), 0);
+    cr_assert_str_eq(b.data, "outside");
+    rc_buf_free(&b);
+    rc_test_rmtree(out);
+    free(out);
+}
+
+/* Unchanged: a key under another key's file is refused naming that file;
+ * reads of such a key find nothing. */
+Test(store_file, key_under_a_plain_file_is_refused_naming_it)
+{
+    put_str("data/2025/11", "a file where a month should be");
+    rc_err e;
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_put(g_st, "data/2025/11/HV/x", "v", 1, NULL, NULL, &e), RC_EINVAL);
+    cr_assert(strstr(e.msg, "data/2025/11 is a file"), "message: %s", e.msg);
+    cr_assert(strstr(e.msg, "\"data/2025/11/HV/x\""), "message names the key: %s", e.msg);
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(g_st, "data/2025/11/HV/x", &b, NULL, &e), RC_ENOTFOUND);
+    cr_assert_eq(rc_store_delete(g_st, "data/2025/11/HV/x", &e), RC_OK);
+    keys *ks = list("data/2025/11/");
+    cr_assert_eq(ks->n, 0);
+    free(ks);
+    rc_buf_free(&b);
+}
+
+/* The root itself may be a link (/data -> /mnt/data): that is the operator's
+ * path, resolved once at open, and everything works beneath it. */
+Test(store_file, root_that_is_a_symlink_works)
+{
+    mkdirs_rel("real");
+    symlink_rel("real", "link");
+    char root[4300];
+    snprintf(root, sizeof root, "%s/link", g_dir);
+    rc_store *s = NULL;
+    rc_err e;
+    rc_err_clear(&e);
+    cr_assert_eq(rc_store_open(root, NULL, &s, &e), RC_OK, "%s", e.msg);
+    const char *key = "data/2025/11/HV/kilauea/UWE//HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json";
+    char etag[RC_ETAG_MAX];
+    cr_assert_eq(rc_store_put(s, key, "{}", 2, NULL, etag, &e), RC_OK, "%s", e.msg);
+    rc_put_opts m = {NULL, etag, 0};
+    cr_assert_eq(rc_store_put(s, key, "{\"a\":1}", 7, &m, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert(exists("real/data/2025/11/HV/kilauea/UWE/%/HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json"));
+    rc_buf b = RC_BUF_INIT;
+    cr_assert_eq(rc_store_get(s, key, &b, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(b.data, "{\"a\":1}");
+    keys ks = {0};
+    cr_assert_eq(rc_store_list(s, "", collect, &ks, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(ks.n, 1);
+    cr_assert_str_eq(ks.k[0], key);
+    cr_assert_eq(rc_store_delete(s, key, &e), RC_OK, "%s", e.msg);
+    cr_assert_not(
+        exists("real/data/2025/11/HV/kilauea/UWE/%/HHZ/HV_UWE__HHZ_100Hz_2025-11-04.json"));
+    rc_store_close(s);
+
+    /* a root that does not exist yet, under a linked parent: made by the first write */
+    snprintf(root, sizeof root, "file://%s/link/sub/store", g_dir);
+    cr_assert_eq(rc_store_open(root, NULL, &s, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_store_get(s, "k", &b, NULL, &e), RC_ENOTFOUND);
+    cr_assert_not(exists("real/sub"));
+    cr_assert_eq(rc_store_put(s, "d/k", "v", 1, NULL, NULL, &e), RC_OK, "%s", e.msg);
+    cr_assert(exists("real/sub/store/d/k"));
+    rc_store_close(s);
+    rc_buf_free(&b);
 }
