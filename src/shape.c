@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "r2cache/mseed.h"
 #include "r2cache/timewin.h"
 
 #define RATE_TOL 1e-4 /* relative; B100 stores rates as float */
@@ -138,21 +139,30 @@ static int64_t span_us(int64_t nsamp, double rate)
  */
 static const char *damaged(const MSRecord *msr)
 {
-    if (msr->samplecnt < 0)
-        return "negative sample count";
+    if (msr->samplecnt < 0) return "negative sample count";
     if (msr->samplecnt > 0 && !(msr->samprate >= 1e-6 && msr->samprate <= 1e6))
         return "sample rate outside 1e-6 .. 1e6 Hz";
     int size = 0;
     switch (msr->encoding) {
-    case DE_ASCII: size = 1; break;
-    case DE_INT16: size = 2; break;
-    case DE_INT32: size = 4; break;
-    case DE_FLOAT32: size = 4; break;
-    case DE_FLOAT64: size = 8; break;
-    default: return NULL; /* compressed: the decoders bound themselves */
+    case DE_ASCII:
+        size = 1;
+        break;
+    case DE_INT16:
+        size = 2;
+        break;
+    case DE_INT32:
+        size = 4;
+        break;
+    case DE_FLOAT32:
+        size = 4;
+        break;
+    case DE_FLOAT64:
+        size = 8;
+        break;
+    default:
+        return NULL; /* compressed: the decoders bound themselves */
     }
-    if (!msr->fsdh)
-        return NULL;
+    if (!msr->fsdh) return NULL;
     int64_t payload = (int64_t)msr->reclen - (int64_t)msr->fsdh->data_offset;
     if (msr->fsdh->data_offset < 48 || payload < 0 || (int64_t)msr->samplecnt * size > payload)
         return "more samples claimed than the record holds";
@@ -252,70 +262,58 @@ static int index_record(rc_traces *t, const MSRecord *msr, const unsigned char *
     return RC_OK;
 }
 
-static int all_padding(const unsigned char *p, size_t n)
+/* The framing error of an answer as this module has always named it. */
+static int framing_error(const rc_mseed_report *r, rc_err *e)
 {
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != 0) return 0;
-    return 1;
-}
-
-static void describe_bytes(const unsigned char *p, size_t n, char *out, size_t outn)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n && i < 24 && k + 2 < outn; i++)
-        out[k++] = (p[i] >= 0x20 && p[i] < 0x7f) ? (char)p[i] : '.';
-    out[k] = '\0';
-}
-
-static int is_pow2_reclen(size_t n)
-{
-    return n >= 128 && n <= 65536 && (n & (n - 1)) == 0;
+    switch (r->kind) {
+    case RC_MSEED_V3:
+        return rc_err_set(e, RC_EFORMAT,
+                          "miniSEED 3 is not supported (libmseed 2.x reads miniSEED 2 only): "
+                          "record at byte offset %zu; request or convert the data to miniSEED 2",
+                          r->offset);
+    case RC_MSEED_TRUNCATED:
+        if (r->want)
+            return rc_err_set(e, RC_EFORMAT,
+                              "truncated miniSEED record at byte offset %zu (%zu of %zu bytes); "
+                              "the transfer was probably cut short",
+                              r->offset, r->have, r->want);
+        return rc_err_set(e, RC_EFORMAT,
+                          "truncated miniSEED record at byte offset %zu (%zu bytes, its header "
+                          "cut); the transfer was probably cut short",
+                          r->offset, r->have);
+    case RC_MSEED_NO_LENGTH:
+        return rc_err_set(e, RC_EFORMAT,
+                          "miniSEED record at byte offset %zu has no blockette 1000 and its "
+                          "length cannot be determined from the %zu bytes left",
+                          r->offset, r->have);
+    default:
+        return rc_err_set(e, RC_EFORMAT,
+                          "not miniSEED 2 data at byte offset %zu (starts \"%s\"): %s", r->offset,
+                          r->head, r->message);
+    }
 }
 
 int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
 {
     const unsigned char *b = buf;
-    size_t pos = 0;
     MSRecord *msr = NULL;
     chan_idx *last = NULL;
     int rc = RC_OK;
     if (len > INT32_MAX)
         return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it", len);
-    while (pos < len) {
-        size_t left = len - pos;
-        if (left >= 3 && b[pos] == 'M' && b[pos + 1] == 'S' && b[pos + 2] == 3) {
-            rc = rc_err_set(e, RC_EFORMAT,
-                            "miniSEED 3 is not supported (libmseed 2.x reads miniSEED 2 only): "
-                            "record at byte offset %zu; request or convert the data to "
-                            "miniSEED 2",
-                            pos);
-            break;
-        }
-        if (all_padding(b + pos, left)) break;
+    /* One framing rule for every reader (mseed.h); the records before the
+     * first bad byte are indexed, the caller decides what the damage means. */
+    rc_mseed_report rep;
+    rc_mseed_check(buf, len, &rep);
+    size_t end = rep.status == RC_OK ? rep.end : rep.offset;
+    size_t pos = 0;
+    while (pos < end) {
+        size_t reclen = rc_mseed_record_len(b + pos, end - pos);
         char *rp = (char *)(b + pos); /* libmseed's API is not const; it only reads */
-        int want = ms_detect(rp, (int)left);
-        /* A record without blockette 1000 at the end of the buffer: its length
-         * is what is left, provided that is a valid record length. */
-        if (want == 0 && is_pow2_reclen(left)) want = (int)left;
-        int r = want > 0 && (size_t)want <= left ? msr_parse(rp, (int)left, &msr, want, 0, 0)
-                                                 : MS_NOTSEED;
+        int r = reclen ? msr_parse(rp, (int)reclen, &msr, (int)reclen, 0, 0) : MS_NOTSEED;
         if (r != 0) {
-            char head[32];
-            describe_bytes(b + pos, left, head, sizeof head);
-            if (want > 0 && (size_t)want > left)
-                rc = rc_err_set(e, RC_EFORMAT,
-                                "truncated miniSEED record at byte offset %zu (%zu of %d bytes); "
-                                "the transfer was probably cut short",
-                                pos, left, want);
-            else if (want == 0)
-                rc = rc_err_set(e, RC_EFORMAT,
-                                "miniSEED record at byte offset %zu has no blockette 1000 and "
-                                "its length cannot be determined from the %zu bytes left",
-                                pos, left);
-            else
-                rc = rc_err_set(e, RC_EFORMAT,
-                                "not miniSEED 2 data at byte offset %zu (starts \"%s\"): %s", pos,
-                                head, ms_errorstr(r));
+            rc = rc_err_set(e, RC_EFORMAT, "miniSEED record at byte offset %zu cannot be read: %s",
+                            pos, ms_errorstr(r));
             break;
         }
         const char *why = damaged(msr);
@@ -330,14 +328,15 @@ int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
                 rc = RC_ENOMEM;
                 break;
             }
-            pos += (size_t)msr->reclen;
+            pos += reclen;
             continue;
         }
         rc = index_record(t, msr, b + pos, &last, e);
         if (rc) break;
-        pos += (size_t)msr->reclen;
+        pos += reclen;
     }
     msr_free(&msr);
+    if (rc == RC_OK && rep.status != RC_OK) rc = framing_error(&rep, e);
     /* Sort what this call appended out of order, for every channel. */
     for (size_t i = 0; i < t->nch; i++) {
         chan_idx *ch = &t->ch[i];
@@ -699,7 +698,8 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
                                    "centre sent records that cannot be decoded",
                                    cs, ts, te)
                       : rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
-    if (!rc && !(rate > 0)) rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
+    if (!rc && !(rate > 0))
+        rc = rc_err_set(e, RC_ENODATA, "no data for %s in [%s, %s)", cs, ts, te);
     if (rc) {
         free(sel);
         return rc;
@@ -874,8 +874,8 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
 }
 
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
-                      int64_t base_seconds, const int32_t *const *parts,
-                      const double *part_offsets, rc_window *out, rc_err *e)
+                      int64_t base_seconds, const int32_t *const *parts, const double *part_offsets,
+                      rc_window *out, rc_err *e)
 {
     rc_window w;
     int rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);

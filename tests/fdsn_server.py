@@ -38,6 +38,10 @@ Answers that are not data, all status 200 unless said otherwise:
   "mseed3:FILE"     the bytes of FILE (miniSEED 3), application/vnd.fdsn.mseed
   "plain404"        404 with a web server's HTML page (not an FDSN error
                     document): what a wrong URL gets
+  "other:N.S.L.C"   the records of channel N.S.L.C over the requested spans,
+                    instead of the requested channels' (L may be empty)
+  "earlier:S"       the requested channels' records S seconds before the
+                    requested spans (another day's data)
 Paths other than the ones below get that plain HTML 404 too, as a real web
 server answers a URL it does not serve.
 max_lines: any request with more lines than that gets 413.
@@ -409,6 +413,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error_text(413, "Payload Too Large",
                                  "%d lines, at most %d per request" % (len(lines), max_lines))
             return
+        if name == "other":
+            net, sta, loc, cha = arg.split(".")
+            lines = [((net, sta, loc, cha), s, e) for _codes, s, e in lines]
+        elif name == "earlier":
+            back = int(arg) * 1000000
+            lines = [(codes, s - back, e - back) for codes, s, e in lines]
         try:
             data = b"".join(r for codes, s, e in lines
                             for r in sds_records(self.state().sds, codes, s, e))

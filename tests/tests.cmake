@@ -20,7 +20,7 @@ rc_test(store_file err buf log timewin naming store store_file store_s3 sigv4 s3
 rc_test(manifest err buf log timewin naming store store_file store_s3 sigv4 s3xml manifest)
 rc_test(mseed err buf mseed)
 rc_test(source err buf url timewin naming mseed source source_fdsn source_sds)
-rc_test(shape err buf timewin naming shape)
+rc_test(shape err buf timewin naming mseed shape)
 rc_test(run err buf codec)
 rc_test(metrics err buf log metrics)
 rc_test(security err buf log timewin naming config store store_file store_s3 sigv4 s3xml url mseed source source_fdsn source_sds)

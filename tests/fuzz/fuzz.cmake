@@ -32,6 +32,6 @@ set(RC_FUZZ_STORE err buf log timewin naming store store_file store_s3 sigv4 s3x
 rc_fuzz(key err buf timewin naming)
 rc_fuzz(manifest ${RC_FUZZ_STORE} manifest)
 rc_fuzz(config err buf timewin naming config)
-rc_fuzz(mseed err buf timewin naming shape codec)
+rc_fuzz(mseed err buf timewin naming mseed shape codec)
 rc_fuzz(s3list err buf s3xml)
 rc_fuzz(s3error err buf s3xml)
