@@ -1729,6 +1729,8 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     en->final = final;
     int rc;
     if (!en->planned && (rc = plan(en, e)) != RC_OK) {
+        if (en->fatal.code)
+            fail_rest(en);
         tally(en);
         return rc;
     }

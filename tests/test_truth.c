@@ -841,3 +841,392 @@ Test(real_data, off_grid_recordings_are_cached_to_the_sample, .timeout = 900)
     rc_test_rmtree(tmp);
     free(tmp);
 }
+
+/* ======================================================================== */
+/* 4. final means final; answers that are not data; honest outcomes        */
+
+static char g_hsds[4200], g_hless[4200], g_hdmg[4200];
+static pid_t g_hsrv = -1, g_hless_srv = -1, g_hdmg_srv = -1;
+static int g_hport, g_hless_port, g_hdmg_port;
+
+#define HON "data/2025/11/XX/testvol/HON//BHZ/"
+#define HON_STATION                                                                                \
+    "{\"network\": \"XX\", \"station\": \"HON\", \"location\": \"\", \"channel\": \"BHZ\", "       \
+    "\"sample_rate\": 20}"
+
+/* Give the record of sds's HON day file that holds t a sample count 50
+ * larger than its frames hold: libmseed then refuses to decode it. */
+static void damage_record(const char *sds, int64_t t)
+{
+    char path[4600];
+    snprintf(path, sizeof path, "%s/2025/XX/HON/BHZ.D/XX.HON..BHZ.D.2025.308", sds);
+    rc_buf f = RC_BUF_INIT;
+    cr_assert_eq(rc_test_read_file(path, &f), 0, "%s", path);
+    MSRecord *msr = NULL;
+    int done = 0;
+    for (size_t off = 0; off + 512 <= f.len && !done; off += 512) {
+        cr_assert_eq(msr_parse(f.data + off, 512, &msr, 512, 0, 0), MS_NOERROR);
+        int64_t s = msr->starttime, e = s + (int64_t)(msr->samplecnt - 1) * 50000;
+        if (s <= t * 1000000 && t * 1000000 <= e) {
+            unsigned char *h = (unsigned char *)f.data + off;
+            unsigned n = ((unsigned)h[30] << 8 | h[31]) + 50;
+            h[30] = (unsigned char)(n >> 8);
+            h[31] = (unsigned char)n;
+            done = 1;
+        }
+    }
+    msr_free(&msr);
+    cr_assert(done, "no record holds %lld", (long long)t);
+    cr_assert_eq(rc_test_write_file(path, f.data, f.len), 0);
+    rc_buf_free(&f);
+}
+
+static void hon_setup(void)
+{
+    snprintf(g_hsds, sizeof g_hsds, "%s/test-tmp/honest-sds", RC_BINARY_DIR);
+    snprintf(g_hless, sizeof g_hless, "%s/test-tmp/honest-sds-less", RC_BINARY_DIR);
+    snprintf(g_hdmg, sizeof g_hdmg, "%s/test-tmp/honest-sds-dmg", RC_BINARY_DIR);
+    char marker[4300];
+    snprintf(marker, sizeof marker, "%s/.complete-1", g_hsds);
+    struct stat st;
+    if (stat(marker, &st) != 0) {
+        const char *synth = rc_test_bin("r2cache-synth");
+        char cmd[20000];
+        snprintf(cmd, sizeof cmd,
+                 "rm -rf '%s' '%s' '%s' && "
+                 "%s sds --out '%s' --rate 20 --from " DAY " --to 2025-11-05 --chan XX.HON..BHZ "
+                 "--chan XX.OTH..BHZ && "
+                 "%s sds --out '%s' --rate 20 --from " DAY " --to 2025-11-05 --chan XX.HON..BHZ "
+                 "--gap " DAY "T03:02:00Z/" DAY "T03:03:00Z && "
+                 "%s sds --out '%s' --rate 20 --from " DAY " --to 2025-11-05 --chan XX.HON..BHZ",
+                 g_hsds, g_hless, g_hdmg, synth, g_hsds, synth, g_hless, synth, g_hdmg);
+        cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0, "r2cache-synth failed");
+        damage_record(g_hdmg, T(DAY "T05:03:00Z"));
+        snprintf(cmd, sizeof cmd, "touch '%s'", marker);
+        cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    }
+    g_dir = rc_test_tmpdir("truth-honest");
+    cr_assert(g_dir);
+    g_hsrv = rc_test_fdsn_start(g_hsds, NULL, &g_hport);
+    g_hless_srv = rc_test_fdsn_start(g_hless, NULL, &g_hless_port);
+    g_hdmg_srv = rc_test_fdsn_start(g_hdmg, NULL, &g_hdmg_port);
+    cr_assert(g_hsrv > 0 && g_hless_srv > 0 && g_hdmg_srv > 0, "FDSN test servers did not start");
+}
+
+static void hon_teardown(void)
+{
+    rc_test_server_stop(g_hsrv);
+    rc_test_server_stop(g_hless_srv);
+    rc_test_server_stop(g_hdmg_srv);
+    g_hsrv = g_hless_srv = g_hdmg_srv = -1;
+    rc_test_rmtree(g_dir);
+    free(g_dir);
+    g_dir = NULL;
+}
+
+TestSuite(honest, .init = hon_setup, .fini = hon_teardown, .timeout = 600);
+
+/* A configuration under the test dir: store NAME, the server on port, fast
+ * retries (two attempts), the stations given. */
+static void hon_config(const char *name, int port, const char *stations, char *cfg, size_t n,
+                       char *store, size_t ns)
+{
+    snprintf(store, ns, "%s/%s", g_dir, name);
+    snprintf(cfg, n, "%s/%s.json", g_dir, name);
+    char json[8192];
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"http://127.0.0.1:%d\", \"store\": \"%s\", \"spans\": [\"10m\", \"6h\"],\n"
+        " \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.01, \"backoff_cap_s\": 0.02},\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", "
+        "\"stations\": [%s]}]}\n",
+        port, store, stations);
+    cr_assert_eq(rc_test_write_file(cfg, json, strlen(json)), 0);
+}
+
+static void faults(int port, const char *json_list)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd,
+             "curl -sf -X POST -d '{\"faults\": %s}' http://127.0.0.1:%d/control >/dev/null",
+             json_list, port);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0, "cannot set faults %s", json_list);
+}
+
+static cJSON *parse_out(const rc_buf *out)
+{
+    cJSON *j = out->data ? cJSON_Parse(out->data) : NULL;
+    cr_assert(j, "not JSON: %s", out->data ? out->data : "(nothing)");
+    return j;
+}
+
+static const cJSON *manifest_entry(const char *store, const char *list, const char *start)
+{
+    static cJSON *m;
+    cJSON_Delete(m);
+    m = NULL;
+    char path[4600];
+    snprintf(path, sizeof path, "%s/" HON "XX_HON__BHZ_20Hz_" DAY ".json", store);
+    for (char *p = strstr(path, "//"); p; p = strstr(p + 2, "//"))
+        memmove(p + 2, p + 1, strlen(p + 1) + 1), p[1] = '%'; /* the local store's "" segment */
+    rc_buf b = RC_BUF_INIT;
+    if (rc_test_read_file(path, &b) != 0) return NULL;
+    m = cJSON_ParseWithLength(b.data, b.len);
+    rc_buf_free(&b);
+    return m ? entry_at(m, list, start) : NULL;
+}
+
+Test(honest, fill_up_to_now_leaves_the_window_still_running)
+{
+    char cfg[4400], store[4400];
+    hon_config("now", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    /* at 11:55:30 the 11:50 window has not ended: it is not written at all,
+     * neither final with made-up samples nor provisional */
+    int rc = r2c(&out, &err,
+                 "fill --config '%s' --from " DAY "T10:00:00Z --to now --now " DAY
+                 "T11:55:30Z --json --log-format text",
+                 cfg);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cJSON *j = parse_out(&out);
+    cr_assert_eq(num(j, "chunks_added"), 11);
+    cr_assert_eq(num(j, "windows_not_due"), 1);
+    cr_assert(strstr(err.data, "1 not due yet"), "%s", err.data);
+    cJSON_Delete(j);
+    cr_assert(manifest_entry(store, "10min", "11:40:00"));
+    cr_assert_null(manifest_entry(store, "10min", "11:50:00"), "the running window was written");
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+    /* once it has ended plus the delay, the same fill writes it, final */
+    rc = r2c(&out, NULL,
+             "fill --config '%s' --from " DAY "T10:00:00Z --to now --now " DAY
+             "T12:02:00Z --json --log-format text",
+             cfg);
+    cr_assert_eq(rc, 0);
+    j = parse_out(&out);
+    cr_assert_eq(num(j, "chunks_added"), 1);
+    cr_assert_eq(num(j, "windows_not_due"), 1); /* now 12:00-12:10 is the running one */
+    cJSON_Delete(j);
+    const cJSON *en = manifest_entry(store, "10min", "11:50:00");
+    cr_assert(en);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(en, "provisional"));
+    cr_assert_eq(num(en, "completeness"), 1);
+    rc_buf_free(&out);
+}
+
+Test(honest, force_never_replaces_a_chunk_with_a_less_complete_one)
+{
+    char cfg[4400], store[4400];
+    hon_config("force", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    const char *range = "--from " DAY "T03:00:00Z --to " DAY "T03:20:00Z --now 2025-11-06";
+    cr_assert_eq(r2c(NULL, NULL, "fill --config '%s' %s", cfg, range), 0);
+    snap before;
+    snap_take(store, &before);
+    /* the data centre has since lost a minute of 03:00-03:10 */
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(&out, &err,
+                 "fill --config '%s' %s --force --source http://127.0.0.1:%d --json "
+                 "--log-format text",
+                 cfg, range, g_hless_port);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cJSON *j = parse_out(&out);
+    cr_assert_eq(num(j, "chunks_kept"), 1, "%s", out.data);
+    cr_assert_eq(num(j, "chunks_added"), 1, "%s", out.data); /* 03:10, the same data again */
+    cJSON_Delete(j);
+    cr_assert(strstr(err.data, "1 kept (the stored chunk was more complete)"), "%s", err.data);
+    snap after;
+    snap_take(store, &after);
+    snap_same(&before, &after, "after a forced fill from a worse answer");
+    snap_free(&before);
+    snap_free(&after);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, a_damaged_record_fails_only_the_windows_it_touches)
+{
+    char cfg[4400], store[4400];
+    hon_config("damaged", g_hdmg_port, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(&out, &err,
+                 "fill --config '%s' --from " DAY " --to " DAY "T12:00:00Z --now 2025-11-06 --json "
+                 "--log-format text",
+                 cfg);
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err.data);
+    cJSON *j = parse_out(&out);
+    /* 72 ten-minute and 2 six-hour windows: 05:00 and the 00:00 block fail */
+    cr_assert_eq(num(j, "chunks_failed"), 2, "%s", out.data);
+    cr_assert_eq(num(j, "chunks_added"), 72, "%s", out.data);
+    cr_assert_eq(num(j, "windows_no_data"), 0);
+    cJSON_Delete(j);
+    cr_assert(strstr(err.data, "damaged miniSEED record starting " DAY "T05:0"), "%s", err.data);
+    cr_assert_null(manifest_entry(store, "10min", "05:00:00"));
+    cr_assert_null(manifest_entry(store, "6h", "00:00:00"));
+    cr_assert(manifest_entry(store, "10min", "04:50:00"));
+    cr_assert(manifest_entry(store, "10min", "05:10:00"));
+    cr_assert(manifest_entry(store, "6h", "06:00:00"));
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, answers_that_are_not_the_requested_data_are_failures)
+{
+    struct {
+        const char *faults, *msg;
+    } cases[] = {
+        {"[\"html\"]", "HTML page"},
+        {"[\"garbage-prefix\"]", "before the first record"},
+        {"[\"cut-record\", \"cut-record\"]", "cut short"},
+        {"[\"half\", \"half\"]", "cut short"},
+        {"[\"other:XX.OTH..BHZ\"]", "answered records of XX.OTH..BHZ, which were not asked for"},
+        {"[\"earlier:7200\"]", "outside the asked span"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char name[32], cfg[4400], store[4400];
+        snprintf(name, sizeof name, "answer-%zu", i);
+        hon_config(name, g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+        faults(g_hport, cases[i].faults);
+        rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+        int rc = r2c(&out, &err,
+                     "fill --config '%s' --from " DAY "T02:00:00Z --to " DAY
+                     "T03:00:00Z --now 2025-11-06 --json --log-format text",
+                     cfg);
+        faults(g_hport, "[]");
+        cr_assert_eq(rc, 1, "%s: exit %d: %s", cases[i].faults, rc, err.data);
+        cr_assert(strstr(err.data, cases[i].msg), "%s: %s", cases[i].faults, err.data);
+        cJSON *j = parse_out(&out);
+        cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status")),
+                         "partial");
+        cr_assert_eq(num(j, "chunks_added"), 0, "%s: %s", cases[i].faults, out.data);
+        cr_assert_eq(num(j, "chunks_failed"), 6, "%s: %s", cases[i].faults, out.data);
+        cr_assert_eq(num(j, "windows_no_data"), 0, "%s: %s", cases[i].faults, out.data);
+        cJSON_Delete(j);
+        rc_buf_free(&out);
+        rc_buf_free(&err);
+    }
+    /* the cron job says the station failed, not "ok" */
+    char cfg[4400], store[4400];
+    hon_config("answer-run", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    faults(g_hport, "[\"html\"]");
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(&out, &err,
+                 "run --config '%s' --now " DAY "T01:02:00Z --lookback 10m --retry-max 0s --json "
+                 "--log-format text",
+                 cfg);
+    faults(g_hport, "[]");
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err.data);
+    cJSON *j = parse_out(&out);
+    cr_assert_eq(num(j, "stations_failed"), 1);
+    cr_assert_eq(num(j, "stations_ok"), 0);
+    cr_assert(strstr(err.data, "XX.HON..BHZ failed:"), "%s", err.data);
+    cJSON_Delete(j);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, a_source_that_refuses_us_is_unusable_and_every_window_is_failed)
+{
+    char cfg[4400], store[4400];
+    hon_config("refused", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    faults(g_hport, "[\"401\"]");
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(&out, &err,
+                 "fill --config '%s' --from " DAY "T00:00:00Z --to " DAY
+                 "T06:00:00Z --now 2025-11-06 --json --log-format text",
+                 cfg);
+    faults(g_hport, "[]");
+    cr_assert_eq(rc, 3, "exit %d: %s", rc, err.data);
+    cr_assert(strstr(err.data, "HTTP 401"), "%s", err.data);
+    cJSON *j = parse_out(&out);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status")), "failed");
+    cr_assert_eq(num(j, "chunks_failed"), 36 + 1, "%s", out.data);
+    cr_assert_eq(num(j, "chunks_added"), 0);
+    cJSON_Delete(j);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, a_failed_fetch_fails_its_six_hour_window_too)
+{
+    char cfg[4400], store[4400];
+    hon_config("failed-6h", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    faults(g_hport, "[\"500\", \"500\"]");
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(&out, &err,
+                 "run --config '%s' --now " DAY "T06:02:00Z --lookback 10m --retry-max 0s --json "
+                 "--log-format text",
+                 cfg);
+    faults(g_hport, "[]");
+    cr_assert_eq(rc, 1, "exit %d: %s", rc, err.data);
+    cJSON *j = parse_out(&out);
+    /* 05:50-06:00 and 00:00-06:00, whose 36 base windows were fetched with
+     * it: all failed, none "no data" */
+    cr_assert_eq(num(j, "windows_failed"), 37, "%s", out.data);
+    cr_assert_eq(num(j, "windows_no_data"), 0, "%s", out.data);
+    cJSON_Delete(j);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, a_station_without_any_data_is_a_warning_not_ok)
+{
+    char cfg[4400], store[4400];
+    hon_config("nodata", g_hport,
+               HON_STATION ",{\"network\": \"XX\", \"station\": \"NOD\", \"location\": \"\", "
+                           "\"channel\": \"BHZ\", \"sample_rate\": 20}",
+               cfg, sizeof cfg, store, sizeof store);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = r2c(
+        &out, &err,
+        "run --config '%s' --now " DAY "T01:02:00Z --lookback 10m --json --log-format json", cfg);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    int found = 0;
+    for (char *line = strtok(err.data, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *l = cJSON_Parse(line);
+        cr_assert(l, "not a JSON log line: %s", line);
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "msg"));
+        if (msg && strstr(msg, "XX.NOD..BHZ")) {
+            cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(l, "level")),
+                             "warn", "%s", line);
+            cr_assert(strstr(msg, "no data"), "%s", msg);
+            found = 1;
+        }
+        cJSON_Delete(l);
+    }
+    cr_assert(found, "no log line names XX.NOD..BHZ");
+    cJSON *j = parse_out(&out);
+    cr_assert_eq(num(j, "stations_ok"), 1);
+    cr_assert_eq(num(j, "stations_no_data"), 1);
+    const cJSON *st = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "stations"), 1);
+    cr_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "status")),
+                     "no-data");
+    cJSON_Delete(j);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
+
+Test(honest, an_unusable_store_is_said_first_and_no_station_is_ok)
+{
+    char cfg[4400], store[4400];
+    hon_config("deadstore", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    /* an S3 endpoint nothing listens on (each test runs in its own process) */
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", 1);
+    setenv("AWS_REGION", "us-east-1", 1);
+    int rc = r2c(&out, &err,
+                 "run --config '%s' --store s3://nobucket --now " DAY
+                 "T01:02:00Z --lookback 10m --retry-max 0s --log-format text",
+                 cfg);
+    cr_assert_eq(rc, 3, "exit %d: %s", rc, err.data);
+    const char *first_err = strstr(err.data, " error ");
+    const char *station = strstr(err.data, "XX.HON..BHZ");
+    cr_assert(first_err && station && first_err < station, "the store's error comes first: %s",
+              err.data);
+    cr_assert(strstr(err.data, "XX.HON..BHZ failed:"), "%s", err.data);
+    cr_assert(strstr(err.data, "stations 0 ok, 0 without data, 1 failed"), "%s", err.data);
+    cr_assert_null(strstr(err.data, " ok: "), "%s", err.data);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
