@@ -43,8 +43,7 @@ static void fx_make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     const char *synth = rc_test_bin("r2cache-synth");
     char cmd[16384];
     snprintf(cmd, sizeof cmd,
@@ -110,14 +109,18 @@ static void fx_setup(void)
              "{\n"
              "  \"source\": \"http://127.0.0.1:%d\",\n"
              "  \"store\": \"%s\",\n"
+             "  \"cache_control\": {\"manifest\": \"public, max-age=17\"},\n"
              "  \"volcanoes\": [\n"
              "   {\"name\": \"kilauea\", \"location\": \"hawaii\", \"stations\": [\n"
-             "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": \"HHZ\",\n"
+             "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": "
+             "\"HHZ\",\n"
              "     \"sample_rate\": 1, \"instrument_type\": \"STS-2\", \"latitude\": 19.5,\n"
              "     \"longitude\": -155.5, \"elevation_m\": 1200},\n"
-             "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": \"BHZ\"}]},\n"
+             "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": "
+             "\"BHZ\"}]},\n"
              "   {\"name\": \"spurr\", \"location\": \"alaska\", \"stations\": [\n"
-             "    {\"network\": \"YY\", \"station\": \"CCC\", \"location\": \"\", \"channel\": \"HHZ\",\n"
+             "    {\"network\": \"YY\", \"station\": \"CCC\", \"location\": \"\", \"channel\": "
+             "\"HHZ\",\n"
              "     \"sample_rate\": 1}]}\n"
              "  ]\n}\n",
              g_port, g_store_url);

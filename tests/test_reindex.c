@@ -25,16 +25,14 @@ static int manifest_cb(void *ud, const rc_obj_info *o)
 /* Drop the fields that record when, not what. */
 static void strip_times(cJSON *o)
 {
-    if (!o)
-        return;
+    if (!o) return;
     cJSON_DeleteItemFromObjectCaseSensitive(o, "created_at");
     cJSON_DeleteItemFromObjectCaseSensitive(o, "updated_at");
     cJSON_DeleteItemFromObjectCaseSensitive(o, "written_at");
     cJSON *it;
     cJSON_ArrayForEach(it, o)
     {
-        if (cJSON_IsObject(it) || cJSON_IsArray(it))
-            strip_times(it);
+        if (cJSON_IsObject(it) || cJSON_IsArray(it)) strip_times(it);
     }
 }
 
@@ -70,6 +68,12 @@ static void check_rebuild(rc_store *st, void (*damage)(rc_store *, const char *)
     cr_assert_eq(fx_num(j, "summaries_written"), 3);
     cJSON_Delete(j);
     for (int i = 0; i < ks.n; i++) {
+        /* written with the configuration's cache_control.manifest, as
+         * every manifest write is (it was a hard-coded max-age=60) */
+        rc_obj_info info;
+        rc_err e;
+        cr_assert_eq(rc_store_head(st, ks.k[i], &info, &e), RC_OK, "%s", e.msg);
+        cr_assert_str_eq(info.meta.cache_control, "public, max-age=17", "%s", ks.k[i]);
         cJSON *now = load(st, ks.k[i]);
         if (!cJSON_Compare(orig[i], now, 1)) {
             char *a = cJSON_Print(orig[i]), *b = cJSON_Print(now);
@@ -133,9 +137,11 @@ Test(reindex, blob_without_metadata_is_indexed_from_its_body)
     cJSON_Delete(j);
     cJSON *now = load(st, CCC_DIR "YY_CCC__HHZ_1Hz_2025-11-04.json");
     const cJSON *lo = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(orig, "chunks"), "10min"), 18);
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(orig, "chunks"), "10min"),
+        18);
     const cJSON *ln = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(now, "chunks"), "10min"), 18);
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(now, "chunks"), "10min"),
+        18);
     cr_assert_str_eq(fx_str(ln, "start"), "03:00:00");
     cr_assert_eq(fx_num(ln, "samples"), fx_num(lo, "samples"));
     cr_assert_eq(fx_num(ln, "min"), fx_num(lo, "min"));

@@ -22,8 +22,7 @@ static void get(rc_store *st, const char *key, rc_buf *b, rc_obj_info *info)
     rc_err e;
     rc_buf_reset(b);
     cr_assert_eq(rc_store_get(st, key, b, info, &e), RC_OK, "%s", e.msg);
-    if (info)
-        cr_assert_eq(rc_store_head(st, key, info, &e), RC_OK, "%s", e.msg);
+    if (info) cr_assert_eq(rc_store_head(st, key, info, &e), RC_OK, "%s", e.msg);
 }
 
 static void put(rc_store *st, const char *key, const void *d, size_t n, const rc_obj_meta *m)
@@ -40,14 +39,13 @@ static void drop_entry(rc_store *st, const char *mkey, const char *hms)
     rc_obj_info info;
     get(st, mkey, &b, &info);
     cJSON *m = cJSON_Parse(b.data);
-    cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"),
-                                                "10min");
+    cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), "10min");
     int idx = -1, i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, l)
     {
-        if (!strcmp(cJSON_GetObjectItemCaseSensitive(it, "start")->valuestring, hms))
-            idx = i;
+        if (!strcmp(cJSON_GetObjectItemCaseSensitive(it, "start")->valuestring, hms)) idx = i;
         i++;
     }
     cr_assert(idx >= 0, "no entry %s in %s", hms, mkey);
@@ -158,8 +156,8 @@ Test(verify, finds_every_planted_fault_and_repair_fixes_the_indexes)
     rc_buf_reset(&b);
     get(st, AAA_DIR "XX_AAA__HHZ_1Hz_2025-11-05.json", &b, NULL);
     cJSON *m = cJSON_Parse(b.data);
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"),
-                                                      "10min");
+    const cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), "10min");
     cr_assert_eq(cJSON_GetArraySize(l), 73);
     const cJSON *last = cJSON_GetArrayItem(l, 72);
     cr_assert_str_eq(fx_str(last, "start"), "20:00:00");
@@ -196,5 +194,79 @@ Test(verify, stale_summary_is_a_fault_and_repair_rewrites_it)
     cJSON_Delete(j);
     cr_assert_eq(fx_json("verify", &j), 0);
     cJSON_Delete(j);
+    rc_store_close(st);
+}
+
+/* Set fields of the 10min entry starting at hms in a manifest, by hand. */
+static void edit_entry(rc_store *st, const char *mkey, const char *hms, int min, const char *sha)
+{
+    rc_buf b = RC_BUF_INIT;
+    rc_obj_info info;
+    get(st, mkey, &b, &info);
+    cJSON *m = cJSON_Parse(b.data);
+    cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), "10min");
+    cJSON *it, *found = NULL;
+    cJSON_ArrayForEach(it, l)
+    {
+        if (!strcmp(cJSON_GetObjectItemCaseSensitive(it, "start")->valuestring, hms)) found = it;
+    }
+    cr_assert(found, "no entry %s in %s", hms, mkey);
+    if (sha)
+        cJSON_ReplaceItemInObjectCaseSensitive(found, "sha256", cJSON_CreateString(sha));
+    else
+        cJSON_ReplaceItemInObjectCaseSensitive(found, "min", cJSON_CreateNumber(min));
+    char *s = cJSON_Print(m);
+    put(st, mkey, s, strlen(s), &info.meta);
+    free(s);
+    cJSON_Delete(m);
+    rc_buf_free(&b);
+}
+
+/* An entry that disagrees with its blob (sha256, min) is an index fault:
+ * the hint names --repair, and --repair rebuilds the entry from the blob, so
+ * verify is clean afterwards; the manifest is written with the configured
+ * Cache-Control, as every manifest write is. */
+Test(verify, repair_rebuilds_entries_that_disagree_with_their_blob)
+{
+    rc_store *st = fx_store();
+    const char *mkey = AAA_DIR "XX_AAA__HHZ_1Hz_2025-11-04.json";
+    edit_entry(st, mkey, "04:00:00", -12345678, NULL);
+    edit_entry(st, mkey, "05:00:00", 0,
+               "0000000000000000000000000000000000000000000000000000000000000000");
+    char a[8192];
+    snprintf(a, sizeof a, "verify --config '%s' --log-format text", g_config);
+    rc_buf out = RC_BUF_INIT;
+    int rc = fx_r2(a, &out, NULL);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out.data, "min-max         " AAA_DIR), "%s", out.data);
+    cr_assert(strstr(out.data, "sha256          " AAA_DIR), "%s", out.data);
+    cr_assert(strstr(out.data, "  2 index faults: `r2cache verify --repair` (or `r2cache reindex`) "
+                               "rebuilds the manifests and summaries from the blobs\n"),
+              "%s", out.data);
+    cr_assert_null(strstr(out.data, "blob faults"), "%s", out.data);
+    rc_buf_free(&out);
+    cJSON *j;
+    cr_assert_eq(fx_json("verify --repair", &j), 1, "the faults were there when verify ran");
+    cr_assert_eq(fx_num(j, "repaired"), 1, "one manifest rewritten");
+    cr_assert_eq(fx_num(j, "unrepaired"), 0);
+    cJSON_Delete(j);
+    cr_assert_eq(fx_json("verify", &j), 0, "repair left faults");
+    cJSON_Delete(j);
+    rc_obj_info info;
+    rc_err e;
+    cr_assert_eq(rc_store_head(st, mkey, &info, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(info.meta.cache_control, "public, max-age=17");
+    cr_assert_str_eq(info.meta.content_type, "application/json");
+    /* a corrupt blob is a blob fault: the hint names what fetches it again */
+    rc_buf b = RC_BUF_INIT;
+    get(st, K_TRUNC, &b, &info);
+    put(st, K_TRUNC, b.data, b.len / 2, &info.meta);
+    rc_buf_free(&b);
+    cr_assert_eq(fx_r2(a, &out, NULL), 1);
+    cr_assert(strstr(out.data, "  1 blob faults: the blob itself is gone or damaged; `r2cache fill "
+                               "--force` over its window fetches it again"),
+              "%s", out.data);
+    rc_buf_free(&out);
     rc_store_close(st);
 }
