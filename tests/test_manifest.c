@@ -362,6 +362,81 @@ Test(manifest, parse_errors_name_the_field)
     parse_fails(HDR "\"layout\":\"viewer\",\"chunks\":{}}", "\"layout\"");
     parse_fails(HDR "\"chunks\":[]}", "\"chunks\"");
     parse_fails(HDR "\"complete_day\":1,\"chunks\":{}}", "\"complete_day\"");
+    /* numbers JSON cannot write back (cJSON reads 01e309 as infinity): the
+     * manifest is unreadable, not silently kept (fuzz_manifest found this) */
+    parse_fails(HDR "\"chunks\":{\"10min\":[{\"start\":\"00:00:00\",\"min\":1,\"max\":2,"
+                    "\"samples\":3,\"completeness\":01e309}]}}",
+                "chunks.10min[0].completeness\": not a finite number");
+    parse_fails(HDR "\"x_extension\":[1,-1e400],\"chunks\":{}}",
+                "x_extension[1]\": not a finite number");
+    parse_fails(HDR "\"chunks\":{\"6h\":[{\"start\":\"00:00:00\",\"min\":1,\"max\":2,"
+                    "\"samples\":3,\"phase_steps\":[{\"start\":\"07:00:00\",\"offset_s\":-1}]}]}}",
+                "chunks.6h[0].phase_steps[0].offset_s");
+    parse_fails(HDR "\"chunks\":{\"6h\":[{\"start\":\"06:00:00\",\"min\":1,\"max\":2,"
+                    "\"samples\":3,\"phase_steps\":[{\"start\":\"13:00:00\",\"offset_s\":0}]}]}}",
+                "chunks.6h[0].phase_steps");
+}
+
+/* Phase steps round-trip through the JSON and through blob metadata. */
+Test(manifest, phase_steps_round_trip)
+{
+    const char *json = HDR "\"chunks\":{\"6h\":[{\"start\":\"06:00:00\",\"end\":\"12:00:00\","
+                           "\"min\":1,\"max\":2,\"samples\":432000,\"offset_s\":0.008,"
+                           "\"phase_steps\":[{\"start\":\"07:20:00\",\"offset_s\":0.038},"
+                           "{\"start\":\"11:50:00\",\"offset_s\":0}]}]}}";
+    rc_manifest m;
+    parse_ok(RC_LAYOUT_SEED, json, &m);
+    const rc_mentry *en = rc_manifest_find(&m, RC_SPAN_6H, day_of("2025-11-04") + 6 * 3600);
+    cr_assert(en);
+    cr_assert_eq(en->nsteps, 2);
+    cr_assert_eq(en->steps[0].start, day_of("2025-11-04") + 7 * 3600 + 20 * 60);
+    cr_assert_eq(en->steps[0].offset_s, 0.038);
+    cr_assert_eq(en->steps[1].offset_s, 0);
+    char *text = ser(&m);
+    cr_assert(strstr(text, "        \"offset_s\": 0.008,\n"
+                           "        \"phase_steps\": [\n"
+                           "          {\n"
+                           "            \"start\": \"07:20:00\",\n"
+                           "            \"offset_s\": 0.038\n"
+                           "          },\n"),
+              "%s", text);
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    rc_mentry_to_meta(en, &meta);
+    cr_assert_str_eq(rc_obj_meta_get(&meta, "r2c-phase-steps"), "4800:38000,21000:0");
+    rc_mentry back;
+    memset(&back, 0, sizeof back);
+    rc_err e;
+    cr_assert_eq(rc_mentry_from_meta(&meta, en->start, &back, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(back.nsteps, 2);
+    cr_assert_eq(back.steps[0].start, en->steps[0].start);
+    cr_assert_eq(back.steps[0].offset_s, 0.038);
+    cr_assert_eq(back.steps[1].start, en->steps[1].start);
+    rc_mentry_free(&back);
+    /* a steps list too long for one metadata value spills into -2, -3 */
+    rc_mentry many;
+    memset(&many, 0, sizeof many);
+    many.start = day_of("2025-11-04");
+    many.end = many.start + 86400;
+    many.nsteps = 143;
+    many.steps = calloc(143, sizeof *many.steps);
+    for (int i = 0; i < 143; i++) {
+        many.steps[i].start = many.start + 600 * (i + 1);
+        many.steps[i].offset_s = (double)(999999 - i) / 1e6;
+    }
+    memset(&meta, 0, sizeof meta);
+    rc_mentry_to_meta(&many, &meta);
+    cr_assert(rc_obj_meta_get(&meta, "r2c-phase-steps-2"));
+    cr_assert_eq(rc_mentry_from_meta(&meta, many.start, &back, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(back.nsteps, 143);
+    for (int i = 0; i < 143; i++) {
+        cr_assert_eq(back.steps[i].start, many.steps[i].start);
+        cr_assert_eq(back.steps[i].offset_s, many.steps[i].offset_s);
+    }
+    rc_mentry_free(&back);
+    rc_mentry_free(&many);
+    free(text);
+    rc_manifest_free(&m);
 }
 
 Test(manifest, duplicates_merged_and_sorted)
