@@ -382,7 +382,7 @@ static int open_dir(rc_store *s, const char *reldir, size_t len, int create, con
                     int *out, rc_err *e)
 {
     char *p = NULL;
-    int cur = -1, rfd;
+    int cur = -1, rfd = -1;
     *out = -1;
     int rc = root_fd(s, create, &rfd, e);
     if (rc) goto fail;
