@@ -30,6 +30,7 @@
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
 #include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
@@ -347,17 +348,12 @@ static int copy_blob(mig *m, const char *skey, const char *dkey, int64_t samples
 /* A blob without a manifest entry: its entry comes from its own metadata. */
 static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
 {
-    rc_obj_info h;
-    memset(&h, 0, sizeof h);
-    memset(en, 0, sizeof *en);
-    int rc = rc_store_head(m->st, k->key, &h, e);
-    if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
-    if ((rc = rc_mentry_from_meta(&h.meta, k->info.chunk.start, en, e)))
+    int rc = rc_mentry_from_blob(m->st, k->key, k->info.chunk.span, k->info.chunk.start, 0, en,
+                                 NULL, e);
+    if (rc == RC_EFORMAT)
         return rc_err_wrap(e, "%s has no manifest entry and its metadata cannot rebuild one",
                            k->key);
-    en->start = k->info.chunk.start;
-    en->end = en->start + rc_span_seconds(k->info.chunk.span);
-    en->bytes = h.size;
+    if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
     return RC_OK;
 }
 
@@ -519,15 +515,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         for (size_t i = 0; i < m->nkeys && rate <= 0; i++)
             if (m->keys[i].info.kind == RC_KEY_CHUNK && m->keys[i].info.chunk.rate > 0)
                 rate = m->keys[i].info.chunk.rate;
-        rc_manifest_init(&src, m->src, &t->st->chan, t->volc->name, rate, day);
-        if (t->st->instrument_type[0])
-            snprintf(src.instrument_type, sizeof src.instrument_type, "%s", t->st->instrument_type);
-        if (t->st->has_coords) {
-            src.has_coords = 1;
-            src.latitude = t->st->latitude;
-            src.longitude = t->st->longitude;
-            src.elevation_m = t->st->elevation_m;
-        }
+        rc_manifest_init_station(&src, m->src, t->st, t->volc->name, rate, day);
     }
     char chan_s[RC_CHAN_STR_MAX];
     rc_chan_format(&t->st->chan, chan_s);
@@ -639,7 +627,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         if (mrc == RC_OK && !m->dry_run && (wrote || m->s.blobs_copied > copied_before)) {
             /* the destination changed: its channel-month summary is stale
              * (one marker for both layouts; inventory rebuilds per layout) */
-            mrc = rc_inventory_touch(m->st, &mid.chan, mid.volcano, day, e);
+            mrc = rc_summary_touch(m->st, &mid.chan, mid.volcano, day, e);
             if (mrc) rc_err_wrap(e, "marking the inventory summary of %s stale", dkey);
         }
         if (mrc == RC_OK) {
@@ -713,10 +701,10 @@ static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *
     const char *volc = ki.kind == RC_KEY_CHUNK ? ki.chunk.volcano : ki.manifest.volcano;
     int64_t day = ki.kind == RC_KEY_CHUNK ? rc_day_start(ki.chunk.start) : ki.manifest.day;
     char mkey[RC_KEY_MAX];
-    int rc = rc_inventory_marker_key(c, volc, day, mkey, sizeof mkey, e);
+    int rc = rc_key_index(c, volc, day, RC_INDEX_MARKER, mkey, sizeof mkey, e);
     if (rc || strcmp(mkey, last) == 0)
         return rc;
-    if ((rc = rc_inventory_touch(m->st, c, volc, day, e)))
+    if ((rc = rc_summary_touch(m->st, c, volc, day, e)))
         return rc_err_wrap(e, "marking the inventory summary of %s stale", key);
     snprintf(last, n, "%s", mkey);
     return RC_OK;

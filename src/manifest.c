@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "r2cache/codec.h"
+#include "r2cache/config.h"
 #include "r2cache/timewin.h"
 
 #define DAY_SECONDS 86400
@@ -124,6 +126,19 @@ void rc_manifest_init(rc_manifest *m, rc_layout l, const rc_chan *c, const char 
     if (c) m->chan = *c;
     if (volcano) snprintf(m->volcano, sizeof m->volcano, "%s", volcano);
     m->sample_rate = rate;
+}
+
+void rc_manifest_init_station(rc_manifest *m, rc_layout l, const rc_station *st,
+                              const char *volcano, double rate, int64_t day)
+{
+    rc_manifest_init(m, l, &st->chan, volcano, rate, day);
+    snprintf(m->instrument_type, sizeof m->instrument_type, "%s", st->instrument_type);
+    if (st->has_coords) {
+        m->has_coords = 1;
+        m->latitude = st->latitude;
+        m->longitude = st->longitude;
+        m->elevation_m = st->elevation_m;
+    }
 }
 
 void rc_manifest_free(rc_manifest *m)
@@ -1132,7 +1147,120 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
     return rc_manifest_rmw(st, key, tmpl, apply_ops, &c, &o, changed, e);
 }
 
+/* ---- a manifest made to index exactly its blobs ------------------------ */
+
+static const rc_mwant *want_find(const rc_mwant *w, size_t n, rc_span s, int64_t start)
+{
+    for (size_t i = 0; i < n; i++)
+        if (w[i].span == s && w[i].entry.start == start) return &w[i];
+    return NULL;
+}
+
+/* An entry is dropped only when its blob is confirmed absent now: the caller's
+ * listing may predate a concurrent writer that stored the blob and added its
+ * entry since, and dropping that entry would lose it. */
+static int blob_gone(rc_store *st, const rc_manifest *m, rc_span s, int64_t start)
+{
+    rc_chunk_id id;
+    memset(&id, 0, sizeof id);
+    id.chan = m->chan;
+    snprintf(id.volcano, sizeof id.volcano, "%s", m->volcano);
+    id.rate = m->sample_rate;
+    id.span = s;
+    id.start = start;
+    char key[RC_KEY_MAX];
+    rc_err e;
+    if (rc_key_chunk(m->layout, &id, key, sizeof key, &e) != RC_OK)
+        return 1; /* an entry no key can name has no blob */
+    rc_obj_info info;
+    return rc_store_head(st, key, &info, &e) == RC_ENOTFOUND;
+}
+
+int rc_manifest_match(rc_manifest *m, int exists, const char *now_iso, void *user, rc_err *e)
+{
+    (void)exists;
+    (void)e;
+    const rc_mmatch *c = user;
+    int ch = 0;
+    for (int s = 0; s < RC_SPAN_COUNT; s++)
+        for (size_t k = m->chunks[s].n; k > 0; k--)
+            if (!want_find(c->want, c->n, (rc_span)s, m->chunks[s].v[k - 1].start) &&
+                blob_gone(c->st, m, (rc_span)s, m->chunks[s].v[k - 1].start))
+                ch |= rc_manifest_remove(m, (rc_span)s, m->chunks[s].v[k - 1].start);
+    for (size_t i = 0; i < c->n; i++) {
+        int had = rc_manifest_find(m, c->want[i].span, c->want[i].entry.start) != NULL;
+        if (!had)
+            ch |= rc_manifest_upsert(m, c->want[i].span, &c->want[i].entry, RC_UPSERT_IF_ABSENT,
+                                     now_iso);
+        else if (c->replace_differing)
+            ch |= rc_manifest_upsert(m, c->want[i].span, &c->want[i].entry, RC_UPSERT_REPLACE,
+                                     now_iso);
+    }
+    return ch;
+}
+
 /* ---- blob metadata ----------------------------------------------------- */
+
+/* Statistics of a blob from its decoded body (no metadata to read them from). */
+static int entry_from_body(rc_store *st, const char *key, rc_mentry *en, rc_err *e)
+{
+    rc_buf body = RC_BUF_INIT;
+    int rc = rc_store_get(st, key, &body, NULL, e);
+    if (rc) {
+        rc_buf_free(&body);
+        return rc;
+    }
+    rc_codec *codec = NULL;
+    int32_t *s = NULL;
+    size_t n = 0;
+    if ((rc = rc_codec_new(1, &codec, e)) == RC_OK)
+        rc = rc_codec_decode(codec, body.data, body.len, 0, &s, &n, e);
+    rc_codec_free(codec);
+    if (rc == RC_OK) {
+        int32_t mn = n ? s[0] : 0, mx = n ? s[0] : 0;
+        for (size_t k = 1; k < n; k++) {
+            mn = s[k] < mn ? s[k] : mn;
+            mx = s[k] > mx ? s[k] : mx;
+        }
+        en->min = mn;
+        en->max = mx;
+        en->samples = (int64_t)n;
+        rc_codec_sha256(body.data, body.len, en->sha256);
+    } else {
+        rc_err_wrap(e, "blob %s has no statistics in its metadata and its body does not decode",
+                    key);
+    }
+    free(s);
+    rc_buf_free(&body);
+    return rc;
+}
+
+int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start,
+                        unsigned flags, rc_mentry *en, int *from_body, rc_err *e)
+{
+    memset(en, 0, sizeof *en);
+    if (from_body) *from_body = 0;
+    rc_obj_info info;
+    memset(&info, 0, sizeof info);
+    int rc = rc_store_head(st, key, &info, e);
+    if (rc) return rc;
+    if (flags & RC_MBLOB_DECODE) {
+        rc_err me;
+        if (rc_mentry_from_meta(&info.meta, start, en, &me) != RC_OK) {
+            rc_mentry_free(en);
+            memset(en, 0, sizeof *en);
+            if ((rc = entry_from_body(st, key, en, e))) return rc;
+            if (from_body) *from_body = 1;
+        }
+    } else if ((rc = rc_mentry_from_meta(&info.meta, start, en, e))) {
+        return rc;
+    }
+    en->start = start;
+    en->end = start + rc_span_seconds(span);
+    en->bytes = info.size;
+    if (flags & RC_MBLOB_STAMP) rc_time_iso(info.mtime, en->written_at);
+    return RC_OK;
+}
 
 void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
 {
