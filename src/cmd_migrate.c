@@ -613,11 +613,13 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         mid.day = day;
         char dkey[RC_KEY_MAX];
         int wrote = 0;
+        /* headers the source manifest lacks: those of every manifest write */
+        rc_obj_meta dflt;
+        rc_manifest_obj_meta(m->cli->cfg.cache_control_manifest, &dflt);
         if (!mmeta.content_type[0])
-            snprintf(mmeta.content_type, sizeof mmeta.content_type, "application/json");
+            snprintf(mmeta.content_type, sizeof mmeta.content_type, "%s", dflt.content_type);
         if (!mmeta.cache_control[0])
-            snprintf(mmeta.cache_control, sizeof mmeta.cache_control, "%s",
-                     m->cli->cfg.cache_control_manifest);
+            snprintf(mmeta.cache_control, sizeof mmeta.cache_control, "%s", dflt.cache_control);
         rc_manifest_recompute(&conv, rc_config_base_span(&m->cli->cfg));
         int mrc = rc_key_manifest(m->dst, &mid, dkey, sizeof dkey, e);
         if (mrc == RC_OK)

@@ -114,21 +114,12 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, si
     free(want);
 }
 
-typedef struct rday_ctx {
-    rctx *r;
-    int64_t from, to;
-} rday_ctx;
-
 static int reindex_run(void *user, const rc_listing_obj *o, size_t n)
 {
-    rday_ctx *d = user;
-    rc_cli *cli = d->r->cli;
-    if (cli->stop && *cli->stop)
-        return 1;
-    int64_t day = rc_listing_obj_day(&o[0]);
-    const rc_target *t = target_of(cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
-    if (t && day + 86400 > d->from && day < d->to)
-        reindex_day(d->r, t, o, n);
+    rctx *x = user;
+    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t)
+        reindex_day(x, t, o, n);
     return 0;
 }
 
@@ -162,10 +153,8 @@ int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
     if (rc == RC_OK)
         rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs, &inv,
                                        &e);
-    if (rc == RC_OK) {
-        rday_ctx dc = {&r, from, to};
-        rc_listing_each_day(&objs, reindex_run, &dc);
-    }
+    if (rc == RC_OK)
+        rc_listing_each_day(&objs, from, to, cli->stop, reindex_run, &r);
     /* Summaries of the selected channels, from a fresh listing (manifests
      * just changed). */
     if (rc == RC_OK && !(cli->stop && *cli->stop)) {

@@ -367,21 +367,12 @@ static int on_opt(void *ud, int id, const char *val)
     return 0;
 }
 
-typedef struct vday_ctx {
-    vctx *v;
-    int64_t from, to;
-} vday_ctx;
-
 static int verify_run(void *user, const rc_listing_obj *o, size_t n)
 {
-    vday_ctx *d = user;
-    rc_cli *cli = d->v->cli;
-    if (cli->stop && *cli->stop)
-        return 1;
-    int64_t day = rc_listing_obj_day(&o[0]);
-    const rc_target *t = target_of(cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
-    if (t && day + 86400 > d->from && day < d->to)
-        verify_day(d->v, t, o, n);
+    vctx *x = user;
+    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t)
+        verify_day(x, t, o, n);
     return 0;
 }
 
@@ -426,8 +417,7 @@ int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
     for (int i = 0; i < unparsed.nexamples; i++)
         fault(&v, "unparsed-key", unparsed.examples[i], "does not parse as a %s-layout key",
               rc_layout_name(cli->cfg.layout));
-    vday_ctx dc = {&v, from, to};
-    rc_listing_each_day(&objs, verify_run, &dc);
+    rc_listing_each_day(&objs, from, to, cli->stop, verify_run, &v);
     verify_summaries(&v, &objs, from, to);
     int nf = cJSON_GetArraySize(v.faults);
     int64_t nunparsed = unparsed.unparsed;

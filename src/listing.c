@@ -40,8 +40,7 @@ static int lobj_cb(void *ud, const rc_obj_info *o)
     rc_key_info ki;
     rc_err e;
     if (rc_key_parse(c->layout, o->key, &ki, &e) != RC_OK) {
-        if (c->unparsed)
-            rc_inventory_note_unparsed(c->unparsed, o->key);
+        if (c->unparsed) rc_inventory_note_unparsed(c->unparsed, o->key);
         return 0;
     }
     rc_listing *l = c->out;
@@ -75,15 +74,11 @@ static int obj_cmp(const void *a, const void *b)
     rc_chan_format(rc_listing_obj_chan(x), p);
     rc_chan_format(rc_listing_obj_chan(y), q);
     int c = strcmp(p, q);
-    if (!c)
-        c = strcmp(rc_listing_obj_volcano(x), rc_listing_obj_volcano(y));
-    if (c)
-        return c;
+    if (!c) c = strcmp(rc_listing_obj_volcano(x), rc_listing_obj_volcano(y));
+    if (c) return c;
     int64_t dx = rc_listing_obj_day(x), dy = rc_listing_obj_day(y);
-    if (dx != dy)
-        return dx < dy ? -1 : 1;
-    if (x->ki.kind != y->ki.kind)
-        return x->ki.kind == RC_KEY_MANIFEST ? -1 : 1;
+    if (dx != dy) return dx < dy ? -1 : 1;
+    if (x->ki.kind != y->ki.kind) return x->ki.kind == RC_KEY_MANIFEST ? -1 : 1;
     if (x->ki.kind == RC_KEY_CHUNK) {
         if (x->ki.chunk.span != y->ki.chunk.span)
             return x->ki.chunk.span < y->ki.chunk.span ? -1 : 1;
@@ -94,14 +89,12 @@ static int obj_cmp(const void *a, const void *b)
 }
 
 int rc_listing_list(rc_store *st, rc_layout l, const char *prefix, rc_listing *out,
-                              rc_inventory *unparsed, rc_err *e)
+                    rc_inventory *unparsed, rc_err *e)
 {
     lobj_ctx c = {l, out, unparsed, 0};
     int rc = rc_store_list(st, prefix, lobj_cb, &c, e);
-    if (rc == RC_OK && c.oom)
-        rc = rc_err_set(e, RC_ENOMEM, "out of memory listing %s", prefix);
-    if (rc == RC_OK && out->n > 1)
-        qsort(out->v, out->n, sizeof *out->v, obj_cmp);
+    if (rc == RC_OK && c.oom) rc = rc_err_set(e, RC_ENOMEM, "out of memory listing %s", prefix);
+    if (rc == RC_OK && out->n > 1) qsort(out->v, out->n, sizeof *out->v, obj_cmp);
     return rc;
 }
 
@@ -113,10 +106,11 @@ void rc_listing_free(rc_listing *o)
     memset(o, 0, sizeof *o);
 }
 
-int rc_listing_each_day(const rc_listing *l, rc_listing_day_fn fn, void *user)
+int rc_listing_each_day(const rc_listing *l, int64_t from, int64_t to,
+                        const volatile sig_atomic_t *stop, rc_listing_day_fn fn, void *user)
 {
     size_t i = 0;
-    while (i < l->n) {
+    while (i < l->n && !(stop && *stop)) {
         size_t j = i + 1;
         const rc_listing_obj *a = &l->v[i];
         int64_t day = rc_listing_obj_day(a);
@@ -124,9 +118,10 @@ int rc_listing_each_day(const rc_listing *l, rc_listing_day_fn fn, void *user)
                rc_chan_equal(rc_listing_obj_chan(&l->v[j]), rc_listing_obj_chan(a)) &&
                strcmp(rc_listing_obj_volcano(&l->v[j]), rc_listing_obj_volcano(a)) == 0)
             j++;
-        int r = fn(user, a, j - i);
-        if (r)
-            return r;
+        if (day + 86400 > from && day < to) {
+            int r = fn(user, a, j - i);
+            if (r) return r;
+        }
         i = j;
     }
     return 0;

@@ -363,9 +363,8 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
             rc = get_str(&p, it, m->chan.cha, sizeof m->chan.cha);
         } else if (!strcmp(k, "volcano")) {
             rc = get_str(&p, it, m->volcano, sizeof m->volcano);
-        } else if (cJSON_IsNull(it) &&
-                   (!strcmp(k, "instrument_type") || !strcmp(k, "latitude") ||
-                    !strcmp(k, "longitude") || !strcmp(k, "elevation_m"))) {
+        } else if (cJSON_IsNull(it) && (!strcmp(k, "instrument_type") || !strcmp(k, "latitude") ||
+                                        !strcmp(k, "longitude") || !strcmp(k, "elevation_m"))) {
             continue; /* "unknown", as the seed layout writes it: absent */
         } else if (!strcmp(k, "instrument_type")) {
             rc = get_str(&p, it, m->instrument_type, sizeof m->instrument_type);
@@ -623,8 +622,7 @@ static int add_null_unless_extra(cJSON *o, const cJSON *extra, const char *name)
     const cJSON *kept = extra ? cJSON_GetObjectItemCaseSensitive(extra, name) : NULL;
     if (kept) { /* the stored value goes back as it came, in its place */
         cJSON *d = cJSON_Duplicate(kept, 1);
-        if (!d)
-            return RC_ENOMEM;
+        if (!d) return RC_ENOMEM;
         cJSON_AddItemToObject(o, name, d);
         return RC_OK;
     }

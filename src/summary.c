@@ -18,13 +18,11 @@
 
 /* ---- change markers ---------------------------------------------------- */
 
-int rc_summary_touch(rc_store *st, const rc_chan *c, const char *volcano, int64_t day,
-                       rc_err *e)
+int rc_summary_touch(rc_store *st, const rc_chan *c, const char *volcano, int64_t day, rc_err *e)
 {
     char key[RC_KEY_MAX], body[96], now[40], date[RC_TIME_STR_MAX];
     int rc = rc_key_index(c, volcano, rc_month_start(day), RC_INDEX_MARKER, key, sizeof key, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     /* A body unique per call gives a new ETag on every touch. */
     rc_time_now_iso_us(now);
     rc_time_date(day, date);
@@ -35,8 +33,7 @@ int rc_summary_touch(rc_store *st, const rc_chan *c, const char *volcano, int64_
     snprintf(meta.cache_control, sizeof meta.cache_control, "no-store");
     rc_put_opts po = {&meta, NULL, 0};
     rc = rc_store_put(st, key, body, (size_t)n, &po, NULL, e);
-    if (rc)
-        return rc_err_wrap(e, "marking the inventory summary %s stale", key);
+    if (rc) return rc_err_wrap(e, "marking the inventory summary %s stale", key);
     return RC_OK;
 }
 
@@ -45,12 +42,11 @@ int rc_summary_touch(rc_store *st, const rc_chan *c, const char *volcano, int64_
 static const char *const span_key[RC_SPAN_COUNT] = {"10min", "1h", "6h", "24h"};
 
 cJSON *rc_summary_json(const rc_inventory *inv, const rc_inv_chan *ch, int64_t month,
-                                 const char *marker_etag)
+                       const char *marker_etag)
 {
     char tmp[RC_TIME_STR_MAX];
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     rc_tm tm;
     rc_time_split(month, &tm);
     snprintf(tmp, sizeof tmp, "%04d-%02d", tm.year, tm.mon);
@@ -68,27 +64,22 @@ cJSON *rc_summary_json(const rc_inventory *inv, const rc_inv_chan *ch, int64_t m
     int64_t next = rc_month_next(month);
     for (size_t i = 0; days && i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (d->day < month || d->day >= next)
-            continue;
+        if (d->day < month || d->day >= next) continue;
         rc_time_date(d->day, tmp);
         cJSON *dj = cJSON_AddObjectToObject(days, tmp);
-        if (!dj)
-            break;
+        if (!dj) break;
         cJSON *cj = cJSON_AddObjectToObject(dj, "chunks");
         for (int s = 0; cj && s < RC_SPAN_COUNT; s++)
-            if (d->chunks[s])
-                cJSON_AddNumberToObject(cj, span_key[s], (double)d->chunks[s]);
+            if (d->chunks[s]) cJSON_AddNumberToObject(cj, span_key[s], (double)d->chunks[s]);
         cJSON_AddNumberToObject(dj, "bytes", (double)d->bytes);
         cJSON_AddBoolToObject(dj, "manifest", d->has_manifest);
         cJSON_AddNumberToObject(dj, "manifest_bytes", (double)d->manifest_bytes);
-        if (d->manifest_bad)
-            cJSON_AddTrueToObject(dj, "manifest_bad");
+        if (d->manifest_bad) cJSON_AddTrueToObject(dj, "manifest_bad");
         cJSON_AddNumberToObject(dj, "provisional", (double)d->provisional);
         cJSON_AddNumberToObject(dj, "gap_count", (double)d->gap_count);
         cJSON_AddNumberToObject(dj, "gap_samples_filled", (double)d->gap_samples_filled);
         cJSON_AddNumberToObject(dj, "gap_duration_seconds", d->gap_seconds);
-        if (d->unparsed)
-            cJSON_AddNumberToObject(dj, "unparsed", (double)d->unparsed);
+        if (d->unparsed) cJSON_AddNumberToObject(dj, "unparsed", (double)d->unparsed);
     }
     if (!days) {
         cJSON_Delete(o);
@@ -103,10 +94,8 @@ cJSON *rc_summary_json(const rc_inventory *inv, const rc_inv_chan *ch, int64_t m
     cJSON *ex = NULL;
     for (int i = 0; i < inv->nexamples; i++)
         if (strncmp(inv->examples[i], pre, strlen(pre)) == 0 && strstr(inv->examples[i], mid)) {
-            if (!ex)
-                ex = cJSON_AddArrayToObject(o, "unparsed_examples");
-            if (ex)
-                cJSON_AddItemToArray(ex, cJSON_CreateString(inv->examples[i]));
+            if (!ex) ex = cJSON_AddArrayToObject(o, "unparsed_examples");
+            if (ex) cJSON_AddItemToArray(ex, cJSON_CreateString(inv->examples[i]));
         }
     return o;
 }
@@ -135,11 +124,9 @@ int rc_summary_apply(rc_inventory *inv, const cJSON *sj, rc_err *e)
                           "inventory summary lacks network/station/location/channel/volcano/days; "
                           "run r2cache reindex to rebuild it");
     rc_inv_chan *ch = rc_inventory_chan(inv, &c, volc);
-    if (!ch)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!ch) return rc_err_set(e, RC_ENOMEM, "out of memory");
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(sj, "sample_rate");
-    if (cJSON_IsNumber(r) && r->valuedouble > 0)
-        ch->rate = r->valuedouble;
+    if (cJSON_IsNumber(r) && r->valuedouble > 0) ch->rate = r->valuedouble;
     const cJSON *dj;
     cJSON_ArrayForEach(dj, cJSON_GetObjectItemCaseSensitive(sj, "unparsed_examples"))
     {
@@ -153,11 +140,10 @@ int rc_summary_apply(rc_inventory *inv, const cJSON *sj, rc_err *e)
         rc_err e2;
         if (!dj->string || sscanf(dj->string, "%4d-%2d-%2d", &y, &m, &dd) != 3 ||
             rc_time_make(y, m, dd, 0, 0, 0, &t, &e2) != RC_OK)
-            return rc_err_set(e, RC_EFORMAT, "inventory summary of %s.%s: bad day \"%s\"", net,
-                              sta, dj->string ? dj->string : "");
+            return rc_err_set(e, RC_EFORMAT, "inventory summary of %s.%s: bad day \"%s\"", net, sta,
+                              dj->string ? dj->string : "");
         rc_inv_day *d = rc_inventory_day(ch, t);
-        if (!d)
-            return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (!d) return rc_err_set(e, RC_ENOMEM, "out of memory");
         const cJSON *cj = cJSON_GetObjectItemCaseSensitive(dj, "chunks");
         for (int s = 0; s < RC_SPAN_COUNT; s++) {
             d->chunks[s] += jint(cj, span_key[s]);
@@ -175,8 +161,7 @@ int rc_summary_apply(rc_inventory *inv, const cJSON *sj, rc_err *e)
         inv->unparsed += jint(dj, "unparsed");
         inv->keys += jint(dj, "unparsed");
         const cJSON *gs = cJSON_GetObjectItemCaseSensitive(dj, "gap_duration_seconds");
-        if (cJSON_IsNumber(gs))
-            d->gap_seconds += gs->valuedouble;
+        if (cJSON_IsNumber(gs)) d->gap_seconds += gs->valuedouble;
     }
     return RC_OK;
 }
@@ -204,8 +189,7 @@ static int idx_cb(void *ud, const rc_obj_info *o)
 {
     idx_list *l = ud;
     rc_index_id id;
-    if (rc_key_index_parse(o->key, &id, NULL) != RC_OK)
-        return 0; /* not ours: ignored */
+    if (rc_key_index_parse(o->key, &id, NULL) != RC_OK) return 0; /* not ours: ignored */
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 64;
         idx_obj *nv = realloc(l->v, nc * sizeof *nv);
@@ -243,10 +227,8 @@ static int idx_list_prefixes(rc_store *st, const char *const *volcanoes, size_t 
     for (size_t i = 0; i < np; i++) {
         rc_key_index_prefix(nv ? volcanoes[i] : NULL, prefix, sizeof prefix);
         int rc = rc_store_list(st, prefix, idx_cb, l, e);
-        if (rc)
-            return rc;
-        if (l->oom)
-            return rc_err_set(e, RC_ENOMEM, "out of memory listing %s", prefix);
+        if (rc) return rc;
+        if (l->oom) return rc_err_set(e, RC_ENOMEM, "out of memory listing %s", prefix);
     }
     return RC_OK;
 }
@@ -287,8 +269,8 @@ static const idx_obj *find_summary(const idx_list *l, const idx_obj *mk)
     return NULL;
 }
 
-static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano,
-                                   int64_t month, char (*out)[RC_KEY_MAX], size_t n)
+static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano, int64_t month,
+                             char (*out)[RC_KEY_MAX], size_t n)
 {
     rc_err e;
     size_t k = 0;
@@ -298,8 +280,7 @@ static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano,
         return k;
     }
     for (int64_t d = month; d < rc_month_next(month) && k < n; d += 86400)
-        if (rc_key_prefix_channel_day(l, c, volcano, d, out[k], RC_KEY_MAX, &e) == RC_OK)
-            k++;
+        if (rc_key_prefix_channel_day(l, c, volcano, d, out[k], RC_KEY_MAX, &e) == RC_OK) k++;
     return k;
 }
 
@@ -345,10 +326,9 @@ static void month_io(rc_store *st, month_job *j)
         rc = rc_inventory_scan(st, &tmp, pfx[i], &j->e);
     }
     for (size_t i = 0; rc == RC_OK && i < tmp.n; i++)
-        tmp.ch[i].selected = rc_chan_equal(&tmp.ch[i].chan, &j->chan) &&
-                             strcmp(tmp.ch[i].volcano, j->volcano) == 0;
-    if (rc == RC_OK)
-        rc = rc_inventory_read_manifests(st, &tmp, 1, &j->e);
+        tmp.ch[i].selected =
+            rc_chan_equal(&tmp.ch[i].chan, &j->chan) && strcmp(tmp.ch[i].volcano, j->volcano) == 0;
+    if (rc == RC_OK) rc = rc_inventory_read_manifests(st, &tmp, 1, &j->e);
     if (rc == RC_OK) {
         rc_inv_chan *src = rc_inventory_chan(&tmp, &j->chan, j->volcano);
         cJSON *sj = src ? rc_summary_json(&tmp, src, j->month, j->marker_etag) : NULL;
@@ -356,8 +336,8 @@ static void month_io(rc_store *st, month_job *j)
         char key[RC_KEY_MAX];
         if (!body) {
             rc = rc_err_set(&j->e, RC_ENOMEM, "out of memory");
-        } else if ((rc = rc_key_index(&j->chan, j->volcano, j->month, RC_INDEX_SUMMARY, key, sizeof key,
-                                                  &j->e)) == RC_OK) {
+        } else if ((rc = rc_key_index(&j->chan, j->volcano, j->month, RC_INDEX_SUMMARY, key,
+                                      sizeof key, &j->e)) == RC_OK) {
             rc = put_summary(st, key, body, &j->e);
         }
         free(body);
@@ -401,36 +381,34 @@ static void month_job_init(month_job *j, const rc_inventory *inv, int threads, c
     snprintf(j->marker_etag, sizeof j->marker_etag, "%s", marker_etag ? marker_etag : "");
 }
 
-int rc_summary_write(rc_store *st, rc_inventory *inv, int only_selected,
-                                 const cJSON *stored, const cJSON *markers, rc_err *e)
+int rc_summary_write(rc_store *st, rc_inventory *inv, int only_selected, const cJSON *stored,
+                     const cJSON *markers, rc_err *e)
 {
     /* body by key of what is stored, to skip identical rewrites */
     for (size_t i = 0; i < inv->n; i++) {
         rc_inv_chan *ch = &inv->ch[i];
-        if (only_selected && !ch->selected)
-            continue;
+        if (only_selected && !ch->selected) continue;
         size_t k = 0;
         while (k < ch->ndays) {
             int64_t month = rc_month_start(ch->days[k].day);
             char key[RC_KEY_MAX], mkey[RC_KEY_MAX];
-            int rc = rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_SUMMARY, key, sizeof key, e);
-            if (rc)
-                return rc;
+            int rc =
+                rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_SUMMARY, key, sizeof key, e);
+            if (rc) return rc;
             rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_MARKER, mkey, sizeof mkey, e);
             const char *metag = markers ? jstr(markers, mkey) : NULL;
             cJSON *sj = rc_summary_json(inv, ch, month, metag);
             char *body = sj ? cJSON_PrintUnformatted(sj) : NULL;
             cJSON_Delete(sj);
-            if (!body)
-                return rc_err_set(e, RC_ENOMEM, "out of memory");
+            if (!body) return rc_err_set(e, RC_ENOMEM, "out of memory");
             int same = 0;
             const cJSON *it;
             cJSON_ArrayForEach(it, stored)
             {
                 const char *sk = jstr(it, "key");
                 if (sk && strcmp(sk, key) == 0) {
-                    char *old = cJSON_PrintUnformatted(
-                        cJSON_GetObjectItemCaseSensitive(it, "summary"));
+                    char *old =
+                        cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(it, "summary"));
                     same = old && strcmp(old, body) == 0;
                     free(old);
                 }
@@ -455,8 +433,7 @@ int rc_summary_write(rc_store *st, rc_inventory *inv, int only_selected,
     {
         const char *sk = jstr(it, "key");
         rc_index_id id;
-        if (!sk || rc_key_index_parse(sk, &id, NULL) != RC_OK)
-            continue;
+        if (!sk || rc_key_index_parse(sk, &id, NULL) != RC_OK) continue;
         const rc_chan c = id.chan;
         const char *volc = id.volcano;
         int64_t month = id.month;
@@ -464,32 +441,27 @@ int rc_summary_write(rc_store *st, rc_inventory *inv, int only_selected,
         for (size_t i = 0; i < inv->n && !ch; i++)
             if (rc_chan_equal(&inv->ch[i].chan, &c) && strcmp(inv->ch[i].volcano, volc) == 0)
                 ch = &inv->ch[i];
-        if (only_selected && (!ch || !ch->selected))
-            continue;
+        if (only_selected && (!ch || !ch->selected)) continue;
         int has = 0;
         for (size_t k = 0; ch && k < ch->ndays && !has; k++)
             has = ch->days[k].day >= month && ch->days[k].day < rc_month_next(month);
-        if (has)
-            continue;
+        if (has) continue;
         rc_inv_chan empty;
         memset(&empty, 0, sizeof empty);
         empty.chan = c;
         snprintf(empty.volcano, sizeof empty.volcano, "%s", volc);
         const cJSON *old = cJSON_GetObjectItemCaseSensitive(it, "summary");
         const cJSON *od = cJSON_GetObjectItemCaseSensitive(old, "days");
-        if (cJSON_IsObject(od) && !od->child)
-            continue; /* already empty */
+        if (cJSON_IsObject(od) && !od->child) continue; /* already empty */
         char mkey[RC_KEY_MAX];
         rc_key_index(&c, volc, month, RC_INDEX_MARKER, mkey, sizeof mkey, e);
         cJSON *sj = rc_summary_json(inv, &empty, month, markers ? jstr(markers, mkey) : NULL);
         char *body = sj ? cJSON_PrintUnformatted(sj) : NULL;
         cJSON_Delete(sj);
-        if (!body)
-            return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (!body) return rc_err_set(e, RC_ENOMEM, "out of memory");
         int rc = put_summary(st, sk, body, e);
         free(body);
-        if (rc)
-            return rc_err_wrap(e, "emptying inventory summary");
+        if (rc) return rc_err_wrap(e, "emptying inventory summary");
         inv->months_rebuilt++;
     }
     return RC_OK;
@@ -499,8 +471,7 @@ int rc_summary_read_all(rc_store *st, cJSON **out, cJSON **markers, rc_err *e)
 {
     idx_list l = {0};
     *out = NULL;
-    if (markers)
-        *markers = NULL;
+    if (markers) *markers = NULL;
     int rc = idx_list_prefixes(st, NULL, 0, &l, e);
     if (rc) {
         idx_free(&l);
@@ -509,8 +480,7 @@ int rc_summary_read_all(rc_store *st, cJSON **out, cJSON **markers, rc_err *e)
     idx_obj **sv = calloc(l.n + 1, sizeof *sv);
     size_t ns = 0;
     for (size_t i = 0; sv && i < l.n; i++)
-        if (l.v[i].is_summary)
-            sv[ns++] = &l.v[i];
+        if (l.v[i].is_summary) sv[ns++] = &l.v[i];
     if (!sv) {
         idx_free(&l);
         return rc_err_set(e, RC_ENOMEM, "out of memory");
@@ -530,8 +500,7 @@ int rc_summary_read_all(rc_store *st, cJSON **out, cJSON **markers, rc_err *e)
         cJSON_AddItemToArray(arr, it);
     }
     for (size_t i = 0; mk && i < l.n; i++)
-        if (!l.v[i].is_summary)
-            cJSON_AddStringToObject(mk, l.v[i].key, l.v[i].etag);
+        if (!l.v[i].is_summary) cJSON_AddStringToObject(mk, l.v[i].key, l.v[i].etag);
     free(sv);
     idx_free(&l);
     *out = arr;
@@ -543,12 +512,11 @@ int rc_summary_read_all(rc_store *st, cJSON **out, cJSON **markers, rc_err *e)
 }
 
 int rc_summary_load(rc_store *st, rc_inventory *inv, const char *const *volcanoes,
-                      size_t nvolcanoes, rc_err *e)
+                    size_t nvolcanoes, rc_err *e)
 {
     idx_list l = {0};
     int rc = idx_list_prefixes(st, volcanoes, nvolcanoes, &l, e);
-    if (rc)
-        goto done;
+    if (rc) goto done;
     if (l.n == 0) {
         /* No summary yet: one full scan answers and seeds every summary.
          * Markers are listed first so that a write racing the scan is seen
@@ -557,15 +525,11 @@ int rc_summary_load(rc_store *st, rc_inventory *inv, const char *const *volcanoe
         cJSON *markers = cJSON_CreateObject();
         rc = idx_list_prefixes(st, NULL, 0, &all, e);
         for (size_t i = 0; rc == RC_OK && i < all.n; i++)
-            if (!all.v[i].is_summary)
-                cJSON_AddStringToObject(markers, all.v[i].key, all.v[i].etag);
+            if (!all.v[i].is_summary) cJSON_AddStringToObject(markers, all.v[i].key, all.v[i].etag);
         idx_free(&all);
-        if (rc == RC_OK)
-            rc = rc_inventory_scan(st, inv, rc_key_root(), e);
-        if (rc == RC_OK)
-            rc = rc_inventory_read_manifests(st, inv, 0, e);
-        if (rc == RC_OK)
-            rc = rc_summary_write(st, inv, 0, NULL, markers, e);
+        if (rc == RC_OK) rc = rc_inventory_scan(st, inv, rc_key_root(), e);
+        if (rc == RC_OK) rc = rc_inventory_read_manifests(st, inv, 0, e);
+        if (rc == RC_OK) rc = rc_summary_write(st, inv, 0, NULL, markers, e);
         cJSON_Delete(markers);
         goto done;
     }
@@ -586,8 +550,7 @@ int rc_summary_load(rc_store *st, rc_inventory *inv, const char *const *volcanoe
     }
     size_t ns = 0;
     for (size_t i = 0; i < l.n; i++)
-        if (l.v[i].is_summary)
-            sv[ns++] = &l.v[i];
+        if (l.v[i].is_summary) sv[ns++] = &l.v[i];
     rc_store_par_run(st, inv->threads, ns, get_one, sv);
     free(sv);
     cJSON **parsed = calloc(l.n ? l.n : 1, sizeof *parsed);
@@ -617,29 +580,26 @@ int rc_summary_load(rc_store *st, rc_inventory *inv, const char *const *volcanoe
             /* A summary describes the layout it was built from: a store holding
              * both (during a migrate) gets it rebuilt for the layout asked. */
             int stale = !sj || x->failed ||
-                        (mk && (!absorbed || strcmp(absorbed, mk->etag) != 0)) ||
-                        !built_for || strcmp(built_for, rc_layout_name(inv->layout)) != 0;
+                        (mk && (!absorbed || strcmp(absorbed, mk->etag) != 0)) || !built_for ||
+                        strcmp(built_for, rc_layout_name(inv->layout)) != 0;
             if (!stale) {
                 parsed[i] = sj;
                 continue;
             }
             cJSON_Delete(sj);
-            month_job_init(&jobs[nj], inv, 1, &x->chan, x->volcano, x->month,
-                           mk ? mk->etag : "");
+            month_job_init(&jobs[nj], inv, 1, &x->chan, x->volcano, x->month, mk ? mk->etag : "");
             job_of[i] = ++nj;
         } else if (!find_summary(&l, x)) {
             month_job_init(&jobs[nj], inv, 1, &x->chan, x->volcano, x->month, x->etag);
             job_of[i] = ++nj;
         }
     }
-    if (rc == RC_OK)
-        rc_store_par_run(st, inv->threads, nj, month_io_par, jobs);
+    if (rc == RC_OK) rc_store_par_run(st, inv->threads, nj, month_io_par, jobs);
     for (size_t i = 0; i < l.n; i++) {
         if (rc == RC_OK && parsed[i]) {
             inv->summaries_read++;
             rc = rc_summary_apply(inv, parsed[i], e);
-            if (rc)
-                rc_err_wrap(e, "summary %s", l.v[i].key);
+            if (rc) rc_err_wrap(e, "summary %s", l.v[i].key);
         } else if (rc == RC_OK && job_of[i]) {
             rc = month_apply(inv, &jobs[job_of[i] - 1], e);
         }
@@ -654,4 +614,3 @@ done:
     idx_free(&l);
     return rc;
 }
-

@@ -6,6 +6,7 @@
 #ifndef R2CACHE_LISTING_H
 #define R2CACHE_LISTING_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,8 +40,11 @@ int64_t rc_listing_obj_day(const rc_listing_obj *o);
  * when there is one). Nonzero stops the walk. */
 typedef int (*rc_listing_day_fn)(void *user, const rc_listing_obj *o, size_t n);
 
-/* Walk l one channel-day at a time, in order. Returns what the last call of
- * fn returned (0 when it ran to the end). */
-int rc_listing_each_day(const rc_listing *l, rc_listing_day_fn fn, void *user);
+/* Walk l one channel-day at a time, in order, calling fn for the days that
+ * overlap [from, to); stops before the next day once *stop (may be NULL) is
+ * set. Returns what the last call of fn returned (0 when it ran to the end
+ * or was stopped). */
+int rc_listing_each_day(const rc_listing *l, int64_t from, int64_t to,
+                        const volatile sig_atomic_t *stop, rc_listing_day_fn fn, void *user);
 
 #endif
