@@ -357,6 +357,28 @@ static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
     return RC_OK;
 }
 
+/* What the destination manifest gets: the converted one whole when it is
+ * absent (its history, timestamps and unknown fields as they are), else the
+ * entries it lacks. */
+typedef struct adopt_ctx {
+    const rc_manifest *conv;
+    const rc_mop *ops;
+    size_t nops;
+} adopt_ctx;
+
+static int adopt(rc_manifest *dm, int exists, const char *now_iso, void *user, rc_err *e)
+{
+    const adopt_ctx *c = user;
+    if (!exists) {
+        rc_manifest_free(dm);
+        return rc_manifest_copy(dm, c->conv, e) == RC_OK ? 1 : -1;
+    }
+    int ch = 0;
+    for (size_t i = 0; i < c->nops; i++)
+        ch |= rc_manifest_upsert(dm, c->ops[i].span, c->ops[i].entry, c->ops[i].mode, now_iso);
+    return ch;
+}
+
 /* The destination manifest: created whole, or extended by what it lacks. */
 static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
                           const rc_obj_meta *meta, rc_span base, int *wrote, rc_err *e)
@@ -373,40 +395,16 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             return n ? strlist_add(&m->plan, "write %s", dkey) : RC_OK;
         }
         if (!n) return RC_OK;
-        rc_buf body = RC_BUF_INIT;
-        if ((rc = rc_manifest_serialize(conv, &body, e))) {
-            rc_buf_free(&body);
-            return rc_err_wrap(e, "manifest %s", dkey);
-        }
-        rc_put_opts po = {meta, NULL, 1};
-        rc = rc_store_put(m->st, dkey, body.data, body.len, &po, NULL, e);
-        rc_buf_free(&body);
-        if (rc == RC_OK) {
-            *wrote = 1;
-            return RC_OK;
-        }
-        if (rc != RC_ECONFLICT) return rc_err_wrap(e, "writing %s", dkey);
-        /* Someone created it meanwhile: merge into theirs below. */
     } else if (rc) {
         return rc_err_wrap(e, "reading %s", dkey);
     } else {
         rc_manifest_free(&cur);
     }
-    /* Header-only template: the update starts from it only if the manifest
-     * vanished, and its ops must then add every entry. */
-    rc_manifest tmpl;
-    if ((rc = rc_manifest_copy(&tmpl, conv, e))) return rc;
-    for (int s = 0; s < RC_SPAN_COUNT; s++)
-        while (tmpl.chunks[s].n)
-            rc_manifest_remove(&tmpl, (rc_span)s, tmpl.chunks[s].v[0].start);
     size_t nops = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         nops += conv->chunks[s].n;
     rc_mop *ops = calloc(nops ? nops : 1, sizeof *ops);
-    if (!ops) {
-        rc_manifest_free(&tmpl);
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    }
+    if (!ops) return rc_err_set(e, RC_ENOMEM, "out of memory");
     size_t k = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         for (size_t i = 0; i < conv->chunks[s].n; i++)
@@ -424,11 +422,14 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             if (ch) rc = strlist_add(&m->plan, "extend %s", dkey);
         }
     } else {
-        rc = rc_manifest_update(m->st, dkey, &tmpl, ops, nops, base, meta->cache_control, 0, wrote,
-                                e);
+        /* Created with the source's headers; extended with those of every
+         * manifest write (Cache-Control as the source's). A writer that
+         * creates it meanwhile is merged into, never overwritten. */
+        adopt_ctx c = {conv, ops, nops};
+        rc_rmw_opts ro = {meta->cache_control, base, 0, 0, meta};
+        rc = rc_manifest_rmw(m->st, dkey, conv, adopt, &c, &ro, wrote, e);
     }
     free(ops);
-    rc_manifest_free(&tmpl);
     return rc;
 }
 

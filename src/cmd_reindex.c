@@ -98,7 +98,8 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, si
     int changed = 0;
     if (rc == RC_OK && (nw || mo)) {
         rc_mmatch mm = {cli->store, want, nw, 1};
-        rc_rmw_opts ro = {cli->cfg.cache_control_manifest, rc_config_base_span(&cli->cfg), 10, 1};
+        rc_rmw_opts ro = {cli->cfg.cache_control_manifest, rc_config_base_span(&cli->cfg), 10, 1,
+                          NULL};
         rc = rc_manifest_rmw(cli->store, key, &tmpl, rc_manifest_match, &mm, &ro, &changed, &e);
     }
     if (rc != RC_OK) {

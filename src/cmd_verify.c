@@ -260,7 +260,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
             if (rc == RC_OK) {
                 rc_mmatch mm = {cli->store, want, nw, 1};
                 rc_rmw_opts ro = {cli->cfg.cache_control_manifest, rc_config_base_span(&cli->cfg),
-                                  10, 1};
+                                  10, 1, NULL};
                 rc = rc_manifest_rmw(cli->store, key, &tmpl, rc_manifest_match, &mm, &ro, &changed,
                                      &e);
             }

@@ -368,6 +368,7 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_m
         } else if (rc) {
             return rc;
         }
+        snprintf(m.updated_at, sizeof m.updated_at, "%s", now_iso);
         int r = fn(&m, exists, now_iso, user, e);
         if (r < 0) {
             rc_manifest_free(&m);
@@ -381,7 +382,6 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_m
             rc_manifest_free(&m);
             return RC_OK;
         }
-        snprintf(m.updated_at, sizeof m.updated_at, "%s", now_iso);
         rc_buf body = RC_BUF_INIT;
         rc = rc_manifest_serialize(&m, &body, e);
         rc_manifest_free(&m);
@@ -389,7 +389,8 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_m
             rc_buf_free(&body);
             return rc_err_wrap(e, "manifest %s", key);
         }
-        rc_put_opts po = {&jm, exists ? etag : NULL, !exists};
+        const rc_obj_meta *meta = !exists && o && o->create_meta ? o->create_meta : &jm;
+        rc_put_opts po = {meta, exists ? etag : NULL, !exists};
         rc = rc_store_put(st, key, body.data, body.len, &po, NULL, e);
         rc_buf_free(&body);
         if (rc == RC_OK) {
@@ -426,7 +427,7 @@ int rc_manifest_update(rc_store *st, const char *key, const rc_manifest *tmpl, c
                        int *changed, rc_err *e)
 {
     ops_ctx c = {ops, nops};
-    rc_rmw_opts o = {cache_control, base, max_attempts, 0};
+    rc_rmw_opts o = {cache_control, base, max_attempts, 0, NULL};
     return rc_manifest_rmw(st, key, tmpl, apply_ops, &c, &o, changed, e);
 }
 

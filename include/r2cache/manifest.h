@@ -25,9 +25,10 @@
  * complete_day = every base (10-minute) window of the day is present (144).
  *
  * The manifest is an index, not the truth: blobs are written first, and
- * rc_manifest_update applies its operations to the freshest stored version
- * with a conditional put, re-reading and re-applying on conflict, so
- * concurrent writers never lose each other's entries.
+ * every write (rc_manifest_rmw, and rc_manifest_update on top of it) applies
+ * its change to the freshest stored version with a conditional put,
+ * re-reading and re-applying on conflict, so concurrent writers never lose
+ * each other's entries.
  */
 #ifndef R2CACHE_MANIFEST_H
 #define R2CACHE_MANIFEST_H
@@ -158,6 +159,8 @@ typedef struct rc_rmw_opts {
     int max_attempts;          /* 0 = 20 */
     int replace_unreadable;    /* 1: a stored manifest that does not parse is rebuilt
                                   from tmpl (reindex, repair); 0: RC_EFORMAT, untouched */
+    const rc_obj_meta *create_meta; /* headers of a manifest this call creates (migrate
+                                       keeps its source's); NULL = rc_manifest_obj_meta */
 } rc_rmw_opts;
 
 /* The content type and Cache-Control every manifest object is written with. */
@@ -166,6 +169,7 @@ void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta);
 /*
  * Change the freshest stored manifest. Returns 1 when it changed m, 0 when
  * not, -1 on error (with e set). exists = 0 when m is the template.
+ * m->updated_at already holds now_iso (a function may set it otherwise).
  */
 typedef int (*rc_manifest_mutate_fn)(rc_manifest *m, int exists, const char *now_iso, void *user,
                                      rc_err *e);
