@@ -269,6 +269,8 @@ static const idx_obj *find_summary(const idx_list *l, const idx_obj *mk)
     return NULL;
 }
 
+/* Listing prefixes that hold every key of a channel-month (seed: one, the
+ * month folder; viewer: one per day). Returns how many were named. */
 static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano, int64_t month,
                              char (*out)[RC_KEY_MAX], size_t n)
 {
@@ -279,8 +281,10 @@ static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano,
             k = 1;
         return k;
     }
-    for (int64_t d = month; d < rc_month_next(month) && k < n; d += 86400)
-        if (rc_key_prefix_channel_day(l, c, volcano, d, out[k], RC_KEY_MAX, &e) == RC_OK) k++;
+    for (int i = 0, nd = rc_month_days(month); i < nd && k < n; i++)
+        if (rc_key_prefix_channel_day(l, c, volcano, rc_month_start(month) + (int64_t)i * 86400,
+                                      out[k], RC_KEY_MAX, &e) == RC_OK)
+            k++;
     return k;
 }
 
