@@ -288,8 +288,6 @@ static size_t month_prefixes(rc_layout l, const rc_chan *c, const char *volcano,
     return k;
 }
 
-/* Rebuild one channel-month from its listing and manifests into inv, and
- * store its summary recording marker_etag. */
 /* Store one summary body (JSON, never cached by a CDN: it changes). */
 static int put_summary(rc_store *st, const char *key, const char *body, rc_err *e)
 {
