@@ -12,6 +12,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 #include "r2cache/timewin.h"
 
 #include <math.h>
@@ -505,7 +506,7 @@ int rc_cmd_inventory(rc_cli *cli, int argc, char **argv)
     int rc;
     if (a.scan) {
         cJSON *stored = NULL, *markers = NULL;
-        rc = rc_inventory_read_summaries(cli->store, &stored, &markers, &e);
+        rc = rc_summary_read_all(cli->store, &stored, &markers, &e);
         if (rc == RC_OK)
             rc = rc_inventory_scan(cli->store, &inv, rc_key_root(), &e);
         if (rc == RC_OK) {
@@ -514,7 +515,7 @@ int rc_cmd_inventory(rc_cli *cli, int argc, char **argv)
             rc = rc_inventory_read_manifests(cli->store, &inv, 1, &e);
         }
         if (rc == RC_OK)
-            rc = rc_inventory_write_summaries(cli->store, &inv, 0, stored, markers, &e);
+            rc = rc_summary_write(cli->store, &inv, 0, stored, markers, &e);
         cJSON_Delete(stored);
         cJSON_Delete(markers);
     } else {
@@ -528,7 +529,7 @@ int rc_cmd_inventory(rc_cli *cli, int argc, char **argv)
                 if (k == nv)
                     vols[nv++] = targets[i].volc->name;
             }
-        rc = rc_inventory_load(cli->store, &inv, vols, nv, &e);
+        rc = rc_summary_load(cli->store, &inv, vols, nv, &e);
     }
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "inventory", "%s", e.msg);
