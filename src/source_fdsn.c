@@ -23,8 +23,9 @@
  * whole miniSEED 2 records (judge_200); what else can come back, and the
  * status each answer gets, is the table in source.h.
  */
+#include "source_int.h"
+
 #include "r2cache/mseed.h"
-#include "r2cache/source.h"
 #include "r2cache/timewin.h"
 #include "r2cache/url.h"
 #include "r2cache/version.h"
@@ -117,6 +118,38 @@ static double rand01(fdsn_impl *f)
     f->rng ^= f->rng >> 27;
     uint64_t r = f->rng * 2685821657736338717ULL;
     return (double)(r >> 11) / 9007199254740992.0;
+}
+
+/* ---- the bulk POST body --------------------------------------------------- */
+
+static int fmt_time(rc_buf *out, int64_t t)
+{
+    rc_tm tm;
+    rc_time_split(t, &tm);
+    return rc_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.year, tm.mon, tm.mday, tm.hour,
+                         tm.min, tm.sec);
+}
+
+int rc_fdsn_post_body(const rc_fetch_line *lines, size_t n, rc_buf *out)
+{
+    if (!out || (n && !lines))
+        return RC_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        const rc_chan *c = &lines[i].chan;
+        int rc = rc_buf_printf(out, "%s %s %s %s ", c->net, c->sta, c->loc[0] ? c->loc : "--",
+                               c->cha);
+        if (!rc)
+            rc = fmt_time(out, lines[i].start);
+        if (!rc)
+            rc = rc_buf_puts(out, " ");
+        if (!rc)
+            rc = fmt_time(out, lines[i].end);
+        if (!rc)
+            rc = rc_buf_puts(out, "\n");
+        if (rc)
+            return rc;
+    }
+    return RC_OK;
 }
 
 /* ---- parts ---------------------------------------------------------------- */

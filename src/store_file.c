@@ -55,7 +55,7 @@
  * message. A key under another key's plain file stays RC_EINVAL: that is a
  * conflict between two keys, which is about the keys.
  */
-#include "r2cache/store.h"
+#include "store_int.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1377,8 +1377,17 @@ oom:
 
 /* Open the store at root: resolved here, once (realpath), and held open
  * as a folder; a root that does not exist yet is made by the first write. */
-int rc_store_file_open(rc_store *s, const char *root, rc_err *e)
+int rc_store_file_open(rc_store *s, const char *url, rc_err *e)
 {
+    const char *root = url;
+    if (url && strncmp(url, "file://", 7) == 0) {
+        root = url + 7;
+        if (root[0] != '/')
+            return rc_err_set(e, RC_EINVAL,
+                              "store URL %s: a file URL needs an absolute path "
+                              "(file:///abs/path, three slashes); or give a plain directory path",
+                              url);
+    }
     char *abs = NULL;
     int fd = -1, rc;
     struct stat st;

@@ -48,7 +48,7 @@
  * Secrets stay in this struct: no message or log line carries the secret
  * key, the session token, the Authorization header or a signature.
  */
-#include "r2cache/store.h"
+#include "store_int.h"
 
 #include <ctype.h>
 #include <stdio.h>
