@@ -60,6 +60,7 @@
 #include <curl/curl.h>
 
 #include "r2cache/log.h"
+#include "r2cache/retry.h"
 #include "r2cache/s3xml.h"
 #include "r2cache/sigv4.h"
 
@@ -133,9 +134,8 @@ typedef struct s3 {
     int path_style;
     int ifmatch_form;
     int max_conn, max_attempts;
-    double base_s, cap_s;
     long stall_s;
-    uint64_t rng;
+    rc_retry backoff; /* jitter state, base and cap */
     const rc_log *log;
     CURL *easy;
     CURLM *multi;
@@ -150,32 +150,6 @@ typedef struct s3 {
 } s3;
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_s(double s)
-{
-    if (s <= 0) return;
-    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-/* xorshift64*: jitter only, no security role. */
-static double rand01(s3 *s)
-{
-    uint64_t x = s->rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    s->rng = x;
-    return (double)((x * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
-}
 
 static char *xstrdup(const char *p)
 {
@@ -295,7 +269,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)dltotal;
     (void)ultotal;
     xfer *x = ud;
-    double now = mono_now();
+    double now = rc_retry_monotonic_s();
     if (dlnow + ulnow != x->seen) {
         x->seen = dlnow + ulnow;
         x->moved_at = now;
@@ -374,7 +348,7 @@ static int xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
     x->cerr = CURLE_OK;
     x->cerrbuf[0] = '\0';
     x->body_pos = 0;
-    x->started = mono_now();
+    x->started = rc_retry_monotonic_s();
     x->seen = 0;
     x->moved_at = x->started;
     x->stall_s = s->stall_s;
@@ -513,7 +487,7 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
 {
     char obj[1200];
     object_name(s, x, obj, sizeof obj);
-    double ms = (mono_now() - x->started) * 1000.0;
+    double ms = (rc_retry_monotonic_s() - x->started) * 1000.0;
     if (x->cerr != CURLE_OK) {
         char stallmsg[96];
         snprintf(stallmsg, sizeof stallmsg, "no data moved for %ld s (stalled connection)",
@@ -558,8 +532,8 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
     if (reqid[0]) snprintf(rid, sizeof rid, " (request id %s)", reqid);
     const char *code = er.code;
 
-    if (st == 429 || st == 500 || st == 502 || st == 503 || st == 504 ||
-        strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
+    /* S3 says a slow request in a 400 RequestTimeout, not 408 (not retried here) */
+    if ((rc_retry_http_status(st) && st != 408) || strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
         strcmp(code, "InternalError") == 0) {
         snprintf(x->last, sizeof x->last, "HTTP %ld%s%s%s", st, code[0] ? " " : "", code, rid);
         return OUT_RETRY;
@@ -649,20 +623,16 @@ static int xfer_outcome(s3 *s, xfer *x, rc_err *e)
     return OUT_FAIL;
 }
 
+/* Full jitter; a 429 waits at least a second (or Retry-After, within the
+ * cap): R2 takes one write per second to a key. */
 static double backoff_s(s3 *s, const xfer *x)
 {
-    double ceil = s->base_s;
-    for (int i = 1; i < x->attempt && ceil < s->cap_s; i++)
-        ceil *= 2;
-    if (ceil > s->cap_s) ceil = s->cap_s;
-    double d = rand01(s) * ceil;
+    double d = rc_retry_backoff(&s->backoff, x->attempt);
     if (x->status == 429) {
         double floor = 1.0;
-        if (x->rh.retry_after[0]) {
-            double ra = strtod(x->rh.retry_after, NULL);
-            if (ra > floor) floor = ra;
-        }
-        if (floor > s->cap_s) floor = s->cap_s;
+        double ra = rc_retry_after_parse(x->rh.retry_after, strlen(x->rh.retry_after));
+        if (ra > floor) floor = ra;
+        if (floor > s->backoff.cap_s) floor = s->backoff.cap_s;
         if (d < floor) d = floor;
     }
     return d;
@@ -694,7 +664,7 @@ static int perform(s3 *s, xfer *x, rc_err *e)
         double d = backoff_s(s, x);
         rc_log_debug(s->log, "retry", "%s %s%s: %s; retrying in %.2f s", x->method, s->prefix,
                      x->key, x->last, d);
-        sleep_s(d);
+        rc_retry_sleep(d, NULL);
     }
 }
 
@@ -913,7 +883,7 @@ static void finish_async(s3 *s, xfer *x, int rc, const rc_err *pe)
 
 static void start_ready(s3 *s)
 {
-    double now = mono_now();
+    double now = rc_retry_monotonic_s();
     /* due retries go first: they have waited longest */
     xfer **pp = &s->waiting;
     while (*pp) {
@@ -983,7 +953,7 @@ static void collect_done(s3 *s)
             double d = backoff_s(s, x);
             rc_log_debug(s->log, "retry", "PUT %s%s: %s; retrying in %.2f s", s->prefix, x->key,
                          x->last, d);
-            x->next_at = mono_now() + d;
+            x->next_at = rc_retry_monotonic_s() + d;
             x->next = s->waiting;
             s->waiting = x;
             s->nwaiting++;
@@ -1006,7 +976,7 @@ static void pump(s3 *s, int block)
     long tmo = 200;
     curl_multi_timeout(s->multi, &tmo);
     if (tmo < 0 || tmo > 200) tmo = 200;
-    double now = mono_now();
+    double now = rc_retry_monotonic_s();
     for (xfer *x = s->waiting; x; x = x->next) {
         long w = (long)((x->next_at - now) * 1000.0) + 1;
         if (w < tmo) tmo = w < 0 ? 0 : w;
@@ -1014,7 +984,7 @@ static void pump(s3 *s, int block)
     if (s->active)
         curl_multi_poll(s->multi, NULL, 0, (int)tmo, NULL);
     else if (tmo > 0)
-        sleep_s((double)tmo / 1000.0);
+        rc_retry_sleep((double)tmo / 1000.0, NULL);
 }
 
 static int pending(const s3 *s)
@@ -1298,8 +1268,8 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     s->max_conn = o->max_connections > 0 ? o->max_connections : 8;
     if (s->max_conn > 64) s->max_conn = 64;
     s->max_attempts = o->max_attempts > 0 ? o->max_attempts : 6;
-    s->base_s = o->backoff_base_s > 0 ? o->backoff_base_s : 0.2;
-    s->cap_s = o->backoff_cap_s > 0 ? o->backoff_cap_s : 10.0;
+    rc_retry_init(&s->backoff, o->backoff_base_s > 0 ? o->backoff_base_s : 0.2,
+                  o->backoff_cap_s > 0 ? o->backoff_cap_s : 10.0, (uintptr_t)s);
     s->stall_s = o->stall_timeout_s >= 1 ? (long)(o->stall_timeout_s + 0.5) : S3_DEFAULT_STALL_S;
     const char *stall = env("R2CACHE_S3_STALL_TIMEOUT");
     if (stall) {
@@ -1313,8 +1283,6 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         s->stall_s = v;
     }
     s->log = o->log;
-    s->rng = ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)s;
-    if (!s->rng) s->rng = 88172645463325252ULL;
     return RC_OK;
 }
 
