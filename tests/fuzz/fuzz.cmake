@@ -28,7 +28,7 @@ function(rc_fuzz name)
   set_tests_properties(fuzz_${name} PROPERTIES LABELS fuzz TIMEOUT 600
     ENVIRONMENT "RC_FUZZ_BUILD=${CMAKE_BINARY_DIR}")
 endfunction()
-set(RC_FUZZ_STORE err buf log timewin naming store store_file store_s3 sigv4 s3xml retry)
+set(RC_FUZZ_STORE err buf log timewin naming store store_file file_path file_obj store_s3 s3_xfer sigv4 s3xml retry)
 rc_fuzz(key err buf timewin naming)
 rc_fuzz(manifest ${RC_FUZZ_STORE} manifest)
 rc_fuzz(config err buf timewin naming config)
