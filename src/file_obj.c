@@ -113,8 +113,8 @@ char *file_sidecar_json(const rc_obj_meta *m, const char *etag, size_t size, ino
  * absent, unreadable or stale sidecar is not used (the caller recomputes the
  * ETag); a linked or special one is refused. */
 int file_sidecar_read(const rc_store *s, int dfd, const char *side, const char *srel,
-                        const char *ctx, ino_t ino, int64_t size, char *etag, rc_obj_meta *meta,
-                        int *used, rc_err *e)
+                      const char *ctx, ino_t ino, int64_t size, char *etag, rc_obj_meta *meta,
+                      int *used, rc_err *e)
 {
     rc_err le;
     struct stat st;
@@ -232,7 +232,7 @@ void file_sync_dir(int dfd)
  * listings skip it; created exclusively, so never through a link. Its name
  * goes to tmp (TMP_NAME_MAX; "" when none is left behind). */
 int file_write_temp(const rc_store *s, const kpath *k, const void *data, size_t len, int durable,
-                      char *tmp, ino_t *ino, rc_err *e)
+                    char *tmp, ino_t *ino, rc_err *e)
 {
     static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     struct stat st;
@@ -258,8 +258,8 @@ int file_write_temp(const rc_store *s, const kpath *k, const void *data, size_t 
             goto fail;
         }
     }
-    if (fchmod(fd, 0644) != 0 || file_write_all(fd, data, len) != 0 || (durable && fsync(fd) != 0) ||
-        fstat(fd, &st) != 0) {
+    if (fchmod(fd, 0644) != 0 || file_write_all(fd, data, len) != 0 ||
+        (durable && fsync(fd) != 0) || fstat(fd, &st) != 0) {
         rc = rc_err_set(e, RC_EIO, "store %s: cannot write %.*s%s (%s): %s", sname(s),
                         (int)k->name_off, k->rel.data, tmp, k->ctx, strerror(errno));
         goto fail;
@@ -290,8 +290,8 @@ int file_current_etag(const rc_store *s, const kpath *k, char *etag, int *have, 
     int rc = file_open_file(s, k->dfd, kp_name(k), k->rel.data, k->ctx, &fd, &st, e);
     if (rc == RC_ENOTFOUND) return RC_OK;
     if (rc) return rc;
-    rc = file_sidecar_read(s, k->dfd, kp_side(k), k->srel.data, k->ctx, st.st_ino, (int64_t)st.st_size,
-                      etag, NULL, &used, e);
+    rc = file_sidecar_read(s, k->dfd, kp_side(k), k->srel.data, k->ctx, st.st_ino,
+                           (int64_t)st.st_size, etag, NULL, &used, e);
     if (rc == RC_OK && !used && file_md5_fd(fd, etag) != 0)
         rc = rc_err_set(e, RC_EIO, "store %s: cannot read the current version of %s (%s): %s",
                         sname(s), k->rel.data, k->ctx, strerror(errno));

@@ -104,7 +104,7 @@ static const char *special_name(mode_t m)
  * another hard link, or a special file. as_dir: a folder belongs there (the
  * advice). ctx says what met it ("key \"...\"", "listing \"...\""). */
 int file_refuse(const rc_store *s, int dfd, const char *name, const char *rel, size_t rlen,
-                  const struct stat *st, int as_dir, const char *ctx, rc_err *e)
+                const struct stat *st, int as_dir, const char *ctx, rc_err *e)
 {
     int n = (int)rlen;
     if (S_ISLNK(st->st_mode)) {
@@ -145,7 +145,7 @@ int file_own_file(const struct stat *st)
  * ENT_NONE, ENT_DIR, or ENT_FILE (a plain file with one link; st filled).
  * Anything else is refused. */
 int file_entry_at(const rc_store *s, int dfd, const char *name, const char *rel, const char *ctx,
-                    int *kind, struct stat *st, rc_err *e)
+                  int *kind, struct stat *st, rc_err *e)
 {
     *kind = ENT_NONE;
     if (fstatat(dfd, name, st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -168,7 +168,7 @@ int file_entry_at(const rc_store *s, int dfd, const char *name, const char *rel,
  * st describes what was opened. RC_ENOTFOUND, with no message, when nothing
  * or a folder is there. */
 int file_open_file(const rc_store *s, int dfd, const char *name, const char *rel, const char *ctx,
-                     int *fd, struct stat *st, rc_err *e)
+                   int *fd, struct stat *st, rc_err *e)
 {
     int kind;
     *fd = -1;
@@ -298,7 +298,7 @@ static int dir_failure(const rc_store *s, int at, const char *seg, const char *r
  * RC_ENOTFOUND, with no message, when (without create) a component is absent
  * or is a plain file. */
 int file_open_dir(rc_store *s, const char *reldir, size_t len, int create, const char *ctx,
-                    int *out, rc_err *e)
+                  int *out, rc_err *e)
 {
     char *p = NULL;
     int cur = -1, rfd = -1;
@@ -356,7 +356,8 @@ int file_kpath_open(rc_store *s, const char *key, int create, kpath *k, rc_err *
     if (rc_buf_append(&k->srel, k->rel.data, k->name_off) || rc_buf_puts(&k->srel, ".") ||
         rc_buf_puts(&k->srel, kp_name(k)) || rc_buf_puts(&k->srel, ".meta.json"))
         return oom(e);
-    return file_open_dir(s, k->rel.data, k->name_off ? k->name_off - 1 : 0, create, k->ctx, &k->dfd, e);
+    return file_open_dir(s, k->rel.data, k->name_off ? k->name_off - 1 : 0, create, k->ctx, &k->dfd,
+                         e);
 }
 
 void file_kpath_free(kpath *k)

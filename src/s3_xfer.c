@@ -412,8 +412,8 @@ int s3_xfer_outcome(s3 *s, xfer *x, rc_err *e)
     const char *code = er.code;
 
     /* S3 says a slow request in a 400 RequestTimeout, not 408 (not retried here) */
-    if ((rc_retry_http_status(st) && st != 408) || strcmp(code, "RequestTimeout") == 0 || strcmp(code, "SlowDown") == 0 ||
-        strcmp(code, "InternalError") == 0) {
+    if ((rc_retry_http_status(st) && st != 408) || strcmp(code, "RequestTimeout") == 0 ||
+        strcmp(code, "SlowDown") == 0 || strcmp(code, "InternalError") == 0) {
         snprintf(x->last, sizeof x->last, "HTTP %ld%s%s%s", st, code[0] ? " " : "", code, rid);
         return OUT_RETRY;
     }

@@ -71,8 +71,10 @@ typedef struct rc_source_backend {
 } rc_source_backend;
 
 static const rc_source_backend source_backends[] = {
-    {"http", "an FDSN base URL (https://service.iris.edu, http://host:port; "
-             "/fdsnws/dataselect/1/query is appended)", rc_source_fdsn_open},
+    {"http",
+     "an FDSN base URL (https://service.iris.edu, http://host:port; "
+     "/fdsnws/dataselect/1/query is appended)",
+     rc_source_fdsn_open},
     {"https", NULL, rc_source_fdsn_open},
     {"sds", "sds:///absolute/path for a local SDS archive", rc_source_sds_open},
 };
@@ -98,8 +100,8 @@ static int unsupported(const rc_source *s, rc_err *e)
     for (size_t i = 0; i < SOURCE_NBACKENDS && len < sizeof forms; i++) {
         if (!source_backends[i].form) continue;
         const char *sep = nf++ == 0 ? "" : i == last ? " or " : ", ";
-        len += (size_t)snprintf(forms + len, sizeof forms - len, "%s%s", sep,
-                                source_backends[i].form);
+        len +=
+            (size_t)snprintf(forms + len, sizeof forms - len, "%s%s", sep, source_backends[i].form);
     }
     return rc_err_set(e, RC_EINVAL, "source URL '%s' is not supported: use %s", s->shown, forms);
 }

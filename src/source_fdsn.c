@@ -50,7 +50,7 @@ typedef struct fdsn_impl {
     char *shown;     /* query_url through rc_url_redact: what messages name */
     CURLM *multi;
     struct curl_slist *headers;
-    rc_retry backoff; /* jitter state, base and cap from the options */
+    rc_retry backoff;  /* jitter state, base and cap from the options */
     double last_start; /* monotonic time of the last transfer start (rate limit) */
 } fdsn_impl;
 
@@ -116,22 +116,16 @@ static int fmt_time(rc_buf *out, int64_t t)
 
 int rc_fdsn_post_body(const rc_fetch_line *lines, size_t n, rc_buf *out)
 {
-    if (!out || (n && !lines))
-        return RC_EINVAL;
+    if (!out || (n && !lines)) return RC_EINVAL;
     for (size_t i = 0; i < n; i++) {
         const rc_chan *c = &lines[i].chan;
-        int rc = rc_buf_printf(out, "%s %s %s %s ", c->net, c->sta, c->loc[0] ? c->loc : "--",
-                               c->cha);
-        if (!rc)
-            rc = fmt_time(out, lines[i].start);
-        if (!rc)
-            rc = rc_buf_puts(out, " ");
-        if (!rc)
-            rc = fmt_time(out, lines[i].end);
-        if (!rc)
-            rc = rc_buf_puts(out, "\n");
-        if (rc)
-            return rc;
+        int rc =
+            rc_buf_printf(out, "%s %s %s %s ", c->net, c->sta, c->loc[0] ? c->loc : "--", c->cha);
+        if (!rc) rc = fmt_time(out, lines[i].start);
+        if (!rc) rc = rc_buf_puts(out, " ");
+        if (!rc) rc = fmt_time(out, lines[i].end);
+        if (!rc) rc = rc_buf_puts(out, "\n");
+        if (rc) return rc;
     }
     return RC_OK;
 }
@@ -459,9 +453,9 @@ static void part_retry_or_fail(fetch_run *r, fdsn_part *p, int code, const char 
         return;
     }
     /* Retry-After wins over the jitter, within the cap. */
-    double delay = p->retry_after >= 0 ? (p->retry_after > o->backoff_cap_s ? o->backoff_cap_s
-                                                                            : p->retry_after)
-                                       : rc_retry_backoff(&r->f->backoff, p->attempts);
+    double delay = p->retry_after >= 0
+                       ? (p->retry_after > o->backoff_cap_s ? o->backoff_cap_s : p->retry_after)
+                       : rc_retry_backoff(&r->f->backoff, p->attempts);
     p->not_before = rc_retry_monotonic_s() + delay;
     rc_buf_reset(&p->body);
     if (queue_push(r, p))

@@ -15,8 +15,8 @@
 
 typedef struct rc_source_ops {
     const char *scheme;
-    int (*fetch_many)(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
-                      void *ud, rc_err *e);
+    int (*fetch_many)(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb, void *ud,
+                      rc_err *e);
     void (*close)(rc_source *s);
 } rc_source_ops;
 

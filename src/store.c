@@ -36,7 +36,8 @@ static const rc_store_backend store_backends[] = {
 static const rc_store_backend *store_backend(const char *scheme, size_t n)
 {
     for (size_t i = 0; i < STORE_NBACKENDS; i++)
-        if (strlen(store_backends[i].scheme) == n && strncmp(scheme, store_backends[i].scheme, n) == 0)
+        if (strlen(store_backends[i].scheme) == n &&
+            strncmp(scheme, store_backends[i].scheme, n) == 0)
             return &store_backends[i];
     return NULL;
 }
@@ -48,8 +49,8 @@ static int unknown_scheme(const char *url, rc_err *e)
     for (size_t i = 0; i < STORE_NBACKENDS && len < sizeof forms; i++)
         len += (size_t)snprintf(forms + len, sizeof forms - len, "%s, ", store_backends[i].form);
     if (len >= 2 && len < sizeof forms) forms[len - 2] = '\0';
-    return rc_err_set(e, RC_EINVAL, "store URL %s: unknown scheme; use %s or a plain directory path",
-                      url, forms);
+    return rc_err_set(e, RC_EINVAL,
+                      "store URL %s: unknown scheme; use %s or a plain directory path", url, forms);
 }
 
 int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)

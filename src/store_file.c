@@ -253,8 +253,8 @@ static int file_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info
         info->size = (int64_t)out->len;
         /* The fd pins the body we read: the sidecar counts only if it names
          * this very inode, even when a writer replaced the key meanwhile. */
-        rc = file_sidecar_read(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, st.st_ino, (int64_t)out->len,
-                          info->etag, &info->meta, &used, e);
+        rc = file_sidecar_read(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, st.st_ino,
+                               (int64_t)out->len, info->etag, &info->meta, &used, e);
         if (rc) goto out;
         if (!used) {
             memset(&info->meta, 0, sizeof info->meta);
@@ -277,8 +277,8 @@ static int file_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
     if (rc == RC_OK) rc = file_open_file(s, k.dfd, kp_name(&k), k.rel.data, k.ctx, &fd, &st, e);
     if (rc) goto out;
     fill_info(info, key, &st);
-    rc = file_sidecar_read(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, st.st_ino, (int64_t)st.st_size,
-                      info->etag, &info->meta, &used, e);
+    rc = file_sidecar_read(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, st.st_ino,
+                           (int64_t)st.st_size, info->etag, &info->meta, &used, e);
     if (rc == RC_OK && !used) {
         memset(&info->meta, 0, sizeof info->meta);
         if (file_md5_fd(fd, info->etag) != 0)
@@ -406,7 +406,8 @@ static int list_file(lctx *c, int dfd, const char *name, size_t dlen, rc_err *e)
                           c->rel.data, c->ctx, strerror(errno));
     }
     if (S_ISDIR(st.st_mode)) return RC_OK; /* replaced by a folder while listing */
-    if (!file_own_file(&st)) return file_refuse(c->s, dfd, name, c->rel.data, c->rel.len, &st, 0, c->ctx, e);
+    if (!file_own_file(&st))
+        return file_refuse(c->s, dfd, name, c->rel.data, c->rel.len, &st, 0, c->ctx, e);
     fill_info(&info, c->kp.data, &st);
     /* sidecar of "<dir>/<name>" is "<dir>/.<name>.meta.json" */
     rc_buf_reset(&c->srel);
@@ -414,7 +415,7 @@ static int list_file(lctx *c, int dfd, const char *name, size_t dlen, rc_err *e)
         rc_buf_puts(&c->srel, name) || rc_buf_puts(&c->srel, ".meta.json"))
         return oom(e);
     int rc = file_sidecar_read(c->s, dfd, c->srel.data + dlen, c->srel.data, c->ctx, st.st_ino,
-                          info.size, info.etag, NULL, &used, e);
+                               info.size, info.etag, NULL, &used, e);
     if (rc) return rc;
     if (!used) {
         rc = file_open_file(c->s, dfd, name, c->rel.data, c->ctx, &fd, &st, e);

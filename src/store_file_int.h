@@ -76,7 +76,7 @@ int file_segment_decode(const char *name, rc_buf *out);
  * another hard link, or a special file. as_dir: a folder belongs there (the
  * advice). ctx says what met it ("key \"...\"", "listing \"...\""). */
 int file_refuse(const rc_store *s, int dfd, const char *name, const char *rel, size_t rlen,
-                  const struct stat *st, int as_dir, const char *ctx, rc_err *e);
+                const struct stat *st, int as_dir, const char *ctx, rc_err *e);
 
 /* A file this store could have written: plain, and no other name for it.
  * (No name at all is fine: an open file a concurrent put has just replaced
@@ -87,13 +87,13 @@ int file_own_file(const struct stat *st);
  * ENT_NONE, ENT_DIR, or ENT_FILE (a plain file with one link; st filled).
  * Anything else is refused. */
 int file_entry_at(const rc_store *s, int dfd, const char *name, const char *rel, const char *ctx,
-                    int *kind, struct stat *st, rc_err *e);
+                  int *kind, struct stat *st, rc_err *e);
 
 /* Open the plain file name in folder dfd (rel from the root) for reading;
  * st describes what was opened. RC_ENOTFOUND, with no message, when nothing
  * or a folder is there. */
 int file_open_file(const rc_store *s, int dfd, const char *name, const char *rel, const char *ctx,
-                     int *fd, struct stat *st, rc_err *e);
+                   int *fd, struct stat *st, rc_err *e);
 
 /* The root folder's fd (the store keeps it). RC_ENOTFOUND, with no message,
  * when the root does not exist and create is 0; with create it is made. A
@@ -106,7 +106,7 @@ int file_root_fd(rc_store *s, int create, int *out, rc_err *e);
  * RC_ENOTFOUND, with no message, when (without create) a component is absent
  * or is a plain file. */
 int file_open_dir(rc_store *s, const char *reldir, size_t len, int create, const char *ctx,
-                    int *out, rc_err *e);
+                  int *out, rc_err *e);
 
 /* RC_ENOTFOUND, with no message, when (without create) the folder is not there. */
 int file_kpath_open(rc_store *s, const char *key, int create, kpath *k, rc_err *e);
@@ -140,8 +140,8 @@ char *file_sidecar_json(const rc_obj_meta *m, const char *etag, size_t size, ino
  * absent, unreadable or stale sidecar is not used (the caller recomputes the
  * ETag); a linked or special one is refused. */
 int file_sidecar_read(const rc_store *s, int dfd, const char *side, const char *srel,
-                        const char *ctx, ino_t ino, int64_t size, char *etag, rc_obj_meta *meta,
-                        int *used, rc_err *e);
+                      const char *ctx, ino_t ino, int64_t size, char *etag, rc_obj_meta *meta,
+                      int *used, rc_err *e);
 
 /* Exclusive flock on the key folder's ".lock" (made if absent, never
  * through a link). */
@@ -158,7 +158,7 @@ void file_sync_dir(int dfd);
  * listings skip it; created exclusively, so never through a link. Its name
  * goes to tmp (TMP_NAME_MAX; "" when none is left behind). */
 int file_write_temp(const rc_store *s, const kpath *k, const void *data, size_t len, int durable,
-                      char *tmp, ino_t *ino, rc_err *e);
+                    char *tmp, ino_t *ino, rc_err *e);
 
 /* ETag of whatever is stored at the key now: *have = 0 when absent (or only
  * a folder of other keys). */

@@ -44,11 +44,11 @@ double rc_retry_after_parse(const char *value, size_t n);
 int rc_retry_http_status(long status);
 
 typedef enum rc_retry_class {
-    RC_RETRY_NO = 0,         /* not a transient failure (the caller decides) */
-    RC_RETRY_TRANSIENT,      /* once connected: reset, timeout, cut answer */
-    RC_RETRY_UNREACHED,      /* nothing answered: resolve, connect, TLS handshake, or a
-                              * timeout before any connection; retry, then unusable */
-    RC_RETRY_NEVER,          /* wrong URL, certificate or redirects: retrying cannot help */
+    RC_RETRY_NO = 0,    /* not a transient failure (the caller decides) */
+    RC_RETRY_TRANSIENT, /* once connected: reset, timeout, cut answer */
+    RC_RETRY_UNREACHED, /* nothing answered: resolve, connect, TLS handshake, or a
+                         * timeout before any connection; retry, then unusable */
+    RC_RETRY_NEVER,     /* wrong URL, certificate or redirects: retrying cannot help */
 } rc_retry_class;
 
 /* Classify a curl result. connected: the transfer reached the server (a
