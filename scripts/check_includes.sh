@@ -8,7 +8,8 @@
 # printed as "a -> b -> a" with the #include lines that make it.
 #
 # Private headers (the backend interfaces: store_int.h, source_int.h,
-# s3_int.h, store_file_int.h) may be included only by the backends' files:
+# s3_int.h, store_file_int.h, source_fdsn_int.h) may be included only by the
+# backends' files:
 # src/store*.c|h, src/source*.c|h, src/s3_*.c|h, src/file_*.c. Any other
 # includer is printed as "FILE includes HEADER (private to the backends)".
 #
@@ -21,7 +22,7 @@ import os, re, sys
 repo = sys.argv[1]
 src = os.path.join(repo, "src")
 pub = os.path.join(repo, "include", "r2cache")
-private = {"store_int.h", "source_int.h", "s3_int.h", "store_file_int.h"}
+private = {"store_int.h", "source_int.h", "s3_int.h", "store_file_int.h", "source_fdsn_int.h"}
 backend = re.compile(r"^(store[^/]*|source[^/]*|s3_[^/]*|file_[^/]*)\.[ch]$")
 inc_re = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
