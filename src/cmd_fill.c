@@ -14,6 +14,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
+#include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -66,13 +67,6 @@ typedef struct totals {
     double last_print;
 } totals;
 
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Progress interval when stderr is not a terminal (logs, cron mail). */
 #define PROGRESS_LINE_S 10.0
 
@@ -100,7 +94,7 @@ static void progress(void *ud, const rc_engine_stats *s, size_t done, size_t tot
 {
     totals *t = ud;
     if (!t->tty) {
-        double now = mono();
+        double now = rc_retry_monotonic_s();
         if (now - t->last_print < PROGRESS_LINE_S)
             return;
         t->last_print = now;
@@ -358,8 +352,8 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     tot.days_total = ndays;
     tot.tty = isatty(2) && !cli->json;
     tot.log = &cli->log;
-    tot.last_print = mono();
-    double t_start = mono();
+    tot.last_print = rc_retry_monotonic_s();
+    double t_start = rc_retry_monotonic_s();
     plan_acc pa;
     memset(&pa, 0, sizeof pa);
     if (a.dry_run && cli->json && !(pa.lines = cJSON_CreateArray())) {
@@ -434,7 +428,7 @@ int rc_cmd_fill(rc_cli *cli, int argc, char **argv)
     free(picks);
     if (tot.tty)
         fprintf(stderr, "\n");
-    tot.s.seconds = mono() - t_start;
+    tot.s.seconds = rc_retry_monotonic_s() - t_start;
     if (a.dry_run) {
         plan_print(&pa, cli->json, f_iso, t_iso);
         if (rc != RC_OK) {

@@ -404,7 +404,7 @@ Test(source, opts_default_and_clamp)
     cr_assert_null(o.ca_bundle);
     o.max_connections = 9;
     rc_source *s = open_url("http://127.0.0.1:9", &o);
-    cr_assert_eq(s->opts.max_connections, RC_SOURCE_MAX_CONNECTIONS);
+    cr_assert_eq(rc_source_options(s)->max_connections, RC_SOURCE_MAX_CONNECTIONS);
     cr_assert_str_eq(rc_source_describe(s), "http://127.0.0.1:9");
     rc_source_close(s);
 }
