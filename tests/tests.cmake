@@ -55,3 +55,5 @@ endif()
 # Leak check of the end-to-end invocations; skips (77) in an ASan build.
 add_test(NAME valgrind COMMAND ${CMAKE_SOURCE_DIR}/tests/valgrind.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(valgrind PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# r2cache serve: the built binary over HTTP (libcurl), against the CLI's answers.
+rc_test(serve err buf timewin)
