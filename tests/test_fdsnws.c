@@ -467,3 +467,83 @@ Test(fdsnws, errors_name_the_parameter_and_other_paths)
     cr_assert(strstr(r.body.data, "<param name=\"mergegaps\""));
     rc_fdsnws_reply_free(&r);
 }
+
+/* --- a real recording ------------------------------------------------------------ */
+
+/* HV.HOVE..HHZ (100 Hz, 2019-04-14 03:08:32-03:16:02, Steim2) put in an SDS
+ * archive, filled, and read back through dataselect: exactly the recorded
+ * samples, at their recorded times (the two chunks around it are mostly
+ * filled: their head and tail are left out). */
+Test(fdsnws_real, a_real_recording_comes_back_sample_for_sample, .timeout = 120)
+{
+    RC_REQUIRE_MSEED();
+    char *src = rc_test_mseed_path("HV.HOVE..HHZ__20190414T030832Z__20190414T031602Z.mseed");
+    char *dir = rc_test_tmpdir("fdsnws-real");
+    cr_assert(dir);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/sds/2019/HV/HOVE/HHZ.D' && cp '%s' '%s/sds/2019/HV/HOVE/HHZ.D/"
+             "HV.HOVE..HHZ.D.2019.104'",
+             dir, src, dir);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    char cfgpath[4400], json[9000];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
+    snprintf(json, sizeof json,
+             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\", \"volcanoes\": [{\"name\": "
+             "\"kilauea\", \"location\": \"hawaii\", \"stations\": [{\"network\": \"HV\", "
+             "\"station\": \"HOVE\", \"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": "
+             "100}]}]}\n",
+             dir, dir);
+    cr_assert_eq(rc_test_write_file(cfgpath, json, strlen(json)), 0);
+    snprintf(cmd, sizeof cmd,
+             "fill --config '%s' --all --from 2019-04-14T03:00:00Z --to 2019-04-14T03:20:00Z "
+             "--log-format text",
+             cfgpath);
+    cr_assert_eq(rc_test_r2cache(cmd, NULL, NULL), 0);
+    rc_config cfg;
+    rc_err e;
+    cr_assert_eq(rc_config_load(cfgpath, &cfg, &e), RC_OK, "%s", e.msg);
+    rc_fdsnws_ctx ctx = {&cfg, NULL, NULL, -1};
+    rc_fdsnws_reply r;
+    const char *q = "net=HV&sta=HOVE&cha=HHZ&start=2019-04-14T03:00:00&end=2019-04-14T03:20:00";
+    cr_assert_eq(rc_fdsnws_handle(&ctx, "GET", "/fdsnws/dataselect/1/query", q, NULL, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    /* the original, decoded by libmseed */
+    MSTraceGroup *mstg = NULL;
+    cr_assert_eq(ms_readtraces(&mstg, src, 0, -1.0, -1.0, 0, 1, 1, 0), MS_NOERROR);
+    cr_assert_eq(mstg->numtraces, 1, "the recording is one continuous trace");
+    MSTrace *t = mstg->traces;
+    cr_assert_eq(t->sampletype, 'i');
+    /* dataselect, decoded the same way */
+    char path[4400];
+    snprintf(path, sizeof path, "%s/ds.mseed", dir);
+    cr_assert_eq(rc_test_write_file(path, r.body.data, r.body.len), 0);
+    MSTraceGroup *dsg = NULL;
+    cr_assert_eq(ms_readtraces(&dsg, path, 0, -1.0, -1.0, 0, 1, 1, 0), MS_NOERROR);
+    cr_assert_eq(dsg->numtraces, 1, "dataselect gave %d traces", dsg->numtraces);
+    MSTrace *d = dsg->traces;
+    cr_assert_eq(d->numsamples, t->numsamples, "dataselect %lld samples, recording %lld",
+                 (long long)d->numsamples, (long long)t->numsamples);
+    cr_assert_eq(memcmp(d->datasamples, t->datasamples, (size_t)t->numsamples * 4), 0);
+    /* times: the recording's, placed on the cache's grid (within 50 us) */
+    cr_assert(llabs(d->starttime - t->starttime) <= 50, "start %lld vs %lld",
+              (long long)d->starttime, (long long)t->starttime);
+    cr_assert(llabs(d->endtime - t->endtime) <= 50);
+    mst_freegroup(&mstg);
+    mst_freegroup(&dsg);
+    rc_fdsnws_reply_free(&r);
+    /* availability says the same */
+    cr_assert_eq(rc_fdsnws_handle(&ctx, "GET", "/fdsnws/availability/1/query",
+                                  "net=HV&start=2019-04-14T03:00:00&end=2019-04-14T03:20:00&"
+                                  "format=request",
+                                  NULL, 0, &r),
+                 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(strchr(r.body.data, '\n') - r.body.data + 1, (long)r.body.len, "one span: %s",
+                 r.body.data);
+    rc_fdsnws_reply_free(&r);
+    rc_config_free(&cfg);
+    rc_test_rmtree(dir);
+    free(dir);
+    free(src);
+}
