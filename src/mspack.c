@@ -8,6 +8,7 @@
 #include "r2cache/mspack.h"
 
 #include <libmseed.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,36 @@ static int fits_steim2(const int32_t *s, size_t n)
             return 0;
     }
     return 1;
+}
+
+static void discard(char *rec, int len, void *ud)
+{
+    (void)rec;
+    (void)len;
+    (void)ud;
+}
+
+void rc_mspack_init(void)
+{
+    MSRecord *msr = msr_init(NULL);
+    if (!msr)
+        return;
+    int32_t one = 0;
+    snprintf(msr->network, sizeof msr->network, "XX");
+    snprintf(msr->station, sizeof msr->station, "INIT");
+    snprintf(msr->channel, sizeof msr->channel, "HHZ");
+    msr->reclen = 512;
+    msr->encoding = DE_STEIM2;
+    msr->byteorder = 1;
+    msr->samprate = 1;
+    msr->sampletype = 'i';
+    msr->datasamples = &one;
+    msr->numsamples = 1;
+    msr->samplecnt = 1;
+    int64_t packed = 0;
+    msr_pack(msr, discard, NULL, &packed, 1, 0);
+    msr->datasamples = NULL;
+    msr_free(&msr);
 }
 
 int rc_mspack_segment(const rc_chan *c, double rate, const int32_t *s, size_t n,

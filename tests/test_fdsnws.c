@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 #include <libmseed.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "r2cache/config.h"
 #include "r2cache/fdsnq.h"
 #include "r2cache/fdsnws.h"
+#include "r2cache/mspack.h"
 #include "support.h"
 
 static char *g_dir;
@@ -466,6 +468,47 @@ Test(fdsnws, errors_name_the_parameter_and_other_paths)
     cr_assert(strstr(r.body.data, "<resource path=\"extent\">"));
     cr_assert(strstr(r.body.data, "<param name=\"mergegaps\""));
     rc_fdsnws_reply_free(&r);
+}
+
+typedef struct par {
+    rc_fdsnws_reply r[2];
+} par;
+
+static void *worker(void *ud)
+{
+    par *p = ud;
+    rc_fdsnws_ctx ctx = {&g_cfg, NULL, NULL, -1};
+    const char *q = "net=XX&start=2025-11-04T23:00:00&end=2025-11-05T01:00:00";
+    if (rc_fdsnws_handle(&ctx, "GET", "/fdsnws/dataselect/1/query", q, NULL, 0, &p->r[0]) ||
+        rc_fdsnws_handle(&ctx, "GET", "/fdsnws/availability/1/query", q, NULL, 0, &p->r[1]))
+        return (void *)1;
+    return NULL;
+}
+
+/* serve calls the handler from its thread pool: four at once give the one answer */
+Test(fdsnws, concurrent_calls_give_the_same_bytes)
+{
+    rc_mspack_init();
+    par p[4];
+    pthread_t th[4];
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, worker, &p[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rv;
+        pthread_join(th[i], &rv);
+        cr_assert_null(rv);
+    }
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(p[0].r[k].status, 200);
+        for (int i = 1; i < 4; i++) {
+            cr_assert_eq(p[i].r[k].body.len, p[0].r[k].body.len);
+            cr_assert_eq(memcmp(p[i].r[k].body.data, p[0].r[k].body.data, p[0].r[k].body.len), 0);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 2; k++)
+            rc_fdsnws_reply_free(&p[i].r[k]);
 }
 
 /* --- a real recording ------------------------------------------------------------ */

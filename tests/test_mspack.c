@@ -62,6 +62,8 @@ static const rc_chan chan = {"HV", "UWE", "", "HHZ"};
 
 Test(mspack, steim2_512_round_trips_samples_and_times)
 {
+    rc_mspack_init(); /* and again: it is idempotent */
+    rc_mspack_init();
     size_t n = 100000;
     int32_t *s = malloc(n * 4);
     for (size_t i = 0; i < n; i++)
