@@ -30,7 +30,7 @@
 #define DS_VERSION "1.1.0"
 #define AV_VERSION "1.0.0"
 #define QUALITY 'M'           /* merged and deduplicated by the cache */
-#define MAX_SAMPLES 100000000 /* per dataselect request */
+#define MAX_SAMPLES 25000000 /* per dataselect request: the answer is built in memory */
 #define MAX_DAYS 3660         /* channel-days per availability request */
 #define CONTIG_US 2           /* times within this are the next sample */
 

@@ -424,7 +424,7 @@ Test(fdsnws, errors_name_the_parameter_and_other_paths)
          "Bad request: line 1: a selection line is NET STA LOC CHA START END (6 fields, -- for "
          "an empty location), not 5 fields"},
         {"GET", "/fdsnws/dataselect/1/query", "start=2025-11-04&end=2026-11-04", NULL, 413,
-         "Request too large: about 1261440000 samples asked for, at most 100000000 per request; "
+         "Request too large: about 1261440000 samples asked for, at most 25000000 per request; "
          "ask for fewer channels or a shorter time window"},
         {"DELETE", "/fdsnws/dataselect/1/query", NULL, NULL, 405,
          "Method not allowed: use GET or POST"},
