@@ -101,7 +101,23 @@ typedef struct chan_ref {
     const rc_volcano *vo;
 } chan_ref;
 
-/* Configured channels matching sel, in configuration order (deduplicated). */
+static int chan_cmp(const rc_chan *a, const rc_chan *b)
+{
+    int c;
+    if ((c = strcmp(a->net, b->net)) || (c = strcmp(a->sta, b->sta)) ||
+        (c = strcmp(a->loc, b->loc)) || (c = strcmp(a->cha, b->cha)))
+        return c;
+    return 0;
+}
+
+static int ref_cmp(const void *x, const void *y)
+{
+    return chan_cmp(&((const chan_ref *)x)->st->chan, &((const chan_ref *)y)->st->chan);
+}
+
+/* Configured channels matching sel, sorted by NET.STA.LOC.CHA (deduplicated):
+ * the order availability lists them in, so its request output read back by
+ * dataselect gives the bytes of the GET. */
 static size_t match_chans(const rc_config *cfg, const rc_fdsnq_sel *sel, chan_ref **out)
 {
     size_t n = 0, cap = 0;
@@ -131,6 +147,8 @@ static size_t match_chans(const rc_config *cfg, const rc_fdsnq_sel *sel, chan_re
             v[n].vo = &cfg->volcanoes[i];
             n++;
         }
+    if (n > 1)
+        qsort(v, n, sizeof *v, ref_cmp);
     *out = v;
     return n;
 }
@@ -505,15 +523,6 @@ typedef struct order_ctx {
     const sources *ss;
     rc_fdsnq_order o;
 } order_ctx;
-
-static int chan_cmp(const rc_chan *a, const rc_chan *b)
-{
-    int c;
-    if ((c = strcmp(a->net, b->net)) || (c = strcmp(a->sta, b->sta)) ||
-        (c = strcmp(a->loc, b->loc)) || (c = strcmp(a->cha, b->cha)))
-        return c;
-    return 0;
-}
 
 static int row_cmp_r(const void *x, const void *y, void *ud)
 {

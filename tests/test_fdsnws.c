@@ -4,7 +4,8 @@
  * at 20 Hz from 2025-11-04T23:00 to 2025-11-05T01:00 (across midnight) with
  * a filled tail (23:29:30-23:30:00), a window without data (23:40-23:50), a
  * filled head (00:10:00-00:10:03) and a filled second inside a chunk
- * (00:31:00-00:31:01); XX.KIL..HHZ whole. rc_fdsnws_handle is called
+ * (00:31:00-00:31:01); XX.KIL..HHZ whole (configured first, so answers in
+ * NET.STA.LOC.CHA order are seen to be sorted). rc_fdsnws_handle is called
  * directly; dataselect is checked against `r2cache get`.
  */
 #include <criterion/criterion.h>
@@ -48,9 +49,9 @@ static void setup(void)
     snprintf(json, sizeof json,
              "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\",\n"
              " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20},\n"
              "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
+             "\"sample_rate\": 20},\n"
+             "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
              "\"sample_rate\": 20}]}]}\n",
              g_dir, g_dir);
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
