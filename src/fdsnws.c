@@ -794,7 +794,8 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
     }
     if (!status) {
         order_ctx oc = {&ss, q->orderby};
-        qsort_r(rows, nrows, sizeof *rows, row_cmp_r, &oc);
+        if (nrows > 1)
+            qsort_r(rows, nrows, sizeof *rows, row_cmp_r, &oc);
         if (q->limit > 0 && (int64_t)nrows > q->limit)
             nrows = (size_t)q->limit;
         if (nrows == 0)
