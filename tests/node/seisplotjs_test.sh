@@ -9,7 +9,7 @@
 # installed.
 set -euo pipefail
 build=$(cd "${1:?usage: seisplotjs_test.sh BUILD_DIR}" && pwd)
-here=$(cd "$(dirname "$0")" && pwd)
+here=$(cd "${0%/*}" && pwd)
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "SKIPPED: node or npm is not installed; the seisplotjs client test did not run"
   exit 77
