@@ -917,3 +917,32 @@ Test(serve, sigterm_mid_job_exits_0_and_a_rerun_completes)
     free(b);
     free(partial);
 }
+
+/* ---- /fdsnws/ goes to the FDSN handler; its POST is a read ------------------ */
+
+Test(serve, fdsnws_is_handed_over_and_its_post_needs_no_token)
+{
+    fill_store(g_config, g_store);
+    start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
+    resp r;
+    cr_assert_eq(get("/fdsnws/dataselect/1/version", &r), 200, "%s", r.body.data);
+    char ct[128];
+    cr_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct), "text/plain; charset=utf-8");
+    resp_free(&r);
+    char path[512], line[256];
+    snprintf(path, sizeof path,
+             "/fdsnws/dataselect/1/query?net=XX&sta=HOL&loc=--&cha=BHZ&start=%.19s&end=%.11s"
+             "01:10:00",
+             g_day1, g_day1);
+    cr_assert_eq(get(path, &r), 200, "%s", path);
+    cr_assert_str_eq(header(&r, "Content-Type", ct, sizeof ct), "application/vnd.fdsn.mseed");
+    cr_assert(r.body.len >= 512 && r.body.len % 512 == 0, "%zu bytes", r.body.len);
+    snprintf(line, sizeof line, "XX HOL -- BHZ %.19s %.11s01:10:00\n", g_day1, g_day1);
+    resp p;
+    cr_assert_eq(http("POST", "/fdsnws/dataselect/1/query", NULL, line, strlen(line), &p), 200,
+                 "%s", p.body.data);
+    cr_assert_eq(p.body.len, r.body.len);
+    cr_assert_eq(memcmp(p.body.data, r.body.data, r.body.len), 0, "GET and POST differ");
+    resp_free(&p);
+    resp_free(&r);
+}
