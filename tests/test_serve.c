@@ -946,3 +946,81 @@ Test(serve, fdsnws_is_handed_over_and_its_post_needs_no_token)
     resp_free(&p);
     resp_free(&r);
 }
+
+/* ---- over a real S3 store (RGW) --------------------------------------------- */
+
+static char g_s3[512];
+
+static void setup_rgw(void)
+{
+    setup();
+    char bucket[128], endpoint[256];
+    if (!getenv("RC_SERVE_RGW") ||
+        rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint) != 0)
+        return;
+    snprintf(g_s3, sizeof g_s3, "s3://%s/serve-%d-%ld", bucket, (int)getpid(), (long)time(NULL));
+    char src[4300];
+    snprintf(src, sizeof src, "sds://%s", g_sds);
+    write_config(g_config, src, g_s3, "{}");
+}
+
+TestSuite(serve_rgw, .init = setup_rgw, .fini = teardown, .timeout = 300);
+
+Test(serve_rgw, cache_status_and_backfill_over_s3)
+{
+    if (!g_s3[0])
+        cr_skip_test("SKIPPED: RGW not started (ctest runs this as serve_rgw with the rgw fixture)");
+    char store[600], twin[600];
+    snprintf(store, sizeof store, "%s/a", g_s3);
+    snprintf(twin, sizeof twin, "%s/b", g_s3);
+    fill_store(g_config, store);
+    char args[9000];
+    snprintf(args, sizeof args, "--config '%s' --store '%s'", g_config, store);
+    g_srv = rc_test_serve_start(args, "R2CACHE_API_TOKEN=" TOKEN, g_log, 20, &g_port);
+    cr_assert(g_srv > 0, "r2cache serve did not start over %s", store);
+    resp r;
+    for (int i = 0; i < 100 && get("/readyz", &r) != 200; i++) {
+        resp_free(&r);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_eq(r.status, 200, "%s", r.body.data);
+    resp_free(&r);
+    snprintf(args, sizeof args, "inventory --config '%s' --store '%s' --scope all --json", g_config,
+             store);
+    free(cli(args, 0));
+    for (int i = 0; i < 100 && get("/api/cache-status?scope=all", &r) == 503; i++) {
+        resp_free(&r);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_eq(r.status, 200, "%s", r.body.data);
+    char *want = cli(args, 0);
+    cr_assert_str_eq(r.body.data, want);
+    free(want);
+    resp_free(&r);
+    /* a fill job writing to S3 answers what fill --json prints for the twin prefix */
+    rc_test_serve_stop(g_srv, 10);
+    snprintf(args, sizeof args, "--config '%s' --store '%s/c'", g_config, g_s3);
+    g_srv = rc_test_serve_start(args, "R2CACHE_API_TOKEN=" TOKEN, g_log, 20, &g_port);
+    cr_assert(g_srv > 0);
+    char body[512];
+    snprintf(body, sizeof body, "{\"network\": \"XX\", \"station\": \"HOL\", \"channel\": \"BHZ\", "
+                                "\"start_time\": \"%s\", \"duration_hours\": 6}", g_day1);
+    for (int i = 0; i < 100 && post("/api/backfill?wait=true", body, &r) == 503; i++) {
+        resp_free(&r);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    cr_assert_eq(r.status, 200, "%s", r.body.data);
+    char t6[32];
+    rc_time_iso(rc_day_start((int64_t)time(NULL)) - 2 * 86400 + 6 * 3600, t6);
+    snprintf(args, sizeof args, "fill --config '%s' --store '%s' --station XX.HOL..BHZ --from %s "
+                                "--to %s --json", g_config, twin, g_day1, t6);
+    want = cli(args, 0);
+    static const char *const drop[] = {"seconds", NULL};
+    assert_json_equal(r.body.data, want, drop);
+    cr_assert_eq(json_int(r.body.data, "chunks_added"), 36 + 1);
+    free(want);
+    resp_free(&r);
+}
