@@ -1024,3 +1024,47 @@ Test(serve_rgw, cache_status_and_backfill_over_s3)
     free(want);
     resp_free(&r);
 }
+
+/* ---- refusals at start ---------------------------------------------------------- */
+
+Test(serve, bad_settings_refuse_to_start)
+{
+    char src[4300], cfg2[4300], args[9000];
+    snprintf(src, sizeof src, "sds://%s", g_sds);
+    snprintf(cfg2, sizeof cfg2, "%s/bad.json", g_dir);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    /* a body limit above 64 KiB, named by its JSON path */
+    write_config(cfg2, src, g_store, "{\"max_body_bytes\": 100000}");
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:0 --log-format text", cfg2);
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 2, "%s", err.data);
+    cr_assert(strstr(err.data, "serve.max_body_bytes: 100000 is out of range [1, 65536]"), "%s",
+              err.data);
+    rc_buf_free(&err);
+    write_config(cfg2, src, g_store, "{\"jobs\": {\"worker\": 2}}");
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 2, "%s", err.data);
+    cr_assert(strstr(err.data, "serve.jobs"), "%s", err.data);
+    cr_assert(strstr(err.data, "worker"), "%s", err.data);
+    rc_buf_free(&err);
+    /* a listen address without a port */
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1 --log-format text", g_config);
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 2, "%s", err.data);
+    cr_assert(strstr(err.data, "--listen: listen address \"127.0.0.1\": give ADDR:PORT"), "%s",
+              err.data);
+    rc_buf_free(&err);
+    /* a port already taken: exit 3 */
+    start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:%d --log-format text", g_config, g_port);
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 3, "%s", err.data);
+    cr_assert(strstr(err.data, "cannot listen on 127.0.0.1:"), "%s", err.data);
+    rc_buf_free(&err);
+    /* both token sources set */
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:0 --log-format text", g_config);
+    char cmd[9500];
+    snprintf(cmd, sizeof cmd, "env R2CACHE_API_TOKEN=a R2CACHE_API_TOKEN_FILE=/dev/null %s %s",
+             rc_test_bin("r2cache"), args);
+    cr_assert_eq(rc_test_sh(cmd, &out, &err), 2, "%s", err.data);
+    cr_assert(strstr(err.data, "both R2CACHE_API_TOKEN and R2CACHE_API_TOKEN_FILE are set"), "%s",
+              err.data);
+    rc_buf_free(&err);
+    rc_buf_free(&out);
+}
