@@ -12,12 +12,16 @@
 
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1090,4 +1094,88 @@ Test(serve, bad_settings_refuse_to_start)
               err.data);
     rc_buf_free(&err);
     rc_buf_free(&out);
+}
+
+/* ---- hostile clients ----------------------------------------------------------- */
+
+static int raw_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Read until the peer closes (or timeout_ms); what arrived. */
+static size_t raw_read_all(int fd, char *buf, size_t n, int timeout_ms)
+{
+    size_t got = 0;
+    while (got < n - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) break;
+        ssize_t k = read(fd, buf + got, n - 1 - got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+Test(serve, slow_and_malformed_clients_leave_others_served)
+{
+    char cfg2[4300], src[4300];
+    snprintf(cfg2, sizeof cfg2, "%s/slow.json", g_dir);
+    snprintf(src, sizeof src, "sds://%s", g_sds);
+    write_config(cfg2, src, g_store, "{\"connection_timeout_s\": 2, \"threads\": 2}");
+    start_server(cfg2, "R2CACHE_API_TOKEN=" TOKEN);
+    /* clients that send half a request and wait, more than there are threads */
+    int slow[6];
+    for (int i = 0; i < 6; i++) {
+        slow[i] = raw_connect();
+        const char half[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+        cr_assert_eq(write(slow[i], half, sizeof half - 1), (ssize_t)(sizeof half - 1));
+    }
+    /* a request line that is not HTTP */
+    int bad = raw_connect();
+    const char junk[] = "\x16\x03\x01 not http at all\r\n\r\n";
+    cr_assert(write(bad, junk, sizeof junk - 1) > 0);
+    char buf[2048];
+    raw_read_all(bad, buf, sizeof buf, 3000);
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0 || buf[0] == '\0', "junk answered: %s", buf);
+    close(bad);
+    /* a body that never comes */
+    int stall = raw_connect();
+    const char hdr[] = "POST /api/backfill HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+                       "\r\nContent-Length: 100\r\n\r\n{\"volc";
+    cr_assert(write(stall, hdr, sizeof hdr - 1) > 0);
+    /* everyone else is still served, promptly */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    resp r;
+    cr_assert_eq(get("/api/cache-status?scope=all", &r), 200, "%s", r.body.data);
+    resp_free(&r);
+    cr_assert_eq(get("/healthz", &r), 200);
+    resp_free(&r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(sec < 1.5, "two requests took %.2f s beside slow clients", sec);
+    /* and the slow ones are closed by the connection timeout */
+    for (int i = 0; i < 6; i++) {
+        size_t got = raw_read_all(slow[i], buf, sizeof buf, 6000);
+        (void)got;
+        char one;
+        cr_assert_eq(read(slow[i], &one, 1), 0, "slow client %d still connected", i);
+        close(slow[i]);
+    }
+    raw_read_all(stall, buf, sizeof buf, 6000);
+    char one;
+    cr_assert_eq(read(stall, &one, 1), 0, "stalled upload still connected");
+    close(stall);
+    cr_assert_eq(get("/healthz", &r), 200);
+    resp_free(&r);
 }
