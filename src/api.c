@@ -154,26 +154,42 @@ static int reply_status_for(int rc)
     return rc == RC_EINVAL ? 400 : rc == RC_EAUTH || rc == RC_EUNUSABLE ? 503 : 500;
 }
 
-/* Refuse parameters the route does not take. */
 typedef struct allowed_ctx {
     const char *const *names;
     const char *bad;
+    int twice; /* bad was given more than once */
+    unsigned seen;
 } allowed_ctx;
 
 static int allowed_iter(void *ud, const char *k, const char *v)
 {
     (void)v;
     allowed_ctx *c = ud;
-    for (const char *const *n = c->names; *n; n++)
-        if (strcmp(*n, k) == 0) return 0;
+    int i = 0;
+    for (const char *const *n = c->names; *n; n++, i++)
+        if (strcmp(*n, k) == 0) {
+            if (c->seen & (1u << i)) {
+                c->bad = k;
+                c->twice = 1;
+                return 1;
+            }
+            c->seen |= 1u << i;
+            return 0;
+        }
     c->bad = k;
     return 1;
 }
 
+/* Refuse parameters the route does not take, and any given twice (which
+ * one would count is a guess). */
 static int check_params(rc_server_req *req, const char *const *names, rc_server_reply *out)
 {
-    allowed_ctx c = {names, NULL};
+    allowed_ctx c = {names, NULL, 0, 0};
     if (!rc_server_req_args(req, allowed_iter, &c)) return 0;
+    if (c.twice) {
+        rc_server_reply_error(out, 400, "%s: given more than once", c.bad);
+        return -1;
+    }
     char list[512] = "";
     for (const char *const *n = names; *n; n++) {
         size_t l = strlen(list);

@@ -576,6 +576,9 @@ Test(serve, every_error_code)
     get("/api/cache-status?scope=all&dayz=1", &r);
     assert_error(&r, 400, "dayz: unknown parameter");
     resp_free(&r);
+    get("/api/cache-status?scope=all&scope=volcano", &r);
+    assert_error(&r, 400, "scope: given more than once");
+    resp_free(&r);
     get("/gaps/detect?days_back=abc", &r);
     assert_error(&r, 400, "days_back=abc: give a whole number of days");
     resp_free(&r);
