@@ -114,8 +114,12 @@ static int open_store(rc_api *a, rc_store **st, rc_err *e)
 
 int rc_api_probe(rc_api *a, rc_err *e)
 {
+    /* one attempt: a probe answers now (readyz), and a stop signal never
+     * waits behind a store's backoff */
+    rc_store_opts so = a->store_opts;
+    so.max_attempts = 1;
     rc_store *st = NULL;
-    int rc = open_store(a, &st, e);
+    int rc = rc_store_open(a->store_url, &so, &st, e);
     if (rc == RC_OK) rc = rc_store_head(st, "index/.probe", NULL, e);
     if (rc == RC_ENOTFOUND) {
         rc_err_clear(e);
