@@ -250,14 +250,19 @@ const char *rc_server_req_query(rc_server_req *r)
 
 void rc_server_wake(rc_server_req *r)
 {
+    /* Resume after unlocking: once resumed, the request may complete and be
+     * freed (with its lock) on an MHD thread at any moment. While it is
+     * suspended nothing else touches it, so conn stays valid until then. */
+    struct MHD_Connection *conn = NULL;
     pthread_mutex_lock(&r->lock);
     if (r->suspended) {
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
+        conn = r->conn;
     } else {
         r->wake_pending = 1;
     }
     pthread_mutex_unlock(&r->lock);
+    if (conn) MHD_resume_connection(conn);
 }
 
 /* ---- readiness ---------------------------------------------------------- */
