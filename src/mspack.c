@@ -22,21 +22,18 @@ typedef struct first_rec {
 static void take_first(char *rec, int len, void *ud)
 {
     first_rec *f = ud;
-    if (f->taken)
-        return;
+    if (f->taken) return;
     f->taken = 1;
     /* fixed header: number of samples, big-endian uint16 at byte 30 */
     f->nsamples = ((unsigned char)rec[30] << 8) | (unsigned char)rec[31];
-    if (rc_buf_append(f->out, rec, (size_t)len) != 0)
-        f->failed = 1;
+    if (rc_buf_append(f->out, rec, (size_t)len) != 0) f->failed = 1;
 }
 
 static int fits_steim2(const int32_t *s, size_t n)
 {
     for (size_t i = 1; i < n; i++) {
         int64_t d = (int64_t)s[i] - (int64_t)s[i - 1];
-        if (d < -(1LL << 29) || d > (1LL << 29) - 1)
-            return 0;
+        if (d < -(1LL << 29) || d > (1LL << 29) - 1) return 0;
     }
     return 1;
 }
@@ -51,8 +48,7 @@ static void discard(char *rec, int len, void *ud)
 void rc_mspack_init(void)
 {
     MSRecord *msr = msr_init(NULL);
-    if (!msr)
-        return;
+    if (!msr) return;
     int32_t one = 0;
     snprintf(msr->network, sizeof msr->network, "XX");
     snprintf(msr->station, sizeof msr->station, "INIT");
@@ -87,11 +83,9 @@ int rc_mspack_segment(const rc_chan *c, double rate, const int32_t *s, size_t n,
     int encoding = fits_steim2(s, n) ? DE_STEIM2 : DE_INT32;
     /* the most samples one record can hold: Steim2 packs 7 per word */
     size_t cap = o->reclen == 512 ? 1024 : 8192;
-    if (encoding == DE_INT32)
-        cap = (size_t)o->reclen / 4;
+    if (encoding == DE_INT32) cap = (size_t)o->reclen / 4;
     MSRecord *msr = msr_init(NULL);
-    if (!msr)
-        return rc_err_set(e, RC_ENOMEM, "out of memory packing miniSEED");
+    if (!msr) return rc_err_set(e, RC_ENOMEM, "out of memory packing miniSEED");
     int32_t *buf = malloc(cap * sizeof *buf);
     if (!buf) {
         msr_free(&msr);

@@ -30,8 +30,7 @@ static int rate_cb(void *ud, const rc_obj_info *o)
     rate_ctx *rc = ud;
     rc_key_info ki;
     rc_err e;
-    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK)
-        return 0;
+    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK) return 0;
     if (ki.kind == RC_KEY_CHUNK && rc_chan_equal(&ki.chunk.chan, rc->chan) && ki.chunk.rate > 0) {
         rc->rate = ki.chunk.rate;
         return 1;
@@ -49,8 +48,7 @@ int rc_readback_rate(rc_store *st, rc_layout l, const rc_chan *c, const char *vo
         RC_OK)
         return e ? e->code : RC_EINVAL;
     int r = rc_store_list(st, prefix, rate_cb, &rc, e);
-    if (r != RC_OK)
-        return r;
+    if (r != RC_OK) return r;
     if (rc.rate <= 0)
         return rc_err_set(e, RC_ENOTFOUND, "no chunk key names a sample rate under %s", prefix);
     *rate = rc.rate;
@@ -61,8 +59,7 @@ int rc_readback_rate(rc_store *st, rc_layout l, const rc_chan *c, const char *vo
 static int deliver(const rc_readback_req *q, rc_readback_stats *st, int64_t w, int64_t base_us,
                    int64_t first, double r, const int32_t *s, size_t n, int filled)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     rc_readback_run run = {w, base_us, first, r, s, n, filled};
     st->samples += (int64_t)n;
     return q->on_run ? q->on_run(q->ud, &run) : 0;
@@ -75,8 +72,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         return rc_err_set(e, RC_EINVAL, "readback: the sample rate of the channel is not known");
     rc_codec *codec = NULL;
     int rc = rc_codec_new(3, &codec, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     int64_t sp = rc_span_seconds(q->span);
     int64_t from = q->from_us >= 0 ? q->from_us / 1000000 : -((-q->from_us + 999999) / 1000000);
     int64_t mday = INT64_MIN;
@@ -86,8 +82,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
     rc_err le;
     for (int64_t w = rc_floor(from, sp); w * 1000000 < q->to_us && !stop; w += sp) {
         if (rc_day_start(w) != mday) {
-            if (have_m)
-                rc_manifest_free(&m);
+            if (have_m) rc_manifest_free(&m);
             have_m = 0;
             mday = rc_day_start(w);
             rc_manifest_id mid;
@@ -116,8 +111,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
             rc_store_get(q->store, key, &body, NULL, &le) != RC_OK ||
             rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &le) != RC_OK) {
             st.missing++;
-            if (q->on_missing)
-                q->on_missing(q->ud, w, le.msg);
+            if (q->on_missing) q->on_missing(q->ud, w, le.msg);
             rc_buf_free(&body);
             continue;
         }
@@ -161,8 +155,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
                 filled = (int64_t)k < head || (int64_t)k >= (int64_t)n - tail;
             }
             if (k == n || newgrid || in != r_in || filled != r_filled) {
-                if (r_in)
-                    stop = deliver(q, &st, w, r_base, r_first, r, s + r0, k - r0, r_filled);
+                if (r_in) stop = deliver(q, &st, w, r_base, r_first, r, s + r0, k - r0, r_filled);
                 r0 = k;
                 r_in = in;
                 r_filled = filled;
@@ -172,10 +165,8 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         }
         free(s);
     }
-    if (have_m)
-        rc_manifest_free(&m);
+    if (have_m) rc_manifest_free(&m);
     rc_codec_free(codec);
-    if (stats)
-        *stats = st;
+    if (stats) *stats = st;
     return stop;
 }

@@ -33,27 +33,29 @@ static void setup(void)
     cr_assert(g_dir);
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
-    snprintf(cmd, sizeof cmd,
-             "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
-             "--chan XX.GAP..HHZ --gap 2025-11-04T23:29:30Z/2025-11-04T23:30:00Z "
-             "--gap 2025-11-04T23:40:00Z/2025-11-04T23:50:00Z "
-             "--gap 2025-11-05T00:10:00Z/2025-11-05T00:10:03Z "
-             "--gap 2025-11-05T00:31:00Z/2025-11-05T00:31:01Z && "
-             "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
-             "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ",
-             synth, g_dir, synth, g_dir);
+    snprintf(
+        cmd, sizeof cmd,
+        "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
+        "--chan XX.GAP..HHZ --gap 2025-11-04T23:29:30Z/2025-11-04T23:30:00Z "
+        "--gap 2025-11-04T23:40:00Z/2025-11-04T23:50:00Z "
+        "--gap 2025-11-05T00:10:00Z/2025-11-05T00:10:03Z "
+        "--gap 2025-11-05T00:31:00Z/2025-11-05T00:31:01Z && "
+        "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
+        "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ",
+        synth, g_dir, synth, g_dir);
     rc_buf err = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "synth: %s", err.data ? err.data : "");
     rc_buf_free(&err);
     char json[12000];
-    snprintf(json, sizeof json,
-             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\",\n"
-             " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20},\n"
-             "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20}]}]}\n",
-             g_dir, g_dir);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\",\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20}]}]}\n",
+        g_dir, g_dir);
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
     cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
     snprintf(cmd, sizeof cmd,
@@ -121,8 +123,7 @@ static void decode(const rc_buf *b, const char *sta, tvs *out)
         cr_assert_str_eq(msr->channel, "HHZ");
         cr_assert_eq(msr->dataquality, 'M');
         cr_assert_eq(msr->samprate, 20.0);
-        if (msr->sequence_number == 1)
-            out->series++;
+        if (msr->sequence_number == 1) out->series++;
         for (int64_t i = 0; i < msr->numsamples; i++)
             tvs_add(out, msr->starttime + llround((double)i * 1e6 / 20.0),
                     ((int32_t *)msr->datasamples)[i]);
@@ -141,7 +142,8 @@ static void get_samples(const char *chan, const char *from, const char *to, tvs 
     rc_test_r2cache(args, &o, NULL);
     cr_assert(o.data && !strncmp(o.data, "time,value\n", 11));
     char *save = NULL;
-    for (char *line = strtok_r(o.data + 11, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(o.data + 11, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *comma = strchr(line, ',');
         cr_assert(comma);
         *comma = '\0';
@@ -253,7 +255,8 @@ Test(fdsnws, nodata_204_and_404)
     call("GET", "/fdsnws/dataselect/1/query",
          "net=XX&start=2025-11-06&end=2025-11-06T01:00:00&nodata=404", NULL, &r);
     cr_assert_eq(r.status, 404);
-    static const char nd[] = "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
+    static const char nd[] =
+        "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
     cr_assert(!strncmp(r.body.data, nd, sizeof nd - 1), "%s", r.body.data);
     rc_fdsnws_reply_free(&r);
     /* a channel that is not configured, and the window without data */

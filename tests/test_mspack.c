@@ -24,8 +24,8 @@ static int64_t grid_time(void *ud, size_t i)
 
 /* Unpack every record of buf; check codes, quality, length, sequence,
  * encoding; return the samples concatenated and check record start times. */
-static void check(const rc_buf *b, const rc_chan *c, const int32_t *want, size_t n,
-                  const tgrid *g, int reclen, int encoding)
+static void check(const rc_buf *b, const rc_chan *c, const int32_t *want, size_t n, const tgrid *g,
+                  int reclen, int encoding)
 {
     size_t off = 0, got = 0;
     int seq = 1;
@@ -90,8 +90,7 @@ Test(mspack, fractional_rate_4096_keeps_microsecond_starts)
     rc_buf b = RC_BUF_INIT;
     rc_err e;
     rc_mspack_opts o = {4096, 'M'};
-    cr_assert_eq(rc_mspack_segment(&c, 40.96, s, n, grid_time, &g, &o, &b, &e), RC_OK, "%s",
-                 e.msg);
+    cr_assert_eq(rc_mspack_segment(&c, 40.96, s, n, grid_time, &g, &o, &b, &e), RC_OK, "%s", e.msg);
     check(&b, &c, s, n, &g, 4096, DE_STEIM2);
     rc_buf_free(&b);
     free(s);
