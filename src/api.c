@@ -1028,22 +1028,26 @@ static int h_gaps_detect(void *ud, rc_server_req *req, rc_server_reply *out)
     return RC_SERVER_DONE;
 }
 
-/* Per channel: when the base span's last gap reaches the end of the range,
- * the newest cached sample is at its start (or older than the range). */
+/* Per channel: when the base span's last gap reaches the end of the range
+ * (the last window due), the newest cached sample ends at its start (or is
+ * older than the range). */
 typedef struct chan_age {
     int64_t newest; /* 0 = nothing in the range */
     const rc_gap *trailing;
 } chan_age;
 
-static void channel_ages(const rc_gaps_report *r, rc_span base, chan_age *ages)
+static void channel_ages(const rc_gaps_report *r, rc_span base, int64_t delay_s, chan_age *ages)
 {
+    /* windows ending within the delay before now are not expected yet, so a
+     * gap that reaches the last expected window is the trailing one */
+    int64_t last_end = rc_floor(r->to - delay_s, rc_span_seconds(base));
     for (size_t i = 0; i < r->ntargets; i++) {
         ages[i].newest = r->to;
         ages[i].trailing = NULL;
     }
     for (size_t k = 0; k < r->ngaps; k++) {
         const rc_gap *g = &r->gaps[k];
-        if (g->span != base || g->end < r->to)
+        if (g->span != base || g->end < last_end)
             continue;
         ages[g->target].trailing = g;
         ages[g->target].newest = g->start > r->from ? g->start : 0;
@@ -1070,7 +1074,7 @@ static int h_gaps_summary(void *ud, rc_server_req *req, rc_server_reply *out)
         rc_server_reply_error(out, 500, "out of memory");
     } else {
         rc_span base = rc_config_base_span(a->cfg);
-        channel_ages(&r, base, ages);
+        channel_ages(&r, base, a->cfg->delay_s, ages);
         int64_t now = (int64_t)time(NULL);
         cJSON *o = cJSON_CreateObject();
         char s1[RC_TIME_STR_MAX], s2[RC_TIME_STR_MAX];
@@ -1153,7 +1157,7 @@ static void age_lines(rc_api *a, rc_buf *out)
                     "the newest cached base-span chunk (NaN: none in the last 7 days)\n"
                     "# TYPE r2cache_channel_newest_sample_age_seconds gauge\n");
     if (ages) {
-        channel_ages(&r, rc_config_base_span(a->cfg), ages);
+        channel_ages(&r, rc_config_base_span(a->cfg), a->cfg->delay_s, ages);
         int64_t now = (int64_t)time(NULL);
         for (size_t i = 0; i < n; i++) {
             char id[RC_CHAN_STR_MAX];

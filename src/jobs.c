@@ -204,17 +204,25 @@ void rc_jobs_shutdown(rc_jobs *j)
         return;
     }
     j->closing = 1;
-    waiter w[RC_JOBS_KEEP * 2];
-    int nw = 0;
+    /* the waiters of queued jobs, called without the lock held */
+    size_t cap = 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i]->state == RC_JOB_QUEUED)
+            cap += (size_t)j->v[i]->nwaiters;
+    waiter *w = cap ? malloc(cap * sizeof *w) : NULL;
+    size_t nw = 0;
     for (size_t i = 0; i < j->n; i++) {
         rc_job *job = j->v[i];
         if (job->state == RC_JOB_QUEUED) {
             job->state = RC_JOB_CANCELLED;
+            job->cancel_requested = 1;
             job->ended = (int64_t)time(NULL);
             snprintf(job->error, sizeof job->error, "the server stopped before the job started");
-            for (int k = 0; k < job->nwaiters && nw < (int)(sizeof w / sizeof *w); k++)
-                w[nw++] = job->waiters[k];
-            job->nwaiters = 0;
+            if (w) {
+                for (int k = 0; k < job->nwaiters; k++)
+                    w[nw++] = job->waiters[k];
+                job->nwaiters = 0;
+            }
         } else if (job->state == RC_JOB_RUNNING) {
             job->stop = 1;
             job->cancel_requested = 1;
@@ -222,8 +230,23 @@ void rc_jobs_shutdown(rc_jobs *j)
     }
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
-    for (int i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++)
         w[i].fn(w[i].ud);
+    free(w);
+    if (cap && !w) {
+        /* out of memory for the list: call them one job at a time */
+        pthread_mutex_lock(&j->lock);
+        for (size_t i = 0; i < j->n; i++) {
+            rc_job *job = j->v[i];
+            while (job->state == RC_JOB_CANCELLED && job->nwaiters > 0) {
+                waiter one = job->waiters[--job->nwaiters];
+                pthread_mutex_unlock(&j->lock);
+                one.fn(one.ud);
+                pthread_mutex_lock(&j->lock);
+            }
+        }
+        pthread_mutex_unlock(&j->lock);
+    }
     for (int i = 0; i < j->nthreads; i++)
         pthread_join(j->threads[i], NULL);
     pthread_mutex_lock(&j->lock);
