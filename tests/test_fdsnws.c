@@ -32,8 +32,8 @@ static rc_config g_cfg;
 
 /* Fill the store at store_url (a directory or s3://...) from the synthetic
  * archive under dir (written when absent); cfgpath gets the configuration. */
-static void fixture(const char *dir, const char *store_url, const char *cfgname, char *cfgpath,
-                    size_t n)
+static void fixture(const char *dir, const char *store_url, const char *layout, const char *cfgname,
+                    char *cfgpath, size_t n)
 {
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
@@ -53,13 +53,13 @@ static void fixture(const char *dir, const char *store_url, const char *cfgname,
     char json[12000];
     snprintf(
         json, sizeof json,
-        "{\"source\": \"sds://%s/sds\", \"store\": \"%s\",\n"
+        "{\"source\": \"sds://%s/sds\", \"store\": \"%s\", \"layout\": \"%s\",\n"
         " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
         "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
         "\"sample_rate\": 20},\n"
         "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
         "\"sample_rate\": 20}]}]}\n",
-        dir, store_url);
+        dir, store_url, layout);
     snprintf(cfgpath, n, "%s/%s", dir, cfgname);
     cr_assert_eq(rc_test_write_file(cfgpath, json, strlen(json)), 0);
     snprintf(cmd, sizeof cmd,
@@ -78,7 +78,7 @@ static void setup(void)
     cr_assert(g_dir);
     char store[4400];
     snprintf(store, sizeof store, "%s/store", g_dir);
-    fixture(g_dir, store, "config.json", g_config, sizeof g_config);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
     rc_err e;
     cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
 }
@@ -528,6 +528,40 @@ Test(fdsnws, concurrent_calls_give_the_same_bytes)
             rc_fdsnws_reply_free(&p[i].r[k]);
 }
 
+/* The viewer layout (no rate in the keys, its own manifest lists): the same answers. */
+Test(fdsnws, the_viewer_layout_gives_the_same_answers)
+{
+    char store[4400], vcfg[4400];
+    snprintf(store, sizeof store, "%s/viewer-store", g_dir);
+    fixture(g_dir, store, "viewer", "viewer.json", vcfg, sizeof vcfg);
+    rc_config vc;
+    rc_err e;
+    cr_assert_eq(rc_config_load(vcfg, &vc, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(vc.layout, RC_LAYOUT_VIEWER);
+    rc_fdsnws_ctx seed = {&g_cfg, NULL, NULL, -1}, viewer = {&vc, NULL, NULL, -1};
+    static const struct {
+        const char *path, *query;
+    } asks[] = {
+        {"/fdsnws/dataselect/1/query",
+         "net=XX&start=2025-11-04T23:15:00.01&end=2025-11-05T00:35:00"},
+        {"/fdsnws/availability/1/query",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=text"},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        rc_fdsnws_reply a, b;
+        cr_assert_eq(rc_fdsnws_handle(&seed, "GET", asks[i].path, asks[i].query, NULL, 0, &a), 0);
+        cr_assert_eq(rc_fdsnws_handle(&viewer, "GET", asks[i].path, asks[i].query, NULL, 0, &b), 0);
+        cr_assert_eq(a.status, 200);
+        cr_assert_eq(b.status, 200, "%s (viewer): %d %s", asks[i].path, b.status,
+                     b.body.data ? b.body.data : "");
+        cr_assert_eq(a.body.len, b.body.len, "%s", asks[i].path);
+        cr_assert_eq(memcmp(a.body.data, b.body.data, a.body.len), 0, "%s", asks[i].path);
+        rc_fdsnws_reply_free(&a);
+        rc_fdsnws_reply_free(&b);
+    }
+    rc_config_free(&vc);
+}
+
 /* --- a real recording ------------------------------------------------------------ */
 
 /* HV.HOVE..HHZ (100 Hz, 2019-04-14 03:08:32-03:16:02, Steim2) put in an SDS
@@ -621,7 +655,7 @@ static void s3_setup(void)
     cr_assert(g_dir);
     char store[4400];
     snprintf(store, sizeof store, "%s/store", g_dir);
-    fixture(g_dir, store, "config.json", g_config, sizeof g_config);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
     rc_err e;
     cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
 }
@@ -635,7 +669,7 @@ Test(fdsnws_s3, an_s3_store_gives_the_local_answers)
     char bucket[256], endpoint[512], url[1024], s3cfg[4400];
     cr_assert_eq(rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint), 0);
     snprintf(url, sizeof url, "s3://%s/fdsnws-%d-%ld", bucket, (int)getpid(), (long)time(NULL));
-    fixture(g_dir, url, "s3.json", s3cfg, sizeof s3cfg);
+    fixture(g_dir, url, "seed", "s3.json", s3cfg, sizeof s3cfg);
     rc_store_opts so;
     rc_store_opts_default(&so);
     so.endpoint = endpoint;
