@@ -12,12 +12,16 @@
 
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,8 +50,7 @@ static void make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     char gap_a[32], gap_b[32];
     rc_time_iso(today - 2 * 86400 + 3 * 3600, gap_a);
     rc_time_iso(today - 2 * 86400 + 4 * 3600, gap_b);
@@ -69,17 +72,18 @@ static void write_config(const char *config, const char *source, const char *sto
                          const char *serve)
 {
     char json[8192];
-    snprintf(json, sizeof json,
-             "{\n  \"source\": \"%s\",\n  \"store\": \"%s\",\n  \"max_connections\": 1,\n"
-             "  \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 1,\n"
-             "             \"timeout_s\": 30, \"stall_timeout_s\": 10},\n"
-             "  \"serve\": %s,\n"
-             "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "    {\"network\": \"XX\", \"station\": \"HOL\", \"location\": \"\", \"channel\": "
-             "\"BHZ\", \"sample_rate\": 10},\n"
-             "    {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": "
-             "\"HHZ\", \"sample_rate\": 20}\n  ]}]\n}\n",
-             source, store, serve);
+    snprintf(
+        json, sizeof json,
+        "{\n  \"source\": \"%s\",\n  \"store\": \"%s\",\n  \"max_connections\": 1,\n"
+        "  \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 1,\n"
+        "             \"timeout_s\": 30, \"stall_timeout_s\": 10},\n"
+        "  \"serve\": %s,\n"
+        "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "    {\"network\": \"XX\", \"station\": \"HOL\", \"location\": \"\", \"channel\": "
+        "\"BHZ\", \"sample_rate\": 10},\n"
+        "    {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": "
+        "\"HHZ\", \"sample_rate\": 20}\n  ]}]\n}\n",
+        source, store, serve);
     cr_assert_eq(rc_test_write_file(config, json, strlen(json)), 0);
 }
 
@@ -101,14 +105,11 @@ static void setup(void)
 
 static void teardown(void)
 {
-    if (g_srv > 0)
-        rc_test_serve_stop(g_srv, 10);
+    if (g_srv > 0) rc_test_serve_stop(g_srv, 10);
     g_srv = -1;
-    if (g_fdsn > 0)
-        rc_test_server_stop(g_fdsn);
+    if (g_fdsn > 0) rc_test_server_stop(g_fdsn);
     g_fdsn = -1;
-    if (g_dir && !getenv("RC_KEEP_TMP"))
-        rc_test_rmtree(g_dir);
+    if (g_dir && !getenv("RC_KEEP_TMP")) rc_test_rmtree(g_dir);
     free(g_dir);
     g_dir = NULL;
     curl_global_cleanup();
@@ -156,8 +157,7 @@ static long http(const char *method, const char *path, const char *headers, cons
         h = curl_slist_append(h, t);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "HEAD"))
-        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    if (!strcmp(method, "HEAD")) curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     if (body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
@@ -173,8 +173,7 @@ static long http(const char *method, const char *path, const char *headers, cons
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
-    if (!r->body.data)
-        rc_buf_puts(&r->body, "");
+    if (!r->body.data) rc_buf_puts(&r->body, "");
     return r->status;
 }
 
@@ -242,8 +241,7 @@ static char *cli(const char *args, int want_rc)
     int rc = rc_test_r2cache(args, &out, &err);
     cr_assert_eq(rc, want_rc, "r2cache %s exited %d: %s", args, rc, err.data ? err.data : "");
     rc_buf_free(&err);
-    if (!out.data)
-        rc_buf_puts(&out, "");
+    if (!out.data) rc_buf_puts(&out, "");
     return rc_buf_steal(&out, NULL);
 }
 
@@ -309,8 +307,10 @@ static char *wait_job(int64_t id, const char *want, int timeout_s)
         char wants[128];
         snprintf(wants, sizeof wants, "|%s|", want);
         free(st);
-        if (strstr(wants, pat))
+        if (strstr(wants, pat)) {
+            rc_buf_free(&r.headers);
             return rc_buf_steal(&r.body, NULL);
+        }
         resp_free(&r);
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -328,8 +328,7 @@ static char *py_over(const char *root, const char *prog)
     int rc = rc_test_sh(cmd, &out, &err);
     cr_assert_eq(rc, 0, "%s", err.data ? err.data : "");
     rc_buf_free(&err);
-    if (!out.data)
-        rc_buf_puts(&out, "");
+    if (!out.data) rc_buf_puts(&out, "");
     return rc_buf_steal(&out, NULL);
 }
 
@@ -345,7 +344,8 @@ static char *tree(const char *root, int blobs_only)
              " for f in sorted(fs):\n"
              "  if f.startswith(\".\"): continue\n"
              "  p=os.path.join(d,f); k=os.path.relpath(p,r)\n"
-             "  if f.endswith(\".bin.zst\"): print(k, hashlib.sha256(open(p,\"rb\").read()).hexdigest()[:16])\n"
+             "  if f.endswith(\".bin.zst\"): print(k, "
+             "hashlib.sha256(open(p,\"rb\").read()).hexdigest()[:16])\n"
              "  elif not %d: print(k)\n",
              blobs_only);
     return py_over(root, prog);
@@ -362,7 +362,8 @@ static char *manifests(const char *root)
         "  if f.startswith(\".\") or not f.endswith(\".json\"): continue\n"
         "  m=json.load(open(os.path.join(d,f)))\n"
         "  print(f, json.dumps({k: [{x: e.get(x) for x in (\"start\",\"end\",\"min\",\"max\","
-        "\"samples\",\"gap_count\",\"gap_samples_filled\",\"provisional\")} for e in v] for k, v in "
+        "\"samples\",\"gap_count\",\"gap_samples_filled\",\"provisional\")} for e in v] for k, v "
+        "in "
         "m[\"chunks\"].items()}, sort_keys=True))\n";
     return py_over(root, prog);
 }
@@ -472,7 +473,8 @@ Test(serve, gaps_detect_is_gaps_json)
     cr_assert_str_eq(cJSON_GetObjectItem(ch, "newest")->valuestring, g_end);
     cr_assert_str_eq(cJSON_GetObjectItem(ch, "status")->valuestring, "critical");
     double gh = cJSON_GetObjectItem(ch, "gap_hours")->valuedouble;
-    double want_h = ((double)time(NULL) - (double)(rc_day_start((int64_t)time(NULL)) - 43200)) / 3600;
+    double want_h =
+        ((double)time(NULL) - (double)(rc_day_start((int64_t)time(NULL)) - 43200)) / 3600;
     cr_assert(gh > want_h - 0.1 && gh < want_h + 0.1, "gap_hours %g, expected %g", gh, want_h);
     cJSON_Delete(o);
     resp_free(&r);
@@ -548,8 +550,10 @@ Test(serve, backfill_wait_is_fill_json_on_a_twin_store)
              "\"dry_run\": true}",
              g_day1, g_day1);
     cr_assert_eq(post("/gaps/backfill/range?wait=true", body, &r), 200, "%s", r.body.data);
-    snprintf(args, sizeof args, "fill --config '%s' --volcano testvol --from %.10s --to %s "
-                                "--dry-run --json", g_config, g_day1, g_day2);
+    snprintf(args, sizeof args,
+             "fill --config '%s' --volcano testvol --from %.10s --to %s "
+             "--dry-run --json",
+             g_config, g_day1, g_day2);
     want = cli(args, 0);
     assert_json_equal(r.body.data, want, NULL);
     free(want);
@@ -572,6 +576,9 @@ Test(serve, every_error_code)
     get("/api/cache-status?scope=all&dayz=1", &r);
     assert_error(&r, 400, "dayz: unknown parameter");
     resp_free(&r);
+    get("/api/cache-status?scope=all&scope=volcano", &r);
+    assert_error(&r, 400, "scope: given more than once");
+    resp_free(&r);
     get("/gaps/detect?days_back=abc", &r);
     assert_error(&r, 400, "days_back=abc: give a whole number of days");
     resp_free(&r);
@@ -588,8 +595,10 @@ Test(serve, every_error_code)
     post("/api/backfill", "{\"start_time\": \"2025-11-01\", \"end_time\": \"2025-10-01\"}", &r);
     assert_error(&r, 400, "is not after");
     resp_free(&r);
-    post("/api/backfill", "{\"station\": \"NOPE\", \"network\": \"XX\", \"channel\": \"BHZ\", "
-                          "\"start_time\": \"2025-11-01\", \"duration_hours\": 1}", &r);
+    post("/api/backfill",
+         "{\"station\": \"NOPE\", \"network\": \"XX\", \"channel\": \"BHZ\", "
+         "\"start_time\": \"2025-11-01\", \"duration_hours\": 1}",
+         &r);
     assert_error(&r, 400, "station: ");
     resp_free(&r);
     post("/api/backfill", "not json", &r);
@@ -624,8 +633,10 @@ Test(serve, every_error_code)
     free(b);
     /* 409: a finished job cannot be cancelled */
     char body[512];
-    snprintf(body, sizeof body, "{\"volcano\": \"testvol\", \"start_time\": \"%s\", "
-                                "\"duration_hours\": 1, \"dry_run\": true}", g_day1);
+    snprintf(body, sizeof body,
+             "{\"volcano\": \"testvol\", \"start_time\": \"%s\", "
+             "\"duration_hours\": 1, \"dry_run\": true}",
+             g_day1);
     cr_assert_eq(post("/api/backfill?wait=true", body, &r), 200, "%s", r.body.data);
     resp_free(&r);
     http("DELETE", "/api/jobs/1", "Authorization: Bearer " TOKEN, NULL, 0, &r);
@@ -640,8 +651,10 @@ Test(serve, auth_refused_and_accepted_and_never_logged)
 {
     start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
     char body[512];
-    snprintf(body, sizeof body, "{\"volcano\": \"testvol\", \"start_time\": \"%s\", "
-                                "\"duration_hours\": 1, \"dry_run\": true}", g_day1);
+    snprintf(body, sizeof body,
+             "{\"volcano\": \"testvol\", \"start_time\": \"%s\", "
+             "\"duration_hours\": 1, \"dry_run\": true}",
+             g_day1);
     resp r;
     http("POST", "/api/backfill", NULL, body, strlen(body), &r);
     assert_error(&r, 401, "give the API token as \"Authorization: Bearer TOKEN\"");
@@ -726,16 +739,15 @@ Test(serve, cors_preflight)
                      "Authorization, Content-Type");
     cr_assert_str_eq(header(&r, "Vary", v, sizeof v), "Origin");
     resp_free(&r);
-    cr_assert_eq(http("GET", "/api/cache-status", "Origin: https://viewer.example.org", NULL, 0,
-                      &r),
-                 200);
+    cr_assert_eq(
+        http("GET", "/api/cache-status", "Origin: https://viewer.example.org", NULL, 0, &r), 200);
     cr_assert_str_eq(header(&r, "Access-Control-Allow-Origin", v, sizeof v),
                      "https://viewer.example.org");
     resp_free(&r);
     /* another origin: no CORS headers at all */
     cr_assert_eq(http("OPTIONS", "/api/backfill",
-                      "Origin: https://evil.example.com\nAccess-Control-Request-Method: POST",
-                      NULL, 0, &r),
+                      "Origin: https://evil.example.com\nAccess-Control-Request-Method: POST", NULL,
+                      0, &r),
                  204);
     cr_assert_str_eq(header(&r, "Access-Control-Allow-Origin", v, sizeof v), "");
     cr_assert_str_eq(header(&r, "Access-Control-Allow-Methods", v, sizeof v), "");
@@ -803,12 +815,17 @@ Test(serve, job_lifecycle_duplicate_cancel_and_full_queue)
 {
     slow_server(1500, 1);
     char b1[512], b2[512], b3[512];
-    snprintf(b1, sizeof b1, "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": \"%s\"}",
-             g_day1, g_end);
-    snprintf(b2, sizeof b2, "{\"network\": \"XX\", \"station\": \"HOL\", \"channel\": \"BHZ\", "
-                            "\"start_time\": \"%s\", \"duration_hours\": 6}", g_day1);
-    snprintf(b3, sizeof b3, "{\"network\": \"XX\", \"station\": \"KIL\", \"channel\": \"HHZ\", "
-                            "\"start_time\": \"%s\", \"duration_hours\": 6}", g_day1);
+    snprintf(b1, sizeof b1,
+             "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": \"%s\"}", g_day1,
+             g_end);
+    snprintf(b2, sizeof b2,
+             "{\"network\": \"XX\", \"station\": \"HOL\", \"channel\": \"BHZ\", "
+             "\"start_time\": \"%s\", \"duration_hours\": 6}",
+             g_day1);
+    snprintf(b3, sizeof b3,
+             "{\"network\": \"XX\", \"station\": \"KIL\", \"channel\": \"HHZ\", "
+             "\"start_time\": \"%s\", \"duration_hours\": 6}",
+             g_day1);
     int64_t j1 = submit(b1, 202);
     cr_assert_eq(j1, 1);
     free(wait_job(j1, "running", 10));
@@ -847,15 +864,18 @@ Test(serve, job_lifecycle_duplicate_cancel_and_full_queue)
     cr_assert(cJSON_IsString(cJSON_GetObjectItem(o, "ended")));
     cJSON *res = cJSON_GetObjectItem(o, "result");
     cr_assert_str_eq(cJSON_GetObjectItem(res, "status")->valuestring, "complete");
-    cr_assert_eq(cJSON_GetObjectItem(res, "chunks_added")->valuedouble, 2 * (216 + 6) - 6, "%s", done);
+    cr_assert_eq(cJSON_GetObjectItem(res, "chunks_added")->valuedouble, 2 * (216 + 6) - 6, "%s",
+                 done);
     cJSON_Delete(o);
     free(done);
     cr_assert_eq(get("/api/jobs/2", &r), 200);
     cr_assert(strstr(r.body.data, "\"started\":\tnull"), "%s", r.body.data);
     resp_free(&r);
     /* cancel a running job: it stops after the chunk in hand */
-    snprintf(b1, sizeof b1, "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": "
-                            "\"%s\", \"force\": true}", g_day1, g_end);
+    snprintf(b1, sizeof b1,
+             "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": "
+             "\"%s\", \"force\": true}",
+             g_day1, g_end);
     int64_t j3 = submit(b1, 202);
     free(wait_job(j3, "running", 10));
     cr_assert_eq(http("DELETE", "/api/jobs/3", "Authorization: Bearer " TOKEN, NULL, 0, &r), 202,
@@ -873,8 +893,10 @@ Test(serve, sigterm_mid_job_exits_0_and_a_rerun_completes)
 {
     slow_server(1500, 4);
     char body[512];
-    snprintf(body, sizeof body, "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": "
-                                "\"%s\"}", g_day1, g_end);
+    snprintf(body, sizeof body,
+             "{\"volcano\": \"testvol\", \"start_time\": \"%s\", \"end_time\": "
+             "\"%s\"}",
+             g_day1, g_end);
     int64_t id = submit(body, 202);
     free(wait_job(id, "running", 10));
     struct timespec ts = {2, 0}; /* the first request answered, the second in flight */
@@ -969,7 +991,8 @@ TestSuite(serve_rgw, .init = setup_rgw, .fini = teardown, .timeout = 300);
 Test(serve_rgw, cache_status_and_backfill_over_s3)
 {
     if (!g_s3[0])
-        cr_skip_test("SKIPPED: RGW not started (ctest runs this as serve_rgw with the rgw fixture)");
+        cr_skip_test(
+            "SKIPPED: RGW not started (ctest runs this as serve_rgw with the rgw fixture)");
     char store[600], twin[600];
     snprintf(store, sizeof store, "%s/a", g_s3);
     snprintf(twin, sizeof twin, "%s/b", g_s3);
@@ -1005,8 +1028,10 @@ Test(serve_rgw, cache_status_and_backfill_over_s3)
     g_srv = rc_test_serve_start(args, "R2CACHE_API_TOKEN=" TOKEN, g_log, 20, &g_port);
     cr_assert(g_srv > 0);
     char body[512];
-    snprintf(body, sizeof body, "{\"network\": \"XX\", \"station\": \"HOL\", \"channel\": \"BHZ\", "
-                                "\"start_time\": \"%s\", \"duration_hours\": 6}", g_day1);
+    snprintf(body, sizeof body,
+             "{\"network\": \"XX\", \"station\": \"HOL\", \"channel\": \"BHZ\", "
+             "\"start_time\": \"%s\", \"duration_hours\": 6}",
+             g_day1);
     for (int i = 0; i < 100 && post("/api/backfill?wait=true", body, &r) == 503; i++) {
         resp_free(&r);
         struct timespec ts = {0, 100 * 1000 * 1000};
@@ -1015,8 +1040,10 @@ Test(serve_rgw, cache_status_and_backfill_over_s3)
     cr_assert_eq(r.status, 200, "%s", r.body.data);
     char t6[32];
     rc_time_iso(rc_day_start((int64_t)time(NULL)) - 2 * 86400 + 6 * 3600, t6);
-    snprintf(args, sizeof args, "fill --config '%s' --store '%s' --station XX.HOL..BHZ --from %s "
-                                "--to %s --json", g_config, twin, g_day1, t6);
+    snprintf(args, sizeof args,
+             "fill --config '%s' --store '%s' --station XX.HOL..BHZ --from %s "
+             "--to %s --json",
+             g_config, twin, g_day1, t6);
     want = cli(args, 0);
     static const char *const drop[] = {"seconds", NULL};
     assert_json_equal(r.body.data, want, drop);
@@ -1046,19 +1073,22 @@ Test(serve, bad_settings_refuse_to_start)
     cr_assert(strstr(err.data, "worker"), "%s", err.data);
     rc_buf_free(&err);
     /* a listen address without a port */
-    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1 --log-format text", g_config);
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1 --log-format text",
+             g_config);
     cr_assert_eq(rc_test_r2cache(args, &out, &err), 2, "%s", err.data);
     cr_assert(strstr(err.data, "--listen: listen address \"127.0.0.1\": give ADDR:PORT"), "%s",
               err.data);
     rc_buf_free(&err);
     /* a port already taken: exit 3 */
     start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
-    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:%d --log-format text", g_config, g_port);
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:%d --log-format text",
+             g_config, g_port);
     cr_assert_eq(rc_test_r2cache(args, &out, &err), 3, "%s", err.data);
     cr_assert(strstr(err.data, "cannot listen on 127.0.0.1:"), "%s", err.data);
     rc_buf_free(&err);
     /* both token sources set */
-    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:0 --log-format text", g_config);
+    snprintf(args, sizeof args, "serve --config '%s' --listen 127.0.0.1:0 --log-format text",
+             g_config);
     char cmd[9500];
     snprintf(cmd, sizeof cmd, "env R2CACHE_API_TOKEN=a R2CACHE_API_TOKEN_FILE=/dev/null %s %s",
              rc_test_bin("r2cache"), args);
@@ -1067,4 +1097,88 @@ Test(serve, bad_settings_refuse_to_start)
               err.data);
     rc_buf_free(&err);
     rc_buf_free(&out);
+}
+
+/* ---- hostile clients ----------------------------------------------------------- */
+
+static int raw_connect(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)g_port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    return fd;
+}
+
+/* Read until the peer closes (or timeout_ms); what arrived. */
+static size_t raw_read_all(int fd, char *buf, size_t n, int timeout_ms)
+{
+    size_t got = 0;
+    while (got < n - 1) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) break;
+        ssize_t k = read(fd, buf + got, n - 1 - got);
+        if (k <= 0) break;
+        got += (size_t)k;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+Test(serve, slow_and_malformed_clients_leave_others_served)
+{
+    char cfg2[4300], src[4300];
+    snprintf(cfg2, sizeof cfg2, "%s/slow.json", g_dir);
+    snprintf(src, sizeof src, "sds://%s", g_sds);
+    write_config(cfg2, src, g_store, "{\"connection_timeout_s\": 2, \"threads\": 2}");
+    start_server(cfg2, "R2CACHE_API_TOKEN=" TOKEN);
+    /* clients that send half a request and wait, more than there are threads */
+    int slow[6];
+    for (int i = 0; i < 6; i++) {
+        slow[i] = raw_connect();
+        const char half[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+        cr_assert_eq(write(slow[i], half, sizeof half - 1), (ssize_t)(sizeof half - 1));
+    }
+    /* a request line that is not HTTP */
+    int bad = raw_connect();
+    const char junk[] = "\x16\x03\x01 not http at all\r\n\r\n";
+    cr_assert(write(bad, junk, sizeof junk - 1) > 0);
+    char buf[2048];
+    raw_read_all(bad, buf, sizeof buf, 3000);
+    cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0 || buf[0] == '\0', "junk answered: %s", buf);
+    close(bad);
+    /* a body that never comes */
+    int stall = raw_connect();
+    const char hdr[] = "POST /api/backfill HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " TOKEN
+                       "\r\nContent-Length: 100\r\n\r\n{\"volc";
+    cr_assert(write(stall, hdr, sizeof hdr - 1) > 0);
+    /* everyone else is still served, promptly */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    resp r;
+    cr_assert_eq(get("/api/cache-status?scope=all", &r), 200, "%s", r.body.data);
+    resp_free(&r);
+    cr_assert_eq(get("/healthz", &r), 200);
+    resp_free(&r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sec = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(sec < 1.5, "two requests took %.2f s beside slow clients", sec);
+    /* and the slow ones are closed by the connection timeout */
+    for (int i = 0; i < 6; i++) {
+        size_t got = raw_read_all(slow[i], buf, sizeof buf, 6000);
+        (void)got;
+        char one;
+        cr_assert_eq(read(slow[i], &one, 1), 0, "slow client %d still connected", i);
+        close(slow[i]);
+    }
+    raw_read_all(stall, buf, sizeof buf, 6000);
+    char one;
+    cr_assert_eq(read(stall, &one, 1), 0, "stalled upload still connected");
+    close(stall);
+    cr_assert_eq(get("/healthz", &r), 200);
+    resp_free(&r);
 }
