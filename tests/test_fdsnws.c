@@ -6,7 +6,8 @@
  * filled head (00:10:00-00:10:03) and a filled second inside a chunk
  * (00:31:00-00:31:01); XX.KIL..HHZ whole (configured first, so answers in
  * NET.STA.LOC.CHA order are seen to be sorted). rc_fdsnws_handle is called
- * directly; dataselect is checked against `r2cache get`.
+ * directly; dataselect is checked against `r2cache get`. The same store
+ * filled into RGW (CTest fixture "rgw") gives the same bytes.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "r2cache/config.h"
 #include "r2cache/fdsnq.h"
@@ -27,43 +30,55 @@ static char *g_dir;
 static char g_config[4400];
 static rc_config g_cfg;
 
-static void setup(void)
+/* Fill the store at store_url (a directory or s3://...) from the synthetic
+ * archive under dir (written when absent); cfgpath gets the configuration. */
+static void fixture(const char *dir, const char *store_url, const char *layout, const char *cfgname,
+                    char *cfgpath, size_t n)
 {
-    g_dir = rc_test_tmpdir("fdsnws");
-    cr_assert(g_dir);
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
     snprintf(cmd, sizeof cmd,
-             "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
+             "test -d '%s/sds' || { %s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
+             "--to 2025-11-05T01:00:00Z "
              "--chan XX.GAP..HHZ --gap 2025-11-04T23:29:30Z/2025-11-04T23:30:00Z "
              "--gap 2025-11-04T23:40:00Z/2025-11-04T23:50:00Z "
              "--gap 2025-11-05T00:10:00Z/2025-11-05T00:10:03Z "
              "--gap 2025-11-05T00:31:00Z/2025-11-05T00:31:01Z && "
              "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
-             "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ",
-             synth, g_dir, synth, g_dir);
+             "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ; }",
+             dir, synth, dir, synth, dir);
     rc_buf err = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "synth: %s", err.data ? err.data : "");
     rc_buf_free(&err);
     char json[12000];
-    snprintf(json, sizeof json,
-             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\",\n"
-             " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20},\n"
-             "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20}]}]}\n",
-             g_dir, g_dir);
-    snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
-    cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"sds://%s/sds\", \"store\": \"%s\", \"layout\": \"%s\",\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20}]}]}\n",
+        dir, store_url, layout);
+    snprintf(cfgpath, n, "%s/%s", dir, cfgname);
+    cr_assert_eq(rc_test_write_file(cfgpath, json, strlen(json)), 0);
     snprintf(cmd, sizeof cmd,
              "fill --config '%s' --all --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
              "--log-format text",
-             g_config);
+             cfgpath);
     rc_buf eo = RC_BUF_INIT;
     int rc = rc_test_r2cache(cmd, NULL, &eo);
     cr_assert_eq(rc, 0, "fill: exit %d: %s", rc, eo.data ? eo.data : "");
     rc_buf_free(&eo);
+}
+
+static void setup(void)
+{
+    g_dir = rc_test_tmpdir("fdsnws");
+    cr_assert(g_dir);
+    char store[4400];
+    snprintf(store, sizeof store, "%s/store", g_dir);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
     rc_err e;
     cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
 }
@@ -121,8 +136,7 @@ static void decode(const rc_buf *b, const char *sta, tvs *out)
         cr_assert_str_eq(msr->channel, "HHZ");
         cr_assert_eq(msr->dataquality, 'M');
         cr_assert_eq(msr->samprate, 20.0);
-        if (msr->sequence_number == 1)
-            out->series++;
+        if (msr->sequence_number == 1) out->series++;
         for (int64_t i = 0; i < msr->numsamples; i++)
             tvs_add(out, msr->starttime + llround((double)i * 1e6 / 20.0),
                     ((int32_t *)msr->datasamples)[i]);
@@ -141,7 +155,8 @@ static void get_samples(const char *chan, const char *from, const char *to, tvs 
     rc_test_r2cache(args, &o, NULL);
     cr_assert(o.data && !strncmp(o.data, "time,value\n", 11));
     char *save = NULL;
-    for (char *line = strtok_r(o.data + 11, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(o.data + 11, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *comma = strchr(line, ',');
         cr_assert(comma);
         *comma = '\0';
@@ -253,7 +268,8 @@ Test(fdsnws, nodata_204_and_404)
     call("GET", "/fdsnws/dataselect/1/query",
          "net=XX&start=2025-11-06&end=2025-11-06T01:00:00&nodata=404", NULL, &r);
     cr_assert_eq(r.status, 404);
-    static const char nd[] = "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
+    static const char nd[] =
+        "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
     cr_assert(!strncmp(r.body.data, nd, sizeof nd - 1), "%s", r.body.data);
     rc_fdsnws_reply_free(&r);
     /* a channel that is not configured, and the window without data */
@@ -512,6 +528,40 @@ Test(fdsnws, concurrent_calls_give_the_same_bytes)
             rc_fdsnws_reply_free(&p[i].r[k]);
 }
 
+/* The viewer layout (no rate in the keys, its own manifest lists): the same answers. */
+Test(fdsnws, the_viewer_layout_gives_the_same_answers)
+{
+    char store[4400], vcfg[4400];
+    snprintf(store, sizeof store, "%s/viewer-store", g_dir);
+    fixture(g_dir, store, "viewer", "viewer.json", vcfg, sizeof vcfg);
+    rc_config vc;
+    rc_err e;
+    cr_assert_eq(rc_config_load(vcfg, &vc, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(vc.layout, RC_LAYOUT_VIEWER);
+    rc_fdsnws_ctx seed = {&g_cfg, NULL, NULL, -1}, viewer = {&vc, NULL, NULL, -1};
+    static const struct {
+        const char *path, *query;
+    } asks[] = {
+        {"/fdsnws/dataselect/1/query",
+         "net=XX&start=2025-11-04T23:15:00.01&end=2025-11-05T00:35:00"},
+        {"/fdsnws/availability/1/query",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=text"},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        rc_fdsnws_reply a, b;
+        cr_assert_eq(rc_fdsnws_handle(&seed, "GET", asks[i].path, asks[i].query, NULL, 0, &a), 0);
+        cr_assert_eq(rc_fdsnws_handle(&viewer, "GET", asks[i].path, asks[i].query, NULL, 0, &b), 0);
+        cr_assert_eq(a.status, 200);
+        cr_assert_eq(b.status, 200, "%s (viewer): %d %s", asks[i].path, b.status,
+                     b.body.data ? b.body.data : "");
+        cr_assert_eq(a.body.len, b.body.len, "%s", asks[i].path);
+        cr_assert_eq(memcmp(a.body.data, b.body.data, a.body.len), 0, "%s", asks[i].path);
+        rc_fdsnws_reply_free(&a);
+        rc_fdsnws_reply_free(&b);
+    }
+    rc_config_free(&vc);
+}
+
 /* --- a real recording ------------------------------------------------------------ */
 
 /* HV.HOVE..HHZ (100 Hz, 2019-04-14 03:08:32-03:16:02, Steim2) put in an SDS
@@ -590,4 +640,61 @@ Test(fdsnws_real, a_real_recording_comes_back_sample_for_sample, .timeout = 120)
     rc_test_rmtree(dir);
     free(dir);
     free(src);
+}
+
+/* --- the same over S3 (RGW, started by the CTest fixture "rgw") --------------------- */
+
+static void s3_setup(void)
+{
+    char bucket[256], endpoint[512];
+    if (rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint) != 0)
+        cr_skip_test("SKIPPED: %s/rgw/env is absent (run through ctest, whose rgw fixture "
+                     "starts RGW)",
+                     RC_BINARY_DIR);
+    g_dir = rc_test_tmpdir("fdsnws-s3");
+    cr_assert(g_dir);
+    char store[4400];
+    snprintf(store, sizeof store, "%s/store", g_dir);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
+    rc_err e;
+    cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
+}
+
+TestSuite(fdsnws_s3, .init = s3_setup, .fini = teardown, .timeout = 180);
+
+/* The handler opens an S3 store itself (store_url and store_opts of the
+ * context, as serve passes them): the answers are the local store's bytes. */
+Test(fdsnws_s3, an_s3_store_gives_the_local_answers)
+{
+    char bucket[256], endpoint[512], url[1024], s3cfg[4400];
+    cr_assert_eq(rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint), 0);
+    snprintf(url, sizeof url, "s3://%s/fdsnws-%d-%ld", bucket, (int)getpid(), (long)time(NULL));
+    fixture(g_dir, url, "seed", "s3.json", s3cfg, sizeof s3cfg);
+    rc_store_opts so;
+    rc_store_opts_default(&so);
+    so.endpoint = endpoint;
+    rc_fdsnws_ctx local = {&g_cfg, NULL, NULL, -1};
+    rc_fdsnws_ctx s3 = {&g_cfg, url, &so, (int)g_cfg.layout};
+    static const struct {
+        const char *path, *query;
+    } asks[] = {
+        {"/fdsnws/dataselect/1/query",
+         "net=XX&start=2025-11-04T23:15:00.01&end=2025-11-05T00:35:00"},
+        {"/fdsnws/availability/1/query",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=request"},
+        {"/fdsnws/availability/1/extent",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=request"},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        rc_fdsnws_reply a, b;
+        cr_assert_eq(rc_fdsnws_handle(&local, "GET", asks[i].path, asks[i].query, NULL, 0, &a), 0);
+        cr_assert_eq(rc_fdsnws_handle(&s3, "GET", asks[i].path, asks[i].query, NULL, 0, &b), 0);
+        cr_assert_eq(a.status, 200, "%s", asks[i].path);
+        cr_assert_eq(b.status, 200, "%s over S3: %d %s", asks[i].path, b.status,
+                     b.body.data ? b.body.data : "");
+        cr_assert_eq(a.body.len, b.body.len, "%s", asks[i].path);
+        cr_assert_eq(memcmp(a.body.data, b.body.data, a.body.len), 0, "%s", asks[i].path);
+        rc_fdsnws_reply_free(&a);
+        rc_fdsnws_reply_free(&b);
+    }
 }
