@@ -54,3 +54,18 @@ set_tests_properties(valgrind PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
 # private backend headers (store_int.h, source_int.h, ...) only in the backends.
 add_test(NAME includes COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_includes.sh ${CMAKE_SOURCE_DIR})
 set_tests_properties(includes PROPERTIES TIMEOUT 60)
+# r2cache serve: the built binary over HTTP (libcurl), against the CLI's answers.
+rc_test(serve)
+# the same program's S3 suite, against the RGW fixture
+add_test(NAME serve_rgw COMMAND test_serve --jobs 1 --filter "serve_rgw/*")
+set_tests_properties(serve_rgw PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw
+  ENVIRONMENT "RC_SOURCE_DIR=${CMAKE_SOURCE_DIR};RC_BINARY_DIR=${CMAKE_BINARY_DIR};RC_SERVE_RGW=1")
+# FDSN web services: parsers, the miniSEED packer, the handler over a filled store.
+rc_test(fdsnq)
+rc_test(mspack)
+rc_test(fdsnws)
+set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
+# A real third-party FDSN client (npm seisplotjs) against `r2cache serve`; skipped
+# (exit 77) when node or npm is absent.
+add_test(NAME seisplotjs COMMAND ${CMAKE_SOURCE_DIR}/tests/node/seisplotjs_test.sh ${CMAKE_BINARY_DIR})
+set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
