@@ -23,6 +23,7 @@
 
 #include "r2cache/codec.h"
 #include "r2cache/config.h"
+#include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
 #define DAY_SECONDS RC_MANIFEST_DAY
@@ -305,17 +306,13 @@ int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m,
     return RC_OK;
 }
 
-static void pause_ms(unsigned *seed, int attempt)
-{
-    /* Full-jitter exponential backoff (10 ms doubling, at most 1 s). A writer
-     * that keeps updating the same manifest wins every race it starts first,
-     * so the loser must be willing to wait out its burst rather than retry
-     * at once; R2 also takes at most one write per second to a key. */
-    long cap = attempt >= 7 ? 1000 : 10L << (attempt - 1);
-    long ms = 1 + (long)(rand_r(seed) % (unsigned)cap);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+/* Between conflicting attempts: full-jitter exponential backoff (10 ms
+ * doubling, at most 1 s, retry.c). A writer that keeps updating the same
+ * manifest wins every race it starts first, so the loser must be willing to
+ * wait out its burst rather than retry at once; R2 also takes at most one
+ * write per second to a key. */
+#define RMW_BACKOFF_BASE_S 0.010
+#define RMW_BACKOFF_CAP_S 1.0
 
 void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta)
 {
@@ -330,9 +327,8 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_m
 {
     if (changed) *changed = 0;
     int attempts = o && o->max_attempts > 0 ? o->max_attempts : 20;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    unsigned seed = (unsigned)now.tv_nsec ^ ((unsigned)getpid() << 16);
+    rc_retry backoff;
+    rc_retry_init(&backoff, RMW_BACKOFF_BASE_S, RMW_BACKOFF_CAP_S, (uintptr_t)key);
     rc_obj_meta jm;
     rc_manifest_obj_meta(o ? o->cache_control : NULL, &jm);
 
@@ -398,7 +394,7 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_m
             return RC_OK;
         }
         if (rc != RC_ECONFLICT) return rc;
-        if (attempt < attempts) pause_ms(&seed, attempt);
+        if (attempt < attempts) rc_retry_sleep(0.001 + rc_retry_backoff(&backoff, attempt), NULL);
     }
     return rc_err_set(e, RC_ECONFLICT,
                       "manifest %s in %s: still losing to other writers after %d attempts; "
