@@ -442,19 +442,28 @@ static void cache_key(rc_server_req *req, char *out, size_t n)
     snprintf(out, n, "%s?%s", rc_server_req_path(req), rc_server_req_query(req));
 }
 
+/* The inventory of the request's scope, the same for the JSON and the page:
+ * 0 with *r loaded and the cache key in key; 1 when out already holds the
+ * answer (a cached one, or an error). */
+static int scoped_report(rc_api *a, rc_server_req *req, rc_server_reply *out, char *key,
+                         size_t keysz, rc_report *r)
+{
+    memset(r, 0, sizeof *r);
+    if (check_params(req, status_params, out)) return 1;
+    cache_key(req, key, keysz);
+    if (cache_get(a, key, out)) return 1;
+    rc_report_query q;
+    char chan[RC_CHAN_STR_MAX * 2];
+    if (report_query(req, &q, chan, sizeof chan, out)) return 1;
+    return load_report(a, &q, r, out) == 0 ? 0 : 1;
+}
+
 static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (check_params(req, status_params, out)) return RC_SERVER_DONE;
     char key[2048];
-    cache_key(req, key, sizeof key);
-    if (cache_get(a, key, out)) return RC_SERVER_DONE;
-    rc_report_query q;
-    char chan[RC_CHAN_STR_MAX * 2];
-    if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
     rc_report r;
-    memset(&r, 0, sizeof r);
-    if (load_report(a, &q, &r, out) == 0) {
+    if (scoped_report(a, req, out, key, sizeof key, &r) == 0) {
         cJSON *o = rc_report_json(&r);
         if (o)
             rc_server_reply_json(out, 200, o);
@@ -469,16 +478,9 @@ static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
 static int h_page(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (check_params(req, status_params, out)) return RC_SERVER_DONE;
     char key[2048];
-    cache_key(req, key, sizeof key);
-    if (cache_get(a, key, out)) return RC_SERVER_DONE;
-    rc_report_query q;
-    char chan[RC_CHAN_STR_MAX * 2];
-    if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
     rc_report r;
-    memset(&r, 0, sizeof r);
-    if (load_report(a, &q, &r, out) == 0) {
+    if (scoped_report(a, req, out, key, sizeof key, &r) == 0) {
         rc_err e;
         rc_err_clear(&e);
         rc_buf_reset(&out->body);
