@@ -35,6 +35,9 @@ static const double buckets[N_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
 
 #define MAX_COUNTERS 128
 #define CACHE_SLOTS 32
+/* Larger answers are computed each time, so the cache holds at most
+ * CACHE_SLOTS x 1 MiB whatever the requests. */
+#define CACHE_ENTRY_MAX ((size_t)1 << 20)
 
 typedef struct counter {
     const char *route; /* static string from the route table, or "other" */
@@ -395,7 +398,9 @@ static int cache_get(rc_api *a, const char *key, rc_server_reply *out)
 
 static void cache_put(rc_api *a, const char *key, const rc_server_reply *rep)
 {
-    if (a->cfg->serve.cache_ms <= 0 || rep->status != 200 || !rep->body.data) return;
+    if (a->cfg->serve.cache_ms <= 0 || rep->status != 200 || !rep->body.data ||
+        rep->body.len > CACHE_ENTRY_MAX)
+        return;
     char *k = strdup(key), *b = malloc(rep->body.len ? rep->body.len : 1);
     if (!k || !b) {
         free(k);
@@ -1303,6 +1308,15 @@ static int h_metrics(void *ud, rc_server_req *req, rc_server_reply *out)
 static int h_fdsnws(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
+    /* dataselect GETs are reused like cache-status (serve.cache_ms): a viewer
+     * polling the same window costs one read of the store per period */
+    int cacheable = strcmp(rc_server_req_method(req), "GET") == 0 &&
+                    strcmp(rc_server_req_path(req), "/fdsnws/dataselect/1/query") == 0;
+    char key[2048];
+    if (cacheable) {
+        cache_key(req, key, sizeof key);
+        if (cache_get(a, key, out)) return RC_SERVER_DONE;
+    }
     rc_fdsnws_ctx ctx = {a->cfg, a->store_url, &a->store_opts, (int)a->cfg->layout};
     rc_fdsnws_reply fr;
     memset(&fr, 0, sizeof fr);
@@ -1321,6 +1335,7 @@ static int h_fdsnws(void *ud, rc_server_req *req, rc_server_reply *out)
     if (fr.body.len) rc_buf_append(&out->body, fr.body.data, fr.body.len);
     snprintf(out->retry_after, sizeof out->retry_after, "%s", fr.retry_after);
     rc_fdsnws_reply_free(&fr);
+    if (cacheable) cache_put(a, key, out);
     return RC_SERVER_DONE;
 }
 

@@ -1195,8 +1195,16 @@ Test(serve, cache_status_is_reused_until_a_fill_of_ours_ends)
              g_config, g_day1, g_day2);
     free(cli(args, 0));
     start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
-    resp r1, r2;
+    resp r1, r2, d1, d2;
     cr_assert_eq(get("/api/cache-status?scope=all", &r1), 200);
+    /* dataselect: a window of the second day has no data yet (204) */
+    char ds[512];
+    snprintf(ds, sizeof ds,
+             "/fdsnws/dataselect/1/query?net=XX&sta=HOL&loc=--&cha=BHZ&start=%.11s01:00:00&end="
+             "%.11s01:10:00",
+             g_day2, g_day2);
+    cr_assert_eq(get(ds, &d1), 204);
+    resp_free(&d1);
     /* another process (the cron job) adds a day: within cache_ms the answer stays */
     snprintf(args, sizeof args, "fill --config '%s' --station XX.HOL..BHZ --from %s --to %s --json",
              g_config, g_day2, g_end);
@@ -1204,6 +1212,15 @@ Test(serve, cache_status_is_reused_until_a_fill_of_ours_ends)
     cr_assert_eq(get("/api/cache-status?scope=all", &r2), 200);
     cr_assert_str_eq(r2.body.data, r1.body.data);
     resp_free(&r2);
+    /* a no-data answer is never reused: the new day's window is there at once,
+     * and then reused byte for byte */
+    cr_assert_eq(get(ds, &d1), 200);
+    cr_assert_eq(get(ds, &d2), 200);
+    cr_assert(d1.body.len >= 512 && d1.body.len == d2.body.len, "%zu %zu", d1.body.len,
+              d2.body.len);
+    cr_assert_eq(memcmp(d1.body.data, d2.body.data, d1.body.len), 0);
+    resp_free(&d1);
+    resp_free(&d2);
     /* a fill job of the server ending clears it: the answer is inventory's again */
     char body[512];
     snprintf(body, sizeof body,
