@@ -217,11 +217,4 @@ int rc_inventory_sync_manifest(rc_store *st, const char *key, const rc_manifest 
 int64_t rc_month_start(int64_t t);
 int64_t rc_month_next(int64_t month);
 
-/* The commands built on this module (cmd_inventory.c, cmd_verify.c,
- * cmd_reindex.c); rc_cli is cli.h's. */
-struct rc_cli;
-int rc_cmd_inventory(struct rc_cli *cli, int argc, char **argv);
-int rc_cmd_verify(struct rc_cli *cli, int argc, char **argv);
-int rc_cmd_reindex(struct rc_cli *cli, int argc, char **argv);
-
 #endif
