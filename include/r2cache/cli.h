@@ -35,7 +35,7 @@ enum {
     RC_OPT_ARGS = 1 << 7,    /* takes positional arguments (others refuse them) */
     RC_NEED_RANGE = 1 << 8,  /* setup refuses a --to that is not after --from */
     RC_NEED_STORE = 1 << 9,  /* open the store before the command runs */
-    RC_NEED_SOURCE = 1 << 10 /* open the source too (a check hook may drop this) */
+    RC_NEED_SOURCE = 1 << 10 /* open the source too (a check or prepare hook may drop it) */
 };
 
 struct rc_cli;
@@ -93,7 +93,8 @@ typedef struct rc_cmd_spec {
     /* after parsing, before the configuration is loaded: checks that need
      * no configuration; may drop RC_NEED_SOURCE from cli->needs */
     rc_exit (*check)(struct rc_cli *cli);
-    /* after setup (configuration, times, targets), before the store opens */
+    /* after setup (configuration, times, targets), before the store opens;
+     * may drop RC_NEED_SOURCE too (serve without a configured source) */
     rc_exit (*prepare)(struct rc_cli *cli);
     void (*release)(void *args); /* always, at the end; may be NULL */
 } rc_cmd_spec;
