@@ -152,7 +152,7 @@ void rc_cli_help(FILE *out, const rc_cli *cli, const rc_cmd_spec *spec)
 }
 
 /* Store val as o says, into base (the args struct or rc_cli). */
-static int bind(rc_cli *cli, const rc_cli_opt *o, void *base, const char *val)
+static int bind_value(rc_cli *cli, const rc_cli_opt *o, void *base, const char *val)
 {
     switch (o->kind) {
     case RC_ARG_FLAG:
@@ -231,7 +231,7 @@ rc_exit rc_cli_parse(rc_cli *cli, const rc_cmd_spec *spec, int argc, char **argv
         } else if (eq) {
             return usage_error(cli, "option %s takes no value", a);
         }
-        if (bind(cli, o, base, val)) return RC_EXIT_USAGE;
+        if (bind_value(cli, o, base, val)) return RC_EXIT_USAGE;
     }
     rc_log_init(&cli->log, stderr, cli->log_level, cli->log_format);
     if (cli->npositional && !(cli->groups & RC_OPT_ARGS) && !cli->help)
