@@ -16,90 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-enum {
-    O_CONFIG = 1000, O_SOURCE, O_STORE, O_LAYOUT, O_INACTIVE, O_STATION, O_VOLCANO, O_LOCATION,
-    O_ALL, O_FROM, O_TO, O_NOW, O_JSON, O_SHARD, O_LOGLEVEL, O_LOGFORMAT, O_HELP,
-    O_METRICS_FILE, O_METRICS_PUSH
-};
-
-static const rc_cli_opt g_config[] = {
-    {"config", "FILE", "configuration file (JSON, see schemas/config.schema.json)", O_CONFIG},
-    {"source", "URL", "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the file", O_SOURCE},
-    {"store", "URL", "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file", O_STORE},
-    {"layout", "seed|viewer", "key layout of the store; overrides the file", O_LAYOUT},
-    {"include-inactive", NULL, "also stations marked \"active\": false", O_INACTIVE},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_scope[] = {
-    {"station", "NET.STA.LOC.CHA", "only this channel (repeatable; NET.STA..CHA for an empty location)", O_STATION},
-    {"volcano", "NAME", "only the stations of this volcano", O_VOLCANO},
-    {"location", "NAME", "only the volcanoes of this region (hawaii, alaska)", O_LOCATION},
-    {"all", NULL, "every selected station (the default)", O_ALL},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_range[] = {
-    {"from", "TIME", "start, inclusive: ISO 8601 UTC (2025-11-04T22:00:00Z) or an age (7d, 6h)", O_FROM},
-    {"to", "TIME", "end, exclusive: ISO 8601 UTC, an age, or now (the default)", O_TO},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_now[] = {
-    {"now", "TIME", "pretend the current time is TIME (ISO 8601 UTC)", O_NOW},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_json[] = {
-    {"json", NULL, "print the result as JSON on stdout", O_JSON},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_shard[] = {
-    {"shard", "I/N", "work on shard I of N only (channels split by a stable hash)", O_SHARD},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_metrics[] = {
-    {"metrics-file", "FILE", "write the summary as Prometheus text to FILE (node_exporter textfile collector)", O_METRICS_FILE},
-    {"metrics-push", "URL", "push the summary to the Pushgateway at URL (http://pushgateway:9091)", O_METRICS_PUSH},
-    {NULL, NULL, NULL, 0}};
-static const rc_cli_opt g_always[] = {
-    {"log-level", "LEVEL", "debug, info (default), warn, error", O_LOGLEVEL},
-    {"log-format", "FORMAT", "auto (text on a terminal, JSON lines otherwise), text, json", O_LOGFORMAT},
-    {"help", NULL, "show this help", O_HELP},
-    {NULL, NULL, NULL, 0}};
-
-static const rc_cli_opt *find_opt(const rc_cli_opt *t, const char *name, size_t len)
-{
-    for (; t && t->name; t++)
-        if (strlen(t->name) == len && strncmp(t->name, name, len) == 0)
-            return t;
-    return NULL;
-}
-
-static void help_table(FILE *out, const rc_cli_opt *t)
-{
-    for (; t && t->name; t++) {
-        char left[64];
-        snprintf(left, sizeof left, "--%s%s%s", t->name, t->arg ? " " : "", t->arg ? t->arg : "");
-        fprintf(out, "  %-28s %s\n", left, t->help);
-    }
-}
-
-void rc_cli_help(FILE *out, const rc_cli *cli, const rc_cli_opt *own, const char *usage,
-                 const char *description)
-{
-    fprintf(out, "usage: %s\n\n%s\n\noptions:\n", usage, description);
-    help_table(out, own);
-    if (cli->groups & RC_OPT_CONFIG)
-        help_table(out, g_config);
-    if (cli->groups & RC_OPT_SCOPE)
-        help_table(out, g_scope);
-    if (cli->groups & RC_OPT_RANGE)
-        help_table(out, g_range);
-    if (cli->groups & RC_OPT_NOW)
-        help_table(out, g_now);
-    if (cli->groups & RC_OPT_SHARD)
-        help_table(out, g_shard);
-    if (cli->groups & RC_OPT_JSON)
-        help_table(out, g_json);
-    if (cli->groups & RC_OPT_METRICS)
-        help_table(out, g_metrics);
-    help_table(out, g_always);
-    fprintf(out, "\nexit status: 0 success, 1 partial failure, 2 usage or configuration error,\n"
-                 "3 store or source unusable\n");
-}
-
-static int usage_error(rc_cli *cli, const char *fmt, const char *a)
+static int usage_error(const rc_cli *cli, const char *fmt, const char *a)
 {
     fprintf(stderr, "r2cache %s: ", cli->cmd);
     fprintf(stderr, fmt, a);
@@ -107,52 +24,201 @@ static int usage_error(rc_cli *cli, const char *fmt, const char *a)
     return RC_EXIT_USAGE;
 }
 
-int rc_cli_parse(rc_cli *cli, int argc, char **argv, const rc_cli_opt *own,
-                 int (*on_opt)(void *ud, int id, const char *val), void *ud, const char *usage,
-                 const char *description, int *help)
+static int on_station(rc_cli *cli, const char *val)
 {
-    rc_log_level lvl = RC_LOG_INFO;
-    rc_log_format fmt = RC_LOG_AUTO;
+    if (cli->nstations >= RC_CLI_MAX_STATIONS)
+        return usage_error(cli, "too many --station options (at %s)", val);
+    cli->stations[cli->nstations++] = val;
+    return 0;
+}
+
+static int on_shard(rc_cli *cli, const char *val)
+{
+    int si = -1, sn = 0;
+    char tail = 0;
+    if (sscanf(val, "%d/%d%c", &si, &sn, &tail) != 2 || sn < 1 || si < 0 || si >= sn)
+        return usage_error(cli, "--shard %s: expected I/N with 0 <= I < N", val);
+    cli->shard_index = si;
+    cli->shard_count = sn;
+    return 0;
+}
+
+static int on_log_level(rc_cli *cli, const char *val)
+{
+    if (rc_log_level_parse(val, &cli->log_level))
+        return usage_error(cli, "--log-level %s: use debug, info, warn or error", val);
+    return 0;
+}
+
+static int on_log_format(rc_cli *cli, const char *val)
+{
+    if (rc_log_format_parse(val, &cli->log_format))
+        return usage_error(cli, "--log-format %s: use auto, text or json", val);
+    return 0;
+}
+
+static const rc_cli_opt g_config[] = {
+    RC_OPT_STRING("config", "FILE", rc_cli, config_path,
+                  "configuration file (JSON, see schemas/config.schema.json)"),
+    RC_OPT_STRING("source", "URL", rc_cli, source_url,
+                  "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the file"),
+    RC_OPT_STRING("store", "URL", rc_cli, store_url,
+                  "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file"),
+    RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
+                  "key layout of the store; overrides the file"),
+    RC_OPT_FLAG("include-inactive", rc_cli, include_inactive,
+                "also stations marked \"active\": false"),
+    RC_OPT_END};
+static const rc_cli_opt g_scope[] = {
+    RC_OPT_FN("station", "NET.STA.LOC.CHA", on_station,
+              "only this channel (repeatable; NET.STA..CHA for an empty location)"),
+    RC_OPT_STRING("volcano", "NAME", rc_cli, volcano, "only the stations of this volcano"),
+    RC_OPT_STRING("location", "NAME", rc_cli, location,
+                  "only the volcanoes of this region (hawaii, alaska)"),
+    RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"), RC_OPT_END};
+static const rc_cli_opt g_range[] = {
+    RC_OPT_STRING("from", "TIME", rc_cli, from_s,
+                  "start, inclusive: ISO 8601 UTC (2025-11-04T22:00:00Z) or an age (7d, 6h)"),
+    RC_OPT_STRING("to", "TIME", rc_cli, to_s,
+                  "end, exclusive: ISO 8601 UTC, an age, or now (the default)"),
+    RC_OPT_END};
+static const rc_cli_opt g_now[] = {
+    RC_OPT_STRING("now", "TIME", rc_cli, now_s, "pretend the current time is TIME (ISO 8601 UTC)"),
+    RC_OPT_END};
+static const rc_cli_opt g_json[] = {
+    RC_OPT_FLAG("json", rc_cli, json, "print the result as JSON on stdout"), RC_OPT_END};
+static const rc_cli_opt g_shard[] = {
+    RC_OPT_FN("shard", "I/N", on_shard,
+              "work on shard I of N only (channels split by a stable hash)"),
+    RC_OPT_END};
+static const rc_cli_opt g_metrics[] = {
+    RC_OPT_STRING("metrics-file", "FILE", rc_cli, metrics_file,
+                  "write the summary as Prometheus text to FILE (node_exporter textfile "
+                  "collector)"),
+    RC_OPT_STRING("metrics-push", "URL", rc_cli, metrics_push,
+                  "push the summary to the Pushgateway at URL (http://pushgateway:9091)"),
+    RC_OPT_END};
+static const rc_cli_opt g_always[] = {
+    RC_OPT_FN("log-level", "LEVEL", on_log_level, "debug, info (default), warn, error"),
+    RC_OPT_FN("log-format", "FORMAT", on_log_format,
+              "auto (text on a terminal, JSON lines otherwise), text, json"),
+    RC_OPT_FLAG("help", rc_cli, help, "show this help"), RC_OPT_END};
+
+/* The common groups in the order help lists them. */
+static const struct group {
+    unsigned bit;
+    const rc_cli_opt *opts;
+} g_groups[] = {{RC_OPT_CONFIG, g_config},  {RC_OPT_SCOPE, g_scope}, {RC_OPT_RANGE, g_range},
+                {RC_OPT_NOW, g_now},        {RC_OPT_SHARD, g_shard}, {RC_OPT_JSON, g_json},
+                {RC_OPT_METRICS, g_metrics}};
+#define NGROUPS (sizeof g_groups / sizeof g_groups[0])
+
+static const rc_cli_opt *find_opt(const rc_cli_opt *t, const char *name, size_t len)
+{
+    for (; t && t->name; t++)
+        if (strlen(t->name) == len && strncmp(t->name, name, len) == 0) return t;
+    return NULL;
+}
+
+static const rc_cli_opt *find_short(const rc_cli_opt *t, char c)
+{
+    for (; t && t->name; t++)
+        if (t->short_name && t->short_name == c) return t;
+    return NULL;
+}
+
+static void help_table(FILE *out, const rc_cli_opt *t)
+{
+    for (; t && t->name; t++) {
+        char left[64];
+        if (t->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", t->short_name, t->name, t->arg ? " " : "",
+                     t->arg ? t->arg : "");
+        else
+            snprintf(left, sizeof left, "--%s%s%s", t->name, t->arg ? " " : "",
+                     t->arg ? t->arg : "");
+        fprintf(out, "  %-28s %s\n", left, t->help);
+    }
+}
+
+void rc_cli_help(FILE *out, const rc_cli *cli, const rc_cmd_spec *spec)
+{
+    fprintf(out, "usage: %s\n\n%s\n\noptions:\n", spec->usage, spec->description);
+    help_table(out, spec->options);
+    for (size_t g = 0; g < NGROUPS; g++)
+        if (cli->groups & g_groups[g].bit) help_table(out, g_groups[g].opts);
+    help_table(out, g_always);
+    fprintf(out, "\nexit status: 0 success, 1 partial failure, 2 usage or configuration error,\n"
+                 "3 store or source unusable\n");
+}
+
+/* Store val as o says, into base (the args struct or rc_cli). */
+static int bind_value(rc_cli *cli, const rc_cli_opt *o, void *base, const char *val)
+{
+    switch (o->kind) {
+    case RC_ARG_FLAG:
+        *(int *)((char *)base + o->off) = 1;
+        return 0;
+    case RC_ARG_STRING:
+        *(const char **)((char *)base + o->off) = val;
+        return 0;
+    case RC_ARG_INT: {
+        int v = atoi(val);
+        if (v < o->min || v > o->max) {
+            fprintf(stderr, "r2cache %s: --%s %s: give %d to %d\n", cli->cmd, o->name, val, o->min,
+                    o->max);
+            return RC_EXIT_USAGE;
+        }
+        *(int *)((char *)base + o->off) = v;
+        return 0;
+    }
+    case RC_ARG_FN:
+        return o->fn(cli, val) ? RC_EXIT_USAGE : 0;
+    }
+    return RC_EXIT_USAGE;
+}
+
+rc_exit rc_cli_parse(rc_cli *cli, const rc_cmd_spec *spec, int argc, char **argv)
+{
     cli->started = rc_retry_monotonic_s();
-    *help = 0;
+    cli->log_level = RC_LOG_INFO;
+    cli->log_format = RC_LOG_AUTO;
+    cli->help = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        const rc_cli_opt *o = NULL;
+        const char *eq = NULL;
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
             if (strcmp(a, "--") == 0) {
                 for (i++; i < argc; i++)
-                    if (cli->npositional < 8)
-                        cli->positional[cli->npositional++] = argv[i];
+                    if (cli->npositional < 8) cli->positional[cli->npositional++] = argv[i];
                 break;
             }
-            if (a[0] == '-' && a[1] != '\0')
-                return usage_error(cli, "unknown option %s", a);
-            if (cli->npositional >= 8)
-                return usage_error(cli, "too many arguments at %s", a);
-            cli->positional[cli->npositional++] = a;
-            continue;
+            if (a[0] == '-' && a[1] != '\0') {
+                if (a[2] == '\0') o = find_short(spec->options, a[1]);
+                for (size_t g = 0; g < NGROUPS && !o && a[2] == '\0'; g++)
+                    if (cli->groups & g_groups[g].bit) o = find_short(g_groups[g].opts, a[1]);
+                if (!o && a[2] == '\0') o = find_short(g_always, a[1]);
+                if (!o) return usage_error(cli, "unknown option %s", a);
+            } else {
+                if (cli->npositional >= 8) return usage_error(cli, "too many arguments at %s", a);
+                cli->positional[cli->npositional++] = a;
+                continue;
+            }
         }
-        const char *name = a + 2;
-        const char *eq = strchr(name, '=');
-        size_t len = eq ? (size_t)(eq - name) : strlen(name);
-        const rc_cli_opt *o = find_opt(own, name, len);
-        if (!o && (cli->groups & RC_OPT_CONFIG))
-            o = find_opt(g_config, name, len);
-        if (!o && (cli->groups & RC_OPT_SCOPE))
-            o = find_opt(g_scope, name, len);
-        if (!o && (cli->groups & RC_OPT_RANGE))
-            o = find_opt(g_range, name, len);
-        if (!o && (cli->groups & RC_OPT_NOW))
-            o = find_opt(g_now, name, len);
-        if (!o && (cli->groups & RC_OPT_JSON))
-            o = find_opt(g_json, name, len);
-        if (!o && (cli->groups & RC_OPT_SHARD))
-            o = find_opt(g_shard, name, len);
-        if (!o && (cli->groups & RC_OPT_METRICS))
-            o = find_opt(g_metrics, name, len);
-        if (!o)
-            o = find_opt(g_always, name, len);
-        if (!o)
-            return usage_error(cli, "unknown option %s", a);
+        void *base = cli;
+        if (!o) {
+            const char *name = a + 2;
+            eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+            if ((o = find_opt(spec->options, name, len))) base = cli->args;
+            for (size_t g = 0; g < NGROUPS && !o; g++)
+                if (cli->groups & g_groups[g].bit) o = find_opt(g_groups[g].opts, name, len);
+            if (!o) o = find_opt(g_always, name, len);
+            if (!o) return usage_error(cli, "unknown option %s", a);
+        } else if (find_short(spec->options, a[1]) == o) {
+            base = cli->args;
+        }
         const char *val = NULL;
         if (o->arg) {
             if (eq)
@@ -164,62 +230,19 @@ int rc_cli_parse(rc_cli *cli, int argc, char **argv, const rc_cli_opt *own,
         } else if (eq) {
             return usage_error(cli, "option %s takes no value", a);
         }
-        switch (o->id) {
-        case O_CONFIG: cli->config_path = val; break;
-        case O_SOURCE: cli->source_url = val; break;
-        case O_STORE: cli->store_url = val; break;
-        case O_LAYOUT: cli->layout = val; break;
-        case O_INACTIVE: cli->include_inactive = 1; break;
-        case O_STATION:
-            if (cli->nstations >= RC_CLI_MAX_STATIONS)
-                return usage_error(cli, "too many --station options (at %s)", val);
-            cli->stations[cli->nstations++] = val;
-            break;
-        case O_VOLCANO: cli->volcano = val; break;
-        case O_LOCATION: cli->location = val; break;
-        case O_ALL: cli->all = 1; break;
-        case O_FROM: cli->from_s = val; break;
-        case O_TO: cli->to_s = val; break;
-        case O_NOW: cli->now_s = val; break;
-        case O_JSON: cli->json = 1; break;
-        case O_SHARD: {
-            int si = -1, sn = 0;
-            char tail = 0;
-            if (sscanf(val, "%d/%d%c", &si, &sn, &tail) != 2 || sn < 1 || si < 0 || si >= sn)
-                return usage_error(cli, "--shard %s: expected I/N with 0 <= I < N", val);
-            cli->shard_index = si;
-            cli->shard_count = sn;
-            break;
-        }
-        case O_LOGLEVEL:
-            if (rc_log_level_parse(val, &lvl))
-                return usage_error(cli, "--log-level %s: use debug, info, warn or error", val);
-            break;
-        case O_LOGFORMAT:
-            if (rc_log_format_parse(val, &fmt))
-                return usage_error(cli, "--log-format %s: use auto, text or json", val);
-            break;
-        case O_HELP: *help = 1; break;
-        case O_METRICS_FILE: cli->metrics_file = val; break;
-        case O_METRICS_PUSH: cli->metrics_push = val; break;
-        default:
-            if (on_opt && on_opt(ud, o->id, val) != 0)
-                return RC_EXIT_USAGE;
-        }
+        if (bind_value(cli, o, base, val)) return RC_EXIT_USAGE;
     }
-    rc_log_init(&cli->log, stderr, lvl, fmt);
-    if (cli->npositional && !(cli->groups & RC_OPT_ARGS) && !*help)
+    rc_log_init(&cli->log, stderr, cli->log_level, cli->log_format);
+    if (cli->npositional && !(cli->groups & RC_OPT_ARGS) && !cli->help)
         return usage_error(cli, "unexpected argument %s", cli->positional[0]);
-    if (*help)
-        rc_cli_help(stdout, cli, own, usage, description);
+    if (cli->help) rc_cli_help(stdout, cli, spec);
     return RC_EXIT_OK;
 }
 
 void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stats *stats,
-                    int exit_status, long stations_failed)
+                    rc_exit exit_status, long stations_failed)
 {
-    if (!cli->metrics_file && !cli->metrics_push)
-        return;
+    if (!cli->metrics_file && !cli->metrics_push) return;
     rc_metrics_run m = {0};
     m.command = command;
     m.shard_index = cli->shard_index;
@@ -254,8 +277,8 @@ void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stat
     rc_buf_free(&text);
 }
 
-int rc_cli_engine_status(const rc_cli *cli, int rc, const rc_err *e, int any_failed,
-                         const char *stop_hint)
+rc_exit rc_cli_engine_status(const rc_cli *cli, rc_status rc, const rc_err *e, int any_failed,
+                             const char *stop_hint)
 {
     if (rc == RC_EAUTH || rc == RC_EUNUSABLE) {
         rc_log_error(&cli->log, "error", "%s", e->msg);
@@ -272,28 +295,16 @@ int rc_cli_engine_status(const rc_cli *cli, int rc, const rc_err *e, int any_fai
     return any_failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
 }
 
-int rc_cli_exit_for(int status)
-{
-    switch (status) {
-    case RC_OK: return RC_EXIT_OK;
-    case RC_EINVAL: return RC_EXIT_USAGE;
-    case RC_EAUTH:
-    case RC_EUNUSABLE: return RC_EXIT_UNUSABLE;
-    default: return RC_EXIT_PARTIAL;
-    }
-}
-
-static int fail(rc_cli *cli, int code, const char *msg)
+static rc_exit fail(rc_cli *cli, rc_exit code, const char *msg)
 {
     rc_log_error(&cli->log, "error", "%s", msg);
     /* a cron job that cannot even start (bad ConfigMap, dead store) must
      * still leave its exit status where the alerts look */
-    if (cli->groups & RC_OPT_METRICS)
-        rc_cli_metrics(cli, cli->cmd, NULL, code, -1);
+    if (cli->groups & RC_OPT_METRICS) rc_cli_metrics(cli, cli->cmd, NULL, code, -1);
     return code;
 }
 
-int rc_cli_setup(rc_cli *cli)
+rc_exit rc_cli_setup(rc_cli *cli)
 {
     rc_err e;
     rc_err_clear(&e);
@@ -338,15 +349,22 @@ int rc_cli_setup(rc_cli *cli)
         }
     }
     if ((cli->groups & RC_OPT_SCOPE) && cli->have_cfg) {
-        rc_scope sc = {cli->stations, cli->nstations, cli->volcano, cli->location, cli->all,
-                       cli->shard_index, cli->shard_count};
+        rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->location,
+                       cli->all,      cli->shard_index, cli->shard_count};
         if (rc_config_select(&cli->cfg, &sc, &cli->targets, &cli->ntargets, &e) != RC_OK)
             return fail(cli, RC_EXIT_USAGE, e.msg);
+    }
+    if ((cli->needs & RC_NEED_RANGE) && cli->to <= cli->from) {
+        char f[RC_TIME_STR_MAX], t[RC_TIME_STR_MAX];
+        rc_time_iso(cli->from, f);
+        rc_time_iso(cli->to, t);
+        fprintf(stderr, "r2cache %s: --to (%s) is not after --from (%s)\n", cli->cmd, t, f);
+        return RC_EXIT_USAGE;
     }
     return RC_EXIT_OK;
 }
 
-int rc_cli_open(rc_cli *cli, int need_source)
+rc_exit rc_cli_open(rc_cli *cli, int need_source)
 {
     rc_err e;
     rc_err_clear(&e);
@@ -362,9 +380,8 @@ int rc_cli_open(rc_cli *cli, int need_source)
                                                                          : 0;
     so.log = &cli->log;
     const char *url = cli->cfg.store_url ? cli->cfg.store_url : "./r2cache-data";
-    int rc = rc_store_open(url, &so, &cli->store, &e);
-    if (rc != RC_OK)
-        return fail(cli, rc == RC_EINVAL ? RC_EXIT_USAGE : RC_EXIT_UNUSABLE, e.msg);
+    rc_status rc = rc_store_open(url, &so, &cli->store, &e);
+    if (rc != RC_OK) return fail(cli, rc == RC_EINVAL ? RC_EXIT_USAGE : RC_EXIT_UNUSABLE, e.msg);
     if (need_source) {
         if (!cli->cfg.source_url)
             return fail(cli, RC_EXIT_USAGE,
@@ -389,11 +406,8 @@ int rc_cli_open(rc_cli *cli, int need_source)
 
 void rc_cli_free(rc_cli *cli)
 {
-    if (cli->source)
-        rc_source_close(cli->source);
-    if (cli->store)
-        rc_store_close(cli->store);
+    if (cli->source) rc_source_close(cli->source);
+    if (cli->store) rc_store_close(cli->store);
     free(cli->targets);
-    if (cli->have_cfg)
-        rc_config_free(&cli->cfg);
+    if (cli->have_cfg) rc_config_free(&cli->cfg);
 }

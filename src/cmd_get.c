@@ -16,26 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_FORMAT = 1, O_SPAN };
-
-static const rc_cli_opt get_opts[] = {
-    {"format", "csv|raw", "csv (time,value lines, the default) or raw little-endian int32", O_FORMAT},
-    {"span", "10m|1h|6h|24h", "read chunks of this span (default: the shortest configured)", O_SPAN},
-    {NULL, NULL, NULL, 0}};
-
 typedef struct get_args {
     const char *format;
     const char *span;
+    /* resolved before the store opens */
+    int raw;
+    rc_chan chan;
+    const rc_station *st;
+    const rc_volcano *vo;
+    rc_span sp;
 } get_args;
 
-static int on_opt(void *ud, int id, const char *val)
+static const rc_cli_opt get_opts[] = {
+    RC_OPT_STRING("format", "csv|raw", get_args, format,
+                  "csv (time,value lines, the default) or raw little-endian int32"),
+    RC_OPT_STRING("span", "10m|1h|6h|24h", get_args, span,
+                  "read chunks of this span (default: the shortest configured)"),
+    RC_OPT_END};
+
+static void defaults(void *args)
 {
-    get_args *a = ud;
-    if (id == O_FORMAT)
-        a->format = val;
-    else if (id == O_SPAN)
-        a->span = val;
-    return 0;
+    ((get_args *)args)->format = "csv";
 }
 
 static void iso_us(int64_t us, char *out, size_t n)
@@ -76,69 +77,80 @@ static void print_missing(void *ud, int64_t w, const char *msg)
     const get_out *go = ud;
     char ts[RC_TIME_STR_MAX];
     rc_time_iso(w, ts);
-    fprintf(stderr, "r2cache get: %s %s window %s: %s\n", go->name, rc_span_name(go->span), ts, msg);
+    fprintf(stderr, "r2cache get: %s %s window %s: %s\n", go->name, rc_span_name(go->span), ts,
+            msg);
 }
 
-int rc_cmd_get(rc_cli *cli, int argc, char **argv)
+/* Before the configuration: one channel, the format, --from. */
+static rc_exit check(rc_cli *cli)
 {
-    static const char usage[] =
-        "r2cache get NET.STA.LOC.CHA --config FILE --from TIME --to TIME [--format csv|raw]";
-    static const char desc[] = "Print the cached samples of one channel in a time range.";
-    get_args a = {"csv", NULL};
-    int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_RANGE | RC_OPT_ARGS;
-    int code = rc_cli_parse(cli, argc, argv, get_opts, on_opt, &a, usage, desc, &help);
-    if (code || help)
-        return code;
+    get_args *a = cli->args;
     if (cli->npositional != 1) {
         fprintf(stderr, "r2cache get: give exactly one channel NET.STA.LOC.CHA (see r2cache get "
                         "--help)\n");
         return RC_EXIT_USAGE;
     }
-    int raw = 0;
-    if (strcmp(a.format, "raw") == 0)
-        raw = 1;
-    else if (strcmp(a.format, "csv") != 0) {
-        fprintf(stderr, "r2cache get: --format %s: use csv or raw\n", a.format);
+    if (strcmp(a->format, "raw") == 0)
+        a->raw = 1;
+    else if (strcmp(a->format, "csv") != 0) {
+        fprintf(stderr, "r2cache get: --format %s: use csv or raw\n", a->format);
         return RC_EXIT_USAGE;
     }
     if (!cli->from_s) {
         fprintf(stderr, "r2cache get: --from is required\n");
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_setup(cli)))
-        return code;
-    if (cli->to <= cli->from) {
-        fprintf(stderr, "r2cache get: --to must be after --from\n");
-        return RC_EXIT_USAGE;
-    }
+    return RC_EXIT_OK;
+}
+
+/* After the configuration: the channel is in it, the span is known. */
+static rc_exit prepare(rc_cli *cli)
+{
+    get_args *a = cli->args;
     rc_err e;
-    rc_chan chan;
-    if (rc_chan_parse(cli->positional[0], &chan, &e) != RC_OK) {
+    if (rc_chan_parse(cli->positional[0], &a->chan, &e) != RC_OK) {
         fprintf(stderr, "r2cache get: %s\n", e.msg);
         return RC_EXIT_USAGE;
     }
-    const rc_station *st = NULL;
-    const rc_volcano *vo = NULL;
-    for (size_t i = 0; i < cli->cfg.nvolcanoes && !st; i++)
+    for (size_t i = 0; i < cli->cfg.nvolcanoes && !a->st; i++)
         for (size_t j = 0; j < cli->cfg.volcanoes[i].nstations; j++)
-            if (rc_chan_equal(&cli->cfg.volcanoes[i].stations[j].chan, &chan)) {
-                st = &cli->cfg.volcanoes[i].stations[j];
-                vo = &cli->cfg.volcanoes[i];
+            if (rc_chan_equal(&cli->cfg.volcanoes[i].stations[j].chan, &a->chan)) {
+                a->st = &cli->cfg.volcanoes[i].stations[j];
+                a->vo = &cli->cfg.volcanoes[i];
                 break;
             }
-    if (!st) {
+    if (!a->st) {
         fprintf(stderr, "r2cache get: %s is not in the configuration %s\n", cli->positional[0],
                 cli->config_path);
         return RC_EXIT_USAGE;
     }
-    rc_span span = rc_config_base_span(&cli->cfg);
-    if (a.span && rc_span_parse(a.span, &span, &e) != RC_OK) {
-        fprintf(stderr, "r2cache get: --span %s: %s\n", a.span, e.msg);
+    a->sp = rc_config_base_span(&cli->cfg);
+    if (a->span && rc_span_parse(a->span, &a->sp, &e) != RC_OK) {
+        fprintf(stderr, "r2cache get: --span %s: %s\n", a->span, e.msg);
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_open(cli, 0)))
-        return code;
+    return RC_EXIT_OK;
+}
+
+const rc_cmd_spec rc_cmd_get_spec = {
+    "r2cache get NET.STA.LOC.CHA --config FILE --from TIME --to TIME [--format csv|raw]",
+    "Print the cached samples of one channel in a time range.",
+    get_opts,
+    sizeof(get_args),
+    defaults,
+    check,
+    prepare,
+    NULL};
+
+rc_exit rc_cmd_get(rc_cli *cli)
+{
+    get_args *a = cli->args;
+    rc_err e;
+    int raw = a->raw;
+    rc_chan chan = a->chan;
+    const rc_station *st = a->st;
+    const rc_volcano *vo = a->vo;
+    rc_span span = a->sp;
     rc_layout layout = cli->cfg.layout;
     double rate = st->sample_rate;
     if (rate <= 0 && layout == RC_LAYOUT_SEED &&
@@ -161,8 +173,7 @@ int rc_cmd_get(rc_cli *cli, int argc, char **argv)
     q.on_run = print_run;
     q.on_missing = print_missing;
     q.ud = &go;
-    if (!raw)
-        printf("time,value\n");
+    if (!raw) printf("time,value\n");
     rc_readback_stats rs;
     if (rc_readback_read(&q, &rs, &e) != RC_OK) {
         fprintf(stderr, "r2cache get: %s\n", e.msg);

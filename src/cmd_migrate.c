@@ -41,42 +41,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_TO_LAYOUT = 1, O_DRYRUN, O_DELETE, O_MAXRANGE };
-
-static const rc_cli_opt migrate_opts[] = {
-    {"to-layout", "seed|viewer",
-     "layout to copy the cache into (required; the source layout is "
-     "the configuration's or --layout)",
-     O_TO_LAYOUT},
-    {"dry-run", NULL, "list what would be copied (and deleted) and change nothing", O_DRYRUN},
-    {"delete-source", NULL, "after every copy in scope verified, delete the source keys", O_DELETE},
-    {"max-range", "DURATION", "refuse ranges longer than this (default 3660d)", O_MAXRANGE},
-    {NULL, NULL, NULL, 0}};
-
 typedef struct mig_args {
     const char *to_layout, *max_range;
     int dry_run, delete_source;
+    rc_layout dst;
+    int64_t max_range_s;
 } mig_args;
 
-static int on_opt(void *ud, int id, const char *val)
-{
-    mig_args *a = ud;
-    switch (id) {
-    case O_TO_LAYOUT:
-        a->to_layout = val;
-        break;
-    case O_DRYRUN:
-        a->dry_run = 1;
-        break;
-    case O_DELETE:
-        a->delete_source = 1;
-        break;
-    case O_MAXRANGE:
-        a->max_range = val;
-        break;
-    }
-    return 0;
-}
+static const rc_cli_opt migrate_opts[] = {
+    RC_OPT_STRING("to-layout", "seed|viewer", mig_args, to_layout,
+                  "layout to copy the cache into (required; the source layout is "
+                  "the configuration's or --layout)"),
+    RC_OPT_FLAG("dry-run", mig_args, dry_run,
+                "list what would be copied (and deleted) and change nothing"),
+    RC_OPT_FLAG("delete-source", mig_args, delete_source,
+                "after every copy in scope verified, delete the source keys"),
+    RC_OPT_STRING("max-range", "DURATION", mig_args, max_range,
+                  "refuse ranges longer than this (default 3660d)"),
+    RC_OPT_END};
 
 typedef struct mig_stats {
     int64_t channel_days;      /* channel-days with something in the source */
@@ -763,31 +745,18 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
     cJSON_Delete(o);
 }
 
-int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
+/* Before the configuration: the target layout, --from, the range limit. */
+static rc_exit check(rc_cli *cli)
 {
-    static const char usage[] =
-        "r2cache migrate --config FILE --to-layout viewer|seed [scope] --from TIME [--to TIME] "
-        "[--dry-run] [--delete-source] [--json]";
-    static const char desc[] =
-        "Copy the cached blobs and manifests of a range from the store's layout (the\n"
-        "configuration's, or --layout) to the other one, without refetching: same bytes, same\n"
-        "headers, manifests converted. Every copy is read back and verified. Rerunning copies\n"
-        "only what is missing. The source stays unless --delete-source is given, and then it is\n"
-        "deleted only after everything in scope verified.";
-    mig_args a = {0};
-    int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_NOW | RC_OPT_JSON;
-    int code = rc_cli_parse(cli, argc, argv, migrate_opts, on_opt, &a, usage, desc, &help);
-    if (code || help) return code;
+    mig_args *a = cli->args;
     rc_err e;
     rc_err_clear(&e);
-    rc_layout dst;
-    if (!a.to_layout) {
+    if (!a->to_layout) {
         fprintf(stderr, "r2cache migrate: --to-layout seed|viewer is required\n");
         return RC_EXIT_USAGE;
     }
-    if (rc_layout_parse(a.to_layout, &dst, &e) != RC_OK) {
-        fprintf(stderr, "r2cache migrate: --to-layout %s: %s\n", a.to_layout, e.msg);
+    if (rc_layout_parse(a->to_layout, &a->dst, &e) != RC_OK) {
+        fprintf(stderr, "r2cache migrate: --to-layout %s: %s\n", a->to_layout, e.msg);
         return RC_EXIT_USAGE;
     }
     if (!cli->from_s) {
@@ -795,35 +764,56 @@ int rc_cmd_migrate(rc_cli *cli, int argc, char **argv)
                 "r2cache migrate: --from is required (ISO 8601 UTC or an age such as 30d)\n");
         return RC_EXIT_USAGE;
     }
-    int64_t max_range = 3660LL * 86400;
-    if (a.max_range && rc_duration_parse(a.max_range, &max_range, &e) != RC_OK) {
-        fprintf(stderr, "r2cache migrate: --max-range %s: %s\n", a.max_range, e.msg);
+    a->max_range_s = 3660LL * 86400;
+    if (a->max_range && rc_duration_parse(a->max_range, &a->max_range_s, &e) != RC_OK) {
+        fprintf(stderr, "r2cache migrate: --max-range %s: %s\n", a->max_range, e.msg);
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_setup(cli))) return code;
-    if (cli->cfg.layout == dst) {
+    return RC_EXIT_OK;
+}
+
+/* After the configuration: a different layout, a range within the limit,
+ * a target. */
+static rc_exit prepare(rc_cli *cli)
+{
+    mig_args *a = cli->args;
+    if (cli->cfg.layout == a->dst) {
         fprintf(stderr,
                 "r2cache migrate: the store is already in the %s layout (from the configuration "
                 "or --layout); give --layout with the layout the cache is in now\n",
-                rc_layout_name(dst));
+                rc_layout_name(a->dst));
         return RC_EXIT_USAGE;
     }
-    if (cli->to <= cli->from) {
-        fprintf(stderr, "r2cache migrate: --to is not after --from\n");
-        return RC_EXIT_USAGE;
-    }
-    if (cli->to - cli->from > max_range) {
+    if (cli->to - cli->from > a->max_range_s) {
         fprintf(stderr,
                 "r2cache migrate: the range is %.1f days, longer than the limit of %.1f days; "
                 "split it or raise --max-range\n",
-                (double)(cli->to - cli->from) / 86400, (double)max_range / 86400);
+                (double)(cli->to - cli->from) / 86400, (double)a->max_range_s / 86400);
         return RC_EXIT_USAGE;
     }
     if (cli->ntargets == 0) {
         fprintf(stderr, "r2cache migrate: no station selected by the configuration and scope\n");
         return RC_EXIT_USAGE;
     }
-    if ((code = rc_cli_open(cli, 0))) return code;
+    return RC_EXIT_OK;
+}
+
+const rc_cmd_spec rc_cmd_migrate_spec = {
+    "r2cache migrate --config FILE --to-layout viewer|seed [scope] --from TIME [--to TIME] "
+    "[--dry-run] [--delete-source] [--json]",
+    "Copy the cached blobs and manifests of a range from the store's layout (the\n"
+    "configuration's, or --layout) to the other one, without refetching: same bytes, same\n"
+    "headers, manifests converted. Every copy is read back and verified. Rerunning copies\n"
+    "only what is missing. The source stays unless --delete-source is given, and then it is\n"
+    "deleted only after everything in scope verified.",
+    migrate_opts, sizeof(mig_args), NULL, check, prepare, NULL};
+
+rc_exit rc_cmd_migrate(rc_cli *cli)
+{
+    const mig_args a = *(const mig_args *)cli->args;
+    const rc_layout dst = a.dst;
+    rc_err e;
+    rc_err_clear(&e);
 
     mig m;
     memset(&m, 0, sizeof m);

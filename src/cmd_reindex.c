@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const rc_cli_opt reindex_opts[] = {{NULL, NULL, NULL, 0}};
+static const rc_cli_opt reindex_opts[] = {RC_OPT_END};
 
 typedef struct rctx {
     rc_cli *cli;
@@ -124,23 +124,18 @@ static int reindex_run(void *user, const rc_listing_obj *o, size_t n)
     return 0;
 }
 
-int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
+const rc_cmd_spec rc_cmd_reindex_spec = {
+    "r2cache reindex --config FILE [scope] [--from T] [--to T] [--json]",
+    "Rebuild the daily manifests of the selected channels from their blobs (statistics\n"
+    "from each blob's metadata, or its decoded body), and the inventory summaries of\n"
+    "their months. Writes are conditional; blobs are never touched.",
+    reindex_opts, 0, NULL, NULL, NULL, NULL};
+
+rc_exit rc_cmd_reindex(rc_cli *cli)
 {
-    static const char usage[] = "r2cache reindex --config FILE [scope] [--from T] [--to T] [--json]";
-    static const char desc[] =
-        "Rebuild the daily manifests of the selected channels from their blobs (statistics\n"
-        "from each blob's metadata, or its decoded body), and the inventory summaries of\n"
-        "their months. Writes are conditional; blobs are never touched.";
     rctx r;
     memset(&r, 0, sizeof r);
     r.cli = cli;
-    int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON;
-    int code = rc_cli_parse(cli, argc, argv, reindex_opts, NULL, NULL, usage, desc, &help);
-    if (code || help)
-        return code;
-    if ((code = rc_cli_setup(cli)) || (code = rc_cli_open(cli, 0)))
-        return code;
     int64_t from = cli->from_s ? cli->from : INT64_MIN / 2;
     int64_t to = cli->to_s ? cli->to : INT64_MAX / 2;
     rc_err e;

@@ -21,32 +21,22 @@
 #include <string.h>
 #include <time.h>
 
-enum { O_LOOKBACK = 1, O_DELAY, O_RETRY_INTERVAL, O_RETRY_MAX };
-
-static const rc_cli_opt run_opts[] = {
-    {"lookback", "DURATION", "how far back to look for missing windows (default 1h)", O_LOOKBACK},
-    {"delay", "DURATION", "wait this long after a window ends before fetching it (default 2m)", O_DELAY},
-    {"retry-interval", "DURATION", "pause between retries of incomplete stations (default 30s)", O_RETRY_INTERVAL},
-    {"retry-max", "DURATION", "give up retrying after this long (default 2m)", O_RETRY_MAX},
-    {NULL, NULL, NULL, 0}};
-
 typedef struct run_args {
     const char *lookback, *delay, *retry_interval, *retry_max;
 } run_args;
 
-static int on_opt(void *ud, int id, const char *val)
-{
-    run_args *a = ud;
-    switch (id) {
-    case O_LOOKBACK: a->lookback = val; break;
-    case O_DELAY: a->delay = val; break;
-    case O_RETRY_INTERVAL: a->retry_interval = val; break;
-    case O_RETRY_MAX: a->retry_max = val; break;
-    }
-    return 0;
-}
+static const rc_cli_opt run_opts[] = {
+    RC_OPT_STRING("lookback", "DURATION", run_args, lookback,
+                  "how far back to look for missing windows (default 1h)"),
+    RC_OPT_STRING("delay", "DURATION", run_args, delay,
+                  "wait this long after a window ends before fetching it (default 2m)"),
+    RC_OPT_STRING("retry-interval", "DURATION", run_args, retry_interval,
+                  "pause between retries of incomplete stations (default 30s)"),
+    RC_OPT_STRING("retry-max", "DURATION", run_args, retry_max,
+                  "give up retrying after this long (default 2m)"),
+    RC_OPT_END};
 
-static int duration_opt(rc_cli *cli, const char *name, const char *val, int64_t *out)
+static rc_exit duration_opt(rc_cli *cli, const char *name, const char *val, int64_t *out)
 {
     rc_err e;
     if (val && rc_duration_parse(val, out, &e) != RC_OK) {
@@ -78,7 +68,7 @@ static const char *station_word(station_st s)
                                                                                         : "ok";
 }
 
-static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, size_t ok,
+static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit status, size_t ok,
                            size_t nodata, size_t failed)
 {
     const rc_engine_stats *s = rc_engine_stats_get(en);
@@ -133,34 +123,33 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, int status, s
     return o;
 }
 
-int rc_cmd_run(rc_cli *cli, int argc, char **argv)
+/* After the configuration: the durations override it. */
+static rc_exit prepare(rc_cli *cli)
 {
-    static const char usage[] = "r2cache run --config FILE [--now TIME] [scope] [--json]";
-    static const char desc[] =
-        "Cache every missing window of the last lookback that ended at least delay ago, for "
-        "every\nselected station and every configured span (the cron job: run it at :02, :12, "
-        "... ).";
-    run_args a = {0};
-    int help = 0;
-    cli->groups =
-        RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD | RC_OPT_METRICS;
-    int code = rc_cli_parse(cli, argc, argv, run_opts, on_opt, &a, usage, desc, &help);
-    if (code || help)
-        return code;
-    if ((code = rc_cli_setup(cli)))
-        return code;
+    run_args *a = cli->args;
     rc_config *cfg = &cli->cfg;
-    if ((code = duration_opt(cli, "lookback", a.lookback, &cfg->lookback_s)) ||
-        (code = duration_opt(cli, "delay", a.delay, &cfg->delay_s)) ||
-        (code = duration_opt(cli, "retry-interval", a.retry_interval, &cfg->retry_interval_s)) ||
-        (code = duration_opt(cli, "retry-max", a.retry_max, &cfg->retry_max_s)))
+    rc_exit code;
+    if ((code = duration_opt(cli, "lookback", a->lookback, &cfg->lookback_s)) ||
+        (code = duration_opt(cli, "delay", a->delay, &cfg->delay_s)) ||
+        (code = duration_opt(cli, "retry-interval", a->retry_interval, &cfg->retry_interval_s)) ||
+        (code = duration_opt(cli, "retry-max", a->retry_max, &cfg->retry_max_s)))
         return code;
     if (cli->ntargets == 0) {
         rc_log_warn(&cli->log, "run", "no station selected by the configuration and scope");
     }
-    if ((code = rc_cli_open(cli, 1)))
-        return code;
+    return RC_EXIT_OK;
+}
 
+const rc_cmd_spec rc_cmd_run_spec = {
+    "r2cache run --config FILE [--now TIME] [scope] [--json]",
+    "Cache every missing window of the last lookback that ended at least delay ago, for "
+    "every\nselected station and every configured span (the cron job: run it at :02, :12, "
+    "... ).",
+    run_opts, sizeof(run_args), NULL, NULL, prepare, NULL};
+
+rc_exit rc_cmd_run(rc_cli *cli)
+{
+    rc_config *cfg = &cli->cfg;
     rc_engine_opts eo = {0};
     eo.cfg = cfg;
     eo.store = cli->store;
@@ -223,7 +212,7 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
     size_t failed = 0;
     for (size_t i = 0; i < cli->ntargets; i++)
         failed += station_state(rc_engine_target_result(en, i)) == ST_FAILED;
-    int status = rc_cli_engine_status(cli, rc, &e, failed != 0, NULL);
+    rc_exit status = rc_cli_engine_status(cli, rc, &e, failed != 0, NULL);
     size_t ok = 0, nodata = 0, stopped = 0;
     for (size_t i = 0; i < cli->ntargets; i++) {
         const rc_target_result *r = rc_engine_target_result(en, i);

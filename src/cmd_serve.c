@@ -22,25 +22,18 @@
 #include <string.h>
 #include <time.h>
 
-enum { O_LISTEN = 1 };
-
-static const rc_cli_opt serve_opts[] = {
-    {"listen", "ADDR:PORT",
-     "address to listen on (default serve.listen, else 127.0.0.1:8080; "
-     "port 0 picks a free port, logged)",
-     O_LISTEN},
-    {NULL, NULL, NULL, 0}};
-
 typedef struct serve_args {
     const char *listen;
+    char host[128];
+    int port;
+    char *token;
 } serve_args;
 
-static int on_opt(void *ud, int id, const char *val)
-{
-    serve_args *a = ud;
-    if (id == O_LISTEN) a->listen = val;
-    return 0;
-}
+static const rc_cli_opt serve_opts[] = {
+    RC_OPT_STRING("listen", "ADDR:PORT", serve_args, listen,
+                  "address to listen on (default serve.listen, else 127.0.0.1:8080; "
+                  "port 0 picks a free port, logged)"),
+    RC_OPT_END};
 
 static void nap(double s)
 {
@@ -51,7 +44,7 @@ static void nap(double s)
 
 /* The token from R2CACHE_API_TOKEN, or the file R2CACHE_API_TOKEN_FILE names
  * (a Kubernetes secret), trailing whitespace removed. *tok = NULL: none. */
-static int load_token(const rc_cli *cli, char **tok)
+static rc_exit load_token(const rc_cli *cli, char **tok)
 {
     *tok = NULL;
     const char *env = getenv("R2CACHE_API_TOKEN");
@@ -112,41 +105,58 @@ static int load_token(const rc_cli *cli, char **tok)
     return *tok ? RC_EXIT_OK : RC_EXIT_PARTIAL;
 }
 
-int rc_cmd_serve(rc_cli *cli, int argc, char **argv)
+/* After the configuration: the listen address and the token, before the
+ * store opens; no configured source means no fill jobs (and no source). */
+static rc_exit prepare(rc_cli *cli)
 {
-    static const char usage[] =
-        "r2cache serve --config FILE [--listen ADDR:PORT] [--store URL] [--source URL] "
-        "[--layout seed|viewer]";
-    static const char desc[] =
-        "Serve the cache over HTTP (foreground): GET /api/cache-status (= inventory --json),\n"
-        "POST /api/backfill and /gaps/backfill[/auto|/range] (fill jobs), GET /api/jobs[/ID],\n"
-        "DELETE /api/jobs/ID, GET /gaps/summary, /gaps/detect (= gaps --json), /metrics,\n"
-        "/healthz, /readyz, / (the HTML availability page) and /fdsnws/ (FDSN dataselect and\n"
-        "availability over the cache). POST and DELETE need \"Authorization: Bearer TOKEN\"\n"
-        "with the token from R2CACHE_API_TOKEN or the file R2CACHE_API_TOKEN_FILE names.\n"
-        "Limits, CORS and jobs: the \"serve\" block of the configuration. SIGTERM or SIGINT\n"
-        "stops it cleanly (running fills stop after the chunk in hand; exit 0).";
-    serve_args a = {NULL};
-    int help = 0;
-    cli->groups = RC_OPT_CONFIG;
-    int code = rc_cli_parse(cli, argc, argv, serve_opts, on_opt, &a, usage, desc, &help);
-    if (code || help) return code;
-    if ((code = rc_cli_setup(cli))) return code;
+    serve_args *a = cli->args;
     rc_err e;
     rc_err_clear(&e);
-    char host[128];
-    int port = 0;
-    const char *listen = a.listen ? a.listen : cli->cfg.serve.listen;
-    if (rc_server_parse_listen(listen, host, sizeof host, &port, &e) != RC_OK) {
-        rc_log_error(&cli->log, "error", "%s%s", a.listen ? "--listen: " : "serve.listen: ", e.msg);
+    const char *listen = a->listen ? a->listen : cli->cfg.serve.listen;
+    if (rc_server_parse_listen(listen, a->host, sizeof a->host, &a->port, &e) != RC_OK) {
+        rc_log_error(&cli->log, "error", "%s%s",
+                     a->listen ? "--listen: " : "serve.listen: ", e.msg);
         return RC_EXIT_USAGE;
     }
-    char *token = NULL;
-    if ((code = load_token(cli, &token))) return code;
-    if ((code = rc_cli_open(cli, cli->cfg.source_url != NULL))) {
-        free(token);
-        return code;
-    }
+    rc_exit code = load_token(cli, &a->token);
+    if (code) return code;
+    if (!cli->cfg.source_url) cli->needs &= ~(unsigned)RC_NEED_SOURCE;
+    return RC_EXIT_OK;
+}
+
+static void release(void *args)
+{
+    serve_args *a = args;
+    free(a->token);
+}
+
+const rc_cmd_spec rc_cmd_serve_spec = {
+    "r2cache serve --config FILE [--listen ADDR:PORT] [--store URL] [--source URL] "
+    "[--layout seed|viewer]",
+    "Serve the cache over HTTP (foreground): GET /api/cache-status (= inventory --json),\n"
+    "POST /api/backfill and /gaps/backfill[/auto|/range] (fill jobs), GET /api/jobs[/ID],\n"
+    "DELETE /api/jobs/ID, GET /gaps/summary, /gaps/detect (= gaps --json), /metrics,\n"
+    "/healthz, /readyz, / (the HTML availability page) and /fdsnws/ (FDSN dataselect and\n"
+    "availability over the cache). POST and DELETE need \"Authorization: Bearer TOKEN\"\n"
+    "with the token from R2CACHE_API_TOKEN or the file R2CACHE_API_TOKEN_FILE names.\n"
+    "Limits, CORS and jobs: the \"serve\" block of the configuration. SIGTERM or SIGINT\n"
+    "stops it cleanly (running fills stop after the chunk in hand; exit 0).",
+    serve_opts,
+    sizeof(serve_args),
+    NULL,
+    NULL,
+    prepare,
+    release};
+
+rc_exit rc_cmd_serve(rc_cli *cli)
+{
+    serve_args *a = cli->args;
+    rc_err e;
+    rc_err_clear(&e);
+    const char *listen = a->listen ? a->listen : cli->cfg.serve.listen;
+    const char *host = a->host;
+    char *token = a->token; /* ours now: freed below as before */
+    a->token = NULL;
     const rc_serve_config *sc = &cli->cfg.serve;
     rc_jobs *jobs = NULL;
     rc_api *api = NULL;

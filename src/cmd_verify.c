@@ -23,11 +23,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_REPAIR = 1 };
+typedef struct verify_args {
+    int repair;
+} verify_args;
 
 static const rc_cli_opt verify_opts[] = {
-    {"repair", NULL, "fix manifests and summaries from the blobs (never deletes data)", O_REPAIR},
-    {NULL, NULL, NULL, 0}};
+    RC_OPT_FLAG("repair", verify_args, repair,
+                "fix manifests and summaries from the blobs (never deletes data)"),
+    RC_OPT_END};
 
 typedef struct vctx {
     rc_cli *cli;
@@ -359,14 +362,6 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
     cJSON_Delete(markers);
 }
 
-static int on_opt(void *ud, int id, const char *val)
-{
-    (void)val;
-    if (id == O_REPAIR)
-        *(int *)ud = 1;
-    return 0;
-}
-
 static int verify_run(void *user, const rc_listing_obj *o, size_t n)
 {
     vctx *x = user;
@@ -376,26 +371,21 @@ static int verify_run(void *user, const rc_listing_obj *o, size_t n)
     return 0;
 }
 
-int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
+const rc_cmd_spec rc_cmd_verify_spec = {
+    "r2cache verify --config FILE [scope] [--from T] [--to T] [--repair] [--json]",
+    "Check that every manifest entry has its blob, that every blob decodes to the recorded\n"
+    "sample count, min, max, sha256 and size, that no blob is missing from its manifest,\n"
+    "and that the inventory summaries match the listing. Exit 1 on any fault.\n"
+    "--repair rewrites manifests (adding orphan blobs from their metadata or body,\n"
+    "dropping entries whose blob is gone) and summaries; it never deletes data.",
+    verify_opts, sizeof(verify_args), NULL, NULL, NULL, NULL};
+
+rc_exit rc_cmd_verify(rc_cli *cli)
 {
-    static const char usage[] =
-        "r2cache verify --config FILE [scope] [--from T] [--to T] [--repair] [--json]";
-    static const char desc[] =
-        "Check that every manifest entry has its blob, that every blob decodes to the recorded\n"
-        "sample count, min, max, sha256 and size, that no blob is missing from its manifest,\n"
-        "and that the inventory summaries match the listing. Exit 1 on any fault.\n"
-        "--repair rewrites manifests (adding orphan blobs from their metadata or body,\n"
-        "dropping entries whose blob is gone) and summaries; it never deletes data.";
     vctx v;
     memset(&v, 0, sizeof v);
     v.cli = cli;
-    int help = 0;
-    cli->groups = RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON;
-    int code = rc_cli_parse(cli, argc, argv, verify_opts, on_opt, &v.repair, usage, desc, &help);
-    if (code || help)
-        return code;
-    if ((code = rc_cli_setup(cli)) || (code = rc_cli_open(cli, 0)))
-        return code;
+    v.repair = ((const verify_args *)cli->args)->repair;
     int64_t from = cli->from_s ? cli->from : INT64_MIN / 2;
     int64_t to = cli->to_s ? cli->to : INT64_MAX / 2;
     rc_err e;

@@ -10,8 +10,7 @@
 
 int rc_err_set(rc_err *e, rc_status code, const char *fmt, ...)
 {
-    if (!e)
-        return code;
+    if (!e) return code;
     e->code = code;
     va_list ap;
     va_start(ap, fmt);
@@ -22,8 +21,7 @@ int rc_err_set(rc_err *e, rc_status code, const char *fmt, ...)
 
 int rc_err_wrap(rc_err *e, const char *fmt, ...)
 {
-    if (!e)
-        return RC_OK;
+    if (!e) return RC_OK;
     char ctx[RC_ERR_MSG_MAX];
     char old[RC_ERR_MSG_MAX];
     va_list ap;
@@ -55,17 +53,43 @@ void rc_err_clear(rc_err *e)
 const char *rc_status_name(rc_status s)
 {
     switch (s) {
-    case RC_OK: return "ok";
-    case RC_EINVAL: return "invalid";
-    case RC_ENOTFOUND: return "not-found";
-    case RC_ENODATA: return "no-data";
-    case RC_ECONFLICT: return "conflict";
-    case RC_EIO: return "io";
-    case RC_EAUTH: return "auth";
-    case RC_ENOMEM: return "no-memory";
-    case RC_EFORMAT: return "format";
-    case RC_EINTR: return "interrupted";
-    case RC_EUNUSABLE: return "unusable";
+    case RC_OK:
+        return "ok";
+    case RC_EINVAL:
+        return "invalid";
+    case RC_ENOTFOUND:
+        return "not-found";
+    case RC_ENODATA:
+        return "no-data";
+    case RC_ECONFLICT:
+        return "conflict";
+    case RC_EIO:
+        return "io";
+    case RC_EAUTH:
+        return "auth";
+    case RC_ENOMEM:
+        return "no-memory";
+    case RC_EFORMAT:
+        return "format";
+    case RC_EINTR:
+        return "interrupted";
+    case RC_EUNUSABLE:
+        return "unusable";
     }
     return "unknown";
+}
+
+rc_exit rc_exit_for(rc_status s)
+{
+    switch (s) {
+    case RC_OK:
+        return RC_EXIT_OK;
+    case RC_EINVAL:
+        return RC_EXIT_USAGE;
+    case RC_EAUTH:
+    case RC_EUNUSABLE:
+        return RC_EXIT_UNUSABLE;
+    default:
+        return RC_EXIT_PARTIAL;
+    }
 }

@@ -26,7 +26,7 @@ void rc_fill_opts_default(rc_fill_opts *o)
     o->max_range_s = 366 * 86400;
 }
 
-int rc_fill_check(const rc_fill_opts *o, size_t ntargets, rc_err *e)
+rc_status rc_fill_check(const rc_fill_opts *o, size_t ntargets, rc_err *e)
 {
     if (o->force + o->upgrade + o->autofill > 1)
         return rc_err_set(e, RC_EINVAL, "--force, --upgrade and --auto exclude each other");
@@ -96,8 +96,7 @@ static void report(run_state *rs, const rc_engine_stats *s, size_t done, size_t 
 static void on_progress(void *ud, const rc_engine_stats *s, size_t done, size_t total)
 {
     run_state *rs = ud;
-    if (rs->o->progress)
-        report(rs, s, done, total, 0);
+    if (rs->o->progress) report(rs, s, done, total, 0);
 }
 
 /* autofill: the missing base windows that belong to a run of consecutive
@@ -120,8 +119,7 @@ static int auto_select(const rc_config *cfg, const rc_target *targets, size_t nt
 {
     rc_engine *probe = NULL;
     int rc = rc_engine_new(eo, targets, ntargets, &probe, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     rc_span base = rc_config_base_span(cfg);
     int64_t bs = rc_span_seconds(base);
     for (size_t i = 0; i < ntargets && rc == RC_OK; i++)
@@ -129,11 +127,9 @@ static int auto_select(const rc_config *cfg, const rc_target *targets, size_t nt
             rc = rc_engine_add(probe, i, base, t, e);
     rc_window_info *w = NULL;
     size_t n = 0;
-    if (rc == RC_OK)
-        rc = rc_engine_windows(probe, &w, &n, e);
+    if (rc == RC_OK) rc = rc_engine_windows(probe, &w, &n, e);
     rc_engine_free(probe);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     size_t cap = 64, np = 0;
     pick *p = malloc(cap * sizeof *p);
     size_t i = 0;
@@ -149,12 +145,10 @@ static int auto_select(const rc_config *cfg, const rc_target *targets, size_t nt
         int64_t end = w[j - 1].start + bs;
         if (end - w[i].start > max_gap) {
             for (int s = 0; s < RC_SPAN_COUNT && p; s++) {
-                if (!cfg->spans[s])
-                    continue;
+                if (!cfg->spans[s]) continue;
                 int64_t sp = rc_span_seconds((rc_span)s);
                 for (int64_t t = rc_floor(w[i].start, sp); t < end && p; t += sp) {
-                    if (t < from || t + sp > to)
-                        continue;
+                    if (t < from || t + sp > to) continue;
                     if (np == cap) {
                         cap *= 2;
                         pick *q = realloc(p, cap * sizeof *p);
@@ -172,8 +166,7 @@ static int auto_select(const rc_config *cfg, const rc_target *targets, size_t nt
         i = j;
     }
     free(w);
-    if (!p)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!p) return rc_err_set(e, RC_ENOMEM, "out of memory");
     *out = p;
     *nout = np;
     return RC_OK;
@@ -184,8 +177,7 @@ static int plan_add(rc_fill_result *r, rc_engine *en, size_t *cap, rc_err *e)
 {
     rc_plan_info pi;
     int rc = rc_engine_plan_info(en, &pi, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     r->plan_windows += pi.windows;
     r->plan_missing += pi.missing;
     r->plan_present += pi.present;
@@ -197,13 +189,11 @@ static int plan_add(rc_fill_result *r, rc_engine *en, size_t *cap, rc_err *e)
         while (nc < r->plan_nlines + pi.nlines)
             nc *= 2;
         rc_plan_line *q = realloc(r->lines, nc * sizeof *q);
-        if (!q)
-            return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (!q) return rc_err_set(e, RC_ENOMEM, "out of memory");
         r->lines = q;
         *cap = nc;
     }
-    if (pi.nlines)
-        memcpy(r->lines + r->plan_nlines, pi.lines, pi.nlines * sizeof *pi.lines);
+    if (pi.nlines) memcpy(r->lines + r->plan_nlines, pi.lines, pi.nlines * sizeof *pi.lines);
     r->plan_nlines += pi.nlines;
     return RC_OK;
 }
@@ -216,8 +206,7 @@ static int add_all(rc_engine *en, const rc_config *cfg, size_t ntargets, int64_t
     int64_t starts[1024];
     for (size_t i = 0; i < ntargets && rc == RC_OK; i++)
         for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
-            if (!cfg->spans[s])
-                continue;
+            if (!cfg->spans[s]) continue;
             int64_t sp = rc_span_seconds((rc_span)s);
             for (int64_t w0 = b_from; w0 < b_to && rc == RC_OK; w0 += 1024 * sp) {
                 int64_t w1 = w0 + 1024 * sp < b_to ? w0 + 1024 * sp : b_to;
@@ -229,9 +218,9 @@ static int add_all(rc_engine *en, const rc_config *cfg, size_t ntargets, int64_t
     return rc;
 }
 
-int rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *targets,
-                size_t ntargets, rc_store *store, rc_source *source, rc_fill_result *out,
-                rc_err *e)
+rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *targets,
+                      size_t ntargets, rc_store *store, rc_source *source, rc_fill_result *out,
+                      rc_err *e)
 {
     memset(out, 0, sizeof *out);
     out->dry_run = o->dry_run;
@@ -246,16 +235,12 @@ int rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *ta
     out->to = to;
     out->days = ndays;
     if (ntargets == 0)
-        return out->status = rc_err_set(e, RC_EINVAL,
-                                        "no station selected by the configuration and scope");
-    int64_t batch = (2 * (int64_t)cfg->max_connections + (int64_t)ntargets - 1) /
-                    (int64_t)ntargets;
-    if (batch < 1)
-        batch = 1;
-    if (batch > 7)
-        batch = 7;
-    if (o->batch_days > 0)
-        batch = o->batch_days;
+        return out->status =
+                   rc_err_set(e, RC_EINVAL, "no station selected by the configuration and scope");
+    int64_t batch = (2 * (int64_t)cfg->max_connections + (int64_t)ntargets - 1) / (int64_t)ntargets;
+    if (batch < 1) batch = 1;
+    if (batch > 7) batch = 7;
+    if (o->batch_days > 0) batch = o->batch_days;
 
     run_state rs = {o, out, 0, batch};
     double t_start = rc_retry_monotonic_s();
@@ -285,8 +270,7 @@ int rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *ta
         eo.upgrade_settle_s = o->settle_s;
         eo.dry_run = o->dry_run;
         rc_engine *en = NULL;
-        if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK)
-            break;
+        if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK) break;
         if (o->autofill) {
             if (!picks && (rc = auto_select(cfg, targets, ntargets, &eo, from, to, o->max_gap_s,
                                             &picks, &npicks, e))) {
@@ -310,8 +294,7 @@ int rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *ta
         add_stats(&out->stats, rc_engine_stats_get(en));
         rc_engine_free(en);
         rs.days_done += (b_to - d0 + 86399) / 86400;
-        if (!o->dry_run && o->progress)
-            report(&rs, NULL, 0, 0, 1);
+        if (!o->dry_run && o->progress) report(&rs, NULL, 0, 0, 1);
     }
     free(picks);
     out->stats.seconds = rc_retry_monotonic_s() - t_start;
@@ -328,18 +311,15 @@ void rc_fill_result_free(rc_fill_result *r)
 
 const char *rc_fill_outcome(const rc_fill_result *r)
 {
-    if (r->status == RC_EAUTH || r->status == RC_EUNUSABLE)
-        return "failed";
-    if (r->status != RC_OK || r->stats.failed != 0)
-        return "partial";
+    if (r->status == RC_EAUTH || r->status == RC_EUNUSABLE) return "failed";
+    if (r->status != RC_OK || r->stats.failed != 0) return "partial";
     return "complete";
 }
 
 static cJSON *plan_json(const rc_fill_result *r, const char *f_iso, const char *t_iso)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddBoolToObject(o, "dry_run", 1);
     cJSON *tr = cJSON_AddObjectToObject(o, "time_range");
     cJSON_AddStringToObject(tr, "start", f_iso);
@@ -375,12 +355,10 @@ cJSON *rc_fill_result_json(const rc_fill_result *r)
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
     rc_time_iso(r->from, f_iso);
     rc_time_iso(r->to, t_iso);
-    if (r->dry_run)
-        return plan_json(r, f_iso, t_iso);
+    if (r->dry_run) return plan_json(r, f_iso, t_iso);
     const rc_engine_stats *s = &r->stats;
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddStringToObject(o, "status", rc_fill_outcome(r));
     cJSON_AddNumberToObject(o, "chunks_requested", (double)s->requested);
     cJSON_AddNumberToObject(o, "chunks_added", (double)s->added);
@@ -404,7 +382,7 @@ cJSON *rc_fill_result_json(const rc_fill_result *r)
     return o;
 }
 
-int rc_fill_plan_text(const rc_fill_result *r, rc_buf *out)
+rc_status rc_fill_plan_text(const rc_fill_result *r, rc_buf *out)
 {
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
     rc_time_iso(r->from, f_iso);
@@ -414,8 +392,8 @@ int rc_fill_plan_text(const rc_fill_result *r, rc_buf *out)
                            "re-index from blobs; %zu requests (%zu lines), about %.1f MB of "
                            "miniSEED\n",
                            f_iso, t_iso, (long long)r->plan_windows, (long long)r->plan_missing,
-                           (long long)r->plan_present, (long long)r->plan_reindex,
-                           r->plan_requests, r->plan_nlines, r->plan_estimated_bytes / 1e6);
+                           (long long)r->plan_present, (long long)r->plan_reindex, r->plan_requests,
+                           r->plan_nlines, r->plan_estimated_bytes / 1e6);
     for (size_t k = 0; k < r->plan_nlines && rc == RC_OK; k++) {
         char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
         rc_chan_format(&r->targets[r->lines[k].target].st->chan, id);
@@ -437,11 +415,11 @@ void rc_fill_log_summary(const rc_log *log, const rc_fill_result *r, const rc_co
                 "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
                 "%lld kept (the stored chunk was more complete), %lld not due yet; "
                 "%lld requests, %lld bytes fetched, %lld bytes written",
-                f_iso, t_iso, (long long)s->windows, (long long)s->requested,
-                (long long)s->added, (long long)s->provisional, (long long)s->present,
-                (long long)s->reindexed, (long long)s->nodata, (long long)s->failed,
-                (long long)s->kept, (long long)s->not_due, (long long)s->requests,
-                (long long)s->bytes_fetched, (long long)s->bytes_written);
+                f_iso, t_iso, (long long)s->windows, (long long)s->requested, (long long)s->added,
+                (long long)s->provisional, (long long)s->present, (long long)s->reindexed,
+                (long long)s->nodata, (long long)s->failed, (long long)s->kept,
+                (long long)s->not_due, (long long)s->requests, (long long)s->bytes_fetched,
+                (long long)s->bytes_written);
     if (s->not_due)
         rc_log_info(log, "not-due",
                     "%lld windows end after %s minus the %llds delay: they are not written "

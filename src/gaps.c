@@ -22,10 +22,8 @@ const char *rc_gap_severity_name(rc_gap_severity s)
 rc_gap_severity rc_gaps_classify(int64_t seconds, double minor_h, double critical_h)
 {
     double h = (double)seconds / 3600.0;
-    if (h <= minor_h + 1e-9)
-        return RC_GAP_MINOR;
-    if (h <= critical_h + 1e-9)
-        return RC_GAP_MODERATE;
+    if (h <= minor_h + 1e-9) return RC_GAP_MINOR;
+    if (h <= critical_h + 1e-9) return RC_GAP_MODERATE;
     return RC_GAP_CRITICAL;
 }
 
@@ -36,7 +34,7 @@ void rc_gaps_opts_default(rc_gaps_opts *o)
     o->critical_hours = 12;
 }
 
-int rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e)
+rc_status rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e)
 {
     if (o->critical_hours < o->minor_hours)
         return rc_err_set(e, RC_EINVAL, "--critical-hours (%g) is below --minor-hours (%g)",
@@ -54,12 +52,10 @@ int rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e)
 
 static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
-    if (n < *cap)
-        return 0;
+    if (n < *cap) return 0;
     size_t nc = *cap ? *cap * 2 : 32;
     void *p = realloc(*v, nc * size);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     *v = p;
     *cap = nc;
     return 0;
@@ -67,10 +63,8 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 
 static int close_gap(rc_gaps_report *r, rc_gap *g)
 {
-    if (!g->windows)
-        return 0;
-    if (grow((void **)&r->gaps, &r->capgaps, r->ngaps, sizeof *r->gaps))
-        return -1;
+    if (!g->windows) return 0;
+    if (grow((void **)&r->gaps, &r->capgaps, r->ngaps, sizeof *r->gaps)) return -1;
     r->gaps[r->ngaps++] = *g;
     g->windows = 0;
     return 0;
@@ -78,8 +72,7 @@ static int close_gap(rc_gaps_report *r, rc_gap *g)
 
 static int add_note(rc_gap_note **v, size_t *n, size_t *cap, const rc_window_info *w)
 {
-    if (grow((void **)v, cap, *n, sizeof **v))
-        return -1;
+    if (grow((void **)v, cap, *n, sizeof **v)) return -1;
     rc_gap_note *x = &(*v)[(*n)++];
     x->target = w->target;
     x->span = w->span;
@@ -105,16 +98,14 @@ static int take(rc_gaps_report *r, const rc_window_info *w)
         r->present++;
         if (w->state == RC_WIN_BLOB_ONLY) {
             r->unindexed++;
-            if (add_note(&r->unidx, &r->nunidx, &r->capunidx, w))
-                return -1;
+            if (add_note(&r->unidx, &r->nunidx, &r->capunidx, w)) return -1;
         } else if (w->provisional && add_note(&r->prov, &r->nprov, &r->capprov, w)) {
             return -1;
         }
         return close_gap(r, g);
     }
     r->missing++;
-    if (g->windows && g->end != w->start && close_gap(r, g))
-        return -1;
+    if (g->windows && g->end != w->start && close_gap(r, g)) return -1;
     if (!g->windows) {
         g->target = w->target;
         g->span = w->span;
@@ -130,25 +121,21 @@ static int take(rc_gaps_report *r, const rc_window_info *w)
 static int cmp_gap(const void *a, const void *b)
 {
     const rc_gap *x = a, *y = b;
-    if (x->target != y->target)
-        return x->target < y->target ? -1 : 1;
-    if (x->span != y->span)
-        return (int)x->span - (int)y->span;
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    if (x->span != y->span) return (int)x->span - (int)y->span;
     return (x->start > y->start) - (x->start < y->start);
 }
 
 static int cmp_note(const void *a, const void *b)
 {
     const rc_gap_note *x = a, *y = b;
-    if (x->target != y->target)
-        return x->target < y->target ? -1 : 1;
-    if (x->span != y->span)
-        return (int)x->span - (int)y->span;
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    if (x->span != y->span) return (int)x->span - (int)y->span;
     return (x->start > y->start) - (x->start < y->start);
 }
 
-int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *targets,
-                 size_t ntargets, rc_store *store, rc_gaps_report *r, rc_err *e)
+rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *targets,
+                       size_t ntargets, rc_store *store, rc_gaps_report *r, rc_err *e)
 {
     memset(r, 0, sizeof *r);
     r->targets = targets;
@@ -160,8 +147,7 @@ int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *t
     /* the same outward rounding as fill, so `gaps` reports what `fill` would fetch */
     int64_t from = rc_floor(o->from, bs);
     int64_t to = rc_floor(o->to + bs - 1, bs);
-    if (to > rc_floor(o->now, bs))
-        to = rc_floor(o->now, bs);
+    if (to > rc_floor(o->now, bs)) to = rc_floor(o->now, bs);
     r->from = from;
     r->to = to > from ? to : from;
     if (ntargets == 0)
@@ -183,13 +169,11 @@ int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *t
         eo.now = o->now;
         eo.dry_run = 1;
         rc_engine *en = NULL;
-        if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK)
-            break;
+        if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK) break;
         int64_t starts[1024];
         for (size_t i = 0; i < ntargets && rc == RC_OK; i++)
             for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
-                if (!cfg->spans[s])
-                    continue;
+                if (!cfg->spans[s]) continue;
                 int64_t sp = rc_span_seconds((rc_span)s);
                 for (int64_t w0 = b_from; w0 < b_to && rc == RC_OK; w0 += 1024 * sp) {
                     int64_t w1 = w0 + 1024 * sp < b_to ? w0 + 1024 * sp : b_to;
@@ -200,27 +184,19 @@ int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *t
             }
         rc_window_info *w = NULL;
         size_t n = 0;
-        if (rc == RC_OK)
-            rc = rc_engine_windows(en, &w, &n, e);
+        if (rc == RC_OK) rc = rc_engine_windows(en, &w, &n, e);
         for (size_t k = 0; k < n && rc == RC_OK; k++)
-            if (take(r, &w[k]))
-                rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+            if (take(r, &w[k])) rc = rc_err_set(e, RC_ENOMEM, "out of memory");
         free(w);
         rc_engine_free(en);
-        if (rc == RC_OK && o->stop && *o->stop)
-            rc = rc_err_set(e, RC_EINTR, "stopped by signal");
+        if (rc == RC_OK && o->stop && *o->stop) rc = rc_err_set(e, RC_EINTR, "stopped by signal");
     }
     for (size_t i = 0; r->open && i < ntargets * RC_SPAN_COUNT && rc == RC_OK; i++)
-        if (close_gap(r, &r->open[i]))
-            rc = rc_err_set(e, RC_ENOMEM, "out of memory");
-    if (rc != RC_OK)
-        return rc;
-    if (r->ngaps)
-        qsort(r->gaps, r->ngaps, sizeof *r->gaps, cmp_gap);
-    if (r->nprov)
-        qsort(r->prov, r->nprov, sizeof *r->prov, cmp_note);
-    if (r->nunidx)
-        qsort(r->unidx, r->nunidx, sizeof *r->unidx, cmp_note);
+        if (close_gap(r, &r->open[i])) rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (rc != RC_OK) return rc;
+    if (r->ngaps) qsort(r->gaps, r->ngaps, sizeof *r->gaps, cmp_gap);
+    if (r->nprov) qsort(r->prov, r->nprov, sizeof *r->prov, cmp_note);
+    if (r->nunidx) qsort(r->unidx, r->nunidx, sizeof *r->unidx, cmp_note);
     for (size_t k = 0; k < r->ngaps; k++)
         r->counts[rc_gaps_classify(r->gaps[k].end - r->gaps[k].start, r->minor_hours,
                                    r->critical_hours)]++;
@@ -289,8 +265,7 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
     rc_time_iso(r->from, f_iso);
     rc_time_iso(r->to, t_iso);
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON *tr = cJSON_AddObjectToObject(o, "time_range");
     cJSON_AddStringToObject(tr, "start", f_iso);
     cJSON_AddStringToObject(tr, "end", t_iso);
@@ -337,7 +312,7 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
     return o;
 }
 
-int rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
+rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
 {
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
     rc_time_iso(r->from, f_iso);
@@ -347,8 +322,8 @@ int rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
         out, "gaps %s .. %s, %zu channels (minor <= %g h, moderate <= %g h, critical > %g h)\n",
         f_iso, t_iso, r->ntargets, minor_h, critical_h, critical_h);
     if (r->ngaps && rc == RC_OK)
-        rc = rc_buf_printf(out, "%-20s %-4s %-21s %-21s %7s %7s  %s\n", "CHANNEL", "SPAN",
-                           "START", "END", "HOURS", "WINDOWS", "SEVERITY");
+        rc = rc_buf_printf(out, "%-20s %-4s %-21s %-21s %7s %7s  %s\n", "CHANNEL", "SPAN", "START",
+                           "END", "HOURS", "WINDOWS", "SEVERITY");
     for (size_t k = 0; k < r->ngaps && rc == RC_OK; k++) {
         const rc_gap *g = &r->gaps[k];
         char id[RC_CHAN_STR_MAX], s1[RC_TIME_STR_MAX], s2[RC_TIME_STR_MAX];
@@ -386,12 +361,11 @@ int rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
                            "summary: %zu gaps (%lld minor, %lld moderate, %lld critical); %lld "
                            "of %lld windows missing, %lld unindexed, %zu provisional",
                            r->ngaps, (long long)r->counts[0], (long long)r->counts[1],
-                           (long long)r->counts[2], (long long)r->missing,
-                           (long long)r->expected, (long long)r->unindexed, r->nprov);
+                           (long long)r->counts[2], (long long)r->missing, (long long)r->expected,
+                           (long long)r->unindexed, r->nprov);
     if (r->unreadable && rc == RC_OK)
         rc = rc_buf_printf(out, ", %lld unreadable (see the errors above)",
                            (long long)r->unreadable);
-    if (rc == RC_OK)
-        rc = rc_buf_printf(out, "\n");
+    if (rc == RC_OK) rc = rc_buf_printf(out, "\n");
     return rc;
 }

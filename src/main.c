@@ -1,10 +1,11 @@
 /*
  * main.c: the command table. One row per subcommand, one cmd_*.c file each
- * (git's layout). The only process-wide state is the stop flag that
+ * (git's layout): the row says which common option groups the command
+ * takes and what it needs opened; main parses, sets up and opens once, then
+ * calls the command. The only process-wide state is the stop flag that
  * SIGTERM/SIGINT set, because a signal handler can reach nothing else.
  */
 #include "r2cache/cli.h"
-#include "r2cache/inventory.h"
 #include "r2cache/version.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +15,7 @@
 #include <openssl/opensslv.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -35,21 +37,72 @@ static void on_signal(int sig)
 
 typedef struct rc_command {
     const char *name;
-    int (*fn)(rc_cli *cli, int argc, char **argv);
+    rc_exit (*fn)(rc_cli *cli);
+    const rc_cmd_spec *spec;
+    unsigned flags; /* RC_OPT_* groups and RC_NEED_* */
     const char *summary;
 } rc_command;
 
+#define RANGE (RC_OPT_RANGE | RC_NEED_RANGE)
+#define STORE RC_NEED_STORE
+#define FETCH (RC_NEED_STORE | RC_NEED_SOURCE)
+
 static const rc_command commands[] = {
-    {"run", rc_cmd_run, "cache the latest windows of every station (the cron job)"},
-    {"fill", rc_cmd_fill, "backfill a range: only what is missing, resumable, polite"},
-    {"get", rc_cmd_get, "print cached samples of one channel"},
-    {"gaps", rc_cmd_gaps, "report missing windows as gaps (minor, moderate, critical)"},
-    {"migrate", rc_cmd_migrate, "copy a cache to the other key layout (seed, viewer), verified"},
-    {"inventory", rc_cmd_inventory, "what is cached per station, volcano, location or all (JSON, HTML)"},
-    {"verify", rc_cmd_verify, "check manifests against blobs and blobs against manifests; --repair"},
-    {"reindex", rc_cmd_reindex, "rebuild manifests and inventory summaries from the blobs"},
-    {"serve", rc_cmd_serve, "HTTP API over the cache: cache-status, backfill jobs, gaps, metrics"},
-    {NULL, NULL, NULL}};
+    {"run", rc_cmd_run, &rc_cmd_run_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD | RC_OPT_METRICS |
+         FETCH,
+     "cache the latest windows of every station (the cron job)"},
+    {"fill", rc_cmd_fill, &rc_cmd_fill_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD |
+         RC_OPT_METRICS | FETCH,
+     "backfill a range: only what is missing, resumable, polite"},
+    {"get", rc_cmd_get, &rc_cmd_get_spec, RC_OPT_CONFIG | RANGE | RC_OPT_ARGS | STORE,
+     "print cached samples of one channel"},
+    {"gaps", rc_cmd_gaps, &rc_cmd_gaps_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD | STORE,
+     "report missing windows as gaps (minor, moderate, critical)"},
+    {"migrate", rc_cmd_migrate, &rc_cmd_migrate_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | STORE,
+     "copy a cache to the other key layout (seed, viewer), verified"},
+    {"inventory", rc_cmd_inventory, &rc_cmd_inventory_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
+     "what is cached per station, volcano, location or all (JSON, HTML)"},
+    {"verify", rc_cmd_verify, &rc_cmd_verify_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
+     "check manifests against blobs and blobs against manifests; --repair"},
+    {"reindex", rc_cmd_reindex, &rc_cmd_reindex_spec,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
+     "rebuild manifests and inventory summaries from the blobs"},
+    {"serve", rc_cmd_serve, &rc_cmd_serve_spec, RC_OPT_CONFIG | FETCH,
+     "HTTP API over the cache: cache-status, backfill jobs, gaps, metrics"},
+    {NULL, NULL, NULL, 0, NULL}};
+
+/* Parse, check, set up and open what the row asks for, run the command. */
+static rc_exit run_command(const rc_command *cmd, rc_cli *cli, int argc, char **argv)
+{
+    const rc_cmd_spec *spec = cmd->spec;
+    cli->groups = cmd->flags & (RC_NEED_RANGE - 1);
+    cli->needs = cmd->flags & ~(RC_NEED_RANGE - 1);
+    rc_exit code = RC_EXIT_OK;
+    if (spec->args_size && !(cli->args = calloc(1, spec->args_size))) {
+        fprintf(stderr, "r2cache %s: out of memory\n", cmd->name);
+        return RC_EXIT_PARTIAL;
+    }
+    if (spec->defaults) spec->defaults(cli->args);
+    if ((code = rc_cli_parse(cli, spec, argc, argv)) || cli->help) goto out;
+    if (spec->check && (code = spec->check(cli))) goto out;
+    if ((code = rc_cli_setup(cli))) goto out;
+    if (spec->prepare && (code = spec->prepare(cli))) goto out;
+    if ((cli->needs & RC_NEED_STORE) &&
+        (code = rc_cli_open(cli, (cli->needs & RC_NEED_SOURCE) != 0)))
+        goto out;
+    code = cmd->fn(cli);
+out:
+    if (spec->release && cli->args) spec->release(cli->args);
+    free(cli->args);
+    cli->args = NULL;
+    return code;
+}
 
 static void usage(FILE *out)
 {
@@ -90,8 +143,7 @@ int main(int argc, char **argv)
     }
     const rc_command *cmd = NULL;
     for (const rc_command *c = commands; c->name; c++)
-        if (strcmp(c->name, argv[1]) == 0)
-            cmd = c;
+        if (strcmp(c->name, argv[1]) == 0) cmd = c;
     if (!cmd) {
         fprintf(stderr, "r2cache: unknown command \"%s\"\n\n", argv[1]);
         usage(stderr);
@@ -109,7 +161,7 @@ int main(int argc, char **argv)
     memset(&cli, 0, sizeof cli);
     cli.cmd = cmd->name;
     cli.stop = &g_stop;
-    int code = cmd->fn(&cli, argc - 2, argv + 2);
+    rc_exit code = run_command(cmd, &cli, argc - 2, argv + 2);
     rc_cli_free(&cli);
     curl_global_cleanup();
     return code;

@@ -18,7 +18,7 @@
 
 static const char *const scope_name[] = {"station", "volcano", "location", "all"};
 
-int rc_report_scope_parse(const char *s, rc_report_scope *out, rc_err *e)
+rc_status rc_report_scope_parse(const char *s, rc_report_scope *out, rc_err *e)
 {
     for (int i = 0; i <= RC_REPORT_ALL; i++)
         if (strcmp(s, scope_name[i]) == 0) {
@@ -69,10 +69,8 @@ static void figures(const rc_inv_chan *ch, int64_t from, int64_t to, rc_span bas
     int64_t per_day = 86400 / rc_span_seconds(base);
     for (size_t i = 0; i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (!in_range(d->day, from, to) || !day_chunks(d))
-            continue;
-        if (!f->days)
-            f->first = d->day;
+        if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
+        if (!f->days) f->first = d->day;
         f->last = d->day;
         f->days++;
         f->complete_days += d->chunks[base] >= per_day;
@@ -124,8 +122,7 @@ static cJSON *station_json(const rc_inv_chan *ch, int64_t from, int64_t to, rc_s
     int64_t bs = rc_span_seconds(base), per_day = 86400 / bs;
     for (size_t i = 0; i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (!in_range(d->day, from, to) || !day_chunks(d))
-            continue;
+        if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
         /* windows of the base span expected in this day within the range */
         int64_t lo = d->day > from ? d->day : rc_floor(from + bs - 1, bs);
         int64_t hi = d->day + 86400 < to ? d->day + 86400 : rc_floor(to, bs);
@@ -161,8 +158,7 @@ typedef struct roll {
 
 static void roll_add(roll *r, const chan_fig *f)
 {
-    if (!f->days)
-        return;
+    if (!f->days) return;
     r->stations++;
     r->days += f->days;
     r->complete_days += f->complete_days;
@@ -185,22 +181,19 @@ typedef struct names {
 static void names_add(names *ns, const char *s)
 {
     for (size_t i = 0; i < ns->n; i++)
-        if (strcmp(ns->v[i], s) == 0)
-            return;
-    if (ns->n < 512)
-        ns->v[ns->n++] = s;
+        if (strcmp(ns->v[i], s) == 0) return;
+    if (ns->n < 512) ns->v[ns->n++] = s;
 }
 
-static cJSON *volcano_roll_json(const rc_inventory *inv, const char *volc, int64_t from,
-                                int64_t to, rc_span base, roll *out)
+static cJSON *volcano_roll_json(const rc_inventory *inv, const char *volc, int64_t from, int64_t to,
+                                rc_span base, roll *out)
 {
     roll r;
     memset(&r, 0, sizeof r);
     const char *loc = NULL;
     for (size_t i = 0; i < inv->n; i++) {
         const rc_inv_chan *ch = &inv->ch[i];
-        if (!ch->selected || strcmp(ch->volcano, volc) != 0)
-            continue;
+        if (!ch->selected || strcmp(ch->volcano, volc) != 0) continue;
         chan_fig f;
         figures(ch, from, to, base, &f);
         roll_add(&r, &f);
@@ -213,8 +206,7 @@ static cJSON *volcano_roll_json(const rc_inventory *inv, const char *volc, int64
     cJSON_AddNumberToObject(o, "total_chunks_10min", (double)r.chunks[RC_SPAN_10M]);
     cJSON_AddNumberToObject(o, "total_chunks_6h", (double)r.chunks[RC_SPAN_6H]);
     cJSON_AddNumberToObject(o, "size_mb", mb(r.bytes));
-    if (out)
-        *out = r;
+    if (out) *out = r;
     return o;
 }
 
@@ -233,8 +225,7 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
     cJSON *o = NULL;
     if (scope == RC_REPORT_STATION) {
         for (size_t i = 0; i < inv->n && !o; i++)
-            if (inv->ch[i].selected)
-                o = station_json(&inv->ch[i], from, to, base);
+            if (inv->ch[i].selected) o = station_json(&inv->ch[i], from, to, base);
     } else if (scope == RC_REPORT_VOLCANO) {
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "scope", "volcano");
@@ -243,8 +234,7 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
         int64_t bytes = 0;
         for (size_t i = 0; i < inv->n; i++) {
             const rc_inv_chan *ch = &inv->ch[i];
-            if (!ch->selected)
-                continue;
+            if (!ch->selected) continue;
             chan_fig f;
             figures(ch, from, to, base, &f);
             cJSON *s = cJSON_CreateObject();
@@ -268,8 +258,7 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
         cJSON_AddStringToObject(o, "location", location);
         names vs = {{0}, 0};
         for (size_t i = 0; i < inv->n; i++)
-            if (inv->ch[i].selected)
-                names_add(&vs, inv->ch[i].volcano);
+            if (inv->ch[i].selected) names_add(&vs, inv->ch[i].volcano);
         cJSON *va = cJSON_AddArrayToObject(o, "volcanoes");
         for (size_t i = 0; i < vs.n; i++)
             cJSON_AddItemToArray(va, cJSON_CreateString(vs.v[i]));
@@ -319,13 +308,11 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
             names lv = {{0}, 0};
             for (size_t i = 0; i < inv->n; i++) {
                 const rc_inv_chan *ch = &inv->ch[i];
-                if (!ch->selected || strcmp(loc_name(ch), ls.v[l]) != 0)
-                    continue;
+                if (!ch->selected || strcmp(loc_name(ch), ls.v[l]) != 0) continue;
                 chan_fig f;
                 figures(ch, from, to, base, &f);
                 roll_add(&r, &f);
-                if (f.days)
-                    names_add(&lv, ch->volcano);
+                if (f.days) names_add(&lv, ch->volcano);
             }
             cJSON *lj = cJSON_CreateObject();
             cJSON_AddNumberToObject(lj, "volcanoes", (double)lv.n);
@@ -345,11 +332,9 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
         cJSON_AddItemToObject(o, "by_location", bl);
         cJSON_AddItemToObject(o, "by_volcano", bv);
     }
-    if (o)
-        add_unparsed(o, inv);
+    if (o) add_unparsed(o, inv);
     return o;
 }
-
 
 /* Does the configured target list name this channel (and volcano)? */
 static const rc_target *find_target(const rc_report *r, const rc_chan *c, const char *volc)
@@ -360,7 +345,7 @@ static const rc_target *find_target(const rc_report *r, const rc_chan *c, const 
     return NULL;
 }
 
-int rc_report_check(const rc_report_query *q, rc_err *e)
+rc_status rc_report_check(const rc_report_query *q, rc_err *e)
 {
     if (q->scope == RC_REPORT_STATION && !q->station)
         return rc_err_set(e, RC_EINVAL,
@@ -375,7 +360,7 @@ int rc_report_check(const rc_report_query *q, rc_err *e)
     return RC_OK;
 }
 
-int rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *cfg, rc_err *e)
+rc_status rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *cfg, rc_err *e)
 {
     memset(r, 0, sizeof *r);
     r->q = *q;
@@ -383,11 +368,9 @@ int rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *c
     r->base = rc_config_base_span(cfg);
     rc_inventory_init(&r->inv, cfg->layout);
     int rc = rc_report_check(q, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     rc_scope all = {NULL, 0, NULL, NULL, 1, 0, 0};
-    if ((rc = rc_config_select(cfg, &all, &r->all, &r->nall, e)) != RC_OK)
-        return rc;
+    if ((rc = rc_config_select(cfg, &all, &r->all, &r->nall, e)) != RC_OK) return rc;
     const char *station = q->station;
     if (q->scope == RC_REPORT_STATION && !strchr(station, '.')) {
         if (!q->network || !q->channel)
@@ -408,12 +391,17 @@ int rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *c
     } else if (station) {
         snprintf(r->station, sizeof r->station, "%s", station);
     }
-    rc_scope sc = {station ? &station : NULL, station ? 1 : 0, q->volcano, q->location,
-                   q->scope == RC_REPORT_ALL, 0, 0};
+    rc_scope sc = {station ? &station : NULL,
+                   station ? 1 : 0,
+                   q->volcano,
+                   q->location,
+                   q->scope == RC_REPORT_ALL,
+                   0,
+                   0};
     return rc_config_select(cfg, &sc, &r->targets, &r->ntargets, e);
 }
 
-int rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e)
+rc_status rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e)
 {
     rc_inventory *inv = &r->inv;
     const rc_config *cfg = r->cfg;
@@ -422,15 +410,13 @@ int rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e)
     if (r->q.scan) {
         cJSON *stored = NULL, *markers = NULL;
         rc = rc_summary_read_all(store, &stored, &markers, e);
-        if (rc == RC_OK)
-            rc = rc_inventory_scan(store, inv, rc_key_root(), e);
+        if (rc == RC_OK) rc = rc_inventory_scan(store, inv, rc_key_root(), e);
         if (rc == RC_OK) {
             for (size_t i = 0; i < inv->n; i++)
                 inv->ch[i].selected = 1;
             rc = rc_inventory_read_manifests(store, inv, 1, e);
         }
-        if (rc == RC_OK)
-            rc = rc_summary_write(store, inv, 0, stored, markers, e);
+        if (rc == RC_OK) rc = rc_summary_write(store, inv, 0, stored, markers, e);
         cJSON_Delete(stored);
         cJSON_Delete(markers);
     } else {
@@ -441,31 +427,26 @@ int rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e)
                 size_t k = 0;
                 while (k < nv && strcmp(vols[k], r->targets[i].volc->name) != 0)
                     k++;
-                if (k == nv)
-                    vols[nv++] = r->targets[i].volc->name;
+                if (k == nv) vols[nv++] = r->targets[i].volc->name;
             }
         rc = rc_summary_load(store, inv, vols, nv, e);
     }
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     /* Scope: configured targets (present or not), plus, for scope all and
      * volcano, channels found in the store that the configuration does not
      * name. */
     for (size_t i = 0; i < inv->n; i++)
         inv->ch[i].selected = 0;
     for (size_t i = 0; i < r->ntargets; i++) {
-        rc_inv_chan *ch = rc_inventory_chan(inv, &r->targets[i].st->chan,
-                                            r->targets[i].volc->name);
-        if (!ch)
-            continue;
+        rc_inv_chan *ch = rc_inventory_chan(inv, &r->targets[i].st->chan, r->targets[i].volc->name);
+        if (!ch) continue;
         ch->selected = 1;
         ch->configured = 1;
         snprintf(ch->location, sizeof ch->location, "%s", r->targets[i].volc->location);
     }
     for (size_t i = 0; i < inv->n; i++) {
         rc_inv_chan *ch = &inv->ch[i];
-        if (ch->configured)
-            continue;
+        if (ch->configured) continue;
         const rc_target *t = find_target(r, &ch->chan, ch->volcano);
         if (t) {
             snprintf(ch->location, sizeof ch->location, "%s", t->volc->location);
@@ -473,8 +454,7 @@ int rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e)
         } else {
             for (size_t v = 0; v < cfg->nvolcanoes; v++)
                 if (!strcmp(cfg->volcanoes[v].name, ch->volcano))
-                    snprintf(ch->location, sizeof ch->location, "%s",
-                             cfg->volcanoes[v].location);
+                    snprintf(ch->location, sizeof ch->location, "%s", cfg->volcanoes[v].location);
         }
         if (r->q.scope == RC_REPORT_ALL ||
             (r->q.scope == RC_REPORT_VOLCANO && !strcmp(ch->volcano, r->q.volcano)))
@@ -502,10 +482,9 @@ void rc_report_free(rc_report *r)
 cJSON *rc_report_json(const rc_report *r)
 {
     const rc_inventory *inv = &r->inv;
-    cJSON *o = build_json(inv, r->q.scope, r->q.volcano, r->q.location, r->q.from, r->q.to,
-                          r->base);
-    if (!o)
-        return NULL;
+    cJSON *o =
+        build_json(inv, r->q.scope, r->q.volcano, r->q.location, r->q.from, r->q.to, r->base);
+    if (!o) return NULL;
     cJSON *st = cJSON_AddObjectToObject(o, "inventory_stats");
     cJSON_AddStringToObject(st, "method", r->q.scan ? "scan" : "summaries");
     cJSON_AddNumberToObject(st, "keys_listed", (double)inv->listed);
@@ -515,7 +494,7 @@ cJSON *rc_report_json(const rc_report *r)
     return o;
 }
 
-int rc_report_table(const rc_report *r, rc_buf *out)
+rc_status rc_report_table(const rc_report *r, rc_buf *out)
 {
     const rc_inventory *inv = &r->inv;
     int64_t from = r->q.from, to = r->q.to;
@@ -525,8 +504,7 @@ int rc_report_table(const rc_report *r, rc_buf *out)
                            "PROV", "SIZE_MB", "FIRST", "LAST");
     for (size_t i = 0; i < inv->n && rc == RC_OK; i++) {
         const rc_inv_chan *ch = &inv->ch[i];
-        if (!ch->selected)
-            continue;
+        if (!ch->selected) continue;
         chan_fig f;
         figures(ch, from, to, base, &f);
         char cs[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX] = "-", b[RC_TIME_STR_MAX] = "-";
@@ -535,25 +513,24 @@ int rc_report_table(const rc_report *r, rc_buf *out)
             rc_time_date(f.first, a);
             rc_time_date(f.last, b);
         }
-        rc = rc_buf_printf(out, "%-18s %-14s %-10s %6lld %8lld %8lld %6lld %6lld %10.3f  %-10s %-10s\n",
-                           cs, ch->volcano, loc_name(ch), (long long)f.days,
-                           (long long)f.complete_days, (long long)f.chunks[RC_SPAN_10M],
-                           (long long)f.chunks[RC_SPAN_6H], (long long)f.provisional,
-                           mb(f.bytes), a, b);
+        rc = rc_buf_printf(
+            out, "%-18s %-14s %-10s %6lld %8lld %8lld %6lld %6lld %10.3f  %-10s %-10s\n", cs,
+            ch->volcano, loc_name(ch), (long long)f.days, (long long)f.complete_days,
+            (long long)f.chunks[RC_SPAN_10M], (long long)f.chunks[RC_SPAN_6H],
+            (long long)f.provisional, mb(f.bytes), a, b);
         if (r->q.scope == RC_REPORT_STATION) {
             int64_t per_day = 86400 / rc_span_seconds(base);
             for (size_t k = 0; k < ch->ndays && rc == RC_OK; k++) {
                 const rc_inv_day *d = &ch->days[k];
-                if (!in_range(d->day, from, to) || !day_chunks(d))
-                    continue;
+                if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
                 char ds[RC_TIME_STR_MAX];
                 rc_time_date(d->day, ds);
-                rc = rc_buf_printf(out, "  %s  %s  %s=%lld 6h=%lld provisional=%lld gaps=%lld%s\n",
-                                   ds, d->chunks[base] >= per_day ? "complete  " : "incomplete",
-                                   span_key[base], (long long)d->chunks[base],
-                                   (long long)d->chunks[RC_SPAN_6H], (long long)d->provisional,
-                                   (long long)d->gap_count,
-                                   d->has_manifest ? "" : " (no manifest)");
+                rc =
+                    rc_buf_printf(out, "  %s  %s  %s=%lld 6h=%lld provisional=%lld gaps=%lld%s\n",
+                                  ds, d->chunks[base] >= per_day ? "complete  " : "incomplete",
+                                  span_key[base], (long long)d->chunks[base],
+                                  (long long)d->chunks[RC_SPAN_6H], (long long)d->provisional,
+                                  (long long)d->gap_count, d->has_manifest ? "" : " (no manifest)");
             }
         }
     }

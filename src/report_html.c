@@ -258,7 +258,7 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
     return rc ? rc_err_set(e, RC_ENOMEM, "out of memory building the HTML report") : RC_OK;
 }
 
-int rc_report_page(const rc_report *r, rc_buf *out, rc_err *e)
+rc_status rc_report_page(const rc_report *r, rc_buf *out, rc_err *e)
 {
     const char *what = r->q.volcano ? r->q.volcano : r->q.location;
     char title[256];

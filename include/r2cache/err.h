@@ -1,9 +1,12 @@
 /*
- * err.h: status codes and the error record every fallible function fills.
+ * err.h: status codes, exit codes and the error record every fallible
+ * function fills.
  *
  * Functions return an rc_status (0 = RC_OK). When they fail they also write a
  * sentence into the caller's rc_err that names what failed (key, channel, URL,
  * config field) and what the operator can do about it. Secrets never go in.
+ * A process exit code is a different type (rc_exit): only the front ends
+ * turn a status into one, through rc_exit_for.
  */
 #ifndef R2CACHE_ERR_H
 #define R2CACHE_ERR_H
@@ -23,6 +26,18 @@ typedef enum rc_status {
     RC_EINTR = 9,     /* stopped by SIGTERM/SIGINT */
     RC_EUNUSABLE = 10 /* store or source unusable (bucket missing, unreachable) */
 } rc_status;
+
+/* The exit status of the r2cache process (README, docs/r2cache.1). */
+typedef enum rc_exit {
+    RC_EXIT_OK = 0,      /* everything asked for was done */
+    RC_EXIT_PARTIAL = 1, /* some channels or windows failed, or interrupted */
+    RC_EXIT_USAGE = 2,   /* usage or configuration error: nothing was done */
+    RC_EXIT_UNUSABLE = 3 /* store or source unusable (auth, unreachable, missing bucket) */
+} rc_exit;
+
+/* The exit code for a status: OK 0, EINVAL 2 (usage), EAUTH and EUNUSABLE 3,
+ * anything else 1. */
+rc_exit rc_exit_for(rc_status s);
 
 #define RC_ERR_MSG_MAX 1024
 

@@ -58,11 +58,11 @@ typedef struct rc_gap_note {
 } rc_gap_note;
 
 typedef struct rc_gaps_opts {
-    double minor_hours;    /* default 2 */
-    double critical_hours; /* default 12 */
-    int64_t from, to;      /* the range asked for */
-    int64_t now;           /* windows not ended plus the delay are not expected yet */
-    const rc_log *log;     /* must not be NULL */
+    double minor_hours;          /* default 2 */
+    double critical_hours;       /* default 12 */
+    int64_t from, to;            /* the range asked for */
+    int64_t now;                 /* windows not ended plus the delay are not expected yet */
+    const rc_log *log;           /* must not be NULL */
     volatile sig_atomic_t *stop; /* set to 1 to stop between batches; may be NULL */
 } rc_gaps_opts;
 
@@ -78,7 +78,7 @@ typedef struct rc_gaps_report {
     rc_gap_note *unidx; /* blobs without manifest entry, same order */
     size_t nunidx;
     int64_t expected, present, missing, unindexed, unreadable; /* windows */
-    int64_t counts[RC_GAP_SEVERITIES]; /* gaps per class */
+    int64_t counts[RC_GAP_SEVERITIES];                         /* gaps per class */
     /* private */
     size_t capgaps, capprov, capunidx;
     rc_gap *open;
@@ -88,12 +88,12 @@ void rc_gaps_opts_default(rc_gaps_opts *o);
 
 /* critical_hours not below minor_hours, to after from, at least one target;
  * RC_EINVAL with the reason otherwise. */
-int rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e);
+rc_status rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e);
 
 /* Search the store. Reads only. On success out holds the sorted, classified
  * report; release it with rc_gaps_report_free in any case. */
-int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *targets,
-                 size_t ntargets, rc_store *store, rc_gaps_report *out, rc_err *e);
+rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *targets,
+                       size_t ntargets, rc_store *store, rc_gaps_report *out, rc_err *e);
 
 void rc_gaps_report_free(rc_gaps_report *r);
 
@@ -109,6 +109,6 @@ const char *rc_gaps_recommendation(const rc_gaps_report *r);
 cJSON *rc_gaps_json(const rc_gaps_report *r);
 
 /* What `r2cache gaps` prints. */
-int rc_gaps_text(const rc_gaps_report *r, rc_buf *out);
+rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out);
 
 #endif

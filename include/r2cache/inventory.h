@@ -102,11 +102,4 @@ int rc_inventory_read_manifests(rc_store *st, rc_inventory *inv, int only_select
 int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span base,
                    const char *title, rc_buf *out, rc_err *e);
 
-/* The commands built on this module (cmd_inventory.c, cmd_verify.c,
- * cmd_reindex.c); rc_cli is cli.h's. */
-struct rc_cli;
-int rc_cmd_inventory(struct rc_cli *cli, int argc, char **argv);
-int rc_cmd_verify(struct rc_cli *cli, int argc, char **argv);
-int rc_cmd_reindex(struct rc_cli *cli, int argc, char **argv);
-
 #endif

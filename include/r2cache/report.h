@@ -37,7 +37,7 @@ typedef enum rc_report_scope {
 } rc_report_scope;
 
 /* "station", "volcano", "location", "all"; RC_EINVAL (naming the word) otherwise. */
-int rc_report_scope_parse(const char *s, rc_report_scope *out, rc_err *e);
+rc_status rc_report_scope_parse(const char *s, rc_report_scope *out, rc_err *e);
 const char *rc_report_scope_name(rc_report_scope s);
 
 /* The question. Strings are borrowed and must outlive the report. */
@@ -73,7 +73,7 @@ typedef struct rc_report {
 /* The checks that need no configuration: the scope has what it needs
  * (--scope volcano a volcano ...), threads within 0..64. RC_EINVAL with the
  * reason otherwise. */
-int rc_report_check(const rc_report_query *q, rc_err *e);
+rc_status rc_report_check(const rc_report_query *q, rc_err *e);
 
 /*
  * Check the question and resolve it through cfg (which must outlive the
@@ -82,11 +82,12 @@ int rc_report_check(const rc_report_query *q, rc_err *e);
  * configured channel, or the scope matches nothing. Release with
  * rc_report_free in any case.
  */
-int rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *cfg, rc_err *e);
+rc_status rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_config *cfg,
+                            rc_err *e);
 
 /* Read the inventory of the prepared scope from store. Logs a warning when
  * keys do not parse. */
-int rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e);
+rc_status rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_err *e);
 
 void rc_report_free(rc_report *r);
 
@@ -95,10 +96,10 @@ cJSON *rc_report_json(const rc_report *r);
 
 /* What `r2cache inventory` prints: one line per channel (and, scope
  * station, one per day), then the count of keys that do not parse. */
-int rc_report_table(const rc_report *r, rc_buf *out);
+rc_status rc_report_table(const rc_report *r, rc_buf *out);
 
 /* The HTML availability page of `inventory --html` and the server's "/"
  * (report_html.c). */
-int rc_report_page(const rc_report *r, rc_buf *out, rc_err *e);
+rc_status rc_report_page(const rc_report *r, rc_buf *out, rc_err *e);
 
 #endif
