@@ -188,7 +188,7 @@ static int load_listing(mig *m, const rc_target *t, int64_t day, rc_err *e)
 
 static int same_channel(const rc_chan *a, const char *va, const rc_target *t)
 {
-    return rc_chan_equal(a, &t->st->chan) && strcmp(va, t->volc->name) == 0;
+    return rc_target_find(t, 1, a, va) != NULL;
 }
 
 /* An empty content type means application/octet-stream (store.h). */

@@ -30,15 +30,6 @@ typedef struct rctx {
     int64_t days, written, entries, from_body, failed;
 } rctx;
 
-static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const char *volc)
-{
-    for (size_t i = 0; i < cli->ntargets; i++)
-        if (rc_chan_equal(&cli->targets[i].st->chan, c) &&
-            strcmp(cli->targets[i].volc->name, volc) == 0)
-            return &cli->targets[i];
-    return NULL;
-}
-
 static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, size_t n)
 {
     rc_cli *cli = r->cli;
@@ -118,7 +109,7 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, si
 static int reindex_run(void *user, const rc_listing_obj *o, size_t n)
 {
     rctx *x = user;
-    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
     if (t)
         reindex_day(x, t, o, n);
     return 0;
@@ -158,7 +149,7 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
         rc_inventory_init(&inv, cli->cfg.layout);
         rc = rc_inventory_scan(cli->store, &inv, rc_key_root(), &e);
         for (size_t k = 0; rc == RC_OK && k < inv.n; k++)
-            inv.ch[k].selected = target_of(cli, &inv.ch[k].chan, inv.ch[k].volcano) != NULL;
+            inv.ch[k].selected = rc_target_find(cli->targets, cli->ntargets, &inv.ch[k].chan, inv.ch[k].volcano) != NULL;
         if (rc == RC_OK)
             rc = rc_inventory_read_manifests(cli->store, &inv, 1, &e);
         if (rc == RC_OK)

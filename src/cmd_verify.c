@@ -119,15 +119,6 @@ static int check_blob(vctx *v, const rc_listing_obj *o, const rc_mentry *en)
     return r;
 }
 
-static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const char *volc)
-{
-    for (size_t i = 0; i < cli->ntargets; i++)
-        if (rc_chan_equal(&cli->targets[i].st->chan, c) &&
-            strcmp(cli->targets[i].volc->name, volc) == 0)
-            return &cli->targets[i];
-    return NULL;
-}
-
 /* Verify one channel-day: objects o[0..n). */
 static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, size_t n)
 {
@@ -307,7 +298,7 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
         rc_inventory_add(&inv, &oi);
     }
     for (size_t i = 0; i < inv.n; i++)
-        inv.ch[i].selected = target_of(cli, &inv.ch[i].chan, inv.ch[i].volcano) != NULL;
+        inv.ch[i].selected = rc_target_find(cli->targets, cli->ntargets, &inv.ch[i].chan, inv.ch[i].volcano) != NULL;
     rc_inventory_read_manifests(cli->store, &inv, 1, &e);
     int have_any = cJSON_GetArraySize(stored) > 0;
     for (size_t i = 0; have_any && i < inv.n; i++) {
@@ -365,7 +356,7 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
 static int verify_run(void *user, const rc_listing_obj *o, size_t n)
 {
     vctx *x = user;
-    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
     if (t)
         verify_day(x, t, o, n);
     return 0;

@@ -840,6 +840,14 @@ static int cand_cmp(const void *a, const void *b)
     return (x->si > y->si) - (x->si < y->si); /* stable: config order */
 }
 
+const rc_target *rc_target_find(const rc_target *t, size_t n, const rc_chan *c, const char *volc)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rc_chan_equal(&t[i].st->chan, c) && strcmp(t[i].volc->name, volc) == 0)
+            return &t[i];
+    return NULL;
+}
+
 int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out, size_t *n,
                      rc_err *e)
 {

@@ -336,15 +336,6 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
     return o;
 }
 
-/* Does the configured target list name this channel (and volcano)? */
-static const rc_target *find_target(const rc_report *r, const rc_chan *c, const char *volc)
-{
-    for (size_t i = 0; i < r->nall; i++)
-        if (rc_chan_equal(&r->all[i].st->chan, c) && strcmp(r->all[i].volc->name, volc) == 0)
-            return &r->all[i];
-    return NULL;
-}
-
 rc_status rc_report_check(const rc_report_query *q, rc_err *e)
 {
     if (q->scope == RC_REPORT_STATION && !q->station)
@@ -447,7 +438,7 @@ rc_status rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_er
     for (size_t i = 0; i < inv->n; i++) {
         rc_inv_chan *ch = &inv->ch[i];
         if (ch->configured) continue;
-        const rc_target *t = find_target(r, &ch->chan, ch->volcano);
+        const rc_target *t = rc_target_find(r->all, r->nall, &ch->chan, ch->volcano);
         if (t) {
             snprintf(ch->location, sizeof ch->location, "%s", t->volc->location);
             ch->configured = 1;

@@ -131,6 +131,9 @@ typedef struct rc_target {
 int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out, size_t *n,
                      rc_err *e);
 
+/* The target of channel c under volcano volc in t[0..n), or NULL. */
+const rc_target *rc_target_find(const rc_target *t, size_t n, const rc_chan *c, const char *volc);
+
 /* Stable shard of a channel: FNV-1a of "NET.STA.LOC.CHA" modulo count. */
 int rc_shard_of(const rc_chan *c, int count);
 
