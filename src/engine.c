@@ -21,12 +21,9 @@
  *     places are built from the stored base chunks.
  * Memory stays bounded by one request's miniSEED plus one block.
  */
-#include "r2cache/engine.h"
-#include "r2cache/codec.h"
+#include "engine_int.h"
 #include "r2cache/inventory.h"
-#include "r2cache/manifest.h"
 #include "r2cache/naming.h"
-#include "r2cache/shape.h"
 #include "r2cache/timewin.h"
 
 #include <math.h>
@@ -35,89 +32,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef enum wstate {
-    W_WANT = 0,
-    W_PRESENT,
-    W_REPAIR,
-    W_DONE,
-    W_NODATA,
-    W_FAILED,
-    W_HELD,
-    W_KEPT,
-    W_NOTDUE /* has not ended (plus the delay) at `now`: never written yet */
-} wstate;
-
-typedef struct wtask {
-    size_t ti;
-    rc_span span;
-    int64_t start;
-    wstate state;
-    int declared;  /* the caller asked for it (not only needed by a long window) */
-    int upgrade;   /* replaces a provisional entry if at least as complete */
-    int listed;    /* its blob appeared in the day's listing */
-    int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
-    int notdue;    /* end + delay > now: not fetched, not written */
-    int has_old;
-    rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
-    int has_new;
-    rc_mentry newe; /* entry written in this run */
-    int written_prov;
-} wtask;
-
-typedef struct dayop {
-    size_t ti;
-    int64_t day;
-    rc_span span;
-    rc_upsert_mode mode;
-    rc_mentry entry;
-    size_t task;
-} dayop;
-
-typedef struct tstate {
-    double rate; /* configured, learned from the listing, or from data */
-    rc_target_result res;
-} tstate;
-
-typedef struct line {
-    size_t ti;
-    int64_t start, end;
-} line;
-
-struct rc_engine {
-    rc_engine_opts o;
-    const rc_target *targets;
-    size_t ntargets;
-    tstate *ts;
-    wtask *tasks;
-    size_t ntasks, captasks;
-    size_t *hash; /* open addressing: task index + 1, 0 = empty */
-    size_t hcap;
-    dayop *ops;
-    size_t nops, capops;
-    rc_span base;
-    rc_span longest;
-    int planned;
-    int final;
-    rc_codec *codec;
-    rc_engine_stats stats;
-    /* per pass */
-    line *lines;
-    size_t nlines;
-    rc_fetch_line *flines;
-    rc_fetch_req *reqs;
-    size_t *req_first; /* index of the first line of each request */
-    size_t nreqs;
-    struct timespec t0;
-    rc_err fatal;
-    rc_engine_progress_cb progress;
-    void *progress_ud;
-    size_t done_reqs;
-    rc_plan_line *plan_lines; /* rc_engine_plan_info's copy */
-    /* the answer being processed holds records nobody asked for: windows
-     * of it that come out empty are failures naming them, not "no data" */
-    char foreign[RC_ERR_MSG_MAX];
-};
 
 /* ---------------------------------------------------------------------- */
 
@@ -155,7 +69,7 @@ static int hash_grow(rc_engine *en)
     return RC_OK;
 }
 
-static wtask *task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
+wtask *eng_task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
 {
     if (!en->hcap)
         return NULL;
@@ -169,9 +83,9 @@ static wtask *task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start
     return NULL;
 }
 
-static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared)
+wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared)
 {
-    wtask *t = task_find(en, ti, s, start);
+    wtask *t = eng_task_find(en, ti, s, start);
     if (t) {
         t->declared |= declared;
         return t;
@@ -203,12 +117,7 @@ static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int d
     return t;
 }
 
-static const rc_station *st_of(const rc_engine *en, size_t ti)
-{
-    return en->targets[ti].st;
-}
-
-static void target_error(rc_engine *en, size_t ti, const char *msg)
+void eng_target_error(rc_engine *en, size_t ti, const char *msg)
 {
     /* keep the start of the message: it names the key or channel */
     size_t n = strlen(msg), cap = sizeof en->ts[ti].res.error;
@@ -219,6 +128,14 @@ static void target_error(rc_engine *en, size_t ti, const char *msg)
 }
 
 /* ---------------------------------------------------------------------- */
+
+/* Seconds on the monotonic clock (run time in the stats). */
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntargets,
                   rc_engine **out, rc_err *e)
@@ -251,12 +168,12 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
         free(en);
         return rc;
     }
-    clock_gettime(CLOCK_MONOTONIC, &en->t0);
+    en->t0 = mono_seconds();
     *out = en;
     return RC_OK;
 }
 
-static void free_pass(rc_engine *en)
+void eng_free_pass(rc_engine *en)
 {
     free(en->lines);
     free(en->flines);
@@ -286,7 +203,7 @@ void rc_engine_free(rc_engine *en)
     free(en->hash);
     free(en->ts);
     free(en->plan_lines);
-    free_pass(en);
+    eng_free_pass(en);
     rc_codec_free(en->codec);
     free(en);
 }
@@ -298,7 +215,7 @@ int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_
     if (rc_floor(start, rc_span_seconds(span)) != start)
         return rc_err_set(e, RC_EINVAL, "internal: window start not aligned to %s",
                           rc_span_name(span));
-    if (!task_add(en, target, span, start, 1))
+    if (!eng_task_add(en, target, span, start, 1))
         return rc_err_set(e, RC_ENOMEM, "out of memory");
     return RC_OK;
 }
@@ -315,12 +232,12 @@ const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t targ
 
 /* --- keys -------------------------------------------------------------- */
 
-static int chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
-                     rc_err *e)
+int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
+                  rc_err *e)
 {
     rc_chunk_id id;
     memset(&id, 0, sizeof id);
-    id.chan = st_of(en, ti)->chan;
+    id.chan = eng_station(en, ti)->chan;
     snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
     id.rate = en->ts[ti].rate;
     id.span = s;
@@ -333,14 +250,14 @@ static int manifest_key_rate(const rc_engine *en, size_t ti, int64_t day, double
 {
     rc_manifest_id id;
     memset(&id, 0, sizeof id);
-    id.chan = st_of(en, ti)->chan;
+    id.chan = eng_station(en, ti)->chan;
     snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
     id.rate = rate;
     id.day = day;
     return rc_key_manifest(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
 }
 
-static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
 {
     return manifest_key_rate(en, ti, day, en->ts[ti].rate, out, e);
 }
@@ -348,11 +265,11 @@ static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, 
 /* Listing prefix holding exactly one channel-day's keys: in the seed layout
  * the manifest name minus ".json" is the common start of the day's chunk
  * names; in the viewer layout it is the day folder of the channel. */
-static int day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
-                      rc_err *e)
+int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
+                   rc_err *e)
 {
     if (en->o.cfg->layout == RC_LAYOUT_VIEWER)
-        return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &st_of(en, ti)->chan,
+        return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &eng_station(en, ti)->chan,
                                          en->targets[ti].volc->name, day, out, RC_KEY_MAX, e);
     int rc = manifest_key_rate(en, ti, day, rate, out, e);
     if (rc)
@@ -364,9 +281,6 @@ static int day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, 
 }
 
 /* --- plan ---------------------------------------------------------------- */
-
-/* Channel-days handled per parallel batch (bounds the per-day state held). */
-#define ENGINE_BATCH 256
 
 typedef struct listed {
     rc_span span;
@@ -392,7 +306,7 @@ static int list_cb(void *ud, const rc_obj_info *obj)
     rc_err e;
     if (rc_key_parse(lc->en->o.cfg->layout, obj->key, &ki, &e) != RC_OK)
         return 0; /* not ours (verify reports such keys) */
-    const rc_chan *want = &st_of(lc->en, lc->ti)->chan;
+    const rc_chan *want = &eng_station(lc->en, lc->ti)->chan;
     if (ki.kind == RC_KEY_MANIFEST) {
         if (!rc_chan_equal(&ki.manifest.chan, want))
             return 0;
@@ -429,7 +343,7 @@ static int learn_rate(rc_store *store, const rc_engine *en, size_t ti, int64_t d
     if (*rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
         return RC_OK;
     char prefix[RC_KEY_MAX];
-    int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &st_of(en, ti)->chan,
+    int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &eng_station(en, ti)->chan,
                                        en->targets[ti].volc->name, day, prefix, sizeof prefix, e);
     if (rc)
         return rc;
@@ -457,7 +371,7 @@ static int listed_has(const list_ctx *lc, rc_span s, int64_t start)
 static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
 {
     char key[RC_KEY_MAX];
-    int rc = chunk_key(en, t->ti, t->span, t->start, key, e);
+    int rc = eng_chunk_key(en, t->ti, t->span, t->start, key, e);
     if (rc)
         return rc;
     rc_obj_info info;
@@ -479,8 +393,8 @@ static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
     return RC_OK;
 }
 
-static int add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *en_,
-                  rc_upsert_mode mode)
+int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *en_,
+               rc_upsert_mode mode)
 {
     if (en->nops == en->capops) {
         size_t nc = en->capops ? en->capops * 2 : 64;
@@ -534,7 +448,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
     t->listed = listed_has(lc, t->span, t->start);
     if (me && rc_mentry_copy(&t->old, me) != RC_OK) {
         t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory planning a window");
+        eng_target_error(en, t->ti, "out of memory planning a window");
         return;
     }
     if (me) {
@@ -559,7 +473,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
         rc_err e;
         if (repair_entry(en, t, &e) == RC_OK) {
             t->state = W_REPAIR;
-            add_op(en, t->ti, (size_t)(t - en->tasks), t->span, &t->old, RC_UPSERT_IF_ABSENT);
+            eng_add_op(en, t->ti, (size_t)(t - en->tasks), t->span, &t->old, RC_UPSERT_IF_ABSENT);
             return;
         }
         rc_log_warn(en->o.log, "repair", "%s; the chunk will be fetched again", e.msg);
@@ -621,7 +535,7 @@ static void plan_io_day(rc_store *store, const rc_engine *en, dayio *d)
     d->rate = rate;
     if (rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) {
         char prefix[RC_KEY_MAX];
-        if (day_prefix(en, d->ti, d->day, rate, prefix, &d->e) != RC_OK ||
+        if (eng_day_prefix(en, d->ti, d->day, rate, prefix, &d->e) != RC_OK ||
             rc_store_list(store, prefix, list_cb, &d->lc, &d->e) != RC_OK) {
             d->fail = DAY_STORE_FAIL;
             return;
@@ -692,10 +606,10 @@ static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
             continue;
         int64_t span_s = rc_span_seconds(t->span);
         for (int64_t s = t->start; s < t->start + span_s; s += (int64_t)base_s) {
-            wtask *b = task_find(en, ti, en->base, s);
+            wtask *b = eng_task_find(en, ti, en->base, s);
             if (b)
                 continue;
-            b = task_add(en, ti, en->base, s, 0);
+            b = eng_task_add(en, ti, en->base, s, 0);
             if (!b)
                 break;
             t = &en->tasks[idx[k]]; /* tasks may have moved */
@@ -708,9 +622,9 @@ static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
     for (size_t k = 0; k < lc->n; k++) {
         if (m && rc_manifest_find(m, lc->v[k].span, lc->v[k].start))
             continue;
-        if (task_find(en, ti, lc->v[k].span, lc->v[k].start))
+        if (eng_task_find(en, ti, lc->v[k].span, lc->v[k].start))
             continue;
-        wtask *o = task_add(en, ti, lc->v[k].span, lc->v[k].start, 0);
+        wtask *o = eng_task_add(en, ti, lc->v[k].span, lc->v[k].start, 0);
         if (!o)
             break;
         resolve(en, o, lc, m);
@@ -727,7 +641,7 @@ store_fail:
 day_fail:
     for (size_t k = 0; k < n; k++)
         en->tasks[idx[k]].state = W_FAILED;
-    target_error(en, ti, d->e.msg);
+    eng_target_error(en, ti, d->e.msg);
     rc_log_error(en->o.log, "plan", "%s", d->e.msg);
     return RC_OK;
 }
@@ -735,7 +649,7 @@ day_fail:
 /* Plan every declared window: per channel-day one listing and one manifest
  * read, done in parallel batches (a store handle per worker), then applied
  * in (channel, day) order. */
-static int plan(rc_engine *en, rc_err *e)
+int eng_plan(rc_engine *en, rc_err *e)
 {
     size_t n = en->ntasks;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
@@ -802,9 +716,9 @@ static int64_t fetch_margin_s(double rate)
     return m < 1 ? 1 : m;
 }
 
-static int build_requests(rc_engine *en, rc_err *e)
+int eng_build_requests(rc_engine *en, rc_err *e)
 {
-    free_pass(en);
+    eng_free_pass(en);
     size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
         if (en->tasks[i].span == en->base && fetchable(&en->tasks[i]))
@@ -844,7 +758,7 @@ static int build_requests(rc_engine *en, rc_err *e)
     for (size_t k = 0; k < en->nlines; k++) {
         const line *l = &en->lines[k];
         double rate = en->ts[l->ti].rate > 0 ? en->ts[l->ti].rate : 100;
-        en->flines[k].chan = st_of(en, l->ti)->chan;
+        en->flines[k].chan = eng_station(en, l->ti)->chan;
         /* Ask from a little before the first window: a sample stamped a hair
          * before the grid belongs to it (shape.h), and a data centre returns
          * the record holding it only if the request reaches it. Every path
@@ -881,7 +795,7 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
         rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
                               : t->upgrade               ? RC_UPSERT_UPGRADE
                                                          : RC_UPSERT_IF_ABSENT;
-        if (add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
+        if (eng_add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
             t->state = W_DONE;
             en->stats.bytes_written += t->newe.bytes;
             en->stats.samples += t->newe.samples;
@@ -897,7 +811,7 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
         t->state = W_FAILED;
         char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
         snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
-        target_error(en, t->ti, msg);
+        eng_target_error(en, t->ti, msg);
         rc_log_error(en->o.log, "store", "%s", msg);
         if (pe && (pe->code == RC_EAUTH || pe->code == RC_EUNUSABLE) && !en->fatal.code)
             en->fatal = *pe;
@@ -917,9 +831,9 @@ static void hex(const unsigned char *d, size_t n, char *out)
 
 /* Store one chunk (samples already final) and remember its entry. steps
  * (nsteps, may be NULL) are copied. */
-static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-                 const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-                 int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
+void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
+              const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+              int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
 {
     const rc_config *cfg = en->o.cfg;
     if (prov && !en->final) {
@@ -939,9 +853,9 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     rc_buf body = RC_BUF_INIT;
     char key[RC_KEY_MAX];
     if (rc_codec_encode(en->codec, samples, n, &body, &e) != RC_OK ||
-        chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
+        eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
         t->state = W_FAILED;
-        target_error(en, t->ti, e.msg);
+        eng_target_error(en, t->ti, e.msg);
         rc_buf_free(&body);
         return;
     }
@@ -966,7 +880,7 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         me->steps = malloc((size_t)nsteps * sizeof *me->steps);
         if (!me->steps) {
             t->state = W_FAILED;
-            target_error(en, t->ti, "out of memory building a chunk entry");
+            eng_target_error(en, t->ti, "out of memory building a chunk entry");
             rc_buf_free(&body);
             return;
         }
@@ -1001,7 +915,7 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
     put_ctx *pc = malloc(sizeof *pc);
     if (!pc) {
         t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory queueing a chunk");
+        eng_target_error(en, t->ti, "out of memory queueing a chunk");
         rc_buf_free(&body);
         return;
     }
@@ -1015,52 +929,12 @@ static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         t->state = W_FAILED;
         char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
         snprintf(msg, sizeof msg, "storing %s: %s", key, e.msg);
-        target_error(en, t->ti, msg);
+        eng_target_error(en, t->ti, msg);
         rc_log_error(en->o.log, "store", "%s", msg);
         if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
             en->fatal = e;
     }
     rc_buf_free(&body);
-}
-
-/* Offset and phase steps of the window made of sub-windows [b0, b0 + nb) of
- * a shaped or composed block: the first sub-window holding data gives the
- * offset, and every later one whose offset differs from the one before it
- * starts a step. Both the fetch and the compose path come here, so a long
- * chunk describes its base chunks the same way whichever built it. */
-static int window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offset,
-                        rc_phase_step **steps, int *nsteps)
-{
-    *offset = 0;
-    *steps = NULL;
-    *nsteps = 0;
-    int have = 0;
-    double cur = 0;
-    for (int64_t b = b0; b < b0 + nb && b < win->nsub; b++) {
-        if (!(win->sub_flags[b] & RC_SUB_DATA))
-            continue;
-        double o = win->sub_offset[b];
-        if (!have) {
-            *offset = cur = o;
-            have = 1;
-            continue;
-        }
-        if (o == cur)
-            continue;
-        rc_phase_step *ns = realloc(*steps, (size_t)(*nsteps + 1) * sizeof *ns);
-        if (!ns) {
-            free(*steps);
-            *steps = NULL;
-            *nsteps = 0;
-            return RC_ENOMEM;
-        }
-        *steps = ns;
-        ns[*nsteps].start = win->start + b * win->base_seconds;
-        ns[*nsteps].offset_s = o;
-        (*nsteps)++;
-        cur = o;
-    }
-    return RC_OK;
 }
 
 /* A window of an answer that holds no recorded sample: no data, unless the
@@ -1069,15 +943,10 @@ static void no_sample(rc_engine *en, wtask *t)
 {
     if (en->foreign[0]) {
         t->state = W_FAILED;
-        target_error(en, t->ti, en->foreign);
+        eng_target_error(en, t->ti, en->foreign);
     } else {
         t->state = W_NODATA;
     }
-}
-
-static int window_wanted(const wtask *t)
-{
-    return t && (t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED);
 }
 
 /* Shape [bs, be) of one channel and emit every wanted window inside it. */
@@ -1089,12 +958,12 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             continue;
         int64_t sp = rc_span_seconds((rc_span)s);
         for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
-            if (window_wanted(task_find(en, ti, (rc_span)s, w)))
+            if (eng_window_wanted(eng_task_find(en, ti, (rc_span)s, w)))
                 any = 1;
     }
     if (!any)
         return;
-    const rc_station *st = st_of(en, ti);
+    const rc_station *st = eng_station(en, ti);
     double rate = en->ts[ti].rate;
     rc_window win;
     rc_err e;
@@ -1102,8 +971,8 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
     int rc = rc_shape(tr, &st->chan, rate, bs, be - bs, base_s, &win, &e);
     if (rc == RC_ENODATA) {
         for (int64_t w = bs; w < be; w += base_s) {
-            wtask *t = task_find(en, ti, en->base, w);
-            if (window_wanted(t))
+            wtask *t = eng_task_find(en, ti, en->base, w);
+            if (eng_window_wanted(t))
                 no_sample(en, t);
         }
         return;
@@ -1112,12 +981,12 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
         for (int s = 0; s < RC_SPAN_COUNT; s++) {
             int64_t sp = rc_span_seconds((rc_span)s);
             for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-                wtask *t = task_find(en, ti, (rc_span)s, w);
-                if (window_wanted(t))
+                wtask *t = eng_task_find(en, ti, (rc_span)s, w);
+                if (eng_window_wanted(t))
                     t->state = W_FAILED;
             }
         }
-        target_error(en, ti, e.msg);
+        eng_target_error(en, ti, e.msg);
         rc_log_error(en->o.log, "shape", "%s", e.msg);
         return;
     }
@@ -1131,8 +1000,8 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             continue;
         int64_t sp = rc_span_seconds((rc_span)s);
         for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-            wtask *t = task_find(en, ti, (rc_span)s, w);
-            if (!window_wanted(t))
+            wtask *t = eng_task_find(en, ti, (rc_span)s, w);
+            if (!eng_window_wanted(t))
                 continue;
             if (en->o.stop && *en->o.stop)
                 goto out;
@@ -1143,7 +1012,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             if (damaged) {
                 /* never a chunk with made-up samples where a record was lost */
                 t->state = W_FAILED;
-                target_error(en, ti, win.damage);
+                eng_target_error(en, ti, win.damage);
                 continue;
             }
             int64_t off = rc_slots(win.rate, w - bs);
@@ -1161,7 +1030,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             if (s != (int)en->base) {
                 /* A long chunk is provisional when any chunk it covers is. */
                 for (int64_t b = w; b < w + sp; b += base_s) {
-                    const wtask *bt = task_find(en, ti, en->base, b);
+                    const wtask *bt = eng_task_find(en, ti, en->base, b);
                     if (!bt)
                         continue;
                     if (bt->state == W_HELD)
@@ -1184,13 +1053,13 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             double offset;
             rc_phase_step *steps;
             int nsteps;
-            if (window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
+            if (eng_window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
                 t->state = W_FAILED;
-                target_error(en, ti, "out of memory describing a chunk's clock phase");
+                eng_target_error(en, ti, "out of memory describing a chunk's clock phase");
                 continue;
             }
-            emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
-                 tail);
+            eng_emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
+                     tail);
             free(steps);
         }
     }
@@ -1244,11 +1113,11 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
     mgroup *g = &c->g[gi];
     size_t i = g->i, j = g->j;
     size_t ti = en->ops[i].ti;
-    const rc_station *st = st_of(en, ti);
+    const rc_station *st = eng_station(en, ti);
     const rc_config *cfg = en->o.cfg;
     char key[RC_KEY_MAX];
     rc_err_clear(&g->e);
-    g->rc = manifest_key(en, ti, en->ops[i].day, key, &g->e);
+    g->rc = eng_manifest_key(en, ti, en->ops[i].day, key, &g->e);
     if (g->rc != RC_OK)
         return;
     rc_mop *mops = calloc(j - i, sizeof *mops);
@@ -1278,7 +1147,7 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
                                          en->ops[i].day, &g->te);
 }
 
-static int flush_manifests(rc_engine *en)
+int eng_flush_manifests(rc_engine *en)
 {
     rc_err e;
     if (rc_store_wait(en->o.store, &e) != RC_OK)
@@ -1318,7 +1187,7 @@ static int flush_manifests(rc_engine *en)
                     rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
             }
             if (g[k].rc != RC_OK) {
-                target_error(en, ti, g[k].e.msg);
+                eng_target_error(en, ti, g[k].e.msg);
                 rc_log_error(en->o.log, "manifest", "%s", g[k].e.msg);
                 for (size_t x = g[k].i; x < g[k].j; x++)
                     en->tasks[en->ops[x].task].state = W_FAILED;
@@ -1334,8 +1203,6 @@ static int flush_manifests(rc_engine *en)
     return RC_OK;
 }
 
-static void tally(rc_engine *en);
-
 /* --- fetch callback -------------------------------------------------------- */
 
 /* Every wanted base window of request lines [first, first + n) failed. */
@@ -1345,11 +1212,11 @@ static void fail_lines(rc_engine *en, size_t first, size_t n, const char *msg)
     for (size_t k = first; k < first + n; k++) {
         const line *l = &en->lines[k];
         for (int64_t w = l->start; w < l->end; w += base_s) {
-            wtask *t = task_find(en, l->ti, en->base, w);
-            if (!window_wanted(t))
+            wtask *t = eng_task_find(en, l->ti, en->base, w);
+            if (!eng_window_wanted(t))
                 continue;
             t->state = W_FAILED;
-            target_error(en, l->ti, msg);
+            eng_target_error(en, l->ti, msg);
         }
     }
 }
@@ -1402,7 +1269,7 @@ static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_
     }
 }
 
-static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
+int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
 {
     rc_engine *en = ud;
     size_t first = en->req_first[ri];
@@ -1442,8 +1309,8 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         for (size_t k = first; k < first + n; k++) {
             const line *l = &en->lines[k];
             for (int64_t w = l->start; w < l->end; w += base_s) {
-                wtask *t = task_find(en, l->ti, en->base, w);
-                if (window_wanted(t))
+                wtask *t = eng_task_find(en, l->ti, en->base, w);
+                if (eng_window_wanted(t))
                     t->state = W_NODATA;
             }
         }
@@ -1465,7 +1332,7 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
     }
     en->done_reqs++;
     if (en->progress) {
-        tally(en);
+        eng_tally(en);
         en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);
     }
     if (en->fatal.code)
@@ -1473,172 +1340,9 @@ static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
     return en->o.stop && *en->o.stop;
 }
 
-/* --- composing long windows from stored base chunks ----------------------- */
-
-static int base_resolved(const wtask *b)
-{
-    return b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_DONE ||
-           b->state == W_NODATA || b->state == W_KEPT;
-}
-
-static const rc_mentry *base_entry(const wtask *b)
-{
-    if (b->state == W_DONE && b->has_new)
-        return &b->newe;
-    if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
-        return &b->old;
-    return NULL;
-}
-
-static void compose_one(rc_engine *en, wtask *t)
-{
-    int64_t sp = rc_span_seconds(t->span), base_s = rc_span_seconds(en->base);
-    size_t nparts = (size_t)(sp / base_s);
-    double rate = en->ts[t->ti].rate;
-    if (rate <= 0) {
-        t->state = W_NODATA;
-        return;
-    }
-    int32_t **parts = calloc(nparts, sizeof *parts);
-    double *offs = calloc(nparts, sizeof *offs);
-    if (!parts || !offs) {
-        free(parts);
-        free(offs);
-        t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory composing a long chunk");
-        return;
-    }
-    int held = 0, failed = 0, prov = 0, any = 0;
-    rc_window_stats stv;
-    memset(&stv, 0, sizeof stv);
-    int64_t part_slots = rc_slots(rate, base_s);
-    /* Gap runs are counted once even when they cross a base boundary: each
-     * stored chunk records how many filled slots it starts and ends with. */
-    int prev_tail_gap = 0, head_open = 1;
-    int64_t head = 0, tail = 0;
-    for (size_t k = 0; k < nparts; k++) {
-        wtask *b = task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
-        const rc_mentry *me = b ? base_entry(b) : NULL;
-        /* A base window that failed, or is still waiting, leaves a hole that
-         * is not known to be empty: the long chunk waits (or fails) too,
-         * instead of filling the hole and calling it final. */
-        if (b && !base_resolved(b)) {
-            if (en->final)
-                failed = 1;
-            else
-                held = 1;
-        }
-        if (me) {
-            char key[RC_KEY_MAX];
-            rc_err e;
-            rc_buf body = RC_BUF_INIT;
-            int32_t *s = NULL;
-            size_t ns = 0;
-            if (chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
-                rc_store_get(en->o.store, key, &body, NULL, &e) == RC_OK &&
-                rc_codec_decode(en->codec, body.data, body.len, (size_t)part_slots, &s, &ns, &e) ==
-                    RC_OK &&
-                (int64_t)ns == part_slots) {
-                parts[k] = s;
-                offs[k] = me->offset_s;
-                any = 1;
-                stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
-                stv.gap_samples_filled += me->gap_samples_filled;
-                prov |= me->provisional;
-                if (head_open) {
-                    head += me->gap_head;
-                    head_open = me->gap_head >= part_slots;
-                }
-                tail = me->gap_tail;
-                prev_tail_gap = me->gap_tail > 0;
-                rc_buf_free(&body);
-                continue;
-            }
-            free(s);
-            rc_buf_free(&body);
-            rc_log_warn(en->o.log, "compose", "base chunk %s unusable: %s", key, e.msg);
-            /* listed and indexed, yet unreadable: not a hole to fill */
-            if (en->final)
-                failed = 1;
-            else
-                held = 1;
-        }
-        /* no chunk for this base window: filled from its neighbours */
-        stv.gap_samples_filled += part_slots;
-        if (!prev_tail_gap)
-            stv.gap_count++;
-        if (head_open)
-            head += part_slots;
-        tail = prev_tail_gap ? tail + part_slots : part_slots;
-        prev_tail_gap = 1;
-    }
-    if (failed) {
-        t->state = W_FAILED;
-        char ts[RC_TIME_STR_MAX], msg[160];
-        rc_time_iso(t->start, ts);
-        snprintf(msg, sizeof msg, "the %s chunk at %s was not built: a base window in it failed",
-                 rc_span_name(t->span), ts);
-        if (!en->ts[t->ti].res.error[0])
-            target_error(en, t->ti, msg);
-    } else if (held) {
-        t->state = W_HELD;
-    } else if (!any) {
-        t->state = W_NODATA;
-    } else {
-        rc_window win;
-        rc_err e;
-        int rc = rc_window_compose(&st_of(en, t->ti)->chan, rate, t->start, sp, base_s,
-                                   (const int32_t *const *)parts, offs, &win, &e);
-        if (rc == RC_OK) {
-            rc_window_stats full;
-            rc_window_stats_range(&win, 0, win.nslots, &full);
-            stv.min = full.min;
-            stv.max = full.max;
-            stv.samples = win.nslots;
-            stv.present = win.nslots - stv.gap_samples_filled;
-            stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
-            stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
-            if (stv.completeness < en->o.cfg->completeness_threshold)
-                prov = 1;
-            double off;
-            rc_phase_step *steps;
-            int nsteps;
-            if (window_phase(&win, 0, win.nsub, &off, &steps, &nsteps) != RC_OK) {
-                t->state = W_FAILED;
-                target_error(en, t->ti, "out of memory describing a chunk's clock phase");
-            } else {
-                emit(en, t, win.samples, (size_t)win.nslots, &stv, off, steps, nsteps, prov, head,
-                     tail);
-                free(steps);
-            }
-            rc_window_free(&win);
-        } else {
-            t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
-            if (rc != RC_ENODATA)
-                target_error(en, t->ti, e.msg);
-        }
-    }
-    for (size_t k = 0; k < nparts; k++)
-        free(parts[k]);
-    free(parts);
-    free(offs);
-}
-
-static void compose_pending(rc_engine *en)
-{
-    for (size_t i = 0; i < en->ntasks; i++) {
-        wtask *t = &en->tasks[i];
-        if (t->span == en->base || !window_wanted(t))
-            continue;
-        if (en->o.stop && *en->o.stop)
-            break;
-        compose_one(en, &en->tasks[i]);
-    }
-}
-
 /* --- pass -------------------------------------------------------------------- */
 
-static void tally(rc_engine *en)
+void eng_tally(rc_engine *en)
 {
     rc_engine_stats *s = &en->stats;
     s->windows = s->requested = s->added = s->present = s->reindexed = 0;
@@ -1704,9 +1408,7 @@ static void tally(rc_engine *en)
         if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared)
             s->requested++;
     }
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->seconds = (double)(t1.tv_sec - en->t0.tv_sec) + (double)(t1.tv_nsec - en->t0.tv_nsec) / 1e9;
+    s->seconds = mono_seconds() - en->t0;
 }
 
 /* The store or source became unusable: nothing left can be done in this
@@ -1720,7 +1422,7 @@ static void fail_rest(rc_engine *en)
             continue;
         t->state = W_FAILED;
         if (!en->ts[t->ti].res.error[0])
-            target_error(en, t->ti, en->fatal.msg);
+            eng_target_error(en, t->ti, en->fatal.msg);
     }
 }
 
@@ -1728,19 +1430,19 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
 {
     en->final = final;
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK) {
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK) {
         if (en->fatal.code)
             fail_rest(en);
-        tally(en);
+        eng_tally(en);
         return rc;
     }
     if (en->o.stop && *en->o.stop) {
         /* stopped while planning: the plan is partial, fetch nothing */
-        flush_manifests(en);
-        tally(en);
+        eng_flush_manifests(en);
+        eng_tally(en);
         return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
     }
-    if ((rc = build_requests(en, e)) != RC_OK)
+    if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
     en->done_reqs = 0;
     en->foreign[0] = '\0';
@@ -1749,16 +1451,16 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
             en->tasks[i].state = W_WANT;
     if (en->nreqs) {
         if (!en->o.source) {
-            tally(en);
+            eng_tally(en);
             return rc_err_set(e, RC_EINVAL, "no source configured (give --source or \"source\")");
         }
-        rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, on_fetch, en, e);
+        rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, eng_on_fetch, en, e);
         if (rc != RC_OK && rc != RC_EINTR) {
             if (!en->fatal.code)
                 en->fatal = *e;
-            flush_manifests(en); /* what was stored before stays indexed */
+            eng_flush_manifests(en); /* what was stored before stays indexed */
             fail_rest(en);
-            tally(en);
+            eng_tally(en);
             *e = en->fatal;
             return e->code ? (int)e->code : rc;
         }
@@ -1767,15 +1469,15 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
     if (!en->fatal.code && !(en->o.stop && *en->o.stop))
-        compose_pending(en);
-    flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
+        eng_compose_pending(en);
+    eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
         fail_rest(en);
         *e = en->fatal;
-        tally(en);
+        eng_tally(en);
         return en->fatal.code;
     }
-    tally(en);
+    eng_tally(en);
     if (en->o.stop && *en->o.stop)
         return rc_err_set(e, RC_EINTR, "stopped by signal after the chunk in hand");
     return RC_OK;
@@ -1794,11 +1496,11 @@ size_t rc_engine_pending(const rc_engine *en)
 int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
         return rc;
-    if ((rc = build_requests(en, e)) != RC_OK)
+    if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
-    tally(en);
+    eng_tally(en);
     double est = 0;
     for (size_t k = 0; k < en->nlines; k++) {
         double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
@@ -1820,7 +1522,7 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
         cJSON *arr = cJSON_AddArrayToObject(o, "lines_detail");
         for (size_t k = 0; k < en->nlines; k++) {
             char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
-            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_chan_format(&eng_station(en, en->lines[k].ti)->chan, id);
             rc_time_iso(en->lines[k].start, a);
             rc_time_iso(en->lines[k].end, b);
             cJSON *l = cJSON_CreateObject();
@@ -1843,7 +1545,7 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
                       en->nlines, est / 1e6);
         for (size_t k = 0; k < en->nlines; k++) {
             char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
-            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_chan_format(&eng_station(en, en->lines[k].ti)->chan, id);
             rc_time_iso(en->lines[k].start, a);
             rc_time_iso(en->lines[k].end, b);
             rc_buf_printf(out, "  fetch %-18s %s .. %s\n", id, a, b);
@@ -1855,11 +1557,11 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
 int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
         return rc;
-    if ((rc = build_requests(en, e)) != RC_OK)
+    if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
-    tally(en);
+    eng_tally(en);
     memset(out, 0, sizeof *out);
     for (size_t k = 0; k < en->nlines; k++) {
         double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
@@ -1904,7 +1606,7 @@ static int cmp_info(const void *a, const void *b)
 int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
         return rc;
     rc_window_info *v = calloc(en->ntasks ? en->ntasks : 1, sizeof *v);
     if (!v)
