@@ -230,6 +230,12 @@ const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t targ
     return &en->ts[target].res;
 }
 
+void eng_note_fatal(rc_engine *en, const rc_err *e)
+{
+    if (e && (e->code == RC_EAUTH || e->code == RC_EUNUSABLE) && !en->fatal.code)
+        en->fatal = *e;
+}
+
 /* --- keys -------------------------------------------------------------- */
 
 int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
@@ -285,8 +291,7 @@ int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, cha
 void eng_tally(rc_engine *en)
 {
     rc_engine_stats *s = &en->stats;
-    s->windows = s->requested = s->added = s->present = s->reindexed = 0;
-    s->nodata = s->failed = s->held = s->provisional = s->kept = s->not_due = 0;
+    s->windows = s->requested = 0;
     for (size_t i = 0; i < en->ntargets; i++) {
         rc_target_result *r = &en->ts[i].res;
         r->added = r->present = r->nodata = r->failed = r->held = r->provisional = 0;
@@ -299,46 +304,33 @@ void eng_tally(rc_engine *en)
             s->windows++;
         switch (t->state) {
         case W_PRESENT:
-            if (t->declared) {
-                s->present++;
+            if (t->declared)
                 r->present++;
-            }
             break;
         case W_REPAIR:
-            s->reindexed++;
             r->reindexed++;
             break;
         case W_DONE:
-            s->added++;
             r->added++;
-            if (t->written_prov) {
-                s->provisional++;
+            if (t->written_prov)
                 r->provisional++;
-            }
             break;
         case W_NODATA:
-            if (t->declared) {
-                s->nodata++;
+            if (t->declared)
                 r->nodata++;
-            }
             break;
         case W_FAILED:
-            s->failed++;
             r->failed++;
             break;
         case W_HELD:
-            s->held++;
             r->held++;
             break;
         case W_KEPT:
-            s->kept++;
             r->kept++;
             break;
         case W_NOTDUE:
-            if (t->declared) {
-                s->not_due++;
+            if (t->declared)
                 r->not_due++;
-            }
             break;
         case W_WANT:
             if (t->declared)
@@ -347,6 +339,21 @@ void eng_tally(rc_engine *en)
         }
         if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared)
             s->requested++;
+    }
+    /* the run's figures are the sum of the targets' */
+    s->added = s->present = s->reindexed = s->nodata = s->failed = s->held = 0;
+    s->provisional = s->kept = s->not_due = 0;
+    for (size_t i = 0; i < en->ntargets; i++) {
+        const rc_target_result *r = &en->ts[i].res;
+        s->added += r->added;
+        s->present += r->present;
+        s->reindexed += r->reindexed;
+        s->nodata += r->nodata;
+        s->failed += r->failed;
+        s->held += r->held;
+        s->provisional += r->provisional;
+        s->kept += r->kept;
+        s->not_due += r->not_due;
     }
     s->seconds = mono_seconds() - en->t0;
 }
@@ -358,7 +365,7 @@ static void fail_rest(rc_engine *en)
 {
     for (size_t i = 0; i < en->ntasks; i++) {
         wtask *t = &en->tasks[i];
-        if (t->state != W_WANT && t->state != W_HELD && t->state != W_FAILED)
+        if (!eng_window_wanted(t))
             continue;
         t->state = W_FAILED;
         if (!en->ts[t->ti].res.error[0])
@@ -427,13 +434,15 @@ size_t rc_engine_pending(const rc_engine *en)
 {
     size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED ||
-            en->tasks[i].state == W_WANT)
+        if (eng_window_wanted(&en->tasks[i]))
             n++;
     return n;
 }
 
-int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
+/* Plan (if not done yet), build the requests and count: the figures both
+ * plan reports give. est: miniSEED bytes to fetch; want: declared windows
+ * to fetch. */
+static int plan_figures(rc_engine *en, double *est, int64_t *want, rc_err *e)
 {
     int rc;
     if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
@@ -441,15 +450,25 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
     if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
     eng_tally(en);
-    double est = 0;
+    *est = 0;
     for (size_t k = 0; k < en->nlines; k++) {
         double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
-        est += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
+        *est += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
     }
-    int64_t want = 0;
+    *want = 0;
     for (size_t i = 0; i < en->ntasks; i++)
         if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
-            want++;
+            (*want)++;
+    return RC_OK;
+}
+
+int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
+{
+    double est;
+    int64_t want;
+    int rc = plan_figures(en, &est, &want, e);
+    if (rc != RC_OK)
+        return rc;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "windows", (double)en->stats.windows);
@@ -496,20 +515,14 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
 
 int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
 {
-    int rc;
-    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
+    double est;
+    int64_t want;
+    int rc = plan_figures(en, &est, &want, e);
+    if (rc != RC_OK)
         return rc;
-    if ((rc = eng_build_requests(en, e)) != RC_OK)
-        return rc;
-    eng_tally(en);
     memset(out, 0, sizeof *out);
-    for (size_t k = 0; k < en->nlines; k++) {
-        double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
-        out->estimated_bytes += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
-    }
-    for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
-            out->missing++;
+    out->estimated_bytes = est;
+    out->missing = want;
     out->windows = en->stats.windows;
     out->present = en->stats.present;
     out->reindex = en->stats.reindexed;

@@ -34,6 +34,18 @@ typedef struct put_ctx {
     size_t task;
 } put_ctx;
 
+/* The blob of t was not stored (pe may be NULL): the window failed, and a
+ * store that refuses us ends the run. */
+static void store_failed(rc_engine *en, wtask *t, const char *key, const rc_err *pe)
+{
+    t->state = W_FAILED;
+    char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
+    snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
+    eng_target_error(en, t->ti, msg);
+    rc_log_error(en->o.log, "store", "%s", msg);
+    eng_note_fatal(en, pe);
+}
+
 static void put_done(void *ud, const char *key, int status, const rc_err *pe)
 {
     put_ctx *pc = ud;
@@ -56,13 +68,7 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
             t->state = W_FAILED;
         }
     } else {
-        t->state = W_FAILED;
-        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
-        snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
-        eng_target_error(en, t->ti, msg);
-        rc_log_error(en->o.log, "store", "%s", msg);
-        if (pe && (pe->code == RC_EAUTH || pe->code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = *pe;
+        store_failed(en, t, key, pe);
     }
     free(pc);
 }
@@ -174,13 +180,7 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         /* Not queued, so put_done has not run and never will for it
          * (store.h): the outcome is this call's. */
         free(pc);
-        t->state = W_FAILED;
-        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
-        snprintf(msg, sizeof msg, "storing %s: %s", key, e.msg);
-        eng_target_error(en, t->ti, msg);
-        rc_log_error(en->o.log, "store", "%s", msg);
-        if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = e;
+        store_failed(en, t, key, &e);
     }
     rc_buf_free(&body);
 }
@@ -466,8 +466,7 @@ int eng_flush_manifests(rc_engine *en)
                 rc_log_error(en->o.log, "manifest", "%s", g[k].e.msg);
                 for (size_t x = g[k].i; x < g[k].j; x++)
                     en->tasks[en->ops[x].task].state = W_FAILED;
-                if ((g[k].e.code == RC_EAUTH || g[k].e.code == RC_EUNUSABLE) && !en->fatal.code)
-                    en->fatal = g[k].e;
+                eng_note_fatal(en, &g[k].e);
             }
         }
     }
@@ -480,8 +479,9 @@ int eng_flush_manifests(rc_engine *en)
 
 /* --- fetch callback -------------------------------------------------------- */
 
-/* Every wanted base window of request lines [first, first + n) failed. */
-static void fail_lines(rc_engine *en, size_t first, size_t n, const char *msg)
+/* Every wanted base window of request lines [first, first + n) ends as
+ * state; msg (may be NULL) becomes its target's error. */
+static void set_lines(rc_engine *en, size_t first, size_t n, wstate state, const char *msg)
 {
     int64_t base_s = rc_span_seconds(en->base);
     for (size_t k = first; k < first + n; k++) {
@@ -490,8 +490,9 @@ static void fail_lines(rc_engine *en, size_t first, size_t n, const char *msg)
             wtask *t = eng_task_find(en, l->ti, en->base, w);
             if (!eng_window_wanted(t))
                 continue;
-            t->state = W_FAILED;
-            eng_target_error(en, l->ti, msg);
+            t->state = state;
+            if (msg)
+                eng_target_error(en, l->ti, msg);
         }
     }
 }
@@ -565,7 +566,7 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
             char msg[RC_ERR_MSG_MAX + 512];
             snprintf(msg, sizeof msg, "answer from %s: %s", rc_source_describe(en->o.source),
                      e.msg);
-            fail_lines(en, first, n, msg);
+            set_lines(en, first, n, W_FAILED, msg);
             rc_log_error(en->o.log, "decode", "%s", msg);
         } else {
             find_foreign(en, tr, first, n);
@@ -580,17 +581,9 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         }
         rc_traces_free(tr);
     } else if (res->status == RC_ENODATA) {
-        int64_t base_s = rc_span_seconds(en->base);
-        for (size_t k = first; k < first + n; k++) {
-            const line *l = &en->lines[k];
-            for (int64_t w = l->start; w < l->end; w += base_s) {
-                wtask *t = eng_task_find(en, l->ti, en->base, w);
-                if (eng_window_wanted(t))
-                    t->state = W_NODATA;
-            }
-        }
+        set_lines(en, first, n, W_NODATA, NULL);
     } else {
-        fail_lines(en, first, n, res->err.msg);
+        set_lines(en, first, n, W_FAILED, res->err.msg);
         rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
         /* a source that refuses us or cannot be reached is unusable */
         if ((res->status == RC_EAUTH || res->status == RC_EUNUSABLE) && !en->fatal.code)
@@ -602,8 +595,7 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
     rc_err we;
     if (rc_store_wait(en->o.store, &we) != RC_OK) {
         rc_log_error(en->o.log, "store", "%s", we.msg);
-        if ((we.code == RC_EAUTH || we.code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = we;
+        eng_note_fatal(en, &we);
     }
     en->done_reqs++;
     if (en->progress) {
