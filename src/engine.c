@@ -236,6 +236,23 @@ void eng_note_fatal(rc_engine *en, const rc_err *e)
         en->fatal = *e;
 }
 
+size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size_t *at)
+{
+    size_t nr = 0, j = *i;
+    while (nr < ENGINE_BATCH && j < n) {
+        eng_chday a = key(ctx, j);
+        at[nr++] = j;
+        for (j++; j < n; j++) {
+            eng_chday b = key(ctx, j);
+            if (b.ti != a.ti || b.day != a.day)
+                break;
+        }
+    }
+    at[nr] = j;
+    *i = j;
+    return nr;
+}
+
 /* --- keys -------------------------------------------------------------- */
 
 int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,

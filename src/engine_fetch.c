@@ -356,6 +356,13 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
 }
 
 
+/* eng_chday_fn over the ops */
+static eng_chday op_chday(const void *ctx, size_t k)
+{
+    const dayop *op = &((const dayop *)ctx)[k];
+    return (eng_chday){op->ti, op->day};
+}
+
 static int cmp_op(const void *a, const void *b)
 {
     const dayop *x = a, *y = b;
@@ -440,17 +447,12 @@ int eng_flush_manifests(rc_engine *en)
     while (g && i < en->nops) {
         /* a batch of channel-days, updated in parallel (one store handle each
          * worker), then accounted here in order */
-        size_t ng = 0;
-        while (ng < ENGINE_BATCH && i < en->nops) {
-            size_t j = i;
-            while (j < en->nops && en->ops[j].ti == en->ops[i].ti &&
-                   en->ops[j].day == en->ops[i].day)
-                j++;
-            memset(&g[ng], 0, sizeof g[ng]);
-            g[ng].i = i;
-            g[ng].j = j;
-            ng++;
-            i = j;
+        size_t at[ENGINE_BATCH + 1];
+        size_t ng = eng_day_runs(&i, en->nops, op_chday, en->ops, at);
+        for (size_t k = 0; k < ng; k++) {
+            memset(&g[k], 0, sizeof g[k]);
+            g[k].i = at[k];
+            g[k].j = at[k + 1];
         }
         flush_ctx c = {en, g};
         rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);

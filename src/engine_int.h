@@ -146,6 +146,17 @@ int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char
 int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e);
 int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
                    rc_err *e);
+/* A channel-day: target and day start. */
+typedef struct eng_chday {
+    size_t ti;
+    int64_t day;
+} eng_chday;
+typedef eng_chday (*eng_chday_fn)(const void *ctx, size_t k);
+/* Cut items [*i, n), sorted by channel-day, into at most ENGINE_BATCH runs
+ * of one channel-day each: run r is items [at[r], at[r + 1]) (at holds
+ * ENGINE_BATCH + 1). key(ctx, k) is item k's channel-day. Advances *i past
+ * the runs and returns their number. */
+size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size_t *at);
 /* Recount stats and per-target results from the task states. */
 void eng_tally(rc_engine *en);
 

@@ -370,6 +370,19 @@ day_fail:
     return RC_OK;
 }
 
+typedef struct task_order_ctx {
+    const wtask *tasks;
+    const size_t *idx;
+} task_order_ctx;
+
+/* eng_chday_fn over the tasks in idx order */
+static eng_chday task_chday(const void *ctx, size_t k)
+{
+    const task_order_ctx *c = ctx;
+    const wtask *t = &c->tasks[c->idx[k]];
+    return (eng_chday){t->ti, rc_day_start(t->start)};
+}
+
 /* Plan every declared window: per channel-day one listing and one manifest
  * read, done in parallel batches (a store handle per worker), then applied
  * in (channel, day) order. */
@@ -389,21 +402,16 @@ int eng_plan(rc_engine *en, rc_err *e)
     int rc = RC_OK;
     size_t i = 0;
     while (i < n && rc == RC_OK) {
-        size_t nd = 0;
-        while (nd < ENGINE_BATCH && i < n) {
-            size_t ti = en->tasks[idx[i]].ti;
-            int64_t day = rc_day_start(en->tasks[idx[i]].start);
-            size_t j = i;
-            while (j < n && en->tasks[idx[j]].ti == ti &&
-                   rc_day_start(en->tasks[idx[j]].start) == day)
-                j++;
-            memset(&d[nd], 0, sizeof d[nd]);
-            d[nd].ti = ti;
-            d[nd].day = day;
-            d[nd].at = i;
-            d[nd].n = j - i;
-            nd++;
-            i = j;
+        size_t at[ENGINE_BATCH + 1];
+        task_order_ctx tc = {en->tasks, idx};
+        size_t nd = eng_day_runs(&i, n, task_chday, &tc, at);
+        for (size_t k = 0; k < nd; k++) {
+            eng_chday cd = task_chday(&tc, at[k]);
+            memset(&d[k], 0, sizeof d[k]);
+            d[k].ti = cd.ti;
+            d[k].day = cd.day;
+            d[k].at = at[k];
+            d[k].n = at[k + 1] - at[k];
         }
         plan_ctx c = {en, d};
         rc_store_par_run(en->o.store, en->o.store->opts.max_connections, nd, plan_io, &c);
