@@ -8,6 +8,7 @@
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
 #include "r2cache/metrics.h"
+#include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
 #include <stdio.h>
@@ -112,9 +113,7 @@ int rc_cli_parse(rc_cli *cli, int argc, char **argv, const rc_cli_opt *own,
 {
     rc_log_level lvl = RC_LOG_INFO;
     rc_log_format fmt = RC_LOG_AUTO;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    cli->started = (double)t0.tv_sec + (double)t0.tv_nsec / 1e9;
+    cli->started = rc_retry_monotonic_s();
     *help = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
@@ -221,14 +220,12 @@ void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stat
 {
     if (!cli->metrics_file && !cli->metrics_push)
         return;
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     rc_metrics_run m = {0};
     m.command = command;
     m.shard_index = cli->shard_index;
     m.shard_count = cli->shard_count;
     m.finished_at = (int64_t)time(NULL);
-    m.duration_s = (double)t1.tv_sec + (double)t1.tv_nsec / 1e9 - cli->started;
+    m.duration_s = rc_retry_monotonic_s() - cli->started;
     m.exit_status = exit_status;
     m.stations = (int64_t)cli->ntargets;
     m.stations_failed = stations_failed;

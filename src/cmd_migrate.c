@@ -30,6 +30,7 @@
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
 #include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
@@ -347,18 +348,35 @@ static int copy_blob(mig *m, const char *skey, const char *dkey, int64_t samples
 /* A blob without a manifest entry: its entry comes from its own metadata. */
 static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
 {
-    rc_obj_info h;
-    memset(&h, 0, sizeof h);
-    memset(en, 0, sizeof *en);
-    int rc = rc_store_head(m->st, k->key, &h, e);
-    if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
-    if ((rc = rc_mentry_from_meta(&h.meta, k->info.chunk.start, en, e)))
+    int rc = rc_mentry_from_blob(m->st, k->key, k->info.chunk.span, k->info.chunk.start, 0, en,
+                                 NULL, e);
+    if (rc == RC_EFORMAT)
         return rc_err_wrap(e, "%s has no manifest entry and its metadata cannot rebuild one",
                            k->key);
-    en->start = k->info.chunk.start;
-    en->end = en->start + rc_span_seconds(k->info.chunk.span);
-    en->bytes = h.size;
+    if (rc) return rc_err_wrap(e, "HEAD %s", k->key);
     return RC_OK;
+}
+
+/* What the destination manifest gets: the converted one whole when it is
+ * absent (its history, timestamps and unknown fields as they are), else the
+ * entries it lacks. */
+typedef struct adopt_ctx {
+    const rc_manifest *conv;
+    const rc_mop *ops;
+    size_t nops;
+} adopt_ctx;
+
+static int adopt(rc_manifest *dm, int exists, const char *now_iso, void *user, rc_err *e)
+{
+    const adopt_ctx *c = user;
+    if (!exists) {
+        rc_manifest_free(dm);
+        return rc_manifest_copy(dm, c->conv, e) == RC_OK ? 1 : -1;
+    }
+    int ch = 0;
+    for (size_t i = 0; i < c->nops; i++)
+        ch |= rc_manifest_upsert(dm, c->ops[i].span, c->ops[i].entry, c->ops[i].mode, now_iso);
+    return ch;
 }
 
 /* The destination manifest: created whole, or extended by what it lacks. */
@@ -377,40 +395,16 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             return n ? strlist_add(&m->plan, "write %s", dkey) : RC_OK;
         }
         if (!n) return RC_OK;
-        rc_buf body = RC_BUF_INIT;
-        if ((rc = rc_manifest_serialize(conv, &body, e))) {
-            rc_buf_free(&body);
-            return rc_err_wrap(e, "manifest %s", dkey);
-        }
-        rc_put_opts po = {meta, NULL, 1};
-        rc = rc_store_put(m->st, dkey, body.data, body.len, &po, NULL, e);
-        rc_buf_free(&body);
-        if (rc == RC_OK) {
-            *wrote = 1;
-            return RC_OK;
-        }
-        if (rc != RC_ECONFLICT) return rc_err_wrap(e, "writing %s", dkey);
-        /* Someone created it meanwhile: merge into theirs below. */
     } else if (rc) {
         return rc_err_wrap(e, "reading %s", dkey);
     } else {
         rc_manifest_free(&cur);
     }
-    /* Header-only template: the update starts from it only if the manifest
-     * vanished, and its ops must then add every entry. */
-    rc_manifest tmpl;
-    if ((rc = rc_manifest_copy(&tmpl, conv, e))) return rc;
-    for (int s = 0; s < RC_SPAN_COUNT; s++)
-        while (tmpl.chunks[s].n)
-            rc_manifest_remove(&tmpl, (rc_span)s, tmpl.chunks[s].v[0].start);
     size_t nops = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         nops += conv->chunks[s].n;
     rc_mop *ops = calloc(nops ? nops : 1, sizeof *ops);
-    if (!ops) {
-        rc_manifest_free(&tmpl);
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    }
+    if (!ops) return rc_err_set(e, RC_ENOMEM, "out of memory");
     size_t k = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         for (size_t i = 0; i < conv->chunks[s].n; i++)
@@ -428,11 +422,14 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
             if (ch) rc = strlist_add(&m->plan, "extend %s", dkey);
         }
     } else {
-        rc = rc_manifest_update(m->st, dkey, &tmpl, ops, nops, base, meta->cache_control, 0, wrote,
-                                e);
+        /* Created with the source's headers; extended with those of every
+         * manifest write (Cache-Control as the source's). A writer that
+         * creates it meanwhile is merged into, never overwritten. */
+        adopt_ctx c = {conv, ops, nops};
+        rc_rmw_opts ro = {meta->cache_control, base, 0, 0, meta};
+        rc = rc_manifest_rmw(m->st, dkey, conv, adopt, &c, &ro, wrote, e);
     }
     free(ops);
-    rc_manifest_free(&tmpl);
     return rc;
 }
 
@@ -519,15 +516,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         for (size_t i = 0; i < m->nkeys && rate <= 0; i++)
             if (m->keys[i].info.kind == RC_KEY_CHUNK && m->keys[i].info.chunk.rate > 0)
                 rate = m->keys[i].info.chunk.rate;
-        rc_manifest_init(&src, m->src, &t->st->chan, t->volc->name, rate, day);
-        if (t->st->instrument_type[0])
-            snprintf(src.instrument_type, sizeof src.instrument_type, "%s", t->st->instrument_type);
-        if (t->st->has_coords) {
-            src.has_coords = 1;
-            src.latitude = t->st->latitude;
-            src.longitude = t->st->longitude;
-            src.elevation_m = t->st->elevation_m;
-        }
+        rc_manifest_init_station(&src, m->src, t->st, t->volc->name, rate, day);
     }
     char chan_s[RC_CHAN_STR_MAX];
     rc_chan_format(&t->st->chan, chan_s);
@@ -625,11 +614,13 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         mid.day = day;
         char dkey[RC_KEY_MAX];
         int wrote = 0;
+        /* headers the source manifest lacks: those of every manifest write */
+        rc_obj_meta dflt;
+        rc_manifest_obj_meta(m->cli->cfg.cache_control_manifest, &dflt);
         if (!mmeta.content_type[0])
-            snprintf(mmeta.content_type, sizeof mmeta.content_type, "application/json");
+            snprintf(mmeta.content_type, sizeof mmeta.content_type, "%s", dflt.content_type);
         if (!mmeta.cache_control[0])
-            snprintf(mmeta.cache_control, sizeof mmeta.cache_control, "%s",
-                     m->cli->cfg.cache_control_manifest);
+            snprintf(mmeta.cache_control, sizeof mmeta.cache_control, "%s", dflt.cache_control);
         rc_manifest_recompute(&conv, rc_config_base_span(&m->cli->cfg));
         int mrc = rc_key_manifest(m->dst, &mid, dkey, sizeof dkey, e);
         if (mrc == RC_OK)
@@ -639,7 +630,7 @@ static int migrate_manifest(mig *m, const rc_target *t, int64_t day, const lkey 
         if (mrc == RC_OK && !m->dry_run && (wrote || m->s.blobs_copied > copied_before)) {
             /* the destination changed: its channel-month summary is stale
              * (one marker for both layouts; inventory rebuilds per layout) */
-            mrc = rc_inventory_touch(m->st, &mid.chan, mid.volcano, day, e);
+            mrc = rc_summary_touch(m->st, &mid.chan, mid.volcano, day, e);
             if (mrc) rc_err_wrap(e, "marking the inventory summary of %s stale", dkey);
         }
         if (mrc == RC_OK) {
@@ -713,10 +704,10 @@ static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *
     const char *volc = ki.kind == RC_KEY_CHUNK ? ki.chunk.volcano : ki.manifest.volcano;
     int64_t day = ki.kind == RC_KEY_CHUNK ? rc_day_start(ki.chunk.start) : ki.manifest.day;
     char mkey[RC_KEY_MAX];
-    int rc = rc_inventory_marker_key(c, volc, day, mkey, sizeof mkey, e);
+    int rc = rc_key_index(c, volc, day, RC_INDEX_MARKER, mkey, sizeof mkey, e);
     if (rc || strcmp(mkey, last) == 0)
         return rc;
-    if ((rc = rc_inventory_touch(m->st, c, volc, day, e)))
+    if ((rc = rc_summary_touch(m->st, c, volc, day, e)))
         return rc_err_wrap(e, "marking the inventory summary of %s stale", key);
     snprintf(last, n, "%s", mkey);
     return RC_OK;

@@ -14,7 +14,9 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/inventory.h"
+#include "r2cache/listing.h"
 #include "r2cache/manifest.h"
+#include "r2cache/summary.h"
 #include "r2cache/timewin.h"
 
 #include <stdio.h>
@@ -37,17 +39,17 @@ static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const cha
     return NULL;
 }
 
-static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t n)
+static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, size_t n)
 {
     rc_cli *cli = r->cli;
     rc_layout l = cli->cfg.layout;
     rc_err e;
-    const rc_inv_obj *mo = o[0].ki.kind == RC_KEY_MANIFEST ? &o[0] : NULL;
-    const rc_inv_obj *chunks = mo ? o + 1 : o;
+    const rc_listing_obj *mo = o[0].ki.kind == RC_KEY_MANIFEST ? &o[0] : NULL;
+    const rc_listing_obj *chunks = mo ? o + 1 : o;
     size_t nc = mo ? n - 1 : n;
-    int64_t day = rc_inv_obj_day(&o[0]);
+    int64_t day = rc_listing_obj_day(&o[0]);
     r->days++;
-    rc_inv_want *want = calloc(nc + 1, sizeof *want);
+    rc_mwant *want = calloc(nc + 1, sizeof *want);
     if (!want) {
         r->failed++;
         return;
@@ -56,8 +58,9 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t
     double rate = 0;
     for (size_t i = 0; i < nc; i++) {
         int fb = 0;
-        if (rc_inventory_entry_from_blob(cli->store, &chunks[i], &want[nw].entry, &fb, &e) !=
-            RC_OK) {
+        if (rc_mentry_from_blob(cli->store, chunks[i].key, chunks[i].ki.chunk.span,
+                                chunks[i].ki.chunk.start, RC_MBLOB_DECODE | RC_MBLOB_STAMP,
+                                &want[nw].entry, &fb, &e) != RC_OK) {
             rc_log_error(&cli->log, "reindex", "%s: %s (left out of the manifest; the blob is kept)",
                          chunks[i].key, e.msg);
             r->failed++;
@@ -78,14 +81,7 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t
         rate = mo->ki.manifest.rate;
     r->entries += (int64_t)nw;
     rc_manifest tmpl;
-    rc_manifest_init(&tmpl, l, &t->st->chan, t->volc->name, rate, day);
-    snprintf(tmpl.instrument_type, sizeof tmpl.instrument_type, "%s", t->st->instrument_type);
-    if (t->st->has_coords) {
-        tmpl.has_coords = 1;
-        tmpl.latitude = t->st->latitude;
-        tmpl.longitude = t->st->longitude;
-        tmpl.elevation_m = t->st->elevation_m;
-    }
+    rc_manifest_init_station(&tmpl, l, t->st, t->volc->name, rate, day);
     char key[RC_KEY_MAX];
     int rc = RC_OK;
     if (mo) {
@@ -100,10 +96,12 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t
         rc = rc_key_manifest(l, &mid, key, sizeof key, &e);
     }
     int changed = 0;
-    if (rc == RC_OK && (nw || mo))
-        rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 1,
-                                        rc_config_base_span(&cli->cfg),
-                                        cli->cfg.cache_control_manifest, &changed, &e);
+    if (rc == RC_OK && (nw || mo)) {
+        rc_mmatch mm = {cli->store, want, nw, 1};
+        rc_rmw_opts ro = {cli->cfg.cache_control_manifest, rc_config_base_span(&cli->cfg), 10, 1,
+                          NULL};
+        rc = rc_manifest_rmw(cli->store, key, &tmpl, rc_manifest_match, &mm, &ro, &changed, &e);
+    }
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "reindex", "%s", e.msg);
         r->failed++;
@@ -115,6 +113,15 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_inv_obj *o, size_t
     for (size_t i = 0; i < nw; i++)
         rc_mentry_free(&want[i].entry);
     free(want);
+}
+
+static int reindex_run(void *user, const rc_listing_obj *o, size_t n)
+{
+    rctx *x = user;
+    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t)
+        reindex_day(x, t, o, n);
+    return 0;
 }
 
 int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
@@ -139,28 +146,16 @@ int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
     rc_err e;
     rc_inventory inv;
     rc_inventory_init(&inv, cli->cfg.layout);
-    rc_inv_objs objs = {0};
+    rc_listing objs = {0};
     cJSON *stored = NULL, *markers = NULL;
     /* Markers before the data: a write racing us leaves its marker newer
      * than what the rebuilt summaries record. */
-    int rc = rc_inventory_read_summaries(cli->store, &stored, &markers, &e);
+    int rc = rc_summary_read_all(cli->store, &stored, &markers, &e);
     if (rc == RC_OK)
-        rc = rc_inventory_list_objects(cli->store, cli->cfg.layout, rc_key_root(), &objs, &inv,
+        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs, &inv,
                                        &e);
-    size_t i = 0;
-    while (rc == RC_OK && i < objs.n && !(cli->stop && *cli->stop)) {
-        size_t j = i + 1;
-        int64_t day = rc_inv_obj_day(&objs.v[i]);
-        while (j < objs.n && rc_inv_obj_day(&objs.v[j]) == day &&
-               rc_chan_equal(rc_inv_obj_chan(&objs.v[j]), rc_inv_obj_chan(&objs.v[i])) &&
-               strcmp(rc_inv_obj_volcano(&objs.v[j]), rc_inv_obj_volcano(&objs.v[i])) == 0)
-            j++;
-        const rc_target *t =
-            target_of(cli, rc_inv_obj_chan(&objs.v[i]), rc_inv_obj_volcano(&objs.v[i]));
-        if (t && day + 86400 > from && day < to)
-            reindex_day(&r, t, &objs.v[i], j - i);
-        i = j;
-    }
+    if (rc == RC_OK)
+        rc_listing_each_day(&objs, from, to, cli->stop, reindex_run, &r);
     /* Summaries of the selected channels, from a fresh listing (manifests
      * just changed). */
     if (rc == RC_OK && !(cli->stop && *cli->stop)) {
@@ -172,7 +167,7 @@ int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
         if (rc == RC_OK)
             rc = rc_inventory_read_manifests(cli->store, &inv, 1, &e);
         if (rc == RC_OK)
-            rc = rc_inventory_write_summaries(cli->store, &inv, 1, stored, markers, &e);
+            rc = rc_summary_write(cli->store, &inv, 1, stored, markers, &e);
     }
     if (rc != RC_OK)
         rc_log_error(&cli->log, "reindex", "%s", e.msg);
@@ -203,7 +198,7 @@ int rc_cmd_reindex(rc_cli *cli, int argc, char **argv)
     }
     cJSON_Delete(stored);
     cJSON_Delete(markers);
-    rc_inv_objs_free(&objs);
+    rc_listing_free(&objs);
     rc_inventory_free(&inv);
     if (rc != RC_OK)
         return rc_cli_exit_for(rc);

@@ -12,6 +12,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
+#include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -43,24 +44,6 @@ static int on_opt(void *ud, int id, const char *val)
     case O_RETRY_MAX: a->retry_max = val; break;
     }
     return 0;
-}
-
-static double mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep up to s seconds, waking early when asked to stop. */
-static void nap(double s, volatile sig_atomic_t *stop)
-{
-    while (s > 0 && !(stop && *stop)) {
-        double step = s > 0.1 ? 0.1 : s;
-        struct timespec ts = {(time_t)step, (long)((step - (double)(time_t)step) * 1e9)};
-        nanosleep(&ts, NULL);
-        s -= step;
-    }
 }
 
 static int duration_opt(rc_cli *cli, const char *name, const char *val, int64_t *out)
@@ -215,11 +198,11 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
     rc_log_info(&cli->log, "start", "run at %s: %zu stations, store %s, source %s", now,
                 cli->ntargets, rc_store_describe(cli->store), rc_source_describe(cli->source));
 
-    double t0 = mono();
+    double t0 = rc_retry_monotonic_s();
     int rc = RC_OK;
     int pass = 0;
     for (;;) {
-        double elapsed = mono() - t0;
+        double elapsed = rc_retry_monotonic_s() - t0;
         int final = elapsed + (double)cfg->retry_interval_s > (double)cfg->retry_max_s;
         rc = rc_engine_pass(en, final, &e);
         pass++;
@@ -228,7 +211,7 @@ int rc_cmd_run(rc_cli *cli, int argc, char **argv)
         rc_log_info(&cli->log, "retry",
                     "%zu windows incomplete or failed; retrying in %llds (pass %d)",
                     rc_engine_pending(en), (long long)cfg->retry_interval_s, pass + 1);
-        nap((double)cfg->retry_interval_s, cli->stop);
+        rc_retry_sleep((double)cfg->retry_interval_s, cli->stop);
         if (cli->stop && *cli->stop) {
             rc = RC_EINTR;
             break;

@@ -13,15 +13,15 @@
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
 #include "r2cache/inventory.h"
+#include "r2cache/listing.h"
 #include "r2cache/manifest.h"
+#include "r2cache/summary.h"
 #include "r2cache/timewin.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <openssl/evp.h>
 
 enum { O_REPAIR = 1 };
 
@@ -60,18 +60,8 @@ static void fault(vctx *v, const char *kind, const char *key, const char *fmt, .
         printf("%-15s %s: %s\n", kind, key, detail);
 }
 
-static void hexs(const unsigned char *p, size_t n, char *out)
-{
-    static const char h[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[p[i] >> 4];
-        out[2 * i + 1] = h[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Read one indexed blob back and compare with its entry. */
-static int check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
+static int check_blob(vctx *v, const rc_listing_obj *o, const rc_mentry *en)
 {
     rc_err e;
     rc_buf body = RC_BUF_INIT;
@@ -105,10 +95,7 @@ static int check_blob(vctx *v, const rc_inv_obj *o, const rc_mentry *en)
     }
     free(s);
     char sha[65];
-    unsigned char md[32];
-    unsigned int ml = 0;
-    EVP_Digest(body.data, body.len, md, &ml, EVP_sha256(), NULL);
-    hexs(md, 32, sha);
+    rc_codec_sha256(body.data, body.len, sha);
     int r = BLOB_ENTRY_DIFFERS;
     if ((int64_t)n != en->samples)
         fault(v, "sample-count", o->key, "decodes to %zu samples, manifest records %lld", n,
@@ -138,31 +125,18 @@ static const rc_target *target_of(const rc_cli *cli, const rc_chan *c, const cha
     return NULL;
 }
 
-/* Header of a rebuilt manifest: from the configuration. */
-static void tmpl_for(rc_manifest *m, rc_layout l, const rc_target *t, double rate, int64_t day)
-{
-    rc_manifest_init(m, l, &t->st->chan, t->volc->name, rate, day);
-    snprintf(m->instrument_type, sizeof m->instrument_type, "%s", t->st->instrument_type);
-    if (t->st->has_coords) {
-        m->has_coords = 1;
-        m->latitude = t->st->latitude;
-        m->longitude = t->st->longitude;
-        m->elevation_m = t->st->elevation_m;
-    }
-}
-
 /* Verify one channel-day: objects o[0..n). */
-static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t n)
+static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, size_t n)
 {
     rc_cli *cli = v->cli;
     rc_layout l = cli->cfg.layout;
-    const rc_inv_obj *mo = o[0].ki.kind == RC_KEY_MANIFEST ? &o[0] : NULL;
-    const rc_inv_obj *chunks = mo ? o + 1 : o;
+    const rc_listing_obj *mo = o[0].ki.kind == RC_KEY_MANIFEST ? &o[0] : NULL;
+    const rc_listing_obj *chunks = mo ? o + 1 : o;
     size_t nc = mo ? n - 1 : n;
     rc_err e;
     rc_manifest m;
     int have = 0;
-    int64_t day = rc_inv_obj_day(&o[0]);
+    int64_t day = rc_listing_obj_day(&o[0]);
     double rate = 0;
     for (size_t i = 0; i < nc && rate <= 0; i++)
         rate = chunks[i].ki.chunk.rate;
@@ -182,7 +156,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
     if (rate <= 0)
         rate = t->st->sample_rate;
     /* entries without blobs */
-    rc_inv_want *want = calloc(nc + 1, sizeof *want);
+    rc_mwant *want = calloc(nc + 1, sizeof *want);
     size_t nw = 0;
     if (have)
         for (int s = 0; s < RC_SPAN_COUNT; s++)
@@ -214,7 +188,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
     rc_mentry *added = calloc(nc + 1, sizeof *added);
     size_t nadded = 0;
     for (size_t i = 0; i < nc; i++) {
-        const rc_inv_obj *c = &chunks[i];
+        const rc_listing_obj *c = &chunks[i];
         const rc_mentry *en = have ? rc_manifest_find(&m, c->ki.chunk.span, c->ki.chunk.start)
                                    : NULL;
         if (en) {
@@ -228,7 +202,9 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
              * the entry's history). */
             if (r == BLOB_ENTRY_DIFFERS && v->repair && added) {
                 int from_body = 0;
-                if (rc_inventory_entry_from_blob(cli->store, c, &added[nadded], &from_body, &e) ==
+                if (rc_mentry_from_blob(cli->store, c->key, c->ki.chunk.span, c->ki.chunk.start,
+                                        RC_MBLOB_DECODE | RC_MBLOB_STAMP, &added[nadded],
+                                        &from_body, &e) ==
                     RC_OK)
                     want[nw].entry = added[nadded++];
                 else {
@@ -246,7 +222,9 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
                                                    : "the day has no manifest");
         if (v->repair && want && added) {
             int from_body = 0;
-            if (rc_inventory_entry_from_blob(cli->store, c, &added[nadded], &from_body, &e) ==
+            if (rc_mentry_from_blob(cli->store, c->key, c->ki.chunk.span, c->ki.chunk.start,
+                                        RC_MBLOB_DECODE | RC_MBLOB_STAMP, &added[nadded],
+                                        &from_body, &e) ==
                 RC_OK) {
                 want[nw].span = c->ki.chunk.span;
                 want[nw].entry = added[nadded];
@@ -266,7 +244,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
         size_t before = v->faults ? (size_t)cJSON_GetArraySize(v->faults) : 0;
         (void)before;
         rc_manifest tmpl;
-        tmpl_for(&tmpl, l, t, rate, day);
+        rc_manifest_init_station(&tmpl, l, t->st, t->volc->name, rate, day);
         rc_manifest_id mid;
         memset(&mid, 0, sizeof mid);
         mid.chan = t->st->chan;
@@ -279,10 +257,13 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
             if (mo)
                 snprintf(key, sizeof key, "%s", mo->key);
             int rc = mo ? RC_OK : rc_key_manifest(l, &mid, key, sizeof key, &e);
-            if (rc == RC_OK)
-                rc = rc_inventory_sync_manifest(cli->store, key, &tmpl, want, nw, 1,
-                                                rc_config_base_span(&cli->cfg),
-                                                cli->cfg.cache_control_manifest, &changed, &e);
+            if (rc == RC_OK) {
+                rc_mmatch mm = {cli->store, want, nw, 1};
+                rc_rmw_opts ro = {cli->cfg.cache_control_manifest, rc_config_base_span(&cli->cfg),
+                                  10, 1, NULL};
+                rc = rc_manifest_rmw(cli->store, key, &tmpl, rc_manifest_match, &mm, &ro, &changed,
+                                     &e);
+            }
             if (rc != RC_OK) {
                 v->unrepaired++;
                 rc_log_error(&cli->log, "repair", "%s", e.msg);
@@ -304,12 +285,12 @@ static void verify_day(vctx *v, const rc_target *t, const rc_inv_obj *o, size_t 
 }
 
 /* Summaries against the listing (and the manifests just checked). */
-static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int64_t to)
+static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int64_t to)
 {
     rc_cli *cli = v->cli;
     rc_err e;
     cJSON *stored = NULL, *markers = NULL;
-    if (rc_inventory_read_summaries(cli->store, &stored, &markers, &e) != RC_OK) {
+    if (rc_summary_read_all(cli->store, &stored, &markers, &e) != RC_OK) {
         fault(v, "summary-unreadable", "index/", "%s", e.msg);
         return;
     }
@@ -338,8 +319,8 @@ static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int
             if (next <= from || month >= to)
                 continue;
             char key[RC_KEY_MAX], mkey[RC_KEY_MAX];
-            rc_inventory_summary_key(&ch->chan, ch->volcano, month, key, sizeof key, &e);
-            rc_inventory_marker_key(&ch->chan, ch->volcano, month, mkey, sizeof mkey, &e);
+            rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_SUMMARY, key, sizeof key, &e);
+            rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_MARKER, mkey, sizeof mkey, &e);
             const cJSON *it, *found = NULL;
             cJSON_ArrayForEach(it, stored)
             {
@@ -352,7 +333,7 @@ static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int
             const cJSON *absorbed = sj ? cJSON_GetObjectItemCaseSensitive(sj, "marker_etag") : NULL;
             int pending = mk && (!cJSON_IsString(absorbed) ||
                                  strcmp(absorbed->valuestring, mk->valuestring) != 0);
-            cJSON *want = rc_inventory_summary_json(&inv, ch, month, NULL);
+            cJSON *want = rc_summary_json(&inv, ch, month, NULL);
             int same = sj && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(want, "days"),
                                            cJSON_GetObjectItemCaseSensitive(sj, "days"), 1);
             cJSON_Delete(want);
@@ -369,7 +350,7 @@ static void verify_summaries(vctx *v, const rc_inv_objs *objs, int64_t from, int
             if (inv.ch[i].selected)
                 inv.ch[i].selected = 1;
         int64_t before = inv.months_rebuilt;
-        if (rc_inventory_write_summaries(cli->store, &inv, 1, stored, markers, &e) != RC_OK)
+        if (rc_summary_write(cli->store, &inv, 1, stored, markers, &e) != RC_OK)
             rc_log_error(&cli->log, "repair", "%s", e.msg);
         v->repaired += inv.months_rebuilt - before;
     }
@@ -383,6 +364,15 @@ static int on_opt(void *ud, int id, const char *val)
     (void)val;
     if (id == O_REPAIR)
         *(int *)ud = 1;
+    return 0;
+}
+
+static int verify_run(void *user, const rc_listing_obj *o, size_t n)
+{
+    vctx *x = user;
+    const rc_target *t = target_of(x->cli, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t)
+        verify_day(x, t, o, n);
     return 0;
 }
 
@@ -411,36 +401,23 @@ int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
     rc_err e;
     rc_inventory unparsed;
     rc_inventory_init(&unparsed, cli->cfg.layout);
-    rc_inv_objs objs = {0};
+    rc_listing objs = {0};
     v.faults = cJSON_CreateArray();
     int rc = rc_codec_new(1, &v.codec, &e);
     if (rc == RC_OK)
-        rc = rc_inventory_list_objects(cli->store, cli->cfg.layout, rc_key_root(), &objs,
+        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs,
                                        &unparsed, &e);
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "verify", "%s", e.msg);
         rc_codec_free(v.codec);
         cJSON_Delete(v.faults);
-        rc_inv_objs_free(&objs);
+        rc_listing_free(&objs);
         return rc_cli_exit_for(rc);
     }
     for (int i = 0; i < unparsed.nexamples; i++)
         fault(&v, "unparsed-key", unparsed.examples[i], "does not parse as a %s-layout key",
               rc_layout_name(cli->cfg.layout));
-    size_t i = 0;
-    while (i < objs.n && !(cli->stop && *cli->stop)) {
-        size_t j = i + 1;
-        int64_t day = rc_inv_obj_day(&objs.v[i]);
-        while (j < objs.n && rc_inv_obj_day(&objs.v[j]) == day &&
-               rc_chan_equal(rc_inv_obj_chan(&objs.v[j]), rc_inv_obj_chan(&objs.v[i])) &&
-               strcmp(rc_inv_obj_volcano(&objs.v[j]), rc_inv_obj_volcano(&objs.v[i])) == 0)
-            j++;
-        const rc_target *t =
-            target_of(cli, rc_inv_obj_chan(&objs.v[i]), rc_inv_obj_volcano(&objs.v[i]));
-        if (t && day + 86400 > from && day < to)
-            verify_day(&v, t, &objs.v[i], j - i);
-        i = j;
-    }
+    rc_listing_each_day(&objs, from, to, cli->stop, verify_run, &v);
     verify_summaries(&v, &objs, from, to);
     int nf = cJSON_GetArraySize(v.faults);
     int64_t nunparsed = unparsed.unparsed;
@@ -483,7 +460,7 @@ int rc_cmd_verify(rc_cli *cli, int argc, char **argv)
     rc_log_info(&cli->log, "verify", "%lld blobs, %d faults", (long long)v.blobs, nf);
     cJSON_Delete(v.faults);
     rc_codec_free(v.codec);
-    rc_inv_objs_free(&objs);
+    rc_listing_free(&objs);
     rc_inventory_free(&unparsed);
     return interrupted || nf ? RC_EXIT_PARTIAL : RC_EXIT_OK;
 }

@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/evp.h>
 #include <zstd.h>
 
 struct rc_codec {
@@ -158,4 +159,17 @@ int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_sample
     *samples = buf;
     *n = (size_t)ns;
     return RC_OK;
+}
+
+void rc_codec_sha256(const void *data, size_t len, char out[65])
+{
+    static const char h[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int ml = 0;
+    EVP_Digest(data, len, md, &ml, EVP_sha256(), NULL);
+    for (size_t i = 0; i < 32; i++) {
+        out[2 * i] = h[md[i] >> 4];
+        out[2 * i + 1] = h[md[i] & 15];
+    }
+    out[64] = '\0';
 }

@@ -18,11 +18,10 @@
  * writing only its own mgroup slot.
  */
 #include "engine_int.h"
-#include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,16 +72,6 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
     free(pc);
 }
 
-static void hex(const unsigned char *d, size_t n, char *out)
-{
-    static const char *h = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = h[d[i] >> 4];
-        out[2 * i + 1] = h[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Store one chunk (samples already final) and remember its entry. steps
  * (nsteps, may be NULL) are copied. */
 void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
@@ -113,11 +102,8 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         rc_buf_free(&body);
         return;
     }
-    unsigned char md[32];
-    unsigned int mdlen = 0;
     char sha[65];
-    EVP_Digest(body.data, body.len, md, &mdlen, EVP_sha256(), NULL);
-    hex(md, 32, sha);
+    rc_codec_sha256(body.data, body.len, sha);
     if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
         /* the data centre has nothing new: rewriting would only restart the
          * settle clock and churn the CDN */
@@ -410,22 +396,15 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
     for (size_t k = i; k < j; k++)
         mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
     rc_manifest tmpl;
-    rc_manifest_init(&tmpl, cfg->layout, &st->chan, en->targets[ti].volc->name, en->ts[ti].rate,
-                     en->ops[i].day);
-    snprintf(tmpl.instrument_type, sizeof tmpl.instrument_type, "%s", st->instrument_type);
-    if (st->has_coords) {
-        tmpl.has_coords = 1;
-        tmpl.latitude = st->latitude;
-        tmpl.longitude = st->longitude;
-        tmpl.elevation_m = st->elevation_m;
-    }
+    rc_manifest_init_station(&tmpl, cfg->layout, st, en->targets[ti].volc->name, en->ts[ti].rate,
+                             en->ops[i].day);
     g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base,
                                cfg->cache_control_manifest, 0, &g->changed, &g->e);
     rc_manifest_free(&tmpl);
     free(mops);
     /* keep inventory's per channel-month summary honest */
     if (g->changed)
-        g->touch_rc = rc_inventory_touch(store, &st->chan, en->targets[ti].volc->name,
+        g->touch_rc = rc_summary_touch(store, &st->chan, en->targets[ti].volc->name,
                                          en->ops[i].day, &g->te);
 }
 

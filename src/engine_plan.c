@@ -123,18 +123,10 @@ static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
     int rc = eng_chunk_key(en, t->ti, t->span, t->start, key, e);
     if (rc)
         return rc;
-    rc_obj_info info;
-    memset(&info, 0, sizeof info);
-    rc = rc_store_head(en->o.store, key, &info, e);
+    rc_mentry me;
+    rc = rc_mentry_from_blob(en->o.store, key, t->span, t->start, 0, &me, NULL, e);
     if (rc)
         return rc;
-    rc_mentry me;
-    memset(&me, 0, sizeof me);
-    if (rc_mentry_from_meta(&info.meta, t->start, &me, e) != RC_OK)
-        return RC_EFORMAT;
-    me.start = t->start;
-    me.end = t->start + rc_span_seconds(t->span);
-    me.bytes = info.size;
     if (t->has_old)
         rc_mentry_free(&t->old);
     t->old = me;

@@ -716,3 +716,125 @@ int rc_key_parse(rc_layout l, const char *key, rc_key_info *out, rc_err *e)
     *out = info;
     return RC_OK;
 }
+
+/* ---- the folder of a key that does not parse ---- */
+
+static int code_copy(char *dst, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= RC_CODE_MAX) return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+int rc_chan_set(rc_chan *c, const char *net, const char *sta, const char *loc, const char *cha)
+{
+    memset(c, 0, sizeof *c);
+    if (code_copy(c->net, net) || code_copy(c->sta, sta) || code_copy(c->loc, loc) ||
+        code_copy(c->cha, cha)) {
+        memset(c, 0, sizeof *c);
+        return RC_EINVAL;
+    }
+    return RC_OK;
+}
+
+int rc_key_folder(rc_layout l, const char *key, rc_chan *c, char *volcano, int64_t *day)
+{
+    char seg[10][RC_VOLCANO_MAX];
+    int n = 0;
+    const char *p = key;
+    while (n < 10) {
+        const char *sl = strchr(p, '/');
+        if (!sl) break;
+        size_t len = (size_t)(sl - p);
+        if (len >= RC_VOLCANO_MAX) return RC_EINVAL;
+        memcpy(seg[n], p, len);
+        seg[n][len] = '\0';
+        n++;
+        p = sl + 1;
+    }
+    int viewer = l == RC_LAYOUT_VIEWER;
+    int need = viewer ? 9 : 8; /* data YYYY MM [DD] NET VOLC STA LOC CHA */
+    if (n < need || strcmp(seg[0], "data") != 0) return RC_EINVAL;
+    int y = atoi(seg[1]), m = atoi(seg[2]), d = viewer ? atoi(seg[3]) : 1;
+    rc_err e;
+    if (rc_time_make(y, m, d, 0, 0, 0, day, &e) != RC_OK) return RC_EINVAL;
+    int o = viewer ? 4 : 3;
+    const char *loc = strcmp(seg[o + 3], "--") == 0 ? "" : seg[o + 3];
+    if (rc_chan_set(c, seg[o], seg[o + 2], loc, seg[o + 4]) != RC_OK) return RC_EINVAL;
+    if (rc_chan_validate(c, &e) != RC_OK || rc_volcano_validate(seg[o + 1], &e) != RC_OK)
+        return RC_EINVAL;
+    snprintf(volcano, RC_VOLCANO_MAX, "%s", seg[o + 1]);
+    return RC_OK;
+}
+
+/* ---- index keys ---- */
+
+#define INDEX_ROOT "index/"
+
+static const char *index_ext(rc_index_kind kind)
+{
+    return kind == RC_INDEX_SUMMARY ? "json" : kind == RC_INDEX_MARKER ? "dirty" : NULL;
+}
+
+void rc_key_index_prefix(const char *volcano, char *out, size_t n)
+{
+    if (volcano && volcano[0])
+        snprintf(out, n, INDEX_ROOT "%s/", volcano);
+    else
+        snprintf(out, n, INDEX_ROOT);
+}
+
+int rc_key_index(const rc_chan *c, const char *volcano, int64_t month, rc_index_kind kind,
+                 char *out, size_t n, rc_err *e)
+{
+    const char *ext = index_ext(kind);
+    if (!ext) return rc_err_set(e, RC_EINVAL, "unknown index key kind %d", (int)kind);
+    int rc = rc_chan_validate(c, e);
+    if (rc) return rc;
+    if ((rc = rc_volcano_validate(volcano, e))) return rc;
+    char cs[RC_CHAN_STR_MAX];
+    rc_chan_format(c, cs);
+    rc_tm tm;
+    rc_time_split(month, &tm);
+    int w = snprintf(out, n, INDEX_ROOT "%s/%s/%04d-%02d.%s", volcano, cs, tm.year, tm.mon, ext);
+    if (w < 0 || (size_t)w >= n)
+        return rc_err_set(e, RC_EINVAL, "summary key for %s is too long", cs);
+    return RC_OK;
+}
+
+int rc_key_index_parse(const char *key, rc_index_id *out, rc_err *e)
+{
+    size_t rl = strlen(INDEX_ROOT);
+    memset(out, 0, sizeof *out);
+    if (strncmp(key, INDEX_ROOT, rl) != 0)
+        return rc_err_set(e, RC_EINVAL, "%s is not under " INDEX_ROOT, key);
+    const char *v = key + rl;
+    const char *s1 = strchr(v, '/');
+    if (!s1 || s1 == v || (size_t)(s1 - v) >= RC_VOLCANO_MAX)
+        return rc_err_set(e, RC_EINVAL, "index key %s: no volcano folder", key);
+    const char *s2 = strchr(s1 + 1, '/');
+    if (!s2 || (size_t)(s2 - s1 - 1) >= RC_CHAN_STR_MAX)
+        return rc_err_set(e, RC_EINVAL, "index key %s: no channel folder", key);
+    char cs[RC_CHAN_STR_MAX];
+    memcpy(cs, s1 + 1, (size_t)(s2 - s1 - 1));
+    cs[s2 - s1 - 1] = '\0';
+    rc_err ce;
+    if (rc_chan_parse(cs, &out->chan, &ce) != RC_OK)
+        return rc_err_set(e, RC_EINVAL, "index key %s: %s", key, ce.msg);
+    memcpy(out->volcano, v, (size_t)(s1 - v));
+    out->volcano[s1 - v] = '\0';
+    int y, m, used = 0;
+    if (sscanf(s2 + 1, "%4d-%2d.%n", &y, &m, &used) != 2 || used != 8 || m < 1 || m > 12)
+        return rc_err_set(e, RC_EINVAL, "index key %s: the file name is not YYYY-MM.EXT", key);
+    const char *ext = s2 + 1 + used;
+    if (strcmp(ext, "json") == 0)
+        out->kind = RC_INDEX_SUMMARY;
+    else if (strcmp(ext, "dirty") == 0)
+        out->kind = RC_INDEX_MARKER;
+    else
+        return rc_err_set(e, RC_EINVAL, "index key %s: extension is neither .json nor .dirty",
+                          key);
+    out->month = rc_days_from_civil(y, m, 1) * 86400;
+    return RC_OK;
+}

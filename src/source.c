@@ -4,14 +4,14 @@
  * rc_source_open picks the backend from the URL scheme (http/https = FDSN
  * dataselect, sds:// = local SeisComP archive), copies and clamps the options
  * once so that backends can trust them, and rc_source_fetch_many checks its
- * arguments before handing over. The bulk POST body lives here rather than
- * in source_fdsn.c because it is pure formatting that tests (and the
- * engine's dry-run) want without touching the network.
+ * arguments before handing over. The backends are named only by the table
+ * below (one row per URL scheme); their interface is source_int.h.
  */
-#include "r2cache/source.h"
-#include "r2cache/timewin.h"
+#include "source_int.h"
+
 #include "r2cache/url.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,6 +61,51 @@ static void opts_sanitize(rc_source_opts *o)
         o->max_body_bytes = d.max_body_bytes;
 }
 
+/* The backends by URL scheme (case-insensitive, "SCHEME://..."), with the
+ * form messages suggest (NULL: said by an earlier row). A new backend is one
+ * file and one row here. */
+typedef struct rc_source_backend {
+    const char *scheme;
+    const char *form;
+    rc_source_open_fn open;
+} rc_source_backend;
+
+static const rc_source_backend source_backends[] = {
+    {"http",
+     "an FDSN base URL (https://service.iris.edu, http://host:port; "
+     "/fdsnws/dataselect/1/query is appended)",
+     rc_source_fdsn_open},
+    {"https", NULL, rc_source_fdsn_open},
+    {"sds", "sds:///absolute/path for a local SDS archive", rc_source_sds_open},
+};
+#define SOURCE_NBACKENDS (sizeof source_backends / sizeof source_backends[0])
+
+static const rc_source_backend *source_backend(const char *url)
+{
+    for (size_t i = 0; i < SOURCE_NBACKENDS; i++) {
+        size_t n = strlen(source_backends[i].scheme);
+        if (strncasecmp(url, source_backends[i].scheme, n) == 0 && strncmp(url + n, "://", 3) == 0)
+            return &source_backends[i];
+    }
+    return NULL;
+}
+
+/* "use A, B or C" from the table's forms. */
+static int unsupported(const rc_source *s, rc_err *e)
+{
+    char forms[512] = "";
+    size_t len = 0, nf = 0, last = 0;
+    for (size_t i = 0; i < SOURCE_NBACKENDS; i++)
+        if (source_backends[i].form) last = i;
+    for (size_t i = 0; i < SOURCE_NBACKENDS && len < sizeof forms; i++) {
+        if (!source_backends[i].form) continue;
+        const char *sep = nf++ == 0 ? "" : i == last ? " or " : ", ";
+        len +=
+            (size_t)snprintf(forms + len, sizeof forms - len, "%s%s", sep, source_backends[i].form);
+    }
+    return rc_err_set(e, RC_EINVAL, "source URL '%s' is not supported: use %s", s->shown, forms);
+}
+
 static void source_free(rc_source *s)
 {
     if (!s)
@@ -107,18 +152,8 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
         return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
     }
 
-    int rc;
-    if (strncasecmp(url, "sds://", 6) == 0) {
-        rc = rc_source_sds_open(s, e);
-    } else if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
-        rc = rc_source_fdsn_open(s, e);
-    } else {
-        rc = rc_err_set(e, RC_EINVAL,
-                        "source URL '%s' is not supported: use an FDSN base URL "
-                        "(https://service.iris.edu, http://host:port; /fdsnws/dataselect/1/query "
-                        "is appended) or sds:///absolute/path for a local SDS archive",
-                        s->shown);
-    }
+    const rc_source_backend *b = source_backend(url);
+    int rc = b ? b->open(s, e) : unsupported(s, e);
     if (rc != RC_OK) {
         source_free(s);
         return rc;
@@ -139,6 +174,11 @@ void rc_source_close(rc_source *s)
 const char *rc_source_describe(const rc_source *s)
 {
     return s && s->shown ? s->shown : "(no source)";
+}
+
+const rc_source_opts *rc_source_options(const rc_source *s)
+{
+    return &s->opts;
 }
 
 int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
@@ -163,34 +203,4 @@ int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc
     if (nreq == 0)
         return RC_OK;
     return s->ops->fetch_many(s, reqs, nreq, cb, ud, e);
-}
-
-static int fmt_time(rc_buf *out, int64_t t)
-{
-    rc_tm tm;
-    rc_time_split(t, &tm);
-    return rc_buf_printf(out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.year, tm.mon, tm.mday, tm.hour,
-                         tm.min, tm.sec);
-}
-
-int rc_fdsn_post_body(const rc_fetch_line *lines, size_t n, rc_buf *out)
-{
-    if (!out || (n && !lines))
-        return RC_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        const rc_chan *c = &lines[i].chan;
-        int rc = rc_buf_printf(out, "%s %s %s %s ", c->net, c->sta, c->loc[0] ? c->loc : "--",
-                               c->cha);
-        if (!rc)
-            rc = fmt_time(out, lines[i].start);
-        if (!rc)
-            rc = rc_buf_puts(out, " ");
-        if (!rc)
-            rc = fmt_time(out, lines[i].end);
-        if (!rc)
-            rc = rc_buf_puts(out, "\n");
-        if (rc)
-            return rc;
-    }
-    return RC_OK;
 }

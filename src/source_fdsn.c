@@ -12,7 +12,7 @@
  * record that straddles the cut twice; the shape module drops identical
  * duplicates, so that is harmless and cheaper than parsing here.
  *
- * Failures are retried per part with full-jitter exponential backoff
+ * Failures are retried per part with full-jitter exponential backoff (retry.c)
  * (AWS's "Exponential Backoff and Jitter"), bounded by a cap and an attempt
  * limit; Retry-After wins over the jitter when the server sends it. Waiting
  * parts sit in a queue with a not-before time, so a backoff never blocks the
@@ -23,8 +23,10 @@
  * whole miniSEED 2 records (judge_200); what else can come back, and the
  * status each answer gets, is the table in source.h.
  */
+#include "source_fdsn_int.h"
+
 #include "r2cache/mseed.h"
-#include "r2cache/source.h"
+#include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 #include "r2cache/url.h"
 #include "r2cache/version.h"
@@ -48,7 +50,7 @@ typedef struct fdsn_impl {
     char *shown;     /* query_url through rc_url_redact: what messages name */
     CURLM *multi;
     struct curl_slist *headers;
-    uint64_t rng;
+    rc_retry backoff;  /* jitter state, base and cap from the options */
     double last_start; /* monotonic time of the last transfer start (rate limit) */
 } fdsn_impl;
 
@@ -69,7 +71,7 @@ typedef struct fdsn_part {
     CURL *easy;
     rc_buf post;
     rc_buf body;
-    long retry_after; /* seconds, -1 when absent */
+    double retry_after; /* seconds, -1 when absent */
     size_t limit;     /* max_body_bytes */
     int too_big, nomem;
     char curl_err[CURL_ERROR_SIZE];
@@ -101,23 +103,6 @@ typedef struct fetch_run {
     void *ud;
     int stop;
 } fetch_run;
-
-static double mono_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* xorshift64*: jitter needs spread, not cryptographic quality. */
-static double rand01(fdsn_impl *f)
-{
-    f->rng ^= f->rng >> 12;
-    f->rng ^= f->rng << 25;
-    f->rng ^= f->rng >> 27;
-    uint64_t r = f->rng * 2685821657736338717ULL;
-    return (double)(r >> 11) / 9007199254740992.0;
-}
 
 /* ---- parts ---------------------------------------------------------------- */
 
@@ -235,16 +220,8 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
         p->retry_after = -1;
         rc_buf_reset(&p->body);
     } else if (n > 12 && strncasecmp(buf, "Retry-After:", 12) == 0) {
-        const char *v = buf + 12;
-        while (v < buf + n && (*v == ' ' || *v == '\t'))
-            v++;
-        /* Only the delta-seconds form; an HTTP-date falls back to jitter. */
-        if (v < buf + n && isdigit((unsigned char)*v)) {
-            long secs = 0;
-            while (v < buf + n && isdigit((unsigned char)*v) && secs < 1000000)
-                secs = secs * 10 + (*v++ - '0');
-            p->retry_after = secs;
-        }
+        /* An HTTP-date (-1) falls back to jitter. */
+        p->retry_after = rc_retry_after_parse(buf + 12, n - 12);
     }
     return n;
 }
@@ -303,7 +280,7 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
         p->req->requests++;
     }
     r->active++;
-    r->f->last_start = mono_now();
+    r->f->last_start = rc_retry_monotonic_s();
     return RC_OK;
 }
 
@@ -316,7 +293,7 @@ static double start_ready(fetch_run *r, rc_err *e, int *err)
     size_t i = 0;
     while (i < r->qlen) {
         fdsn_part *p = r->queue[i];
-        double now = mono_now();
+        double now = rc_retry_monotonic_s();
         double t = p->not_before;
         if (o->rate_limit_rps > 0 && r->f->last_start > 0) {
             double slot = r->f->last_start + 1.0 / o->rate_limit_rps;
@@ -408,58 +385,6 @@ static void fail_part(fetch_run *r, fdsn_part *p, int code, const char *fmt, ...
     deliver(r, q);
 }
 
-/* Transient trouble once the server was reached: worth another attempt. */
-static int retryable_curl(CURLcode c)
-{
-    switch (c) {
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/*
- * Nothing usable answers at this URL: 1 = retry (it may be a blip), then
- * the source is unusable; 2 = unusable at once (retrying cannot change a
- * certificate or a malformed URL); 0 = not this kind of failure. A timeout
- * counts only when no connection was ever made (connected == 0): a timeout
- * in the middle of an answer is a slow data centre, RC_EIO.
- */
-static int unusable_curl(CURLcode c, int connected)
-{
-    switch (c) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_SSL_CONNECT_ERROR:
-        return 1;
-    case CURLE_OPERATION_TIMEDOUT:
-        return connected ? 0 : 1;
-    case CURLE_URL_MALFORMAT:
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_TOO_MANY_REDIRECTS:
-        return 2;
-    default:
-        return 0;
-    }
-}
-
-static int retryable_http(long st)
-{
-    return st == 408 || st == 429 || st == 500 || st == 502 || st == 503 || st == 504;
-}
-
 /* First line of an error body, printable bytes only, for messages. */
 static void first_line(const rc_buf *b, char *out, size_t n)
 {
@@ -501,18 +426,11 @@ static void part_retry_or_fail(fetch_run *r, fdsn_part *p, int code, const char 
                   r->f->shown, what, why, p->attempts, advice);
         return;
     }
-    double delay;
-    if (p->retry_after >= 0) {
-        delay = (double)p->retry_after;
-        if (delay > o->backoff_cap_s)
-            delay = o->backoff_cap_s;
-    } else {
-        double ceil_s = o->backoff_base_s * pow(2.0, (double)(p->attempts - 1));
-        if (ceil_s > o->backoff_cap_s)
-            ceil_s = o->backoff_cap_s;
-        delay = rand01(r->f) * ceil_s;
-    }
-    p->not_before = mono_now() + delay;
+    /* Retry-After wins over the jitter, within the cap. */
+    double delay = p->retry_after >= 0
+                       ? (p->retry_after > o->backoff_cap_s ? o->backoff_cap_s : p->retry_after)
+                       : rc_retry_backoff(&r->f->backoff, p->attempts);
+    p->not_before = rc_retry_monotonic_s() + delay;
     rc_buf_reset(&p->body);
     if (queue_push(r, p))
         fail_part(r, p, RC_ENOMEM, "out of memory queueing a retry to %s", r->f->shown);
@@ -692,7 +610,7 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
         char why[CURL_ERROR_SIZE + 200];
         snprintf(why, sizeof why, "curl error %d (%s)%s%s", (int)cc, curl_easy_strerror(cc),
                  p->curl_err[0] ? ": " : "", p->curl_err);
-        int unusable = unusable_curl(cc, connected);
+        rc_retry_class kind = rc_retry_curl(cc, connected);
         if (p->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
             fail_part(r, p, RC_EIO,
                       "FDSN dataselect %s: the answer for %s exceeds the %zu-byte answer limit "
@@ -712,9 +630,9 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
                          (long long)announced);
             snprintf(why, sizeof why, "answer cut short at byte %zu%s%s", p->body.len, an, rec);
             part_retry_or_fail(r, p, RC_EIO, why, ADVICE_CUT);
-        } else if (unusable == 1) {
+        } else if (kind == RC_RETRY_UNREACHED) {
             part_retry_or_fail(r, p, RC_EUNUSABLE, why, ADVICE_UNREACHABLE);
-        } else if (unusable == 2) {
+        } else if (kind == RC_RETRY_NEVER) {
             fail_part(r, p, RC_EUNUSABLE,
                       "FDSN dataselect %s cannot be used for %s: curl error %d (%s)%s%s; check "
                       "the source URL%s",
@@ -723,7 +641,7 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
                       cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE
                           ? " and the CA bundle (ca_bundle) that verifies its certificate"
                           : "");
-        } else if (retryable_curl(cc)) {
+        } else if (kind == RC_RETRY_TRANSIENT) {
             part_retry_or_fail(r, p, RC_EIO, why, ADVICE_TRANSIENT);
         } else {
             fail_part(r, p, RC_EIO, "FDSN dataselect %s failed for %s: %s", r->f->shown, what, why);
@@ -752,7 +670,7 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
                   p->body.len ? "\"" : "", ADVICE_URL);
     } else if (st == 413) {
         part_split(r, p);
-    } else if (retryable_http(st)) {
+    } else if (rc_retry_http_status(st)) {
         char why[64];
         snprintf(why, sizeof why, "HTTP %ld", st);
         part_retry_or_fail(r, p, RC_EIO, why, ADVICE_TRANSIENT);
@@ -876,94 +794,10 @@ static void fdsn_close(rc_source *s)
 
 static const rc_source_ops fdsn_ops = {"fdsn", fdsn_fetch_many, fdsn_close};
 
-/* rc_url_redact into a new string (messages only). */
-static char *redact_n(const char *url, size_t n)
-{
-    char *raw = malloc(n + 1);
-    char *out = malloc(2 * n + 8);
-    if (raw && out) {
-        memcpy(raw, url, n);
-        raw[n] = '\0';
-        rc_url_redact(raw, out, 2 * n + 8);
-    } else {
-        free(out);
-        out = NULL;
-    }
-    free(raw);
-    return out;
-}
-
-/*
- * The base URL (scheme://[userinfo@]host[:port][/prefix]) of s->url into
- * base. A pasted service URL (.../fdsnws, .../fdsnws/dataselect[/1[/query]],
- * trailing slashes) loses its service path, so that a URL copied from a
- * browser works; a query or fragment, spaces, a missing host or another
- * FDSN service path is RC_EINVAL with the base URL to give instead. The
- * query itself is never printed: it may hold a token.
- */
-static int fdsn_base(const rc_source *s, rc_buf *base, rc_err *e)
-{
-    const char *url = s->url;
-    const char *auth = strstr(url, "://");
-    auth = auth ? auth + 3 : url;
-    size_t alen = strcspn(auth, "/?#");
-    const char *path = auth + alen;
-    size_t plen = strcspn(path, "?#");
-    int has_query = path[plen] != '\0';
-    size_t n = plen;
-    while (n > 0 && path[n - 1] == '/')
-        n--;
-    size_t keep = n;
-    const char *service = NULL;
-    for (size_t i = 0; i + 7 <= n; i++) {
-        if (memcmp(path + i, "/fdsnws", 7) == 0 && (i + 7 == n || path[i + 7] == '/')) {
-            keep = i;
-            service = path + i + 7;
-            break;
-        }
-    }
-    size_t slen = service ? n - (size_t)(service - path) : 0;
-    size_t blen = (size_t)(path - url) + keep;
-    if (rc_buf_append(base, url, blen))
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
-    char *bshown = redact_n(url, blen);
-    char *ushown = redact_n(url, (size_t)(path - url) + plen);
-    if (!bshown || !ushown) {
-        free(bshown);
-        free(ushown);
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
-    }
-    int rc = RC_OK;
-    if (alen == 0 || strpbrk(url, " \t\r\n")) {
-        rc = rc_err_set(e, RC_EINVAL,
-                        "FDSN source URL '%s' must be a base URL such as "
-                        "https://service.iris.edu: a host, no spaces (/fdsnws/dataselect/1/query "
-                        "is appended)",
-                        s->shown);
-    } else if (has_query) {
-        rc = rc_err_set(e, RC_EINVAL,
-                        "FDSN source URL '%s%s...' has a query or fragment: r2cache builds its own "
-                        "requests from the configured channels and times, so give the data "
-                        "centre's base URL instead: --source %s",
-                        ushown, path[plen] == '?' ? "?" : "#", bshown);
-    } else if (service && !(slen == 0 || (slen == 11 && !memcmp(service, "/dataselect", 11)) ||
-                            (slen == 13 && !memcmp(service, "/dataselect/1", 13)) ||
-                            (slen == 19 && !memcmp(service, "/dataselect/1/query", 19)))) {
-        rc = rc_err_set(e, RC_EINVAL,
-                        "FDSN source URL '%s' names /fdsnws%.*s, not the dataselect service: give "
-                        "the data centre's base URL instead: --source %s (r2cache appends "
-                        "/fdsnws/dataselect/1/query)",
-                        ushown, (int)slen, service, bshown);
-    }
-    free(bshown);
-    free(ushown);
-    return rc;
-}
-
 int rc_source_fdsn_open(rc_source *s, rc_err *e)
 {
     rc_buf u = RC_BUF_INIT;
-    int rc = fdsn_base(s, &u, e);
+    int rc = fdsn_base_url(s, &u, e);
     if (rc != RC_OK) {
         rc_buf_free(&u);
         return rc;
@@ -986,7 +820,7 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
         return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
     }
     s->impl = f;
-    f->shown = redact_n(u.data, u.len);
+    f->shown = fdsn_redact_n(u.data, u.len);
     f->query_url = rc_buf_steal(&u, NULL);
     if (!f->shown || !f->query_url) goto nomem;
     /* Empty "Expect:" suppresses 100-continue (R2-style servers and some
@@ -1005,9 +839,7 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxc);
     curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxc);
     curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, maxc);
-    f->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)f;
-    if (!f->rng)
-        f->rng = 0x9E3779B97F4A7C15ULL;
+    rc_retry_init(&f->backoff, s->opts.backoff_base_s, s->opts.backoff_cap_s, (uintptr_t)f);
     s->ops = &fdsn_ops;
     return RC_OK;
 nomem:

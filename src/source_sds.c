@@ -10,8 +10,9 @@
  * shape module trims. Day files are read whole: they are tens of MB at most,
  * and one read beats a seek per record.
  */
+#include "source_int.h"
+
 #include "r2cache/mseed.h"
-#include "r2cache/source.h"
 #include "r2cache/timewin.h"
 
 #include <errno.h>

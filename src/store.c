@@ -1,20 +1,57 @@
 /*
  * store.c: the backend-neutral half of the store interface.
  *
- * rc_store_open picks the backend from the URL (s3:// or a local directory,
- * given as file:///abs/path or a plain path), and the rc_store_* wrappers
+ * rc_store_open picks the backend from the URL scheme through the backend
+ * table below (s3://, file://, or a plain path for the local store); the
+ * backend interface is store_int.h. The rc_store_* wrappers
  * check arguments once so backends can trust them. Backends without an
  * upload queue get put_async for free as a synchronous put whose completion
  * is reported before rc_store_put_async returns, which keeps callers on one
  * code path whatever the backend.
  */
-#include "r2cache/store.h"
+#include "store_int.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RC_STORE_DEFAULT_ROOT "./r2cache-data"
+
+/* The backends by URL scheme ("SCHEME://..."), with the form messages
+ * suggest. A new backend is one file and one row here. */
+typedef struct rc_store_backend {
+    const char *scheme;
+    const char *form;
+    rc_store_open_fn open;
+} rc_store_backend;
+
+static const rc_store_backend store_backends[] = {
+    {"s3", "s3://BUCKET[/PREFIX]", rc_store_s3_open},
+    {"file", "file:///abs/path", rc_store_file_open},
+};
+#define STORE_PLAIN_PATH "file" /* the backend of a URL without "://" */
+#define STORE_NBACKENDS (sizeof store_backends / sizeof store_backends[0])
+
+static const rc_store_backend *store_backend(const char *scheme, size_t n)
+{
+    for (size_t i = 0; i < STORE_NBACKENDS; i++)
+        if (strlen(store_backends[i].scheme) == n &&
+            strncmp(scheme, store_backends[i].scheme, n) == 0)
+            return &store_backends[i];
+    return NULL;
+}
+
+static int unknown_scheme(const char *url, rc_err *e)
+{
+    char forms[256] = "";
+    size_t len = 0;
+    for (size_t i = 0; i < STORE_NBACKENDS && len < sizeof forms; i++)
+        len += (size_t)snprintf(forms + len, sizeof forms - len, "%s, ", store_backends[i].form);
+    if (len >= 2 && len < sizeof forms) forms[len - 2] = '\0';
+    return rc_err_set(e, RC_EINVAL,
+                      "store URL %s: unknown scheme; use %s or a plain directory path", url, forms);
+}
 
 int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)
 {
@@ -79,25 +116,13 @@ int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc
         rc_store_opts_default(&s->opts);
 
     int rc;
-    if (strncmp(url, "s3://", 5) == 0) {
-        rc = rc_store_s3_open(s, url, e);
-    } else if (strncmp(url, "file://", 7) == 0) {
-        const char *path = url + 7;
-        if (path[0] != '/')
-            rc = rc_err_set(e, RC_EINVAL,
-                            "store URL %s: a file URL needs an absolute path "
-                            "(file:///abs/path, three slashes); or give a plain directory path",
-                            url);
-        else
-            rc = rc_store_file_open(s, path, e);
-    } else if (strstr(url, "://")) {
-        rc = rc_err_set(e, RC_EINVAL,
-                        "store URL %s: unknown scheme; use s3://BUCKET[/PREFIX], "
-                        "file:///abs/path or a plain directory path",
-                        url);
-    } else {
-        rc = rc_store_file_open(s, url, e);
-    }
+    const char *sep = strstr(url, "://");
+    const rc_store_backend *b = sep ? store_backend(url, (size_t)(sep - url))
+                                    : store_backend(STORE_PLAIN_PATH, strlen(STORE_PLAIN_PATH));
+    if (b)
+        rc = b->open(s, url, e);
+    else
+        rc = unknown_scheme(url, e);
     if (rc != RC_OK) {
         free(s->url);
         free(s);
@@ -118,6 +143,11 @@ void rc_store_close(rc_store *s)
 const char *rc_store_describe(const rc_store *s)
 {
     return s && s->url ? s->url : "(no store)";
+}
+
+const rc_store_opts *rc_store_options(const rc_store *s)
+{
+    return &s->opts;
 }
 
 static int check_key(const rc_store *s, const char *key, rc_err *e)

@@ -105,6 +105,29 @@ int64_t rc_day_start(int64_t t)
     return rc_floor(t, DAY_SECONDS);
 }
 
+int64_t rc_month_start(int64_t t)
+{
+    int y, m, d;
+    rc_civil_from_days(floor_div(t, DAY_SECONDS), &y, &m, &d);
+    return rc_days_from_civil(y, m, 1) * DAY_SECONDS;
+}
+
+int64_t rc_month_next(int64_t t)
+{
+    int y, m, d;
+    rc_civil_from_days(floor_div(t, DAY_SECONDS), &y, &m, &d);
+    if (++m > 12) {
+        m = 1;
+        y++;
+    }
+    return rc_days_from_civil(y, m, 1) * DAY_SECONDS;
+}
+
+int rc_month_days(int64_t t)
+{
+    return (int)((rc_month_next(t) - rc_month_start(t)) / DAY_SECONDS);
+}
+
 /* ---- parsing ---- */
 
 /* Exactly n decimal digits at *p; advances *p. */

@@ -8,6 +8,7 @@
 #include "inv_fixture.h"
 
 #include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 
 #include <math.h>
 #include <sys/wait.h>
@@ -193,10 +194,10 @@ Test(inventory, change_marker_makes_the_next_inventory_rebuild_that_month)
     cr_assert_eq(fx_json("inventory --scope station --station XX.AAA..HHZ", &j), 0);
     cr_assert_eq(fx_num(j, "total_chunks.10min"), 360);
     cJSON_Delete(j);
-    /* ... and with it (rc_inventory_touch), the month is rebuilt once */
+    /* ... and with it (rc_summary_touch), the month is rebuilt once */
     rc_chan c = {"XX", "AAA", "", "HHZ"};
     rc_err e;
-    cr_assert_eq(rc_inventory_touch(st, &c, "kilauea", 1762214400LL, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_summary_touch(st, &c, "kilauea", 1762214400LL, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(fx_json("inventory --scope station --station XX.AAA..HHZ", &j), 0);
     cr_assert_eq(fx_num(j, "total_chunks.10min"), 359);
     cr_assert_eq(fx_num(j, "inventory_stats.summaries_written"), 1);

@@ -872,3 +872,144 @@ Test(rate, parse_rejects_non_canonical)
         cr_assert(strstr(e.msg, q) != NULL, "%s", e.msg);
     }
 }
+
+/* ---- index keys (inventory summaries and change markers) ---- */
+
+Test(index, builds_summary_and_marker_keys)
+{
+    rc_chan c = chan("HV.UWE..HHZ");
+    char k[RC_KEY_MAX];
+    rc_err e = {0};
+    cr_assert_eq(rc_key_index(&c, "kilauea", T1104 + 5 * H, RC_INDEX_SUMMARY, k, sizeof k, &e),
+                 RC_OK, "%s", e.msg);
+    cr_assert_str_eq(k, "index/kilauea/HV.UWE..HHZ/2025-11.json");
+    cr_assert_eq(rc_key_index(&c, "kilauea", T20251231, RC_INDEX_MARKER, k, sizeof k, &e), RC_OK);
+    cr_assert_str_eq(k, "index/kilauea/HV.UWE..HHZ/2025-12.dirty");
+    rc_chan l = chan("AV.GSTD.01.BHZ");
+    cr_assert_eq(rc_key_index(&l, "greatsitkin", T20240229, RC_INDEX_SUMMARY, k, sizeof k, &e),
+                 RC_OK);
+    cr_assert_str_eq(k, "index/greatsitkin/AV.GSTD.01.BHZ/2024-02.json");
+}
+
+Test(index, build_rejects_bad_parts)
+{
+    rc_chan c = chan("HV.UWE..HHZ");
+    char k[RC_KEY_MAX];
+    rc_err e = {0};
+    cr_assert_eq(rc_key_index(&c, "Kilauea!", T1104, RC_INDEX_SUMMARY, k, sizeof k, &e),
+                 RC_EINVAL);
+    cr_assert_eq(rc_key_index(&c, "kilauea", T1104, (rc_index_kind)7, k, sizeof k, &e), RC_EINVAL);
+    cr_assert(strstr(e.msg, "kind") != NULL, "%s", e.msg);
+    cr_assert_eq(rc_key_index(&c, "kilauea", T1104, RC_INDEX_SUMMARY, k, 20, &e), RC_EINVAL);
+    cr_assert(strstr(e.msg, "too long") != NULL, "%s", e.msg);
+}
+
+Test(index, parses_what_it_builds)
+{
+    rc_chan c = chan("AV.GSTD.01.BHZ");
+    char k[RC_KEY_MAX];
+    rc_err e = {0};
+    for (int kind = RC_INDEX_SUMMARY; kind <= RC_INDEX_MARKER; kind++) {
+        cr_assert_eq(rc_key_index(&c, "greatsitkin", T1104 + 3 * DAY, (rc_index_kind)kind, k,
+                                  sizeof k, &e),
+                     RC_OK);
+        rc_index_id id;
+        cr_assert_eq(rc_key_index_parse(k, &id, &e), RC_OK, "%s: %s", k, e.msg);
+        cr_assert(rc_chan_equal(&id.chan, &c));
+        cr_assert_str_eq(id.volcano, "greatsitkin");
+        cr_assert_eq(id.month, 1761955200LL); /* 2025-11-01 */
+        cr_assert_eq(id.kind, (rc_index_kind)kind);
+    }
+    rc_index_id id;
+    cr_assert_eq(rc_key_index_parse("index/kilauea/HV.UWE..HHZ/2024-02.dirty", &id, NULL), RC_OK);
+    cr_assert_str_eq(id.chan.loc, "");
+    cr_assert_eq(id.month, 1706745600LL); /* 2024-02-01 */
+}
+
+Test(index, parse_rejects_other_keys)
+{
+    static const char *const bad[] = {
+        "data/2025/11/HV/kilauea/UWE/--/HHZ/x.json", /* not under index/ */
+        "index/kilauea/HV.UWE..HHZ/2025-11.txt",     /* other extension */
+        "index/kilauea/HV.UWE..HHZ/2025-13.json",    /* month 13 */
+        "index/kilauea/HV.UWE..HHZ/2025-1.json",     /* not YYYY-MM */
+        "index/kilauea/HV.UWE/2025-11.json",         /* not a channel */
+        "index//HV.UWE..HHZ/2025-11.json",           /* no volcano */
+        "index/kilauea/2025-11.json",                /* no channel folder */
+        "index/kilauea/HV.UWE..HHZ/2025-11.json/x",  /* deeper */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc_index_id id;
+        rc_err e = {0};
+        cr_assert_eq(rc_key_index_parse(bad[i], &id, &e), RC_EINVAL, "accepted %s", bad[i]);
+        cr_assert(e.msg[0] != '\0', "%s: no message", bad[i]);
+    }
+}
+
+Test(index, prefix)
+{
+    char p[RC_KEY_MAX];
+    rc_key_index_prefix(NULL, p, sizeof p);
+    cr_assert_str_eq(p, "index/");
+    rc_key_index_prefix("", p, sizeof p);
+    cr_assert_str_eq(p, "index/");
+    rc_key_index_prefix("kilauea", p, sizeof p);
+    cr_assert_str_eq(p, "index/kilauea/");
+}
+
+/* ---- the folder of a stray key ---- */
+
+Test(folder, names_the_channel_day_of_a_stray_key)
+{
+    rc_chan c;
+    char v[RC_VOLCANO_MAX];
+    int64_t day = 0;
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZ/junk.bin", &c,
+                               v, &day),
+                 RC_OK);
+    cr_assert_str_eq(c.net, "HV");
+    cr_assert_str_eq(c.sta, "UWE");
+    cr_assert_str_eq(c.loc, "");
+    cr_assert_str_eq(c.cha, "HHZ");
+    cr_assert_str_eq(v, "kilauea");
+    cr_assert_eq(day, 1761955200LL); /* seed: the month's first day */
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/04/AV/greatsitkin/GSTD/01/BHZ/x",
+                               &c, v, &day),
+                 RC_OK);
+    cr_assert_str_eq(c.loc, "01");
+    cr_assert_str_eq(v, "greatsitkin");
+    cr_assert_eq(day, T1104);
+}
+
+Test(folder, rejects_folders_that_name_nothing)
+{
+    rc_chan c;
+    char v[RC_VOLCANO_MAX];
+    int64_t day;
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/x", &c, v, &day),
+                 RC_EINVAL); /* too shallow */
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/13/HV/kilauea/UWE/--/HHZ/x", &c, v,
+                               &day),
+                 RC_EINVAL); /* month 13 */
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "other/2025/11/HV/kilauea/UWE/--/HHZ/x", &c, v,
+                               &day),
+                 RC_EINVAL);
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZTOOLONG/x", &c,
+                               v, &day),
+                 RC_EINVAL);
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/31/AV/greatsitkin/GSTD/01/BHZ/x",
+                               &c, v, &day),
+                 RC_EINVAL); /* November 31 */
+}
+
+Test(chan, set_copies_codes_or_refuses_long_ones)
+{
+    rc_chan c;
+    cr_assert_eq(rc_chan_set(&c, "HV", "UWE", "", "HHZ"), RC_OK);
+    cr_assert_str_eq(c.net, "HV");
+    cr_assert_str_eq(c.sta, "UWE");
+    cr_assert_str_eq(c.loc, "");
+    cr_assert_str_eq(c.cha, "HHZ");
+    cr_assert_eq(rc_chan_set(&c, "HV", "ABCDEFGHI", "", "HHZ"), RC_EINVAL);
+    cr_assert_str_eq(c.net, "");
+}

@@ -339,7 +339,7 @@ Test(store_s3, list_pages_over_1000_keys)
     /* list through the proxy, to count the pages */
     start_proxy();
     rc_store *ls = NULL;
-    cr_assert_eq(rc_store_open(s->url, &o, &ls, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_store_open(rc_store_describe(s), &o, &ls, &e), RC_OK, "%s", e.msg);
     faults("[]");
     keys ks = {0};
     cr_assert_eq(rc_store_list(ls, "pg/", collect, &ks, &e), RC_OK, "%s", e.msg);

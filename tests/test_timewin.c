@@ -417,3 +417,45 @@ Test(range_windows, inside_from_to)
     cr_assert_eq(rc_range_windows(T20240229, T20240229 + DAY, H, s, 200), 24);
     cr_assert_eq(s[0], T20240229);
 }
+
+/* ---- months ---- */
+
+#define T20251101 1761955200LL /* 2025-11-01T00:00:00Z */
+#define T20251201 1764547200LL /* 2025-12-01T00:00:00Z */
+#define T20240201 1706745600LL /* 2024-02-01T00:00:00Z */
+#define T20240301 1709251200LL /* 2024-03-01T00:00:00Z */
+#define T21000201 4105123200LL /* 2100-02-01T00:00:00Z */
+#define T19691201 (-2678400LL) /* 1969-12-01T00:00:00Z */
+
+Test(month, start_of_any_time_in_it)
+{
+    cr_assert_eq(rc_month_start(T20251104), T20251101);
+    cr_assert_eq(rc_month_start(T20251101), T20251101);
+    cr_assert_eq(rc_month_start(T20251201 - 1), T20251101);
+    cr_assert_eq(rc_month_start(T20251231 + 23 * H + 59 * M + 59), T20251201);
+    cr_assert_eq(rc_month_start(T20260101), T20260101);
+    cr_assert_eq(rc_month_start(T20240229 + 12 * H), T20240201);
+    cr_assert_eq(rc_month_start(-1), T19691201);
+    cr_assert_eq(rc_month_start(0), 0);
+}
+
+Test(month, next_crosses_years_and_february)
+{
+    cr_assert_eq(rc_month_next(T20251101), T20251201);
+    cr_assert_eq(rc_month_next(T20251104 + 5 * H), T20251201);
+    cr_assert_eq(rc_month_next(T20251231), T20260101);
+    cr_assert_eq(rc_month_next(T20240229), T20240301);
+    cr_assert_eq(rc_month_next(T21000201), T21000301);
+    cr_assert_eq(rc_month_next(-1), 0);
+}
+
+Test(month, days_in_month)
+{
+    cr_assert_eq(rc_month_days(T20251104), 30);
+    cr_assert_eq(rc_month_days(T20251231), 31);
+    cr_assert_eq(rc_month_days(T20240229), 29); /* leap year */
+    cr_assert_eq(rc_month_days(T21000201), 28); /* 2100 is not one */
+    cr_assert_eq(rc_month_days(T20000229), 29); /* 2000 is */
+    cr_assert_eq(rc_month_days(T20240301), 31);
+    cr_assert_eq(rc_month_days(-1), 31);
+}

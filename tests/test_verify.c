@@ -6,6 +6,7 @@
 #include "inv_fixture.h"
 
 #include "r2cache/inventory.h"
+#include "r2cache/summary.h"
 
 TestSuite(verify, .init = fx_setup, .fini = fx_teardown, .timeout = 300);
 
@@ -186,7 +187,7 @@ Test(verify, stale_summary_is_a_fault_and_repair_rewrites_it)
     /* a pending change marker is not a fault: the next inventory rebuilds it */
     rc_chan c = {"XX", "AAA", "", "HHZ"};
     rc_err e;
-    cr_assert_eq(rc_inventory_touch(st, &c, "kilauea", 1762214400LL, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_summary_touch(st, &c, "kilauea", 1762214400LL, &e), RC_OK, "%s", e.msg);
     cr_assert_eq(fx_json("verify", &j), 0);
     cJSON_Delete(j);
     cr_assert_eq(fx_json("inventory --scope station --station XX.AAA..HHZ", &j), 0);

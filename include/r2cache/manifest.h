@@ -25,9 +25,10 @@
  * complete_day = every base (10-minute) window of the day is present (144).
  *
  * The manifest is an index, not the truth: blobs are written first, and
- * rc_manifest_update applies its operations to the freshest stored version
- * with a conditional put, re-reading and re-applying on conflict, so
- * concurrent writers never lose each other's entries.
+ * every write (rc_manifest_rmw, and rc_manifest_update on top of it) applies
+ * its change to the freshest stored version with a conditional put,
+ * re-reading and re-applying on conflict, so concurrent writers never lose
+ * each other's entries.
  */
 #ifndef R2CACHE_MANIFEST_H
 #define R2CACHE_MANIFEST_H
@@ -100,6 +101,12 @@ typedef struct rc_manifest {
 /* Empty manifest for a channel-day. */
 void rc_manifest_init(rc_manifest *m, rc_layout l, const rc_chan *c, const char *volcano,
                       double rate, int64_t day);
+/* Empty manifest of a configured station's channel-day: rc_manifest_init
+ * plus the header fields the configuration gives (instrument_type,
+ * coordinates when it has them). */
+struct rc_station;
+void rc_manifest_init_station(rc_manifest *m, rc_layout l, const struct rc_station *st,
+                              const char *volcano, double rate, int64_t day);
 void rc_manifest_free(rc_manifest *m);
 /* Deep copy (history/extra included). */
 int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e);
@@ -152,6 +159,8 @@ typedef struct rc_rmw_opts {
     int max_attempts;          /* 0 = 20 */
     int replace_unreadable;    /* 1: a stored manifest that does not parse is rebuilt
                                   from tmpl (reindex, repair); 0: RC_EFORMAT, untouched */
+    const rc_obj_meta *create_meta; /* headers of a manifest this call creates (migrate
+                                       keeps its source's); NULL = rc_manifest_obj_meta */
 } rc_rmw_opts;
 
 /* The content type and Cache-Control every manifest object is written with. */
@@ -160,6 +169,7 @@ void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta);
 /*
  * Change the freshest stored manifest. Returns 1 when it changed m, 0 when
  * not, -1 on error (with e set). exists = 0 when m is the template.
+ * m->updated_at already holds now_iso (a function may set it otherwise).
  */
 typedef int (*rc_manifest_mutate_fn)(rc_manifest *m, int exists, const char *now_iso, void *user,
                                      rc_err *e);
@@ -178,6 +188,29 @@ typedef int (*rc_manifest_mutate_fn)(rc_manifest *m, int exists, const char *now
  */
 int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_manifest_mutate_fn fn,
                     void *user, const rc_rmw_opts *o, int *changed, rc_err *e);
+
+/*
+ * A mutate function for rc_manifest_rmw (user = rc_mmatch): make the
+ * manifest index exactly the blobs in want. Entries with no blob in want are
+ * removed once a HEAD confirms their blob is gone now (the caller's listing
+ * may predate a writer that stored it since), blobs without an entry are
+ * added, and with replace_differing an entry is replaced by its blob's (the
+ * old one kept in history; equal data is no change). reindex and verify
+ * --repair.
+ */
+typedef struct rc_mwant {
+    rc_span span;
+    rc_mentry entry; /* not owned */
+} rc_mwant;
+
+typedef struct rc_mmatch {
+    rc_store *st;
+    const rc_mwant *want;
+    size_t n;
+    int replace_differing;
+} rc_mmatch;
+
+int rc_manifest_match(rc_manifest *m, int exists, const char *now_iso, void *user, rc_err *e);
 
 /* rc_manifest_rmw applying ops (upserts) in order; cache_control as in
  * rc_rmw_opts (NULL = the default), max_attempts 0 = 20. */
@@ -202,6 +235,21 @@ int rc_manifest_load(rc_store *st, rc_layout l, const char *key, rc_manifest *m,
  * revision, history and extra to the caller (they come from the key/HEAD). */
 void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta);
 int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, rc_err *e);
+
+/*
+ * Entry of the blob at key (a chunk of span starting at start) from its
+ * metadata (HEAD, or the local store's sidecar): rc_mentry_from_meta, with
+ * start and end from the arguments and bytes from the HEAD. Flags:
+ * RC_MBLOB_DECODE: when the metadata lacks the statistics, read and decode
+ *   the body instead (min, max, samples, sha256; gap fields 0) and set
+ *   *from_body (may be NULL) to 1; RC_EFORMAT naming the key when it does
+ *   not decode. Without it, RC_EFORMAT from rc_mentry_from_meta.
+ * RC_MBLOB_STAMP: written_at from the object's modification time.
+ * Errors of the HEAD are returned as they are.
+ */
+enum { RC_MBLOB_DECODE = 1, RC_MBLOB_STAMP = 2 };
+int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start,
+                        unsigned flags, rc_mentry *en, int *from_body, rc_err *e);
 
 void rc_mentry_free(rc_mentry *en);
 /* Deep copy (steps, history, extra). RC_ENOMEM leaves dst empty. */

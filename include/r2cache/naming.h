@@ -52,6 +52,9 @@ int rc_chan_parse(const char *s, rc_chan *out, rc_err *e);
 /* "NET.STA.LOC.CHA" with empty location as "NET.STA..CHA". out: RC_CHAN_STR_MAX. */
 void rc_chan_format(const rc_chan *c, char *out);
 int rc_chan_equal(const rc_chan *a, const rc_chan *b);
+/* Copy the four codes into c: RC_EINVAL (c zeroed) when one is longer than
+ * RC_CODE_MAX - 1 characters; no other check (that is rc_chan_validate). */
+int rc_chan_set(rc_chan *c, const char *net, const char *sta, const char *loc, const char *cha);
 /* Volcano names: 1-63 characters of [a-z0-9_-], starting with [a-z0-9]. */
 int rc_volcano_validate(const char *name, rc_err *e);
 
@@ -123,5 +126,39 @@ const char *rc_key_root(void);
  */
 int rc_key_prefix_channel_day(rc_layout l, const rc_chan *c, const char *volcano, int64_t day,
                               char *out, size_t n, rc_err *e);
+
+/*
+ * The channel-day whose folders hold key, for a key of layout l that does
+ * not parse as a whole (a stray file in a channel folder):
+ *   seed:   data/YYYY/MM/NET/VOLC/STA/LOC/CHA/...  (day = the month's first)
+ *   viewer: data/YYYY/MM/DD/NET/VOLC/STA/LOC/CHA/...
+ * RC_OK with c, volcano (RC_VOLCANO_MAX) and day when the folders name a
+ * valid channel and date; RC_EINVAL otherwise (e untouched; may be NULL).
+ */
+int rc_key_folder(rc_layout l, const char *key, rc_chan *c, char *volcano, int64_t *day);
+
+/*
+ * Keys of the inventory index, beside the data (both layouts share it):
+ *   index/{VOLCANO}/{NET}.{STA}.{LOC}.{CHA}/{YYYY}-{MM}.json   summary
+ *   index/{VOLCANO}/{NET}.{STA}.{LOC}.{CHA}/{YYYY}-{MM}.dirty  change marker
+ */
+typedef enum rc_index_kind { RC_INDEX_SUMMARY = 1, RC_INDEX_MARKER = 2 } rc_index_kind;
+
+typedef struct rc_index_id {
+    rc_chan chan;
+    char volcano[RC_VOLCANO_MAX];
+    int64_t month; /* first day of the month, 00:00 UTC */
+    rc_index_kind kind;
+} rc_index_id;
+
+/* Key of a channel-month's summary or marker (month = any time in it). */
+int rc_key_index(const rc_chan *c, const char *volcano, int64_t month, rc_index_kind kind,
+                 char *out, size_t n, rc_err *e);
+/* Parse an index key. RC_EINVAL (e may be NULL) for anything else under
+ * index/ (or outside it). */
+int rc_key_index_parse(const char *key, rc_index_id *out, rc_err *e);
+/* Listing prefix of the index: "index/", or "index/{VOLCANO}/" when volcano
+ * is neither NULL nor "". */
+void rc_key_index_prefix(const char *volcano, char *out, size_t n);
 
 #endif

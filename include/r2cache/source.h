@@ -1,7 +1,7 @@
 /*
  * source.h: where miniSEED comes from. Knows nothing of stores.
  *
- * Two backends behind one interface:
+ * Two backends behind one interface (private: src/source_int.h):
  *   FDSN dataselect ("https://service.iris.edu", "http://127.0.0.1:8080"; the
  *   client appends /fdsnws/dataselect/1/query): bulk POST, one line per
  *   channel and time span; 413 = split the request (lines first, then time)
@@ -130,6 +130,9 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
 void rc_source_close(rc_source *s);
 /* The URL for logs, with credentials redacted (never the URL curl uses). */
 const char *rc_source_describe(const rc_source *s);
+/* The options in effect: the caller's, clamped and defaulted by
+ * rc_source_open (max_connections at most RC_SOURCE_MAX_CONNECTIONS). */
+const rc_source_opts *rc_source_options(const rc_source *s);
 
 /* Fetch every request (concurrently for FDSN). Returns RC_OK when every
  * request was delivered to cb (whatever its status), RC_EINTR when cb asked
@@ -141,24 +144,5 @@ int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc
  * "NET STA LOC CHA 2025-11-04T22:00:00 2025-11-04T22:10:00\n", with "--" for
  * an empty location. */
 int rc_fdsn_post_body(const rc_fetch_line *lines, size_t n, rc_buf *out);
-
-/* Backend operations; a new source is one file implementing these. */
-typedef struct rc_source_ops {
-    const char *scheme;
-    int (*fetch_many)(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc_fetch_cb cb,
-                      void *ud, rc_err *e);
-    void (*close)(rc_source *s);
-} rc_source_ops;
-
-struct rc_source {
-    const rc_source_ops *ops;
-    char *url;   /* as given, credentials included: for the backend's requests only */
-    char *shown; /* url through rc_url_redact: for every message */
-    rc_source_opts opts;
-    void *impl;
-};
-
-int rc_source_fdsn_open(rc_source *s, rc_err *e); /* source_fdsn.c */
-int rc_source_sds_open(rc_source *s, rc_err *e);  /* source_sds.c */
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * store.h: where chunks and manifests live. Knows nothing of seismology.
  *
- * One interface, one backend per file:
+ * One interface, one backend per file (the backend interface itself is
+ * private: src/store_int.h):
  *   file  (store_file.c): "file:///abs/path", or a plain directory path;
  *         default "./r2cache-data".
  *   s3    (store_s3.c):   "s3://BUCKET[/PREFIX]" (AWS S3, Cloudflare R2, any
@@ -66,21 +67,6 @@ typedef void (*rc_put_done_cb)(void *ud, const char *key, int status, const rc_e
 
 typedef struct rc_store rc_store;
 
-typedef struct rc_store_ops {
-    const char *scheme;
-    int (*put)(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,
-               char *etag_out, rc_err *e);
-    int (*get)(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e);
-    int (*head)(rc_store *s, const char *key, rc_obj_info *info, rc_err *e);
-    int (*del)(rc_store *s, const char *key, rc_err *e);
-    int (*list)(rc_store *s, const char *prefix, rc_list_cb cb, void *ud, rc_err *e);
-    /* Optional (NULL = rc_store_put_async falls back to a synchronous put). */
-    int (*put_async)(rc_store *s, const char *key, const void *data, size_t len,
-                     const rc_obj_meta *meta, rc_put_done_cb cb, void *ud, rc_err *e);
-    int (*wait)(rc_store *s, rc_err *e);
-    void (*close)(rc_store *s);
-} rc_store_ops;
-
 typedef struct rc_store_opts {
     /* S3 settings that may come from the config file; environment variables
      * (AWS_*, R2_*) fill what is NULL here. */
@@ -99,9 +85,14 @@ typedef struct rc_store_opts {
 
 void rc_store_opts_default(rc_store_opts *o);
 
+/* The handle. Its members belong to store*.c (src/store_int.h has the
+ * backend interface); everyone else uses rc_store_describe and
+ * rc_store_options. The definition stays here only until engine.c reads
+ * max_connections through rc_store_options; then it moves to store_int.h. */
+struct rc_store_ops;
 struct rc_store {
-    const rc_store_ops *ops;
-    char *url;  /* as given, for messages; never holds secrets */
+    const struct rc_store_ops *ops;
+    char *url; /* as given, for messages; never holds secrets */
     rc_store_opts opts;
     void *impl;
 };
@@ -111,6 +102,9 @@ struct rc_store {
 int rc_store_open(const char *url, const rc_store_opts *opts, rc_store **out, rc_err *e);
 void rc_store_close(rc_store *s);
 const char *rc_store_describe(const rc_store *s);
+/* The options the store was opened with (for opening more handles alike,
+ * or sizing work by max_connections). */
+const rc_store_opts *rc_store_options(const rc_store *s);
 
 /* etag_out (RC_ETAG_MAX, may be NULL) receives the new object's ETag. */
 int rc_store_put(rc_store *s, const char *key, const void *data, size_t len,
@@ -144,10 +138,6 @@ int rc_store_wait(rc_store *s, rc_err *e);
  */
 typedef void (*rc_store_par_fn)(rc_store *st, size_t i, void *ud);
 void rc_store_par_run(rc_store *s, int threads, size_t n, rc_store_par_fn fn, void *ud);
-
-/* Backend constructors (fill s->impl and s->ops). */
-int rc_store_file_open(rc_store *s, const char *root, rc_err *e);  /* store_file.c */
-int rc_store_s3_open(rc_store *s, const char *url, rc_err *e);     /* store_s3.c */
 
 /* Local store mapping of one key segment to a path segment (exposed for
  * tests): "" <-> "%", "%" <-> "%25", a leading "." <-> "%2E" (dot-files are

@@ -34,6 +34,13 @@ int rc_time_make(int y, int mon, int mday, int hour, int min, int sec, int64_t *
 int64_t rc_floor(int64_t t, int64_t span);
 int64_t rc_day_start(int64_t t);
 
+/* Months: the first day (00:00 UTC) of the month holding t, the first day of
+ * the month after the one holding t, and the number of days of that month
+ * (28..31). */
+int64_t rc_month_start(int64_t t);
+int64_t rc_month_next(int64_t t);
+int rc_month_days(int64_t t);
+
 /*
  * Parse a point in time:
  *   ISO 8601 UTC: "2025-11-04T22:00:00Z", "2025-11-04T22:00Z", "2025-11-04T22:00:00",
