@@ -1,123 +1,50 @@
 /*
- * engine.c: from "these windows should be cached" to chunks and manifests.
+ * engine.c: from "these windows should be cached" to chunks and manifests;
+ * the driver and public API of include/r2cache/engine.h.
  *
  * Design, in the order a pass runs:
- *  1. Plan (once): per channel-day, one listing of the day's keys and one
- *     manifest read decide each window's state: PRESENT (entry exists),
- *     REPAIR (blob exists, entry lost: the entry is rebuilt from the blob's
- *     metadata instead of refetching), or WANT. A wanted long window (1 h,
- *     6 h, 24 h) pulls in its base windows, so missing base data is fetched
- *     with it and present base chunks can be reused.
- *  2. Fetch: wanted base windows of a channel are coalesced into line spans
- *     of up to a day; lines of many channels are packed into bulk requests
- *     by estimated size; the source runs them concurrently (bounded).
- *  3. Shape: each answer is cut into blocks of the longest span; every
- *     wanted window inside a block (of any span) is a slice of the same
- *     shaped array, so a long chunk holds exactly its base chunks' samples.
- *  4. Store: blobs are queued (async on S3), and only once they are stored
- *     do their entries go into the manifest update of their channel-day,
- *     one conditional read-modify-write per channel-day and batch.
- *  5. Compose: wanted long windows whose base chunks came from different
- *     places are built from the stored base chunks.
+ *  1. Plan (once, engine_plan.c): per channel-day, one listing of the day's
+ *     keys and one manifest read decide each window's state: PRESENT (entry
+ *     exists), REPAIR (blob exists, entry lost: the entry is rebuilt from
+ *     the blob's metadata instead of refetching), or WANT. A wanted long
+ *     window (1 h, 6 h, 24 h) pulls in its base windows, so missing base
+ *     data is fetched with it and present base chunks can be reused.
+ *  2. Fetch (engine_plan.c builds the requests, engine_fetch.c handles the
+ *     answers): wanted base windows of a channel are coalesced into line
+ *     spans of up to a day; lines of many channels are packed into bulk
+ *     requests by estimated size; the source runs them concurrently
+ *     (bounded).
+ *  3. Shape (engine_fetch.c): each answer is cut into blocks of the longest
+ *     span; every wanted window inside a block (of any span) is a slice of
+ *     the same shaped array, so a long chunk holds exactly its base chunks'
+ *     samples.
+ *  4. Store (engine_fetch.c): blobs are queued (async on S3), and only once
+ *     they are stored do their entries go into the manifest update of their
+ *     channel-day, one conditional read-modify-write per channel-day and
+ *     batch.
+ *  5. Compose (engine_compose.c): wanted long windows whose base chunks
+ *     came from different places are built from the stored base chunks.
  * Memory stays bounded by one request's miniSEED plus one block.
+ *
+ * Owns: the engine's life (create, declare windows, free), the pass loop
+ * above and its stops (signal, unusable store or source), the statistics
+ * and per-target results, the plan reports, and what every stage shares:
+ * the task table (open addressing over (target, span, start)), object keys
+ * and per-target errors.
+ *
+ * Preconditions: an engine is used by one thread at a time (the caller's);
+ * the stages it calls run on that thread, except the store workers named
+ * in engine_int.h. opts, targets and the store and source they name outlive
+ * the engine.
  */
-#include "r2cache/engine.h"
-#include "r2cache/codec.h"
-#include "r2cache/summary.h"
-#include "r2cache/manifest.h"
+#include "engine_int.h"
 #include "r2cache/naming.h"
-#include "r2cache/shape.h"
 #include "r2cache/timewin.h"
 
-#include <math.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef enum wstate {
-    W_WANT = 0,
-    W_PRESENT,
-    W_REPAIR,
-    W_DONE,
-    W_NODATA,
-    W_FAILED,
-    W_HELD,
-    W_KEPT,
-    W_NOTDUE /* has not ended (plus the delay) at `now`: never written yet */
-} wstate;
-
-typedef struct wtask {
-    size_t ti;
-    rc_span span;
-    int64_t start;
-    wstate state;
-    int declared;  /* the caller asked for it (not only needed by a long window) */
-    int upgrade;   /* replaces a provisional entry if at least as complete */
-    int listed;    /* its blob appeared in the day's listing */
-    int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
-    int notdue;    /* end + delay > now: not fetched, not written */
-    int has_old;
-    rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
-    int has_new;
-    rc_mentry newe; /* entry written in this run */
-    int written_prov;
-} wtask;
-
-typedef struct dayop {
-    size_t ti;
-    int64_t day;
-    rc_span span;
-    rc_upsert_mode mode;
-    rc_mentry entry;
-    size_t task;
-} dayop;
-
-typedef struct tstate {
-    double rate; /* configured, learned from the listing, or from data */
-    rc_target_result res;
-} tstate;
-
-typedef struct line {
-    size_t ti;
-    int64_t start, end;
-} line;
-
-struct rc_engine {
-    rc_engine_opts o;
-    const rc_target *targets;
-    size_t ntargets;
-    tstate *ts;
-    wtask *tasks;
-    size_t ntasks, captasks;
-    size_t *hash; /* open addressing: task index + 1, 0 = empty */
-    size_t hcap;
-    dayop *ops;
-    size_t nops, capops;
-    rc_span base;
-    rc_span longest;
-    int planned;
-    int final;
-    rc_codec *codec;
-    rc_engine_stats stats;
-    /* per pass */
-    line *lines;
-    size_t nlines;
-    rc_fetch_line *flines;
-    rc_fetch_req *reqs;
-    size_t *req_first; /* index of the first line of each request */
-    size_t nreqs;
-    struct timespec t0;
-    rc_err fatal;
-    rc_engine_progress_cb progress;
-    void *progress_ud;
-    size_t done_reqs;
-    rc_plan_line *plan_lines; /* rc_engine_plan_info's copy */
-    /* the answer being processed holds records nobody asked for: windows
-     * of it that come out empty are failures naming them, not "no data" */
-    char foreign[RC_ERR_MSG_MAX];
-};
 
 /* ---------------------------------------------------------------------- */
 
@@ -155,7 +82,7 @@ static int hash_grow(rc_engine *en)
     return RC_OK;
 }
 
-static wtask *task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
+wtask *eng_task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
 {
     if (!en->hcap)
         return NULL;
@@ -169,9 +96,9 @@ static wtask *task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start
     return NULL;
 }
 
-static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared)
+wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared)
 {
-    wtask *t = task_find(en, ti, s, start);
+    wtask *t = eng_task_find(en, ti, s, start);
     if (t) {
         t->declared |= declared;
         return t;
@@ -203,12 +130,7 @@ static wtask *task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int d
     return t;
 }
 
-static const rc_station *st_of(const rc_engine *en, size_t ti)
-{
-    return en->targets[ti].st;
-}
-
-static void target_error(rc_engine *en, size_t ti, const char *msg)
+void eng_target_error(rc_engine *en, size_t ti, const char *msg)
 {
     /* keep the start of the message: it names the key or channel */
     size_t n = strlen(msg), cap = sizeof en->ts[ti].res.error;
@@ -219,6 +141,14 @@ static void target_error(rc_engine *en, size_t ti, const char *msg)
 }
 
 /* ---------------------------------------------------------------------- */
+
+/* Seconds on the monotonic clock (run time in the stats). */
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntargets,
                   rc_engine **out, rc_err *e)
@@ -251,22 +181,9 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
         free(en);
         return rc;
     }
-    clock_gettime(CLOCK_MONOTONIC, &en->t0);
+    en->t0 = mono_seconds();
     *out = en;
     return RC_OK;
-}
-
-static void free_pass(rc_engine *en)
-{
-    free(en->lines);
-    free(en->flines);
-    free(en->reqs);
-    free(en->req_first);
-    en->lines = NULL;
-    en->flines = NULL;
-    en->reqs = NULL;
-    en->req_first = NULL;
-    en->nlines = en->nreqs = 0;
 }
 
 void rc_engine_free(rc_engine *en)
@@ -286,7 +203,7 @@ void rc_engine_free(rc_engine *en)
     free(en->hash);
     free(en->ts);
     free(en->plan_lines);
-    free_pass(en);
+    eng_free_pass(en);
     rc_codec_free(en->codec);
     free(en);
 }
@@ -298,7 +215,7 @@ int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_
     if (rc_floor(start, rc_span_seconds(span)) != start)
         return rc_err_set(e, RC_EINVAL, "internal: window start not aligned to %s",
                           rc_span_name(span));
-    if (!task_add(en, target, span, start, 1))
+    if (!eng_task_add(en, target, span, start, 1))
         return rc_err_set(e, RC_ENOMEM, "out of memory");
     return RC_OK;
 }
@@ -313,14 +230,37 @@ const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t targ
     return &en->ts[target].res;
 }
 
+void eng_note_fatal(rc_engine *en, const rc_err *e)
+{
+    if (e && (e->code == RC_EAUTH || e->code == RC_EUNUSABLE) && !en->fatal.code)
+        en->fatal = *e;
+}
+
+size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size_t *at)
+{
+    size_t nr = 0, j = *i;
+    while (nr < ENGINE_BATCH && j < n) {
+        eng_chday a = key(ctx, j);
+        at[nr++] = j;
+        for (j++; j < n; j++) {
+            eng_chday b = key(ctx, j);
+            if (b.ti != a.ti || b.day != a.day)
+                break;
+        }
+    }
+    at[nr] = j;
+    *i = j;
+    return nr;
+}
+
 /* --- keys -------------------------------------------------------------- */
 
-static int chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
-                     rc_err *e)
+int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
+                  rc_err *e)
 {
     rc_chunk_id id;
     memset(&id, 0, sizeof id);
-    id.chan = st_of(en, ti)->chan;
+    id.chan = eng_station(en, ti)->chan;
     snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
     id.rate = en->ts[ti].rate;
     id.span = s;
@@ -333,14 +273,14 @@ static int manifest_key_rate(const rc_engine *en, size_t ti, int64_t day, double
 {
     rc_manifest_id id;
     memset(&id, 0, sizeof id);
-    id.chan = st_of(en, ti)->chan;
+    id.chan = eng_station(en, ti)->chan;
     snprintf(id.volcano, sizeof id.volcano, "%s", en->targets[ti].volc->name);
     id.rate = rate;
     id.day = day;
     return rc_key_manifest(en->o.cfg->layout, &id, out, RC_KEY_MAX, e);
 }
 
-static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
+int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e)
 {
     return manifest_key_rate(en, ti, day, en->ts[ti].rate, out, e);
 }
@@ -348,11 +288,11 @@ static int manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, 
 /* Listing prefix holding exactly one channel-day's keys: in the seed layout
  * the manifest name minus ".json" is the common start of the day's chunk
  * names; in the viewer layout it is the day folder of the channel. */
-static int day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
-                      rc_err *e)
+int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
+                   rc_err *e)
 {
     if (en->o.cfg->layout == RC_LAYOUT_VIEWER)
-        return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &st_of(en, ti)->chan,
+        return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &eng_station(en, ti)->chan,
                                          en->targets[ti].volc->name, day, out, RC_KEY_MAX, e);
     int rc = manifest_key_rate(en, ti, day, rate, out, e);
     if (rc)
@@ -363,1258 +303,12 @@ static int day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, 
     return RC_OK;
 }
 
-/* --- plan ---------------------------------------------------------------- */
-
-/* Channel-days handled per parallel batch (bounds the per-day state held). */
-#define ENGINE_BATCH 256
-
-typedef struct listed {
-    rc_span span;
-    int64_t start;
-    int64_t size;
-} listed;
-
-typedef struct list_ctx {
-    const rc_engine *en;
-    size_t ti;
-    listed *v;
-    size_t n, cap;
-    int has_manifest;
-    char manifest_key[RC_KEY_MAX];
-    double rate_seen;
-    int stop_at_first;
-} list_ctx;
-
-static int list_cb(void *ud, const rc_obj_info *obj)
-{
-    list_ctx *lc = ud;
-    rc_key_info ki;
-    rc_err e;
-    if (rc_key_parse(lc->en->o.cfg->layout, obj->key, &ki, &e) != RC_OK)
-        return 0; /* not ours (verify reports such keys) */
-    const rc_chan *want = &st_of(lc->en, lc->ti)->chan;
-    if (ki.kind == RC_KEY_MANIFEST) {
-        if (!rc_chan_equal(&ki.manifest.chan, want))
-            return 0;
-        if (ki.manifest.rate > 0)
-            lc->rate_seen = ki.manifest.rate;
-        lc->has_manifest = 1;
-        snprintf(lc->manifest_key, sizeof lc->manifest_key, "%s", obj->key);
-        return lc->stop_at_first;
-    }
-    if (!rc_chan_equal(&ki.chunk.chan, want))
-        return 0;
-    if (ki.chunk.rate > 0)
-        lc->rate_seen = ki.chunk.rate;
-    if (lc->stop_at_first)
-        return 1;
-    if (lc->n == lc->cap) {
-        size_t nc = lc->cap ? lc->cap * 2 : 64;
-        listed *nv = realloc(lc->v, nc * sizeof *nv);
-        if (!nv)
-            return 1;
-        lc->v = nv;
-        lc->cap = nc;
-    }
-    lc->v[lc->n++] = (listed){ki.chunk.span, ki.chunk.start, obj->size};
-    return 0;
-}
-
-/* Seed keys carry the rate: when the configuration does not give it, learn
- * it from what is already stored for the channel-day (one short listing).
- * *rate is left as it is when nothing tells. */
-static int learn_rate(rc_store *store, const rc_engine *en, size_t ti, int64_t day, double *rate,
-                      rc_err *e)
-{
-    if (*rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
-        return RC_OK;
-    char prefix[RC_KEY_MAX];
-    int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &st_of(en, ti)->chan,
-                                       en->targets[ti].volc->name, day, prefix, sizeof prefix, e);
-    if (rc)
-        return rc;
-    list_ctx lc = {.en = en, .ti = ti, .stop_at_first = 1};
-    rc = rc_store_list(store, prefix, list_cb, &lc, e);
-    free(lc.v);
-    if (rc)
-        return rc;
-    if (lc.rate_seen > 0)
-        *rate = lc.rate_seen;
-    return RC_OK;
-}
-
-static int listed_has(const list_ctx *lc, rc_span s, int64_t start)
-{
-    for (size_t i = 0; i < lc->n; i++)
-        if (lc->v[i].span == s && lc->v[i].start == start)
-            return 1;
-    return 0;
-}
-
-/* A blob without a manifest entry: rebuild the entry from the blob's own
- * metadata (written with it), so a run killed between blob and manifest
- * never refetches. */
-static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
-{
-    char key[RC_KEY_MAX];
-    int rc = chunk_key(en, t->ti, t->span, t->start, key, e);
-    if (rc)
-        return rc;
-    rc_mentry me;
-    rc = rc_mentry_from_blob(en->o.store, key, t->span, t->start, 0, &me, NULL, e);
-    if (rc)
-        return rc;
-    if (t->has_old)
-        rc_mentry_free(&t->old);
-    t->old = me;
-    t->has_old = 1;
-    return RC_OK;
-}
-
-static int add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *en_,
-                  rc_upsert_mode mode)
-{
-    if (en->nops == en->capops) {
-        size_t nc = en->capops ? en->capops * 2 : 64;
-        dayop *n = realloc(en->ops, nc * sizeof *n);
-        if (!n)
-            return RC_ENOMEM;
-        en->ops = n;
-        en->capops = nc;
-    }
-    dayop *op = &en->ops[en->nops++];
-    memset(op, 0, sizeof *op);
-    op->ti = ti;
-    op->day = rc_day_start(en_->start);
-    op->span = s;
-    op->mode = mode;
-    op->task = task;
-    if (rc_mentry_copy(&op->entry, en_) != RC_OK) {
-        en->nops--;
-        return RC_ENOMEM;
-    }
-    return RC_OK;
-}
-
-static int64_t iso_to_time(const char *iso)
-{
-    int64_t t = 0;
-    rc_err e;
-    if (!iso || !*iso || rc_time_parse(iso, 0, &t, &e) != RC_OK) {
-        /* written_at carries microseconds; parse the seconds part */
-        char tmp[32];
-        snprintf(tmp, sizeof tmp, "%.19sZ", iso ? iso : "");
-        if (rc_time_parse(tmp, 0, &t, &e) != RC_OK)
-            return 0;
-    }
-    return t;
-}
-
-/* Decide the state of one task from the day's listing and manifest. */
-static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m);
-
-static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
-{
-    resolve_state(en, t, lc, m);
-    if (t->notdue && t->state == W_WANT)
-        t->state = W_NOTDUE;
-}
-
-static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
-{
-    const rc_mentry *me = m ? rc_manifest_find(m, t->span, t->start) : NULL;
-    t->listed = listed_has(lc, t->span, t->start);
-    if (me && rc_mentry_copy(&t->old, me) != RC_OK) {
-        t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory planning a window");
-        return;
-    }
-    if (me) {
-        t->has_old = 1;
-        if (en->o.force && t->declared) {
-            t->state = W_WANT;
-        } else if (en->o.upgrade && t->declared && me->provisional &&
-                   iso_to_time(me->written_at) <= en->o.now - en->o.upgrade_settle_s) {
-            t->state = W_WANT;
-            t->upgrade = 1;
-        } else if (!t->listed) {
-            /* A manifest exists, so the day was listed: the entry names a
-             * blob that is gone. The entry alone would hide the hole. */
-            t->state = W_WANT;
-            t->blob_lost = 1;
-        } else {
-            t->state = W_PRESENT;
-        }
-        return;
-    }
-    if (t->listed && !(en->o.force && t->declared)) {
-        rc_err e;
-        if (repair_entry(en, t, &e) == RC_OK) {
-            t->state = W_REPAIR;
-            add_op(en, t->ti, (size_t)(t - en->tasks), t->span, &t->old, RC_UPSERT_IF_ABSENT);
-            return;
-        }
-        rc_log_warn(en->o.log, "repair", "%s; the chunk will be fetched again", e.msg);
-    }
-    t->state = W_WANT;
-}
-
-static int task_order(const wtask *x, const wtask *y)
-{
-    if (x->ti != y->ti)
-        return x->ti < y->ti ? -1 : 1;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
-    return (int)x->span - (int)y->span;
-}
-
-static int cmp_task_idx(const void *a, const void *b, void *ctx)
-{
-    const wtask *tasks = ctx;
-    return task_order(&tasks[*(const size_t *)a], &tasks[*(const size_t *)b]);
-}
-
-/* What the store says about one channel-day, read by a worker (plan_io) and
- * applied by the engine's thread (plan_apply). */
-typedef struct dayio {
-    size_t ti;
-    int64_t day;
-    size_t at, n;     /* the day's tasks: idx[at .. at + n) */
-    double rate_used; /* rate the listing prefix was built with (seed layout) */
-    double rate;      /* rate known after the reads (0: none) */
-    list_ctx lc;
-    rc_manifest m;
-    int have_m;
-    int fail; /* 0, DAY_STORE_FAIL or DAY_FAIL */
-    rc_err e;
-} dayio;
-
-enum { DAY_STORE_FAIL = 1, DAY_FAIL = 2 };
-
-typedef struct plan_ctx {
-    const rc_engine *en;
-    dayio *d;
-} plan_ctx;
-
-/* Worker: the listing of the channel-day and its manifest. Reads the engine
- * (en->ts[].rate is not written while workers run); writes only *d. */
-static void plan_io_day(rc_store *store, const rc_engine *en, dayio *d)
-{
-    rc_err_clear(&d->e);
-    d->lc = (list_ctx){.en = en, .ti = d->ti};
-    d->have_m = 0;
-    d->fail = 0;
-    double rate = en->ts[d->ti].rate;
-    if (learn_rate(store, en, d->ti, d->day, &rate, &d->e) != RC_OK) {
-        d->fail = DAY_STORE_FAIL;
-        return;
-    }
-    d->rate_used = rate;
-    d->rate = rate;
-    if (rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) {
-        char prefix[RC_KEY_MAX];
-        if (day_prefix(en, d->ti, d->day, rate, prefix, &d->e) != RC_OK ||
-            rc_store_list(store, prefix, list_cb, &d->lc, &d->e) != RC_OK) {
-            d->fail = DAY_STORE_FAIL;
-            return;
-        }
-        if (d->lc.rate_seen > 0 && rate <= 0)
-            rate = d->lc.rate_seen;
-        if (d->lc.has_manifest) {
-            int rc = rc_manifest_load(store, en->o.cfg->layout, d->lc.manifest_key, &d->m, NULL,
-                                      &d->e);
-            if (rc == RC_OK) {
-                d->have_m = 1;
-            } else if (rc == RC_EFORMAT) {
-                rc_err_wrap(&d->e, "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
-                            d->lc.manifest_key);
-                d->fail = DAY_FAIL;
-            } else if (rc != RC_ENOTFOUND) {
-                d->fail = DAY_STORE_FAIL;
-            }
-        }
-    }
-    d->rate = rate;
-}
-
-static void plan_io(rc_store *store, size_t k, void *ud)
-{
-    plan_ctx *c = ud;
-    plan_io_day(store, c->en, &c->d[k]);
-}
-
-static void dayio_free(dayio *d)
-{
-    free(d->lc.v);
-    d->lc.v = NULL;
-    if (d->have_m)
-        rc_manifest_free(&d->m);
-    d->have_m = 0;
-}
-
-/* The engine's thread: decide every task of the channel-day from what
- * plan_io read. */
-static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
-{
-    size_t ti = d->ti, n = d->n;
-    /* A seed listing built with another rate than the one now known for the
-     * channel (learnt from an earlier day of this batch) is read again, as a
-     * day-by-day plan would have. */
-    if (en->o.cfg->layout != RC_LAYOUT_VIEWER && en->ts[ti].rate > 0 &&
-        d->rate_used != en->ts[ti].rate) {
-        dayio_free(d);
-        plan_io_day(en->o.store, en, d);
-    }
-    if (d->rate > 0 && en->ts[ti].rate <= 0)
-        en->ts[ti].rate = d->rate;
-    if (d->fail == DAY_STORE_FAIL)
-        goto store_fail;
-    if (d->fail == DAY_FAIL)
-        goto day_fail;
-    const list_ctx *lc = &d->lc;
-    const rc_manifest *m = d->have_m ? &d->m : NULL;
-    for (size_t k = 0; k < n; k++)
-        resolve(en, &en->tasks[idx[k]], lc, m);
-    /* A wanted long window needs its base windows: present ones are reused,
-     * missing ones are fetched with it. */
-    size_t base_s = (size_t)rc_span_seconds(en->base);
-    for (size_t k = 0; k < n; k++) {
-        wtask *t = &en->tasks[idx[k]];
-        if (t->span == en->base || t->state != W_WANT)
-            continue;
-        int64_t span_s = rc_span_seconds(t->span);
-        for (int64_t s = t->start; s < t->start + span_s; s += (int64_t)base_s) {
-            wtask *b = task_find(en, ti, en->base, s);
-            if (b)
-                continue;
-            b = task_add(en, ti, en->base, s, 0);
-            if (!b)
-                break;
-            t = &en->tasks[idx[k]]; /* tasks may have moved */
-            resolve(en, b, lc, m);
-        }
-    }
-    /* Blobs that no manifest entry names (a run killed between its blobs and
-     * its manifest, whatever windows it was doing): index them from their
-     * own metadata now, so nothing stored stays invisible until a reindex. */
-    for (size_t k = 0; k < lc->n; k++) {
-        if (m && rc_manifest_find(m, lc->v[k].span, lc->v[k].start))
-            continue;
-        if (task_find(en, ti, lc->v[k].span, lc->v[k].start))
-            continue;
-        wtask *o = task_add(en, ti, lc->v[k].span, lc->v[k].start, 0);
-        if (!o)
-            break;
-        resolve(en, o, lc, m);
-        if (o->state != W_REPAIR)
-            o->state = W_PRESENT; /* unreadable metadata: left for verify to report */
-    }
-    return RC_OK;
-
-store_fail:
-    if (d->e.code == RC_EAUTH || d->e.code == RC_EUNUSABLE) {
-        en->fatal = d->e;
-        return d->e.code;
-    }
-day_fail:
-    for (size_t k = 0; k < n; k++)
-        en->tasks[idx[k]].state = W_FAILED;
-    target_error(en, ti, d->e.msg);
-    rc_log_error(en->o.log, "plan", "%s", d->e.msg);
-    return RC_OK;
-}
-
-/* Plan every declared window: per channel-day one listing and one manifest
- * read, done in parallel batches (a store handle per worker), then applied
- * in (channel, day) order. */
-static int plan(rc_engine *en, rc_err *e)
-{
-    size_t n = en->ntasks;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    dayio *d = malloc(ENGINE_BATCH * sizeof *d);
-    if (!idx || !d) {
-        free(idx);
-        free(d);
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < n; i++)
-        idx[i] = i;
-    qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
-    int rc = RC_OK;
-    size_t i = 0;
-    while (i < n && rc == RC_OK) {
-        size_t nd = 0;
-        while (nd < ENGINE_BATCH && i < n) {
-            size_t ti = en->tasks[idx[i]].ti;
-            int64_t day = rc_day_start(en->tasks[idx[i]].start);
-            size_t j = i;
-            while (j < n && en->tasks[idx[j]].ti == ti &&
-                   rc_day_start(en->tasks[idx[j]].start) == day)
-                j++;
-            memset(&d[nd], 0, sizeof d[nd]);
-            d[nd].ti = ti;
-            d[nd].day = day;
-            d[nd].at = i;
-            d[nd].n = j - i;
-            nd++;
-            i = j;
-        }
-        plan_ctx c = {en, d};
-        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, nd, plan_io, &c);
-        for (size_t k = 0; k < nd; k++) {
-            if (rc == RC_OK)
-                rc = plan_apply(en, &d[k], idx + d[k].at);
-            dayio_free(&d[k]);
-        }
-        if (en->o.stop && *en->o.stop)
-            break;
-    }
-    free(idx);
-    free(d);
-    if (rc) {
-        *e = en->fatal;
-        return rc;
-    }
-    en->planned = 1;
-    return RC_OK;
-}
-
-/* --- building requests --------------------------------------------------- */
-
-static int fetchable(const wtask *t)
-{
-    return t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED;
-}
-
-/* Seconds asked for before a line's first window: at least a second, and
- * at least two sample periods for slow channels. */
-static int64_t fetch_margin_s(double rate)
-{
-    int64_t m = rate > 0 ? (int64_t)ceil(2.0 / rate) : 1;
-    return m < 1 ? 1 : m;
-}
-
-static int build_requests(rc_engine *en, rc_err *e)
-{
-    free_pass(en);
-    size_t n = 0;
-    for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].span == en->base && fetchable(&en->tasks[i]))
-            n++;
-    size_t *idx = malloc((n ? n : 1) * sizeof *idx);
-    en->lines = malloc((n ? n : 1) * sizeof *en->lines);
-    if (!idx || !en->lines) {
-        free(idx);
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    }
-    n = 0;
-    for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].span == en->base && fetchable(&en->tasks[i]))
-            idx[n++] = i;
-    qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
-    int64_t base_s = rc_span_seconds(en->base);
-    for (size_t k = 0; k < n; k++) {
-        const wtask *t = &en->tasks[idx[k]];
-        line *last = en->nlines ? &en->lines[en->nlines - 1] : NULL;
-        if (last && last->ti == t->ti && last->end == t->start &&
-            rc_day_start(last->start) == rc_day_start(t->start) &&
-            t->start + base_s - last->start <= en->o.max_request_seconds) {
-            last->end = t->start + base_s;
-        } else {
-            en->lines[en->nlines++] = (line){t->ti, t->start, t->start + base_s};
-        }
-    }
-    free(idx);
-    en->flines = malloc((en->nlines ? en->nlines : 1) * sizeof *en->flines);
-    en->reqs = malloc((en->nlines ? en->nlines : 1) * sizeof *en->reqs);
-    en->req_first = malloc((en->nlines ? en->nlines : 1) * sizeof *en->req_first);
-    if (!en->flines || !en->reqs || !en->req_first)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    /* Pack lines into bulk requests by estimated size (Steim-compressed
-     * counts average well under 1.5 bytes a sample). */
-    double budget = (double)en->o.max_request_bytes, used = 0;
-    for (size_t k = 0; k < en->nlines; k++) {
-        const line *l = &en->lines[k];
-        double rate = en->ts[l->ti].rate > 0 ? en->ts[l->ti].rate : 100;
-        en->flines[k].chan = st_of(en, l->ti)->chan;
-        /* Ask from a little before the first window: a sample stamped a hair
-         * before the grid belongs to it (shape.h), and a data centre returns
-         * the record holding it only if the request reaches it. Every path
-         * then shapes a window from the same records. */
-        en->flines[k].start = l->start - fetch_margin_s(rate);
-        en->flines[k].end = l->end;
-        double est = rate * (double)(l->end - l->start) * 1.5 + 512;
-        if (en->nreqs == 0 || used + est > budget) {
-            en->req_first[en->nreqs] = k;
-            en->reqs[en->nreqs].lines = &en->flines[k];
-            en->reqs[en->nreqs].n = 0;
-            en->nreqs++;
-            used = 0;
-        }
-        en->reqs[en->nreqs - 1].n++;
-        used += est;
-    }
-    return RC_OK;
-}
-
-/* --- writing chunks ------------------------------------------------------ */
-
-typedef struct put_ctx {
-    rc_engine *en;
-    size_t task;
-} put_ctx;
-
-static void put_done(void *ud, const char *key, int status, const rc_err *pe)
-{
-    put_ctx *pc = ud;
-    rc_engine *en = pc->en;
-    wtask *t = &en->tasks[pc->task];
-    if (status == RC_OK) {
-        rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
-                              : t->upgrade               ? RC_UPSERT_UPGRADE
-                                                         : RC_UPSERT_IF_ABSENT;
-        if (add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
-            t->state = W_DONE;
-            en->stats.bytes_written += t->newe.bytes;
-            en->stats.samples += t->newe.samples;
-            en->stats.gap_samples += t->newe.gap_samples_filled;
-            tstate *ts = &en->ts[t->ti];
-            ts->res.bytes += t->newe.bytes;
-            ts->res.samples += t->newe.samples;
-            ts->res.gap_samples += t->newe.gap_samples_filled;
-        } else {
-            t->state = W_FAILED;
-        }
-    } else {
-        t->state = W_FAILED;
-        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
-        snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
-        target_error(en, t->ti, msg);
-        rc_log_error(en->o.log, "store", "%s", msg);
-        if (pe && (pe->code == RC_EAUTH || pe->code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = *pe;
-    }
-    free(pc);
-}
-
-/* Store one chunk (samples already final) and remember its entry. steps
- * (nsteps, may be NULL) are copied. */
-static void emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-                 const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-                 int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
-{
-    const rc_config *cfg = en->o.cfg;
-    if (prov && !en->final) {
-        t->state = W_HELD;
-        return;
-    }
-    /* At least as complete as what it replaces: a worse answer (the data
-     * centre lost data, a cut transfer that slipped through) never
-     * overwrites a better chunk, whether asked by --upgrade or --force. A
-     * lost blob is replaced whatever its entry said. */
-    int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
-    if (replaces && stv->completeness + 1e-12 < t->old.completeness) {
-        t->state = W_KEPT;
-        return;
-    }
-    rc_err e;
-    rc_buf body = RC_BUF_INIT;
-    char key[RC_KEY_MAX];
-    if (rc_codec_encode(en->codec, samples, n, &body, &e) != RC_OK ||
-        chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
-        t->state = W_FAILED;
-        target_error(en, t->ti, e.msg);
-        rc_buf_free(&body);
-        return;
-    }
-    char sha[65];
-    rc_codec_sha256(body.data, body.len, sha);
-    if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
-        /* the data centre has nothing new: rewriting would only restart the
-         * settle clock and churn the CDN */
-        t->state = W_KEPT;
-        rc_buf_free(&body);
-        return;
-    }
-    if (t->has_new)
-        rc_mentry_free(&t->newe);
-    rc_mentry *me = &t->newe;
-    memset(me, 0, sizeof *me);
-    t->has_new = 1;
-    if (nsteps > 0) {
-        me->steps = malloc((size_t)nsteps * sizeof *me->steps);
-        if (!me->steps) {
-            t->state = W_FAILED;
-            target_error(en, t->ti, "out of memory building a chunk entry");
-            rc_buf_free(&body);
-            return;
-        }
-        memcpy(me->steps, steps, (size_t)nsteps * sizeof *me->steps);
-        me->nsteps = nsteps;
-    }
-    me->start = t->start;
-    me->end = t->start + rc_span_seconds(t->span);
-    me->min = stv->min;
-    me->max = stv->max;
-    me->samples = stv->samples;
-    me->gap_count = stv->gap_count;
-    me->gap_duration_seconds = stv->gap_duration_seconds;
-    me->gap_samples_filled = stv->gap_samples_filled;
-    me->completeness = stv->completeness;
-    me->provisional = prov;
-    me->bytes = (int64_t)body.len;
-    me->offset_s = offset_s;
-    me->gap_head = gap_head;
-    me->gap_tail = gap_tail;
-    me->revision = 1;
-    memcpy(me->sha256, sha, sizeof sha);
-    rc_time_now_iso_us(me->written_at);
-    t->written_prov = prov;
-
-    rc_obj_meta meta;
-    memset(&meta, 0, sizeof meta);
-    rc_mentry_to_meta(me, &meta);
-    snprintf(meta.content_type, sizeof meta.content_type, "application/octet-stream");
-    snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
-             prov ? cfg->cache_control_provisional : cfg->cache_control_final);
-    put_ctx *pc = malloc(sizeof *pc);
-    if (!pc) {
-        t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory queueing a chunk");
-        rc_buf_free(&body);
-        return;
-    }
-    pc->en = en;
-    pc->task = (size_t)(t - en->tasks);
-    if (rc_store_put_async(en->o.store, key, body.data, body.len, &meta, put_done, pc, &e) !=
-        RC_OK) {
-        /* Not queued, so put_done has not run and never will for it
-         * (store.h): the outcome is this call's. */
-        free(pc);
-        t->state = W_FAILED;
-        char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
-        snprintf(msg, sizeof msg, "storing %s: %s", key, e.msg);
-        target_error(en, t->ti, msg);
-        rc_log_error(en->o.log, "store", "%s", msg);
-        if ((e.code == RC_EAUTH || e.code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = e;
-    }
-    rc_buf_free(&body);
-}
-
-/* Offset and phase steps of the window made of sub-windows [b0, b0 + nb) of
- * a shaped or composed block: the first sub-window holding data gives the
- * offset, and every later one whose offset differs from the one before it
- * starts a step. Both the fetch and the compose path come here, so a long
- * chunk describes its base chunks the same way whichever built it. */
-static int window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offset,
-                        rc_phase_step **steps, int *nsteps)
-{
-    *offset = 0;
-    *steps = NULL;
-    *nsteps = 0;
-    int have = 0;
-    double cur = 0;
-    for (int64_t b = b0; b < b0 + nb && b < win->nsub; b++) {
-        if (!(win->sub_flags[b] & RC_SUB_DATA))
-            continue;
-        double o = win->sub_offset[b];
-        if (!have) {
-            *offset = cur = o;
-            have = 1;
-            continue;
-        }
-        if (o == cur)
-            continue;
-        rc_phase_step *ns = realloc(*steps, (size_t)(*nsteps + 1) * sizeof *ns);
-        if (!ns) {
-            free(*steps);
-            *steps = NULL;
-            *nsteps = 0;
-            return RC_ENOMEM;
-        }
-        *steps = ns;
-        ns[*nsteps].start = win->start + b * win->base_seconds;
-        ns[*nsteps].offset_s = o;
-        (*nsteps)++;
-        cur = o;
-    }
-    return RC_OK;
-}
-
-/* A window of an answer that holds no recorded sample: no data, unless the
- * answer was not what was asked for. */
-static void no_sample(rc_engine *en, wtask *t)
-{
-    if (en->foreign[0]) {
-        t->state = W_FAILED;
-        target_error(en, t->ti, en->foreign);
-    } else {
-        t->state = W_NODATA;
-    }
-}
-
-static int window_wanted(const wtask *t)
-{
-    return t && (t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED);
-}
-
-/* Shape [bs, be) of one channel and emit every wanted window inside it. */
-static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t bs, int64_t be)
-{
-    int any = 0;
-    for (int s = 0; s < RC_SPAN_COUNT && !any; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base)
-            continue;
-        int64_t sp = rc_span_seconds((rc_span)s);
-        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
-            if (window_wanted(task_find(en, ti, (rc_span)s, w)))
-                any = 1;
-    }
-    if (!any)
-        return;
-    const rc_station *st = st_of(en, ti);
-    double rate = en->ts[ti].rate;
-    rc_window win;
-    rc_err e;
-    int64_t base_s = rc_span_seconds(en->base);
-    int rc = rc_shape(tr, &st->chan, rate, bs, be - bs, base_s, &win, &e);
-    if (rc == RC_ENODATA) {
-        for (int64_t w = bs; w < be; w += base_s) {
-            wtask *t = task_find(en, ti, en->base, w);
-            if (window_wanted(t))
-                no_sample(en, t);
-        }
-        return;
-    }
-    if (rc != RC_OK) {
-        for (int s = 0; s < RC_SPAN_COUNT; s++) {
-            int64_t sp = rc_span_seconds((rc_span)s);
-            for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-                wtask *t = task_find(en, ti, (rc_span)s, w);
-                if (window_wanted(t))
-                    t->state = W_FAILED;
-            }
-        }
-        target_error(en, ti, e.msg);
-        rc_log_error(en->o.log, "shape", "%s", e.msg);
-        return;
-    }
-    if (en->ts[ti].rate <= 0)
-        en->ts[ti].rate = win.rate;
-    if (win.damage[0])
-        rc_log_error(en->o.log, "decode", "%s", win.damage);
-    double thr = en->o.cfg->completeness_threshold;
-    for (int s = 0; s < RC_SPAN_COUNT; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base)
-            continue;
-        int64_t sp = rc_span_seconds((rc_span)s);
-        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-            wtask *t = task_find(en, ti, (rc_span)s, w);
-            if (!window_wanted(t))
-                continue;
-            if (en->o.stop && *en->o.stop)
-                goto out;
-            int64_t b0 = (w - bs) / base_s, nb = sp / base_s;
-            int damaged = 0;
-            for (int64_t b = b0; b < b0 + nb && b < win.nsub; b++)
-                damaged |= win.sub_flags[b] & RC_SUB_DAMAGED;
-            if (damaged) {
-                /* never a chunk with made-up samples where a record was lost */
-                t->state = W_FAILED;
-                target_error(en, ti, win.damage);
-                continue;
-            }
-            int64_t off = rc_slots(win.rate, w - bs);
-            int64_t n = rc_slots(win.rate, sp);
-            if (off + n > win.nslots)
-                n = win.nslots - off;
-            rc_window_stats stv;
-            rc_window_stats_range(&win, off, n, &stv);
-            if (stv.present == 0) {
-                no_sample(en, t);
-                continue;
-            }
-            int prov = stv.completeness < thr;
-            int held = 0;
-            if (s != (int)en->base) {
-                /* A long chunk is provisional when any chunk it covers is. */
-                for (int64_t b = w; b < w + sp; b += base_s) {
-                    const wtask *bt = task_find(en, ti, en->base, b);
-                    if (!bt)
-                        continue;
-                    if (bt->state == W_HELD)
-                        held = 1;
-                    if ((bt->state == W_DONE && bt->written_prov) ||
-                        ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
-                         bt->old.provisional))
-                        prov = 1;
-                }
-            }
-            if (held && !en->final) {
-                t->state = W_HELD;
-                continue;
-            }
-            int64_t head = 0, tail = 0;
-            while (head < n && !win.present[off + head])
-                head++;
-            while (tail < n && !win.present[off + n - 1 - tail])
-                tail++;
-            double offset;
-            rc_phase_step *steps;
-            int nsteps;
-            if (window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
-                t->state = W_FAILED;
-                target_error(en, ti, "out of memory describing a chunk's clock phase");
-                continue;
-            }
-            emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
-                 tail);
-            free(steps);
-        }
-    }
-out:
-    rc_window_free(&win);
-}
-
-static void process_line(rc_engine *en, const rc_traces *tr, const line *l)
-{
-    int64_t g = rc_span_seconds(en->longest);
-    for (int64_t b = rc_floor(l->start, g); b < l->end; b += g) {
-        int64_t bs = b > l->start ? b : l->start;
-        int64_t be = b + g < l->end ? b + g : l->end;
-        process_block(en, tr, l->ti, bs, be);
-        if (en->o.stop && *en->o.stop)
-            return;
-    }
-}
-
-/* --- manifests ----------------------------------------------------------- */
-
-static int cmp_op(const void *a, const void *b)
-{
-    const dayop *x = a, *y = b;
-    if (x->ti != y->ti)
-        return x->ti < y->ti ? -1 : 1;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
-    return 0;
-}
-
-/* One channel-day's manifest update: ops [i, j). Workers fill the result; the
- * engine applies it afterwards on its own thread. */
-typedef struct mgroup {
-    size_t i, j;
-    int rc, changed, touch_rc;
-    rc_err e, te;
-} mgroup;
-
-typedef struct flush_ctx {
-    rc_engine *en;
-    mgroup *g;
-} flush_ctx;
-
-/* Worker: the conditional read-modify-write of one manifest, then its
- * channel-month marker. Reads the engine; writes only its group. */
-static void flush_one(rc_store *store, size_t gi, void *ud)
-{
-    flush_ctx *c = ud;
-    const rc_engine *en = c->en;
-    mgroup *g = &c->g[gi];
-    size_t i = g->i, j = g->j;
-    size_t ti = en->ops[i].ti;
-    const rc_station *st = st_of(en, ti);
-    const rc_config *cfg = en->o.cfg;
-    char key[RC_KEY_MAX];
-    rc_err_clear(&g->e);
-    g->rc = manifest_key(en, ti, en->ops[i].day, key, &g->e);
-    if (g->rc != RC_OK)
-        return;
-    rc_mop *mops = calloc(j - i, sizeof *mops);
-    if (!mops) {
-        g->rc = rc_err_set(&g->e, RC_ENOMEM, "out of memory");
-        return;
-    }
-    for (size_t k = i; k < j; k++)
-        mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
-    rc_manifest tmpl;
-    rc_manifest_init_station(&tmpl, cfg->layout, st, en->targets[ti].volc->name, en->ts[ti].rate,
-                             en->ops[i].day);
-    g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base,
-                               cfg->cache_control_manifest, 0, &g->changed, &g->e);
-    rc_manifest_free(&tmpl);
-    free(mops);
-    /* keep inventory's per channel-month summary honest */
-    if (g->changed)
-        g->touch_rc = rc_summary_touch(store, &st->chan, en->targets[ti].volc->name,
-                                         en->ops[i].day, &g->te);
-}
-
-static int flush_manifests(rc_engine *en)
-{
-    rc_err e;
-    if (rc_store_wait(en->o.store, &e) != RC_OK)
-        rc_log_error(en->o.log, "store", "%s", e.msg);
-    if (!en->nops)
-        return RC_OK;
-    qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
-    mgroup *g = malloc(ENGINE_BATCH * sizeof *g);
-    if (!g) {
-        for (size_t k = 0; k < en->nops; k++)
-            en->tasks[en->ops[k].task].state = W_FAILED;
-        rc_log_error(en->o.log, "manifest", "out of memory writing manifests");
-    }
-    size_t i = 0;
-    while (g && i < en->nops) {
-        /* a batch of channel-days, updated in parallel (one store handle each
-         * worker), then accounted here in order */
-        size_t ng = 0;
-        while (ng < ENGINE_BATCH && i < en->nops) {
-            size_t j = i;
-            while (j < en->nops && en->ops[j].ti == en->ops[i].ti &&
-                   en->ops[j].day == en->ops[i].day)
-                j++;
-            memset(&g[ng], 0, sizeof g[ng]);
-            g[ng].i = i;
-            g[ng].j = j;
-            ng++;
-            i = j;
-        }
-        flush_ctx c = {en, g};
-        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);
-        for (size_t k = 0; k < ng; k++) {
-            size_t ti = en->ops[g[k].i].ti;
-            if (g[k].changed) {
-                en->stats.manifests++;
-                if (g[k].touch_rc != RC_OK)
-                    rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
-            }
-            if (g[k].rc != RC_OK) {
-                target_error(en, ti, g[k].e.msg);
-                rc_log_error(en->o.log, "manifest", "%s", g[k].e.msg);
-                for (size_t x = g[k].i; x < g[k].j; x++)
-                    en->tasks[en->ops[x].task].state = W_FAILED;
-                if ((g[k].e.code == RC_EAUTH || g[k].e.code == RC_EUNUSABLE) && !en->fatal.code)
-                    en->fatal = g[k].e;
-            }
-        }
-    }
-    free(g);
-    for (size_t k = 0; k < en->nops; k++)
-        rc_mentry_free(&en->ops[k].entry);
-    en->nops = 0;
-    return RC_OK;
-}
-
-static void tally(rc_engine *en);
-
-/* --- fetch callback -------------------------------------------------------- */
-
-/* Every wanted base window of request lines [first, first + n) failed. */
-static void fail_lines(rc_engine *en, size_t first, size_t n, const char *msg)
-{
-    int64_t base_s = rc_span_seconds(en->base);
-    for (size_t k = first; k < first + n; k++) {
-        const line *l = &en->lines[k];
-        for (int64_t w = l->start; w < l->end; w += base_s) {
-            wtask *t = task_find(en, l->ti, en->base, w);
-            if (!window_wanted(t))
-                continue;
-            t->state = W_FAILED;
-            target_error(en, l->ti, msg);
-        }
-    }
-}
-
-/* Records in an answer that are not what request [first, first + n) asked
- * for: another channel, or the right channel wholly outside the asked span.
- * Names the first such thing in en->foreign ("" when the answer is clean). */
-static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_t n)
-{
-    en->foreign[0] = '\0';
-    for (size_t c = 0; c < rc_traces_nchan(tr); c++) {
-        const rc_chan *ch = rc_traces_chan(tr, c);
-        int asked = 0;
-        int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (size_t k = first; k < first + n; k++) {
-            const rc_fetch_line *fl = &en->flines[k];
-            if (!rc_chan_equal(&fl->chan, ch))
-                continue;
-            asked = 1;
-            lo = fl->start < lo ? fl->start : lo;
-            hi = fl->end > hi ? fl->end : hi;
-        }
-        char id[RC_CHAN_STR_MAX];
-        rc_chan_format(ch, id);
-        if (!asked) {
-            snprintf(en->foreign, sizeof en->foreign,
-                     "the data centre %s answered records of %s, which were not asked for; its "
-                     "answer is not the requested data (check the source URL and the channel "
-                     "codes)",
-                     rc_source_describe(en->o.source), id);
-            return;
-        }
-        int64_t f_us, l_us;
-        if (rc_traces_extent(tr, ch, &f_us, &l_us) != RC_OK)
-            continue;
-        /* a record overlapping the asked span reaches into it; allow a
-         * second of stamp slop either side */
-        if (l_us < lo * 1000000 - 1000000 || f_us >= hi * 1000000 + 1000000) {
-            char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX], x[RC_TIME_STR_MAX], y[RC_TIME_STR_MAX];
-            rc_time_iso(f_us / 1000000 - (f_us % 1000000 < 0), a);
-            rc_time_iso(l_us / 1000000 - (l_us % 1000000 < 0), b);
-            rc_time_iso(lo, x);
-            rc_time_iso(hi, y);
-            snprintf(en->foreign, sizeof en->foreign,
-                     "the data centre %s answered records of %s from %s to %s, outside the "
-                     "asked span %s .. %s; its answer is not the requested data",
-                     rc_source_describe(en->o.source), id, a, b, x, y);
-            return;
-        }
-    }
-}
-
-static int on_fetch(void *ud, size_t ri, rc_fetch_result *res)
-{
-    rc_engine *en = ud;
-    size_t first = en->req_first[ri];
-    size_t n = en->reqs[ri].n;
-    /* HTTP attempts (retries and 413 splits included); one per SDS request */
-    en->stats.requests += res->attempts > 0 ? res->attempts : 1;
-    if (res->status == RC_OK) {
-        en->stats.bytes_fetched += (int64_t)res->data.len;
-        rc_traces *tr = NULL;
-        rc_err e;
-        int rc = rc_traces_new(&tr, &e);
-        if (rc == RC_OK)
-            rc = rc_traces_add(tr, res->data.data, res->data.len, &e);
-        rc_buf_free(&res->data);
-        if (rc != RC_OK) {
-            /* An answer that does not read whole is not data: its windows
-             * fail (and are asked again), none is written from a part. */
-            char msg[RC_ERR_MSG_MAX + 512];
-            snprintf(msg, sizeof msg, "answer from %s: %s", rc_source_describe(en->o.source),
-                     e.msg);
-            fail_lines(en, first, n, msg);
-            rc_log_error(en->o.log, "decode", "%s", msg);
-        } else {
-            find_foreign(en, tr, first, n);
-            if (en->foreign[0])
-                rc_log_error(en->o.log, "fetch", "%s", en->foreign);
-            for (size_t k = first; k < first + n; k++) {
-                process_line(en, tr, &en->lines[k]);
-                if (en->o.stop && *en->o.stop)
-                    break;
-            }
-            en->foreign[0] = '\0';
-        }
-        rc_traces_free(tr);
-    } else if (res->status == RC_ENODATA) {
-        int64_t base_s = rc_span_seconds(en->base);
-        for (size_t k = first; k < first + n; k++) {
-            const line *l = &en->lines[k];
-            for (int64_t w = l->start; w < l->end; w += base_s) {
-                wtask *t = task_find(en, l->ti, en->base, w);
-                if (window_wanted(t))
-                    t->state = W_NODATA;
-            }
-        }
-    } else {
-        fail_lines(en, first, n, res->err.msg);
-        rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
-        /* a source that refuses us or cannot be reached is unusable */
-        if ((res->status == RC_EAUTH || res->status == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = res->err;
-    }
-    /* Settle this answer's uploads (bounds the S3 queue to one request's
-     * chunks); the manifests wait for the end of the pass, so each
-     * channel-day's manifest is written once per pass, not once per request. */
-    rc_err we;
-    if (rc_store_wait(en->o.store, &we) != RC_OK) {
-        rc_log_error(en->o.log, "store", "%s", we.msg);
-        if ((we.code == RC_EAUTH || we.code == RC_EUNUSABLE) && !en->fatal.code)
-            en->fatal = we;
-    }
-    en->done_reqs++;
-    if (en->progress) {
-        tally(en);
-        en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);
-    }
-    if (en->fatal.code)
-        return 1;
-    return en->o.stop && *en->o.stop;
-}
-
-/* --- composing long windows from stored base chunks ----------------------- */
-
-static int base_resolved(const wtask *b)
-{
-    return b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_DONE ||
-           b->state == W_NODATA || b->state == W_KEPT;
-}
-
-static const rc_mentry *base_entry(const wtask *b)
-{
-    if (b->state == W_DONE && b->has_new)
-        return &b->newe;
-    if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
-        return &b->old;
-    return NULL;
-}
-
-static void compose_one(rc_engine *en, wtask *t)
-{
-    int64_t sp = rc_span_seconds(t->span), base_s = rc_span_seconds(en->base);
-    size_t nparts = (size_t)(sp / base_s);
-    double rate = en->ts[t->ti].rate;
-    if (rate <= 0) {
-        t->state = W_NODATA;
-        return;
-    }
-    int32_t **parts = calloc(nparts, sizeof *parts);
-    double *offs = calloc(nparts, sizeof *offs);
-    if (!parts || !offs) {
-        free(parts);
-        free(offs);
-        t->state = W_FAILED;
-        target_error(en, t->ti, "out of memory composing a long chunk");
-        return;
-    }
-    int held = 0, failed = 0, prov = 0, any = 0;
-    rc_window_stats stv;
-    memset(&stv, 0, sizeof stv);
-    int64_t part_slots = rc_slots(rate, base_s);
-    /* Gap runs are counted once even when they cross a base boundary: each
-     * stored chunk records how many filled slots it starts and ends with. */
-    int prev_tail_gap = 0, head_open = 1;
-    int64_t head = 0, tail = 0;
-    for (size_t k = 0; k < nparts; k++) {
-        wtask *b = task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
-        const rc_mentry *me = b ? base_entry(b) : NULL;
-        /* A base window that failed, or is still waiting, leaves a hole that
-         * is not known to be empty: the long chunk waits (or fails) too,
-         * instead of filling the hole and calling it final. */
-        if (b && !base_resolved(b)) {
-            if (en->final)
-                failed = 1;
-            else
-                held = 1;
-        }
-        if (me) {
-            char key[RC_KEY_MAX];
-            rc_err e;
-            rc_buf body = RC_BUF_INIT;
-            int32_t *s = NULL;
-            size_t ns = 0;
-            if (chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
-                rc_store_get(en->o.store, key, &body, NULL, &e) == RC_OK &&
-                rc_codec_decode(en->codec, body.data, body.len, (size_t)part_slots, &s, &ns, &e) ==
-                    RC_OK &&
-                (int64_t)ns == part_slots) {
-                parts[k] = s;
-                offs[k] = me->offset_s;
-                any = 1;
-                stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
-                stv.gap_samples_filled += me->gap_samples_filled;
-                prov |= me->provisional;
-                if (head_open) {
-                    head += me->gap_head;
-                    head_open = me->gap_head >= part_slots;
-                }
-                tail = me->gap_tail;
-                prev_tail_gap = me->gap_tail > 0;
-                rc_buf_free(&body);
-                continue;
-            }
-            free(s);
-            rc_buf_free(&body);
-            rc_log_warn(en->o.log, "compose", "base chunk %s unusable: %s", key, e.msg);
-            /* listed and indexed, yet unreadable: not a hole to fill */
-            if (en->final)
-                failed = 1;
-            else
-                held = 1;
-        }
-        /* no chunk for this base window: filled from its neighbours */
-        stv.gap_samples_filled += part_slots;
-        if (!prev_tail_gap)
-            stv.gap_count++;
-        if (head_open)
-            head += part_slots;
-        tail = prev_tail_gap ? tail + part_slots : part_slots;
-        prev_tail_gap = 1;
-    }
-    if (failed) {
-        t->state = W_FAILED;
-        char ts[RC_TIME_STR_MAX], msg[160];
-        rc_time_iso(t->start, ts);
-        snprintf(msg, sizeof msg, "the %s chunk at %s was not built: a base window in it failed",
-                 rc_span_name(t->span), ts);
-        if (!en->ts[t->ti].res.error[0])
-            target_error(en, t->ti, msg);
-    } else if (held) {
-        t->state = W_HELD;
-    } else if (!any) {
-        t->state = W_NODATA;
-    } else {
-        rc_window win;
-        rc_err e;
-        int rc = rc_window_compose(&st_of(en, t->ti)->chan, rate, t->start, sp, base_s,
-                                   (const int32_t *const *)parts, offs, &win, &e);
-        if (rc == RC_OK) {
-            rc_window_stats full;
-            rc_window_stats_range(&win, 0, win.nslots, &full);
-            stv.min = full.min;
-            stv.max = full.max;
-            stv.samples = win.nslots;
-            stv.present = win.nslots - stv.gap_samples_filled;
-            stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
-            stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
-            if (stv.completeness < en->o.cfg->completeness_threshold)
-                prov = 1;
-            double off;
-            rc_phase_step *steps;
-            int nsteps;
-            if (window_phase(&win, 0, win.nsub, &off, &steps, &nsteps) != RC_OK) {
-                t->state = W_FAILED;
-                target_error(en, t->ti, "out of memory describing a chunk's clock phase");
-            } else {
-                emit(en, t, win.samples, (size_t)win.nslots, &stv, off, steps, nsteps, prov, head,
-                     tail);
-                free(steps);
-            }
-            rc_window_free(&win);
-        } else {
-            t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
-            if (rc != RC_ENODATA)
-                target_error(en, t->ti, e.msg);
-        }
-    }
-    for (size_t k = 0; k < nparts; k++)
-        free(parts[k]);
-    free(parts);
-    free(offs);
-}
-
-static void compose_pending(rc_engine *en)
-{
-    for (size_t i = 0; i < en->ntasks; i++) {
-        wtask *t = &en->tasks[i];
-        if (t->span == en->base || !window_wanted(t))
-            continue;
-        if (en->o.stop && *en->o.stop)
-            break;
-        compose_one(en, &en->tasks[i]);
-    }
-}
-
 /* --- pass -------------------------------------------------------------------- */
 
-static void tally(rc_engine *en)
+void eng_tally(rc_engine *en)
 {
     rc_engine_stats *s = &en->stats;
-    s->windows = s->requested = s->added = s->present = s->reindexed = 0;
-    s->nodata = s->failed = s->held = s->provisional = s->kept = s->not_due = 0;
+    s->windows = s->requested = 0;
     for (size_t i = 0; i < en->ntargets; i++) {
         rc_target_result *r = &en->ts[i].res;
         r->added = r->present = r->nodata = r->failed = r->held = r->provisional = 0;
@@ -1627,46 +321,33 @@ static void tally(rc_engine *en)
             s->windows++;
         switch (t->state) {
         case W_PRESENT:
-            if (t->declared) {
-                s->present++;
+            if (t->declared)
                 r->present++;
-            }
             break;
         case W_REPAIR:
-            s->reindexed++;
             r->reindexed++;
             break;
         case W_DONE:
-            s->added++;
             r->added++;
-            if (t->written_prov) {
-                s->provisional++;
+            if (t->written_prov)
                 r->provisional++;
-            }
             break;
         case W_NODATA:
-            if (t->declared) {
-                s->nodata++;
+            if (t->declared)
                 r->nodata++;
-            }
             break;
         case W_FAILED:
-            s->failed++;
             r->failed++;
             break;
         case W_HELD:
-            s->held++;
             r->held++;
             break;
         case W_KEPT:
-            s->kept++;
             r->kept++;
             break;
         case W_NOTDUE:
-            if (t->declared) {
-                s->not_due++;
+            if (t->declared)
                 r->not_due++;
-            }
             break;
         case W_WANT:
             if (t->declared)
@@ -1676,9 +357,22 @@ static void tally(rc_engine *en)
         if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared)
             s->requested++;
     }
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->seconds = (double)(t1.tv_sec - en->t0.tv_sec) + (double)(t1.tv_nsec - en->t0.tv_nsec) / 1e9;
+    /* the run's figures are the sum of the targets' */
+    s->added = s->present = s->reindexed = s->nodata = s->failed = s->held = 0;
+    s->provisional = s->kept = s->not_due = 0;
+    for (size_t i = 0; i < en->ntargets; i++) {
+        const rc_target_result *r = &en->ts[i].res;
+        s->added += r->added;
+        s->present += r->present;
+        s->reindexed += r->reindexed;
+        s->nodata += r->nodata;
+        s->failed += r->failed;
+        s->held += r->held;
+        s->provisional += r->provisional;
+        s->kept += r->kept;
+        s->not_due += r->not_due;
+    }
+    s->seconds = mono_seconds() - en->t0;
 }
 
 /* The store or source became unusable: nothing left can be done in this
@@ -1688,11 +382,11 @@ static void fail_rest(rc_engine *en)
 {
     for (size_t i = 0; i < en->ntasks; i++) {
         wtask *t = &en->tasks[i];
-        if (t->state != W_WANT && t->state != W_HELD && t->state != W_FAILED)
+        if (!eng_window_wanted(t))
             continue;
         t->state = W_FAILED;
         if (!en->ts[t->ti].res.error[0])
-            target_error(en, t->ti, en->fatal.msg);
+            eng_target_error(en, t->ti, en->fatal.msg);
     }
 }
 
@@ -1700,19 +394,19 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
 {
     en->final = final;
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK) {
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK) {
         if (en->fatal.code)
             fail_rest(en);
-        tally(en);
+        eng_tally(en);
         return rc;
     }
     if (en->o.stop && *en->o.stop) {
         /* stopped while planning: the plan is partial, fetch nothing */
-        flush_manifests(en);
-        tally(en);
+        eng_flush_manifests(en);
+        eng_tally(en);
         return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
     }
-    if ((rc = build_requests(en, e)) != RC_OK)
+    if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
     en->done_reqs = 0;
     en->foreign[0] = '\0';
@@ -1721,16 +415,16 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
             en->tasks[i].state = W_WANT;
     if (en->nreqs) {
         if (!en->o.source) {
-            tally(en);
+            eng_tally(en);
             return rc_err_set(e, RC_EINVAL, "no source configured (give --source or \"source\")");
         }
-        rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, on_fetch, en, e);
+        rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, eng_on_fetch, en, e);
         if (rc != RC_OK && rc != RC_EINTR) {
             if (!en->fatal.code)
                 en->fatal = *e;
-            flush_manifests(en); /* what was stored before stays indexed */
+            eng_flush_manifests(en); /* what was stored before stays indexed */
             fail_rest(en);
-            tally(en);
+            eng_tally(en);
             *e = en->fatal;
             return e->code ? (int)e->code : rc;
         }
@@ -1739,15 +433,15 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
     if (!en->fatal.code && !(en->o.stop && *en->o.stop))
-        compose_pending(en);
-    flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
+        eng_compose_pending(en);
+    eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
         fail_rest(en);
         *e = en->fatal;
-        tally(en);
+        eng_tally(en);
         return en->fatal.code;
     }
-    tally(en);
+    eng_tally(en);
     if (en->o.stop && *en->o.stop)
         return rc_err_set(e, RC_EINTR, "stopped by signal after the chunk in hand");
     return RC_OK;
@@ -1757,29 +451,41 @@ size_t rc_engine_pending(const rc_engine *en)
 {
     size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].state == W_HELD || en->tasks[i].state == W_FAILED ||
-            en->tasks[i].state == W_WANT)
+        if (eng_window_wanted(&en->tasks[i]))
             n++;
     return n;
 }
 
-int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
+/* Plan (if not done yet), build the requests and count: the figures both
+ * plan reports give. est: miniSEED bytes to fetch; want: declared windows
+ * to fetch. */
+static int plan_figures(rc_engine *en, double *est, int64_t *want, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
         return rc;
-    if ((rc = build_requests(en, e)) != RC_OK)
+    if ((rc = eng_build_requests(en, e)) != RC_OK)
         return rc;
-    tally(en);
-    double est = 0;
+    eng_tally(en);
+    *est = 0;
     for (size_t k = 0; k < en->nlines; k++) {
         double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
-        est += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
+        *est += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
     }
-    int64_t want = 0;
+    *want = 0;
     for (size_t i = 0; i < en->ntasks; i++)
         if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
-            want++;
+            (*want)++;
+    return RC_OK;
+}
+
+int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
+{
+    double est;
+    int64_t want;
+    int rc = plan_figures(en, &est, &want, e);
+    if (rc != RC_OK)
+        return rc;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "windows", (double)en->stats.windows);
@@ -1792,7 +498,7 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
         cJSON *arr = cJSON_AddArrayToObject(o, "lines_detail");
         for (size_t k = 0; k < en->nlines; k++) {
             char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
-            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_chan_format(&eng_station(en, en->lines[k].ti)->chan, id);
             rc_time_iso(en->lines[k].start, a);
             rc_time_iso(en->lines[k].end, b);
             cJSON *l = cJSON_CreateObject();
@@ -1815,7 +521,7 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
                       en->nlines, est / 1e6);
         for (size_t k = 0; k < en->nlines; k++) {
             char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
-            rc_chan_format(&st_of(en, en->lines[k].ti)->chan, id);
+            rc_chan_format(&eng_station(en, en->lines[k].ti)->chan, id);
             rc_time_iso(en->lines[k].start, a);
             rc_time_iso(en->lines[k].end, b);
             rc_buf_printf(out, "  fetch %-18s %s .. %s\n", id, a, b);
@@ -1826,20 +532,14 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
 
 int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
 {
-    int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    double est;
+    int64_t want;
+    int rc = plan_figures(en, &est, &want, e);
+    if (rc != RC_OK)
         return rc;
-    if ((rc = build_requests(en, e)) != RC_OK)
-        return rc;
-    tally(en);
     memset(out, 0, sizeof *out);
-    for (size_t k = 0; k < en->nlines; k++) {
-        double rate = en->ts[en->lines[k].ti].rate > 0 ? en->ts[en->lines[k].ti].rate : 100;
-        out->estimated_bytes += rate * (double)(en->lines[k].end - en->lines[k].start) * 1.5;
-    }
-    for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
-            out->missing++;
+    out->estimated_bytes = est;
+    out->missing = want;
     out->windows = en->stats.windows;
     out->present = en->stats.present;
     out->reindex = en->stats.reindexed;
@@ -1876,7 +576,7 @@ static int cmp_info(const void *a, const void *b)
 int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = plan(en, e)) != RC_OK)
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
         return rc;
     rc_window_info *v = calloc(en->ntasks ? en->ntasks : 1, sizeof *v);
     if (!v)

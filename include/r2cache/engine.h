@@ -10,6 +10,10 @@
  * configured span, then updates each channel-day manifest once per batch,
  * always after the blobs it names are stored. Long chunks whose base windows
  * were not all fetched in one span are composed from the stored base chunks.
+ *
+ * The implementation is split by stage (src/engine.c the driver,
+ * engine_plan.c, engine_fetch.c, engine_compose.c), sharing the private
+ * src/engine_int.h; nothing here depends on that split.
  */
 #ifndef R2CACHE_ENGINE_H
 #define R2CACHE_ENGINE_H

@@ -1,0 +1,590 @@
+/*
+ * engine_fetch.c: execution, from answers to stored chunks and manifests.
+ *
+ * Owns: the fetch callback (an answer is decoded into traces, checked for
+ * records nobody asked for, and cut into blocks of the longest span), the
+ * shaping of each block and the emitting of every wanted window inside it
+ * (all spans are slices of the same shaped array), the blobs (encoded,
+ * hashed, queued with rc_store_put_async), the queue of manifest entries
+ * (eng_add_op: an entry is queued only once its blob is stored) and the
+ * flush of that queue, one conditional read-modify-write per channel-day.
+ *
+ * Preconditions: eng_plan and eng_build_requests have run. eng_on_fetch is
+ * called by rc_source_fetch_many on the engine's thread, once per request
+ * in completion order; put_done by the store on the engine's thread (within
+ * rc_store_put_async or rc_store_wait). eng_flush_manifests runs on the
+ * engine's thread and waits for the queued puts first (blob before entry);
+ * its flush_one runs on rc_store_par_run workers and reads the engine,
+ * writing only its own mgroup slot.
+ */
+#include "engine_int.h"
+#include "r2cache/summary.h"
+#include "r2cache/naming.h"
+#include "r2cache/timewin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* --- writing chunks ------------------------------------------------------ */
+
+typedef struct put_ctx {
+    rc_engine *en;
+    size_t task;
+} put_ctx;
+
+/* The blob of t was not stored (pe may be NULL): the window failed, and a
+ * store that refuses us ends the run. */
+static void store_failed(rc_engine *en, wtask *t, const char *key, const rc_err *pe)
+{
+    t->state = W_FAILED;
+    char msg[RC_ERR_MSG_MAX + RC_KEY_MAX + 32];
+    snprintf(msg, sizeof msg, "storing %s: %s", key, pe ? pe->msg : "failed");
+    eng_target_error(en, t->ti, msg);
+    rc_log_error(en->o.log, "store", "%s", msg);
+    eng_note_fatal(en, pe);
+}
+
+static void put_done(void *ud, const char *key, int status, const rc_err *pe)
+{
+    put_ctx *pc = ud;
+    rc_engine *en = pc->en;
+    wtask *t = &en->tasks[pc->task];
+    if (status == RC_OK) {
+        rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
+                              : t->upgrade               ? RC_UPSERT_UPGRADE
+                                                         : RC_UPSERT_IF_ABSENT;
+        if (eng_add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
+            t->state = W_DONE;
+            en->stats.bytes_written += t->newe.bytes;
+            en->stats.samples += t->newe.samples;
+            en->stats.gap_samples += t->newe.gap_samples_filled;
+            tstate *ts = &en->ts[t->ti];
+            ts->res.bytes += t->newe.bytes;
+            ts->res.samples += t->newe.samples;
+            ts->res.gap_samples += t->newe.gap_samples_filled;
+        } else {
+            t->state = W_FAILED;
+        }
+    } else {
+        store_failed(en, t, key, pe);
+    }
+    free(pc);
+}
+
+/* Store one chunk (samples already final) and remember its entry. steps
+ * (nsteps, may be NULL) are copied. */
+void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
+              const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+              int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
+{
+    const rc_config *cfg = en->o.cfg;
+    if (prov && !en->final) {
+        t->state = W_HELD;
+        return;
+    }
+    /* At least as complete as what it replaces: a worse answer (the data
+     * centre lost data, a cut transfer that slipped through) never
+     * overwrites a better chunk, whether asked by --upgrade or --force. A
+     * lost blob is replaced whatever its entry said. */
+    int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
+    if (replaces && stv->completeness + 1e-12 < t->old.completeness) {
+        t->state = W_KEPT;
+        return;
+    }
+    rc_err e;
+    rc_buf body = RC_BUF_INIT;
+    char key[RC_KEY_MAX];
+    if (rc_codec_encode(en->codec, samples, n, &body, &e) != RC_OK ||
+        eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
+        t->state = W_FAILED;
+        eng_target_error(en, t->ti, e.msg);
+        rc_buf_free(&body);
+        return;
+    }
+    char sha[65];
+    rc_codec_sha256(body.data, body.len, sha);
+    if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
+        /* the data centre has nothing new: rewriting would only restart the
+         * settle clock and churn the CDN */
+        t->state = W_KEPT;
+        rc_buf_free(&body);
+        return;
+    }
+    if (t->has_new)
+        rc_mentry_free(&t->newe);
+    rc_mentry *me = &t->newe;
+    memset(me, 0, sizeof *me);
+    t->has_new = 1;
+    if (nsteps > 0) {
+        me->steps = malloc((size_t)nsteps * sizeof *me->steps);
+        if (!me->steps) {
+            t->state = W_FAILED;
+            eng_target_error(en, t->ti, "out of memory building a chunk entry");
+            rc_buf_free(&body);
+            return;
+        }
+        memcpy(me->steps, steps, (size_t)nsteps * sizeof *me->steps);
+        me->nsteps = nsteps;
+    }
+    me->start = t->start;
+    me->end = t->start + rc_span_seconds(t->span);
+    me->min = stv->min;
+    me->max = stv->max;
+    me->samples = stv->samples;
+    me->gap_count = stv->gap_count;
+    me->gap_duration_seconds = stv->gap_duration_seconds;
+    me->gap_samples_filled = stv->gap_samples_filled;
+    me->completeness = stv->completeness;
+    me->provisional = prov;
+    me->bytes = (int64_t)body.len;
+    me->offset_s = offset_s;
+    me->gap_head = gap_head;
+    me->gap_tail = gap_tail;
+    me->revision = 1;
+    memcpy(me->sha256, sha, sizeof sha);
+    rc_time_now_iso_us(me->written_at);
+    t->written_prov = prov;
+
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    rc_mentry_to_meta(me, &meta);
+    snprintf(meta.content_type, sizeof meta.content_type, "application/octet-stream");
+    snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
+             prov ? cfg->cache_control_provisional : cfg->cache_control_final);
+    put_ctx *pc = malloc(sizeof *pc);
+    if (!pc) {
+        t->state = W_FAILED;
+        eng_target_error(en, t->ti, "out of memory queueing a chunk");
+        rc_buf_free(&body);
+        return;
+    }
+    pc->en = en;
+    pc->task = (size_t)(t - en->tasks);
+    if (rc_store_put_async(en->o.store, key, body.data, body.len, &meta, put_done, pc, &e) !=
+        RC_OK) {
+        /* Not queued, so put_done has not run and never will for it
+         * (store.h): the outcome is this call's. */
+        free(pc);
+        store_failed(en, t, key, &e);
+    }
+    rc_buf_free(&body);
+}
+
+/* A window of an answer that holds no recorded sample: no data, unless the
+ * answer was not what was asked for. */
+static void no_sample(rc_engine *en, wtask *t)
+{
+    if (en->foreign[0]) {
+        t->state = W_FAILED;
+        eng_target_error(en, t->ti, en->foreign);
+    } else {
+        t->state = W_NODATA;
+    }
+}
+
+/* Shape [bs, be) of one channel and emit every wanted window inside it. */
+static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t bs, int64_t be)
+{
+    int any = 0;
+    for (int s = 0; s < RC_SPAN_COUNT && !any; s++) {
+        if (!en->o.cfg->spans[s] && s != (int)en->base)
+            continue;
+        int64_t sp = rc_span_seconds((rc_span)s);
+        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
+            if (eng_window_wanted(eng_task_find(en, ti, (rc_span)s, w)))
+                any = 1;
+    }
+    if (!any)
+        return;
+    const rc_station *st = eng_station(en, ti);
+    double rate = en->ts[ti].rate;
+    rc_window win;
+    rc_err e;
+    int64_t base_s = rc_span_seconds(en->base);
+    int rc = rc_shape(tr, &st->chan, rate, bs, be - bs, base_s, &win, &e);
+    if (rc == RC_ENODATA) {
+        for (int64_t w = bs; w < be; w += base_s) {
+            wtask *t = eng_task_find(en, ti, en->base, w);
+            if (eng_window_wanted(t))
+                no_sample(en, t);
+        }
+        return;
+    }
+    if (rc != RC_OK) {
+        for (int s = 0; s < RC_SPAN_COUNT; s++) {
+            int64_t sp = rc_span_seconds((rc_span)s);
+            for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
+                wtask *t = eng_task_find(en, ti, (rc_span)s, w);
+                if (eng_window_wanted(t))
+                    t->state = W_FAILED;
+            }
+        }
+        eng_target_error(en, ti, e.msg);
+        rc_log_error(en->o.log, "shape", "%s", e.msg);
+        return;
+    }
+    if (en->ts[ti].rate <= 0)
+        en->ts[ti].rate = win.rate;
+    if (win.damage[0])
+        rc_log_error(en->o.log, "decode", "%s", win.damage);
+    double thr = en->o.cfg->completeness_threshold;
+    for (int s = 0; s < RC_SPAN_COUNT; s++) {
+        if (!en->o.cfg->spans[s] && s != (int)en->base)
+            continue;
+        int64_t sp = rc_span_seconds((rc_span)s);
+        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
+            wtask *t = eng_task_find(en, ti, (rc_span)s, w);
+            if (!eng_window_wanted(t))
+                continue;
+            if (en->o.stop && *en->o.stop)
+                goto out;
+            int64_t b0 = (w - bs) / base_s, nb = sp / base_s;
+            int damaged = 0;
+            for (int64_t b = b0; b < b0 + nb && b < win.nsub; b++)
+                damaged |= win.sub_flags[b] & RC_SUB_DAMAGED;
+            if (damaged) {
+                /* never a chunk with made-up samples where a record was lost */
+                t->state = W_FAILED;
+                eng_target_error(en, ti, win.damage);
+                continue;
+            }
+            int64_t off = rc_slots(win.rate, w - bs);
+            int64_t n = rc_slots(win.rate, sp);
+            if (off + n > win.nslots)
+                n = win.nslots - off;
+            rc_window_stats stv;
+            rc_window_stats_range(&win, off, n, &stv);
+            if (stv.present == 0) {
+                no_sample(en, t);
+                continue;
+            }
+            int prov = stv.completeness < thr;
+            int held = 0;
+            if (s != (int)en->base) {
+                /* A long chunk is provisional when any chunk it covers is. */
+                for (int64_t b = w; b < w + sp; b += base_s) {
+                    const wtask *bt = eng_task_find(en, ti, en->base, b);
+                    if (!bt)
+                        continue;
+                    if (bt->state == W_HELD)
+                        held = 1;
+                    if ((bt->state == W_DONE && bt->written_prov) ||
+                        ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
+                         bt->old.provisional))
+                        prov = 1;
+                }
+            }
+            if (held && !en->final) {
+                t->state = W_HELD;
+                continue;
+            }
+            int64_t head = 0, tail = 0;
+            while (head < n && !win.present[off + head])
+                head++;
+            while (tail < n && !win.present[off + n - 1 - tail])
+                tail++;
+            double offset;
+            rc_phase_step *steps;
+            int nsteps;
+            if (eng_window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
+                t->state = W_FAILED;
+                eng_target_error(en, ti, "out of memory describing a chunk's clock phase");
+                continue;
+            }
+            eng_emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
+                     tail);
+            free(steps);
+        }
+    }
+out:
+    rc_window_free(&win);
+}
+
+static void process_line(rc_engine *en, const rc_traces *tr, const line *l)
+{
+    int64_t g = rc_span_seconds(en->longest);
+    for (int64_t b = rc_floor(l->start, g); b < l->end; b += g) {
+        int64_t bs = b > l->start ? b : l->start;
+        int64_t be = b + g < l->end ? b + g : l->end;
+        process_block(en, tr, l->ti, bs, be);
+        if (en->o.stop && *en->o.stop)
+            return;
+    }
+}
+
+/* --- manifests ----------------------------------------------------------- */
+
+/* Ops queued for the manifests, written by eng_flush_manifests. */
+int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *en_,
+               rc_upsert_mode mode)
+{
+    if (en->nops == en->capops) {
+        size_t nc = en->capops ? en->capops * 2 : 64;
+        dayop *n = realloc(en->ops, nc * sizeof *n);
+        if (!n)
+            return RC_ENOMEM;
+        en->ops = n;
+        en->capops = nc;
+    }
+    dayop *op = &en->ops[en->nops++];
+    memset(op, 0, sizeof *op);
+    op->ti = ti;
+    op->day = rc_day_start(en_->start);
+    op->span = s;
+    op->mode = mode;
+    op->task = task;
+    if (rc_mentry_copy(&op->entry, en_) != RC_OK) {
+        en->nops--;
+        return RC_ENOMEM;
+    }
+    return RC_OK;
+}
+
+
+/* eng_chday_fn over the ops */
+static eng_chday op_chday(const void *ctx, size_t k)
+{
+    const dayop *op = &((const dayop *)ctx)[k];
+    return (eng_chday){op->ti, op->day};
+}
+
+static int cmp_op(const void *a, const void *b)
+{
+    const dayop *x = a, *y = b;
+    if (x->ti != y->ti)
+        return x->ti < y->ti ? -1 : 1;
+    if (x->day != y->day)
+        return x->day < y->day ? -1 : 1;
+    return 0;
+}
+
+/* One channel-day's manifest update: ops [i, j). Workers fill the result; the
+ * engine applies it afterwards on its own thread. */
+typedef struct mgroup {
+    size_t i, j;
+    int rc, changed, touch_rc;
+    rc_err e, te;
+} mgroup;
+
+typedef struct flush_ctx {
+    rc_engine *en;
+    mgroup *g;
+} flush_ctx;
+
+/* Worker: the conditional read-modify-write of one manifest, then its
+ * channel-month marker. Reads the engine; writes only its group. */
+static void flush_one(rc_store *store, size_t gi, void *ud)
+{
+    flush_ctx *c = ud;
+    const rc_engine *en = c->en;
+    mgroup *g = &c->g[gi];
+    size_t i = g->i, j = g->j;
+    size_t ti = en->ops[i].ti;
+    const rc_station *st = eng_station(en, ti);
+    const rc_config *cfg = en->o.cfg;
+    char key[RC_KEY_MAX];
+    rc_err_clear(&g->e);
+    g->rc = eng_manifest_key(en, ti, en->ops[i].day, key, &g->e);
+    if (g->rc != RC_OK)
+        return;
+    rc_mop *mops = calloc(j - i, sizeof *mops);
+    if (!mops) {
+        g->rc = rc_err_set(&g->e, RC_ENOMEM, "out of memory");
+        return;
+    }
+    for (size_t k = i; k < j; k++)
+        mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
+    rc_manifest tmpl;
+    rc_manifest_init_station(&tmpl, cfg->layout, st, en->targets[ti].volc->name, en->ts[ti].rate,
+                             en->ops[i].day);
+    g->rc = rc_manifest_update(store, key, &tmpl, mops, j - i, en->base,
+                               cfg->cache_control_manifest, 0, &g->changed, &g->e);
+    rc_manifest_free(&tmpl);
+    free(mops);
+    /* keep inventory's per channel-month summary honest */
+    if (g->changed)
+        g->touch_rc = rc_summary_touch(store, &st->chan, en->targets[ti].volc->name,
+                                         en->ops[i].day, &g->te);
+}
+
+int eng_flush_manifests(rc_engine *en)
+{
+    rc_err e;
+    if (rc_store_wait(en->o.store, &e) != RC_OK)
+        rc_log_error(en->o.log, "store", "%s", e.msg);
+    if (!en->nops)
+        return RC_OK;
+    qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
+    mgroup *g = malloc(ENGINE_BATCH * sizeof *g);
+    if (!g) {
+        for (size_t k = 0; k < en->nops; k++)
+            en->tasks[en->ops[k].task].state = W_FAILED;
+        rc_log_error(en->o.log, "manifest", "out of memory writing manifests");
+    }
+    size_t i = 0;
+    while (g && i < en->nops) {
+        /* a batch of channel-days, updated in parallel (one store handle each
+         * worker), then accounted here in order */
+        size_t at[ENGINE_BATCH + 1];
+        size_t ng = eng_day_runs(&i, en->nops, op_chday, en->ops, at);
+        for (size_t k = 0; k < ng; k++) {
+            memset(&g[k], 0, sizeof g[k]);
+            g[k].i = at[k];
+            g[k].j = at[k + 1];
+        }
+        flush_ctx c = {en, g};
+        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);
+        for (size_t k = 0; k < ng; k++) {
+            size_t ti = en->ops[g[k].i].ti;
+            if (g[k].changed) {
+                en->stats.manifests++;
+                if (g[k].touch_rc != RC_OK)
+                    rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
+            }
+            if (g[k].rc != RC_OK) {
+                eng_target_error(en, ti, g[k].e.msg);
+                rc_log_error(en->o.log, "manifest", "%s", g[k].e.msg);
+                for (size_t x = g[k].i; x < g[k].j; x++)
+                    en->tasks[en->ops[x].task].state = W_FAILED;
+                eng_note_fatal(en, &g[k].e);
+            }
+        }
+    }
+    free(g);
+    for (size_t k = 0; k < en->nops; k++)
+        rc_mentry_free(&en->ops[k].entry);
+    en->nops = 0;
+    return RC_OK;
+}
+
+/* --- fetch callback -------------------------------------------------------- */
+
+/* Every wanted base window of request lines [first, first + n) ends as
+ * state; msg (may be NULL) becomes its target's error. */
+static void set_lines(rc_engine *en, size_t first, size_t n, wstate state, const char *msg)
+{
+    int64_t base_s = rc_span_seconds(en->base);
+    for (size_t k = first; k < first + n; k++) {
+        const line *l = &en->lines[k];
+        for (int64_t w = l->start; w < l->end; w += base_s) {
+            wtask *t = eng_task_find(en, l->ti, en->base, w);
+            if (!eng_window_wanted(t))
+                continue;
+            t->state = state;
+            if (msg)
+                eng_target_error(en, l->ti, msg);
+        }
+    }
+}
+
+/* Records in an answer that are not what request [first, first + n) asked
+ * for: another channel, or the right channel wholly outside the asked span.
+ * Names the first such thing in en->foreign ("" when the answer is clean). */
+static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_t n)
+{
+    en->foreign[0] = '\0';
+    for (size_t c = 0; c < rc_traces_nchan(tr); c++) {
+        const rc_chan *ch = rc_traces_chan(tr, c);
+        int asked = 0;
+        int64_t lo = INT64_MAX, hi = INT64_MIN;
+        for (size_t k = first; k < first + n; k++) {
+            const rc_fetch_line *fl = &en->flines[k];
+            if (!rc_chan_equal(&fl->chan, ch))
+                continue;
+            asked = 1;
+            lo = fl->start < lo ? fl->start : lo;
+            hi = fl->end > hi ? fl->end : hi;
+        }
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(ch, id);
+        if (!asked) {
+            snprintf(en->foreign, sizeof en->foreign,
+                     "the data centre %s answered records of %s, which were not asked for; its "
+                     "answer is not the requested data (check the source URL and the channel "
+                     "codes)",
+                     rc_source_describe(en->o.source), id);
+            return;
+        }
+        int64_t f_us, l_us;
+        if (rc_traces_extent(tr, ch, &f_us, &l_us) != RC_OK)
+            continue;
+        /* a record overlapping the asked span reaches into it; allow a
+         * second of stamp slop either side */
+        if (l_us < lo * 1000000 - 1000000 || f_us >= hi * 1000000 + 1000000) {
+            char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX], x[RC_TIME_STR_MAX], y[RC_TIME_STR_MAX];
+            rc_time_iso(f_us / 1000000 - (f_us % 1000000 < 0), a);
+            rc_time_iso(l_us / 1000000 - (l_us % 1000000 < 0), b);
+            rc_time_iso(lo, x);
+            rc_time_iso(hi, y);
+            snprintf(en->foreign, sizeof en->foreign,
+                     "the data centre %s answered records of %s from %s to %s, outside the "
+                     "asked span %s .. %s; its answer is not the requested data",
+                     rc_source_describe(en->o.source), id, a, b, x, y);
+            return;
+        }
+    }
+}
+
+int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
+{
+    rc_engine *en = ud;
+    size_t first = en->req_first[ri];
+    size_t n = en->reqs[ri].n;
+    /* HTTP attempts (retries and 413 splits included); one per SDS request */
+    en->stats.requests += res->attempts > 0 ? res->attempts : 1;
+    if (res->status == RC_OK) {
+        en->stats.bytes_fetched += (int64_t)res->data.len;
+        rc_traces *tr = NULL;
+        rc_err e;
+        int rc = rc_traces_new(&tr, &e);
+        if (rc == RC_OK)
+            rc = rc_traces_add(tr, res->data.data, res->data.len, &e);
+        rc_buf_free(&res->data);
+        if (rc != RC_OK) {
+            /* An answer that does not read whole is not data: its windows
+             * fail (and are asked again), none is written from a part. */
+            char msg[RC_ERR_MSG_MAX + 512];
+            snprintf(msg, sizeof msg, "answer from %s: %s", rc_source_describe(en->o.source),
+                     e.msg);
+            set_lines(en, first, n, W_FAILED, msg);
+            rc_log_error(en->o.log, "decode", "%s", msg);
+        } else {
+            find_foreign(en, tr, first, n);
+            if (en->foreign[0])
+                rc_log_error(en->o.log, "fetch", "%s", en->foreign);
+            for (size_t k = first; k < first + n; k++) {
+                process_line(en, tr, &en->lines[k]);
+                if (en->o.stop && *en->o.stop)
+                    break;
+            }
+            en->foreign[0] = '\0';
+        }
+        rc_traces_free(tr);
+    } else if (res->status == RC_ENODATA) {
+        set_lines(en, first, n, W_NODATA, NULL);
+    } else {
+        set_lines(en, first, n, W_FAILED, res->err.msg);
+        rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
+        /* a source that refuses us or cannot be reached is unusable */
+        if ((res->status == RC_EAUTH || res->status == RC_EUNUSABLE) && !en->fatal.code)
+            en->fatal = res->err;
+    }
+    /* Settle this answer's uploads (bounds the S3 queue to one request's
+     * chunks); the manifests wait for the end of the pass, so each
+     * channel-day's manifest is written once per pass, not once per request. */
+    rc_err we;
+    if (rc_store_wait(en->o.store, &we) != RC_OK) {
+        rc_log_error(en->o.log, "store", "%s", we.msg);
+        eng_note_fatal(en, &we);
+    }
+    en->done_reqs++;
+    if (en->progress) {
+        eng_tally(en);
+        en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);
+    }
+    if (en->fatal.code)
+        return 1;
+    return en->o.stop && *en->o.stop;
+}
+

@@ -1,0 +1,200 @@
+/*
+ * engine_int.h: the engine's private state, shared by its four files.
+ *
+ *   engine.c          the driver: create/free, declaring windows, one pass,
+ *                     the plan reports, statistics; the task table, keys,
+ *                     per-channel errors (used by every stage)
+ *   engine_plan.c     planning: listing and manifest reads per channel-day,
+ *                     each window's state (present, repair, want), requests
+ *   engine_fetch.c    execution: fetch answers, shape, emit blobs, queue and
+ *                     flush the manifest updates
+ *   engine_compose.c  long chunks built from stored base chunks, and the
+ *                     clock phase rules both fetch and compose describe a
+ *                     chunk with
+ *
+ * Threads: everything here runs on the engine's thread (the one calling
+ * rc_engine_*), including the fetch and put callbacks (source.h and store.h
+ * call them in the calling thread), except the two worker functions that
+ * rc_store_par_run runs (engine_plan.c's plan_io, engine_fetch.c's
+ * flush_one): those only read the engine and write their own slot.
+ * Nothing outside src/engine*.c includes this header.
+ */
+#ifndef R2CACHE_ENGINE_INT_H
+#define R2CACHE_ENGINE_INT_H
+
+#include "r2cache/codec.h"
+#include "r2cache/engine.h"
+#include "r2cache/manifest.h"
+#include "r2cache/shape.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Channel-days handled per parallel batch (bounds the per-day state held). */
+#define ENGINE_BATCH 256
+
+typedef enum wstate {
+    W_WANT = 0,
+    W_PRESENT,
+    W_REPAIR,
+    W_DONE,
+    W_NODATA,
+    W_FAILED,
+    W_HELD,
+    W_KEPT,
+    W_NOTDUE /* has not ended (plus the delay) at `now`: never written yet */
+} wstate;
+
+typedef struct wtask {
+    size_t ti;
+    rc_span span;
+    int64_t start;
+    wstate state;
+    int declared;  /* the caller asked for it (not only needed by a long window) */
+    int upgrade;   /* replaces a provisional entry if at least as complete */
+    int listed;    /* its blob appeared in the day's listing */
+    int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
+    int notdue;    /* end + delay > now: not fetched, not written */
+    int has_old;
+    rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
+    int has_new;
+    rc_mentry newe; /* entry written in this run */
+    int written_prov;
+} wtask;
+
+typedef struct dayop {
+    size_t ti;
+    int64_t day;
+    rc_span span;
+    rc_upsert_mode mode;
+    rc_mentry entry;
+    size_t task;
+} dayop;
+
+typedef struct tstate {
+    double rate; /* configured, learned from the listing, or from data */
+    rc_target_result res;
+} tstate;
+
+typedef struct line {
+    size_t ti;
+    int64_t start, end;
+} line;
+
+struct rc_engine {
+    rc_engine_opts o;
+    const rc_target *targets;
+    size_t ntargets;
+    tstate *ts;
+    wtask *tasks;
+    size_t ntasks, captasks;
+    size_t *hash; /* open addressing: task index + 1, 0 = empty */
+    size_t hcap;
+    dayop *ops;
+    size_t nops, capops;
+    rc_span base;
+    rc_span longest;
+    int planned;
+    int final;
+    rc_codec *codec;
+    rc_engine_stats stats;
+    /* per pass */
+    line *lines;
+    size_t nlines;
+    rc_fetch_line *flines;
+    rc_fetch_req *reqs;
+    size_t *req_first; /* index of the first line of each request */
+    size_t nreqs;
+    double t0; /* monotonic seconds at rc_engine_new */
+    rc_err fatal;
+    rc_engine_progress_cb progress;
+    void *progress_ud;
+    size_t done_reqs;
+    rc_plan_line *plan_lines; /* rc_engine_plan_info's copy */
+    /* the answer being processed holds records nobody asked for: windows
+     * of it that come out empty are failures naming them, not "no data" */
+    char foreign[RC_ERR_MSG_MAX];
+};
+
+/* The station of target ti. */
+static inline const rc_station *eng_station(const rc_engine *en, size_t ti)
+{
+    return en->targets[ti].st;
+}
+
+/* Still to be fetched or built in this pass (failed and held windows are
+ * tried again). t may be NULL (no such task). */
+static inline int eng_window_wanted(const wtask *t)
+{
+    return t && (t->state == W_WANT || t->state == W_HELD || t->state == W_FAILED);
+}
+
+/* --- engine.c: task table, keys, errors, statistics ----------------------- */
+
+/* The task of (ti, s, start), NULL if none. */
+wtask *eng_task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start);
+/* Find or add a task (declared is or-ed in); NULL when out of memory. May
+ * move en->tasks: pointers into it are stale afterwards. */
+wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared);
+/* Remember msg as target ti's last error (the start of it when too long). */
+void eng_target_error(rc_engine *en, size_t ti, const char *msg);
+/* A store or source that refuses us (RC_EAUTH) or cannot be used
+ * (RC_EUNUSABLE) ends the run: the first such error becomes en->fatal. */
+void eng_note_fatal(rc_engine *en, const rc_err *e);
+int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
+                  rc_err *e);
+int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e);
+int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
+                   rc_err *e);
+/* A channel-day: target and day start. */
+typedef struct eng_chday {
+    size_t ti;
+    int64_t day;
+} eng_chday;
+typedef eng_chday (*eng_chday_fn)(const void *ctx, size_t k);
+/* Cut items [*i, n), sorted by channel-day, into at most ENGINE_BATCH runs
+ * of one channel-day each: run r is items [at[r], at[r + 1]) (at holds
+ * ENGINE_BATCH + 1). key(ctx, k) is item k's channel-day. Advances *i past
+ * the runs and returns their number. */
+size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size_t *at);
+/* Recount stats and per-target results from the task states. */
+void eng_tally(rc_engine *en);
+
+/* --- engine_plan.c -------------------------------------------------------- */
+
+/* Decide the state of every task (reads only; repairs are queued as ops).
+ * Sets en->planned. */
+int eng_plan(rc_engine *en, rc_err *e);
+/* Coalesce the wanted base windows into lines and pack them into requests
+ * (en->lines, flines, reqs, req_first, replacing the last pass's). */
+int eng_build_requests(rc_engine *en, rc_err *e);
+void eng_free_pass(rc_engine *en);
+
+/* --- engine_fetch.c ------------------------------------------------------- */
+
+/* Queue a manifest entry of task `task` for its channel-day (copied). */
+int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *entry,
+               rc_upsert_mode mode);
+/* Store one chunk (samples already final) and remember its entry; steps
+ * (nsteps, may be NULL) are copied. Sets t->state unless the put is queued
+ * (its callback sets it). */
+void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
+              const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+              int nsteps, int prov, int64_t gap_head, int64_t gap_tail);
+/* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
+int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res);
+/* Wait for the queued puts, then write every queued op, one conditional
+ * update per channel-day; clears the queue. */
+int eng_flush_manifests(rc_engine *en);
+
+/* --- engine_compose.c ----------------------------------------------------- */
+
+/* Offset and phase steps of sub-windows [b0, b0 + nb) of win (*steps is
+ * malloc'd, NULL when none). */
+int eng_window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offset,
+                     rc_phase_step **steps, int *nsteps);
+/* Build every still wanted long window from the stored base chunks (after
+ * the fetches and rc_store_wait). */
+void eng_compose_pending(rc_engine *en);
+
+#endif
