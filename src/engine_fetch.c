@@ -434,7 +434,7 @@ int eng_flush_manifests(rc_engine *en)
             g[k].j = at[k + 1];
         }
         flush_ctx c = {en, g};
-        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, ng, flush_one, &c);
+        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, ng, flush_one, &c);
         for (size_t k = 0; k < ng; k++) {
             size_t ti = en->ops[g[k].i].ti;
             if (g[k].changed) {

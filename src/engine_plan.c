@@ -406,7 +406,7 @@ int eng_plan(rc_engine *en, rc_err *e)
             d[k].n = at[k + 1] - at[k];
         }
         plan_ctx c = {en, d};
-        rc_store_par_run(en->o.store, en->o.store->opts.max_connections, nd, plan_io, &c);
+        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, nd, plan_io, &c);
         for (size_t k = 0; k < nd; k++) {
             if (rc == RC_OK)
                 rc = plan_apply(en, &d[k], idx + d[k].at);

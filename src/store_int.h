@@ -18,6 +18,15 @@
 
 #include "r2cache/store.h"
 
+/* The handle: the backend's ops and state, the URL as given (for messages;
+ * never holds secrets), the options it was opened with. */
+struct rc_store {
+    const struct rc_store_ops *ops;
+    char *url;
+    rc_store_opts opts;
+    void *impl;
+};
+
 typedef struct rc_store_ops {
     const char *scheme;
     int (*put)(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,

@@ -61,7 +61,8 @@ static rc_fetch_line L(const char *chan, const char *from, const char *to)
 static void mkdirs(const char *path)
 {
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s", path);
+    int len = snprintf(tmp, sizeof tmp, "%s", path);
+    cr_assert(len > 0 && (size_t)len < sizeof tmp, "path too long: %s", path);
     for (char *p = tmp + 1; *p; p++) {
         if (*p == '/') {
             *p = '\0';

@@ -85,17 +85,9 @@ typedef struct rc_store_opts {
 
 void rc_store_opts_default(rc_store_opts *o);
 
-/* The handle. Its members belong to store*.c (src/store_int.h has the
- * backend interface); everyone else uses rc_store_describe and
- * rc_store_options. The definition stays here only until engine.c reads
- * max_connections through rc_store_options; then it moves to store_int.h. */
-struct rc_store_ops;
-struct rc_store {
-    const struct rc_store_ops *ops;
-    char *url; /* as given, for messages; never holds secrets */
-    rc_store_opts opts;
-    void *impl;
-};
+/* The handle (rc_store, declared above): its members belong to store*.c
+ * (src/store_int.h); everyone else uses rc_store_describe and
+ * rc_store_options. */
 
 /* Open by URL. Errors: RC_EINVAL for a bad URL, RC_EAUTH / RC_EUNUSABLE when
  * the backend can already tell (missing credentials, unreadable root). */
