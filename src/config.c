@@ -43,6 +43,13 @@ void rc_config_defaults(rc_config *c)
     snprintf(c->cache_control_provisional, sizeof c->cache_control_provisional,
              "public, max-age=60");
     snprintf(c->cache_control_manifest, sizeof c->cache_control_manifest, "public, max-age=60");
+    snprintf(c->serve.listen, sizeof c->serve.listen, "127.0.0.1:8080");
+    c->serve.max_body_bytes = 65536;
+    c->serve.max_connections = 64;
+    c->serve.connection_timeout_s = 30;
+    c->serve.threads = 4;
+    c->serve.jobs_workers = 1;
+    c->serve.jobs_max_queued = 16;
 }
 
 void rc_config_free(rc_config *c)
@@ -404,12 +411,80 @@ static int parse_volcano(pctx *p, rc_config *c, const cJSON *vo, const char *pat
     return RC_OK;
 }
 
+/* The "serve" block (r2cache serve). */
+static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
+{
+    static const char *const sk[] = {"listen", "cors_origins", "max_body_bytes",
+                                     "max_connections", "connection_timeout_s", "threads",
+                                     "read_requires_token", "jobs", NULL};
+    static const char *const jk[] = {"workers", "max_queued", NULL};
+    rc_serve_config *s = &c->serve;
+    if (!cJSON_IsObject(o))
+        return bad(p, "serve", "must be an object");
+    if (check_keys(p, o, "serve", sk))
+        return p->e->code;
+    const cJSON *x;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "listen")) &&
+        get_string_buf(p, x, "serve.listen", s->listen, sizeof s->listen))
+        return p->e->code;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "cors_origins"))) {
+        if (!cJSON_IsArray(x) || cJSON_GetArraySize(x) > RC_SERVE_MAX_ORIGINS)
+            return bad(p, "serve.cors_origins", "must be an array of at most %d origins",
+                       RC_SERVE_MAX_ORIGINS);
+        int i = 0;
+        s->ncors_origins = 0;
+        for (const cJSON *it = x->child; it; it = it->next, i++) {
+            char path[64];
+            snprintf(path, sizeof path, "serve.cors_origins[%d]", i);
+            if (get_string_buf(p, it, path, s->cors_origins[i], sizeof s->cors_origins[i]))
+                return p->e->code;
+            if (!s->cors_origins[i][0])
+                return bad(p, path, "must not be empty (use \"*\" for any origin)");
+            s->ncors_origins++;
+        }
+    }
+    int v;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_body_bytes"))) {
+        if (get_int(p, x, "serve.max_body_bytes", 1, 65536, &v))
+            return p->e->code;
+        s->max_body_bytes = (size_t)v;
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_connections")) &&
+        get_int(p, x, "serve.max_connections", 1, 10000, &s->max_connections))
+        return p->e->code;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "connection_timeout_s")) &&
+        get_int(p, x, "serve.connection_timeout_s", 1, 3600, &s->connection_timeout_s))
+        return p->e->code;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "threads")) &&
+        get_int(p, x, "serve.threads", 1, 64, &s->threads))
+        return p->e->code;
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "read_requires_token"))) {
+        if (!cJSON_IsBool(x))
+            return bad(p, "serve.read_requires_token", "must be true or false");
+        s->read_requires_token = cJSON_IsTrue(x);
+    }
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "jobs"))) {
+        if (!cJSON_IsObject(x))
+            return bad(p, "serve.jobs", "must be an object");
+        if (check_keys(p, x, "serve.jobs", jk))
+            return p->e->code;
+        const cJSON *y;
+        if ((y = cJSON_GetObjectItemCaseSensitive(x, "workers")) &&
+            get_int(p, y, "serve.jobs.workers", 1, 16, &s->jobs_workers))
+            return p->e->code;
+        if ((y = cJSON_GetObjectItemCaseSensitive(x, "max_queued")) &&
+            get_int(p, y, "serve.jobs.max_queued", 1, 1000, &s->jobs_max_queued))
+            return p->e->code;
+    }
+    return RC_OK;
+}
+
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {"$schema", "source", "store", "layout", "spans",
                                        "selection", "run", "compression_level",
                                        "max_connections", "fetch", "cache_control", "s3",
-                                       "volcanoes", NULL};
+                                       "serve", "volcanoes", NULL};
     if (check_keys(p, root, "", keys))
         return p->e->code;
     const cJSON *o;
@@ -565,6 +640,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             get_number(p, x, "s3.stall_timeout_s", 1, 3600, &c->s3_stall_timeout_s))
             return p->e->code;
     }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "serve")) && parse_serve(p, c, o))
+        return p->e->code;
     const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "volcanoes");
     if (!vols)
         return bad(p, "volcanoes", "is required (a list of volcanoes with their stations)");

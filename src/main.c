@@ -48,6 +48,7 @@ static const rc_command commands[] = {
     {"inventory", rc_cmd_inventory, "what is cached per station, volcano, location or all (JSON, HTML)"},
     {"verify", rc_cmd_verify, "check manifests against blobs and blobs against manifests; --repair"},
     {"reindex", rc_cmd_reindex, "rebuild manifests and inventory summaries from the blobs"},
+    {"serve", rc_cmd_serve, "HTTP API over the cache: cache-status, backfill jobs, gaps, metrics"},
     {NULL, NULL, NULL}};
 
 static void usage(FILE *out)

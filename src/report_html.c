@@ -8,6 +8,7 @@
  * external request: the page can be mailed or served from the bucket.
  */
 #include "r2cache/inventory.h"
+#include "r2cache/report.h"
 #include "r2cache/timewin.h"
 
 #include <stdio.h>
@@ -255,4 +256,13 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
     rc |= rc_buf_puts(out, "</svg>\n</body></html>\n");
     free(rows);
     return rc ? rc_err_set(e, RC_ENOMEM, "out of memory building the HTML report") : RC_OK;
+}
+
+int rc_report_page(const rc_report *r, rc_buf *out, rc_err *e)
+{
+    const char *what = r->q.volcano ? r->q.volcano : r->q.location;
+    char title[256];
+    snprintf(title, sizeof title, "r2cache inventory: %s%s%s", rc_report_scope_name(r->q.scope),
+             what ? " " : "", what ? what : "");
+    return rc_report_html(&r->inv, r->q.from, r->q.to, r->base, title, out, e);
 }

@@ -124,5 +124,6 @@ int rc_cmd_get(rc_cli *cli, int argc, char **argv);
 int rc_cmd_fill(rc_cli *cli, int argc, char **argv);
 int rc_cmd_gaps(rc_cli *cli, int argc, char **argv);
 int rc_cmd_migrate(rc_cli *cli, int argc, char **argv);
+int rc_cmd_serve(rc_cli *cli, int argc, char **argv);
 
 #endif

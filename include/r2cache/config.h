@@ -42,6 +42,21 @@ typedef struct rc_volcano {
     size_t nstations;
 } rc_volcano;
 
+/* The "serve" block: how `r2cache serve` listens and what it allows. */
+#define RC_SERVE_MAX_ORIGINS 16
+typedef struct rc_serve_config {
+    char listen[128];             /* ADDR:PORT, default 127.0.0.1:8080; port 0 = any free */
+    char cors_origins[RC_SERVE_MAX_ORIGINS][256]; /* allowed Origin values; "*" = any */
+    int ncors_origins;
+    size_t max_body_bytes;        /* request body limit, default 65536 (413 beyond) */
+    int max_connections;          /* concurrent HTTP connections, default 64 */
+    int connection_timeout_s;     /* idle connection timeout, default 30 */
+    int threads;                  /* HTTP worker threads, default 4 */
+    int read_requires_token;      /* GETs need the bearer token too, default 0 */
+    int jobs_workers;             /* fill jobs run at once, default 1 */
+    int jobs_max_queued;          /* jobs waiting, default 16 (429 beyond) */
+} rc_serve_config;
+
 typedef struct rc_config {
     char *path;       /* file it came from */
     char *source_url; /* NULL if absent */
@@ -77,6 +92,7 @@ typedef struct rc_config {
     char *s3_addressing; /* "path" | "virtual" | NULL */
     char *ca_bundle;
     double s3_stall_timeout_s; /* 0 = the store's default (30) */
+    rc_serve_config serve;     /* the "serve" block (r2cache serve) */
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

@@ -1,0 +1,114 @@
+/*
+ * gaps.h: where the holes in the cache are, shared by `r2cache gaps` and
+ * the server's gap API.
+ *
+ * Every configured span of every selected channel has one expected window
+ * per span length in the range; the engine's read-only plan says for each
+ * whether the store holds it, judged on the manifests AND the listing, so a
+ * blob whose manifest entry was lost counts as present (and is listed as
+ * unindexed) and an entry whose blob is gone counts as missing. Consecutive
+ * missing windows of one channel and span form a gap, classified by length
+ * (minor <= minor_hours, moderate <= critical_hours, critical beyond).
+ * Provisional chunks are listed too: they are the work of `fill --upgrade`.
+ */
+#ifndef R2CACHE_GAPS_H
+#define R2CACHE_GAPS_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "r2cache/buf.h"
+#include "r2cache/config.h"
+#include "r2cache/err.h"
+#include "r2cache/log.h"
+#include "r2cache/store.h"
+
+typedef enum rc_gap_severity {
+    RC_GAP_MINOR = 0,
+    RC_GAP_MODERATE = 1,
+    RC_GAP_CRITICAL = 2
+} rc_gap_severity;
+
+#define RC_GAP_SEVERITIES 3
+
+/* "minor", "moderate", "critical". */
+const char *rc_gap_severity_name(rc_gap_severity s);
+
+/* The class of a gap of this many seconds. */
+rc_gap_severity rc_gaps_classify(int64_t seconds, double minor_hours, double critical_hours);
+
+typedef struct rc_gap {
+    size_t target; /* index into the targets searched */
+    rc_span span;
+    int64_t start, end; /* [start, end) */
+    int64_t windows;
+    int64_t entry_only; /* of which the manifest named a blob that is gone */
+} rc_gap;
+
+/* A provisional or an unindexed chunk. */
+typedef struct rc_gap_note {
+    size_t target;
+    rc_span span;
+    int64_t start;
+    double completeness;
+    char written_at[32];
+} rc_gap_note;
+
+typedef struct rc_gaps_opts {
+    double minor_hours;    /* default 2 */
+    double critical_hours; /* default 12 */
+    int64_t from, to;      /* the range asked for */
+    int64_t now;           /* windows not ended plus the delay are not expected yet */
+    const rc_log *log;     /* must not be NULL */
+    volatile sig_atomic_t *stop; /* set to 1 to stop between batches; may be NULL */
+} rc_gaps_opts;
+
+typedef struct rc_gaps_report {
+    int64_t from, to; /* the range searched: rounded to the base span, ending at now at most */
+    double minor_hours, critical_hours;
+    const rc_target *targets; /* borrowed from the caller */
+    size_t ntargets;
+    rc_gap *gaps; /* sorted by target, span, start */
+    size_t ngaps;
+    rc_gap_note *prov; /* provisional chunks, same order */
+    size_t nprov;
+    rc_gap_note *unidx; /* blobs without manifest entry, same order */
+    size_t nunidx;
+    int64_t expected, present, missing, unindexed, unreadable; /* windows */
+    int64_t counts[RC_GAP_SEVERITIES]; /* gaps per class */
+    /* private */
+    size_t capgaps, capprov, capunidx;
+    rc_gap *open;
+} rc_gaps_report;
+
+void rc_gaps_opts_default(rc_gaps_opts *o);
+
+/* critical_hours not below minor_hours, to after from, at least one target;
+ * RC_EINVAL with the reason otherwise. */
+int rc_gaps_check(const rc_gaps_opts *o, size_t ntargets, rc_err *e);
+
+/* Search the store. Reads only. On success out holds the sorted, classified
+ * report; release it with rc_gaps_report_free in any case. */
+int rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_target *targets,
+                 size_t ntargets, rc_store *store, rc_gaps_report *out, rc_err *e);
+
+void rc_gaps_report_free(rc_gaps_report *r);
+
+/* 1 when a critical gap exists or a manifest could not be read (`gaps`
+ * exits 1 then, so a monitor can alert on the status alone). */
+int rc_gaps_alarm(const rc_gaps_report *r);
+
+/* One sentence saying what to do about the report (the gap API's
+ * "recommendation"). */
+const char *rc_gaps_recommendation(const rc_gaps_report *r);
+
+/* What `r2cache gaps --json` prints. NULL when out of memory. */
+cJSON *rc_gaps_json(const rc_gaps_report *r);
+
+/* What `r2cache gaps` prints. */
+int rc_gaps_text(const rc_gaps_report *r, rc_buf *out);
+
+#endif
