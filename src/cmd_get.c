@@ -2,13 +2,12 @@
  * cmd_get.c: `r2cache get CHANNEL --from --to`: read the cache back as
  * samples, so anyone can check what was stored. Reads chunks of one span
  * (the base span by default), places every sample at its recorded time
- * (window start + the manifest's offset + k/rate) and prints those inside
+ * (window start + the manifest's offset + k/rate, through readback.c) and prints those inside
  * [from, to) as CSV (time,value) or raw little-endian int32. Windows without
  * a chunk are reported on stderr and make the exit status 1.
  */
 #include "r2cache/cli.h"
-#include "r2cache/codec.h"
-#include "r2cache/manifest.h"
+#include "r2cache/readback.h"
 #include "r2cache/shape.h"
 #include "r2cache/timewin.h"
 
@@ -39,26 +38,6 @@ static int on_opt(void *ud, int id, const char *val)
     return 0;
 }
 
-typedef struct rate_ctx {
-    rc_layout layout;
-    const rc_chan *chan;
-    double rate;
-} rate_ctx;
-
-static int rate_cb(void *ud, const rc_obj_info *o)
-{
-    rate_ctx *rc = ud;
-    rc_key_info ki;
-    rc_err e;
-    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK)
-        return 0;
-    if (ki.kind == RC_KEY_CHUNK && rc_chan_equal(&ki.chunk.chan, rc->chan) && ki.chunk.rate > 0) {
-        rc->rate = ki.chunk.rate;
-        return 1;
-    }
-    return 0;
-}
-
 static void iso_us(int64_t us, char *out, size_t n)
 {
     int64_t s = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
@@ -67,6 +46,37 @@ static void iso_us(int64_t us, char *out, size_t n)
     rc_time_split(s, &tm);
     snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.year, tm.mon, tm.mday, tm.hour,
              tm.min, tm.sec, (long long)frac);
+}
+
+typedef struct get_out {
+    int raw;
+    const char *name;
+    rc_span span;
+} get_out;
+
+static int print_run(void *ud, const rc_readback_run *r)
+{
+    const get_out *go = ud;
+    for (size_t i = 0; i < r->n; i++) {
+        int32_t v = r->s[i];
+        if (go->raw) {
+            uint8_t le[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+            fwrite(le, 1, 4, stdout);
+        } else {
+            char ts[48];
+            iso_us(rc_readback_time_us(r, i), ts, sizeof ts);
+            printf("%s,%d\n", ts, v);
+        }
+    }
+    return 0;
+}
+
+static void print_missing(void *ud, int64_t w, const char *msg)
+{
+    const get_out *go = ud;
+    char ts[RC_TIME_STR_MAX];
+    rc_time_iso(w, ts);
+    fprintf(stderr, "r2cache get: %s %s window %s: %s\n", go->name, rc_span_name(go->span), ts, msg);
 }
 
 int rc_cmd_get(rc_cli *cli, int argc, char **argv)
@@ -131,109 +141,34 @@ int rc_cmd_get(rc_cli *cli, int argc, char **argv)
         return code;
     rc_layout layout = cli->cfg.layout;
     double rate = st->sample_rate;
-    if (rate <= 0 && layout == RC_LAYOUT_SEED) {
-        char prefix[RC_KEY_MAX];
-        rate_ctx rc = {layout, &chan, 0};
-        if (rc_key_prefix_channel_day(layout, &chan, vo->name, rc_day_start(cli->from), prefix,
-                                      sizeof prefix, &e) == RC_OK)
-            rc_store_list(cli->store, prefix, rate_cb, &rc, &e);
-        rate = rc.rate;
-        if (rate <= 0) {
-            fprintf(stderr, "r2cache get: nothing cached for %s around %s\n", cli->positional[0],
-                    cli->from_s);
-            return RC_EXIT_PARTIAL;
-        }
+    if (rate <= 0 && layout == RC_LAYOUT_SEED &&
+        rc_readback_rate(cli->store, layout, &chan, vo->name, cli->from, &rate, &e) != RC_OK) {
+        fprintf(stderr, "r2cache get: nothing cached for %s around %s\n", cli->positional[0],
+                cli->from_s);
+        return RC_EXIT_PARTIAL;
     }
-    rc_codec *codec = NULL;
-    if (rc_codec_new(3, &codec, &e) != RC_OK) {
+    get_out go = {raw, cli->positional[0], span};
+    rc_readback_req q;
+    memset(&q, 0, sizeof q);
+    q.store = cli->store;
+    q.layout = layout;
+    q.chan = chan;
+    q.volcano = vo->name;
+    q.rate = rate;
+    q.span = span;
+    q.from_us = cli->from * 1000000;
+    q.to_us = cli->to * 1000000;
+    q.on_run = print_run;
+    q.on_missing = print_missing;
+    q.ud = &go;
+    if (!raw)
+        printf("time,value\n");
+    rc_readback_stats rs;
+    if (rc_readback_read(&q, &rs, &e) != RC_OK) {
         fprintf(stderr, "r2cache get: %s\n", e.msg);
         return RC_EXIT_PARTIAL;
     }
-    int64_t sp = rc_span_seconds(span);
-    int64_t from_us = cli->from * 1000000, to_us = cli->to * 1000000;
-    int64_t printed = 0, chunks = 0, missing = 0;
-    int64_t mday = INT64_MIN;
-    rc_manifest m;
-    int have_m = 0;
-    if (!raw)
-        printf("time,value\n");
-    for (int64_t w = rc_floor(cli->from, sp); w < cli->to; w += sp) {
-        if (rc_day_start(w) != mday) {
-            if (have_m)
-                rc_manifest_free(&m);
-            have_m = 0;
-            mday = rc_day_start(w);
-            rc_manifest_id mid;
-            memset(&mid, 0, sizeof mid);
-            mid.chan = chan;
-            snprintf(mid.volcano, sizeof mid.volcano, "%s", vo->name);
-            mid.rate = rate;
-            mid.day = mday;
-            char mkey[RC_KEY_MAX];
-            if (rc_key_manifest(layout, &mid, mkey, sizeof mkey, &e) == RC_OK &&
-                rc_manifest_load(cli->store, layout, mkey, &m, NULL, &e) == RC_OK)
-                have_m = 1;
-        }
-        rc_chunk_id id;
-        memset(&id, 0, sizeof id);
-        id.chan = chan;
-        snprintf(id.volcano, sizeof id.volcano, "%s", vo->name);
-        id.rate = rate;
-        id.span = span;
-        id.start = w;
-        char key[RC_KEY_MAX];
-        rc_buf body = RC_BUF_INIT;
-        int32_t *s = NULL;
-        size_t n = 0;
-        if (rc_key_chunk(layout, &id, key, sizeof key, &e) != RC_OK ||
-            rc_store_get(cli->store, key, &body, NULL, &e) != RC_OK ||
-            rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &e) != RC_OK) {
-            char ts[RC_TIME_STR_MAX];
-            rc_time_iso(w, ts);
-            fprintf(stderr, "r2cache get: %s %s window %s: %s\n", cli->positional[0],
-                    rc_span_name(span), ts, e.msg);
-            missing++;
-            rc_buf_free(&body);
-            continue;
-        }
-        rc_buf_free(&body);
-        chunks++;
-        const rc_mentry *me = have_m ? rc_manifest_find(&m, span, w) : NULL;
-        double r = have_m && m.sample_rate > 0 ? m.sample_rate : rate;
-        /* The time rule (manifest.h): slot k is at START + offset_s + k/rate,
-         * where from each phase step on its start and offset replace them. */
-        int64_t seg_start = w, seg_slot = 0;
-        double off = me ? me->offset_s : 0;
-        int step = 0;
-        for (size_t k = 0; k < n; k++) {
-            while (me && step < me->nsteps &&
-                   (int64_t)k >= rc_slots(r, me->steps[step].start - w)) {
-                seg_start = me->steps[step].start;
-                seg_slot = rc_slots(r, me->steps[step].start - w);
-                off = me->steps[step].offset_s;
-                step++;
-            }
-            int64_t t_us = seg_start * 1000000 + llround(off * 1e6) +
-                           llround((double)((int64_t)k - seg_slot) * 1e6 / r);
-            if (t_us < from_us || t_us >= to_us)
-                continue;
-            if (raw) {
-                uint8_t le[4] = {(uint8_t)s[k], (uint8_t)(s[k] >> 8), (uint8_t)(s[k] >> 16),
-                                 (uint8_t)(s[k] >> 24)};
-                fwrite(le, 1, 4, stdout);
-            } else {
-                char ts[48];
-                iso_us(t_us, ts, sizeof ts);
-                printf("%s,%d\n", ts, s[k]);
-            }
-            printed++;
-        }
-        free(s);
-    }
-    if (have_m)
-        rc_manifest_free(&m);
-    rc_codec_free(codec);
-    fflush(stdout);
+    int64_t printed = rs.samples, chunks = rs.chunks, missing = rs.missing;
     fprintf(stderr, "r2cache get: %lld samples from %lld chunks; %lld windows not cached\n",
             (long long)printed, (long long)chunks, (long long)missing);
     return missing ? RC_EXIT_PARTIAL : RC_EXIT_OK;

@@ -55,3 +55,7 @@ endif()
 # Leak check of the end-to-end invocations; skips (77) in an ASan build.
 add_test(NAME valgrind COMMAND ${CMAKE_SOURCE_DIR}/tests/valgrind.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(valgrind PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# FDSN web services (issue 14): parsers, the miniSEED packer, the handler over a filled store.
+rc_test(fdsnq err buf timewin fdsnq)
+rc_test(mspack err buf mspack)
+rc_test(fdsnws err buf log url timewin naming config mseed codec shape store store_file store_s3 sigv4 s3xml manifest readback fdsnq mspack fdsnws)

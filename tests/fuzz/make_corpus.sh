@@ -14,8 +14,8 @@ build=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 mseed_dir=${RC_MSEED_DIR:-$(cd "$repo/.." && pwd)/shared/data/mseed}
-for t in key manifest config mseed s3list s3error; do mkdir -p "$out/$t"; done
-for t in key config s3list s3error; do
+for t in key manifest config mseed s3list s3error fdsnq; do mkdir -p "$out/$t"; done
+for t in key config s3list s3error fdsnq; do
   [ -d "$here/seeds/$t" ] && cp "$here/seeds/$t/"* "$out/$t/"
 done
 

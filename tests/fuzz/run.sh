@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # run.sh TARGET SECONDS [extra libFuzzer flags]: fuzz one target for SECONDS.
-# TARGET: key manifest config mseed s3list s3error. Builds the target in
+# TARGET: key manifest config mseed s3list s3error fdsnq. Builds the target in
 # $RC_FUZZ_BUILD (default build-fuzz, clang-14, -DR2CACHE_FUZZ=ON) when it is
 # missing, makes the seed corpus once (make_corpus.sh), keeps the growing
 # corpus in BUILD/fuzz-corpus/TARGET and writes any crash reproducer to
@@ -26,7 +26,7 @@ if [ ! -f "$seeds/.complete" ]; then
 fi
 corpus=$build/fuzz-corpus/$target
 art=$build/fuzz-artifacts/$target
-mkdir -p "$corpus" "$art"
+mkdir -p "$corpus" "$art" "$seeds/$target"
 dict=()
 case $target in
   key) dict=(-dict="$here/key.dict") ;;

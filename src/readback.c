@@ -1,0 +1,181 @@
+/*
+ * readback.c: the cache read back as samples at their recorded times (see
+ * readback.h). Used by `r2cache get` and the FDSN dataselect service.
+ */
+#include "r2cache/readback.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "r2cache/codec.h"
+#include "r2cache/manifest.h"
+#include "r2cache/shape.h"
+#include "r2cache/timewin.h"
+
+int64_t rc_readback_time_us(const rc_readback_run *r, size_t i)
+{
+    return r->base_us + llround((double)(r->first + (int64_t)i) * 1e6 / r->rate);
+}
+
+typedef struct rate_ctx {
+    rc_layout layout;
+    const rc_chan *chan;
+    double rate;
+} rate_ctx;
+
+static int rate_cb(void *ud, const rc_obj_info *o)
+{
+    rate_ctx *rc = ud;
+    rc_key_info ki;
+    rc_err e;
+    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK)
+        return 0;
+    if (ki.kind == RC_KEY_CHUNK && rc_chan_equal(&ki.chunk.chan, rc->chan) && ki.chunk.rate > 0) {
+        rc->rate = ki.chunk.rate;
+        return 1;
+    }
+    return 0;
+}
+
+int rc_readback_rate(rc_store *st, rc_layout l, const rc_chan *c, const char *volcano, int64_t day,
+                     double *rate, rc_err *e)
+{
+    char prefix[RC_KEY_MAX];
+    rate_ctx rc = {l, c, 0};
+    *rate = 0;
+    if (rc_key_prefix_channel_day(l, c, volcano, rc_day_start(day), prefix, sizeof prefix, e) !=
+        RC_OK)
+        return e ? e->code : RC_EINVAL;
+    int r = rc_store_list(st, prefix, rate_cb, &rc, e);
+    if (r != RC_OK)
+        return r;
+    if (rc.rate <= 0)
+        return rc_err_set(e, RC_ENOTFOUND, "no chunk key names a sample rate under %s", prefix);
+    *rate = rc.rate;
+    return RC_OK;
+}
+
+/* Deliver slots [k0, k1) of one chunk as one run. */
+static int deliver(const rc_readback_req *q, rc_readback_stats *st, int64_t w, int64_t base_us,
+                   int64_t first, double r, const int32_t *s, size_t n, int filled)
+{
+    if (n == 0)
+        return 0;
+    rc_readback_run run = {w, base_us, first, r, s, n, filled};
+    st->samples += (int64_t)n;
+    return q->on_run ? q->on_run(q->ud, &run) : 0;
+}
+
+int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err *e)
+{
+    rc_readback_stats st = {0, 0, 0};
+    if (q->layout == RC_LAYOUT_SEED && q->rate <= 0)
+        return rc_err_set(e, RC_EINVAL, "readback: the sample rate of the channel is not known");
+    rc_codec *codec = NULL;
+    int rc = rc_codec_new(3, &codec, e);
+    if (rc != RC_OK)
+        return rc;
+    int64_t sp = rc_span_seconds(q->span);
+    int64_t from = q->from_us >= 0 ? q->from_us / 1000000 : -((-q->from_us + 999999) / 1000000);
+    int64_t mday = INT64_MIN;
+    rc_manifest m;
+    int have_m = 0;
+    int stop = 0;
+    rc_err le;
+    for (int64_t w = rc_floor(from, sp); w * 1000000 < q->to_us && !stop; w += sp) {
+        if (rc_day_start(w) != mday) {
+            if (have_m)
+                rc_manifest_free(&m);
+            have_m = 0;
+            mday = rc_day_start(w);
+            rc_manifest_id mid;
+            memset(&mid, 0, sizeof mid);
+            mid.chan = q->chan;
+            snprintf(mid.volcano, sizeof mid.volcano, "%s", q->volcano);
+            mid.rate = q->rate;
+            mid.day = mday;
+            char mkey[RC_KEY_MAX];
+            if (rc_key_manifest(q->layout, &mid, mkey, sizeof mkey, &le) == RC_OK &&
+                rc_manifest_load(q->store, q->layout, mkey, &m, NULL, &le) == RC_OK)
+                have_m = 1;
+        }
+        rc_chunk_id id;
+        memset(&id, 0, sizeof id);
+        id.chan = q->chan;
+        snprintf(id.volcano, sizeof id.volcano, "%s", q->volcano);
+        id.rate = q->rate;
+        id.span = q->span;
+        id.start = w;
+        char key[RC_KEY_MAX];
+        rc_buf body = RC_BUF_INIT;
+        int32_t *s = NULL;
+        size_t n = 0;
+        if (rc_key_chunk(q->layout, &id, key, sizeof key, &le) != RC_OK ||
+            rc_store_get(q->store, key, &body, NULL, &le) != RC_OK ||
+            rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &le) != RC_OK) {
+            st.missing++;
+            if (q->on_missing)
+                q->on_missing(q->ud, w, le.msg);
+            rc_buf_free(&body);
+            continue;
+        }
+        rc_buf_free(&body);
+        st.chunks++;
+        const rc_mentry *me = have_m ? rc_manifest_find(&m, q->span, w) : NULL;
+        double r = have_m && m.sample_rate > 0 ? m.sample_rate : q->rate;
+        if (r <= 0) {
+            free(s);
+            st.missing++;
+            if (q->on_missing)
+                q->on_missing(q->ud, w, "no sample rate in the manifest or the configuration");
+            continue;
+        }
+        int64_t head = me ? me->gap_head : 0, tail = me ? me->gap_tail : 0;
+        /* The time rule (manifest.h): slot k is at START + offset_s + k/rate,
+         * where from each phase step on its start and offset replace them. */
+        int64_t seg_start = w, seg_slot = 0;
+        double off = me ? me->offset_s : 0;
+        int step = 0;
+        int64_t base_us = seg_start * 1000000 + llround(off * 1e6);
+        /* the run being built: slots [r0, k) */
+        size_t r0 = 0;
+        int r_in = 0, r_filled = 0;
+        int64_t r_base = base_us, r_first = 0;
+        for (size_t k = 0; k <= n && !stop; k++) {
+            int newgrid = 0;
+            while (k < n && me && step < me->nsteps &&
+                   (int64_t)k >= rc_slots(r, me->steps[step].start - w)) {
+                seg_start = me->steps[step].start;
+                seg_slot = rc_slots(r, me->steps[step].start - w);
+                off = me->steps[step].offset_s;
+                step++;
+                newgrid = 1;
+            }
+            int in = 0, filled = 0;
+            if (k < n) {
+                base_us = seg_start * 1000000 + llround(off * 1e6);
+                int64_t t_us = base_us + llround((double)((int64_t)k - seg_slot) * 1e6 / r);
+                in = t_us >= q->from_us && t_us < q->to_us;
+                filled = (int64_t)k < head || (int64_t)k >= (int64_t)n - tail;
+            }
+            if (k == n || newgrid || in != r_in || filled != r_filled) {
+                if (r_in)
+                    stop = deliver(q, &st, w, r_base, r_first, r, s + r0, k - r0, r_filled);
+                r0 = k;
+                r_in = in;
+                r_filled = filled;
+                r_base = base_us;
+                r_first = (int64_t)k - seg_slot;
+            }
+        }
+        free(s);
+    }
+    if (have_m)
+        rc_manifest_free(&m);
+    rc_codec_free(codec);
+    if (stats)
+        *stats = st;
+    return stop;
+}
