@@ -14,12 +14,13 @@
 # its own configuration in the scratch directory (foreground, stopped by its
 # pid), serving serve's own answers to the same URLs as static files.
 # Memory: a fresh serve process, RSS (/proc/PID/status VmRSS) after 1,000 and
-# after 100,000 requests (both endpoints alternated, 64 connections).
+# after 100,000 requests (counted by serve's /metrics; 64 connections, one
+# request in DS_EVERY, default 100, the dataselect query, the others cache-status).
 # Targets (issue 14): request rate >= 0.5x nginx's, p99 reported; RSS after
 # 100,000 within 10 % of RSS after 1,000.
 #
 #   BUILD=build-rel bench/bench_serve.sh
-# Env: DURATION (s per wrk run, default 10), ROUNDS (default 3), CONNS (64),
+# Env: DURATION (s per wrk run, default 10), ROUNDS (default 3), CONNS (64), DS_EVERY (100),
 #   KEEP=1 keeps the scratch directory.
 # Prints the "## Serve" section of docs/benchmarks.md on stdout (bench/run_all.sh);
 # progress on stderr. Every process it starts is stopped by its pid on exit.
@@ -35,6 +36,7 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 W=$(mktemp -d "${TMPDIR:-/tmp}/bench_serve.XXXXXX")
 SERVE_PID=
 NGINX_PID=
+WRK_PID=
 stop_pid() { # $1 pid: SIGTERM, wait, then SIGKILL if still there
     [ -n "$1" ] || return 0
     kill "$1" 2>/dev/null || return 0
@@ -44,6 +46,7 @@ stop_pid() { # $1 pid: SIGTERM, wait, then SIGKILL if still there
     wait "$1" 2>/dev/null || true
 }
 cleanup() {
+    stop_pid "$WRK_PID"; WRK_PID=
     stop_pid "$SERVE_PID"; SERVE_PID=
     stop_pid "$NGINX_PID"; NGINX_PID=
     [ "${KEEP:-0}" = 1 ] && echo "bench_serve: kept $W" >&2 || rm -rf "$W"
@@ -225,33 +228,48 @@ stop_pid "$SERVE_PID"; SERVE_PID=
 stop_pid "$NGINX_PID"; NGINX_PID=
 
 # --- memory under load: a fresh serve, RSS after 1,000 and 100,000 requests ------
-# wrk's Lua: both requests alternated; each thread stops after its share
+# wrk's Lua: one request in DS_EVERY is the dataselect query, the others
+# cache-status; each wrk thread stops after its share. wrk's main thread
+# still sleeps its -d, so the count is read from serve's /metrics
+# (r2cache_http_requests_total) and wrk is stopped by its pid when it is reached.
+DS_EVERY=${DS_EVERY:-100}
 cat >"$W/count.lua" <<EOF
-local paths = { "$STATUS_PATH", "$DS_PATH" }
 local n, limit, i = 0, 0, 0
 function init(args) limit = tonumber(args[1]) end
 function request()
     i = i + 1
-    return wrk.format("GET", paths[(i % 2) + 1])
+    if i % $DS_EVERY == 0 then return wrk.format("GET", "$DS_PATH") end
+    return wrk.format("GET", "$STATUS_PATH")
 end
 function response(status, headers, body)
     n = n + 1
     if n >= limit then wrk.thread:stop() end
 end
 EOF
-load_n() { # $1 requests in all (2 threads): prints the requests wrk completed
-    wrk -t2 -c"$CONNS" -d600s -s "$W/count.lua" "$SURL/" -- $(( $1 / 2 )) >"$W/wrk.out" 2>&1 || true
-    awk '/requests in/ {print $1}' "$W/wrk.out"
+served() { # requests answered so far, other than /metrics and /readyz
+    curl -s "$SURL/metrics" |
+        awk '/^r2cache_http_requests_total/ && !/endpoint="\/metrics"/ && !/endpoint="\/readyz"/ {s += $NF} END {print s + 0}'
 }
-echo "bench_serve: memory: fresh serve, 1,000 then 99,000 more requests ..." >&2
+load_to() { # $1 total requests answered to reach
+    have=$(served)
+    wrk -t2 -c"$CONNS" -d900s -s "$W/count.lua" "$SURL/" -- $(( ($1 - have + 1) / 2 )) >/dev/null 2>&1 &
+    WRK_PID=$!
+    while [ "$(served)" -lt "$1" ] && kill -0 "$WRK_PID" 2>/dev/null; do sleep 0.2; done
+    sleep 0.5 # the answers in flight
+    stop_pid "$WRK_PID"; WRK_PID=
+    served
+}
+echo "bench_serve: memory: fresh serve, 1,000 then 100,000 requests ..." >&2
 start_serve "$W/serve2.log"
 SURL=http://127.0.0.1:$SPORT
 RSS0=$(rss_kib "$SERVE_PID")
-N1=$(load_n 1000)
+T0=$(date +%s)
+N1=$(load_to "${MEM_N1:-1000}")
 RSS1=$(rss_kib "$SERVE_PID")
-N2=$(load_n 99000)
+N2=$(load_to "${MEM_N2:-100000}")
 RSS2=$(rss_kib "$SERVE_PID")
 HWM=$(hwm_kib "$SERVE_PID")
+MEM_SECS=$(( $(date +%s) - T0 ))
 stop_pid "$SERVE_PID"; SERVE_PID=
 
 # --- the section -----------------------------------------------------------------
@@ -307,11 +325,11 @@ print()
 rss0, rss1, rss2, hwm = $RSS0, $RSS1, $RSS2, $HWM
 n1, n2 = int("${N1:-0}" or 0), int("${N2:-0}" or 0)
 growth = (rss2 - rss1) / rss1 * 100.0
-print("| memory (a fresh serve; both requests alternated, $CONNS connections) | RSS |")
+print("| memory (a fresh serve; wrk, $CONNS connections, one request in $DS_EVERY the dataselect query, the others cache-status; %d s in all) | RSS |" % $MEM_SECS)
 print("|---|---|")
 print("| at start, ready | %.1f MB |" % (rss0 / 1024.0))
 print("| after %s requests | **%.1f MB** |" % (format(n1, ","), rss1 / 1024.0))
-print("| after %s requests | **%.1f MB** |" % (format(n1 + n2, ","), rss2 / 1024.0))
+print("| after %s requests | **%.1f MB** |" % (format(n2, ","), rss2 / 1024.0))
 print("| change | **%+.1f %%** (target within 10 %%: %s) |" % (growth, "met" if abs(growth) <= 10.0 else "**not met**"))
 print("| peak (VmHWM) | %.1f MB |" % (hwm / 1024.0))
 PY
