@@ -75,8 +75,7 @@ static double mono(void)
 int rc_api_new(const rc_api_opts *o, rc_api **out, rc_err *e)
 {
     rc_api *a = calloc(1, sizeof *a);
-    if (!a)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!a) return rc_err_set(e, RC_ENOMEM, "out of memory");
     a->cfg = o->cfg;
     a->store_url = strdup(o->store_url ? o->store_url : "./r2cache-data");
     a->store_opts = *o->store_opts;
@@ -100,8 +99,7 @@ int rc_api_new(const rc_api_opts *o, rc_api **out, rc_err *e)
 
 void rc_api_free(rc_api *a)
 {
-    if (!a)
-        return;
+    if (!a) return;
     free(a->store_url);
     free(a->source_url);
     free(a->age_text);
@@ -116,16 +114,18 @@ static int open_store(rc_api *a, rc_store **st, rc_err *e)
 
 int rc_api_probe(rc_api *a, rc_err *e)
 {
+    /* one attempt: a probe answers now (readyz), and a stop signal never
+     * waits behind a store's backoff */
+    rc_store_opts so = a->store_opts;
+    so.max_attempts = 1;
     rc_store *st = NULL;
-    int rc = open_store(a, &st, e);
-    if (rc == RC_OK)
-        rc = rc_store_head(st, "index/.probe", NULL, e);
+    int rc = rc_store_open(a->store_url, &so, &st, e);
+    if (rc == RC_OK) rc = rc_store_head(st, "index/.probe", NULL, e);
     if (rc == RC_ENOTFOUND) {
         rc_err_clear(e);
         rc = RC_OK; /* the store answered */
     }
-    if (st)
-        rc_store_close(st);
+    if (st) rc_store_close(st);
     return rc;
 }
 
@@ -141,8 +141,7 @@ void rc_api_observe(void *ud, const char *route, int status, double seconds)
         k++;
     if (k == a->ncounters && k < MAX_COUNTERS)
         a->counters[a->ncounters++] = (counter){route, status, 0};
-    if (k < a->ncounters)
-        a->counters[k].n++;
+    if (k < a->ncounters) a->counters[k].n++;
     int b = 0;
     while (b < N_BUCKETS && seconds > buckets[b])
         b++;
@@ -159,28 +158,42 @@ static int reply_status_for(int rc)
     return rc == RC_EINVAL ? 400 : rc == RC_EAUTH || rc == RC_EUNUSABLE ? 503 : 500;
 }
 
-/* Refuse parameters the route does not take. */
 typedef struct allowed_ctx {
     const char *const *names;
     const char *bad;
+    int twice; /* bad was given more than once */
+    unsigned seen;
 } allowed_ctx;
 
 static int allowed_iter(void *ud, const char *k, const char *v)
 {
     (void)v;
     allowed_ctx *c = ud;
-    for (const char *const *n = c->names; *n; n++)
-        if (strcmp(*n, k) == 0)
+    int i = 0;
+    for (const char *const *n = c->names; *n; n++, i++)
+        if (strcmp(*n, k) == 0) {
+            if (c->seen & (1u << i)) {
+                c->bad = k;
+                c->twice = 1;
+                return 1;
+            }
+            c->seen |= 1u << i;
             return 0;
+        }
     c->bad = k;
     return 1;
 }
 
+/* Refuse parameters the route does not take, and any given twice (which
+ * one would count is a guess). */
 static int check_params(rc_server_req *req, const char *const *names, rc_server_reply *out)
 {
-    allowed_ctx c = {names, NULL};
-    if (!rc_server_req_args(req, allowed_iter, &c))
-        return 0;
+    allowed_ctx c = {names, NULL, 0, 0};
+    if (!rc_server_req_args(req, allowed_iter, &c)) return 0;
+    if (c.twice) {
+        rc_server_reply_error(out, 400, "%s: given more than once", c.bad);
+        return -1;
+    }
     char list[512] = "";
     for (const char *const *n = names; *n; n++) {
         size_t l = strlen(list);
@@ -196,14 +209,12 @@ static int flag_param(rc_server_req *req, const char *name, int *val, rc_server_
 {
     const char *v = rc_server_req_arg(req, name);
     *val = 0;
-    if (!v)
-        return 0;
+    if (!v) return 0;
     if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "")) {
         *val = 1;
         return 0;
     }
-    if (!strcmp(v, "false") || !strcmp(v, "0"))
-        return 0;
+    if (!strcmp(v, "false") || !strcmp(v, "0")) return 0;
     rc_server_reply_error(out, 400, "%s=%s: use true or false", name, v);
     return -1;
 }
@@ -265,8 +276,7 @@ static int h_healthz(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     (void)ud;
     static const char *const none[] = {NULL};
-    if (check_params(req, none, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out)) return RC_SERVER_DONE;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     rc_server_reply_json(out, 200, o);
@@ -277,8 +287,7 @@ static int h_readyz(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
     static const char *const none[] = {NULL};
-    if (check_params(req, none, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out)) return RC_SERVER_DONE;
     rc_err e;
     rc_err_clear(&e);
     if (rc_api_probe(a, &e) != RC_OK) {
@@ -294,7 +303,7 @@ static int h_readyz(void *ud, rc_server_req *req, rc_server_reply *out)
 
 /* ---- /api/cache-status and / ---------------------------------------------- */
 
-static const char *const status_params[] = {"scope",   "network", "station", "location_code",
+static const char *const status_params[] = {"scope",   "network", "station",  "location_code",
                                             "channel", "volcano", "location", "from",
                                             "to",      NULL};
 
@@ -327,10 +336,8 @@ static int report_query(rc_server_req *req, rc_report_query *q, char *chan, size
     q->location = rc_server_req_arg(req, "location");
     int64_t now = (int64_t)time(NULL);
     const char *from = rc_server_req_arg(req, "from"), *to = rc_server_req_arg(req, "to");
-    if (from && time_value("from", from, now, &q->from, out))
-        return -1;
-    if (to && time_value("to", to, now, &q->to, out))
-        return -1;
+    if (from && time_value("from", from, now, &q->from, out)) return -1;
+    if (to && time_value("to", to, now, &q->to, out)) return -1;
     return 0;
 }
 
@@ -346,10 +353,8 @@ static int load_report(rc_api *a, const rc_report_query *q, rc_report *r, rc_ser
     }
     rc_store *st = NULL;
     rc = open_store(a, &st, &e);
-    if (rc == RC_OK)
-        rc = rc_report_load(r, st, a->log, &e);
-    if (st)
-        rc_store_close(st);
+    if (rc == RC_OK) rc = rc_report_load(r, st, a->log, &e);
+    if (st) rc_store_close(st);
     if (rc != RC_OK) {
         rc_log_error(a->log, "inventory", "%s", e.msg);
         rc_server_reply_error(out, rc == RC_EINVAL ? 500 : reply_status_for(rc), "%s", e.msg);
@@ -361,12 +366,10 @@ static int load_report(rc_api *a, const rc_report_query *q, rc_report *r, rc_ser
 static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (check_params(req, status_params, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, status_params, out)) return RC_SERVER_DONE;
     rc_report_query q;
     char chan[RC_CHAN_STR_MAX * 2];
-    if (report_query(req, &q, chan, sizeof chan, out))
-        return RC_SERVER_DONE;
+    if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
     rc_report r;
     memset(&r, 0, sizeof r);
     if (load_report(a, &q, &r, out) == 0) {
@@ -383,12 +386,10 @@ static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
 static int h_page(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (check_params(req, status_params, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, status_params, out)) return RC_SERVER_DONE;
     rc_report_query q;
     char chan[RC_CHAN_STR_MAX * 2];
-    if (report_query(req, &q, chan, sizeof chan, out))
-        return RC_SERVER_DONE;
+    if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
     rc_report r;
     memset(&r, 0, sizeof r);
     if (load_report(a, &q, &r, out) == 0) {
@@ -421,8 +422,7 @@ typedef struct fill_job {
 static void fill_job_free(void *p)
 {
     fill_job *f = p;
-    if (!f)
-        return;
+    if (!f) return;
     free(f->targets);
     free(f);
 }
@@ -446,8 +446,9 @@ static rc_job_state run_fill(void *arg, rc_job *job, volatile sig_atomic_t *stop
     int rc = open_store(a, &st, e);
     if (rc == RC_OK && !f->fo.dry_run) {
         if (!a->source_url) {
-            rc = rc_err_set(e, RC_EINVAL, "no source: give --source URL or \"source\" in the "
-                                          "configuration of r2cache serve");
+            rc = rc_err_set(e, RC_EINVAL,
+                            "no source: give --source URL or \"source\" in the "
+                            "configuration of r2cache serve");
         } else {
             rc_source_opts so = a->source_opts;
             so.stop = stop;
@@ -455,8 +456,7 @@ static rc_job_state run_fill(void *arg, rc_job *job, volatile sig_atomic_t *stop
         }
     }
     if (rc != RC_OK) {
-        if (st)
-            rc_store_close(st);
+        if (st) rc_store_close(st);
         return RC_JOB_FAILED;
     }
     rc_fill_opts fo = f->fo;
@@ -467,20 +467,15 @@ static rc_job_state run_fill(void *arg, rc_job *job, volatile sig_atomic_t *stop
     fo.progress_ud = f;
     rc_fill_result res;
     rc = rc_fill_run(&fo, a->cfg, f->targets, f->ntargets, st, src, &res, e);
-    if (!fo.dry_run)
-        rc_fill_log_summary(a->log, &res, a->cfg);
+    if (!fo.dry_run) rc_fill_log_summary(a->log, &res, a->cfg);
     *result = rc_fill_result_json(&res);
     const char *outcome = rc_fill_outcome(&res);
     rc_fill_result_free(&res);
-    if (src)
-        rc_source_close(src);
+    if (src) rc_source_close(src);
     rc_store_close(st);
-    if (rc == RC_OK)
-        rc_err_clear(e);
-    if (!strcmp(outcome, "complete"))
-        return RC_JOB_COMPLETE;
-    if (!strcmp(outcome, "partial"))
-        return RC_JOB_PARTIAL;
+    if (rc == RC_OK) rc_err_clear(e);
+    if (!strcmp(outcome, "complete")) return RC_JOB_COMPLETE;
+    if (!strcmp(outcome, "partial")) return RC_JOB_PARTIAL;
     return RC_JOB_FAILED;
 }
 
@@ -544,8 +539,10 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
     if (rc_config_select(a->cfg, &sc, &targets, &n, &e) != RC_OK) {
         cJSON_Delete(params);
         rc_server_reply_error(out, 400, "%s: %s",
-                              st ? "station" : fr->volcano ? "volcano" : fr->region ? "location"
-                                                                                     : "scope",
+                              st            ? "station"
+                              : fr->volcano ? "volcano"
+                              : fr->region  ? "location"
+                                            : "scope",
                               e.msg);
         return RC_SERVER_DONE;
     }
@@ -566,8 +563,7 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
     f->fo.upgrade = fr->upgrade;
     f->fo.autofill = fr->autofill;
     f->fo.dry_run = fr->dry_run;
-    if (fr->max_gap_s >= 0)
-        f->fo.max_gap_s = fr->max_gap_s;
+    if (fr->max_gap_s >= 0) f->fo.max_gap_s = fr->max_gap_s;
     f->fo.log = a->log;
     if (rc_fill_check(&f->fo, n, &e) != RC_OK) {
         fill_job_free(f);
@@ -578,8 +574,9 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
     if (!fr->dry_run && !a->source_url) {
         fill_job_free(f);
         cJSON_Delete(params);
-        rc_server_reply_error(out, 409, "no source configured: start r2cache serve with --source "
-                                        "URL or \"source\" in the configuration");
+        rc_server_reply_error(out, 409,
+                              "no source configured: start r2cache serve with --source "
+                              "URL or \"source\" in the configuration");
         return RC_SERVER_DONE;
     }
     /* every window of every configured span of every channel in the range */
@@ -589,7 +586,8 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         if (a->cfg->spans[s]) {
             int64_t sp = rc_span_seconds((rc_span)s);
-            f->windows_total += (int64_t)n * ((rc_floor(to, sp) - rc_floor(from + sp - 1, sp)) / sp);
+            f->windows_total +=
+                (int64_t)n * ((rc_floor(to, sp) - rc_floor(from + sp - 1, sp)) / sp);
         }
     /* identical = same channels, same range, same flags */
     rc_buf key = RC_BUF_INIT;
@@ -625,8 +623,7 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
             rc_server_req_set_state(req, ws, free);
             return RC_SERVER_SUSPEND;
         }
-        if (w == 1)
-            return reply_waited(a, id, out);
+        if (w == 1) return reply_waited(a, id, out);
         /* no room to wait: answer as without wait */
     }
     cJSON *s = rc_jobs_status(a->jobs, id);
@@ -637,8 +634,7 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
     char self[64];
     snprintf(self, sizeof self, "/api/jobs/%lld", (long long)id);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "links"), "self", self);
-    if (sub == RC_JOBS_EXISTING)
-        cJSON_AddBoolToObject(o, "existing", 1);
+    if (sub == RC_JOBS_EXISTING) cJSON_AddBoolToObject(o, "existing", 1);
     cJSON_Delete(s);
     snprintf(out->location, sizeof out->location, "%s", self);
     rc_server_reply_json(out, 202, o);
@@ -657,8 +653,7 @@ static int body_json(rc_server_req *req, cJSON **out, rc_server_reply *rep)
     size_t len = 0;
     const char *b = rc_server_req_body(req, &len);
     *out = NULL;
-    if (!len)
-        return 0;
+    if (!len) return 0;
     cJSON *o = cJSON_ParseWithLength(b, len);
     if (!o || !cJSON_IsObject(o)) {
         cJSON_Delete(o);
@@ -694,8 +689,7 @@ static int body_str(const cJSON *o, const char *name, const char **val, rc_serve
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
     *val = NULL;
-    if (!x || cJSON_IsNull(x))
-        return 0;
+    if (!x || cJSON_IsNull(x)) return 0;
     if (!cJSON_IsString(x)) {
         rc_server_reply_error(out, 400, "%s: must be a string", name);
         return -1;
@@ -707,8 +701,7 @@ static int body_str(const cJSON *o, const char *name, const char **val, rc_serve
 static int body_bool(const cJSON *o, const char *name, int *val, rc_server_reply *out)
 {
     const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!x || cJSON_IsNull(x))
-        return 0;
+    if (!x || cJSON_IsNull(x)) return 0;
     if (!cJSON_IsBool(x)) {
         rc_server_reply_error(out, 400, "%s: must be true or false", name);
         return -1;
@@ -728,16 +721,20 @@ static int body_scope(const cJSON *o, fill_req *fr, rc_server_reply *out)
         return -1;
     if (net || sta || cha) {
         if (!net || !sta || !cha) {
-            rc_server_reply_error(out, 400, "%s: network, station and channel go together "
-                                            "(location is the location code, \"\" when empty)",
-                                  !net ? "network" : !sta ? "station" : "channel");
+            rc_server_reply_error(out, 400,
+                                  "%s: network, station and channel go together "
+                                  "(location is the location code, \"\" when empty)",
+                                  !net   ? "network"
+                                  : !sta ? "station"
+                                         : "channel");
             return -1;
         }
         snprintf(fr->station, sizeof fr->station, "%s.%s.%s.%s", net, sta,
                  loc && strcmp(loc, "--") ? loc : "", cha);
     } else if (loc) {
-        rc_server_reply_error(out, 400, "location: the location code needs network, station and "
-                                        "channel (use \"region\" for hawaii, alaska)");
+        rc_server_reply_error(out, 400,
+                              "location: the location code needs network, station and "
+                              "channel (use \"region\" for hawaii, alaska)");
         return -1;
     }
     fr->all = !fr->station[0] && !fr->volcano && !fr->region;
@@ -747,18 +744,14 @@ static int body_scope(const cJSON *o, fill_req *fr, rc_server_reply *out)
 static int h_backfill(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (rc_server_req_resumed(req))
-        return resumed_fill(a, req, out);
+    if (rc_server_req_resumed(req)) return resumed_fill(a, req, out);
     static const char *const qp[] = {"wait", NULL};
-    static const char *const fields[] = {"network", "station",   "location",       "channel",
-                                         "volcano", "region",    "start_time",     "end_time",
-                                         "duration_hours", "force", "upgrade",     "dry_run",
-                                         NULL};
-    if (check_params(req, qp, out))
-        return RC_SERVER_DONE;
+    static const char *const fields[] = {
+        "network",  "station",        "location", "channel", "volcano", "region", "start_time",
+        "end_time", "duration_hours", "force",    "upgrade", "dry_run", NULL};
+    if (check_params(req, qp, out)) return RC_SERVER_DONE;
     cJSON *b = NULL;
-    if (body_json(req, &b, out))
-        return RC_SERVER_DONE;
+    if (body_json(req, &b, out)) return RC_SERVER_DONE;
     fill_req fr;
     memset(&fr, 0, sizeof fr);
     fr.max_gap_s = -1;
@@ -766,8 +759,9 @@ static int h_backfill(void *ud, rc_server_req *req, rc_server_reply *out)
     const char *start = NULL, *end = NULL;
     const cJSON *dur = b ? cJSON_GetObjectItemCaseSensitive(b, "duration_hours") : NULL;
     if (!b) {
-        rc_server_reply_error(out, 400, "body: give a JSON object with start_time and "
-                                        "duration_hours (or end_time)");
+        rc_server_reply_error(out, 400,
+                              "body: give a JSON object with start_time and "
+                              "duration_hours (or end_time)");
         goto done;
     }
     if (body_check_keys(b, fields, out) || body_scope(b, &fr, out) ||
@@ -779,20 +773,19 @@ static int h_backfill(void *ud, rc_server_req *req, rc_server_reply *out)
         rc_server_reply_error(out, 400, "start_time: is required (ISO 8601 UTC)");
         goto done;
     }
-    if (time_value("start_time", start, now, &fr.from, out))
-        goto done;
+    if (time_value("start_time", start, now, &fr.from, out)) goto done;
     if (end && dur) {
         rc_server_reply_error(out, 400, "end_time: give end_time or duration_hours, not both");
         goto done;
     }
     if (end) {
-        if (time_value("end_time", end, now, &fr.to, out))
-            goto done;
+        if (time_value("end_time", end, now, &fr.to, out)) goto done;
     } else if (dur) {
         if (!cJSON_IsNumber(dur) || !isfinite(dur->valuedouble) || dur->valuedouble <= 0 ||
             dur->valuedouble > 366 * 24) {
-            rc_server_reply_error(out, 400, "duration_hours: give a number of hours above 0 "
-                                            "(at most 8784)");
+            rc_server_reply_error(out, 400,
+                                  "duration_hours: give a number of hours above 0 "
+                                  "(at most 8784)");
             goto done;
         }
         fr.to = fr.from + (int64_t)llround(dur->valuedouble * 3600.0);
@@ -811,12 +804,10 @@ done:
 /* POST /gaps/backfill?days_back=N and /gaps/backfill/auto?max_gap_hours=H. */
 static int gaps_fill(rc_api *a, rc_server_req *req, rc_server_reply *out, int autofill)
 {
-    if (rc_server_req_resumed(req))
-        return resumed_fill(a, req, out);
+    if (rc_server_req_resumed(req)) return resumed_fill(a, req, out);
     static const char *const qp_manual[] = {"days_back", "dry_run", "wait", NULL};
     static const char *const qp_auto[] = {"days_back", "max_gap_hours", "dry_run", "wait", NULL};
-    if (check_params(req, autofill ? qp_auto : qp_manual, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, autofill ? qp_auto : qp_manual, out)) return RC_SERVER_DONE;
     fill_req fr;
     memset(&fr, 0, sizeof fr);
     fr.all = 1;
@@ -831,12 +822,10 @@ static int gaps_fill(rc_api *a, rc_server_req *req, rc_server_reply *out, int au
     fr.from = now - days * 86400;
     fr.to = now;
     fr.autofill = autofill;
-    if (autofill)
-        fr.max_gap_s = (int64_t)(h * 3600);
+    if (autofill) fr.max_gap_s = (int64_t)(h * 3600);
     cJSON *params = cJSON_CreateObject();
     cJSON_AddNumberToObject(params, "days_back", (double)days);
-    if (autofill)
-        cJSON_AddNumberToObject(params, "max_gap_hours", h);
+    if (autofill) cJSON_AddNumberToObject(params, "max_gap_hours", h);
     cJSON_AddBoolToObject(params, "dry_run", fr.dry_run);
     return start_fill(a, req, &fr, params, out);
 }
@@ -860,17 +849,14 @@ static int is_bare_date(const char *s)
 static int h_gaps_backfill_range(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
-    if (rc_server_req_resumed(req))
-        return resumed_fill(a, req, out);
+    if (rc_server_req_resumed(req)) return resumed_fill(a, req, out);
     static const char *const qp[] = {"wait", NULL};
     static const char *const fields[] = {"start_date", "end_date", "network", "station",
                                          "location",   "channel",  "volcano", "region",
                                          "force",      "upgrade",  "dry_run", NULL};
-    if (check_params(req, qp, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, qp, out)) return RC_SERVER_DONE;
     cJSON *b = NULL;
-    if (body_json(req, &b, out))
-        return RC_SERVER_DONE;
+    if (body_json(req, &b, out)) return RC_SERVER_DONE;
     fill_req fr;
     memset(&fr, 0, sizeof fr);
     fr.max_gap_s = -1;
@@ -893,8 +879,7 @@ static int h_gaps_backfill_range(void *ud, rc_server_req *req, rc_server_reply *
     if (time_value("start_date", sd, now, &fr.from, out) ||
         time_value("end_date", ed, now, &fr.to, out))
         goto done;
-    if (is_bare_date(ed))
-        fr.to += 86400;
+    if (is_bare_date(ed)) fr.to += 86400;
     cJSON *params = b;
     b = NULL;
     return start_fill(a, req, &fr, params, out);
@@ -909,8 +894,7 @@ static int h_jobs(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
     static const char *const none[] = {NULL};
-    if (check_params(req, none, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out)) return RC_SERVER_DONE;
     cJSON *o = rc_jobs_list(a->jobs);
     if (!o)
         rc_server_reply_error(out, 500, "out of memory");
@@ -937,8 +921,7 @@ static int h_job_get(void *ud, rc_server_req *req, rc_server_reply *out)
     rc_api *a = ud;
     static const char *const none[] = {NULL};
     int64_t id;
-    if (check_params(req, none, out) || job_id(req, &id, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out) || job_id(req, &id, out)) return RC_SERVER_DONE;
     cJSON *o = rc_jobs_status(a->jobs, id);
     if (!o)
         rc_server_reply_error(out, 404, "no such job: %lld", (long long)id);
@@ -952,8 +935,7 @@ static int h_job_delete(void *ud, rc_server_req *req, rc_server_reply *out)
     rc_api *a = ud;
     static const char *const none[] = {NULL};
     int64_t id;
-    if (check_params(req, none, out) || job_id(req, &id, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out) || job_id(req, &id, out)) return RC_SERVER_DONE;
     rc_job_state before;
     if (!rc_jobs_result(a->jobs, id, &before, NULL) || before < RC_JOB_COMPLETE) {
         rc_job_state after;
@@ -978,8 +960,7 @@ static int find_gaps(rc_api *a, int64_t days, double minor_h, double critical_h,
     rc_scope sc = {NULL, 0, NULL, NULL, 1, 0, 0};
     memset(r, 0, sizeof *r);
     int rc = rc_config_select(a->cfg, &sc, targets, n, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     rc_gaps_opts go;
     rc_gaps_opts_default(&go);
     go.minor_hours = minor_h;
@@ -988,14 +969,11 @@ static int find_gaps(rc_api *a, int64_t days, double minor_h, double critical_h,
     go.from = go.now - days * 86400;
     go.to = go.now;
     go.log = a->log;
-    if ((rc = rc_gaps_check(&go, *n, e)) != RC_OK)
-        return rc;
+    if ((rc = rc_gaps_check(&go, *n, e)) != RC_OK) return rc;
     rc_store *st = NULL;
     rc = open_store(a, &st, e);
-    if (rc == RC_OK)
-        rc = rc_gaps_find(&go, a->cfg, *targets, *n, st, r, e);
-    if (st)
-        rc_store_close(st);
+    if (rc == RC_OK) rc = rc_gaps_find(&go, a->cfg, *targets, *n, st, r, e);
+    if (st) rc_store_close(st);
     return rc;
 }
 
@@ -1019,8 +997,7 @@ static int h_gaps_detect(void *ud, rc_server_req *req, rc_server_reply *out)
         rc_server_reply_error(out, reply_status_for(rc), "%s", e.msg);
     } else {
         cJSON *o = rc_gaps_json(&r);
-        if (o)
-            cJSON_AddStringToObject(o, "recommendation", rc_gaps_recommendation(&r));
+        if (o) cJSON_AddStringToObject(o, "recommendation", rc_gaps_recommendation(&r));
         rc_server_reply_json(out, o ? 200 : 500, o);
     }
     rc_gaps_report_free(&r);
@@ -1028,23 +1005,26 @@ static int h_gaps_detect(void *ud, rc_server_req *req, rc_server_reply *out)
     return RC_SERVER_DONE;
 }
 
-/* Per channel: when the base span's last gap reaches the end of the range,
- * the newest cached sample is at its start (or older than the range). */
+/* Per channel: when the base span's last gap reaches the end of the range
+ * (the last window due), the newest cached sample ends at its start (or is
+ * older than the range). */
 typedef struct chan_age {
     int64_t newest; /* 0 = nothing in the range */
     const rc_gap *trailing;
 } chan_age;
 
-static void channel_ages(const rc_gaps_report *r, rc_span base, chan_age *ages)
+static void channel_ages(const rc_gaps_report *r, rc_span base, int64_t delay_s, chan_age *ages)
 {
+    /* windows ending within the delay before now are not expected yet, so a
+     * gap that reaches the last expected window is the trailing one */
+    int64_t last_end = rc_floor(r->to - delay_s, rc_span_seconds(base));
     for (size_t i = 0; i < r->ntargets; i++) {
         ages[i].newest = r->to;
         ages[i].trailing = NULL;
     }
     for (size_t k = 0; k < r->ngaps; k++) {
         const rc_gap *g = &r->gaps[k];
-        if (g->span != base || g->end < r->to)
-            continue;
+        if (g->span != base || g->end < last_end) continue;
         ages[g->target].trailing = g;
         ages[g->target].newest = g->start > r->from ? g->start : 0;
     }
@@ -1070,7 +1050,7 @@ static int h_gaps_summary(void *ud, rc_server_req *req, rc_server_reply *out)
         rc_server_reply_error(out, 500, "out of memory");
     } else {
         rc_span base = rc_config_base_span(a->cfg);
-        channel_ages(&r, base, ages);
+        channel_ages(&r, base, a->cfg->delay_s, ages);
         int64_t now = (int64_t)time(NULL);
         cJSON *o = cJSON_CreateObject();
         char s1[RC_TIME_STR_MAX], s2[RC_TIME_STR_MAX];
@@ -1088,8 +1068,9 @@ static int h_gaps_summary(void *ud, rc_server_req *req, rc_server_reply *out)
             cJSON_AddStringToObject(c, "volcano", targets[i].volc->name);
             const char *status = "ok";
             if (ages[i].trailing) {
-                rc_gap_severity sv = rc_gaps_classify(ages[i].trailing->end - ages[i].trailing->start,
-                                                      r.minor_hours, r.critical_hours);
+                rc_gap_severity sv =
+                    rc_gaps_classify(ages[i].trailing->end - ages[i].trailing->start, r.minor_hours,
+                                     r.critical_hours);
                 status = rc_gap_severity_name(sv);
                 worst = (int64_t)sv > worst ? (int64_t)sv : worst;
             }
@@ -1101,7 +1082,8 @@ static int h_gaps_summary(void *ud, rc_server_req *req, rc_server_reply *out)
                                         round((double)(now - ages[i].newest) / 36.0) / 100.0);
             } else {
                 cJSON_AddNullToObject(c, "newest");
-                cJSON_AddNumberToObject(c, "gap_hours", round((double)(now - r.from) / 36.0) / 100.0);
+                cJSON_AddNumberToObject(c, "gap_hours",
+                                        round((double)(now - r.from) / 36.0) / 100.0);
                 cJSON_AddBoolToObject(c, "nothing_in_range", 1);
             }
         }
@@ -1153,7 +1135,7 @@ static void age_lines(rc_api *a, rc_buf *out)
                     "the newest cached base-span chunk (NaN: none in the last 7 days)\n"
                     "# TYPE r2cache_channel_newest_sample_age_seconds gauge\n");
     if (ages) {
-        channel_ages(&r, rc_config_base_span(a->cfg), ages);
+        channel_ages(&r, rc_config_base_span(a->cfg), a->cfg->delay_s, ages);
         int64_t now = (int64_t)time(NULL);
         for (size_t i = 0; i < n; i++) {
             char id[RC_CHAN_STR_MAX];
@@ -1173,8 +1155,7 @@ static void age_lines(rc_api *a, rc_buf *out)
     free(ages);
     rc_gaps_report_free(&r);
     free(targets);
-    if (b.data)
-        rc_buf_puts(out, b.data);
+    if (b.data) rc_buf_puts(out, b.data);
     pthread_mutex_lock(&a->lock);
     free(a->age_text);
     a->age_text = rc == RC_OK ? rc_buf_steal(&b, NULL) : NULL;
@@ -1187,8 +1168,7 @@ static int h_metrics(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
     static const char *const none[] = {NULL};
-    if (check_params(req, none, out))
-        return RC_SERVER_DONE;
+    if (check_params(req, none, out)) return RC_SERVER_DONE;
     rc_buf *b = &out->body;
     rc_buf_reset(b);
     rc_buf_puts(b, "# HELP r2cache_http_requests_total HTTP requests answered, by endpoint and "
@@ -1240,8 +1220,8 @@ static int h_fdsnws(void *ud, rc_server_req *req, rc_server_reply *out)
     size_t blen = 0;
     const char *body = rc_server_req_body(req, &blen);
     const char *q = rc_server_req_query(req);
-    if (rc_fdsnws_handle(&ctx, rc_server_req_method(req), rc_server_req_path(req),
-                         q[0] ? q : NULL, body, blen, &fr) != 0) {
+    if (rc_fdsnws_handle(&ctx, rc_server_req_method(req), rc_server_req_path(req), q[0] ? q : NULL,
+                         body, blen, &fr) != 0) {
         rc_fdsnws_reply_free(&fr);
         rc_server_reply_error(out, 500, "the FDSN service gave no answer");
         return RC_SERVER_DONE;
@@ -1249,8 +1229,7 @@ static int h_fdsnws(void *ud, rc_server_req *req, rc_server_reply *out)
     out->status = fr.status;
     out->content_type = fr.content_type;
     rc_buf_reset(&out->body);
-    if (fr.body.len)
-        rc_buf_append(&out->body, fr.body.data, fr.body.len);
+    if (fr.body.len) rc_buf_append(&out->body, fr.body.data, fr.body.len);
     snprintf(out->retry_after, sizeof out->retry_after, "%s", fr.retry_after);
     rc_fdsnws_reply_free(&fr);
     return RC_SERVER_DONE;

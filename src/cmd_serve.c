@@ -24,8 +24,10 @@
 enum { O_LISTEN = 1 };
 
 static const rc_cli_opt serve_opts[] = {
-    {"listen", "ADDR:PORT", "address to listen on (default serve.listen, else 127.0.0.1:8080; "
-                            "port 0 picks a free port, logged)", O_LISTEN},
+    {"listen", "ADDR:PORT",
+     "address to listen on (default serve.listen, else 127.0.0.1:8080; "
+     "port 0 picks a free port, logged)",
+     O_LISTEN},
     {NULL, NULL, NULL, 0}};
 
 typedef struct serve_args {
@@ -35,8 +37,7 @@ typedef struct serve_args {
 static int on_opt(void *ud, int id, const char *val)
 {
     serve_args *a = ud;
-    if (id == O_LISTEN)
-        a->listen = val;
+    if (id == O_LISTEN) a->listen = val;
     return 0;
 }
 
@@ -92,15 +93,17 @@ static int load_token(const rc_cli *cli, char **tok)
     while (n && isspace((unsigned char)buf[n - 1]))
         buf[--n] = '\0';
     if (!n) {
-        rc_log_error(&cli->log, "token", "%s is empty: give a token, or unset it to refuse every "
-                                         "mutating request",
+        rc_log_error(&cli->log, "token",
+                     "%s is empty: give a token, or unset it to refuse every "
+                     "mutating request",
                      file && file[0] ? "R2CACHE_API_TOKEN_FILE's file" : "R2CACHE_API_TOKEN");
         return RC_EXIT_USAGE;
     }
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)buf[i] < 0x21 || (unsigned char)buf[i] > 0x7e) {
-            rc_log_error(&cli->log, "token", "the API token holds a space or a control "
-                                             "character: use printable ASCII only");
+            rc_log_error(&cli->log, "token",
+                         "the API token holds a space or a control "
+                         "character: use printable ASCII only");
             return RC_EXIT_USAGE;
         }
     *tok = strdup(buf);
@@ -126,23 +129,19 @@ int rc_cmd_serve(rc_cli *cli, int argc, char **argv)
     int help = 0;
     cli->groups = RC_OPT_CONFIG;
     int code = rc_cli_parse(cli, argc, argv, serve_opts, on_opt, &a, usage, desc, &help);
-    if (code || help)
-        return code;
-    if ((code = rc_cli_setup(cli)))
-        return code;
+    if (code || help) return code;
+    if ((code = rc_cli_setup(cli))) return code;
     rc_err e;
     rc_err_clear(&e);
     char host[128];
     int port = 0;
     const char *listen = a.listen ? a.listen : cli->cfg.serve.listen;
     if (rc_server_parse_listen(listen, host, sizeof host, &port, &e) != RC_OK) {
-        rc_log_error(&cli->log, "error", "%s%s", a.listen ? "--listen: " : "serve.listen: ",
-                     e.msg);
+        rc_log_error(&cli->log, "error", "%s%s", a.listen ? "--listen: " : "serve.listen: ", e.msg);
         return RC_EXIT_USAGE;
     }
     char *token = NULL;
-    if ((code = load_token(cli, &token)))
-        return code;
+    if ((code = load_token(cli, &token))) return code;
     if ((code = rc_cli_open(cli, cli->cfg.source_url != NULL))) {
         free(token);
         return code;
@@ -166,8 +165,7 @@ int rc_cmd_serve(rc_cli *cli, int argc, char **argv)
         rc_server_opts so = {sc, listen, token, &cli->log, rc_api_routes(), api, rc_api_observe};
         rc = rc_server_start(&so, &srv, &e);
     }
-    if (token)
-        memset(token, 0, strlen(token));
+    if (token) memset(token, 0, strlen(token));
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "error", "%s", e.msg);
         rc_api_free(api);
@@ -191,8 +189,9 @@ int rc_cmd_serve(rc_cli *cli, int argc, char **argv)
                 rc_server_set_ready(srv, 1);
                 rc_log_info(&cli->log, "ready", "the store answered: serving every endpoint");
             } else {
-                rc_log_warn(&cli->log, "starting", "store not reachable yet (%s); answering 503 "
-                                                   "and asking again in 5 s",
+                rc_log_warn(&cli->log, "starting",
+                            "store not reachable yet (%s); answering 503 "
+                            "and asking again in 5 s",
                             pe.msg);
                 next_probe = t + 5;
             }
@@ -200,8 +199,9 @@ int rc_cmd_serve(rc_cli *cli, int argc, char **argv)
         nap(0.1);
         t += 0.1;
     }
-    rc_log_info(&cli->log, "stop", "signal received: no new connections; running jobs stop "
-                                   "after the chunk in hand");
+    rc_log_info(&cli->log, "stop",
+                "signal received: no new connections; running jobs stop "
+                "after the chunk in hand");
     rc_server_quiesce(srv);
     rc_jobs_shutdown(jobs); /* wakes every request waiting for a job */
     nap(0.3);               /* let woken requests send their answers */

@@ -443,7 +443,7 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
             s->ncors_origins++;
         }
     }
-    int v = 0; /* gcc -O2 -Werror=maybe-uninitialized: it cannot see bad() is nonzero */
+    int v = 0;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_body_bytes"))) {
         if (get_int(p, x, "serve.max_body_bytes", 1, 65536, &v))
             return p->e->code;

@@ -39,20 +39,30 @@ typedef struct pname {
     const char *canon;
 } pname;
 
-static const pname names[] = {
-    {"net", P_NET, "network"},         {"network", P_NET, "network"},
-    {"sta", P_STA, "station"},         {"station", P_STA, "station"},
-    {"loc", P_LOC, "location"},        {"location", P_LOC, "location"},
-    {"cha", P_CHA, "channel"},         {"channel", P_CHA, "channel"},
-    {"start", P_START, "starttime"},   {"starttime", P_START, "starttime"},
-    {"end", P_END, "endtime"},         {"endtime", P_END, "endtime"},
-    {"nodata", P_NODATA, "nodata"},    {"format", P_FORMAT, "format"},
-    {"quality", P_QUALITY, "quality"}, {"minimumlength", P_MINLEN, "minimumlength"},
-    {"longestonly", P_LONGEST, "longestonly"}, {"merge", P_MERGE, "merge"},
-    {"mergegaps", P_MERGEGAPS, "mergegaps"},   {"show", P_SHOW, "show"},
-    {"limit", P_LIMIT, "limit"},               {"orderby", P_ORDERBY, "orderby"},
-    {"includerestricted", P_RESTRICTED, "includerestricted"},
-    {NULL, 0, NULL}};
+static const pname names[] = {{"net", P_NET, "network"},
+                              {"network", P_NET, "network"},
+                              {"sta", P_STA, "station"},
+                              {"station", P_STA, "station"},
+                              {"loc", P_LOC, "location"},
+                              {"location", P_LOC, "location"},
+                              {"cha", P_CHA, "channel"},
+                              {"channel", P_CHA, "channel"},
+                              {"start", P_START, "starttime"},
+                              {"starttime", P_START, "starttime"},
+                              {"end", P_END, "endtime"},
+                              {"endtime", P_END, "endtime"},
+                              {"nodata", P_NODATA, "nodata"},
+                              {"format", P_FORMAT, "format"},
+                              {"quality", P_QUALITY, "quality"},
+                              {"minimumlength", P_MINLEN, "minimumlength"},
+                              {"longestonly", P_LONGEST, "longestonly"},
+                              {"merge", P_MERGE, "merge"},
+                              {"mergegaps", P_MERGEGAPS, "mergegaps"},
+                              {"show", P_SHOW, "show"},
+                              {"limit", P_LIMIT, "limit"},
+                              {"orderby", P_ORDERBY, "orderby"},
+                              {"includerestricted", P_RESTRICTED, "includerestricted"},
+                              {NULL, 0, NULL}};
 
 static const unsigned P_CODES = P_NET | P_STA | P_LOC | P_CHA;
 static const unsigned P_TIMES = P_START | P_END;
@@ -60,11 +70,9 @@ static const unsigned P_TIMES = P_START | P_END;
 static unsigned allowed(rc_fdsnq_service s)
 {
     unsigned common = P_CODES | P_TIMES | P_NODATA | P_FORMAT | P_QUALITY;
-    if (s == RC_FDSNQ_DATASELECT)
-        return common | P_MINLEN | P_LONGEST;
+    if (s == RC_FDSNQ_DATASELECT) return common | P_MINLEN | P_LONGEST;
     unsigned av = common | P_MERGE | P_LIMIT | P_ORDERBY | P_RESTRICTED;
-    if (s == RC_FDSNQ_AVAIL_QUERY)
-        av |= P_MERGEGAPS | P_SHOW;
+    if (s == RC_FDSNQ_AVAIL_QUERY) av |= P_MERGEGAPS | P_SHOW;
     return av;
 }
 
@@ -81,8 +89,7 @@ static int digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
+        if (!isdigit((unsigned char)s[i])) return -1;
         v = v * 10 + (s[i] - '0');
     }
     *out = v;
@@ -114,16 +121,13 @@ int rc_fdsnq_time_parse(const char *s, int64_t *us, rc_err *e)
                 frac = frac * 10 + (*p - '0');
                 p++;
             }
-            if (nd == 0)
-                return rc_err_set(e, RC_EINVAL, "'%.40s' is not a time: %s", s, want);
+            if (nd == 0) return rc_err_set(e, RC_EINVAL, "'%.40s' is not a time: %s", s, want);
             for (; nd < 6; nd++)
                 frac *= 10;
         }
-        if (*p == 'Z')
-            p++;
+        if (*p == 'Z') p++;
     }
-    if (*p)
-        return rc_err_set(e, RC_EINVAL, "'%.40s' is not a time: %s", s, want);
+    if (*p) return rc_err_set(e, RC_EINVAL, "'%.40s' is not a time: %s", s, want);
     if (y < 1900 || y > 2500)
         return rc_err_set(e, RC_EINVAL, "'%.40s': the year must be within 1900..2500", s);
     int64_t t;
@@ -175,12 +179,10 @@ int rc_fdsnq_match(const char *list, const char *code)
         const char *c = strchr(p, ',');
         size_t n = c ? (size_t)(c - p) : strlen(p);
         if (n == 2 && p[0] == '-' && p[1] == '-') {
-            if (!*code)
-                return 1;
+            if (!*code) return 1;
         } else if (glob(p, n, code))
             return 1;
-        if (!c)
-            return 0;
+        if (!c) return 0;
         p = c + 1;
     }
 }
@@ -191,11 +193,12 @@ static int set_codes(const char *canon, int is_loc, const char *v, char *dst, rc
 {
     char tmp[RC_FDSNQ_LIST_MAX];
     size_t vn = strlen(v);
-    if (is_loc && vn == 0)
-        v = "--", vn = 2;
+    if (is_loc && vn == 0) v = "--", vn = 2;
     if (vn == 0)
-        return rc_err_set(e, RC_EINVAL, "%s: empty value (leave the parameter out to match every "
-                                        "code)", canon);
+        return rc_err_set(e, RC_EINVAL,
+                          "%s: empty value (leave the parameter out to match every "
+                          "code)",
+                          canon);
     if (vn >= sizeof tmp)
         return rc_err_set(e, RC_EINVAL, "%s: list too long (at most %zu characters)", canon,
                           sizeof tmp - 1);
@@ -213,21 +216,25 @@ static int set_codes(const char *canon, int is_loc, const char *v, char *dst, rc
             if (!is_loc) {
                 for (size_t k = 0; k < item; k++)
                     if (it[k] == '-')
-                        return rc_err_set(e, RC_EINVAL, "%s: '%.*s': only letters, digits, ? "
-                                          "and * are allowed", canon, (int)item, it);
+                        return rc_err_set(e, RC_EINVAL,
+                                          "%s: '%.*s': only letters, digits, ? "
+                                          "and * are allowed",
+                                          canon, (int)item, it);
             } else if (!dashes) {
                 for (size_t k = 0; k < item; k++)
                     if (it[k] == '-')
-                        return rc_err_set(e, RC_EINVAL, "%s: '%.*s': use -- for the empty "
-                                          "location", canon, (int)item, it);
+                        return rc_err_set(e, RC_EINVAL,
+                                          "%s: '%.*s': use -- for the empty "
+                                          "location",
+                                          canon, (int)item, it);
             }
             tmp[i] = ch;
             item = 0;
             continue;
         }
         if (!(isalnum((unsigned char)ch) || ch == '?' || ch == '*' || ch == '-'))
-            return rc_err_set(e, RC_EINVAL, "%s: '%.60s': only letters, digits, ? and * are allowed",
-                              canon, v);
+            return rc_err_set(e, RC_EINVAL,
+                              "%s: '%.60s': only letters, digits, ? and * are allowed", canon, v);
         tmp[i] = (char)toupper((unsigned char)ch);
         item++;
     }
@@ -301,15 +308,20 @@ static int set_param(rc_fdsnq *q, rc_fdsnq_sel *sel, unsigned *seen, const char 
     if (post && (pn->bit & (P_CODES | P_TIMES)))
         return rc_err_set(e, RC_EINVAL,
                           "%s: in a POST body give channels and times on the selection lines "
-                          "(NET STA LOC CHA START END)", canon);
+                          "(NET STA LOC CHA START END)",
+                          canon);
     if ((*seen & pn->bit) && !(pn->bit & P_CODES))
         return rc_err_set(e, RC_EINVAL, "%s: given more than once", canon);
     *seen |= pn->bit;
     switch (pn->bit) {
-    case P_NET: return set_codes(canon, 0, v, sel->net, e);
-    case P_STA: return set_codes(canon, 0, v, sel->sta, e);
-    case P_LOC: return set_codes(canon, 1, v, sel->loc, e);
-    case P_CHA: return set_codes(canon, 0, v, sel->cha, e);
+    case P_NET:
+        return set_codes(canon, 0, v, sel->net, e);
+    case P_STA:
+        return set_codes(canon, 0, v, sel->sta, e);
+    case P_LOC:
+        return set_codes(canon, 1, v, sel->loc, e);
+    case P_CHA:
+        return set_codes(canon, 0, v, sel->cha, e);
     case P_START:
     case P_END: {
         rc_err te;
@@ -333,14 +345,18 @@ static int set_param(rc_fdsnq *q, rc_fdsnq_sel *sel, unsigned *seen, const char 
     case P_FORMAT:
         if (q->service == RC_FDSNQ_DATASELECT) {
             if (strcasecmp(v, "miniseed") && strcasecmp(v, "mseed"))
-                return rc_err_set(e, RC_EINVAL, "format: '%.40s': this service answers miniseed "
-                                                "only", v);
+                return rc_err_set(e, RC_EINVAL,
+                                  "format: '%.40s': this service answers miniseed "
+                                  "only",
+                                  v);
             snprintf(q->format, sizeof q->format, "miniseed");
         } else {
             if (strcasecmp(v, "text") && strcasecmp(v, "geocsv") && strcasecmp(v, "json") &&
                 strcasecmp(v, "request"))
-                return rc_err_set(e, RC_EINVAL, "format: '%.40s': use text, geocsv, json or "
-                                                "request", v);
+                return rc_err_set(e, RC_EINVAL,
+                                  "format: '%.40s': use text, geocsv, json or "
+                                  "request",
+                                  v);
             snprintf(q->format, sizeof q->format, "%s", v);
             for (char *c = q->format; *c; c++)
                 *c = (char)tolower((unsigned char)*c);
@@ -362,14 +378,17 @@ static int set_param(rc_fdsnq *q, rc_fdsnq_sel *sel, unsigned *seen, const char 
         q->quality[n] = '\0';
         /* B (best) is the one quality the cache holds */
         for (char *c = q->quality; *c; c++)
-            if (*c == 'B')
-                *c = '*';
+            if (*c == 'B') *c = '*';
         return RC_OK;
     }
-    case P_MINLEN: return parse_seconds(canon, v, &q->minimumlength, e);
-    case P_LONGEST: return parse_bool(canon, v, &q->longestonly, e);
-    case P_MERGEGAPS: return parse_seconds(canon, v, &q->mergegaps, e);
-    case P_RESTRICTED: return parse_bool(canon, v, &q->includerestricted, e);
+    case P_MINLEN:
+        return parse_seconds(canon, v, &q->minimumlength, e);
+    case P_LONGEST:
+        return parse_bool(canon, v, &q->longestonly, e);
+    case P_MERGEGAPS:
+        return parse_seconds(canon, v, &q->mergegaps, e);
+    case P_RESTRICTED:
+        return parse_bool(canon, v, &q->includerestricted, e);
     case P_SHOW:
         if (strcasecmp(v, "latestupdate"))
             return rc_err_set(e, RC_EINVAL, "show: '%.40s': use latestupdate", v);
@@ -399,17 +418,18 @@ static int set_param(rc_fdsnq *q, rc_fdsnq_sel *sel, unsigned *seen, const char 
                 q->orderby = ob[i].o;
                 return RC_OK;
             }
-        return rc_err_set(e, RC_EINVAL, "orderby: '%.40s': use nslc_time_quality_samplerate, "
-                                        "latestupdate or latestupdate_desc%s", v,
-                          q->service == RC_FDSNQ_AVAIL_EXTENT
-                              ? ", timespancount or timespancount_desc"
-                              : "");
+        return rc_err_set(
+            e, RC_EINVAL,
+            "orderby: '%.40s': use nslc_time_quality_samplerate, "
+            "latestupdate or latestupdate_desc%s",
+            v, q->service == RC_FDSNQ_AVAIL_EXTENT ? ", timespancount or timespancount_desc" : "");
     }
     case P_MERGE: {
         const char *p = v;
         if (!*p)
-            return rc_err_set(e, RC_EINVAL, "merge: empty value: use samplerate, quality, "
-                                            "overlap");
+            return rc_err_set(e, RC_EINVAL,
+                              "merge: empty value: use samplerate, quality, "
+                              "overlap");
         for (;;) {
             const char *c = strchr(p, ',');
             size_t n = c ? (size_t)(c - p) : strlen(p);
@@ -420,10 +440,11 @@ static int set_param(rc_fdsnq *q, rc_fdsnq_sel *sel, unsigned *seen, const char 
             else if (n == 7 && !strncasecmp(p, "overlap", 7))
                 q->merge_overlap = 1;
             else
-                return rc_err_set(e, RC_EINVAL, "merge: '%.*s': use samplerate, quality, "
-                                                "overlap (comma list)", (int)(n > 40 ? 40 : n), p);
-            if (!c)
-                break;
+                return rc_err_set(e, RC_EINVAL,
+                                  "merge: '%.*s': use samplerate, quality, "
+                                  "overlap (comma list)",
+                                  (int)(n > 40 ? 40 : n), p);
+            if (!c) break;
             p = c + 1;
         }
         return RC_OK;
@@ -441,11 +462,9 @@ static int check_window(const rc_fdsnq_sel *s, rc_err *e)
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
+    if (c >= '0' && c <= '9') return c - '0';
     c = (char)tolower((unsigned char)c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
 
@@ -459,17 +478,18 @@ static int decode(const char *p, size_t n, char *out, size_t outn, rc_err *e)
             c = ' ';
         else if (c == '%') {
             if (i + 2 >= n)
-                return rc_err_set(e, RC_EINVAL, "query: a %% that is not followed by two hex "
-                                                "digits");
+                return rc_err_set(e, RC_EINVAL,
+                                  "query: a %% that is not followed by two hex "
+                                  "digits");
             int a = hexval(p[i + 1]), b = hexval(p[i + 2]);
             if (a < 0 || b < 0)
-                return rc_err_set(e, RC_EINVAL, "query: a %% that is not followed by two hex "
-                                                "digits");
+                return rc_err_set(e, RC_EINVAL,
+                                  "query: a %% that is not followed by two hex "
+                                  "digits");
             c = (char)(a * 16 + b);
             i += 2;
         }
-        if (c == '\0')
-            return rc_err_set(e, RC_EINVAL, "query: a NUL byte (%%00) is not allowed");
+        if (c == '\0') return rc_err_set(e, RC_EINVAL, "query: a NUL byte (%%00) is not allowed");
         if (o + 1 >= outn)
             return rc_err_set(e, RC_EINVAL, "query: a parameter longer than %zu bytes", outn - 1);
         out[o++] = c;
@@ -483,8 +503,7 @@ static int add_sel(rc_fdsnq *q, const rc_fdsnq_sel *s, rc_err *e)
     if (q->nsel >= RC_FDSNQ_MAX_SEL)
         return rc_err_set(e, RC_EINVAL, "request: more than %d selection lines", RC_FDSNQ_MAX_SEL);
     rc_fdsnq_sel *n = realloc(q->sel, (q->nsel + 1) * sizeof *n);
-    if (!n)
-        return rc_err_set(e, RC_ENOMEM, "out of memory parsing the request");
+    if (!n) return rc_err_set(e, RC_ENOMEM, "out of memory parsing the request");
     q->sel = n;
     q->sel[q->nsel++] = *s;
     return RC_OK;
@@ -520,12 +539,9 @@ int rc_fdsnq_parse_query(rc_fdsnq_service svc, const char *query, rc_fdsnq *out,
     }
     if (rc == RC_OK && svc == RC_FDSNQ_DATASELECT && !sel.has_start)
         rc = rc_err_set(e, RC_EINVAL, "starttime: required (YYYY-MM-DDTHH:MM:SS)");
-    if (rc == RC_OK)
-        rc = check_window(&sel, e);
-    if (rc == RC_OK)
-        rc = add_sel(out, &sel, e);
-    if (rc != RC_OK)
-        rc_fdsnq_free(out);
+    if (rc == RC_OK) rc = check_window(&sel, e);
+    if (rc == RC_OK) rc = add_sel(out, &sel, e);
+    if (rc != RC_OK) rc_fdsnq_free(out);
     return rc;
 }
 
@@ -544,8 +560,7 @@ int rc_fdsnq_parse_post(rc_fdsnq_service svc, const char *body, size_t len, rc_f
         lineno++;
         char line[1024];
         size_t n = end - pos;
-        if (n && body[pos + n - 1] == '\r')
-            n--;
+        if (n && body[pos + n - 1] == '\r') n--;
         if (n >= sizeof line) {
             rc = rc_err_set(e, RC_EINVAL, "line %d: longer than %zu characters", lineno,
                             sizeof line - 1);
@@ -564,13 +579,14 @@ int rc_fdsnq_parse_post(rc_fdsnq_service svc, const char *body, size_t len, rc_f
         size_t sl = strlen(s);
         while (sl && (s[sl - 1] == ' ' || s[sl - 1] == '\t'))
             s[--sl] = '\0';
-        if (!*s)
-            continue;
+        if (!*s) continue;
         char *eq = strchr(s, '=');
         if (eq && !strpbrk(s, " \t")) {
             if (in_sel) {
-                rc = rc_err_set(e, RC_EINVAL, "line %d: name=value lines must come before the "
-                                "selection lines", lineno);
+                rc = rc_err_set(e, RC_EINVAL,
+                                "line %d: name=value lines must come before the "
+                                "selection lines",
+                                lineno);
                 break;
             }
             *eq = '\0';
@@ -581,13 +597,14 @@ int rc_fdsnq_parse_post(rc_fdsnq_service svc, const char *body, size_t len, rc_f
         char *f[7];
         int nf = 0;
         for (char *tok = strtok(s, " \t"); tok; tok = strtok(NULL, " \t")) {
-            if (nf == 7)
-                break;
+            if (nf == 7) break;
             f[nf++] = tok;
         }
         if (nf != 6) {
-            rc = rc_err_set(e, RC_EINVAL, "line %d: a selection line is NET STA LOC CHA START "
-                            "END (6 fields, -- for an empty location), not %d fields", lineno, nf);
+            rc = rc_err_set(e, RC_EINVAL,
+                            "line %d: a selection line is NET STA LOC CHA START "
+                            "END (6 fields, -- for an empty location), not %d fields",
+                            lineno, nf);
             break;
         }
         rc_fdsnq_sel sel;
@@ -611,13 +628,11 @@ int rc_fdsnq_parse_post(rc_fdsnq_service svc, const char *body, size_t len, rc_f
         }
         if (rc == RC_OK && check_window(&sel, &fe) != RC_OK)
             rc = rc_err_set(e, RC_EINVAL, "line %d: %s", lineno, fe.msg);
-        if (rc == RC_OK)
-            rc = add_sel(out, &sel, e);
+        if (rc == RC_OK) rc = add_sel(out, &sel, e);
     }
     if (rc == RC_OK && out->nsel == 0)
         rc = rc_err_set(e, RC_EINVAL, "request: no selection lines (NET STA LOC CHA START END)");
-    if (rc != RC_OK)
-        rc_fdsnq_free(out);
+    if (rc != RC_OK) rc_fdsnq_free(out);
     return rc;
 }
 

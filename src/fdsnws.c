@@ -29,10 +29,10 @@
 
 #define DS_VERSION "1.1.0"
 #define AV_VERSION "1.0.0"
-#define QUALITY 'M'           /* merged and deduplicated by the cache */
-#define MAX_SAMPLES 100000000 /* per dataselect request */
-#define MAX_DAYS 3660         /* channel-days per availability request */
-#define CONTIG_US 2           /* times within this are the next sample */
+#define QUALITY 'M'          /* merged and deduplicated by the cache */
+#define MAX_SAMPLES 25000000 /* per dataselect request: the answer is built in memory */
+#define MAX_DAYS 3660        /* channel-days per availability request */
+#define CONTIG_US 2          /* times within this are the next sample */
 
 static const char *const T_TEXT = "text/plain; charset=utf-8";
 static const char *const T_MSEED = "application/vnd.fdsn.mseed";
@@ -48,16 +48,26 @@ void rc_fdsnws_reply_free(rc_fdsnws_reply *r)
 static const char *reason(int status)
 {
     switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 413: return "Request Entity Too Large";
-    case 414: return "Request-URI Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 413:
+        return "Request Entity Too Large";
+    case 414:
+        return "Request-URI Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
@@ -86,8 +96,7 @@ static int nodata(rc_fdsnws_reply *out, int code, const char *path, const char *
                   const char *version)
 {
     if (code == 404)
-        return fail(out, 404, path, query, version,
-                    "No data: nothing cached matches the request");
+        return fail(out, 404, path, query, version, "No data: nothing cached matches the request");
     rc_buf_reset(&out->body);
     out->status = 204;
     out->content_type = T_TEXT;
@@ -101,7 +110,23 @@ typedef struct chan_ref {
     const rc_volcano *vo;
 } chan_ref;
 
-/* Configured channels matching sel, in configuration order (deduplicated). */
+static int chan_cmp(const rc_chan *a, const rc_chan *b)
+{
+    int c;
+    if ((c = strcmp(a->net, b->net)) || (c = strcmp(a->sta, b->sta)) ||
+        (c = strcmp(a->loc, b->loc)) || (c = strcmp(a->cha, b->cha)))
+        return c;
+    return 0;
+}
+
+static int ref_cmp(const void *x, const void *y)
+{
+    return chan_cmp(&((const chan_ref *)x)->st->chan, &((const chan_ref *)y)->st->chan);
+}
+
+/* Configured channels matching sel, sorted by NET.STA.LOC.CHA (deduplicated):
+ * the order availability lists them in, so its request output read back by
+ * dataselect gives the bytes of the GET. */
 static size_t match_chans(const rc_config *cfg, const rc_fdsnq_sel *sel, chan_ref **out)
 {
     size_t n = 0, cap = 0;
@@ -109,14 +134,14 @@ static size_t match_chans(const rc_config *cfg, const rc_fdsnq_sel *sel, chan_re
     for (size_t i = 0; i < cfg->nvolcanoes; i++)
         for (size_t j = 0; j < cfg->volcanoes[i].nstations; j++) {
             const rc_station *st = &cfg->volcanoes[i].stations[j];
-            if (!rc_fdsnq_match(sel->net, st->chan.net) || !rc_fdsnq_match(sel->sta, st->chan.sta) ||
+            if (!rc_fdsnq_match(sel->net, st->chan.net) ||
+                !rc_fdsnq_match(sel->sta, st->chan.sta) ||
                 !rc_fdsnq_match(sel->loc, st->chan.loc) || !rc_fdsnq_match(sel->cha, st->chan.cha))
                 continue;
             int dup = 0;
             for (size_t k = 0; k < n && !dup; k++)
                 dup = rc_chan_equal(&v[k].st->chan, &st->chan);
-            if (dup)
-                continue;
+            if (dup) continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 16;
                 chan_ref *nv = realloc(v, cap * sizeof *nv);
@@ -131,13 +156,14 @@ static size_t match_chans(const rc_config *cfg, const rc_fdsnq_sel *sel, chan_re
             v[n].vo = &cfg->volcanoes[i];
             n++;
         }
+    if (n > 1) qsort(v, n, sizeof *v, ref_cmp);
     *out = v;
     return n;
 }
 
 static int open_store(const rc_fdsnws_ctx *ctx, rc_store **st, rc_err *e)
 {
-    const char *url = ctx->store_url       ? ctx->store_url
+    const char *url = ctx->store_url        ? ctx->store_url
                       : ctx->cfg->store_url ? ctx->cfg->store_url
                                             : "./r2cache-data";
     rc_store_opts o;
@@ -158,14 +184,12 @@ static rc_layout layout_of(const rc_fdsnws_ctx *ctx)
 static double chan_rate(rc_store *store, rc_layout l, const chan_ref *c, int64_t from_us,
                         int64_t to_us)
 {
-    if (c->st->sample_rate > 0 || l != RC_LAYOUT_SEED)
-        return c->st->sample_rate;
+    if (c->st->sample_rate > 0 || l != RC_LAYOUT_SEED) return c->st->sample_rate;
     int64_t d0 = rc_day_start(from_us / 1000000), d1 = rc_day_start((to_us - 1) / 1000000);
     for (int64_t d = d0, k = 0; d <= d1 && k < MAX_DAYS; d += 86400, k++) {
         double r;
         rc_err e;
-        if (rc_readback_rate(store, l, &c->st->chan, c->vo->name, d, &r, &e) == RC_OK)
-            return r;
+        if (rc_readback_rate(store, l, &c->st->chan, c->vo->name, d, &r, &e) == RC_OK) return r;
     }
     return 0;
 }
@@ -229,8 +253,7 @@ static int on_run(void *ud, const rc_readback_run *r)
         if (c->nseg == c->cap) {
             size_t nc = c->cap ? c->cap * 2 : 8;
             segment *ns = realloc(c->seg, nc * sizeof *ns);
-            if (!ns)
-                return c->oom = 1;
+            if (!ns) return c->oom = 1;
             c->seg = ns;
             c->cap = nc;
         }
@@ -242,16 +265,14 @@ static int on_run(void *ud, const rc_readback_run *r)
         while (nc < g->n + r->n)
             nc *= 2;
         int32_t *ns = realloc(g->s, nc * sizeof *ns);
-        if (!ns)
-            return c->oom = 1;
+        if (!ns) return c->oom = 1;
         g->s = ns;
         g->cap = nc;
     }
     if (g->np == g->pcap) {
         size_t nc = g->pcap ? g->pcap * 2 : 8;
         piece *np = realloc(g->p, nc * sizeof *np);
-        if (!np)
-            return c->oom = 1;
+        if (!np) return c->oom = 1;
         g->p = np;
         g->pcap = nc;
     }
@@ -294,8 +315,7 @@ static int dataselect(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char *p
         return fail(out, 413, path, query, DS_VERSION, msg);
     }
     rc_store *store = NULL;
-    if (open_store(ctx, &store, &e) != RC_OK)
-        return fail(out, 503, path, query, DS_VERSION, e.msg);
+    if (open_store(ctx, &store, &e) != RC_OK) return fail(out, 503, path, query, DS_VERSION, e.msg);
     rc_mspack_opts mo = {512, QUALITY};
     rc_span span = rc_config_base_span(ctx->cfg);
     int status = 0;
@@ -306,11 +326,9 @@ static int dataselect(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char *p
         chan_ref *cs = NULL;
         size_t n = match_chans(ctx->cfg, s, &cs);
         for (size_t k = 0; k < n && !status; k++) {
-            if (!rc_fdsnq_match(q->quality, "M"))
-                continue;
+            if (!rc_fdsnq_match(q->quality, "M")) continue;
             double rate = chan_rate(store, l, &cs[k], s->start_us, end);
-            if (rate <= 0 && l == RC_LAYOUT_SEED)
-                continue; /* nothing cached in the window */
+            if (rate <= 0 && l == RC_LAYOUT_SEED) continue; /* nothing cached in the window */
             ds_chan dc;
             memset(&dc, 0, sizeof dc);
             rc_readback_req rq;
@@ -336,15 +354,12 @@ static int dataselect(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char *p
             /* minimumlength, longestonly */
             size_t longest = 0;
             for (size_t g = 0; g < dc.nseg; g++)
-                if (dc.seg[g].n > dc.seg[longest].n)
-                    longest = g;
+                if (dc.seg[g].n > dc.seg[longest].n) longest = g;
             for (size_t g = 0; g < dc.nseg && !status; g++) {
                 segment *sg = &dc.seg[g];
                 double secs = (double)sg->n / sg->p[0].run.rate;
-                if (q->longestonly && g != longest)
-                    continue;
-                if (q->minimumlength > 0 && secs < q->minimumlength)
-                    continue;
+                if (q->longestonly && g != longest) continue;
+                if (q->minimumlength > 0 && secs < q->minimumlength) continue;
                 if (rc_mspack_segment(&cs[k].st->chan, sg->p[0].run.rate, sg->s, sg->n, seg_time,
                                       sg, &mo, &out->body, &e) != RC_OK) {
                     status = 500;
@@ -358,10 +373,8 @@ static int dataselect(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char *p
         free(cs);
     }
     rc_store_close(store);
-    if (status)
-        return fail(out, status, path, query, DS_VERSION, msg);
-    if (out->body.len == 0)
-        return nodata(out, q->nodata, path, query, DS_VERSION);
+    if (status) return fail(out, status, path, query, DS_VERSION, msg);
+    if (out->body.len == 0) return nodata(out, q->nodata, path, query, DS_VERSION);
     out->status = 200;
     out->content_type = T_MSEED;
     return 0;
@@ -390,13 +403,11 @@ typedef struct sources {
 static source_t *source_get(sources *ss, const rc_chan *c, double rate)
 {
     for (size_t i = 0; i < ss->n; i++)
-        if (rc_chan_equal(&ss->v[i].chan, c) && ss->v[i].rate == rate)
-            return &ss->v[i];
+        if (rc_chan_equal(&ss->v[i].chan, c) && ss->v[i].rate == rate) return &ss->v[i];
     if (ss->n == ss->cap) {
         size_t nc = ss->cap ? ss->cap * 2 : 16;
         source_t *nv = realloc(ss->v, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
+        if (!nv) return NULL;
         ss->v = nv;
         ss->cap = nc;
     }
@@ -410,8 +421,7 @@ static source_t *source_get(sources *ss, const rc_chan *c, double rate)
 static void span_add(source_t *s, int64_t a, int64_t b)
 {
     if (s->n && llabs(a - s->v[s->n - 1].b) <= CONTIG_US && a >= s->v[s->n - 1].a) {
-        if (b > s->v[s->n - 1].b)
-            s->v[s->n - 1].b = b;
+        if (b > s->v[s->n - 1].b) s->v[s->n - 1].b = b;
         return;
     }
     if (s->n == s->cap) {
@@ -438,14 +448,12 @@ static int span_cmp(const void *x, const void *y)
 /* Sort, then join spans that overlap, touch or lie within gap_us. */
 static void spans_normalise(source_t *s, int64_t gap_us)
 {
-    if (s->n < 2)
-        return;
+    if (s->n < 2) return;
     qsort(s->v, s->n, sizeof *s->v, span_cmp);
     size_t o = 0;
     for (size_t i = 1; i < s->n; i++) {
         if (s->v[i].a - s->v[o].b <= (gap_us > CONTIG_US ? gap_us : CONTIG_US)) {
-            if (s->v[i].b > s->v[o].b)
-                s->v[o].b = s->v[i].b;
+            if (s->v[i].b > s->v[o].b) s->v[o].b = s->v[i].b;
         } else
             s->v[++o] = s->v[i];
     }
@@ -463,13 +471,11 @@ static void entry_span(source_t *s, const rc_mentry *me, double rate, int64_t fr
 {
     int64_t nslots = rc_slots(rate, me->end - me->start);
     int64_t k0 = me->gap_head, k1 = nslots - me->gap_tail; /* [k0, k1) */
-    if (k1 <= k0)
-        return;
+    if (k1 <= k0) return;
     /* first slot at or after from, last before to */
     if (slot_us(me, rate, k0) < from) {
         int64_t k = (int64_t)floor((double)(from - slot_us(me, rate, 0)) * rate / 1e6);
-        if (k < k0)
-            k = k0;
+        if (k < k0) k = k0;
         while (k < k1 && slot_us(me, rate, k) < from)
             k++;
         while (k > k0 && slot_us(me, rate, k - 1) >= from)
@@ -478,18 +484,15 @@ static void entry_span(source_t *s, const rc_mentry *me, double rate, int64_t fr
     }
     if (k1 > k0 && slot_us(me, rate, k1 - 1) >= to) {
         int64_t k = (int64_t)ceil((double)(to - slot_us(me, rate, 0)) * rate / 1e6);
-        if (k > k1)
-            k = k1;
-        if (k < k0)
-            k = k0;
+        if (k > k1) k = k1;
+        if (k < k0) k = k0;
         while (k > k0 && slot_us(me, rate, k - 1) >= to)
             k--;
         while (k < k1 && slot_us(me, rate, k) < to)
             k++;
         k1 = k;
     }
-    if (k1 <= k0)
-        return;
+    if (k1 <= k0) return;
     span_add(s, slot_us(me, rate, k0), slot_us(me, rate, k1));
     if (me->written_at[0] && strcmp(me->written_at, s->updated) > 0)
         snprintf(s->updated, sizeof s->updated, "%s", me->written_at);
@@ -506,15 +509,6 @@ typedef struct order_ctx {
     rc_fdsnq_order o;
 } order_ctx;
 
-static int chan_cmp(const rc_chan *a, const rc_chan *b)
-{
-    int c;
-    if ((c = strcmp(a->net, b->net)) || (c = strcmp(a->sta, b->sta)) ||
-        (c = strcmp(a->loc, b->loc)) || (c = strcmp(a->cha, b->cha)))
-        return c;
-    return 0;
-}
-
 static int row_cmp_r(const void *x, const void *y, void *ud)
 {
     const row *a = x, *b = y;
@@ -522,28 +516,32 @@ static int row_cmp_r(const void *x, const void *y, void *ud)
     const source_t *sa = &oc->ss->v[a->src], *sb = &oc->ss->v[b->src];
     int c = 0;
     switch (oc->o) {
-    case RC_FDSNQ_ORDER_UPDATE: c = strcmp(sa->updated, sb->updated); break;
-    case RC_FDSNQ_ORDER_UPDATE_DESC: c = -strcmp(sa->updated, sb->updated); break;
-    case RC_FDSNQ_ORDER_COUNT: c = (a->count > b->count) - (a->count < b->count); break;
-    case RC_FDSNQ_ORDER_COUNT_DESC: c = (a->count < b->count) - (a->count > b->count); break;
-    default: break;
+    case RC_FDSNQ_ORDER_UPDATE:
+        c = strcmp(sa->updated, sb->updated);
+        break;
+    case RC_FDSNQ_ORDER_UPDATE_DESC:
+        c = -strcmp(sa->updated, sb->updated);
+        break;
+    case RC_FDSNQ_ORDER_COUNT:
+        c = (a->count > b->count) - (a->count < b->count);
+        break;
+    case RC_FDSNQ_ORDER_COUNT_DESC:
+        c = (a->count < b->count) - (a->count > b->count);
+        break;
+    default:
+        break;
     }
-    if (c)
-        return c;
-    if ((c = chan_cmp(&sa->chan, &sb->chan)))
-        return c;
-    if (a->a != b->a)
-        return a->a < b->a ? -1 : 1;
-    if (sa->rate != sb->rate)
-        return sa->rate < sb->rate ? -1 : 1;
+    if (c) return c;
+    if ((c = chan_cmp(&sa->chan, &sb->chan))) return c;
+    if (a->a != b->a) return a->a < b->a ? -1 : 1;
+    if (sa->rate != sb->rate) return sa->rate < sb->rate ? -1 : 1;
     return (a->b > b->b) - (a->b < b->b);
 }
 
 static void rate_str(double r, char *out, size_t n)
 {
     snprintf(out, n, "%.10g", r);
-    if (!strpbrk(out, ".e"))
-        strncat(out, ".0", n - strlen(out) - 1);
+    if (!strpbrk(out, ".e")) strncat(out, ".0", n - strlen(out) - 1);
 }
 
 static void write_text(rc_buf *b, const rc_fdsnq *q, const sources *ss, const row *rows,
@@ -555,38 +553,26 @@ static void write_text(rc_buf *b, const rc_fdsnq *q, const sources *ss, const ro
     if (geocsv) {
         rc_buf_puts(b, "#dataset: GeoCSV 2.0\n#delimiter: |\n#field_unit: "
                        "unitless|unitless|unitless|unitless");
-        if (!q->merge_quality)
-            rc_buf_puts(b, "|unitless");
-        if (!q->merge_samplerate)
-            rc_buf_puts(b, "|hertz");
+        if (!q->merge_quality) rc_buf_puts(b, "|unitless");
+        if (!q->merge_samplerate) rc_buf_puts(b, "|hertz");
         rc_buf_puts(b, "|ISO_8601|ISO_8601");
-        if (upd)
-            rc_buf_puts(b, "|ISO_8601");
-        if (extent)
-            rc_buf_puts(b, "|unitless|unitless");
+        if (upd) rc_buf_puts(b, "|ISO_8601");
+        if (extent) rc_buf_puts(b, "|unitless|unitless");
         rc_buf_puts(b, "\n#field_type: string|string|string|string");
-        if (!q->merge_quality)
-            rc_buf_puts(b, "|string");
-        if (!q->merge_samplerate)
-            rc_buf_puts(b, "|float");
+        if (!q->merge_quality) rc_buf_puts(b, "|string");
+        if (!q->merge_samplerate) rc_buf_puts(b, "|float");
         rc_buf_puts(b, "|datetime|datetime");
-        if (upd)
-            rc_buf_puts(b, "|datetime");
-        if (extent)
-            rc_buf_puts(b, "|integer|string");
+        if (upd) rc_buf_puts(b, "|datetime");
+        if (extent) rc_buf_puts(b, "|integer|string");
         rc_buf_puts(b, "\n");
     } else
         rc_buf_puts(b, "#");
     rc_buf_printf(b, "Network%cStation%cLocation%cChannel", sep, sep, sep);
-    if (!q->merge_quality)
-        rc_buf_printf(b, "%cQuality", sep);
-    if (!q->merge_samplerate)
-        rc_buf_printf(b, "%cSampleRate", sep);
+    if (!q->merge_quality) rc_buf_printf(b, "%cQuality", sep);
+    if (!q->merge_samplerate) rc_buf_printf(b, "%cSampleRate", sep);
     rc_buf_printf(b, "%cEarliest%cLatest", sep, sep);
-    if (upd)
-        rc_buf_printf(b, "%cUpdated", sep);
-    if (extent)
-        rc_buf_printf(b, "%cTimeSpans%cRestriction", sep, sep);
+    if (upd) rc_buf_printf(b, "%cUpdated", sep);
+    if (extent) rc_buf_printf(b, "%cTimeSpans%cRestriction", sep, sep);
     rc_buf_puts(b, "\n");
     for (size_t i = 0; i < nrows; i++) {
         const source_t *s = &ss->v[rows[i].src];
@@ -595,17 +581,14 @@ static void write_text(rc_buf *b, const rc_fdsnq *q, const sources *ss, const ro
         rc_fdsnq_time_format(rows[i].b, z);
         rc_buf_printf(b, "%s%c%s%c%s%c%s", s->chan.net, sep, s->chan.sta, sep,
                       s->chan.loc[0] || geocsv ? s->chan.loc : "--", sep, s->chan.cha);
-        if (!q->merge_quality)
-            rc_buf_printf(b, "%c%c", sep, QUALITY);
+        if (!q->merge_quality) rc_buf_printf(b, "%c%c", sep, QUALITY);
         if (!q->merge_samplerate) {
             rate_str(s->rate, rs, sizeof rs);
             rc_buf_printf(b, "%c%s", sep, rs);
         }
         rc_buf_printf(b, "%c%s%c%s", sep, a, sep, z);
-        if (upd)
-            rc_buf_printf(b, "%c%s", sep, s->updated[0] ? s->updated : "NA");
-        if (extent)
-            rc_buf_printf(b, "%c%lld%cOPEN", sep, (long long)rows[i].count, sep);
+        if (upd) rc_buf_printf(b, "%c%s", sep, s->updated[0] ? s->updated : "NA");
+        if (extent) rc_buf_printf(b, "%c%lld%cOPEN", sep, (long long)rows[i].count, sep);
         rc_buf_puts(b, "\n");
     }
 }
@@ -647,15 +630,12 @@ static int write_json(rc_buf *b, const rc_fdsnq *q, const sources *ss, const row
             cJSON_AddStringToObject(ds, "station", s->chan.sta);
             cJSON_AddStringToObject(ds, "location", s->chan.loc);
             cJSON_AddStringToObject(ds, "channel", s->chan.cha);
-            if (!q->merge_quality)
-                cJSON_AddStringToObject(ds, "quality", "M");
-            if (!q->merge_samplerate)
-                cJSON_AddNumberToObject(ds, "samplerate", s->rate);
+            if (!q->merge_quality) cJSON_AddStringToObject(ds, "quality", "M");
+            if (!q->merge_samplerate) cJSON_AddNumberToObject(ds, "samplerate", s->rate);
             if (extent) {
                 cJSON_AddStringToObject(ds, "earliest", a);
                 cJSON_AddStringToObject(ds, "latest", z);
-                if (s->updated[0])
-                    cJSON_AddStringToObject(ds, "updated", s->updated);
+                if (s->updated[0]) cJSON_AddStringToObject(ds, "updated", s->updated);
                 cJSON_AddNumberToObject(ds, "timespanCount", (double)rows[i].count);
                 cJSON_AddStringToObject(ds, "restriction", "OPEN");
                 continue;
@@ -671,8 +651,7 @@ static int write_json(rc_buf *b, const rc_fdsnq *q, const sources *ss, const row
     }
     char *txt = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
-    if (!txt)
-        return -1;
+    if (!txt) return -1;
     int rc = rc_buf_puts(b, txt);
     rc_buf_puts(b, "\n");
     free(txt);
@@ -698,8 +677,7 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
                         "Request too large: at most 3660 days per selection");
     }
     rc_store *store = NULL;
-    if (open_store(ctx, &store, &e) != RC_OK)
-        return fail(out, 503, path, query, AV_VERSION, e.msg);
+    if (open_store(ctx, &store, &e) != RC_OK) return fail(out, 503, path, query, AV_VERSION, e.msg);
     rc_span span = rc_config_base_span(ctx->cfg);
     sources ss = {NULL, 0, 0};
     int status = 0;
@@ -711,8 +689,7 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
         size_t n = match_chans(ctx->cfg, s, &cs);
         for (size_t k = 0; k < n && !status && rc_fdsnq_match(q->quality, "M"); k++) {
             double rate = chan_rate(store, l, &cs[k], s->start_us, end);
-            if (rate <= 0 && l == RC_LAYOUT_SEED)
-                continue;
+            if (rate <= 0 && l == RC_LAYOUT_SEED) continue;
             int64_t d0 = rc_day_start(s->start_us / 1000000);
             int64_t d1 = rc_day_start((end - 1) / 1000000);
             for (int64_t d = d0; d <= d1 && !status; d += 86400) {
@@ -724,11 +701,9 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
                 mid.day = d;
                 char key[RC_KEY_MAX];
                 rc_manifest m;
-                if (rc_key_manifest(l, &mid, key, sizeof key, &e) != RC_OK)
-                    continue;
+                if (rc_key_manifest(l, &mid, key, sizeof key, &e) != RC_OK) continue;
                 int rc = rc_manifest_load(store, l, key, &m, NULL, &e);
-                if (rc == RC_ENOTFOUND)
-                    continue;
+                if (rc == RC_ENOTFOUND) continue;
                 if (rc != RC_OK) {
                     status = 500;
                     snprintf(msg, sizeof msg, "reading the manifest %s: %s", key, e.msg);
@@ -785,9 +760,8 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
     }
     if (!status) {
         order_ctx oc = {&ss, q->orderby};
-        qsort_r(rows, nrows, sizeof *rows, row_cmp_r, &oc);
-        if (q->limit > 0 && (int64_t)nrows > q->limit)
-            nrows = (size_t)q->limit;
+        if (nrows > 1) qsort_r(rows, nrows, sizeof *rows, row_cmp_r, &oc);
+        if (q->limit > 0 && (int64_t)nrows > q->limit) nrows = (size_t)q->limit;
         if (nrows == 0)
             nodata(out, q->nodata, path, query, AV_VERSION);
         else {
@@ -812,8 +786,7 @@ static int availability(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char 
     for (size_t i = 0; i < ss.n; i++)
         free(ss.v[i].v);
     free(ss.v);
-    if (status)
-        return fail(out, status, path, query, AV_VERSION, msg);
+    if (status) return fail(out, status, path, query, AV_VERSION, msg);
     return 0;
 }
 
@@ -829,16 +802,17 @@ static void wadl(rc_buf *b, const char *service, const char *const *methods,
                   "  <resources base=\"/fdsnws/%s/1/\">\n",
                   service);
     for (const char *const *m = methods; *m; m++) {
-        rc_buf_printf(b, "    <resource path=\"%s\">\n      <method name=\"GET\">\n        <request>\n",
-                      *m);
+        rc_buf_printf(
+            b, "    <resource path=\"%s\">\n      <method name=\"GET\">\n        <request>\n", *m);
         for (const char *const *p = params; *p; p++)
             rc_buf_printf(b, "          <param name=\"%s\" style=\"query\" type=\"xsd:string\"/>\n",
                           *p);
-        rc_buf_printf(b, "        </request>\n        <response status=\"200\"/>\n"
-                         "        <response status=\"204 400 404 413 500 503\"/>\n"
-                         "      </method>\n      <method name=\"POST\">\n        <request>\n"
-                         "          <representation mediaType=\"text/plain\"/>\n        </request>\n"
-                         "      </method>\n    </resource>\n");
+        rc_buf_printf(b,
+                      "        </request>\n        <response status=\"200\"/>\n"
+                      "        <response status=\"204 400 404 413 500 503\"/>\n"
+                      "      </method>\n      <method name=\"POST\">\n        <request>\n"
+                      "          <representation mediaType=\"text/plain\"/>\n        </request>\n"
+                      "      </method>\n    </resource>\n");
     }
     rc_buf_puts(b, "    <resource path=\"version\"><method name=\"GET\"/></resource>\n"
                    "    <resource path=\"application.wadl\"><method name=\"GET\"/></resource>\n"
@@ -860,8 +834,7 @@ int rc_fdsnws_handle(const rc_fdsnws_ctx *ctx, const char *method, const char *p
     const char *leaf = path + (is_ds ? sizeof ds - 1 : sizeof av - 1);
     int get = !strcmp(method, "GET") || !strcmp(method, "HEAD"), post = !strcmp(method, "POST");
     if (!strcmp(leaf, "version") || !strcmp(leaf, "application.wadl")) {
-        if (!get)
-            return fail(out, 405, path, query, version, "Method not allowed: use GET");
+        if (!get) return fail(out, 405, path, query, version, "Method not allowed: use GET");
         out->status = 200;
         if (leaf[0] == 'v') {
             out->content_type = T_TEXT;
@@ -869,14 +842,14 @@ int rc_fdsnws_handle(const rc_fdsnws_ctx *ctx, const char *method, const char *p
             rc_buf_puts(&out->body, "\n");
         } else {
             static const char *const dsm[] = {"query", NULL}, *const avm[] = {"query", "extent",
-                                                                                 NULL};
-            static const char *const dsp[] = {"starttime", "endtime", "network", "station",
-                                              "location", "channel", "quality", "minimumlength",
-                                              "longestonly", "format", "nodata", NULL};
-            static const char *const avp[] = {"starttime", "endtime", "network", "station",
-                                              "location", "channel", "quality", "merge",
-                                              "mergegaps", "show", "limit", "orderby",
-                                              "includerestricted", "format", "nodata", NULL};
+                                                                              NULL};
+            static const char *const dsp[] = {"starttime",   "endtime", "network", "station",
+                                              "location",    "channel", "quality", "minimumlength",
+                                              "longestonly", "format",  "nodata",  NULL};
+            static const char *const avp[] = {"starttime",         "endtime", "network", "station",
+                                              "location",          "channel", "quality", "merge",
+                                              "mergegaps",         "show",    "limit",   "orderby",
+                                              "includerestricted", "format",  "nodata",  NULL};
             out->content_type = T_WADL;
             wadl(&out->body, is_ds ? "dataselect" : "availability", is_ds ? dsm : avm,
                  is_ds ? dsp : avp);

@@ -57,9 +57,8 @@ struct rc_jobs {
     double avg_run_s; /* for Retry-After */
 };
 
-static const char *const state_names[RC_JOB_STATE_COUNT] = {"queued",  "running",
-                                                             "complete", "partial",
-                                                             "failed",  "cancelled"};
+static const char *const state_names[RC_JOB_STATE_COUNT] = {"queued",  "running", "complete",
+                                                            "partial", "failed",  "cancelled"};
 
 const char *rc_job_state_name(rc_job_state s)
 {
@@ -73,10 +72,8 @@ static int finished(rc_job_state s)
 
 static void job_free(rc_job *job)
 {
-    if (!job)
-        return;
-    if (job->arg && job->arg_free)
-        job->arg_free(job->arg);
+    if (!job) return;
+    if (job->arg && job->arg_free) job->arg_free(job->arg);
     free(job->key);
     cJSON_Delete(job->params);
     cJSON_Delete(job->result);
@@ -86,8 +83,7 @@ static void job_free(rc_job *job)
 static rc_job *find(rc_jobs *j, int64_t id)
 {
     for (size_t i = 0; i < j->n; i++)
-        if (j->v[i]->id == id)
-            return j->v[i];
+        if (j->v[i]->id == id) return j->v[i];
     return NULL;
 }
 
@@ -124,11 +120,9 @@ static void *worker(void *ud)
     for (;;) {
         rc_job *job = NULL;
         for (size_t i = 0; i < j->n && !job; i++)
-            if (j->v[i]->state == RC_JOB_QUEUED)
-                job = j->v[i];
+            if (j->v[i]->state == RC_JOB_QUEUED) job = j->v[i];
         if (!job) {
-            if (j->closing)
-                break;
+            if (j->closing) break;
             pthread_cond_wait(&j->cond, &j->lock);
             continue;
         }
@@ -142,19 +136,15 @@ static void *worker(void *ud)
         rc_job_state st = job->fn(job->arg, job, &job->stop, &result, &e);
 
         pthread_mutex_lock(&j->lock);
-        if (job->cancel_requested && st != RC_JOB_COMPLETE)
-            st = RC_JOB_CANCELLED;
-        if (st < RC_JOB_COMPLETE || st >= RC_JOB_STATE_COUNT)
-            st = RC_JOB_FAILED;
+        if (job->cancel_requested && st != RC_JOB_COMPLETE) st = RC_JOB_CANCELLED;
+        if (st < RC_JOB_COMPLETE || st >= RC_JOB_STATE_COUNT) st = RC_JOB_FAILED;
         job->state = st;
         job->result = result;
         job->ended = (int64_t)time(NULL);
         double run = (double)(job->ended - job->started);
         j->avg_run_s = j->avg_run_s > 0 ? 0.8 * j->avg_run_s + 0.2 * run : run;
-        if (e.code != RC_OK)
-            snprintf(job->error, sizeof job->error, "%s", e.msg);
-        if (job->arg && job->arg_free)
-            job->arg_free(job->arg);
+        if (e.code != RC_OK) snprintf(job->error, sizeof job->error, "%s", e.msg);
+        if (job->arg && job->arg_free) job->arg_free(job->arg);
         job->arg = NULL;
         waiter w[MAX_WAITERS];
         int nw = job->nwaiters;
@@ -172,8 +162,7 @@ static void *worker(void *ud)
 int rc_jobs_new(int workers, int max_queued, rc_jobs **out, rc_err *e)
 {
     rc_jobs *j = calloc(1, sizeof *j);
-    if (!j)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!j) return rc_err_set(e, RC_ENOMEM, "out of memory");
     j->nthreads = workers > 0 ? workers : 1;
     j->max_queued = max_queued > 0 ? max_queued : 16;
     j->next_id = 1;
@@ -196,25 +185,31 @@ int rc_jobs_new(int workers, int max_queued, rc_jobs **out, rc_err *e)
 
 void rc_jobs_shutdown(rc_jobs *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     pthread_mutex_lock(&j->lock);
     if (j->joined) {
         pthread_mutex_unlock(&j->lock);
         return;
     }
     j->closing = 1;
-    waiter w[RC_JOBS_KEEP * 2];
-    int nw = 0;
+    /* the waiters of queued jobs, called without the lock held */
+    size_t cap = 0;
+    for (size_t i = 0; i < j->n; i++)
+        if (j->v[i]->state == RC_JOB_QUEUED) cap += (size_t)j->v[i]->nwaiters;
+    waiter *w = cap ? malloc(cap * sizeof *w) : NULL;
+    size_t nw = 0;
     for (size_t i = 0; i < j->n; i++) {
         rc_job *job = j->v[i];
         if (job->state == RC_JOB_QUEUED) {
             job->state = RC_JOB_CANCELLED;
+            job->cancel_requested = 1;
             job->ended = (int64_t)time(NULL);
             snprintf(job->error, sizeof job->error, "the server stopped before the job started");
-            for (int k = 0; k < job->nwaiters && nw < (int)(sizeof w / sizeof *w); k++)
-                w[nw++] = job->waiters[k];
-            job->nwaiters = 0;
+            if (w) {
+                for (int k = 0; k < job->nwaiters; k++)
+                    w[nw++] = job->waiters[k];
+                job->nwaiters = 0;
+            }
         } else if (job->state == RC_JOB_RUNNING) {
             job->stop = 1;
             job->cancel_requested = 1;
@@ -222,8 +217,23 @@ void rc_jobs_shutdown(rc_jobs *j)
     }
     pthread_cond_broadcast(&j->cond);
     pthread_mutex_unlock(&j->lock);
-    for (int i = 0; i < nw; i++)
+    for (size_t i = 0; i < nw; i++)
         w[i].fn(w[i].ud);
+    free(w);
+    if (cap && !w) {
+        /* out of memory for the list: call them one job at a time */
+        pthread_mutex_lock(&j->lock);
+        for (size_t i = 0; i < j->n; i++) {
+            rc_job *job = j->v[i];
+            while (job->state == RC_JOB_CANCELLED && job->nwaiters > 0) {
+                waiter one = job->waiters[--job->nwaiters];
+                pthread_mutex_unlock(&j->lock);
+                one.fn(one.ud);
+                pthread_mutex_lock(&j->lock);
+            }
+        }
+        pthread_mutex_unlock(&j->lock);
+    }
     for (int i = 0; i < j->nthreads; i++)
         pthread_join(j->threads[i], NULL);
     pthread_mutex_lock(&j->lock);
@@ -233,8 +243,7 @@ void rc_jobs_shutdown(rc_jobs *j)
 
 void rc_jobs_free(rc_jobs *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     rc_jobs_shutdown(j);
     for (size_t i = 0; i < j->n; i++)
         job_free(j->v[i]);
@@ -258,8 +267,7 @@ int rc_jobs_submit(rc_jobs *j, const char *kind, const char *key, cJSON *params,
     size_t queued = 0;
     for (size_t i = 0; i < j->n; i++) {
         rc_job *x = j->v[i];
-        if (x->state == RC_JOB_QUEUED)
-            queued++;
+        if (x->state == RC_JOB_QUEUED) queued++;
         if (!finished(x->state) && !x->cancel_requested && strcmp(x->kind, kind) == 0 &&
             strcmp(x->key, key) == 0) {
             *id = x->id;
@@ -304,8 +312,7 @@ int rc_jobs_submit(rc_jobs *j, const char *kind, const char *key, cJSON *params,
 refuse:
     pthread_mutex_unlock(&j->lock);
     cJSON_Delete(params);
-    if (arg && arg_free)
-        arg_free(arg);
+    if (arg && arg_free) arg_free(arg);
     return rc;
 }
 
@@ -332,16 +339,14 @@ static void add_time(cJSON *o, const char *name, int64_t t)
 static cJSON *job_json(const rc_job *job, int with_result)
 {
     cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
+    if (!o) return NULL;
     cJSON_AddNumberToObject(o, "job", (double)job->id);
     cJSON_AddStringToObject(o, "kind", job->kind);
     cJSON_AddStringToObject(o, "status", rc_job_state_name(job->state));
     char self[64];
     snprintf(self, sizeof self, "/api/jobs/%lld", (long long)job->id);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "links"), "self", self);
-    if (job->params)
-        cJSON_AddItemToObject(o, "params", cJSON_Duplicate(job->params, 1));
+    if (job->params) cJSON_AddItemToObject(o, "params", cJSON_Duplicate(job->params, 1));
     cJSON *p = cJSON_AddObjectToObject(o, "progress");
     cJSON_AddNumberToObject(p, "windows_done", (double)job->progress.windows_done);
     cJSON_AddNumberToObject(p, "windows_total", (double)job->progress.windows_total);
@@ -350,10 +355,8 @@ static cJSON *job_json(const rc_job *job, int with_result)
     add_time(o, "created", job->created);
     add_time(o, "started", job->started);
     add_time(o, "ended", job->ended);
-    if (job->cancel_requested && !finished(job->state))
-        cJSON_AddBoolToObject(o, "cancelling", 1);
-    if (job->error[0])
-        cJSON_AddStringToObject(o, "error", job->error);
+    if (job->cancel_requested && !finished(job->state)) cJSON_AddBoolToObject(o, "cancelling", 1);
+    if (job->error[0]) cJSON_AddStringToObject(o, "error", job->error);
     if (with_result) {
         if (job->result)
             cJSON_AddItemToObject(o, "result", cJSON_Duplicate(job->result, 1));
@@ -392,10 +395,8 @@ int rc_jobs_result(rc_jobs *j, int64_t id, rc_job_state *state, cJSON **result)
     pthread_mutex_lock(&j->lock);
     rc_job *job = find(j, id);
     int done = job && finished(job->state);
-    if (job && state)
-        *state = job->state;
-    if (result)
-        *result = done && job->result ? cJSON_Duplicate(job->result, 1) : NULL;
+    if (job && state) *state = job->state;
+    if (result) *result = done && job->result ? cJSON_Duplicate(job->result, 1) : NULL;
     pthread_mutex_unlock(&j->lock);
     return done;
 }
@@ -421,8 +422,7 @@ int rc_jobs_cancel(rc_jobs *j, int64_t id, rc_job_state *state_after)
         job->cancel_requested = 1;
         job->stop = 1;
     }
-    if (state_after)
-        *state_after = job->state;
+    if (state_after) *state_after = job->state;
     pthread_mutex_unlock(&j->lock);
     for (int i = 0; i < nw; i++)
         w[i].fn(w[i].ud);

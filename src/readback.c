@@ -30,8 +30,7 @@ static int rate_cb(void *ud, const rc_obj_info *o)
     rate_ctx *rc = ud;
     rc_key_info ki;
     rc_err e;
-    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK)
-        return 0;
+    if (rc_key_parse(rc->layout, o->key, &ki, &e) != RC_OK) return 0;
     if (ki.kind == RC_KEY_CHUNK && rc_chan_equal(&ki.chunk.chan, rc->chan) && ki.chunk.rate > 0) {
         rc->rate = ki.chunk.rate;
         return 1;
@@ -49,20 +48,32 @@ int rc_readback_rate(rc_store *st, rc_layout l, const rc_chan *c, const char *vo
         RC_OK)
         return e ? e->code : RC_EINVAL;
     int r = rc_store_list(st, prefix, rate_cb, &rc, e);
-    if (r != RC_OK)
-        return r;
+    if (r != RC_OK) return r;
     if (rc.rate <= 0)
         return rc_err_set(e, RC_ENOTFOUND, "no chunk key names a sample rate under %s", prefix);
     *rate = rc.rate;
     return RC_OK;
 }
 
+/* The first slot k in [a, b) whose time is at or after t (b when none);
+ * times grow with k. g gives the grid, slot k at index k - seg_slot. */
+static int64_t first_at(const rc_readback_run *g, int64_t seg_slot, int64_t a, int64_t b, int64_t t)
+{
+    while (a < b) {
+        int64_t mid = a + (b - a) / 2;
+        if (rc_readback_time_us(g, (size_t)(mid - seg_slot)) >= t)
+            b = mid;
+        else
+            a = mid + 1;
+    }
+    return a;
+}
+
 /* Deliver slots [k0, k1) of one chunk as one run. */
 static int deliver(const rc_readback_req *q, rc_readback_stats *st, int64_t w, int64_t base_us,
                    int64_t first, double r, const int32_t *s, size_t n, int filled)
 {
-    if (n == 0)
-        return 0;
+    if (n == 0) return 0;
     rc_readback_run run = {w, base_us, first, r, s, n, filled};
     st->samples += (int64_t)n;
     return q->on_run ? q->on_run(q->ud, &run) : 0;
@@ -75,8 +86,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         return rc_err_set(e, RC_EINVAL, "readback: the sample rate of the channel is not known");
     rc_codec *codec = NULL;
     int rc = rc_codec_new(3, &codec, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     int64_t sp = rc_span_seconds(q->span);
     int64_t from = q->from_us >= 0 ? q->from_us / 1000000 : -((-q->from_us + 999999) / 1000000);
     int64_t mday = INT64_MIN;
@@ -86,8 +96,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
     rc_err le;
     for (int64_t w = rc_floor(from, sp); w * 1000000 < q->to_us && !stop; w += sp) {
         if (rc_day_start(w) != mday) {
-            if (have_m)
-                rc_manifest_free(&m);
+            if (have_m) rc_manifest_free(&m);
             have_m = 0;
             mday = rc_day_start(w);
             rc_manifest_id mid;
@@ -116,8 +125,7 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
             rc_store_get(q->store, key, &body, NULL, &le) != RC_OK ||
             rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &le) != RC_OK) {
             st.missing++;
-            if (q->on_missing)
-                q->on_missing(q->ud, w, le.msg);
+            if (q->on_missing) q->on_missing(q->ud, w, le.msg);
             rc_buf_free(&body);
             continue;
         }
@@ -134,48 +142,50 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         }
         int64_t head = me ? me->gap_head : 0, tail = me ? me->gap_tail : 0;
         /* The time rule (manifest.h): slot k is at START + offset_s + k/rate,
-         * where from each phase step on its start and offset replace them. */
+         * where from each phase step on its start and offset replace them.
+         * Each stretch of slots on one grid is cut to the window by its
+         * times (they grow with k), then at the filled head and tail. */
         int64_t seg_start = w, seg_slot = 0;
         double off = me ? me->offset_s : 0;
         int step = 0;
-        int64_t base_us = seg_start * 1000000 + llround(off * 1e6);
-        /* the run being built: slots [r0, k) */
-        size_t r0 = 0;
-        int r_in = 0, r_filled = 0;
-        int64_t r_base = base_us, r_first = 0;
-        for (size_t k = 0; k <= n && !stop; k++) {
-            int newgrid = 0;
-            while (k < n && me && step < me->nsteps &&
-                   (int64_t)k >= rc_slots(r, me->steps[step].start - w)) {
+        int64_t ks = 0, nn = (int64_t)n;
+        while (ks < nn && !stop) {
+            while (me && step < me->nsteps && rc_slots(r, me->steps[step].start - w) <= ks) {
                 seg_start = me->steps[step].start;
                 seg_slot = rc_slots(r, me->steps[step].start - w);
                 off = me->steps[step].offset_s;
                 step++;
-                newgrid = 1;
             }
-            int in = 0, filled = 0;
-            if (k < n) {
-                base_us = seg_start * 1000000 + llround(off * 1e6);
-                int64_t t_us = base_us + llround((double)((int64_t)k - seg_slot) * 1e6 / r);
-                in = t_us >= q->from_us && t_us < q->to_us;
-                filled = (int64_t)k < head || (int64_t)k >= (int64_t)n - tail;
+            int64_t ke = nn;
+            if (me && step < me->nsteps) {
+                int64_t sl = rc_slots(r, me->steps[step].start - w);
+                ke = sl < nn ? sl : nn;
             }
-            if (k == n || newgrid || in != r_in || filled != r_filled) {
-                if (r_in)
-                    stop = deliver(q, &st, w, r_base, r_first, r, s + r0, k - r0, r_filled);
-                r0 = k;
-                r_in = in;
-                r_filled = filled;
-                r_base = base_us;
-                r_first = (int64_t)k - seg_slot;
+            int64_t base_us = seg_start * 1000000 + llround(off * 1e6);
+            rc_readback_run g = {w, base_us, 0, r, NULL, 0, 0};
+            int64_t lo = first_at(&g, seg_slot, ks, ke, q->from_us);
+            int64_t hi = first_at(&g, seg_slot, lo, ke, q->to_us);
+            /* [lo, hi) in the window: runs split where filled changes */
+            int64_t cut[4] = {lo, head, nn - tail, hi};
+            int64_t r0 = lo;
+            int r_filled = lo < head || lo >= nn - tail;
+            for (int c = 1; c < 4 && !stop; c++) {
+                int64_t k = cut[c];
+                if (k <= r0 || k > hi) continue;
+                int filled = k < head || k >= nn - tail;
+                if (k == hi || filled != r_filled) {
+                    stop = deliver(q, &st, w, base_us, r0 - seg_slot, r, s + r0, (size_t)(k - r0),
+                                   r_filled);
+                    r0 = k;
+                    r_filled = filled;
+                }
             }
+            ks = ke;
         }
         free(s);
     }
-    if (have_m)
-        rc_manifest_free(&m);
+    if (have_m) rc_manifest_free(&m);
     rc_codec_free(codec);
-    if (stats)
-        *stats = st;
+    if (stats) *stats = st;
     return stop;
 }

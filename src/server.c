@@ -82,13 +82,14 @@ int rc_server_parse_listen(const char *s, char *host, size_t hostn, int *port, r
     size_t hl = (size_t)(colon - s);
     if (h[0] == '[') {
         if (hl < 3 || h[hl - 1] != ']')
-            return rc_err_set(e, RC_EINVAL, "listen address \"%s\": an IPv6 address goes in "
-                                            "brackets ([::1]:8080)", s);
+            return rc_err_set(e, RC_EINVAL,
+                              "listen address \"%s\": an IPv6 address goes in "
+                              "brackets ([::1]:8080)",
+                              s);
         h++;
         hl -= 2;
     }
-    if (hl + 1 > hostn)
-        return rc_err_set(e, RC_EINVAL, "listen address \"%s\": host too long", s);
+    if (hl + 1 > hostn) return rc_err_set(e, RC_EINVAL, "listen address \"%s\": host too long", s);
     memcpy(host, h, hl);
     host[hl] = '\0';
     char *end = NULL;
@@ -137,16 +138,30 @@ int rc_server_reply_json(rc_server_reply *out, int status, cJSON *json)
 
 /* ---- request accessors -------------------------------------------------- */
 
-const char *rc_server_req_method(const rc_server_req *r) { return r->method; }
-const char *rc_server_req_path(const rc_server_req *r) { return r->path; }
-const char *rc_server_req_route(const rc_server_req *r) { return r->route ? r->route->path : ""; }
-int rc_server_req_resumed(const rc_server_req *r) { return r->resumed; }
-void *rc_server_req_state(const rc_server_req *r) { return r->state; }
+const char *rc_server_req_method(const rc_server_req *r)
+{
+    return r->method;
+}
+const char *rc_server_req_path(const rc_server_req *r)
+{
+    return r->path;
+}
+const char *rc_server_req_route(const rc_server_req *r)
+{
+    return r->route ? r->route->path : "";
+}
+int rc_server_req_resumed(const rc_server_req *r)
+{
+    return r->resumed;
+}
+void *rc_server_req_state(const rc_server_req *r)
+{
+    return r->state;
+}
 
 void rc_server_req_set_state(rc_server_req *r, void *state, void (*free_fn)(void *))
 {
-    if (r->state && r->state_free && r->state != state)
-        r->state_free(r->state);
+    if (r->state && r->state_free && r->state != state) r->state_free(r->state);
     r->state = state;
     r->state_free = free_fn;
 }
@@ -167,8 +182,7 @@ const char *rc_server_req_header(const rc_server_req *r, const char *name)
 
 const char *rc_server_req_body(const rc_server_req *r, size_t *len)
 {
-    if (len)
-        *len = r->body.len;
+    if (len) *len = r->body.len;
     return r->body.data ? r->body.data : "";
 }
 
@@ -215,8 +229,7 @@ static void put_escaped(rc_buf *b, const char *s)
 static int query_add(void *ud, const char *k, const char *v)
 {
     rc_buf *b = ud;
-    if (b->len)
-        rc_buf_puts(b, "&");
+    if (b->len) rc_buf_puts(b, "&");
     put_escaped(b, k);
     rc_buf_puts(b, "=");
     put_escaped(b, v);
@@ -237,14 +250,19 @@ const char *rc_server_req_query(rc_server_req *r)
 
 void rc_server_wake(rc_server_req *r)
 {
+    /* Resume after unlocking: once resumed, the request may complete and be
+     * freed (with its lock) on an MHD thread at any moment. While it is
+     * suspended nothing else touches it, so conn stays valid until then. */
+    struct MHD_Connection *conn = NULL;
     pthread_mutex_lock(&r->lock);
     if (r->suspended) {
         r->suspended = 0;
-        MHD_resume_connection(r->conn);
+        conn = r->conn;
     } else {
         r->wake_pending = 1;
     }
     pthread_mutex_unlock(&r->lock);
+    if (conn) MHD_resume_connection(conn);
 }
 
 /* ---- readiness ---------------------------------------------------------- */
@@ -265,19 +283,19 @@ int rc_server_is_ready(const rc_server *s)
     return r;
 }
 
-int rc_server_port(const rc_server *s) { return s->port; }
+int rc_server_port(const rc_server *s)
+{
+    return s->port;
+}
 
 /* ---- answering ---------------------------------------------------------- */
 
 static const char *origin_allowed(const rc_server *s, const char *origin)
 {
-    if (!origin || !s->cfg)
-        return NULL;
+    if (!origin || !s->cfg) return NULL;
     for (int i = 0; i < s->cfg->ncors_origins; i++) {
-        if (strcmp(s->cfg->cors_origins[i], "*") == 0)
-            return "*";
-        if (strcmp(s->cfg->cors_origins[i], origin) == 0)
-            return origin;
+        if (strcmp(s->cfg->cors_origins[i], "*") == 0) return "*";
+        if (strcmp(s->cfg->cors_origins[i], origin) == 0) return origin;
     }
     return NULL;
 }
@@ -286,8 +304,7 @@ static void add_header(struct MHD_Response *resp, const char *k, const char *v)
 {
     /* a header that cannot be added leaves the reply without it; MHD only
      * refuses on allocation failure or invalid characters (none here) */
-    if (MHD_add_response_header(resp, k, v) != MHD_YES)
-        return;
+    if (MHD_add_response_header(resp, k, v) != MHD_YES) return;
 }
 
 static enum MHD_Result send_reply(rc_server_req *r, rc_server_reply *rep, const char *allow,
@@ -295,21 +312,16 @@ static enum MHD_Result send_reply(rc_server_req *r, rc_server_reply *rep, const 
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(
         rep->body.len, rep->body.data ? rep->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
-    if (!resp)
-        return MHD_NO;
+    if (!resp) return MHD_NO;
     if (rep->body.len || rep->status != 204)
         add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                    rep->content_type ? rep->content_type : "application/json");
-    if (rep->retry_after[0])
-        add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, rep->retry_after);
-    if (rep->location[0])
-        add_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
-    if (allow)
-        add_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    if (rep->retry_after[0]) add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, rep->retry_after);
+    if (rep->location[0]) add_header(resp, MHD_HTTP_HEADER_LOCATION, rep->location);
+    if (allow) add_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
     if (rep->status == 401)
         add_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"r2cache\"");
-    if (rep->status == 413)
-        add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (rep->status == 413) add_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     const char *ao = origin_allowed(r->srv, rc_server_req_header(r, "Origin"));
     if (ao) {
         add_header(resp, "Access-Control-Allow-Origin", ao);
@@ -331,8 +343,7 @@ static enum MHD_Result send_reply(rc_server_req *r, rc_server_reply *rep, const 
 
 static int path_matches(const rc_server_route *rt, const char *path)
 {
-    if (rt->prefix)
-        return strncmp(path, rt->path, strlen(rt->path)) == 0;
+    if (rt->prefix) return strncmp(path, rt->path, strlen(rt->path)) == 0;
     return strcmp(path, rt->path) == 0;
 }
 
@@ -342,8 +353,7 @@ static int allowed_methods(const rc_server *s, const char *path, char *out, size
     int k = 0;
     out[0] = '\0';
     for (const rc_server_route *rt = s->o.routes; rt->method; rt++) {
-        if (!path_matches(rt, path) || strstr(out, rt->method))
-            continue;
+        if (!path_matches(rt, path) || strstr(out, rt->method)) continue;
         size_t l = strlen(out);
         snprintf(out + l, n - l, "%s%s", k ? ", " : "", rt->method);
         k++;
@@ -357,8 +367,7 @@ static int allowed_methods(const rc_server *s, const char *path, char *out, size
 
 static int token_ok(const rc_server *s, const char *auth)
 {
-    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0)
-        return 0;
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) return 0;
     const char *t = auth + 7;
     while (*t == ' ')
         t++;
@@ -375,8 +384,7 @@ static int check_auth(const rc_server *s, const rc_server_req *r, rc_server_repl
     int mutating = (strcmp(r->method, "POST") == 0 || strcmp(r->method, "DELETE") == 0 ||
                     strcmp(r->method, "PUT") == 0) &&
                    !(r->route && r->route->is_read);
-    if (!mutating && !(s->cfg && s->cfg->read_requires_token))
-        return 0;
+    if (!mutating && !(s->cfg && s->cfg->read_requires_token)) return 0;
     if (!s->have_token) {
         rc_server_reply_error(rep, 403,
                               "%s needs an API token and none is configured: set "
@@ -415,8 +423,7 @@ static enum MHD_Result dispatch(rc_server *s, rc_server_req *r)
             return res;
         }
         for (const rc_server_route *rt = s->o.routes; rt->method && !r->route; rt++)
-            if (path_matches(rt, r->path) && strcmp(rt->method, m) == 0)
-                r->route = rt;
+            if (path_matches(rt, r->path) && strcmp(rt->method, m) == 0) r->route = rt;
         if (!r->route) {
             rc_server_reply_error(&rep, 405, "%s is not allowed on %s (allowed: %s)", r->method,
                                   r->path, allow);
@@ -424,8 +431,7 @@ static enum MHD_Result dispatch(rc_server *s, rc_server_req *r)
             rc_buf_free(&rep.body);
             return res;
         }
-        if (check_auth(s, r, &rep))
-            goto send;
+        if (check_auth(s, r, &rep)) goto send;
         if (!r->route->open_when_starting && !rc_server_is_ready(s)) {
             rc_server_reply_error(&rep, 503, "starting: the store has not answered yet");
             snprintf(rep.retry_after, sizeof rep.retry_after, "5");
@@ -438,8 +444,7 @@ static enum MHD_Result dispatch(rc_server *s, rc_server_req *r)
     }
     for (;;) {
         int hr = r->route->fn(s->o.ud, r, &rep);
-        if (hr != RC_SERVER_SUSPEND)
-            break;
+        if (hr != RC_SERVER_SUSPEND) break;
         pthread_mutex_lock(&r->lock);
         if (r->wake_pending) {
             r->wake_pending = 0;
@@ -454,8 +459,7 @@ static enum MHD_Result dispatch(rc_server *s, rc_server_req *r)
         rc_buf_free(&rep.body);
         return MHD_YES;
     }
-    if (!rep.status)
-        rc_server_reply_error(&rep, 500, "the handler of %s gave no answer", r->path);
+    if (!rep.status) rc_server_reply_error(&rep, 500, "the handler of %s gave no answer", r->path);
 send:
     res = send_reply(r, &rep, NULL, 0);
     rc_buf_free(&rep.body);
@@ -471,8 +475,7 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
     rc_server_req *r = *con_cls;
     if (!r) {
         r = calloc(1, sizeof *r);
-        if (!r)
-            return MHD_NO;
+        if (!r) return MHD_NO;
         r->srv = s;
         r->conn = conn;
         r->t0 = mono();
@@ -480,10 +483,9 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *conn, const char
         r->path = strdup(url);
         pthread_mutex_init(&r->lock, NULL);
         *con_cls = r;
-        if (!r->path)
-            return MHD_NO;
-        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!r->path) return MHD_NO;
+        const char *cl =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > s->max_body) {
             /* refuse before reading (and before any 100 Continue) */
             rc_server_reply rep;
@@ -520,20 +522,17 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)conn;
     rc_server *s = cls;
     rc_server_req *r = *con_cls;
-    if (!r)
-        return;
+    if (!r) return;
     double sec = mono() - r->t0;
     int status = r->answered ? r->status : 0;
-    const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? ""
+    const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK      ? ""
                       : toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? " (timed out)"
-                      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client closed)"
-                                                                    : " (connection closed)";
+                      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT    ? " (client closed)"
+                                                                      : " (connection closed)";
     rc_log_info(s->o.log, "http", "%s %s %d %zu B %.1f ms%s", r->method, r->path ? r->path : "?",
                 status, r->bytes, sec * 1000.0, how);
-    if (s->o.observe)
-        s->o.observe(s->o.ud, r->route ? r->route->path : "other", status, sec);
-    if (r->state && r->state_free)
-        r->state_free(r->state);
+    if (s->o.observe) s->o.observe(s->o.ud, r->route ? r->route->path : "other", status, sec);
+    if (r->state && r->state_free) r->state_free(r->state);
     rc_buf_free(&r->body);
     free(r->path);
     free(r->query);
@@ -559,8 +558,7 @@ int rc_server_start(const rc_server_opts *o, rc_server **out, rc_err *e)
     char host[128];
     int port = 0;
     int rc = rc_server_parse_listen(listen, host, sizeof host, &port, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_socktype = SOCK_STREAM;
@@ -585,8 +583,7 @@ int rc_server_start(const rc_server_opts *o, rc_server **out, rc_err *e)
         s->have_token = 1;
     }
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
+    if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
     unsigned threads = (unsigned)(o->cfg->threads > 0 ? o->cfg->threads : 4);
     s->d = MHD_start_daemon(
         flags, 0, NULL, NULL, answer, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
@@ -613,18 +610,14 @@ int rc_server_start(const rc_server_opts *o, rc_server **out, rc_err *e)
 
 void rc_server_quiesce(rc_server *s)
 {
-    if (s && s->d && s->quiesced_fd < 0)
-        s->quiesced_fd = MHD_quiesce_daemon(s->d);
+    if (s && s->d && s->quiesced_fd < 0) s->quiesced_fd = MHD_quiesce_daemon(s->d);
 }
 
 void rc_server_stop(rc_server *s)
 {
-    if (!s)
-        return;
-    if (s->d)
-        MHD_stop_daemon(s->d);
-    if (s->quiesced_fd >= 0)
-        close(s->quiesced_fd);
+    if (!s) return;
+    if (s->d) MHD_stop_daemon(s->d);
+    if (s->quiesced_fd >= 0) close(s->quiesced_fd);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }

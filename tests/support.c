@@ -252,3 +252,76 @@ int rc_test_r2cache(const char *args, rc_buf *out, rc_buf *err)
     free(cmd);
     return rc;
 }
+
+pid_t rc_test_serve_start(const char *args, const char *env, const char *logpath, int timeout_s,
+                          int *port)
+{
+    size_t n = strlen(args) + strlen(env) + 4400;
+    char *cmd = malloc(n);
+    if (!cmd)
+        return -1;
+    snprintf(cmd, n, "exec env %s %s serve %s --listen 127.0.0.1:0 --log-format text", env,
+             rc_test_bin("r2cache"), args);
+    off_t start = 0;
+    struct stat st;
+    if (stat(logpath, &st) == 0)
+        start = st.st_size;
+    pid_t pid = fork();
+    if (pid < 0) {
+        free(cmd);
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        int lf = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        int nul = open("/dev/null", O_RDWR);
+        if (lf < 0 || nul < 0)
+            _exit(127);
+        dup2(nul, STDIN_FILENO);
+        dup2(nul, STDOUT_FILENO);
+        dup2(lf, STDERR_FILENO);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    free(cmd);
+    *port = 0;
+    time_t deadline = time(NULL) + timeout_s;
+    while (time(NULL) < deadline && *port <= 0) {
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return -1; /* exited before listening */
+        rc_buf log = RC_BUF_INIT;
+        if (rc_test_read_file(logpath, &log) == 0 && log.len > (size_t)start) {
+            const char *p = strstr(log.data + start, "listening on http://");
+            const char *colon = p ? strchr(p + strlen("listening on http://"), ':') : NULL;
+            if (colon)
+                *port = atoi(colon + 1);
+        }
+        rc_buf_free(&log);
+        if (*port <= 0) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (*port <= 0) {
+        rc_test_serve_stop(pid, 5);
+        return -1;
+    }
+    return pid;
+}
+
+int rc_test_serve_stop(pid_t pid, int timeout_s)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return -1;
+}

@@ -50,6 +50,19 @@ void rc_test_server_stop(pid_t pid);
  * more arguments, NULL-terminated, or NULL). Its pid, or -1. */
 pid_t rc_test_fdsn_start(const char *sds, const char *const *extra, int *port);
 
+/*
+ * Start the built `r2cache serve` with args (a shell fragment, --listen
+ * 127.0.0.1:0 is added) and env (shell assignments "A=1 B=2", or ""), its
+ * log (stderr) appended to logpath. Waits (at most timeout_s) for the line
+ * "listening on http://ADDR:PORT" and returns its pid and that port, or -1
+ * (the process is stopped then). Stop it with rc_test_serve_stop.
+ */
+pid_t rc_test_serve_start(const char *args, const char *env, const char *logpath, int timeout_s,
+                          int *port);
+/* SIGTERM to that pid only; waits at most timeout_s for it to exit (then
+ * SIGKILL). Returns its exit status, 128+signal, or -1. */
+int rc_test_serve_stop(pid_t pid, int timeout_s);
+
 /* Run the built r2cache with args (a shell fragment); as rc_test_sh. */
 int rc_test_r2cache(const char *args, rc_buf *out, rc_buf *err);
 

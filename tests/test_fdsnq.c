@@ -29,7 +29,8 @@ Test(fdsnq, aliases_lists_decoding_and_defaults)
     cr_assert_str_eq(q.format, "miniseed");
     cr_assert_str_eq(q.quality, "*");
     rc_fdsnq_free(&q);
-    cr_assert_eq(rc_fdsnq_parse_query(RC_FDSNQ_AVAIL_QUERY, "starttime=2025-11-04&loc=&"
+    cr_assert_eq(rc_fdsnq_parse_query(RC_FDSNQ_AVAIL_QUERY,
+                                      "starttime=2025-11-04&loc=&"
                                       "merge=quality,samplerate&mergegaps=1.5&show=latestupdate&"
                                       "limit=3&orderby=latestupdate_desc&format=JSON",
                                       &q, &e),
@@ -82,23 +83,28 @@ Test(fdsnq, bad_queries_name_the_parameter)
          "station: 'ABCDEFGHI' is longer than 8 characters"},
         {RC_FDSNQ_DATASELECT, "start=2025-11-04&cha=HHZ,,HHN",
          "channel: empty item in the list 'HHZ,,HHN'"},
-        {RC_FDSNQ_DATASELECT, "start=2025-11-04&loc=-0", "location: '-0': use -- for the empty "
-                                                          "location"},
-        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=", "network: empty value (leave the "
-                                                       "parameter out to match every code)"},
+        {RC_FDSNQ_DATASELECT, "start=2025-11-04&loc=-0",
+         "location: '-0': use -- for the empty "
+         "location"},
+        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=",
+         "network: empty value (leave the "
+         "parameter out to match every code)"},
         {RC_FDSNQ_DATASELECT, "start=2025-11-04&net", "net: needs a value (name=value)"},
-        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=%4", "query: a % that is not followed by two "
-                                                          "hex digits"},
-        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=A%00", "query: a NUL byte (%00) is not "
-                                                           "allowed"},
+        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=%4",
+         "query: a % that is not followed by two "
+         "hex digits"},
+        {RC_FDSNQ_DATASELECT, "start=2025-11-04&net=A%00",
+         "query: a NUL byte (%00) is not "
+         "allowed"},
         {RC_FDSNQ_DATASELECT, "start=2025-11-04&longestonly=yes",
          "longestonly: 'yes': use true or false"},
         {RC_FDSNQ_DATASELECT, "start=2025-11-04&minimumlength=-1",
          "minimumlength: '-1' is not a number of seconds >= 0"},
         {RC_FDSNQ_DATASELECT, "start=2025-11-04&quality=X", "quality: 'X': use D, R, Q, M, B or *"},
         {RC_FDSNQ_AVAIL_QUERY, "limit=0", "limit: '0' is not a whole number >= 1"},
-        {RC_FDSNQ_AVAIL_QUERY, "merge=rate", "merge: 'rate': use samplerate, quality, overlap "
-                                             "(comma list)"},
+        {RC_FDSNQ_AVAIL_QUERY, "merge=rate",
+         "merge: 'rate': use samplerate, quality, overlap "
+         "(comma list)"},
         {RC_FDSNQ_AVAIL_QUERY, "orderby=timespancount",
          "orderby: 'timespancount': use nslc_time_quality_samplerate, latestupdate or "
          "latestupdate_desc"},
@@ -156,9 +162,9 @@ Test(fdsnq, post_bodies)
          "line 1: station: 'U.E': only letters, digits, ? and * are allowed"},
     };
     for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
-        cr_assert_eq(rc_fdsnq_parse_post(RC_FDSNQ_DATASELECT, bads[i].body, strlen(bads[i].body),
-                                         &q, &e),
-                     RC_EINVAL, "%s was accepted", bads[i].body);
+        cr_assert_eq(
+            rc_fdsnq_parse_post(RC_FDSNQ_DATASELECT, bads[i].body, strlen(bads[i].body), &q, &e),
+            RC_EINVAL, "%s was accepted", bads[i].body);
         cr_assert_str_eq(e.msg, bads[i].msg);
     }
     /* a body need not end in NUL: parsing stops at len */

@@ -4,63 +4,81 @@
  * at 20 Hz from 2025-11-04T23:00 to 2025-11-05T01:00 (across midnight) with
  * a filled tail (23:29:30-23:30:00), a window without data (23:40-23:50), a
  * filled head (00:10:00-00:10:03) and a filled second inside a chunk
- * (00:31:00-00:31:01); XX.KIL..HHZ whole. rc_fdsnws_handle is called
- * directly; dataselect is checked against `r2cache get`.
+ * (00:31:00-00:31:01); XX.KIL..HHZ whole (configured first, so answers in
+ * NET.STA.LOC.CHA order are seen to be sorted). rc_fdsnws_handle is called
+ * directly; dataselect is checked against `r2cache get`. The same store
+ * filled into RGW (CTest fixture "rgw") gives the same bytes.
  */
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <libmseed.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "r2cache/config.h"
 #include "r2cache/fdsnq.h"
 #include "r2cache/fdsnws.h"
+#include "r2cache/mspack.h"
 #include "support.h"
 
 static char *g_dir;
 static char g_config[4400];
 static rc_config g_cfg;
 
-static void setup(void)
+/* Fill the store at store_url (a directory or s3://...) from the synthetic
+ * archive under dir (written when absent); cfgpath gets the configuration. */
+static void fixture(const char *dir, const char *store_url, const char *layout, const char *cfgname,
+                    char *cfgpath, size_t n)
 {
-    g_dir = rc_test_tmpdir("fdsnws");
-    cr_assert(g_dir);
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
     snprintf(cmd, sizeof cmd,
-             "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
+             "test -d '%s/sds' || { %s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
+             "--to 2025-11-05T01:00:00Z "
              "--chan XX.GAP..HHZ --gap 2025-11-04T23:29:30Z/2025-11-04T23:30:00Z "
              "--gap 2025-11-04T23:40:00Z/2025-11-04T23:50:00Z "
              "--gap 2025-11-05T00:10:00Z/2025-11-05T00:10:03Z "
              "--gap 2025-11-05T00:31:00Z/2025-11-05T00:31:01Z && "
              "%s sds --out '%s/sds' --rate 20 --from 2025-11-04T23:00:00Z "
-             "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ",
-             synth, g_dir, synth, g_dir);
+             "--to 2025-11-05T01:00:00Z --chan XX.KIL..HHZ; }",
+             dir, synth, dir, synth, dir);
     rc_buf err = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "synth: %s", err.data ? err.data : "");
     rc_buf_free(&err);
     char json[12000];
-    snprintf(json, sizeof json,
-             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\",\n"
-             " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20},\n"
-             "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20}]}]}\n",
-             g_dir, g_dir);
-    snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
-    cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"sds://%s/sds\", \"store\": \"%s\", \"layout\": \"%s\",\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "  {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20}]}]}\n",
+        dir, store_url, layout);
+    snprintf(cfgpath, n, "%s/%s", dir, cfgname);
+    cr_assert_eq(rc_test_write_file(cfgpath, json, strlen(json)), 0);
     snprintf(cmd, sizeof cmd,
              "fill --config '%s' --all --from 2025-11-04T23:00:00Z --to 2025-11-05T01:00:00Z "
              "--log-format text",
-             g_config);
+             cfgpath);
     rc_buf eo = RC_BUF_INIT;
     int rc = rc_test_r2cache(cmd, NULL, &eo);
     cr_assert_eq(rc, 0, "fill: exit %d: %s", rc, eo.data ? eo.data : "");
     rc_buf_free(&eo);
+}
+
+static void setup(void)
+{
+    g_dir = rc_test_tmpdir("fdsnws");
+    cr_assert(g_dir);
+    char store[4400];
+    snprintf(store, sizeof store, "%s/store", g_dir);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
     rc_err e;
     cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
 }
@@ -118,8 +136,7 @@ static void decode(const rc_buf *b, const char *sta, tvs *out)
         cr_assert_str_eq(msr->channel, "HHZ");
         cr_assert_eq(msr->dataquality, 'M');
         cr_assert_eq(msr->samprate, 20.0);
-        if (msr->sequence_number == 1)
-            out->series++;
+        if (msr->sequence_number == 1) out->series++;
         for (int64_t i = 0; i < msr->numsamples; i++)
             tvs_add(out, msr->starttime + llround((double)i * 1e6 / 20.0),
                     ((int32_t *)msr->datasamples)[i]);
@@ -138,7 +155,8 @@ static void get_samples(const char *chan, const char *from, const char *to, tvs 
     rc_test_r2cache(args, &o, NULL);
     cr_assert(o.data && !strncmp(o.data, "time,value\n", 11));
     char *save = NULL;
-    for (char *line = strtok_r(o.data + 11, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = strtok_r(o.data + 11, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
         char *comma = strchr(line, ',');
         cr_assert(comma);
         *comma = '\0';
@@ -250,7 +268,8 @@ Test(fdsnws, nodata_204_and_404)
     call("GET", "/fdsnws/dataselect/1/query",
          "net=XX&start=2025-11-06&end=2025-11-06T01:00:00&nodata=404", NULL, &r);
     cr_assert_eq(r.status, 404);
-    static const char nd[] = "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
+    static const char nd[] =
+        "Error 404: Not Found\n\nNo data: nothing cached matches the request\n";
     cr_assert(!strncmp(r.body.data, nd, sizeof nd - 1), "%s", r.body.data);
     rc_fdsnws_reply_free(&r);
     /* a channel that is not configured, and the window without data */
@@ -422,7 +441,7 @@ Test(fdsnws, errors_name_the_parameter_and_other_paths)
          "Bad request: line 1: a selection line is NET STA LOC CHA START END (6 fields, -- for "
          "an empty location), not 5 fields"},
         {"GET", "/fdsnws/dataselect/1/query", "start=2025-11-04&end=2026-11-04", NULL, 413,
-         "Request too large: about 1261440000 samples asked for, at most 100000000 per request; "
+         "Request too large: about 1261440000 samples asked for, at most 25000000 per request; "
          "ask for fewer channels or a shorter time window"},
         {"DELETE", "/fdsnws/dataselect/1/query", NULL, NULL, 405,
          "Method not allowed: use GET or POST"},
@@ -466,4 +485,216 @@ Test(fdsnws, errors_name_the_parameter_and_other_paths)
     cr_assert(strstr(r.body.data, "<resource path=\"extent\">"));
     cr_assert(strstr(r.body.data, "<param name=\"mergegaps\""));
     rc_fdsnws_reply_free(&r);
+}
+
+typedef struct par {
+    rc_fdsnws_reply r[2];
+} par;
+
+static void *worker(void *ud)
+{
+    par *p = ud;
+    rc_fdsnws_ctx ctx = {&g_cfg, NULL, NULL, -1};
+    const char *q = "net=XX&start=2025-11-04T23:00:00&end=2025-11-05T01:00:00";
+    if (rc_fdsnws_handle(&ctx, "GET", "/fdsnws/dataselect/1/query", q, NULL, 0, &p->r[0]) ||
+        rc_fdsnws_handle(&ctx, "GET", "/fdsnws/availability/1/query", q, NULL, 0, &p->r[1]))
+        return (void *)1;
+    return NULL;
+}
+
+/* serve calls the handler from its thread pool: four at once give the one answer */
+Test(fdsnws, concurrent_calls_give_the_same_bytes)
+{
+    rc_mspack_init();
+    par p[4];
+    pthread_t th[4];
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&th[i], NULL, worker, &p[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        void *rv;
+        pthread_join(th[i], &rv);
+        cr_assert_null(rv);
+    }
+    for (int k = 0; k < 2; k++) {
+        cr_assert_eq(p[0].r[k].status, 200);
+        for (int i = 1; i < 4; i++) {
+            cr_assert_eq(p[i].r[k].body.len, p[0].r[k].body.len);
+            cr_assert_eq(memcmp(p[i].r[k].body.data, p[0].r[k].body.data, p[0].r[k].body.len), 0);
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 2; k++)
+            rc_fdsnws_reply_free(&p[i].r[k]);
+}
+
+/* The viewer layout (no rate in the keys, its own manifest lists): the same answers. */
+Test(fdsnws, the_viewer_layout_gives_the_same_answers)
+{
+    char store[4400], vcfg[4400];
+    snprintf(store, sizeof store, "%s/viewer-store", g_dir);
+    fixture(g_dir, store, "viewer", "viewer.json", vcfg, sizeof vcfg);
+    rc_config vc;
+    rc_err e;
+    cr_assert_eq(rc_config_load(vcfg, &vc, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(vc.layout, RC_LAYOUT_VIEWER);
+    rc_fdsnws_ctx seed = {&g_cfg, NULL, NULL, -1}, viewer = {&vc, NULL, NULL, -1};
+    static const struct {
+        const char *path, *query;
+    } asks[] = {
+        {"/fdsnws/dataselect/1/query",
+         "net=XX&start=2025-11-04T23:15:00.01&end=2025-11-05T00:35:00"},
+        {"/fdsnws/availability/1/query",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=text"},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        rc_fdsnws_reply a, b;
+        cr_assert_eq(rc_fdsnws_handle(&seed, "GET", asks[i].path, asks[i].query, NULL, 0, &a), 0);
+        cr_assert_eq(rc_fdsnws_handle(&viewer, "GET", asks[i].path, asks[i].query, NULL, 0, &b), 0);
+        cr_assert_eq(a.status, 200);
+        cr_assert_eq(b.status, 200, "%s (viewer): %d %s", asks[i].path, b.status,
+                     b.body.data ? b.body.data : "");
+        cr_assert_eq(a.body.len, b.body.len, "%s", asks[i].path);
+        cr_assert_eq(memcmp(a.body.data, b.body.data, a.body.len), 0, "%s", asks[i].path);
+        rc_fdsnws_reply_free(&a);
+        rc_fdsnws_reply_free(&b);
+    }
+    rc_config_free(&vc);
+}
+
+/* --- a real recording ------------------------------------------------------------ */
+
+/* HV.HOVE..HHZ (100 Hz, 2019-04-14 03:08:32-03:16:02, Steim2) put in an SDS
+ * archive, filled, and read back through dataselect: exactly the recorded
+ * samples, at their recorded times (the two chunks around it are mostly
+ * filled: their head and tail are left out). */
+Test(fdsnws_real, a_real_recording_comes_back_sample_for_sample, .timeout = 120)
+{
+    RC_REQUIRE_MSEED();
+    char *src = rc_test_mseed_path("HV.HOVE..HHZ__20190414T030832Z__20190414T031602Z.mseed");
+    char *dir = rc_test_tmpdir("fdsnws-real");
+    cr_assert(dir);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%s/sds/2019/HV/HOVE/HHZ.D' && cp '%s' '%s/sds/2019/HV/HOVE/HHZ.D/"
+             "HV.HOVE..HHZ.D.2019.104'",
+             dir, src, dir);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    char cfgpath[4400], json[9000];
+    snprintf(cfgpath, sizeof cfgpath, "%s/config.json", dir);
+    snprintf(json, sizeof json,
+             "{\"source\": \"sds://%s/sds\", \"store\": \"%s/store\", \"volcanoes\": [{\"name\": "
+             "\"kilauea\", \"location\": \"hawaii\", \"stations\": [{\"network\": \"HV\", "
+             "\"station\": \"HOVE\", \"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": "
+             "100}]}]}\n",
+             dir, dir);
+    cr_assert_eq(rc_test_write_file(cfgpath, json, strlen(json)), 0);
+    snprintf(cmd, sizeof cmd,
+             "fill --config '%s' --all --from 2019-04-14T03:00:00Z --to 2019-04-14T03:20:00Z "
+             "--log-format text",
+             cfgpath);
+    cr_assert_eq(rc_test_r2cache(cmd, NULL, NULL), 0);
+    rc_config cfg;
+    rc_err e;
+    cr_assert_eq(rc_config_load(cfgpath, &cfg, &e), RC_OK, "%s", e.msg);
+    rc_fdsnws_ctx ctx = {&cfg, NULL, NULL, -1};
+    rc_fdsnws_reply r;
+    const char *q = "net=HV&sta=HOVE&cha=HHZ&start=2019-04-14T03:00:00&end=2019-04-14T03:20:00";
+    cr_assert_eq(rc_fdsnws_handle(&ctx, "GET", "/fdsnws/dataselect/1/query", q, NULL, 0, &r), 0);
+    cr_assert_eq(r.status, 200);
+    /* the original, decoded by libmseed */
+    MSTraceGroup *mstg = NULL;
+    cr_assert_eq(ms_readtraces(&mstg, src, 0, -1.0, -1.0, 0, 1, 1, 0), MS_NOERROR);
+    cr_assert_eq(mstg->numtraces, 1, "the recording is one continuous trace");
+    MSTrace *t = mstg->traces;
+    cr_assert_eq(t->sampletype, 'i');
+    /* dataselect, decoded the same way */
+    char path[4400];
+    snprintf(path, sizeof path, "%s/ds.mseed", dir);
+    cr_assert_eq(rc_test_write_file(path, r.body.data, r.body.len), 0);
+    MSTraceGroup *dsg = NULL;
+    cr_assert_eq(ms_readtraces(&dsg, path, 0, -1.0, -1.0, 0, 1, 1, 0), MS_NOERROR);
+    cr_assert_eq(dsg->numtraces, 1, "dataselect gave %d traces", dsg->numtraces);
+    MSTrace *d = dsg->traces;
+    cr_assert_eq(d->numsamples, t->numsamples, "dataselect %lld samples, recording %lld",
+                 (long long)d->numsamples, (long long)t->numsamples);
+    cr_assert_eq(memcmp(d->datasamples, t->datasamples, (size_t)t->numsamples * 4), 0);
+    /* times: the recording's, placed on the cache's grid (within 50 us) */
+    cr_assert(llabs(d->starttime - t->starttime) <= 50, "start %lld vs %lld",
+              (long long)d->starttime, (long long)t->starttime);
+    cr_assert(llabs(d->endtime - t->endtime) <= 50);
+    mst_freegroup(&mstg);
+    mst_freegroup(&dsg);
+    rc_fdsnws_reply_free(&r);
+    /* availability says the same */
+    cr_assert_eq(rc_fdsnws_handle(&ctx, "GET", "/fdsnws/availability/1/query",
+                                  "net=HV&start=2019-04-14T03:00:00&end=2019-04-14T03:20:00&"
+                                  "format=request",
+                                  NULL, 0, &r),
+                 0);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(strchr(r.body.data, '\n') - r.body.data + 1, (long)r.body.len, "one span: %s",
+                 r.body.data);
+    rc_fdsnws_reply_free(&r);
+    rc_config_free(&cfg);
+    rc_test_rmtree(dir);
+    free(dir);
+    free(src);
+}
+
+/* --- the same over S3 (RGW, started by the CTest fixture "rgw") --------------------- */
+
+static void s3_setup(void)
+{
+    char bucket[256], endpoint[512];
+    if (rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint) != 0)
+        cr_skip_test("SKIPPED: %s/rgw/env is absent (run through ctest, whose rgw fixture "
+                     "starts RGW)",
+                     RC_BINARY_DIR);
+    g_dir = rc_test_tmpdir("fdsnws-s3");
+    cr_assert(g_dir);
+    char store[4400];
+    snprintf(store, sizeof store, "%s/store", g_dir);
+    fixture(g_dir, store, "seed", "config.json", g_config, sizeof g_config);
+    rc_err e;
+    cr_assert_eq(rc_config_load(g_config, &g_cfg, &e), RC_OK, "%s", e.msg);
+}
+
+TestSuite(fdsnws_s3, .init = s3_setup, .fini = teardown, .timeout = 180);
+
+/* The handler opens an S3 store itself (store_url and store_opts of the
+ * context, as serve passes them): the answers are the local store's bytes. */
+Test(fdsnws_s3, an_s3_store_gives_the_local_answers)
+{
+    char bucket[256], endpoint[512], url[1024], s3cfg[4400];
+    cr_assert_eq(rc_test_rgw_env(bucket, sizeof bucket, endpoint, sizeof endpoint), 0);
+    snprintf(url, sizeof url, "s3://%s/fdsnws-%d-%ld", bucket, (int)getpid(), (long)time(NULL));
+    fixture(g_dir, url, "seed", "s3.json", s3cfg, sizeof s3cfg);
+    rc_store_opts so;
+    rc_store_opts_default(&so);
+    so.endpoint = endpoint;
+    rc_fdsnws_ctx local = {&g_cfg, NULL, NULL, -1};
+    rc_fdsnws_ctx s3 = {&g_cfg, url, &so, (int)g_cfg.layout};
+    static const struct {
+        const char *path, *query;
+    } asks[] = {
+        {"/fdsnws/dataselect/1/query",
+         "net=XX&start=2025-11-04T23:15:00.01&end=2025-11-05T00:35:00"},
+        {"/fdsnws/availability/1/query",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=request"},
+        {"/fdsnws/availability/1/extent",
+         "net=XX&start=2025-11-04T22:00:00&end=2025-11-05T02:00:00&format=request"},
+    };
+    for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++) {
+        rc_fdsnws_reply a, b;
+        cr_assert_eq(rc_fdsnws_handle(&local, "GET", asks[i].path, asks[i].query, NULL, 0, &a), 0);
+        cr_assert_eq(rc_fdsnws_handle(&s3, "GET", asks[i].path, asks[i].query, NULL, 0, &b), 0);
+        cr_assert_eq(a.status, 200, "%s", asks[i].path);
+        cr_assert_eq(b.status, 200, "%s over S3: %d %s", asks[i].path, b.status,
+                     b.body.data ? b.body.data : "");
+        cr_assert_eq(a.body.len, b.body.len, "%s", asks[i].path);
+        cr_assert_eq(memcmp(a.body.data, b.body.data, a.body.len), 0, "%s", asks[i].path);
+        rc_fdsnws_reply_free(&a);
+        rc_fdsnws_reply_free(&b);
+    }
 }

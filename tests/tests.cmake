@@ -55,7 +55,24 @@ endif()
 # Leak check of the end-to-end invocations; skips (77) in an ASan build.
 add_test(NAME valgrind COMMAND ${CMAKE_SOURCE_DIR}/tests/valgrind.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(valgrind PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 600)
+# r2cache serve: the built binary over HTTP (libcurl), against the CLI's answers.
+rc_test(serve err buf timewin)
+if(TEST serve)
+  # the same program's S3 suite, against the RGW fixture
+  add_test(NAME serve_rgw COMMAND test_serve --jobs 1 --filter "serve_rgw/*")
+  set_tests_properties(serve_rgw PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw
+    ENVIRONMENT "RC_SOURCE_DIR=${CMAKE_SOURCE_DIR};RC_BINARY_DIR=${CMAKE_BINARY_DIR};RC_SERVE_RGW=1")
+endif()
 # FDSN web services (issue 14): parsers, the miniSEED packer, the handler over a filled store.
 rc_test(fdsnq err buf timewin fdsnq)
 rc_test(mspack err buf mspack)
 rc_test(fdsnws err buf log url timewin naming config mseed codec shape store store_file store_s3 sigv4 s3xml manifest readback fdsnq mspack fdsnws)
+# A real third-party FDSN client (npm seisplotjs) against `r2cache serve`; skipped
+# (exit 77) when node or npm is absent.
+if(TARGET r2cache)
+  add_test(NAME seisplotjs COMMAND ${CMAKE_SOURCE_DIR}/tests/node/seisplotjs_test.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()
+if(TEST fdsnws)
+  set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
+endif()

@@ -27,10 +27,10 @@
 typedef struct rc_api rc_api;
 
 typedef struct rc_api_opts {
-    const rc_config *cfg;            /* loaded, overrides applied; outlives the api */
-    const char *store_url;           /* store of every request and job */
-    const rc_store_opts *store_opts; /* copied */
-    const char *source_url;          /* NULL: fills are refused (409) */
+    const rc_config *cfg;              /* loaded, overrides applied; outlives the api */
+    const char *store_url;             /* store of every request and job */
+    const rc_store_opts *store_opts;   /* copied */
+    const char *source_url;            /* NULL: fills are refused (409) */
     const rc_source_opts *source_opts; /* copied; each job sets its own stop flag */
     const rc_log *log;
     rc_jobs *jobs;

@@ -58,15 +58,15 @@ typedef struct rc_fdsnq {
     rc_fdsnq_service service;
     rc_fdsnq_sel *sel; /* owned */
     size_t nsel;
-    int nodata;                 /* 204 (default) or 404 */
-    char format[16];            /* dataselect: miniseed; availability: text|geocsv|json|request */
+    int nodata;      /* 204 (default) or 404 */
+    char format[16]; /* dataselect: miniseed; availability: text|geocsv|json|request */
     char quality[RC_FDSNQ_LIST_MAX]; /* pattern list; "*" = any (default) */
-    double minimumlength;       /* seconds, dataselect */
-    int longestonly;            /* dataselect */
+    double minimumlength;            /* seconds, dataselect */
+    int longestonly;                 /* dataselect */
     int merge_samplerate, merge_quality, merge_overlap;
-    double mergegaps;           /* seconds, 0 = none (query) */
-    int show_latestupdate;      /* query */
-    int64_t limit;              /* 0 = no limit */
+    double mergegaps;      /* seconds, 0 = none (query) */
+    int show_latestupdate; /* query */
+    int64_t limit;         /* 0 = no limit */
     rc_fdsnq_order orderby;
     int includerestricted;
 } rc_fdsnq;

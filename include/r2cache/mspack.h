@@ -8,8 +8,12 @@
  * hold (outside -2^29 .. 2^29-1), so the samples are always exact. Every
  * record starts at the exact microsecond time of its first sample, as the
  * caller's time function gives it (blockette 1001 carries the microseconds
- * BTIME cannot). No one-time initialisation is needed: the packer keeps no
- * global state, so calls from several threads are safe.
+ * BTIME cannot).
+ *
+ * Threads: libmseed 2 reads its PACK_* environment variables into globals on
+ * the first msr_pack of the process. Call rc_mspack_init() once before
+ * starting threads that pack (r2cache serve); after it, packing from several
+ * threads at once is safe (each call has its own record and buffers).
  */
 #ifndef R2CACHE_MSPACK_H
 #define R2CACHE_MSPACK_H
@@ -20,6 +24,9 @@
 #include "r2cache/buf.h"
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
+
+/* Make libmseed's one-time packer setup happen now (one throwaway record). */
+void rc_mspack_init(void);
 
 /* Time in microseconds of sample i of the segment. */
 typedef int64_t (*rc_mspack_time_fn)(void *ud, size_t i);

@@ -26,13 +26,13 @@
 
 /* A run of samples: sample i is at base_us + llround((first + i) * 1e6 / rate). */
 typedef struct rc_readback_run {
-    int64_t window;    /* start (seconds) of the chunk it came from */
-    int64_t base_us;   /* time of slot index 0 of its grid */
-    int64_t first;     /* index of the run's first sample on that grid */
+    int64_t window;  /* start (seconds) of the chunk it came from */
+    int64_t base_us; /* time of slot index 0 of its grid */
+    int64_t first;   /* index of the run's first sample on that grid */
     double rate;
     const int32_t *s;
     size_t n;
-    int filled;        /* 1: slots the manifest marks as filled (gap_head/gap_tail) */
+    int filled; /* 1: slots the manifest marks as filled (gap_head/gap_tail) */
 } rc_readback_run;
 
 /* Time of sample i of a run, in microseconds. */

@@ -37,8 +37,8 @@ typedef struct rc_server_reply {
     int status;
     const char *content_type; /* default application/json */
     rc_buf body;
-    char retry_after[16];     /* Retry-After value, "" = none */
-    char location[128];       /* Location header, "" = none */
+    char retry_after[16]; /* Retry-After value, "" = none */
+    char location[128];   /* Location header, "" = none */
 } rc_server_reply;
 
 /* Handler return values. */

@@ -1,12 +1,13 @@
 # libFuzzer targets (tests/fuzz/fuzz_<name>.c), built when R2CACHE_FUZZ=ON
 # with clang: cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang-14 -DR2CACHE_FUZZ=ON
 # Each target compiles its own copy of the modules it drives, instrumented
-# for coverage, so the rest of the build keeps its usual flags. A 20-second
-# run of each is a CTest test (label "fuzz"); long runs: tests/fuzz/run.sh.
+# for coverage, so the rest of the build keeps its usual flags. A deterministic
+# replay of each (seeds, committed reproducers, fixed-seed mutations) is a
+# CTest test (label "fuzz"); random long runs: tests/fuzz/run.sh TARGET SECONDS.
 if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
   message(FATAL_ERROR "R2CACHE_FUZZ needs clang (libFuzzer): -DCMAKE_C_COMPILER=clang-14")
 endif()
-set(RC_FUZZ_SMOKE_SECONDS 20 CACHE STRING "seconds of each fuzz smoke test")
+set(RC_FUZZ_SMOKE_SECONDS replay CACHE STRING "fuzz smoke budget: replay (CI: seeds, reproducers, fixed-seed mutations) or seconds of random fuzzing")
 function(rc_fuzz name)
   set(srcs ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c)
   foreach(m ${ARGN})

@@ -24,8 +24,7 @@ static void check_time(int64_t us)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > 65536)
-        return 0;
+    if (size < 1 || size > 65536) return 0;
     rc_fdsnq_service svc = (rc_fdsnq_service)(data[0] % 3);
     int post = (data[0] >> 2) & 1;
     rc_fdsnq q;
@@ -34,27 +33,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (post) {
         /* an exactly sized copy: the parser must not read past len */
         char *body = malloc(size - 1 ? size - 1 : 1);
-        if (!body)
-            return 0;
+        if (!body) return 0;
         memcpy(body, data + 1, size - 1);
         rc = rc_fdsnq_parse_post(svc, body, size - 1, &q, &e);
         free(body);
     } else {
         char *query = malloc(size);
-        if (!query)
-            return 0;
+        if (!query) return 0;
         memcpy(query, data + 1, size - 1);
         query[size - 1] = '\0';
         rc = rc_fdsnq_parse_query(svc, query, &q, &e);
         free(query);
     }
     if (rc != RC_OK) {
-        if (!memchr(e.msg, '\0', sizeof e.msg) || !e.msg[0])
-            abort(); /* every refusal says why */
+        if (!memchr(e.msg, '\0', sizeof e.msg) || !e.msg[0]) abort(); /* every refusal says why */
         return 0;
     }
-    if (q.nsel < 1 || !q.sel)
-        abort();
+    if (q.nsel < 1 || !q.sel) abort();
     for (size_t i = 0; i < q.nsel; i++) {
         const rc_fdsnq_sel *s = &q.sel[i];
         if (!memchr(s->net, '\0', sizeof s->net) || !memchr(s->sta, '\0', sizeof s->sta) ||
@@ -62,18 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (s->has_start && s->has_end && s->end_us <= s->start_us)
             abort(); /* an empty window was accepted */
-        if (svc == RC_FDSNQ_DATASELECT && !s->has_start)
-            abort();
-        if (s->has_start)
-            check_time(s->start_us);
-        if (s->has_end)
-            check_time(s->end_us);
+        if (svc == RC_FDSNQ_DATASELECT && !s->has_start) abort();
+        if (s->has_start) check_time(s->start_us);
+        if (s->has_end) check_time(s->end_us);
         (void)rc_fdsnq_match(s->net, "HV");
         (void)rc_fdsnq_match(s->loc, "");
         (void)rc_fdsnq_match(s->cha, "HHZ");
     }
-    if (q.nodata != 204 && q.nodata != 404)
-        abort();
+    if (q.nodata != 204 && q.nodata != 404) abort();
     rc_fdsnq_free(&q);
     return 0;
 }
