@@ -21,6 +21,7 @@
 #
 #   BUILD=build-rel bench/bench_serve.sh
 # Env: DURATION (s per wrk run, default 10), ROUNDS (default 3), CONNS (64), DS_EVERY (100),
+#   MEM_STEPS (requests at which RSS is read, default "1000 10000 30000 100000"),
 #   KEEP=1 keeps the scratch directory.
 # Prints the "## Serve" section of docs/benchmarks.md on stdout (bench/run_all.sh);
 # progress on stderr. Every process it starts is stopped by its pid on exit.
@@ -37,11 +38,14 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/bench_serve.XXXXXX")
 SERVE_PID=
 NGINX_PID=
 WRK_PID=
-stop_pid() { # $1 pid: SIGTERM, wait, then SIGKILL if still there
+alive() { # $1 pid: running (a child that exited stays a zombie until waited for)
+    st=$(ps -o stat= -p "$1" 2>/dev/null) && [ -n "$st" ] && [ "${st#Z}" = "$st" ]
+}
+stop_pid() { # $1 pid (a child of this shell): SIGTERM, up to 15 s, then SIGKILL; reaped
     [ -n "$1" ] || return 0
-    kill "$1" 2>/dev/null || return 0
+    kill "$1" 2>/dev/null || { wait "$1" 2>/dev/null || true; return 0; }
     i=0
-    while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    while alive "$1" && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
     kill -9 "$1" 2>/dev/null || true
     wait "$1" 2>/dev/null || true
 }
@@ -64,7 +68,7 @@ free_port() {
 wait_http() { # $1 url, $2 pid: until 200 (10 s)
     i=0
     while [ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 200 ]; do
-        kill -0 "$2" 2>/dev/null || { echo "bench_serve: process $2 exited" >&2; return 1; }
+        alive "$2" || { echo "bench_serve: process $2 exited" >&2; return 1; }
         i=$((i + 1)); [ $i -gt 100 ] && { echo "bench_serve: $1 never answered 200" >&2; return 1; }
         sleep 0.1
     done
@@ -254,7 +258,7 @@ load_to() { # $1 total requests answered to reach
     have=$(served)
     wrk -t2 -c"$CONNS" -d900s -s "$W/count.lua" "$SURL/" -- $(( ($1 - have + 1) / 2 )) >/dev/null 2>&1 &
     WRK_PID=$!
-    while [ "$(served)" -lt "$1" ] && kill -0 "$WRK_PID" 2>/dev/null; do sleep 0.2; done
+    while [ "$(served)" -lt "$1" ] && alive "$WRK_PID"; do sleep 0.2; done
     sleep 0.5 # the answers in flight
     stop_pid "$WRK_PID"; WRK_PID=
     served
@@ -264,10 +268,14 @@ start_serve "$W/serve2.log"
 SURL=http://127.0.0.1:$SPORT
 RSS0=$(rss_kib "$SERVE_PID")
 T0=$(date +%s)
-N1=$(load_to "${MEM_N1:-1000}")
-RSS1=$(rss_kib "$SERVE_PID")
-N2=$(load_to "${MEM_N2:-100000}")
-RSS2=$(rss_kib "$SERVE_PID")
+# RSS at each step (the first and the last are the target's; the others show the trend)
+MEM_STEPS=${MEM_STEPS:-1000 10000 30000 100000}
+: >"$W/mem"
+for n in $MEM_STEPS; do
+    got=$(load_to "$n")
+    echo "$got $(rss_kib "$SERVE_PID")" >>"$W/mem"
+    echo "bench_serve: $got requests at $(( $(date +%s) - T0 )) s: RSS $(rss_kib "$SERVE_PID") KiB" >&2
+done
 HWM=$(hwm_kib "$SERVE_PID")
 MEM_SECS=$(( $(date +%s) - T0 ))
 stop_pid "$SERVE_PID"; SERVE_PID=
@@ -322,14 +330,17 @@ print("Same bytes on a second request: cache-status %s, dataselect %s. Errors: %
     "$ST_SAME", "$DS_SAME", "; ".join(bad) if bad else "none (no socket errors, every answer 2xx)"))
 print("during the throughput runs (VmHWM): %.1f MB; its log: %d lines." % ($SERVE_HWM_LOAD / 1024.0, $SERVE_LOG_LINES))
 print()
-rss0, rss1, rss2, hwm = $RSS0, $RSS1, $RSS2, $HWM
-n1, n2 = int("${N1:-0}" or 0), int("${N2:-0}" or 0)
+rss0, hwm = $RSS0, $HWM
+steps = [tuple(int(x) for x in l.split()) for l in open("$W/mem") if l.strip()]
+(n1, rss1), (n2, rss2) = steps[0], steps[-1]
 growth = (rss2 - rss1) / rss1 * 100.0
 print("| memory (a fresh serve; wrk, $CONNS connections, one request in $DS_EVERY the dataselect query, the others cache-status; %d s in all) | RSS |" % $MEM_SECS)
 print("|---|---|")
 print("| at start, ready | %.1f MB |" % (rss0 / 1024.0))
-print("| after %s requests | **%.1f MB** |" % (format(n1, ","), rss1 / 1024.0))
-print("| after %s requests | **%.1f MB** |" % (format(n2, ","), rss2 / 1024.0))
-print("| change | **%+.1f %%** (target within 10 %%: %s) |" % (growth, "met" if abs(growth) <= 10.0 else "**not met**"))
+for i, (n, r) in enumerate(steps):
+    b = "**" if i in (0, len(steps) - 1) else ""
+    print("| after %s requests | %s%.1f MB%s |" % (format(n, ","), b, r / 1024.0, b))
+print("| change from %s to %s requests | **%+.1f %%** (target within 10 %%: %s) |" % (
+    format(n1, ","), format(n2, ","), growth, "met" if abs(growth) <= 10.0 else "**not met**"))
 print("| peak (VmHWM) | %.1f MB |" % (hwm / 1024.0))
 PY
