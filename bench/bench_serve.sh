@@ -237,6 +237,9 @@ stop_pid "$NGINX_PID"; NGINX_PID=
 # still sleeps its -d, so the count is read from serve's /metrics
 # (r2cache_http_requests_total) and wrk is stopped by its pid when it is reached.
 DS_EVERY=${DS_EVERY:-100}
+# one connection fewer than the throughput runs: a wrk thread that stopped keeps
+# its connections open, and the poller needs one of serve.max_connections (64)
+MCONNS=$((CONNS - 1))
 cat >"$W/count.lua" <<EOF
 local n, limit, i = 0, 0, 0
 function init(args) limit = tonumber(args[1]) end
@@ -256,7 +259,7 @@ served() { # requests answered so far, other than /metrics and /readyz
 }
 load_to() { # $1 total requests answered to reach
     have=$(served)
-    wrk -t2 -c"$CONNS" -d900s -s "$W/count.lua" "$SURL/" -- $(( ($1 - have + 1) / 2 )) >/dev/null 2>&1 &
+    wrk -t2 -c"$MCONNS" -d900s -s "$W/count.lua" "$SURL/" -- $(( ($1 - have + 1) / 2 )) >/dev/null 2>&1 &
     WRK_PID=$!
     while [ "$(served)" -lt "$1" ] && alive "$WRK_PID"; do sleep 0.2; done
     sleep 0.5 # the answers in flight
@@ -334,7 +337,7 @@ rss0, hwm = $RSS0, $HWM
 steps = [tuple(int(x) for x in l.split()) for l in open("$W/mem") if l.strip()]
 (n1, rss1), (n2, rss2) = steps[0], steps[-1]
 growth = (rss2 - rss1) / rss1 * 100.0
-print("| memory (a fresh serve; wrk, $CONNS connections, one request in $DS_EVERY the dataselect query, the others cache-status; %d s in all) | RSS |" % $MEM_SECS)
+print("| memory (a fresh serve; wrk, $MCONNS connections (the 64th of serve.max_connections for the /metrics poller), one request in $DS_EVERY the dataselect query, the others cache-status; %d s in all) | RSS |" % $MEM_SECS)
 print("|---|---|")
 print("| at start, ready | %.1f MB |" % (rss0 / 1024.0))
 for i, (n, r) in enumerate(steps):
