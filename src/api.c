@@ -33,6 +33,7 @@ static const double buckets[N_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25,  0.5,   1,    2.5,   5,    10};
 
 #define MAX_COUNTERS 128
+#define CACHE_SLOTS 32
 
 typedef struct counter {
     const char *route; /* static string from the route table, or "other" */
@@ -58,6 +59,14 @@ struct rc_api {
      * every AGE_CACHE_S) */
     double age_at;
     char *age_text;
+    /* answers of cache-status and / reused for cfg->serve.cache_ms */
+    struct cached {
+        char *key;
+        char *body;
+        size_t len;
+        const char *ctype;
+        double until;
+    } cache[CACHE_SLOTS];
 };
 
 #define AGE_CACHE_S 30.0
@@ -103,6 +112,10 @@ void rc_api_free(rc_api *a)
     free(a->store_url);
     free(a->source_url);
     free(a->age_text);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(a->cache[i].key);
+        free(a->cache[i].body);
+    }
     pthread_mutex_destroy(&a->lock);
     free(a);
 }
@@ -363,10 +376,85 @@ static int load_report(rc_api *a, const rc_report_query *q, rc_report *r, rc_ser
     return 0;
 }
 
+/* ---- reuse of inventory answers -------------------------------------------- */
+
+/* The answer kept for key, copied into out; 0 when there is none (or it
+ * is older than serve.cache_ms). */
+static int cache_get(rc_api *a, const char *key, rc_server_reply *out)
+{
+    if (a->cfg->serve.cache_ms <= 0) return 0;
+    double now = mono();
+    int hit = 0;
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < CACHE_SLOTS && !hit; i++) {
+        struct cached *c = &a->cache[i];
+        if (c->key && c->until > now && strcmp(c->key, key) == 0) {
+            rc_buf_reset(&out->body);
+            hit = rc_buf_append(&out->body, c->body, c->len) == 0;
+            out->status = 200;
+            out->content_type = c->ctype;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return hit;
+}
+
+static void cache_put(rc_api *a, const char *key, const rc_server_reply *rep)
+{
+    if (a->cfg->serve.cache_ms <= 0 || rep->status != 200 || !rep->body.data) return;
+    char *k = strdup(key), *b = malloc(rep->body.len ? rep->body.len : 1);
+    if (!k || !b) {
+        free(k);
+        free(b);
+        return; /* not kept: the next request computes it again */
+    }
+    memcpy(b, rep->body.data, rep->body.len);
+    double now = mono();
+    pthread_mutex_lock(&a->lock);
+    int slot = 0;
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        if (!a->cache[i].key || (a->cache[i].key && strcmp(a->cache[i].key, key) == 0)) {
+            slot = i;
+            break;
+        }
+        if (a->cache[i].until < a->cache[slot].until) slot = i;
+    }
+    struct cached *c = &a->cache[slot];
+    free(c->key);
+    free(c->body);
+    c->key = k;
+    c->body = b;
+    c->len = rep->body.len;
+    c->ctype = rep->content_type;
+    c->until = now + a->cfg->serve.cache_ms / 1000.0;
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* A fill of ours ended: what the store holds has changed. */
+static void cache_clear(rc_api *a)
+{
+    pthread_mutex_lock(&a->lock);
+    for (int i = 0; i < CACHE_SLOTS; i++) {
+        free(a->cache[i].key);
+        free(a->cache[i].body);
+        a->cache[i].key = a->cache[i].body = NULL;
+    }
+    pthread_mutex_unlock(&a->lock);
+}
+
+/* Cache key of a report request: route and query as given. */
+static void cache_key(rc_server_req *req, char *out, size_t n)
+{
+    snprintf(out, n, "%s?%s", rc_server_req_path(req), rc_server_req_query(req));
+}
+
 static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
     if (check_params(req, status_params, out)) return RC_SERVER_DONE;
+    char key[2048];
+    cache_key(req, key, sizeof key);
+    if (cache_get(a, key, out)) return RC_SERVER_DONE;
     rc_report_query q;
     char chan[RC_CHAN_STR_MAX * 2];
     if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
@@ -378,6 +466,7 @@ static int h_cache_status(void *ud, rc_server_req *req, rc_server_reply *out)
             rc_server_reply_json(out, 200, o);
         else
             rc_server_reply_error(out, 500, "out of memory");
+        cache_put(a, key, out);
     }
     rc_report_free(&r);
     return RC_SERVER_DONE;
@@ -387,6 +476,9 @@ static int h_page(void *ud, rc_server_req *req, rc_server_reply *out)
 {
     rc_api *a = ud;
     if (check_params(req, status_params, out)) return RC_SERVER_DONE;
+    char key[2048];
+    cache_key(req, key, sizeof key);
+    if (cache_get(a, key, out)) return RC_SERVER_DONE;
     rc_report_query q;
     char chan[RC_CHAN_STR_MAX * 2];
     if (report_query(req, &q, chan, sizeof chan, out)) return RC_SERVER_DONE;
@@ -401,6 +493,7 @@ static int h_page(void *ud, rc_server_req *req, rc_server_reply *out)
         } else {
             out->status = 200;
             out->content_type = "text/html; charset=utf-8";
+            cache_put(a, key, out);
         }
     }
     rc_report_free(&r);
@@ -471,6 +564,7 @@ static rc_job_state run_fill(void *arg, rc_job *job, volatile sig_atomic_t *stop
     *result = rc_fill_result_json(&res);
     const char *outcome = rc_fill_outcome(&res);
     rc_fill_result_free(&res);
+    if (!fo.dry_run) cache_clear(a);
     if (src) rc_source_close(src);
     rc_store_close(st);
     if (rc == RC_OK) rc_err_clear(e);

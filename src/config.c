@@ -50,6 +50,7 @@ void rc_config_defaults(rc_config *c)
     c->serve.threads = 4;
     c->serve.jobs_workers = 1;
     c->serve.jobs_max_queued = 16;
+    c->serve.cache_ms = 1000;
 }
 
 void rc_config_free(rc_config *c)
@@ -416,7 +417,7 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
 {
     static const char *const sk[] = {"listen", "cors_origins", "max_body_bytes",
                                      "max_connections", "connection_timeout_s", "threads",
-                                     "read_requires_token", "jobs", NULL};
+                                     "read_requires_token", "cache_ms", "jobs", NULL};
     static const char *const jk[] = {"workers", "max_queued", NULL};
     rc_serve_config *s = &c->serve;
     if (!cJSON_IsObject(o))
@@ -463,6 +464,9 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
             return bad(p, "serve.read_requires_token", "must be true or false");
         s->read_requires_token = cJSON_IsTrue(x);
     }
+    if ((x = cJSON_GetObjectItemCaseSensitive(o, "cache_ms")) &&
+        get_int(p, x, "serve.cache_ms", 0, 60000, &s->cache_ms))
+        return p->e->code;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "jobs"))) {
         if (!cJSON_IsObject(x))
             return bad(p, "serve.jobs", "must be an object");

@@ -1182,3 +1182,43 @@ Test(serve, slow_and_malformed_clients_leave_others_served)
     cr_assert_eq(get("/healthz", &r), 200);
     resp_free(&r);
 }
+
+/* ---- serve.cache_ms --------------------------------------------------------------- */
+
+Test(serve, cache_status_is_reused_until_a_fill_of_ours_ends)
+{
+    char src[4300];
+    snprintf(src, sizeof src, "sds://%s", g_sds);
+    write_config(g_config, src, g_store, "{\"cache_ms\": 60000}");
+    char args[9000];
+    snprintf(args, sizeof args, "fill --config '%s' --station XX.HOL..BHZ --from %s --to %s --json",
+             g_config, g_day1, g_day2);
+    free(cli(args, 0));
+    start_server(g_config, "R2CACHE_API_TOKEN=" TOKEN);
+    resp r1, r2;
+    cr_assert_eq(get("/api/cache-status?scope=all", &r1), 200);
+    /* another process (the cron job) adds a day: within cache_ms the answer stays */
+    snprintf(args, sizeof args, "fill --config '%s' --station XX.HOL..BHZ --from %s --to %s --json",
+             g_config, g_day2, g_end);
+    free(cli(args, 0));
+    cr_assert_eq(get("/api/cache-status?scope=all", &r2), 200);
+    cr_assert_str_eq(r2.body.data, r1.body.data);
+    resp_free(&r2);
+    /* a fill job of the server ending clears it: the answer is inventory's again */
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"network\": \"XX\", \"station\": \"KIL\", \"channel\": \"HHZ\", \"start_time\": "
+             "\"%s\", \"duration_hours\": 1}",
+             g_day1);
+    cr_assert_eq(post("/api/backfill?wait=true", body, &r2), 200, "%s", r2.body.data);
+    resp_free(&r2);
+    snprintf(args, sizeof args, "inventory --config '%s' --scope all --json", g_config);
+    free(cli(args, 0));
+    cr_assert_eq(get("/api/cache-status?scope=all", &r2), 200);
+    char *want = cli(args, 0);
+    cr_assert_str_eq(r2.body.data, want);
+    cr_assert(strcmp(r2.body.data, r1.body.data) != 0);
+    free(want);
+    resp_free(&r1);
+    resp_free(&r2);
+}

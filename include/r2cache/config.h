@@ -53,6 +53,7 @@ typedef struct rc_serve_config {
     int connection_timeout_s;     /* idle connection timeout, default 30 */
     int threads;                  /* HTTP worker threads, default 4 */
     int read_requires_token;      /* GETs need the bearer token too, default 0 */
+    int cache_ms;                 /* cache-status and / answers reused this long, default 1000 */
     int jobs_workers;             /* fill jobs run at once, default 1 */
     int jobs_max_queued;          /* jobs waiting, default 16 (429 beyond) */
 } rc_serve_config;
