@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_all.sh: every benchmark, one command; writes docs/benchmarks.md.
 #
-#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron upload fill inventory
+#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron upload fill inventory serve
 #   bench/run_all.sh --only NAME           rerun one section; the others stay as they are
 #   INV_RGW_SIZE="15 365" bench/run_all.sh --only inventory   the inventory in RGW at full size
 #
@@ -20,7 +20,7 @@ BUILD=${BUILD:-$HERE/build-bench}
 OUT=${OUT:-$HERE/docs/benchmarks.md}
 SKIP=" "
 ONLY=
-ALL="processing cron upload fill inventory"
+ALL="processing cron upload fill inventory serve"
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip) SKIP="$SKIP$2 "; shift 2 ;;
@@ -106,6 +106,8 @@ section fill "Backfill" "$HERE/bench/bench_fill.sh" "$BUILD"
 INV_RGW_SIZE=${INV_RGW_SIZE:-3 20}
 section inventory "Inventory" sh -c "BUILD='$BUILD' '$HERE/bench/bench_inventory.sh' --local 15 365 && echo &&
     BUILD='$BUILD' '$HERE/bench/bench_inventory.sh' $INV_RGW_SIZE"
+# r2cache serve beside nginx (wrk, 64 connections) on the 15-channel quickstart cache
+section serve "Serve" env BUILD="$BUILD" "$HERE/bench/bench_serve.sh"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
@@ -114,7 +116,7 @@ if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
 import re, sys
 old, body, only, out = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 heads = {"processing": "## Processing", "cron": "## Cron scale", "upload": "## Upload",
-         "fill": "## Backfill", "inventory": "## Inventory"}
+         "fill": "## Backfill", "inventory": "## Inventory", "serve": "## Serve"}
 h = heads[only]
 parts = re.split(r"(?m)^(?=## )", old)
 new_body = [p for p in re.split(r"(?m)^(?=## )", body) if p.startswith(h)]

@@ -28,6 +28,9 @@ RUN_SCHEDULE = "2,12,22,32,42,52 * * * *"
 # peak RSS of `r2cache run` for the 15 stations of examples/hearts.json
 # (/usr/bin/time -v, synthetic SDS archive): docs/operations.md
 MEASURED_PEAK_MIB = 51
+# RSS of `r2cache serve` after 100,000 requests under wrk (bench/bench_serve.sh,
+# docs/benchmarks.md "Serve": 30-52 MB over the runs)
+MEASURED_SERVE_RSS_MIB = 53
 DATA_CENTRE_CONNECTIONS = 5  # IRIS/EarthScope: at most 5 concurrent per client
 
 
@@ -79,6 +82,33 @@ def accepts(test, argv, what):
     test.assertEqual(p.returncode, 0, "%s: r2cache %s rejected: %s" % (what, " ".join(argv), p.stderr))
 
 
+def has_serve():
+    """The built binary has the serve command (it is built on its own branch)."""
+    p = subprocess.run([r2cache(), "serve", "--help"], capture_output=True, text=True, timeout=30)
+    return p.returncode == 0
+
+
+def accepts_serve(test, argv, what):
+    if not has_serve():
+        test.skipTest("SKIPPED: %s has no serve command; %s not fed to it" % (r2cache(), what))
+    accepts(test, argv, what)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=5):
+    """(status, body) of a GET, with curl (the real client)."""
+    p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\\n%{http_code}", "--max-time", str(timeout), url],
+                       capture_output=True, text=True, timeout=timeout + 5)
+    body, _, code = p.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
 class Kubernetes(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -93,9 +123,9 @@ class Kubernetes(unittest.TestCase):
         self.assertEqual(len(cs), 1)
         return cs[0]
 
-    def common_pod_checks(self, d):
+    def common_pod_checks(self, d, restart="Never"):
         ps = pod_spec(d)
-        self.assertEqual(ps["restartPolicy"], "Never")
+        self.assertEqual(ps.get("restartPolicy", "Always"), restart)
         sc = ps["securityContext"]
         self.assertIs(sc["runAsNonRoot"], True)
         self.assertGreater(sc["runAsUser"], 0)
@@ -227,6 +257,118 @@ class Kubernetes(unittest.TestCase):
             self.assertIn(k, data)
             self.assertIn("REPLACE", data[k], "a real key must never be committed")
 
+    def test_serve_deployment(self):
+        d = self.get("Deployment", "r2cache-serve")
+        self.assertEqual(d["spec"]["replicas"], 1, "jobs are queued in the process: one replica")
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        self.assertEqual(d["spec"]["selector"]["matchLabels"], labels)
+        c = self.common_pod_checks(d, restart="Always")
+        # exactly the CronJobs' security contexts, pod and container
+        for cj in ("r2cache-run", "r2cache-recover"):
+            ref = self.get("CronJob", cj)
+            self.assertEqual(pod_spec(d)["securityContext"], pod_spec(ref)["securityContext"], cj)
+            self.assertEqual(c["securityContext"], self.container(ref)["securityContext"], cj)
+            self.assertEqual(pod_spec(d)["automountServiceAccountToken"], pod_spec(ref)["automountServiceAccountToken"])
+            self.assertEqual(c["image"], self.container(ref)["image"])
+        self.assertEqual(c["securityContext"]["readOnlyRootFilesystem"], True)
+        self.assertEqual(c["securityContext"]["capabilities"], {"drop": ["ALL"]})
+        self.assertEqual(pod_spec(d)["securityContext"]["seccompProfile"], {"type": "RuntimeDefault"})
+        # SIGTERM: running jobs stop after the chunk in hand (an answer may take a 30 s stall timeout)
+        self.assertGreaterEqual(pod_spec(d)["terminationGracePeriodSeconds"], 60)
+        a = c["args"]
+        self.assertEqual(a[0], "serve")
+        self.assertEqual(a[a.index("--listen") + 1], "0.0.0.0:8080")
+        ports = {p["name"]: p for p in c["ports"]}
+        self.assertEqual(ports["http"]["containerPort"], 8080)
+        live, ready = c["livenessProbe"]["httpGet"], c["readinessProbe"]["httpGet"]
+        self.assertEqual((live["path"], live["port"]), ("/healthz", "http"))
+        self.assertEqual((ready["path"], ready["port"]), ("/readyz", "http"))
+        # the store keys only from the Secret; the API token as a file from its own Secret, never in env
+        env = {e["name"]: e for e in c["env"]}
+        self.assertNotIn("R2CACHE_API_TOKEN", env, "the token must come from a Secret file")
+        tok = env["R2CACHE_API_TOKEN_FILE"]["value"]
+        mounts = {m["mountPath"]: m for m in c["volumeMounts"]}
+        mdir, key = os.path.split(tok)
+        self.assertIn(mdir, mounts, "R2CACHE_API_TOKEN_FILE %s is not under a mount" % tok)
+        self.assertIs(mounts[mdir]["readOnly"], True)
+        vol = {v["name"]: v for v in pod_spec(d)["volumes"]}[mounts[mdir]["name"]]
+        secret = self.get("Secret", vol["secret"]["secretName"])
+        self.assertIn(key, secret["stringData"])
+        self.assertIn("REPLACE", secret["stringData"][key], "a real token must never be committed")
+        self.assertEqual(secret["_file"], "secret.example.yaml")
+        # memory: the measured RSS of serve under load and of a fill job it runs, twice over
+        res = c["resources"]
+        self.assertGreaterEqual(mebibytes(res["requests"]["memory"]), 2 * max(MEASURED_PEAK_MIB, MEASURED_SERVE_RSS_MIB))
+        accepts_serve(self, expand(a, {}), "deployment-serve.yaml")
+
+    def test_serve_service(self):
+        svc = self.get("Service", "r2cache-serve")
+        d = self.get("Deployment", "r2cache-serve")
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        for k, v in svc["spec"]["selector"].items():
+            self.assertEqual(labels.get(k), v, "Service selector %s=%s matches no pod label" % (k, v))
+        self.assertEqual(svc["spec"].get("type", "ClusterIP"), "ClusterIP")
+        names = {p["name"] for p in self.container(d)["ports"]}
+        for p in svc["spec"]["ports"]:
+            self.assertIn(p["targetPort"], names)
+        self.assertEqual([p["port"] for p in svc["spec"]["ports"]], [80])
+
+    def test_serve_as_deployed(self):
+        """The Deployment's command line, ConfigMap as file, token as a file: probes answer, SIGTERM exits 0."""
+        if not has_serve():
+            self.skipTest("SKIPPED: %s has no serve command; the Deployment not started" % r2cache())
+        d = self.get("Deployment", "r2cache-serve")
+        c = self.container(d)
+        cm = self.get("ConfigMap", "r2cache-config")
+        env_tok = {e["name"]: e["value"] for e in c["env"] if "value" in e}["R2CACHE_API_TOKEN_FILE"]
+        with tempfile.TemporaryDirectory(dir=BIN) as t:
+            etc = os.path.join(t, "etc-r2cache")
+            os.mkdir(etc)
+            for k, v in cm["data"].items():
+                with open(os.path.join(etc, k), "w", encoding="utf-8") as f:
+                    f.write(v)
+            tokf = os.path.join(t, os.path.basename(env_tok))
+            with open(tokf, "w", encoding="utf-8") as f:
+                f.write("deploy-test-token\n")
+            port = free_port()
+            args = [a.replace("/etc/r2cache", etc) for a in expand(c["args"], {})]
+            i = args.index("--listen")
+            args[i + 1] = "127.0.0.1:%d" % port  # 0.0.0.0:8080 in the pod
+            # the ConfigMap's store is the production bucket: a local one here
+            args += ["--store", os.path.join(t, "store")]
+            os.mkdir(os.path.join(t, "store"))
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "R2_", "R2CACHE_API"))}
+            env["R2CACHE_API_TOKEN_FILE"] = tokf
+            with open(os.path.join(t, "log"), "w") as log:
+                p = subprocess.Popen([r2cache()] + args, env=env, stdout=log, stderr=subprocess.STDOUT)
+            try:
+                import time
+                code = 0
+                for _ in range(100):
+                    code, _ = http_get("http://127.0.0.1:%d/healthz" % port)
+                    if code == 200:
+                        break
+                    self.assertIsNone(p.poll(), "serve exited: %s" % open(os.path.join(t, "log")).read())
+                    time.sleep(0.1)
+                self.assertEqual(code, 200, "liveness /healthz")
+                code, body = http_get("http://127.0.0.1:%d/readyz" % port)
+                self.assertEqual(code, 200, "readiness /readyz: %s" % body)
+                # the token came from the file: a wrong one is refused as wrong (401), not as absent (403)
+                q = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                                    "-H", "Authorization: Bearer wrong", "-H", "Content-Type: application/json",
+                                    "-d", "{}", "http://127.0.0.1:%d/api/backfill" % port],
+                                   capture_output=True, text=True, timeout=10)
+                self.assertEqual(q.stdout, "401")
+                p.send_signal(15)
+                rc = p.wait(timeout=pod_spec(d)["terminationGracePeriodSeconds"])
+                self.assertEqual(rc, 0, "SIGTERM must end serve with 0")
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+            with open(os.path.join(t, "log"), encoding="utf-8") as f:
+                self.assertNotIn("deploy-test-token", f.read(), "the token appeared in the log")
+
     def test_kustomization_lists_existing_files(self):
         with open(os.path.join(K8S, "kustomization.yaml"), encoding="utf-8") as f:
             k = yaml.safe_load(f)
@@ -234,6 +376,8 @@ class Kubernetes(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(K8S, r)), r)
         self.assertNotIn("secret.example.yaml", k["resources"])
         self.assertIn("cronjob-run.yaml", k["resources"])
+        self.assertIn("deployment-serve.yaml", k["resources"])
+        self.assertIn("service-serve.yaml", k["resources"])
 
     def test_operator_run_against_rgw(self):
         """The run CronJob's command with the ConfigMap as file and the Secret as env."""
@@ -308,12 +452,16 @@ class Dockerfile(unittest.TestCase):
         final = lines[lines.index(froms[1]):]
         build = lines[:lines.index(froms[1])]
         installs = " ".join(l for l in final if "apt-get install" in l)
-        for lib in ("libcurl4", "libzstd1", "libcjson1", "libmseed2", "libssl3", "ca-certificates"):
+        for lib in ("libcurl4", "libzstd1", "libcjson1", "libmseed2", "libssl3", "libmicrohttpd12", "ca-certificates"):
             self.assertIn(lib, installs.split())
         for dev in re.findall(r"\S+", installs):
             self.assertFalse(dev.endswith("-dev") or dev in ("build-essential", "cmake", "gcc", "pkg-config"),
                              "build tool %s in the runtime image" % dev)
         self.assertIn("rm -rf /var/lib/apt/lists/*", installs)
+        binstalls = " ".join(l for l in build if "apt-get install" in l).split()
+        self.assertIn("libmicrohttpd-dev", binstalls, "serve is built on libmicrohttpd")
+        # the port of serve in the Deployment
+        self.assertIn("EXPOSE 8080", final)
         self.assertTrue(any("cmake --build" in l for l in build))
         copies = [l for l in final if l.startswith("COPY ")]
         self.assertTrue(any(l.startswith("COPY --from=build") and "/usr/bin/r2cache" in l for l in copies))
@@ -346,6 +494,22 @@ def read_unit(path):
                 continue
             k, v = line.split("=", 1)
             out.setdefault(sec, {})[k] = v
+    return out
+
+
+def read_unit_multi(path):
+    """A unit as {section: {key: [values]}} (keys such as EnvironmentFile repeat)."""
+    sec, out = None, {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                sec = line.strip("[]")
+                continue
+            k, v = line.split("=", 1)
+            out.setdefault(sec, {}).setdefault(k, []).append(v)
     return out
 
 
@@ -391,6 +555,64 @@ class Systemd(unittest.TestCase):
         self.assertIn("--auto", argv)
         self.assertLess(int(s["Service"]["TimeoutStartSec"]), 7200)
         accepts(self, argv[1:], "r2cache-recover.service")
+
+    def test_serve_unit(self):
+        path = os.path.join(self.D, "r2cache-serve.service")
+        u = read_unit_multi(path)
+        svc = u["Service"]
+        one = {k: v[-1] for k, v in svc.items()}
+        self.assertEqual(one["Type"], "simple")
+        run = read_unit(os.path.join(self.D, "r2cache-run.service"))["Service"]
+        # the same user as the cron units, never root
+        self.assertEqual((one["User"], one["Group"]), (run["User"], run["Group"]))
+        self.assertNotIn(one["User"], ("root", "0"))
+        self.assertEqual(one["Restart"], "on-failure")
+        self.assertEqual(one["KillSignal"], "SIGTERM")
+        self.assertGreaterEqual(int(one["TimeoutStopSec"]), 60)
+        # the cron units' hardening, and more
+        for k in ("NoNewPrivileges", "ProtectSystem", "ProtectHome", "PrivateTmp", "StateDirectory"):
+            self.assertEqual(one[k], run[k], k)
+        self.assertEqual(one["ProtectSystem"], "strict")
+        for k in ("PrivateDevices", "ProtectKernelTunables", "ProtectKernelModules", "ProtectControlGroups",
+                  "RestrictNamespaces", "LockPersonality", "MemoryDenyWriteExecute", "RestrictSUIDSGID"):
+            self.assertEqual(one[k], "yes", k)
+        self.assertEqual(one["CapabilityBoundingSet"], "")
+        self.assertEqual(one["RestrictAddressFamilies"].split(), ["AF_INET", "AF_INET6", "AF_UNIX"])
+        # memory: the pod's limit
+        lim = pod_spec(load_k8s()[("Deployment", "r2cache-serve")])["containers"][0]["resources"]["limits"]["memory"]
+        self.assertEqual(mebibytes(one["MemoryMax"].replace("M", "Mi")), mebibytes(lim))
+        # keys and token from files read by systemd, never on the command line or in Environment=
+        envfiles = svc["EnvironmentFile"]
+        self.assertIn(run["EnvironmentFile"], envfiles)
+        self.assertEqual(len(envfiles), 2)
+        self.assertNotIn("Environment", svc)
+        with open(path, encoding="utf-8") as f:
+            self.assertIn("R2CACHE_API_TOKEN=", f.read(), "the unit's comment says how the token file looks")
+        argv = shlex.split(one["ExecStart"])
+        self.assertEqual(argv[:2], ["/usr/bin/r2cache", "serve"])
+        self.assertEqual(argv[argv.index("--listen") + 1], "127.0.0.1:8080")
+        self.assertFalse(any("TOKEN" in a for a in argv))
+        self.assertEqual(u["Install"]["WantedBy"], ["multi-user.target"])
+        accepts_serve(self, argv[1:], "r2cache-serve.service")
+
+    def test_units_verify(self):
+        """systemd-analyze verify on every unit, with the built binary in ExecStart."""
+        if not shutil.which("systemd-analyze"):
+            self.skipTest("SKIPPED: systemd-analyze absent, units not verified")
+        with tempfile.TemporaryDirectory() as t:
+            names = sorted(n for n in os.listdir(self.D) if n.endswith((".service", ".timer")))
+            self.assertIn("r2cache-serve.service", names)
+            for n in names:
+                with open(os.path.join(self.D, n), encoding="utf-8") as f:
+                    text = f.read().replace("/usr/bin/r2cache", os.path.abspath(r2cache()))
+                with open(os.path.join(t, n), "w", encoding="utf-8") as f:
+                    f.write(text)
+            for n in names:
+                p = subprocess.run(["systemd-analyze", "verify", "--man=no", os.path.join(t, n)],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, "%s: %s" % (n, p.stderr))
+                # an unknown key or a bad value is only a warning: none allowed
+                self.assertEqual(p.stderr.strip(), "", "%s: %s" % (n, p.stderr))
 
 
 def schema_paths(props, prefix, defs):
@@ -471,6 +693,23 @@ class Railway(unittest.TestCase):
         self.assertEqual(argv[:2], ["r2cache", "fill"])
         self.assertIn("--auto", argv)
         accepts(self, argv[1:], "recover.railway.json")
+
+    def test_serve_service(self):
+        r = self.load("serve.railway.json")
+        d = r["deploy"]
+        self.assertNotIn("cronSchedule", d, "serve is a web service, not a cron one")
+        self.assertEqual(d["healthcheckPath"], "/healthz")
+        self.assertEqual(d["restartPolicyType"], "ON_FAILURE")
+        self.assertEqual(d["numReplicas"], 1)
+        self.assertEqual(r["build"], self.load("railway.json")["build"])
+        # a Dockerfile deploy runs the start command in exec form: a shell expands $PORT
+        outer = shlex.split(d["startCommand"])
+        self.assertEqual(outer[:2], ["/bin/sh", "-c"])
+        self.assertEqual(len(outer), 3)
+        argv = shlex.split(outer[2])
+        self.assertEqual(argv[:3], ["exec", "r2cache", "serve"])
+        self.assertEqual(argv[argv.index("--listen") + 1], "0.0.0.0:$PORT")
+        accepts_serve(self, [a.replace("$PORT", "8080") for a in argv[2:]], "serve.railway.json")
 
 
 if __name__ == "__main__":
