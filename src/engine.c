@@ -220,6 +220,25 @@ int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_
     return RC_OK;
 }
 
+int rc_engine_add_range(rc_engine *en, int64_t from, int64_t to, rc_err *e)
+{
+    enum { BATCH = 1024 };
+    int64_t starts[BATCH];
+    int rc = RC_OK;
+    for (size_t i = 0; i < en->ntargets && rc == RC_OK; i++)
+        for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
+            if (!en->o.cfg->spans[s]) continue;
+            int64_t sp = rc_span_seconds((rc_span)s);
+            for (int64_t w0 = from; w0 < to && rc == RC_OK; w0 += BATCH * sp) {
+                int64_t w1 = w0 + BATCH * sp < to ? w0 + BATCH * sp : to;
+                size_t n = rc_range_windows(w0, w1, sp, starts, BATCH);
+                for (size_t k = 0; k < n && k < BATCH && rc == RC_OK; k++)
+                    rc = rc_engine_add(en, i, (rc_span)s, starts[k], e);
+            }
+        }
+    return rc;
+}
+
 const rc_engine_stats *rc_engine_stats_get(const rc_engine *en)
 {
     return &en->stats;

@@ -198,26 +198,6 @@ static int plan_add(rc_fill_result *r, rc_engine *en, size_t *cap, rc_err *e)
     return RC_OK;
 }
 
-/* every window of every configured span in [b_from, b_to) */
-static int add_all(rc_engine *en, const rc_config *cfg, size_t ntargets, int64_t b_from,
-                   int64_t b_to, rc_err *e)
-{
-    int rc = RC_OK;
-    int64_t starts[1024];
-    for (size_t i = 0; i < ntargets && rc == RC_OK; i++)
-        for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
-            if (!cfg->spans[s]) continue;
-            int64_t sp = rc_span_seconds((rc_span)s);
-            for (int64_t w0 = b_from; w0 < b_to && rc == RC_OK; w0 += 1024 * sp) {
-                int64_t w1 = w0 + 1024 * sp < b_to ? w0 + 1024 * sp : b_to;
-                size_t n = rc_range_windows(w0, w1, sp, starts, 1024);
-                for (size_t k = 0; k < n && k < 1024 && rc == RC_OK; k++)
-                    rc = rc_engine_add(en, i, (rc_span)s, starts[k], e);
-            }
-        }
-    return rc;
-}
-
 rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_target *targets,
                       size_t ntargets, rc_store *store, rc_source *source, rc_fill_result *out,
                       rc_err *e)
@@ -281,7 +261,7 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
                 if (picks[k].start >= b_from && picks[k].start < b_to)
                     rc = rc_engine_add(en, picks[k].target, picks[k].span, picks[k].start, e);
         } else {
-            rc = add_all(en, cfg, ntargets, b_from, b_to, e);
+            rc = rc_engine_add_range(en, b_from, b_to, e);
         }
         if (rc == RC_OK) {
             if (o->dry_run) {

@@ -170,18 +170,7 @@ rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_tar
         eo.dry_run = 1;
         rc_engine *en = NULL;
         if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK) break;
-        int64_t starts[1024];
-        for (size_t i = 0; i < ntargets && rc == RC_OK; i++)
-            for (int s = 0; s < RC_SPAN_COUNT && rc == RC_OK; s++) {
-                if (!cfg->spans[s]) continue;
-                int64_t sp = rc_span_seconds((rc_span)s);
-                for (int64_t w0 = b_from; w0 < b_to && rc == RC_OK; w0 += 1024 * sp) {
-                    int64_t w1 = w0 + 1024 * sp < b_to ? w0 + 1024 * sp : b_to;
-                    size_t n = rc_range_windows(w0, w1, sp, starts, 1024);
-                    for (size_t k = 0; k < n && k < 1024 && rc == RC_OK; k++)
-                        rc = rc_engine_add(en, i, (rc_span)s, starts[k], e);
-                }
-            }
+        rc = rc_engine_add_range(en, b_from, b_to, e);
         rc_window_info *w = NULL;
         size_t n = 0;
         if (rc == RC_OK) rc = rc_engine_windows(en, &w, &n, e);

@@ -75,6 +75,9 @@ void rc_engine_free(rc_engine *en);
  * fetched or written by this engine (counted as not_due): final means
  * final, so an unfinished window is left for a later run. */
 int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_err *e);
+/* rc_engine_add for every window of every configured span (opts.cfg) that
+ * starts in [from, to), for every target. */
+int rc_engine_add_range(rc_engine *en, int64_t from, int64_t to, rc_err *e);
 
 /*
  * One pass. final = 0: chunks below the completeness threshold and failed
