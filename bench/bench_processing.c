@@ -54,8 +54,7 @@ static double cpu_self(void)
 static int read_file(const char *path, char **data, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     rc_buf b = RC_BUF_INIT;
     char tmp[65536];
     size_t n;
@@ -144,8 +143,7 @@ static int r2_process(const char *data, size_t len, int64_t block, int with_long
     for (size_t c = 0; c < rc_traces_nchan(t); c++) {
         const rc_chan *ch = rc_traces_chan(t, c);
         int64_t first_us, last_us;
-        if (rc_traces_extent(t, ch, &first_us, &last_us) != RC_OK)
-            goto out;
+        if (rc_traces_extent(t, ch, &first_us, &last_us) != RC_OK) goto out;
         /* the 10-minute grid around the data, cut at the block grid */
         int64_t from = floor_div(first_us / 1000000, 600);
         int64_t to = floor_div(last_us / 1000000 + 600, 600);
@@ -154,8 +152,7 @@ static int r2_process(const char *data, size_t len, int64_t block, int with_long
             int64_t be = b0 + block < to ? b0 + block : to;
             rc_window w;
             int rc = rc_shape(t, ch, 0, bs, be - bs, 600, &w, &e);
-            if (rc == RC_ENODATA)
-                continue;
+            if (rc == RC_ENODATA) continue;
             if (rc != RC_OK) {
                 fprintf(stderr, "bench_processing: %s\n", e.msg);
                 goto out;
@@ -164,8 +161,7 @@ static int r2_process(const char *data, size_t len, int64_t block, int with_long
             for (int64_t off = 0; off + per <= w.nslots; off += per) {
                 rc_window_stats st;
                 rc_window_stats_range(&w, off, per, &st);
-                if (st.present == 0)
-                    continue;
+                if (st.present == 0) continue;
                 if (rc_codec_encode(codec, w.samples + off, (size_t)per, &body, &e) != RC_OK) {
                     rc_window_free(&w);
                     goto out;
@@ -212,12 +208,14 @@ int main(int argc, char **argv)
         else if (!path && argv[i][0] != '-')
             path = argv[i];
         else {
-            fprintf(stderr, "usage: bench_processing FILE [--block S] [--long] [--reps N] [--zstd PATH]\n");
+            fprintf(stderr,
+                    "usage: bench_processing FILE [--block S] [--long] [--reps N] [--zstd PATH]\n");
             return 2;
         }
     }
     if (!path || block < 600 || block % 600 != 0 || reps < 1) {
-        fprintf(stderr, "usage: bench_processing FILE [--block S] [--long] [--reps N] [--zstd PATH]\n");
+        fprintf(stderr,
+                "usage: bench_processing FILE [--block S] [--long] [--reps N] [--zstd PATH]\n");
         return 2;
     }
     char *data;
@@ -230,8 +228,7 @@ int main(int argc, char **argv)
     /* samples for zstd, written once */
     rc_buf samples = RC_BUF_INIT;
     int64_t nsamples = 0;
-    if (ref_decode(data, len, &samples, &nsamples) != 0)
-        return 1;
+    if (ref_decode(data, len, &samples, &nsamples) != 0) return 1;
     char in[] = "/tmp/bench_processing.XXXXXX";
     int fd = mkstemp(in);
     if (fd < 0 || write(fd, samples.data, samples.len) != (ssize_t)samples.len) {
@@ -254,24 +251,18 @@ int main(int argc, char **argv)
     for (int r = 0; r < reps; r++) {
         int64_t n;
         double t0 = cpu_self();
-        if (ref_decode(data, len, NULL, &n) != 0)
-            return 1;
+        if (ref_decode(data, len, NULL, &n) != 0) return 1;
         double t1 = cpu_self();
-        if (t1 - t0 < best_dec)
-            best_dec = t1 - t0;
+        if (t1 - t0 < best_dec) best_dec = t1 - t0;
 
         double z;
-        if (ref_zstd(zstd, in, out, &z) != 0)
-            return 1;
-        if (z < best_zstd)
-            best_zstd = z;
+        if (ref_zstd(zstd, in, out, &z) != 0) return 1;
+        if (z < best_zstd) best_zstd = z;
 
         t0 = cpu_self();
-        if (r2_process(data, len, block, with_long, codec, &res) != 0)
-            return 1;
+        if (r2_process(data, len, block, with_long, codec, &res) != 0) return 1;
         t1 = cpu_self();
-        if (t1 - t0 < best_r2)
-            best_r2 = t1 - t0;
+        if (t1 - t0 < best_r2) best_r2 = t1 - t0;
     }
     FILE *zf = fopen(out, "rb");
     if (zf) {

@@ -39,11 +39,9 @@ static void done(void *ud, const char *key, int status, const rc_err *e)
 static int visit(up *u, const FTSENT *f)
 {
     const char *path = f->fts_path;
-    if (f->fts_info != FTS_F || f->fts_name[0] == '.')
-        return 0;
+    if (f->fts_info != FTS_F || f->fts_name[0] == '.') return 0;
     FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return 1;
+    if (!fp) return 1;
     rc_buf_reset(&u->body);
     char tmp[65536];
     size_t n;
@@ -69,8 +67,7 @@ int main(int argc, char **argv)
     }
     rc_store_opts o;
     rc_store_opts_default(&o);
-    if (argc == 5 && !strcmp(argv[3], "--connections"))
-        o.max_connections = atoi(argv[4]);
+    if (argc == 5 && !strcmp(argv[3], "--connections")) o.max_connections = atoi(argv[4]);
     rc_err e;
     up u = {NULL, strlen(argv[1]), 0, 0, 0, RC_BUF_INIT};
     if (rc_store_open(argv[2], &o, &u.store, &e) != RC_OK) {
@@ -85,8 +82,7 @@ int main(int argc, char **argv)
     FTSENT *f;
     while (fts && !rc && (f = fts_read(fts)) != NULL)
         rc = visit(&u, f);
-    if (fts)
-        fts_close(fts);
+    if (fts) fts_close(fts);
     if (rc_store_wait(u.store, &e) != RC_OK) {
         fprintf(stderr, "bench_upload: %s\n", e.msg);
         rc = 1;

@@ -32,7 +32,6 @@
 static const double buckets[N_BUCKETS] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25,  0.5,   1,    2.5,   5,    10};
 
-
 /* ---- lifecycle ------------------------------------------------------------ */
 
 int rc_api_new(const rc_api_opts *o, rc_api **out, rc_err *e)
@@ -188,7 +187,7 @@ int api_flag_param(rc_server_req *req, const char *name, int *val, rc_server_rep
 
 /* A whole number of days 1..max for days_back; def when absent. */
 int api_days_param(rc_server_req *req, const char *name, int64_t def, int64_t *out,
-                      rc_server_reply *rep)
+                   rc_server_reply *rep)
 {
     const char *v = rc_server_req_arg(req, name);
     if (!v) {
@@ -207,7 +206,7 @@ int api_days_param(rc_server_req *req, const char *name, int64_t def, int64_t *o
 
 /* Hours as the CLI's --max-gap-hours and --minor-hours take them. */
 int api_hours_param(rc_server_req *req, const char *name, double def, double *out,
-                       rc_server_reply *rep)
+                    rc_server_reply *rep)
 {
     const char *v = rc_server_req_arg(req, name);
     if (!v) {
@@ -225,8 +224,7 @@ int api_hours_param(rc_server_req *req, const char *name, double def, double *ou
     return 0;
 }
 
-int api_time_value(const char *name, const char *v, int64_t now, int64_t *out,
-                      rc_server_reply *rep)
+int api_time_value(const char *name, const char *v, int64_t now, int64_t *out, rc_server_reply *rep)
 {
     rc_err e;
     rc_err_clear(&e);
@@ -541,7 +539,8 @@ static int h_gaps_summary(void *ud, rc_server_req *req, rc_server_reply *out)
     rc_api *a = ud;
     static const char *const qp[] = {"days_back", NULL};
     int64_t days;
-    if (api_check_params(req, qp, out) || api_days_param(req, "days_back", SUMMARY_DAYS, &days, out))
+    if (api_check_params(req, qp, out) ||
+        api_days_param(req, "days_back", SUMMARY_DAYS, &days, out))
         return RC_SERVER_DONE;
     rc_target *targets = NULL;
     size_t n = 0;

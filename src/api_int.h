@@ -61,11 +61,11 @@ int api_open_store(rc_api *a, rc_store **st, rc_err *e);
 int api_check_params(rc_server_req *req, const char *const *names, rc_server_reply *out);
 int api_flag_param(rc_server_req *req, const char *name, int *val, rc_server_reply *out);
 int api_days_param(rc_server_req *req, const char *name, int64_t def, int64_t *out,
-           rc_server_reply *rep);
+                   rc_server_reply *rep);
 int api_hours_param(rc_server_req *req, const char *name, double def, double *out,
-            rc_server_reply *rep);
+                    rc_server_reply *rep);
 int api_time_value(const char *name, const char *v, int64_t now, int64_t *out,
-           rc_server_reply *rep);
+                   rc_server_reply *rep);
 void api_cache_clear(rc_api *a);
 
 /* ---- the job routes (api_jobs.c) ---- */

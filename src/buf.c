@@ -18,17 +18,14 @@ void rc_buf_init(rc_buf *b)
 
 int rc_buf_reserve(rc_buf *b, size_t extra)
 {
-    if (extra > SIZE_MAX - b->len - 1)
-        return RC_ENOMEM;
+    if (extra > SIZE_MAX - b->len - 1) return RC_ENOMEM;
     size_t need = b->len + extra + 1;
-    if (need <= b->cap)
-        return RC_OK;
+    if (need <= b->cap) return RC_OK;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
     char *p = realloc(b->data, cap);
-    if (!p)
-        return RC_ENOMEM;
+    if (!p) return RC_ENOMEM;
     b->data = p;
     b->cap = cap;
     b->data[b->len] = '\0';
@@ -37,10 +34,8 @@ int rc_buf_reserve(rc_buf *b, size_t extra)
 
 int rc_buf_append(rc_buf *b, const void *p, size_t n)
 {
-    if (rc_buf_reserve(b, n))
-        return RC_ENOMEM;
-    if (n)
-        memcpy(b->data + b->len, p, n);
+    if (rc_buf_reserve(b, n)) return RC_ENOMEM;
+    if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
     return RC_OK;
@@ -57,10 +52,8 @@ int rc_buf_vprintf(rc_buf *b, const char *fmt, va_list ap)
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
     va_end(ap2);
-    if (n < 0)
-        return RC_EINVAL;
-    if (rc_buf_reserve(b, (size_t)n))
-        return RC_ENOMEM;
+    if (n < 0) return RC_EINVAL;
+    if (rc_buf_reserve(b, (size_t)n)) return RC_ENOMEM;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return RC_OK;
@@ -78,15 +71,13 @@ int rc_buf_printf(rc_buf *b, const char *fmt, ...)
 void rc_buf_reset(rc_buf *b)
 {
     b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
+    if (b->data) b->data[0] = '\0';
 }
 
 char *rc_buf_steal(rc_buf *b, size_t *len)
 {
     char *p = b->data;
-    if (len)
-        *len = b->len;
+    if (len) *len = b->len;
     rc_buf_init(b);
     return p;
 }

@@ -330,8 +330,8 @@ static int copy_blob(mig *m, const char *skey, const char *dkey, int64_t samples
 /* A blob without a manifest entry: its entry comes from its own metadata. */
 static int entry_from_blob(mig *m, const lkey *k, rc_mentry *en, rc_err *e)
 {
-    int rc = rc_mentry_from_blob(m->st, k->key, k->info.chunk.span, k->info.chunk.start, 0, en,
-                                 NULL, e);
+    int rc =
+        rc_mentry_from_blob(m->st, k->key, k->info.chunk.span, k->info.chunk.start, 0, en, NULL, e);
     if (rc == RC_EFORMAT)
         return rc_err_wrap(e, "%s has no manifest entry and its metadata cannot rebuild one",
                            k->key);
@@ -687,8 +687,7 @@ static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *
     int64_t day = ki.kind == RC_KEY_CHUNK ? rc_day_start(ki.chunk.start) : ki.manifest.day;
     char mkey[RC_KEY_MAX];
     int rc = rc_key_index(c, volc, day, RC_INDEX_MARKER, mkey, sizeof mkey, e);
-    if (rc || strcmp(mkey, last) == 0)
-        return rc;
+    if (rc || strcmp(mkey, last) == 0) return rc;
     if ((rc = rc_summary_touch(m->st, c, volc, day, e)))
         return rc_err_wrap(e, "marking the inventory summary of %s stale", key);
     snprintf(last, n, "%s", mkey);
@@ -806,7 +805,12 @@ const rc_cmd_spec rc_cmd_migrate_spec = {
     "headers, manifests converted. Every copy is read back and verified. Rerunning copies\n"
     "only what is missing. The source stays unless --delete-source is given, and then it is\n"
     "deleted only after everything in scope verified.",
-    migrate_opts, sizeof(mig_args), NULL, check, prepare, NULL};
+    migrate_opts,
+    sizeof(mig_args),
+    NULL,
+    check,
+    prepare,
+    NULL};
 
 rc_exit rc_cmd_migrate(rc_cli *cli)
 {

@@ -52,24 +52,23 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, si
         if (rc_mentry_from_blob(cli->store, chunks[i].key, chunks[i].ki.chunk.span,
                                 chunks[i].ki.chunk.start, RC_MBLOB_DECODE | RC_MBLOB_STAMP,
                                 &want[nw].entry, &fb, &e) != RC_OK) {
-            rc_log_error(&cli->log, "reindex", "%s: %s (left out of the manifest; the blob is kept)",
-                         chunks[i].key, e.msg);
+            rc_log_error(&cli->log, "reindex",
+                         "%s: %s (left out of the manifest; the blob is kept)", chunks[i].key,
+                         e.msg);
             r->failed++;
             continue;
         }
         if (chunks[i].ki.chunk.rate > 0)
             rate = chunks[i].ki.chunk.rate;
         else if (rate <= 0 && want[nw].entry.samples > 0)
-            rate = (double)want[nw].entry.samples /
-                   (double)rc_span_seconds(chunks[i].ki.chunk.span);
+            rate =
+                (double)want[nw].entry.samples / (double)rc_span_seconds(chunks[i].ki.chunk.span);
         want[nw].span = chunks[i].ki.chunk.span;
         r->from_body += fb;
         nw++;
     }
-    if (t->st->sample_rate > 0 && l == RC_LAYOUT_VIEWER)
-        rate = t->st->sample_rate;
-    if (mo && mo->ki.manifest.rate > 0 && rate <= 0)
-        rate = mo->ki.manifest.rate;
+    if (t->st->sample_rate > 0 && l == RC_LAYOUT_VIEWER) rate = t->st->sample_rate;
+    if (mo && mo->ki.manifest.rate > 0 && rate <= 0) rate = mo->ki.manifest.rate;
     r->entries += (int64_t)nw;
     rc_manifest tmpl;
     rc_manifest_init_station(&tmpl, l, t->st, t->volc->name, rate, day);
@@ -109,9 +108,9 @@ static void reindex_day(rctx *r, const rc_target *t, const rc_listing_obj *o, si
 static int reindex_run(void *user, const rc_listing_obj *o, size_t n)
 {
     rctx *x = user;
-    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
-    if (t)
-        reindex_day(x, t, o, n);
+    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets,
+                                        rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t) reindex_day(x, t, o, n);
     return 0;
 }
 
@@ -120,7 +119,12 @@ const rc_cmd_spec rc_cmd_reindex_spec = {
     "Rebuild the daily manifests of the selected channels from their blobs (statistics\n"
     "from each blob's metadata, or its decoded body), and the inventory summaries of\n"
     "their months. Writes are conditional; blobs are never touched.",
-    reindex_opts, 0, NULL, NULL, NULL, NULL};
+    reindex_opts,
+    0,
+    NULL,
+    NULL,
+    NULL,
+    NULL};
 
 rc_exit rc_cmd_reindex(rc_cli *cli)
 {
@@ -138,10 +142,8 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
      * than what the rebuilt summaries record. */
     int rc = rc_summary_read_all(cli->store, &stored, &markers, &e);
     if (rc == RC_OK)
-        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs, &inv,
-                                       &e);
-    if (rc == RC_OK)
-        rc_listing_each_day(&objs, from, to, cli->stop, reindex_run, &r);
+        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs, &inv, &e);
+    if (rc == RC_OK) rc_listing_each_day(&objs, from, to, cli->stop, reindex_run, &r);
     /* Summaries of the selected channels, from a fresh listing (manifests
      * just changed). */
     if (rc == RC_OK && !(cli->stop && *cli->stop)) {
@@ -149,21 +151,20 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
         rc_inventory_init(&inv, cli->cfg.layout);
         rc = rc_inventory_scan(cli->store, &inv, rc_key_root(), &e);
         for (size_t k = 0; rc == RC_OK && k < inv.n; k++)
-            inv.ch[k].selected = rc_target_find(cli->targets, cli->ntargets, &inv.ch[k].chan, inv.ch[k].volcano) != NULL;
-        if (rc == RC_OK)
-            rc = rc_inventory_read_manifests(cli->store, &inv, 1, &e);
-        if (rc == RC_OK)
-            rc = rc_summary_write(cli->store, &inv, 1, stored, markers, &e);
+            inv.ch[k].selected = rc_target_find(cli->targets, cli->ntargets, &inv.ch[k].chan,
+                                                inv.ch[k].volcano) != NULL;
+        if (rc == RC_OK) rc = rc_inventory_read_manifests(cli->store, &inv, 1, &e);
+        if (rc == RC_OK) rc = rc_summary_write(cli->store, &inv, 1, stored, markers, &e);
     }
-    if (rc != RC_OK)
-        rc_log_error(&cli->log, "reindex", "%s", e.msg);
+    if (rc != RC_OK) rc_log_error(&cli->log, "reindex", "%s", e.msg);
     int interrupted = cli->stop && *cli->stop;
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status", rc != RC_OK         ? "failed"
-                                             : interrupted       ? "interrupted"
-                                             : r.failed          ? "partial"
-                                                                 : "ok");
+        cJSON_AddStringToObject(o, "status",
+                                rc != RC_OK   ? "failed"
+                                : interrupted ? "interrupted"
+                                : r.failed    ? "partial"
+                                              : "ok");
         cJSON_AddNumberToObject(o, "days", (double)r.days);
         cJSON_AddNumberToObject(o, "manifests_written", (double)r.written);
         cJSON_AddNumberToObject(o, "entries", (double)r.entries);
@@ -172,8 +173,7 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
         cJSON_AddNumberToObject(o, "summaries_written", (double)inv.months_rebuilt);
         cJSON_AddNumberToObject(o, "unparsed_keys", (double)inv.unparsed);
         char *s = cJSON_Print(o);
-        if (s)
-            printf("%s\n", s);
+        if (s) printf("%s\n", s);
         free(s);
         cJSON_Delete(o);
     } else {
@@ -186,7 +186,6 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
     cJSON_Delete(markers);
     rc_listing_free(&objs);
     rc_inventory_free(&inv);
-    if (rc != RC_OK)
-        return rc_cli_exit_for(rc);
+    if (rc != RC_OK) return rc_cli_exit_for(rc);
     return interrupted || r.failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
 }

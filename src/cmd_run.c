@@ -53,19 +53,18 @@ typedef enum station_st { ST_OK, ST_NODATA, ST_FAILED, ST_STOPPED } station_st;
 /* What happened to one station in this run, as its log line and JSON say. */
 static station_st station_state(const rc_target_result *r)
 {
-    if (r->failed || r->held)
-        return ST_FAILED;
-    if (r->pending)
-        return ST_STOPPED;
-    if (r->nodata && !r->added && !r->present && !r->reindexed && !r->kept)
-        return ST_NODATA;
+    if (r->failed || r->held) return ST_FAILED;
+    if (r->pending) return ST_STOPPED;
+    if (r->nodata && !r->added && !r->present && !r->reindexed && !r->kept) return ST_NODATA;
     return ST_OK;
 }
 
 static const char *station_word(station_st s)
 {
-    return s == ST_FAILED ? "failed" : s == ST_STOPPED ? "interrupted" : s == ST_NODATA ? "no-data"
-                                                                                        : "ok";
+    return s == ST_FAILED    ? "failed"
+           : s == ST_STOPPED ? "interrupted"
+           : s == ST_NODATA  ? "no-data"
+                             : "ok";
 }
 
 static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit status, size_t ok,
@@ -76,9 +75,10 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit statu
     char now[RC_TIME_STR_MAX];
     rc_time_iso(cli->now, now);
     cJSON_AddStringToObject(o, "command", "run");
-    cJSON_AddStringToObject(o, "status", status == RC_EXIT_OK ? "ok"
-                                         : status == RC_EXIT_PARTIAL ? "partial"
-                                                                     : "failed");
+    cJSON_AddStringToObject(o, "status",
+                            status == RC_EXIT_OK        ? "ok"
+                            : status == RC_EXIT_PARTIAL ? "partial"
+                                                        : "failed");
     cJSON_AddStringToObject(o, "now", now);
     cJSON_AddStringToObject(o, "store", rc_store_describe(cli->store));
     cJSON_AddNumberToObject(o, "stations_total", (double)cli->ntargets);
@@ -116,8 +116,7 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit statu
         cJSON_AddNumberToObject(x, "samples", (double)r->samples);
         cJSON_AddNumberToObject(x, "gap_samples_filled", (double)r->gap_samples);
         cJSON_AddNumberToObject(x, "bytes", (double)r->bytes);
-        if (r->error[0])
-            cJSON_AddStringToObject(x, "error", r->error);
+        if (r->error[0]) cJSON_AddStringToObject(x, "error", r->error);
         cJSON_AddItemToArray(st, x);
     }
     return o;
@@ -145,7 +144,12 @@ const rc_cmd_spec rc_cmd_run_spec = {
     "Cache every missing window of the last lookback that ended at least delay ago, for "
     "every\nselected station and every configured span (the cron job: run it at :02, :12, "
     "... ).",
-    run_opts, sizeof(run_args), NULL, NULL, prepare, NULL};
+    run_opts,
+    sizeof(run_args),
+    NULL,
+    NULL,
+    prepare,
+    NULL};
 
 rc_exit rc_cmd_run(rc_cli *cli)
 {
@@ -167,12 +171,10 @@ rc_exit rc_cmd_run(rc_cli *cli)
     int64_t starts[4096];
     for (size_t i = 0; i < cli->ntargets; i++) {
         for (int s = 0; s < RC_SPAN_COUNT; s++) {
-            if (!cfg->spans[s])
-                continue;
+            if (!cfg->spans[s]) continue;
             size_t n = rc_run_windows(cli->now, cfg->lookback_s, cfg->delay_s,
                                       rc_span_seconds((rc_span)s), starts, 4096);
-            if (n > 4096)
-                n = 4096;
+            if (n > 4096) n = 4096;
             for (size_t k = 0; k < n; k++) {
                 if (rc_engine_add(en, i, (rc_span)s, starts[k], &e) != RC_OK) {
                     rc_log_error(&cli->log, "error", "%s", e.msg);
@@ -195,8 +197,7 @@ rc_exit rc_cmd_run(rc_cli *cli)
         int final = elapsed + (double)cfg->retry_interval_s > (double)cfg->retry_max_s;
         rc = rc_engine_pass(en, final, &e);
         pass++;
-        if (rc != RC_OK || final || rc_engine_pending(en) == 0)
-            break;
+        if (rc != RC_OK || final || rc_engine_pending(en) == 0) break;
         rc_log_info(&cli->log, "retry",
                     "%zu windows incomplete or failed; retrying in %llds (pass %d)",
                     rc_engine_pending(en), (long long)cfg->retry_interval_s, pass + 1);
@@ -221,15 +222,15 @@ rc_exit rc_cmd_run(rc_cli *cli)
         const char *vn = cli->targets[i].volc->name;
         switch (station_state(r)) {
         case ST_FAILED:
-            rc_log_error(&cli->log, "station", "[%s] %s failed: %s (%lld written, %lld failed)",
-                         vn, id, r->error[0] ? r->error : "incomplete", (long long)r->added,
+            rc_log_error(&cli->log, "station", "[%s] %s failed: %s (%lld written, %lld failed)", vn,
+                         id, r->error[0] ? r->error : "incomplete", (long long)r->added,
                          (long long)(r->failed + r->held));
             break;
         case ST_STOPPED:
             stopped++;
             rc_log_warn(&cli->log, "station",
-                        "[%s] %s interrupted: %lld chunks written, %lld windows not attempted",
-                        vn, id, (long long)r->added, (long long)r->pending);
+                        "[%s] %s interrupted: %lld chunks written, %lld windows not attempted", vn,
+                        id, (long long)r->added, (long long)r->pending);
             break;
         case ST_NODATA:
             nodata++;
@@ -255,9 +256,9 @@ rc_exit rc_cmd_run(rc_cli *cli)
                 "written (%lld provisional), %lld "
                 "present; samples %lld, gap samples filled %lld; %lld bytes; %lld requests; "
                 "%.2f s",
-                ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional, (long long)s->present,
-                (long long)s->samples, (long long)s->gap_samples, (long long)s->bytes_written,
-                (long long)s->requests, s->seconds);
+                ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
+                (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
+                (long long)s->bytes_written, (long long)s->requests, s->seconds);
     if (cli->json) {
         cJSON *o = summary_json(cli, en, status, ok, nodata, failed);
         char *txt = cJSON_Print(o);

@@ -59,8 +59,7 @@ static void fault(vctx *v, const char *kind, const char *key, const char *fmt, .
     cJSON_AddStringToObject(f, "key", key);
     cJSON_AddStringToObject(f, "detail", detail);
     cJSON_AddItemToArray(v->faults, f);
-    if (!v->cli->json)
-        printf("%-15s %s: %s\n", kind, key, detail);
+    if (!v->cli->json) printf("%-15s %s: %s\n", kind, key, detail);
 }
 
 /* Read one indexed blob back and compare with its entry. */
@@ -104,8 +103,8 @@ static int check_blob(vctx *v, const rc_listing_obj *o, const rc_mentry *en)
         fault(v, "sample-count", o->key, "decodes to %zu samples, manifest records %lld", n,
               (long long)en->samples);
     else if (mn != en->min || mx != en->max)
-        fault(v, "min-max", o->key, "decoded min %d max %d, manifest records min %d max %d", mn,
-              mx, en->min, en->max);
+        fault(v, "min-max", o->key, "decoded min %d max %d, manifest records min %d max %d", mn, mx,
+              en->min, en->max);
     else if (en->sha256[0] && strcmp(sha, en->sha256) != 0)
         fault(v, "sha256", o->key, "body sha256 %s, manifest records %s", sha, en->sha256);
     else if (en->bytes > 0 && (int64_t)body.len != en->bytes)
@@ -113,8 +112,7 @@ static int check_blob(vctx *v, const rc_listing_obj *o, const rc_mentry *en)
               (long long)en->bytes);
     else
         r = BLOB_OK;
-    if (r == BLOB_ENTRY_DIFFERS)
-        v->index_faults++;
+    if (r == BLOB_ENTRY_DIFFERS) v->index_faults++;
     rc_buf_free(&body);
     return r;
 }
@@ -145,10 +143,8 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
             v->index_faults++;
         }
     }
-    if (have && rate <= 0)
-        rate = m.sample_rate;
-    if (rate <= 0)
-        rate = t->st->sample_rate;
+    if (have && rate <= 0) rate = m.sample_rate;
+    if (rate <= 0) rate = t->st->sample_rate;
     /* entries without blobs */
     rc_mwant *want = calloc(nc + 1, sizeof *want);
     size_t nw = 0;
@@ -173,8 +169,8 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
                     if (rc_key_chunk(l, &id, key, sizeof key, &e) != RC_OK)
                         snprintf(key, sizeof key, "%s#%s@%lld", mo->key, rc_span_name(s),
                                  (long long)en->start);
-                    fault(v, "missing-blob", key, "manifest %s names it; the store has no such object",
-                          mo->key);
+                    fault(v, "missing-blob", key,
+                          "manifest %s names it; the store has no such object", mo->key);
                     v->index_faults++; /* repair drops the entry; a fill refetches the window */
                 }
             }
@@ -183,12 +179,11 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
     size_t nadded = 0;
     for (size_t i = 0; i < nc; i++) {
         const rc_listing_obj *c = &chunks[i];
-        const rc_mentry *en = have ? rc_manifest_find(&m, c->ki.chunk.span, c->ki.chunk.start)
-                                   : NULL;
+        const rc_mentry *en =
+            have ? rc_manifest_find(&m, c->ki.chunk.span, c->ki.chunk.start) : NULL;
         if (en) {
             int r = check_blob(v, c, en);
-            if (!want)
-                continue;
+            if (!want) continue;
             want[nw].span = c->ki.chunk.span;
             want[nw].entry = *en;
             /* The blob is the truth: an entry that disagrees with it is
@@ -198,8 +193,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
                 int from_body = 0;
                 if (rc_mentry_from_blob(cli->store, c->key, c->ki.chunk.span, c->ki.chunk.start,
                                         RC_MBLOB_DECODE | RC_MBLOB_STAMP, &added[nadded],
-                                        &from_body, &e) ==
-                    RC_OK)
+                                        &from_body, &e) == RC_OK)
                     want[nw].entry = added[nadded++];
                 else {
                     v->unrepaired++;
@@ -212,14 +206,13 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
         }
         v->blobs++;
         v->index_faults++;
-        fault(v, "orphan-blob", c->key, "%s", mo ? "no entry in the day's manifest"
-                                                   : "the day has no manifest");
+        fault(v, "orphan-blob", c->key, "%s",
+              mo ? "no entry in the day's manifest" : "the day has no manifest");
         if (v->repair && want && added) {
             int from_body = 0;
             if (rc_mentry_from_blob(cli->store, c->key, c->ki.chunk.span, c->ki.chunk.start,
-                                        RC_MBLOB_DECODE | RC_MBLOB_STAMP, &added[nadded],
-                                        &from_body, &e) ==
-                RC_OK) {
+                                    RC_MBLOB_DECODE | RC_MBLOB_STAMP, &added[nadded], &from_body,
+                                    &e) == RC_OK) {
                 want[nw].span = c->ki.chunk.span;
                 want[nw].entry = added[nadded];
                 nw++;
@@ -248,8 +241,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
         char key[RC_KEY_MAX];
         int changed = 0;
         if (nw || mo) {
-            if (mo)
-                snprintf(key, sizeof key, "%s", mo->key);
+            if (mo) snprintf(key, sizeof key, "%s", mo->key);
             int rc = mo ? RC_OK : rc_key_manifest(l, &mid, key, sizeof key, &e);
             if (rc == RC_OK) {
                 rc_mmatch mm = {cli->store, want, nw, 1};
@@ -274,8 +266,7 @@ static void verify_day(vctx *v, const rc_target *t, const rc_listing_obj *o, siz
         rc_mentry_free(&added[i]);
     free(added);
     free(want);
-    if (have)
-        rc_manifest_free(&m);
+    if (have) rc_manifest_free(&m);
 }
 
 /* Summaries against the listing (and the manifests just checked). */
@@ -298,20 +289,19 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
         rc_inventory_add(&inv, &oi);
     }
     for (size_t i = 0; i < inv.n; i++)
-        inv.ch[i].selected = rc_target_find(cli->targets, cli->ntargets, &inv.ch[i].chan, inv.ch[i].volcano) != NULL;
+        inv.ch[i].selected =
+            rc_target_find(cli->targets, cli->ntargets, &inv.ch[i].chan, inv.ch[i].volcano) != NULL;
     rc_inventory_read_manifests(cli->store, &inv, 1, &e);
     int have_any = cJSON_GetArraySize(stored) > 0;
     for (size_t i = 0; have_any && i < inv.n; i++) {
         rc_inv_chan *ch = &inv.ch[i];
-        if (!ch->selected)
-            continue;
+        if (!ch->selected) continue;
         size_t k = 0;
         while (k < ch->ndays) {
             int64_t month = rc_month_start(ch->days[k].day), next = rc_month_next(month);
             while (k < ch->ndays && ch->days[k].day < next)
                 k++;
-            if (next <= from || month >= to)
-                continue;
+            if (next <= from || month >= to) continue;
             char key[RC_KEY_MAX], mkey[RC_KEY_MAX];
             rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_SUMMARY, key, sizeof key, &e);
             rc_key_index(&ch->chan, ch->volcano, month, RC_INDEX_MARKER, mkey, sizeof mkey, &e);
@@ -319,8 +309,7 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
             cJSON_ArrayForEach(it, stored)
             {
                 const cJSON *sk = cJSON_GetObjectItemCaseSensitive(it, "key");
-                if (cJSON_IsString(sk) && strcmp(sk->valuestring, key) == 0)
-                    found = it;
+                if (cJSON_IsString(sk) && strcmp(sk->valuestring, key) == 0) found = it;
             }
             const cJSON *mk = cJSON_GetObjectItemCaseSensitive(markers, mkey);
             const cJSON *sj = found ? cJSON_GetObjectItemCaseSensitive(found, "summary") : NULL;
@@ -331,8 +320,7 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
             int same = sj && cJSON_Compare(cJSON_GetObjectItemCaseSensitive(want, "days"),
                                            cJSON_GetObjectItemCaseSensitive(sj, "days"), 1);
             cJSON_Delete(want);
-            if (same || pending)
-                continue; /* a pending marker: the next inventory rebuilds it */
+            if (same || pending) continue; /* a pending marker: the next inventory rebuilds it */
             fault(v, found ? "summary-stale" : "summary-missing", key,
                   found ? "differs from the listing and manifests of its month"
                         : "the month holds data but has no summary");
@@ -341,8 +329,7 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
     }
     if (v->repair && have_any) {
         for (size_t i = 0; i < inv.n; i++)
-            if (inv.ch[i].selected)
-                inv.ch[i].selected = 1;
+            if (inv.ch[i].selected) inv.ch[i].selected = 1;
         int64_t before = inv.months_rebuilt;
         if (rc_summary_write(cli->store, &inv, 1, stored, markers, &e) != RC_OK)
             rc_log_error(&cli->log, "repair", "%s", e.msg);
@@ -356,9 +343,9 @@ static void verify_summaries(vctx *v, const rc_listing *objs, int64_t from, int6
 static int verify_run(void *user, const rc_listing_obj *o, size_t n)
 {
     vctx *x = user;
-    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets, rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
-    if (t)
-        verify_day(x, t, o, n);
+    const rc_target *t = rc_target_find(x->cli->targets, x->cli->ntargets,
+                                        rc_listing_obj_chan(&o[0]), rc_listing_obj_volcano(&o[0]));
+    if (t) verify_day(x, t, o, n);
     return 0;
 }
 
@@ -369,7 +356,12 @@ const rc_cmd_spec rc_cmd_verify_spec = {
     "and that the inventory summaries match the listing. Exit 1 on any fault.\n"
     "--repair rewrites manifests (adding orphan blobs from their metadata or body,\n"
     "dropping entries whose blob is gone) and summaries; it never deletes data.",
-    verify_opts, sizeof(verify_args), NULL, NULL, NULL, NULL};
+    verify_opts,
+    sizeof(verify_args),
+    NULL,
+    NULL,
+    NULL,
+    NULL};
 
 rc_exit rc_cmd_verify(rc_cli *cli)
 {
@@ -386,8 +378,7 @@ rc_exit rc_cmd_verify(rc_cli *cli)
     v.faults = cJSON_CreateArray();
     int rc = rc_codec_new(1, &v.codec, &e);
     if (rc == RC_OK)
-        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs,
-                                       &unparsed, &e);
+        rc = rc_listing_list(cli->store, cli->cfg.layout, rc_key_root(), &objs, &unparsed, &e);
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "verify", "%s", e.msg);
         rc_codec_free(v.codec);
@@ -418,8 +409,7 @@ rc_exit rc_cmd_verify(rc_cli *cli)
             cJSON_AddNumberToObject(o, "unrepaired", (double)v.unrepaired);
         }
         char *s = cJSON_Print(o);
-        if (s)
-            printf("%s\n", s);
+        if (s) printf("%s\n", s);
         free(s);
         cJSON_Delete(o);
     } else {

@@ -55,8 +55,7 @@ void rc_config_defaults(rc_config *c)
 
 void rc_config_free(rc_config *c)
 {
-    if (!c)
-        return;
+    if (!c) return;
     free(c->path);
     free(c->source_url);
     free(c->store_url);
@@ -73,8 +72,7 @@ void rc_config_free(rc_config *c)
 rc_span rc_config_base_span(const rc_config *c)
 {
     for (int s = 0; s < RC_SPAN_COUNT; s++)
-        if (c->spans[s])
-            return (rc_span)s;
+        if (c->spans[s]) return (rc_span)s;
     return RC_SPAN_10M;
 }
 
@@ -85,7 +83,8 @@ typedef struct pctx {
     rc_err *e;
 } pctx;
 
-static int bad(pctx *p, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(pctx *p, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int bad(pctx *p, const char *path, const char *fmt, ...)
 {
     char what[600];
@@ -98,11 +97,9 @@ static int bad(pctx *p, const char *path, const char *fmt, ...)
 
 static int get_string(pctx *p, const cJSON *o, const char *path, char **out)
 {
-    if (!cJSON_IsString(o))
-        return bad(p, path, "must be a string");
+    if (!cJSON_IsString(o)) return bad(p, path, "must be a string");
     char *s = strdup(o->valuestring);
-    if (!s)
-        return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+    if (!s) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
     free(*out);
     *out = s;
     return RC_OK;
@@ -110,18 +107,15 @@ static int get_string(pctx *p, const cJSON *o, const char *path, char **out)
 
 static int get_string_buf(pctx *p, const cJSON *o, const char *path, char *out, size_t n)
 {
-    if (!cJSON_IsString(o))
-        return bad(p, path, "must be a string");
-    if (strlen(o->valuestring) >= n)
-        return bad(p, path, "is longer than %zu characters", n - 1);
+    if (!cJSON_IsString(o)) return bad(p, path, "must be a string");
+    if (strlen(o->valuestring) >= n) return bad(p, path, "is longer than %zu characters", n - 1);
     snprintf(out, n, "%s", o->valuestring);
     return RC_OK;
 }
 
 static int get_number(pctx *p, const cJSON *o, const char *path, double lo, double hi, double *out)
 {
-    if (!cJSON_IsNumber(o) || !isfinite(o->valuedouble))
-        return bad(p, path, "must be a number");
+    if (!cJSON_IsNumber(o) || !isfinite(o->valuedouble)) return bad(p, path, "must be a number");
     if (o->valuedouble < lo || o->valuedouble > hi)
         return bad(p, path, "%g is out of range [%g, %g]", o->valuedouble, lo, hi);
     *out = o->valuedouble;
@@ -146,8 +140,7 @@ static int get_duration(pctx *p, const cJSON *o, const char *path, int64_t *out)
     if (!cJSON_IsString(o))
         return bad(p, path, "must be a duration string such as \"90s\", \"2m\", \"1h\"");
     rc_err e2;
-    if (rc_duration_parse(o->valuestring, out, &e2) != RC_OK)
-        return bad(p, path, "%s", e2.msg);
+    if (rc_duration_parse(o->valuestring, out, &e2) != RC_OK) return bad(p, path, "%s", e2.msg);
     return RC_OK;
 }
 
@@ -156,15 +149,13 @@ static int check_keys(pctx *p, const cJSON *obj, const char *path, const char *c
     for (const cJSON *it = obj->child; it; it = it->next) {
         int ok = 0;
         for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, it->string) == 0)
-                ok = 1;
+            if (strcmp(*a, it->string) == 0) ok = 1;
         if (!ok) {
             char full[300];
             snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", it->string);
             char list[400] = "";
             for (const char *const *a = allowed; *a; a++) {
-                if (strcmp(*a, "$schema") == 0)
-                    continue;
+                if (strcmp(*a, "$schema") == 0) continue;
                 strncat(list, list[0] ? ", " : "", sizeof list - strlen(list) - 1);
                 strncat(list, *a, sizeof list - strlen(list) - 1);
             }
@@ -176,8 +167,7 @@ static int check_keys(pctx *p, const cJSON *obj, const char *path, const char *c
 
 static int type_from_name(pctx *p, const cJSON *o, const char *path, rc_data_type *out)
 {
-    if (!cJSON_IsString(o))
-        return bad(p, path, "must be \"seismic\" or \"infrasound\"");
+    if (!cJSON_IsString(o)) return bad(p, path, "must be \"seismic\" or \"infrasound\"");
     if (strcmp(o->valuestring, "seismic") == 0)
         *out = RC_TYPE_SEISMIC;
     else if (strcmp(o->valuestring, "infrasound") == 0)
@@ -197,8 +187,7 @@ static int parse_data_types(pctx *p, const cJSON *o, const char *path, unsigned 
         char ip[200];
         snprintf(ip, sizeof ip, "%s[%d]", path, i);
         rc_data_type t = RC_TYPE_SEISMIC;
-        if (type_from_name(p, it, ip, &t))
-            return p->e->code;
+        if (type_from_name(p, it, ip, &t)) return p->e->code;
         *mask |= (unsigned)t;
     }
     return RC_OK;
@@ -221,32 +210,25 @@ static int parse_codes(pctx *p, const cJSON *st, const char *path, rc_chan *c, i
         char fp[256];
         snprintf(fp, sizeof fp, "%s.%s", path, names[k]);
         if (!v) {
-            if (k == 2)
-                continue;
+            if (k == 2) continue;
             return bad(p, fp, "is required");
         }
-        if (!cJSON_IsString(v))
-            return bad(p, fp, "must be a string");
+        if (!cJSON_IsString(v)) return bad(p, fp, "must be a string");
         const char *s = v->valuestring;
-        if (k == 2 && dash_empty && strcmp(s, "--") == 0)
-            s = "";
-        if (strlen(s) >= RC_CODE_MAX)
-            return bad(p, fp, "\"%s\" is longer than 8 characters", s);
+        if (k == 2 && dash_empty && strcmp(s, "--") == 0) s = "";
+        if (strlen(s) >= RC_CODE_MAX) return bad(p, fp, "\"%s\" is longer than 8 characters", s);
         snprintf(fields[k], RC_CODE_MAX, "%s", s);
     }
-    if (strcmp(c->loc, "--") == 0)
-        c->loc[0] = '\0';
+    if (strcmp(c->loc, "--") == 0) c->loc[0] = '\0';
     rc_err e2;
-    if (rc_chan_validate(c, &e2) != RC_OK)
-        return bad(p, path, "%s", e2.msg);
+    if (rc_chan_validate(c, &e2) != RC_OK) return bad(p, path, "%s", e2.msg);
     return RC_OK;
 }
 
 static int add_station(rc_volcano *v, const rc_station *s)
 {
     rc_station *n = realloc(v->stations, (v->nstations + 1) * sizeof *n);
-    if (!n)
-        return RC_ENOMEM;
+    if (!n) return RC_ENOMEM;
     v->stations = n;
     v->stations[v->nstations++] = *s;
     return RC_OK;
@@ -255,8 +237,7 @@ static int add_station(rc_volcano *v, const rc_station *s)
 static rc_volcano *add_volcano(rc_config *c)
 {
     rc_volcano *n = realloc(c->volcanoes, (c->nvolcanoes + 1) * sizeof *n);
-    if (!n)
-        return NULL;
+    if (!n) return NULL;
     c->volcanoes = n;
     rc_volcano *v = &c->volcanoes[c->nvolcanoes++];
     memset(v, 0, sizeof *v);
@@ -280,31 +261,27 @@ static int check_duplicate(pctx *p, const rc_config *c, const rc_chan *ch, const
 
 static int parse_station(pctx *p, rc_config *c, rc_volcano *v, const cJSON *st, const char *path)
 {
-    static const char *const keys[] = {"network", "station", "location", "channel", "type",
-                                       "distance_km", "instrument_type", "sample_rate",
-                                       "latitude", "longitude", "elevation_m", "active", NULL};
-    if (!cJSON_IsObject(st))
-        return bad(p, path, "must be an object");
-    if (check_keys(p, st, path, keys))
-        return p->e->code;
+    static const char *const keys[] = {"network",  "station",     "location",        "channel",
+                                       "type",     "distance_km", "instrument_type", "sample_rate",
+                                       "latitude", "longitude",   "elevation_m",     "active",
+                                       NULL};
+    if (!cJSON_IsObject(st)) return bad(p, path, "must be an object");
+    if (check_keys(p, st, path, keys)) return p->e->code;
     rc_station s;
     memset(&s, 0, sizeof s);
     s.distance_km = -1;
     s.active = 1;
-    if (parse_codes(p, st, path, &s.chan, 1))
-        return p->e->code;
+    if (parse_codes(p, st, path, &s.chan, 1)) return p->e->code;
     char fp[256];
     const cJSON *o;
     s.type = type_from_channel(s.chan.cha);
     if ((o = cJSON_GetObjectItemCaseSensitive(st, "type"))) {
         snprintf(fp, sizeof fp, "%s.type", path);
-        if (type_from_name(p, o, fp, &s.type))
-            return p->e->code;
+        if (type_from_name(p, o, fp, &s.type)) return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(st, "distance_km"))) {
         snprintf(fp, sizeof fp, "%s.distance_km", path);
-        if (get_number(p, o, fp, 0, 40075, &s.distance_km))
-            return p->e->code;
+        if (get_number(p, o, fp, 0, 40075, &s.distance_km)) return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(st, "instrument_type"))) {
         snprintf(fp, sizeof fp, "%s.instrument_type", path);
@@ -313,8 +290,7 @@ static int parse_station(pctx *p, rc_config *c, rc_volcano *v, const cJSON *st, 
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(st, "sample_rate"))) {
         snprintf(fp, sizeof fp, "%s.sample_rate", path);
-        if (get_number(p, o, fp, 1e-6, 1e6, &s.sample_rate))
-            return p->e->code;
+        if (get_number(p, o, fp, 1e-6, 1e6, &s.sample_rate)) return p->e->code;
     }
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(st, "latitude");
     const cJSON *lon = cJSON_GetObjectItemCaseSensitive(st, "longitude");
@@ -323,17 +299,14 @@ static int parse_station(pctx *p, rc_config *c, rc_volcano *v, const cJSON *st, 
         return bad(p, path, "latitude and longitude must be given together");
     if (lat) {
         snprintf(fp, sizeof fp, "%s.latitude", path);
-        if (get_number(p, lat, fp, -90, 90, &s.latitude))
-            return p->e->code;
+        if (get_number(p, lat, fp, -90, 90, &s.latitude)) return p->e->code;
         snprintf(fp, sizeof fp, "%s.longitude", path);
-        if (get_number(p, lon, fp, -180, 180, &s.longitude))
-            return p->e->code;
+        if (get_number(p, lon, fp, -180, 180, &s.longitude)) return p->e->code;
         s.has_coords = 1;
     }
     if (elev) {
         snprintf(fp, sizeof fp, "%s.elevation_m", path);
-        if (get_number(p, elev, fp, -12000, 9000, &s.elevation_m))
-            return p->e->code;
+        if (get_number(p, elev, fp, -12000, 9000, &s.elevation_m)) return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(st, "active"))) {
         if (!cJSON_IsBool(o)) {
@@ -342,46 +315,36 @@ static int parse_station(pctx *p, rc_config *c, rc_volcano *v, const cJSON *st, 
         }
         s.active = cJSON_IsTrue(o);
     }
-    if (check_duplicate(p, c, &s.chan, path))
-        return p->e->code;
-    if (add_station(v, &s))
-        return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+    if (check_duplicate(p, c, &s.chan, path)) return p->e->code;
+    if (add_station(v, &s)) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
     return RC_OK;
 }
 
 static int parse_volcano(pctx *p, rc_config *c, const cJSON *vo, const char *path)
 {
-    static const char *const keys[] = {"name", "location", "latitude", "longitude", "stations",
-                                       NULL};
-    if (!cJSON_IsObject(vo))
-        return bad(p, path, "must be an object");
-    if (check_keys(p, vo, path, keys))
-        return p->e->code;
+    static const char *const keys[] = {"name",      "location", "latitude",
+                                       "longitude", "stations", NULL};
+    if (!cJSON_IsObject(vo)) return bad(p, path, "must be an object");
+    if (check_keys(p, vo, path, keys)) return p->e->code;
     char fp[256];
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(vo, "name");
     snprintf(fp, sizeof fp, "%s.name", path);
-    if (!name)
-        return bad(p, fp, "is required");
+    if (!name) return bad(p, fp, "is required");
     char nm[RC_VOLCANO_MAX];
-    if (get_string_buf(p, name, fp, nm, sizeof nm))
-        return p->e->code;
+    if (get_string_buf(p, name, fp, nm, sizeof nm)) return p->e->code;
     rc_err e2;
-    if (rc_volcano_validate(nm, &e2))
-        return bad(p, fp, "%s", e2.msg);
+    if (rc_volcano_validate(nm, &e2)) return bad(p, fp, "%s", e2.msg);
     for (size_t i = 0; i < c->nvolcanoes; i++)
         if (strcmp(c->volcanoes[i].name, nm) == 0)
             return bad(p, fp, "volcano \"%s\" is listed twice", nm);
     rc_volcano *v = add_volcano(c);
-    if (!v)
-        return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+    if (!v) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
     snprintf(v->name, sizeof v->name, "%s", nm);
     const cJSON *o;
     if ((o = cJSON_GetObjectItemCaseSensitive(vo, "location"))) {
         snprintf(fp, sizeof fp, "%s.location", path);
-        if (get_string_buf(p, o, fp, v->location, sizeof v->location))
-            return p->e->code;
-        if (rc_volcano_validate(v->location, &e2))
-            return bad(p, fp, "%s", e2.msg);
+        if (get_string_buf(p, o, fp, v->location, sizeof v->location)) return p->e->code;
+        if (rc_volcano_validate(v->location, &e2)) return bad(p, fp, "%s", e2.msg);
     }
     const cJSON *lat = cJSON_GetObjectItemCaseSensitive(vo, "latitude");
     const cJSON *lon = cJSON_GetObjectItemCaseSensitive(vo, "longitude");
@@ -389,25 +352,20 @@ static int parse_volcano(pctx *p, rc_config *c, const cJSON *vo, const char *pat
         return bad(p, path, "latitude and longitude must be given together");
     if (lat) {
         snprintf(fp, sizeof fp, "%s.latitude", path);
-        if (get_number(p, lat, fp, -90, 90, &v->latitude))
-            return p->e->code;
+        if (get_number(p, lat, fp, -90, 90, &v->latitude)) return p->e->code;
         snprintf(fp, sizeof fp, "%s.longitude", path);
-        if (get_number(p, lon, fp, -180, 180, &v->longitude))
-            return p->e->code;
+        if (get_number(p, lon, fp, -180, 180, &v->longitude)) return p->e->code;
         v->has_coords = 1;
     }
     const cJSON *sts = cJSON_GetObjectItemCaseSensitive(vo, "stations");
     snprintf(fp, sizeof fp, "%s.stations", path);
-    if (!sts)
-        return bad(p, fp, "is required");
-    if (!cJSON_IsArray(sts))
-        return bad(p, fp, "must be an array");
+    if (!sts) return bad(p, fp, "is required");
+    if (!cJSON_IsArray(sts)) return bad(p, fp, "must be an array");
     int i = 0;
     for (const cJSON *st = sts->child; st; st = st->next, i++) {
         char sp[256];
         snprintf(sp, sizeof sp, "%s.stations[%d]", path, i);
-        if (parse_station(p, c, v, st, sp))
-            return p->e->code;
+        if (parse_station(p, c, v, st, sp)) return p->e->code;
     }
     return RC_OK;
 }
@@ -415,15 +373,20 @@ static int parse_volcano(pctx *p, rc_config *c, const cJSON *vo, const char *pat
 /* The "serve" block (r2cache serve). */
 static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
 {
-    static const char *const sk[] = {"listen", "cors_origins", "max_body_bytes",
-                                     "max_connections", "connection_timeout_s", "threads",
-                                     "read_requires_token", "cache_ms", "jobs", NULL};
+    static const char *const sk[] = {"listen",
+                                     "cors_origins",
+                                     "max_body_bytes",
+                                     "max_connections",
+                                     "connection_timeout_s",
+                                     "threads",
+                                     "read_requires_token",
+                                     "cache_ms",
+                                     "jobs",
+                                     NULL};
     static const char *const jk[] = {"workers", "max_queued", NULL};
     rc_serve_config *s = &c->serve;
-    if (!cJSON_IsObject(o))
-        return bad(p, "serve", "must be an object");
-    if (check_keys(p, o, "serve", sk))
-        return p->e->code;
+    if (!cJSON_IsObject(o)) return bad(p, "serve", "must be an object");
+    if (check_keys(p, o, "serve", sk)) return p->e->code;
     const cJSON *x;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "listen")) &&
         get_string_buf(p, x, "serve.listen", s->listen, sizeof s->listen))
@@ -446,8 +409,7 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
     }
     int v = 0;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_body_bytes"))) {
-        if (get_int(p, x, "serve.max_body_bytes", 1, 65536, &v))
-            return p->e->code;
+        if (get_int(p, x, "serve.max_body_bytes", 1, 65536, &v)) return p->e->code;
         s->max_body_bytes = (size_t)v;
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_connections")) &&
@@ -460,18 +422,15 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
         get_int(p, x, "serve.threads", 1, 64, &s->threads))
         return p->e->code;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "read_requires_token"))) {
-        if (!cJSON_IsBool(x))
-            return bad(p, "serve.read_requires_token", "must be true or false");
+        if (!cJSON_IsBool(x)) return bad(p, "serve.read_requires_token", "must be true or false");
         s->read_requires_token = cJSON_IsTrue(x);
     }
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "cache_ms")) &&
         get_int(p, x, "serve.cache_ms", 0, 60000, &s->cache_ms))
         return p->e->code;
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "jobs"))) {
-        if (!cJSON_IsObject(x))
-            return bad(p, "serve.jobs", "must be an object");
-        if (check_keys(p, x, "serve.jobs", jk))
-            return p->e->code;
+        if (!cJSON_IsObject(x)) return bad(p, "serve.jobs", "must be an object");
+        if (check_keys(p, x, "serve.jobs", jk)) return p->e->code;
         const cJSON *y;
         if ((y = cJSON_GetObjectItemCaseSensitive(x, "workers")) &&
             get_int(p, y, "serve.jobs.workers", 1, 16, &s->jobs_workers))
@@ -485,12 +444,22 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
 
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
-    static const char *const keys[] = {"$schema", "source", "store", "layout", "spans",
-                                       "selection", "run", "compression_level",
-                                       "max_connections", "fetch", "cache_control", "s3",
-                                       "serve", "volcanoes", NULL};
-    if (check_keys(p, root, "", keys))
-        return p->e->code;
+    static const char *const keys[] = {"$schema",
+                                       "source",
+                                       "store",
+                                       "layout",
+                                       "spans",
+                                       "selection",
+                                       "run",
+                                       "compression_level",
+                                       "max_connections",
+                                       "fetch",
+                                       "cache_control",
+                                       "s3",
+                                       "serve",
+                                       "volcanoes",
+                                       NULL};
+    if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source")) &&
@@ -520,10 +489,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "selection"))) {
         static const char *const sk[] = {"max_distance_km", "data_types",
                                          "max_stations_per_volcano", NULL};
-        if (!cJSON_IsObject(o))
-            return bad(p, "selection", "must be an object");
-        if (check_keys(p, o, "selection", sk))
-            return p->e->code;
+        if (!cJSON_IsObject(o)) return bad(p, "selection", "must be an object");
+        if (check_keys(p, o, "selection", sk)) return p->e->code;
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_distance_km")) &&
             get_number(p, x, "selection.max_distance_km", 0, 40075, &c->max_distance_km))
@@ -537,12 +504,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "run"))) {
-        static const char *const rk[] = {"lookback", "delay", "retry_interval", "retry_max",
-                                         "completeness_threshold", NULL};
-        if (!cJSON_IsObject(o))
-            return bad(p, "run", "must be an object");
-        if (check_keys(p, o, "run", rk))
-            return p->e->code;
+        static const char *const rk[] = {
+            "lookback", "delay", "retry_interval", "retry_max", "completeness_threshold", NULL};
+        if (!cJSON_IsObject(o)) return bad(p, "run", "must be an object");
+        if (check_keys(p, o, "run", rk)) return p->e->code;
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "lookback")) &&
             get_duration(p, x, "run.lookback", &c->lookback_s))
@@ -559,8 +524,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "completeness_threshold")) &&
             get_number(p, x, "run.completeness_threshold", 0, 1, &c->completeness_threshold))
             return p->e->code;
-        if (c->lookback_s <= 0)
-            return bad(p, "run.lookback", "must be longer than 0");
+        if (c->lookback_s <= 0) return bad(p, "run.lookback", "must be longer than 0");
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
@@ -569,12 +533,15 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         get_int(p, o, "max_connections", 1, 5, &c->max_connections))
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "fetch"))) {
-        static const char *const fk[] = {"max_attempts", "backoff_base_s", "backoff_cap_s",
-                                         "timeout_s", "stall_timeout_s", "rate_limit_rps", NULL};
-        if (!cJSON_IsObject(o))
-            return bad(p, "fetch", "must be an object");
-        if (check_keys(p, o, "fetch", fk))
-            return p->e->code;
+        static const char *const fk[] = {"max_attempts",
+                                         "backoff_base_s",
+                                         "backoff_cap_s",
+                                         "timeout_s",
+                                         "stall_timeout_s",
+                                         "rate_limit_rps",
+                                         NULL};
+        if (!cJSON_IsObject(o)) return bad(p, "fetch", "must be an object");
+        if (check_keys(p, o, "fetch", fk)) return p->e->code;
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "max_attempts")) &&
             get_int(p, x, "fetch.max_attempts", 1, 20, &c->fetch_max_attempts))
@@ -597,10 +564,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "cache_control"))) {
         static const char *const ck[] = {"final", "provisional", "manifest", NULL};
-        if (!cJSON_IsObject(o))
-            return bad(p, "cache_control", "must be an object");
-        if (check_keys(p, o, "cache_control", ck))
-            return p->e->code;
+        if (!cJSON_IsObject(o)) return bad(p, "cache_control", "must be an object");
+        if (check_keys(p, o, "cache_control", ck)) return p->e->code;
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "final")) &&
             get_string_buf(p, x, "cache_control.final", c->cache_control_final,
@@ -616,12 +581,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return p->e->code;
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "s3"))) {
-        static const char *const s3k[] = {"endpoint",  "region", "addressing",
+        static const char *const s3k[] = {"endpoint",  "region",          "addressing",
                                           "ca_bundle", "stall_timeout_s", NULL};
-        if (!cJSON_IsObject(o))
-            return bad(p, "s3", "must be an object");
-        if (check_keys(p, o, "s3", s3k))
-            return p->e->code;
+        if (!cJSON_IsObject(o)) return bad(p, "s3", "must be an object");
+        if (check_keys(p, o, "s3", s3k)) return p->e->code;
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "endpoint")) &&
             get_string(p, x, "s3.endpoint", &c->s3_endpoint))
@@ -630,12 +593,11 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             get_string(p, x, "s3.region", &c->s3_region))
             return p->e->code;
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "addressing"))) {
-            if (!cJSON_IsString(x) || (strcmp(x->valuestring, "auto") &&
-                                       strcmp(x->valuestring, "path") &&
-                                       strcmp(x->valuestring, "virtual")))
+            if (!cJSON_IsString(x) ||
+                (strcmp(x->valuestring, "auto") && strcmp(x->valuestring, "path") &&
+                 strcmp(x->valuestring, "virtual")))
                 return bad(p, "s3.addressing", "must be \"auto\", \"path\" or \"virtual\"");
-            if (get_string(p, x, "s3.addressing", &c->s3_addressing))
-                return p->e->code;
+            if (get_string(p, x, "s3.addressing", &c->s3_addressing)) return p->e->code;
         }
         if ((x = cJSON_GetObjectItemCaseSensitive(o, "ca_bundle")) &&
             get_string(p, x, "s3.ca_bundle", &c->ca_bundle))
@@ -647,16 +609,14 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "serve")) && parse_serve(p, c, o))
         return p->e->code;
     const cJSON *vols = cJSON_GetObjectItemCaseSensitive(root, "volcanoes");
-    if (!vols)
-        return bad(p, "volcanoes", "is required (a list of volcanoes with their stations)");
+    if (!vols) return bad(p, "volcanoes", "is required (a list of volcanoes with their stations)");
     if (!cJSON_IsArray(vols) || cJSON_GetArraySize(vols) == 0)
         return bad(p, "volcanoes", "must be a non-empty array");
     int i = 0;
     for (const cJSON *vo = vols->child; vo; vo = vo->next, i++) {
         char vp[64];
         snprintf(vp, sizeof vp, "volcanoes[%d]", i);
-        if (parse_volcano(p, c, vo, vp))
-            return p->e->code;
+        if (parse_volcano(p, c, vo, vp)) return p->e->code;
     }
     return RC_OK;
 }
@@ -666,12 +626,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 static int parse_viewer(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {"config", "networks", NULL};
-    if (check_keys(p, root, "", keys))
-        return p->e->code;
+    if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "config");
     if (cfg) {
-        if (!cJSON_IsObject(cfg))
-            return bad(p, "config", "must be an object");
+        if (!cJSON_IsObject(cfg)) return bad(p, "config", "must be an object");
         const cJSON *x;
         if ((x = cJSON_GetObjectItemCaseSensitive(cfg, "max_distance_km")) &&
             get_number(p, x, "config.max_distance_km", 0, 40075, &c->max_distance_km))
@@ -683,56 +641,45 @@ static int parse_viewer(pctx *p, rc_config *c, const cJSON *root)
     const cJSON *nets = cJSON_GetObjectItemCaseSensitive(root, "networks");
     if (!cJSON_IsObject(nets))
         return bad(p, "networks", "must be an object of NETWORK: {volcano: [stations]}");
-    static const char *const sk[] = {"station", "location", "channel", "distance_km",
-                                     "sample_rate", "active", "network", "type",
-                                     "instrument_type", "latitude", "longitude", "elevation_m",
-                                     NULL};
+    static const char *const sk[] = {
+        "station", "location",        "channel",  "distance_km", "sample_rate", "active", "network",
+        "type",    "instrument_type", "latitude", "longitude",   "elevation_m", NULL};
     for (const cJSON *net = nets->child; net; net = net->next) {
         char np[128];
         snprintf(np, sizeof np, "networks.%s", net->string);
-        if (!cJSON_IsObject(net))
-            return bad(p, np, "must be an object of volcano: [stations]");
+        if (!cJSON_IsObject(net)) return bad(p, np, "must be an object of volcano: [stations]");
         for (const cJSON *vo = net->child; vo; vo = vo->next) {
             char vp[200];
             snprintf(vp, sizeof vp, "%s.%s", np, vo->string);
             rc_err e2;
-            if (rc_volcano_validate(vo->string, &e2))
-                return bad(p, vp, "%s", e2.msg);
-            if (!cJSON_IsArray(vo))
-                return bad(p, vp, "must be an array of stations");
+            if (rc_volcano_validate(vo->string, &e2)) return bad(p, vp, "%s", e2.msg);
+            if (!cJSON_IsArray(vo)) return bad(p, vp, "must be an array of stations");
             rc_volcano *v = NULL;
             for (size_t i = 0; i < c->nvolcanoes; i++)
-                if (strcmp(c->volcanoes[i].name, vo->string) == 0)
-                    v = &c->volcanoes[i];
+                if (strcmp(c->volcanoes[i].name, vo->string) == 0) v = &c->volcanoes[i];
             if (!v) {
                 v = add_volcano(c);
-                if (!v)
-                    return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+                if (!v) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
                 snprintf(v->name, sizeof v->name, "%s", vo->string);
             }
             int i = 0;
             for (const cJSON *st = vo->child; st; st = st->next, i++) {
                 char sp[256];
                 snprintf(sp, sizeof sp, "%s[%d]", vp, i);
-                if (!cJSON_IsObject(st))
-                    return bad(p, sp, "must be an object");
-                if (check_keys(p, st, sp, sk))
-                    return p->e->code;
+                if (!cJSON_IsObject(st)) return bad(p, sp, "must be an object");
+                if (check_keys(p, st, sp, sk)) return p->e->code;
                 /* The network comes from the enclosing key. */
                 cJSON *copy = cJSON_Duplicate(st, 1);
-                if (!copy)
-                    return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+                if (!copy) return rc_err_set(p->e, RC_ENOMEM, "out of memory");
                 cJSON_DeleteItemFromObjectCaseSensitive(copy, "network");
                 cJSON_AddStringToObject(copy, "network", net->string);
                 int rc = parse_station(p, c, v, copy, sp);
                 cJSON_Delete(copy);
-                if (rc)
-                    return rc;
+                if (rc) return rc;
             }
         }
     }
-    if (c->nvolcanoes == 0)
-        return bad(p, "networks", "lists no volcano");
+    if (c->nvolcanoes == 0) return bad(p, "networks", "lists no volcano");
     return RC_OK;
 }
 
@@ -747,8 +694,7 @@ int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c
         size_t off = (at && at >= json && at <= json + len) ? (size_t)(at - json) : 0;
         size_t line = 1;
         for (size_t i = 0; i < off; i++)
-            if (json[i] == '\n')
-                line++;
+            if (json[i] == '\n') line++;
         rc_config_free(c);
         return rc_err_set(e, RC_EINVAL, "%s: not valid JSON (error near line %zu)", name, line);
     }
@@ -771,8 +717,7 @@ int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c
 int rc_config_load(const char *path, rc_config *c, rc_err *e)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return rc_err_set(e, RC_EINVAL, "%s: cannot read the configuration file (%m)", path);
+    if (!f) return rc_err_set(e, RC_EINVAL, "%s: cannot read the configuration file (%m)", path);
     char *buf = NULL;
     size_t len = 0, cap = 0;
     char tmp[65536];
@@ -801,8 +746,7 @@ int rc_config_load(const char *path, rc_config *c, rc_err *e)
 
 int rc_shard_of(const rc_chan *c, int count)
 {
-    if (count <= 1)
-        return 0;
+    if (count <= 1) return 0;
     char id[RC_CHAN_STR_MAX];
     rc_chan_format(c, id);
     uint32_t h = 2166136261u;
@@ -815,10 +759,8 @@ int rc_shard_of(const rc_chan *c, int count)
 
 static int passes_rule(const rc_config *c, const rc_station *s)
 {
-    if (!(c->data_types & (unsigned)s->type))
-        return 0;
-    if (!s->active && !c->include_inactive)
-        return 0;
+    if (!(c->data_types & (unsigned)s->type)) return 0;
+    if (!s->active && !c->include_inactive) return 0;
     if (c->max_distance_km >= 0 && s->distance_km >= 0 && s->distance_km > c->max_distance_km)
         return 0;
     return 1;
@@ -833,18 +775,15 @@ static int cand_cmp(const void *a, const void *b)
 {
     const cand *x = a, *y = b;
     double dx = x->dist < 0 ? 1e30 : x->dist, dy = y->dist < 0 ? 1e30 : y->dist;
-    if (dx < dy)
-        return -1;
-    if (dx > dy)
-        return 1;
+    if (dx < dy) return -1;
+    if (dx > dy) return 1;
     return (x->si > y->si) - (x->si < y->si); /* stable: config order */
 }
 
 const rc_target *rc_target_find(const rc_target *t, size_t n, const rc_chan *c, const char *volc)
 {
     for (size_t i = 0; i < n; i++)
-        if (rc_chan_equal(&t[i].st->chan, c) && strcmp(t[i].volc->name, volc) == 0)
-            return &t[i];
+        if (rc_chan_equal(&t[i].st->chan, c) && strcmp(t[i].volc->name, volc) == 0) return &t[i];
     return NULL;
 }
 
@@ -934,12 +873,9 @@ int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out,
     for (size_t vi = 0; vi < c->nvolcanoes; vi++) {
         const rc_volcano *v = &c->volcanoes[vi];
         for (size_t si = 0; si < v->nstations; si++) {
-            if (!chosen[base + si])
-                continue;
-            if (scope && scope->volcano && strcmp(v->name, scope->volcano) != 0)
-                continue;
-            if (scope && scope->location && strcmp(v->location, scope->location) != 0)
-                continue;
+            if (!chosen[base + si]) continue;
+            if (scope && scope->volcano && strcmp(v->name, scope->volcano) != 0) continue;
+            if (scope && scope->location && strcmp(v->location, scope->location) != 0) continue;
             if (scope && scope->shard_count > 1 &&
                 rc_shard_of(&v->stations[si].chan, scope->shard_count) != scope->shard_index)
                 continue;

@@ -67,8 +67,7 @@ static int hash_grow(rc_engine *en)
 {
     size_t ncap = en->hcap ? en->hcap * 2 : 1024;
     size_t *nh = calloc(ncap, sizeof *nh);
-    if (!nh)
-        return RC_ENOMEM;
+    if (!nh) return RC_ENOMEM;
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
         size_t h = task_hash(t->ti, t->span, t->start) & (ncap - 1);
@@ -84,13 +83,11 @@ static int hash_grow(rc_engine *en)
 
 wtask *eng_task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start)
 {
-    if (!en->hcap)
-        return NULL;
+    if (!en->hcap) return NULL;
     size_t h = task_hash(ti, s, start) & (en->hcap - 1);
     while (en->hash[h]) {
         wtask *t = &en->tasks[en->hash[h] - 1];
-        if (t->ti == ti && t->span == s && t->start == start)
-            return t;
+        if (t->ti == ti && t->span == s && t->start == start) return t;
         h = (h + 1) & (en->hcap - 1);
     }
     return NULL;
@@ -103,13 +100,11 @@ wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int decl
         t->declared |= declared;
         return t;
     }
-    if ((en->ntasks + 1) * 2 > en->hcap && hash_grow(en))
-        return NULL;
+    if ((en->ntasks + 1) * 2 > en->hcap && hash_grow(en)) return NULL;
     if (en->ntasks == en->captasks) {
         size_t nc = en->captasks ? en->captasks * 2 : 256;
         wtask *nt = realloc(en->tasks, nc * sizeof *nt);
-        if (!nt)
-            return NULL;
+        if (!nt) return NULL;
         en->tasks = nt;
         en->captasks = nc;
     }
@@ -134,8 +129,7 @@ void eng_target_error(rc_engine *en, size_t ti, const char *msg)
 {
     /* keep the start of the message: it names the key or channel */
     size_t n = strlen(msg), cap = sizeof en->ts[ti].res.error;
-    if (n >= cap)
-        n = cap - 1;
+    if (n >= cap) n = cap - 1;
     memcpy(en->ts[ti].res.error, msg, n);
     en->ts[ti].res.error[n] = '\0';
 }
@@ -154,13 +148,10 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
                   rc_engine **out, rc_err *e)
 {
     rc_engine *en = calloc(1, sizeof *en);
-    if (!en)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!en) return rc_err_set(e, RC_ENOMEM, "out of memory");
     en->o = *o;
-    if (!en->o.max_request_seconds)
-        en->o.max_request_seconds = 86400;
-    if (!en->o.max_request_bytes)
-        en->o.max_request_bytes = 4u << 20;
+    if (!en->o.max_request_seconds) en->o.max_request_seconds = 86400;
+    if (!en->o.max_request_bytes) en->o.max_request_bytes = 4u << 20;
     en->targets = targets;
     en->ntargets = ntargets;
     en->ts = calloc(ntargets ? ntargets : 1, sizeof *en->ts);
@@ -173,8 +164,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     en->base = rc_config_base_span(o->cfg);
     en->longest = en->base;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
-        if (o->cfg->spans[s])
-            en->longest = (rc_span)s;
+        if (o->cfg->spans[s]) en->longest = (rc_span)s;
     int rc = rc_codec_new(o->cfg->zstd_level, &en->codec, e);
     if (rc) {
         free(en->ts);
@@ -188,13 +178,10 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
 
 void rc_engine_free(rc_engine *en)
 {
-    if (!en)
-        return;
+    if (!en) return;
     for (size_t i = 0; i < en->ntasks; i++) {
-        if (en->tasks[i].has_old)
-            rc_mentry_free(&en->tasks[i].old);
-        if (en->tasks[i].has_new)
-            rc_mentry_free(&en->tasks[i].newe);
+        if (en->tasks[i].has_old) rc_mentry_free(&en->tasks[i].old);
+        if (en->tasks[i].has_new) rc_mentry_free(&en->tasks[i].newe);
     }
     for (size_t i = 0; i < en->nops; i++)
         rc_mentry_free(&en->ops[i].entry);
@@ -215,8 +202,7 @@ int rc_engine_add(rc_engine *en, size_t target, rc_span span, int64_t start, rc_
     if (rc_floor(start, rc_span_seconds(span)) != start)
         return rc_err_set(e, RC_EINVAL, "internal: window start not aligned to %s",
                           rc_span_name(span));
-    if (!eng_task_add(en, target, span, start, 1))
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!eng_task_add(en, target, span, start, 1)) return rc_err_set(e, RC_ENOMEM, "out of memory");
     return RC_OK;
 }
 
@@ -251,8 +237,7 @@ const rc_target_result *rc_engine_target_result(const rc_engine *en, size_t targ
 
 void eng_note_fatal(rc_engine *en, const rc_err *e)
 {
-    if (e && (e->code == RC_EAUTH || e->code == RC_EUNUSABLE) && !en->fatal.code)
-        en->fatal = *e;
+    if (e && (e->code == RC_EAUTH || e->code == RC_EUNUSABLE) && !en->fatal.code) en->fatal = *e;
 }
 
 size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size_t *at)
@@ -263,8 +248,7 @@ size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size
         at[nr++] = j;
         for (j++; j < n; j++) {
             eng_chday b = key(ctx, j);
-            if (b.ti != a.ti || b.day != a.day)
-                break;
+            if (b.ti != a.ti || b.day != a.day) break;
         }
     }
     at[nr] = j;
@@ -274,8 +258,7 @@ size_t eng_day_runs(size_t *i, size_t n, eng_chday_fn key, const void *ctx, size
 
 /* --- keys -------------------------------------------------------------- */
 
-int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
-                  rc_err *e)
+int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out, rc_err *e)
 {
     rc_chunk_id id;
     memset(&id, 0, sizeof id);
@@ -307,18 +290,15 @@ int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_
 /* Listing prefix holding exactly one channel-day's keys: in the seed layout
  * the manifest name minus ".json" is the common start of the day's chunk
  * names; in the viewer layout it is the day folder of the channel. */
-int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
-                   rc_err *e)
+int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out, rc_err *e)
 {
     if (en->o.cfg->layout == RC_LAYOUT_VIEWER)
         return rc_key_prefix_channel_day(RC_LAYOUT_VIEWER, &eng_station(en, ti)->chan,
                                          en->targets[ti].volc->name, day, out, RC_KEY_MAX, e);
     int rc = manifest_key_rate(en, ti, day, rate, out, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     size_t n = strlen(out);
-    if (n > 5 && strcmp(out + n - 5, ".json") == 0)
-        out[n - 5] = '\0';
+    if (n > 5 && strcmp(out + n - 5, ".json") == 0) out[n - 5] = '\0';
     return RC_OK;
 }
 
@@ -336,24 +316,20 @@ void eng_tally(rc_engine *en)
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
         rc_target_result *r = &en->ts[t->ti].res;
-        if (t->declared)
-            s->windows++;
+        if (t->declared) s->windows++;
         switch (t->state) {
         case W_PRESENT:
-            if (t->declared)
-                r->present++;
+            if (t->declared) r->present++;
             break;
         case W_REPAIR:
             r->reindexed++;
             break;
         case W_DONE:
             r->added++;
-            if (t->written_prov)
-                r->provisional++;
+            if (t->written_prov) r->provisional++;
             break;
         case W_NODATA:
-            if (t->declared)
-                r->nodata++;
+            if (t->declared) r->nodata++;
             break;
         case W_FAILED:
             r->failed++;
@@ -365,16 +341,13 @@ void eng_tally(rc_engine *en)
             r->kept++;
             break;
         case W_NOTDUE:
-            if (t->declared)
-                r->not_due++;
+            if (t->declared) r->not_due++;
             break;
         case W_WANT:
-            if (t->declared)
-                r->pending++;
+            if (t->declared) r->pending++;
             break;
         }
-        if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared)
-            s->requested++;
+        if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared) s->requested++;
     }
     /* the run's figures are the sum of the targets' */
     s->added = s->present = s->reindexed = s->nodata = s->failed = s->held = 0;
@@ -401,11 +374,9 @@ static void fail_rest(rc_engine *en)
 {
     for (size_t i = 0; i < en->ntasks; i++) {
         wtask *t = &en->tasks[i];
-        if (!eng_window_wanted(t))
-            continue;
+        if (!eng_window_wanted(t)) continue;
         t->state = W_FAILED;
-        if (!en->ts[t->ti].res.error[0])
-            eng_target_error(en, t->ti, en->fatal.msg);
+        if (!en->ts[t->ti].res.error[0]) eng_target_error(en, t->ti, en->fatal.msg);
     }
 }
 
@@ -414,8 +385,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     en->final = final;
     int rc;
     if (!en->planned && (rc = eng_plan(en, e)) != RC_OK) {
-        if (en->fatal.code)
-            fail_rest(en);
+        if (en->fatal.code) fail_rest(en);
         eng_tally(en);
         return rc;
     }
@@ -425,8 +395,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         eng_tally(en);
         return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
     }
-    if ((rc = eng_build_requests(en, e)) != RC_OK)
-        return rc;
+    if ((rc = eng_build_requests(en, e)) != RC_OK) return rc;
     en->done_reqs = 0;
     en->foreign[0] = '\0';
     for (size_t i = 0; i < en->ntasks; i++)
@@ -439,8 +408,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         }
         rc = rc_source_fetch_many(en->o.source, en->reqs, en->nreqs, eng_on_fetch, en, e);
         if (rc != RC_OK && rc != RC_EINTR) {
-            if (!en->fatal.code)
-                en->fatal = *e;
+            if (!en->fatal.code) en->fatal = *e;
             eng_flush_manifests(en); /* what was stored before stays indexed */
             fail_rest(en);
             eng_tally(en);
@@ -451,8 +419,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     rc_err we;
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
-    if (!en->fatal.code && !(en->o.stop && *en->o.stop))
-        eng_compose_pending(en);
+    if (!en->fatal.code && !(en->o.stop && *en->o.stop)) eng_compose_pending(en);
     eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
         fail_rest(en);
@@ -470,8 +437,7 @@ size_t rc_engine_pending(const rc_engine *en)
 {
     size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (eng_window_wanted(&en->tasks[i]))
-            n++;
+        if (eng_window_wanted(&en->tasks[i])) n++;
     return n;
 }
 
@@ -481,10 +447,8 @@ size_t rc_engine_pending(const rc_engine *en)
 static int plan_figures(rc_engine *en, double *est, int64_t *want, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
-        return rc;
-    if ((rc = eng_build_requests(en, e)) != RC_OK)
-        return rc;
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK) return rc;
+    if ((rc = eng_build_requests(en, e)) != RC_OK) return rc;
     eng_tally(en);
     *est = 0;
     for (size_t k = 0; k < en->nlines; k++) {
@@ -493,8 +457,7 @@ static int plan_figures(rc_engine *en, double *est, int64_t *want, rc_err *e)
     }
     *want = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].state == W_WANT && en->tasks[i].declared)
-            (*want)++;
+        if (en->tasks[i].state == W_WANT && en->tasks[i].declared) (*want)++;
     return RC_OK;
 }
 
@@ -503,8 +466,7 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
     double est;
     int64_t want;
     int rc = plan_figures(en, &est, &want, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     if (json) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "windows", (double)en->stats.windows);
@@ -535,9 +497,8 @@ int rc_engine_plan(rc_engine *en, int json, rc_buf *out, rc_err *e)
         rc_buf_printf(out,
                       "plan: %lld windows, %lld missing, %lld present, %lld to re-index from "
                       "blobs; %zu requests (%zu lines), about %.1f MB of miniSEED\n",
-                      (long long)en->stats.windows, (long long)want,
-                      (long long)en->stats.present, (long long)en->stats.reindexed, en->nreqs,
-                      en->nlines, est / 1e6);
+                      (long long)en->stats.windows, (long long)want, (long long)en->stats.present,
+                      (long long)en->stats.reindexed, en->nreqs, en->nlines, est / 1e6);
         for (size_t k = 0; k < en->nlines; k++) {
             char id[RC_CHAN_STR_MAX], a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX];
             rc_chan_format(&eng_station(en, en->lines[k].ti)->chan, id);
@@ -554,8 +515,7 @@ int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
     double est;
     int64_t want;
     int rc = plan_figures(en, &est, &want, e);
-    if (rc != RC_OK)
-        return rc;
+    if (rc != RC_OK) return rc;
     memset(out, 0, sizeof *out);
     out->estimated_bytes = est;
     out->missing = want;
@@ -566,8 +526,7 @@ int rc_engine_plan_info(rc_engine *en, rc_plan_info *out, rc_err *e)
     out->nlines = en->nlines;
     /* line and rc_plan_line differ in field names only by design: copy */
     rc_plan_line *pl = malloc((en->nlines ? en->nlines : 1) * sizeof *pl);
-    if (!pl)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!pl) return rc_err_set(e, RC_ENOMEM, "out of memory");
     for (size_t k = 0; k < en->nlines; k++)
         pl[k] = (rc_plan_line){en->lines[k].ti, en->lines[k].start, en->lines[k].end};
     free(en->plan_lines);
@@ -585,41 +544,35 @@ void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud)
 static int cmp_info(const void *a, const void *b)
 {
     const rc_window_info *x = a, *y = b;
-    if (x->target != y->target)
-        return x->target < y->target ? -1 : 1;
-    if (x->span != y->span)
-        return (int)x->span - (int)y->span;
+    if (x->target != y->target) return x->target < y->target ? -1 : 1;
+    if (x->span != y->span) return (int)x->span - (int)y->span;
     return (x->start > y->start) - (x->start < y->start);
 }
 
 int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
 {
     int rc;
-    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK)
-        return rc;
+    if (!en->planned && (rc = eng_plan(en, e)) != RC_OK) return rc;
     rc_window_info *v = calloc(en->ntasks ? en->ntasks : 1, sizeof *v);
-    if (!v)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!v) return rc_err_set(e, RC_ENOMEM, "out of memory");
     size_t k = 0;
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
-        if (!t->declared)
-            continue;
+        if (!t->declared) continue;
         rc_window_info *w = &v[k++];
         w->target = t->ti;
         w->span = t->span;
         w->start = t->start;
         w->state = t->state == W_PRESENT  ? RC_WIN_PRESENT
-                   : t->state == W_REPAIR  ? RC_WIN_BLOB_ONLY
-                   : t->state == W_WANT    ? RC_WIN_MISSING
-                   : t->state == W_NOTDUE  ? RC_WIN_NOT_DUE
-                                           : RC_WIN_OTHER;
+                   : t->state == W_REPAIR ? RC_WIN_BLOB_ONLY
+                   : t->state == W_WANT   ? RC_WIN_MISSING
+                   : t->state == W_NOTDUE ? RC_WIN_NOT_DUE
+                                          : RC_WIN_OTHER;
         /* force/upgrade re-want present windows: still report them present */
         if (t->state == W_WANT && t->has_old)
             w->state = t->blob_lost ? RC_WIN_ENTRY_ONLY : RC_WIN_PRESENT;
         /* a blob whose metadata could not rebuild its entry is still there */
-        if (t->state == W_WANT && !t->has_old && t->listed)
-            w->state = RC_WIN_BLOB_ONLY;
+        if (t->state == W_WANT && !t->has_old && t->listed) w->state = RC_WIN_BLOB_ONLY;
         w->listed = t->listed;
         if (t->has_old) {
             w->provisional = t->old.provisional;

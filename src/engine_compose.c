@@ -40,16 +40,14 @@ int eng_window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offse
     int have = 0;
     double cur = 0;
     for (int64_t b = b0; b < b0 + nb && b < win->nsub; b++) {
-        if (!(win->sub_flags[b] & RC_SUB_DATA))
-            continue;
+        if (!(win->sub_flags[b] & RC_SUB_DATA)) continue;
         double o = win->sub_offset[b];
         if (!have) {
             *offset = cur = o;
             have = 1;
             continue;
         }
-        if (o == cur)
-            continue;
+        if (o == cur) continue;
         rc_phase_step *ns = realloc(*steps, (size_t)(*nsteps + 1) * sizeof *ns);
         if (!ns) {
             free(*steps);
@@ -76,8 +74,7 @@ static int base_resolved(const wtask *b)
 
 static const rc_mentry *base_entry(const wtask *b)
 {
-    if (b->state == W_DONE && b->has_new)
-        return &b->newe;
+    if (b->state == W_DONE && b->has_new) return &b->newe;
     if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
         return &b->old;
     return NULL;
@@ -158,10 +155,8 @@ static void compose_one(rc_engine *en, wtask *t)
         }
         /* no chunk for this base window: filled from its neighbours */
         stv.gap_samples_filled += part_slots;
-        if (!prev_tail_gap)
-            stv.gap_count++;
-        if (head_open)
-            head += part_slots;
+        if (!prev_tail_gap) stv.gap_count++;
+        if (head_open) head += part_slots;
         tail = prev_tail_gap ? tail + part_slots : part_slots;
         prev_tail_gap = 1;
     }
@@ -171,8 +166,7 @@ static void compose_one(rc_engine *en, wtask *t)
         rc_time_iso(t->start, ts);
         snprintf(msg, sizeof msg, "the %s chunk at %s was not built: a base window in it failed",
                  rc_span_name(t->span), ts);
-        if (!en->ts[t->ti].res.error[0])
-            eng_target_error(en, t->ti, msg);
+        if (!en->ts[t->ti].res.error[0]) eng_target_error(en, t->ti, msg);
     } else if (held) {
         t->state = W_HELD;
     } else if (!any) {
@@ -191,8 +185,7 @@ static void compose_one(rc_engine *en, wtask *t)
             stv.present = win.nslots - stv.gap_samples_filled;
             stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
             stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
-            if (stv.completeness < en->o.cfg->completeness_threshold)
-                prov = 1;
+            if (stv.completeness < en->o.cfg->completeness_threshold) prov = 1;
             double off;
             rc_phase_step *steps;
             int nsteps;
@@ -207,8 +200,7 @@ static void compose_one(rc_engine *en, wtask *t)
             rc_window_free(&win);
         } else {
             t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
-            if (rc != RC_ENODATA)
-                eng_target_error(en, t->ti, e.msg);
+            if (rc != RC_ENODATA) eng_target_error(en, t->ti, e.msg);
         }
     }
     for (size_t k = 0; k < nparts; k++)
@@ -221,10 +213,8 @@ void eng_compose_pending(rc_engine *en)
 {
     for (size_t i = 0; i < en->ntasks; i++) {
         wtask *t = &en->tasks[i];
-        if (t->span == en->base || !eng_window_wanted(t))
-            continue;
-        if (en->o.stop && *en->o.stop)
-            break;
+        if (t->span == en->base || !eng_window_wanted(t)) continue;
+        if (en->o.stop && *en->o.stop) break;
         compose_one(en, &en->tasks[i]);
     }
 }

@@ -52,8 +52,8 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
     wtask *t = &en->tasks[pc->task];
     if (status == RC_OK) {
         rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
-                              : t->upgrade               ? RC_UPSERT_UPGRADE
-                                                         : RC_UPSERT_IF_ABSENT;
+                              : t->upgrade                                 ? RC_UPSERT_UPGRADE
+                                                                           : RC_UPSERT_IF_ABSENT;
         if (eng_add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
             t->state = W_DONE;
             en->stats.bytes_written += t->newe.bytes;
@@ -74,9 +74,9 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
 
 /* Store one chunk (samples already final) and remember its entry. steps
  * (nsteps, may be NULL) are copied. */
-void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-              const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-              int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
+void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
+              double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
+              int64_t gap_tail)
 {
     const rc_config *cfg = en->o.cfg;
     if (prov && !en->final) {
@@ -111,8 +111,7 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
         rc_buf_free(&body);
         return;
     }
-    if (t->has_new)
-        rc_mentry_free(&t->newe);
+    if (t->has_new) rc_mentry_free(&t->newe);
     rc_mentry *me = &t->newe;
     memset(me, 0, sizeof *me);
     t->has_new = 1;
@@ -188,15 +187,12 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
 {
     int any = 0;
     for (int s = 0; s < RC_SPAN_COUNT && !any; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base)
-            continue;
+        if (!en->o.cfg->spans[s] && s != (int)en->base) continue;
         int64_t sp = rc_span_seconds((rc_span)s);
         for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
-            if (eng_window_wanted(eng_task_find(en, ti, (rc_span)s, w)))
-                any = 1;
+            if (eng_window_wanted(eng_task_find(en, ti, (rc_span)s, w))) any = 1;
     }
-    if (!any)
-        return;
+    if (!any) return;
     const rc_station *st = eng_station(en, ti);
     double rate = en->ts[ti].rate;
     rc_window win;
@@ -206,8 +202,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
     if (rc == RC_ENODATA) {
         for (int64_t w = bs; w < be; w += base_s) {
             wtask *t = eng_task_find(en, ti, en->base, w);
-            if (eng_window_wanted(t))
-                no_sample(en, t);
+            if (eng_window_wanted(t)) no_sample(en, t);
         }
         return;
     }
@@ -216,29 +211,23 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             int64_t sp = rc_span_seconds((rc_span)s);
             for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
                 wtask *t = eng_task_find(en, ti, (rc_span)s, w);
-                if (eng_window_wanted(t))
-                    t->state = W_FAILED;
+                if (eng_window_wanted(t)) t->state = W_FAILED;
             }
         }
         eng_target_error(en, ti, e.msg);
         rc_log_error(en->o.log, "shape", "%s", e.msg);
         return;
     }
-    if (en->ts[ti].rate <= 0)
-        en->ts[ti].rate = win.rate;
-    if (win.damage[0])
-        rc_log_error(en->o.log, "decode", "%s", win.damage);
+    if (en->ts[ti].rate <= 0) en->ts[ti].rate = win.rate;
+    if (win.damage[0]) rc_log_error(en->o.log, "decode", "%s", win.damage);
     double thr = en->o.cfg->completeness_threshold;
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base)
-            continue;
+        if (!en->o.cfg->spans[s] && s != (int)en->base) continue;
         int64_t sp = rc_span_seconds((rc_span)s);
         for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
             wtask *t = eng_task_find(en, ti, (rc_span)s, w);
-            if (!eng_window_wanted(t))
-                continue;
-            if (en->o.stop && *en->o.stop)
-                goto out;
+            if (!eng_window_wanted(t)) continue;
+            if (en->o.stop && *en->o.stop) goto out;
             int64_t b0 = (w - bs) / base_s, nb = sp / base_s;
             int damaged = 0;
             for (int64_t b = b0; b < b0 + nb && b < win.nsub; b++)
@@ -251,8 +240,7 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
             }
             int64_t off = rc_slots(win.rate, w - bs);
             int64_t n = rc_slots(win.rate, sp);
-            if (off + n > win.nslots)
-                n = win.nslots - off;
+            if (off + n > win.nslots) n = win.nslots - off;
             rc_window_stats stv;
             rc_window_stats_range(&win, off, n, &stv);
             if (stv.present == 0) {
@@ -265,10 +253,8 @@ static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t
                 /* A long chunk is provisional when any chunk it covers is. */
                 for (int64_t b = w; b < w + sp; b += base_s) {
                     const wtask *bt = eng_task_find(en, ti, en->base, b);
-                    if (!bt)
-                        continue;
-                    if (bt->state == W_HELD)
-                        held = 1;
+                    if (!bt) continue;
+                    if (bt->state == W_HELD) held = 1;
                     if ((bt->state == W_DONE && bt->written_prov) ||
                         ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
                          bt->old.provisional))
@@ -308,8 +294,7 @@ static void process_line(rc_engine *en, const rc_traces *tr, const line *l)
         int64_t bs = b > l->start ? b : l->start;
         int64_t be = b + g < l->end ? b + g : l->end;
         process_block(en, tr, l->ti, bs, be);
-        if (en->o.stop && *en->o.stop)
-            return;
+        if (en->o.stop && *en->o.stop) return;
     }
 }
 
@@ -322,8 +307,7 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
     if (en->nops == en->capops) {
         size_t nc = en->capops ? en->capops * 2 : 64;
         dayop *n = realloc(en->ops, nc * sizeof *n);
-        if (!n)
-            return RC_ENOMEM;
+        if (!n) return RC_ENOMEM;
         en->ops = n;
         en->capops = nc;
     }
@@ -341,7 +325,6 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
     return RC_OK;
 }
 
-
 /* eng_chday_fn over the ops */
 static eng_chday op_chday(const void *ctx, size_t k)
 {
@@ -352,10 +335,8 @@ static eng_chday op_chday(const void *ctx, size_t k)
 static int cmp_op(const void *a, const void *b)
 {
     const dayop *x = a, *y = b;
-    if (x->ti != y->ti)
-        return x->ti < y->ti ? -1 : 1;
-    if (x->day != y->day)
-        return x->day < y->day ? -1 : 1;
+    if (x->ti != y->ti) return x->ti < y->ti ? -1 : 1;
+    if (x->day != y->day) return x->day < y->day ? -1 : 1;
     return 0;
 }
 
@@ -386,8 +367,7 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
     char key[RC_KEY_MAX];
     rc_err_clear(&g->e);
     g->rc = eng_manifest_key(en, ti, en->ops[i].day, key, &g->e);
-    if (g->rc != RC_OK)
-        return;
+    if (g->rc != RC_OK) return;
     rc_mop *mops = calloc(j - i, sizeof *mops);
     if (!mops) {
         g->rc = rc_err_set(&g->e, RC_ENOMEM, "out of memory");
@@ -404,17 +384,15 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
     free(mops);
     /* keep inventory's per channel-month summary honest */
     if (g->changed)
-        g->touch_rc = rc_summary_touch(store, &st->chan, en->targets[ti].volc->name,
-                                         en->ops[i].day, &g->te);
+        g->touch_rc =
+            rc_summary_touch(store, &st->chan, en->targets[ti].volc->name, en->ops[i].day, &g->te);
 }
 
 int eng_flush_manifests(rc_engine *en)
 {
     rc_err e;
-    if (rc_store_wait(en->o.store, &e) != RC_OK)
-        rc_log_error(en->o.log, "store", "%s", e.msg);
-    if (!en->nops)
-        return RC_OK;
+    if (rc_store_wait(en->o.store, &e) != RC_OK) rc_log_error(en->o.log, "store", "%s", e.msg);
+    if (!en->nops) return RC_OK;
     qsort(en->ops, en->nops, sizeof *en->ops, cmp_op);
     mgroup *g = malloc(ENGINE_BATCH * sizeof *g);
     if (!g) {
@@ -434,13 +412,13 @@ int eng_flush_manifests(rc_engine *en)
             g[k].j = at[k + 1];
         }
         flush_ctx c = {en, g};
-        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, ng, flush_one, &c);
+        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, ng, flush_one,
+                         &c);
         for (size_t k = 0; k < ng; k++) {
             size_t ti = en->ops[g[k].i].ti;
             if (g[k].changed) {
                 en->stats.manifests++;
-                if (g[k].touch_rc != RC_OK)
-                    rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
+                if (g[k].touch_rc != RC_OK) rc_log_warn(en->o.log, "inventory", "%s", g[k].te.msg);
             }
             if (g[k].rc != RC_OK) {
                 eng_target_error(en, ti, g[k].e.msg);
@@ -469,11 +447,9 @@ static void set_lines(rc_engine *en, size_t first, size_t n, wstate state, const
         const line *l = &en->lines[k];
         for (int64_t w = l->start; w < l->end; w += base_s) {
             wtask *t = eng_task_find(en, l->ti, en->base, w);
-            if (!eng_window_wanted(t))
-                continue;
+            if (!eng_window_wanted(t)) continue;
             t->state = state;
-            if (msg)
-                eng_target_error(en, l->ti, msg);
+            if (msg) eng_target_error(en, l->ti, msg);
         }
     }
 }
@@ -490,8 +466,7 @@ static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_
         int64_t lo = INT64_MAX, hi = INT64_MIN;
         for (size_t k = first; k < first + n; k++) {
             const rc_fetch_line *fl = &en->flines[k];
-            if (!rc_chan_equal(&fl->chan, ch))
-                continue;
+            if (!rc_chan_equal(&fl->chan, ch)) continue;
             asked = 1;
             lo = fl->start < lo ? fl->start : lo;
             hi = fl->end > hi ? fl->end : hi;
@@ -507,8 +482,7 @@ static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_
             return;
         }
         int64_t f_us, l_us;
-        if (rc_traces_extent(tr, ch, &f_us, &l_us) != RC_OK)
-            continue;
+        if (rc_traces_extent(tr, ch, &f_us, &l_us) != RC_OK) continue;
         /* a record overlapping the asked span reaches into it; allow a
          * second of stamp slop either side */
         if (l_us < lo * 1000000 - 1000000 || f_us >= hi * 1000000 + 1000000) {
@@ -538,8 +512,7 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         rc_traces *tr = NULL;
         rc_err e;
         int rc = rc_traces_new(&tr, &e);
-        if (rc == RC_OK)
-            rc = rc_traces_add(tr, res->data.data, res->data.len, &e);
+        if (rc == RC_OK) rc = rc_traces_add(tr, res->data.data, res->data.len, &e);
         rc_buf_free(&res->data);
         if (rc != RC_OK) {
             /* An answer that does not read whole is not data: its windows
@@ -551,12 +524,10 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
             rc_log_error(en->o.log, "decode", "%s", msg);
         } else {
             find_foreign(en, tr, first, n);
-            if (en->foreign[0])
-                rc_log_error(en->o.log, "fetch", "%s", en->foreign);
+            if (en->foreign[0]) rc_log_error(en->o.log, "fetch", "%s", en->foreign);
             for (size_t k = first; k < first + n; k++) {
                 process_line(en, tr, &en->lines[k]);
-                if (en->o.stop && *en->o.stop)
-                    break;
+                if (en->o.stop && *en->o.stop) break;
             }
             en->foreign[0] = '\0';
         }
@@ -583,8 +554,6 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         eng_tally(en);
         en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);
     }
-    if (en->fatal.code)
-        return 1;
+    if (en->fatal.code) return 1;
     return en->o.stop && *en->o.stop;
 }
-

@@ -141,11 +141,9 @@ void eng_target_error(rc_engine *en, size_t ti, const char *msg);
 /* A store or source that refuses us (RC_EAUTH) or cannot be used
  * (RC_EUNUSABLE) ends the run: the first such error becomes en->fatal. */
 void eng_note_fatal(rc_engine *en, const rc_err *e);
-int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out,
-                  rc_err *e);
+int eng_chunk_key(const rc_engine *en, size_t ti, rc_span s, int64_t start, char *out, rc_err *e);
 int eng_manifest_key(const rc_engine *en, size_t ti, int64_t day, char *out, rc_err *e);
-int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out,
-                   rc_err *e);
+int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, char *out, rc_err *e);
 /* A channel-day: target and day start. */
 typedef struct eng_chday {
     size_t ti;
@@ -178,9 +176,9 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
 /* Store one chunk (samples already final) and remember its entry; steps
  * (nsteps, may be NULL) are copied. Sets t->state unless the put is queued
  * (its callback sets it). */
-void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n,
-              const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-              int nsteps, int prov, int64_t gap_head, int64_t gap_tail);
+void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
+              double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
+              int64_t gap_tail);
 /* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
 int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res);
 /* Wait for the queued puts, then write every queued op, one conditional

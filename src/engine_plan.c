@@ -57,25 +57,19 @@ static int list_cb(void *ud, const rc_obj_info *obj)
         return 0; /* not ours (verify reports such keys) */
     const rc_chan *want = &eng_station(lc->en, lc->ti)->chan;
     if (ki.kind == RC_KEY_MANIFEST) {
-        if (!rc_chan_equal(&ki.manifest.chan, want))
-            return 0;
-        if (ki.manifest.rate > 0)
-            lc->rate_seen = ki.manifest.rate;
+        if (!rc_chan_equal(&ki.manifest.chan, want)) return 0;
+        if (ki.manifest.rate > 0) lc->rate_seen = ki.manifest.rate;
         lc->has_manifest = 1;
         snprintf(lc->manifest_key, sizeof lc->manifest_key, "%s", obj->key);
         return lc->stop_at_first;
     }
-    if (!rc_chan_equal(&ki.chunk.chan, want))
-        return 0;
-    if (ki.chunk.rate > 0)
-        lc->rate_seen = ki.chunk.rate;
-    if (lc->stop_at_first)
-        return 1;
+    if (!rc_chan_equal(&ki.chunk.chan, want)) return 0;
+    if (ki.chunk.rate > 0) lc->rate_seen = ki.chunk.rate;
+    if (lc->stop_at_first) return 1;
     if (lc->n == lc->cap) {
         size_t nc = lc->cap ? lc->cap * 2 : 64;
         listed *nv = realloc(lc->v, nc * sizeof *nv);
-        if (!nv)
-            return 1;
+        if (!nv) return 1;
         lc->v = nv;
         lc->cap = nc;
     }
@@ -89,28 +83,23 @@ static int list_cb(void *ud, const rc_obj_info *obj)
 static int learn_rate(rc_store *store, const rc_engine *en, size_t ti, int64_t day, double *rate,
                       rc_err *e)
 {
-    if (*rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER)
-        return RC_OK;
+    if (*rate > 0 || en->o.cfg->layout == RC_LAYOUT_VIEWER) return RC_OK;
     char prefix[RC_KEY_MAX];
     int rc = rc_key_prefix_channel_day(en->o.cfg->layout, &eng_station(en, ti)->chan,
                                        en->targets[ti].volc->name, day, prefix, sizeof prefix, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     list_ctx lc = {.en = en, .ti = ti, .stop_at_first = 1};
     rc = rc_store_list(store, prefix, list_cb, &lc, e);
     free(lc.v);
-    if (rc)
-        return rc;
-    if (lc.rate_seen > 0)
-        *rate = lc.rate_seen;
+    if (rc) return rc;
+    if (lc.rate_seen > 0) *rate = lc.rate_seen;
     return RC_OK;
 }
 
 static int listed_has(const list_ctx *lc, rc_span s, int64_t start)
 {
     for (size_t i = 0; i < lc->n; i++)
-        if (lc->v[i].span == s && lc->v[i].start == start)
-            return 1;
+        if (lc->v[i].span == s && lc->v[i].start == start) return 1;
     return 0;
 }
 
@@ -121,14 +110,11 @@ static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
 {
     char key[RC_KEY_MAX];
     int rc = eng_chunk_key(en, t->ti, t->span, t->start, key, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     rc_mentry me;
     rc = rc_mentry_from_blob(en->o.store, key, t->span, t->start, 0, &me, NULL, e);
-    if (rc)
-        return rc;
-    if (t->has_old)
-        rc_mentry_free(&t->old);
+    if (rc) return rc;
+    if (t->has_old) rc_mentry_free(&t->old);
     t->old = me;
     t->has_old = 1;
     return RC_OK;
@@ -142,8 +128,7 @@ static int64_t iso_to_time(const char *iso)
         /* written_at carries microseconds; parse the seconds part */
         char tmp[32];
         snprintf(tmp, sizeof tmp, "%.19sZ", iso ? iso : "");
-        if (rc_time_parse(tmp, 0, &t, &e) != RC_OK)
-            return 0;
+        if (rc_time_parse(tmp, 0, &t, &e) != RC_OK) return 0;
     }
     return t;
 }
@@ -154,8 +139,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
 static void resolve(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
 {
     resolve_state(en, t, lc, m);
-    if (t->notdue && t->state == W_WANT)
-        t->state = W_NOTDUE;
+    if (t->notdue && t->state == W_WANT) t->state = W_NOTDUE;
 }
 
 static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m)
@@ -199,10 +183,8 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
 
 static int task_order(const wtask *x, const wtask *y)
 {
-    if (x->ti != y->ti)
-        return x->ti < y->ti ? -1 : 1;
-    if (x->start != y->start)
-        return x->start < y->start ? -1 : 1;
+    if (x->ti != y->ti) return x->ti < y->ti ? -1 : 1;
+    if (x->start != y->start) return x->start < y->start ? -1 : 1;
     return (int)x->span - (int)y->span;
 }
 
@@ -256,15 +238,15 @@ static void plan_io_day(rc_store *store, const rc_engine *en, dayio *d)
             d->fail = DAY_STORE_FAIL;
             return;
         }
-        if (d->lc.rate_seen > 0 && rate <= 0)
-            rate = d->lc.rate_seen;
+        if (d->lc.rate_seen > 0 && rate <= 0) rate = d->lc.rate_seen;
         if (d->lc.has_manifest) {
-            int rc = rc_manifest_load(store, en->o.cfg->layout, d->lc.manifest_key, &d->m, NULL,
-                                      &d->e);
+            int rc =
+                rc_manifest_load(store, en->o.cfg->layout, d->lc.manifest_key, &d->m, NULL, &d->e);
             if (rc == RC_OK) {
                 d->have_m = 1;
             } else if (rc == RC_EFORMAT) {
-                rc_err_wrap(&d->e, "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
+                rc_err_wrap(&d->e,
+                            "manifest %s is unreadable (run `r2cache reindex` to rebuild it)",
                             d->lc.manifest_key);
                 d->fail = DAY_FAIL;
             } else if (rc != RC_ENOTFOUND) {
@@ -285,8 +267,7 @@ static void dayio_free(dayio *d)
 {
     free(d->lc.v);
     d->lc.v = NULL;
-    if (d->have_m)
-        rc_manifest_free(&d->m);
+    if (d->have_m) rc_manifest_free(&d->m);
     d->have_m = 0;
 }
 
@@ -303,12 +284,9 @@ static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
         dayio_free(d);
         plan_io_day(en->o.store, en, d);
     }
-    if (d->rate > 0 && en->ts[ti].rate <= 0)
-        en->ts[ti].rate = d->rate;
-    if (d->fail == DAY_STORE_FAIL)
-        goto store_fail;
-    if (d->fail == DAY_FAIL)
-        goto day_fail;
+    if (d->rate > 0 && en->ts[ti].rate <= 0) en->ts[ti].rate = d->rate;
+    if (d->fail == DAY_STORE_FAIL) goto store_fail;
+    if (d->fail == DAY_FAIL) goto day_fail;
     const list_ctx *lc = &d->lc;
     const rc_manifest *m = d->have_m ? &d->m : NULL;
     for (size_t k = 0; k < n; k++)
@@ -318,16 +296,13 @@ static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
     size_t base_s = (size_t)rc_span_seconds(en->base);
     for (size_t k = 0; k < n; k++) {
         wtask *t = &en->tasks[idx[k]];
-        if (t->span == en->base || t->state != W_WANT)
-            continue;
+        if (t->span == en->base || t->state != W_WANT) continue;
         int64_t span_s = rc_span_seconds(t->span);
         for (int64_t s = t->start; s < t->start + span_s; s += (int64_t)base_s) {
             wtask *b = eng_task_find(en, ti, en->base, s);
-            if (b)
-                continue;
+            if (b) continue;
             b = eng_task_add(en, ti, en->base, s, 0);
-            if (!b)
-                break;
+            if (!b) break;
             t = &en->tasks[idx[k]]; /* tasks may have moved */
             resolve(en, b, lc, m);
         }
@@ -336,13 +311,10 @@ static int plan_apply(rc_engine *en, dayio *d, const size_t *idx)
      * its manifest, whatever windows it was doing): index them from their
      * own metadata now, so nothing stored stays invisible until a reindex. */
     for (size_t k = 0; k < lc->n; k++) {
-        if (m && rc_manifest_find(m, lc->v[k].span, lc->v[k].start))
-            continue;
-        if (eng_task_find(en, ti, lc->v[k].span, lc->v[k].start))
-            continue;
+        if (m && rc_manifest_find(m, lc->v[k].span, lc->v[k].start)) continue;
+        if (eng_task_find(en, ti, lc->v[k].span, lc->v[k].start)) continue;
         wtask *o = eng_task_add(en, ti, lc->v[k].span, lc->v[k].start, 0);
-        if (!o)
-            break;
+        if (!o) break;
         resolve(en, o, lc, m);
         if (o->state != W_REPAIR)
             o->state = W_PRESENT; /* unreadable metadata: left for verify to report */
@@ -406,14 +378,13 @@ int eng_plan(rc_engine *en, rc_err *e)
             d[k].n = at[k + 1] - at[k];
         }
         plan_ctx c = {en, d};
-        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, nd, plan_io, &c);
+        rc_store_par_run(en->o.store, rc_store_options(en->o.store)->max_connections, nd, plan_io,
+                         &c);
         for (size_t k = 0; k < nd; k++) {
-            if (rc == RC_OK)
-                rc = plan_apply(en, &d[k], idx + d[k].at);
+            if (rc == RC_OK) rc = plan_apply(en, &d[k], idx + d[k].at);
             dayio_free(&d[k]);
         }
-        if (en->o.stop && *en->o.stop)
-            break;
+        if (en->o.stop && *en->o.stop) break;
     }
     free(idx);
     free(d);
@@ -441,7 +412,6 @@ void eng_free_pass(rc_engine *en)
     en->nlines = en->nreqs = 0;
 }
 
-
 /* Seconds asked for before a line's first window: at least a second, and
  * at least two sample periods for slow channels. */
 static int64_t fetch_margin_s(double rate)
@@ -455,8 +425,7 @@ int eng_build_requests(rc_engine *en, rc_err *e)
     eng_free_pass(en);
     size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].span == en->base && eng_window_wanted(&en->tasks[i]))
-            n++;
+        if (en->tasks[i].span == en->base && eng_window_wanted(&en->tasks[i])) n++;
     size_t *idx = malloc((n ? n : 1) * sizeof *idx);
     en->lines = malloc((n ? n : 1) * sizeof *en->lines);
     if (!idx || !en->lines) {
@@ -465,8 +434,7 @@ int eng_build_requests(rc_engine *en, rc_err *e)
     }
     n = 0;
     for (size_t i = 0; i < en->ntasks; i++)
-        if (en->tasks[i].span == en->base && eng_window_wanted(&en->tasks[i]))
-            idx[n++] = i;
+        if (en->tasks[i].span == en->base && eng_window_wanted(&en->tasks[i])) idx[n++] = i;
     qsort_r(idx, n, sizeof *idx, cmp_task_idx, en->tasks);
     int64_t base_s = rc_span_seconds(en->base);
     for (size_t k = 0; k < n; k++) {
@@ -512,4 +480,3 @@ int eng_build_requests(rc_engine *en, rc_err *e)
     }
     return RC_OK;
 }
-

@@ -46,14 +46,12 @@ rc_inv_chan *rc_inventory_chan(rc_inventory *inv, const rc_chan *c, const char *
     /* Listings arrive grouped by channel: the last match is the usual hit. */
     for (size_t k = inv->n; k > 0; k--) {
         rc_inv_chan *ch = &inv->ch[k - 1];
-        if (rc_chan_equal(&ch->chan, c) && strcmp(ch->volcano, volcano) == 0)
-            return ch;
+        if (rc_chan_equal(&ch->chan, c) && strcmp(ch->volcano, volcano) == 0) return ch;
     }
     if (inv->n == inv->cap) {
         size_t nc = inv->cap ? inv->cap * 2 : 16;
         rc_inv_chan *nv = realloc(inv->ch, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
+        if (!nv) return NULL;
         inv->ch = nv;
         inv->cap = nc;
     }
@@ -67,8 +65,7 @@ rc_inv_chan *rc_inventory_chan(rc_inventory *inv, const rc_chan *c, const char *
 rc_inv_day *rc_inventory_day(rc_inv_chan *ch, int64_t day)
 {
     size_t lo = 0, hi = ch->ndays;
-    if (hi && ch->days[hi - 1].day == day)
-        return &ch->days[hi - 1];
+    if (hi && ch->days[hi - 1].day == day) return &ch->days[hi - 1];
     if (hi && ch->days[hi - 1].day < day) {
         lo = hi;
     } else {
@@ -79,14 +76,12 @@ rc_inv_day *rc_inventory_day(rc_inv_chan *ch, int64_t day)
             else
                 hi = mid;
         }
-        if (lo < ch->ndays && ch->days[lo].day == day)
-            return &ch->days[lo];
+        if (lo < ch->ndays && ch->days[lo].day == day) return &ch->days[lo];
     }
     if (ch->ndays == ch->cap) {
         size_t nc = ch->cap ? ch->cap * 2 : 32;
         rc_inv_day *nv = realloc(ch->days, nc * sizeof *nv);
-        if (!nv)
-            return NULL;
+        if (!nv) return NULL;
         ch->days = nv;
         ch->cap = nc;
     }
@@ -112,12 +107,10 @@ static int attribute_unparsed(rc_inventory *inv, const char *key)
     rc_chan c;
     char volcano[RC_VOLCANO_MAX];
     int64_t day;
-    if (rc_key_folder(inv->layout, key, &c, volcano, &day) != RC_OK)
-        return RC_OK;
+    if (rc_key_folder(inv->layout, key, &c, volcano, &day) != RC_OK) return RC_OK;
     rc_inv_chan *ch = rc_inventory_chan(inv, &c, volcano);
     rc_inv_day *dd = ch ? rc_inventory_day(ch, day) : NULL;
-    if (!dd)
-        return RC_ENOMEM;
+    if (!dd) return RC_ENOMEM;
     dd->unparsed++;
     return RC_OK;
 }
@@ -135,26 +128,20 @@ static int add_obj(rc_inventory *inv, const rc_obj_info *o)
     const rc_chan *c = ki.kind == RC_KEY_CHUNK ? &ki.chunk.chan : &ki.manifest.chan;
     const char *volc = ki.kind == RC_KEY_CHUNK ? ki.chunk.volcano : ki.manifest.volcano;
     rc_inv_chan *ch = rc_inventory_chan(inv, c, volc);
-    if (!ch)
-        return RC_ENOMEM;
+    if (!ch) return RC_ENOMEM;
     rc_inv_day *d;
     if (ki.kind == RC_KEY_CHUNK) {
-        if (ki.chunk.rate > 0)
-            ch->rate = ki.chunk.rate;
-        if (!(d = rc_inventory_day(ch, rc_day_start(ki.chunk.start))))
-            return RC_ENOMEM;
+        if (ki.chunk.rate > 0) ch->rate = ki.chunk.rate;
+        if (!(d = rc_inventory_day(ch, rc_day_start(ki.chunk.start)))) return RC_ENOMEM;
         d->chunks[ki.chunk.span]++;
         d->bytes += o->size;
     } else {
-        if (ki.manifest.rate > 0)
-            ch->rate = ki.manifest.rate;
-        if (!(d = rc_inventory_day(ch, ki.manifest.day)))
-            return RC_ENOMEM;
+        if (ki.manifest.rate > 0) ch->rate = ki.manifest.rate;
+        if (!(d = rc_inventory_day(ch, ki.manifest.day))) return RC_ENOMEM;
         d->has_manifest = 1;
         d->manifest_bytes = o->size;
         free(d->manifest_key);
-        if (!(d->manifest_key = strdup(o->key)))
-            return RC_ENOMEM;
+        if (!(d->manifest_key = strdup(o->key))) return RC_ENOMEM;
     }
     return RC_OK;
 }
@@ -205,8 +192,7 @@ static void mread_one(rc_store *st, size_t i, void *ud)
     rc_manifest m;
     rc_err e;
     int rc = rc_manifest_load(st, c->layout, c->t[i].key, &m, NULL, &e);
-    if (rc == RC_ENOTFOUND)
-        return; /* deleted since the listing */
+    if (rc == RC_ENOTFOUND) return; /* deleted since the listing */
     if (rc != RC_OK) {
         d->manifest_bad = 1;
         return;
@@ -216,8 +202,7 @@ static void mread_one(rc_store *st, size_t i, void *ud)
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         for (size_t k = 0; k < m.chunks[s].n; k++)
             d->provisional += m.chunks[s].v[k].provisional != 0;
-        if (base < 0 && m.chunks[s].n)
-            base = s;
+        if (base < 0 && m.chunks[s].n) base = s;
     }
     /* Gaps of the shortest span only: longer chunks repeat the same gaps. */
     if (base >= 0)
@@ -237,11 +222,9 @@ int rc_inventory_read_manifests(rc_store *st, rc_inventory *inv, int only_select
         if (!only_selected || inv->ch[i].selected)
             for (size_t k = 0; k < inv->ch[i].ndays; k++)
                 n += inv->ch[i].days[k].manifest_key != NULL;
-    if (!n)
-        return RC_OK;
+    if (!n) return RC_OK;
     mtask *t = calloc(n, sizeof *t);
-    if (!t)
-        return rc_err_set(e, RC_ENOMEM, "out of memory reading %zu manifests", n);
+    if (!t) return rc_err_set(e, RC_ENOMEM, "out of memory reading %zu manifests", n);
     size_t j = 0;
     for (size_t i = 0; i < inv->n; i++)
         if (!only_selected || inv->ch[i].selected)

@@ -16,8 +16,7 @@ void rc_log_init(rc_log *lg, FILE *out, rc_log_level level, rc_log_format format
 {
     lg->out = out ? out : stderr;
     lg->level = level;
-    if (format == RC_LOG_AUTO)
-        format = isatty(fileno(lg->out)) ? RC_LOG_TEXT : RC_LOG_JSON;
+    if (format == RC_LOG_AUTO) format = isatty(fileno(lg->out)) ? RC_LOG_TEXT : RC_LOG_JSON;
     lg->format = format;
 }
 
@@ -52,18 +51,22 @@ int rc_log_format_parse(const char *s, rc_log_format *out)
 static const char *level_name(rc_log_level l)
 {
     switch (l) {
-    case RC_LOG_DEBUG: return "debug";
-    case RC_LOG_INFO: return "info";
-    case RC_LOG_WARN: return "warn";
-    case RC_LOG_ERROR: return "error";
-    default: return "off";
+    case RC_LOG_DEBUG:
+        return "debug";
+    case RC_LOG_INFO:
+        return "info";
+    case RC_LOG_WARN:
+        return "warn";
+    case RC_LOG_ERROR:
+        return "error";
+    default:
+        return "off";
     }
 }
 
 void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
 {
-    if (!lg || level < lg->level || lg->level == RC_LOG_OFF)
-        return;
+    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
     char msg[4096];
     va_list ap;
     va_start(ap, fmt);
@@ -81,8 +84,7 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
 
     if (lg->format == RC_LOG_JSON) {
         cJSON *o = cJSON_CreateObject();
-        if (!o)
-            return;
+        if (!o) return;
         cJSON_AddStringToObject(o, "ts", ts);
         cJSON_AddStringToObject(o, "level", level_name(level));
         cJSON_AddStringToObject(o, "event", event ? event : "");

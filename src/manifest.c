@@ -322,8 +322,9 @@ void rc_manifest_obj_meta(const char *cache_control, rc_obj_meta *meta)
              cache_control && *cache_control ? cache_control : "public, max-age=60");
 }
 
-int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_manifest_mutate_fn fn,
-                    void *user, const rc_rmw_opts *o, int *changed, rc_err *e)
+int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl,
+                    rc_manifest_mutate_fn fn, void *user, const rc_rmw_opts *o, int *changed,
+                    rc_err *e)
 {
     if (changed) *changed = 0;
     int attempts = o && o->max_attempts > 0 ? o->max_attempts : 20;
@@ -515,8 +516,8 @@ static int entry_from_body(rc_store *st, const char *key, rc_mentry *en, rc_err 
     return rc;
 }
 
-int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start,
-                        unsigned flags, rc_mentry *en, int *from_body, rc_err *e)
+int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start, unsigned flags,
+                        rc_mentry *en, int *from_body, rc_err *e)
 {
     memset(en, 0, sizeof *en);
     if (from_body) *from_body = 0;
@@ -682,8 +683,8 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
     if (edges) {
         long long h = -1, t = -1;
         char extra = 0;
-        if (sscanf(edges, "%lld,%lld%c", &h, &t, &extra) != 2 || h < 0 || t < 0 ||
-            h > samples || t > samples)
+        if (sscanf(edges, "%lld,%lld%c", &h, &t, &extra) != 2 || h < 0 || t < 0 || h > samples ||
+            t > samples)
             return rc_err_set(e, RC_EFORMAT,
                               "blob metadata x-amz-meta-r2c-gap-edges: \"%s\" is not HEAD,TAIL",
                               edges);

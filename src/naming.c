@@ -833,8 +833,7 @@ int rc_key_index_parse(const char *key, rc_index_id *out, rc_err *e)
     else if (strcmp(ext, "dirty") == 0)
         out->kind = RC_INDEX_MARKER;
     else
-        return rc_err_set(e, RC_EINVAL, "index key %s: extension is neither .json nor .dirty",
-                          key);
+        return rc_err_set(e, RC_EINVAL, "index key %s: extension is neither .json nor .dirty", key);
     out->month = rc_days_from_civil(y, m, 1) * 86400;
     return RC_OK;
 }

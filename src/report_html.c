@@ -27,14 +27,22 @@ static int esc(rc_buf *b, const char *s)
     for (; *s; s++) {
         int rc;
         switch (*s) {
-        case '&': rc = rc_buf_puts(b, "&amp;"); break;
-        case '<': rc = rc_buf_puts(b, "&lt;"); break;
-        case '>': rc = rc_buf_puts(b, "&gt;"); break;
-        case '"': rc = rc_buf_puts(b, "&quot;"); break;
-        default: rc = rc_buf_append(b, s, 1);
+        case '&':
+            rc = rc_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            rc = rc_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            rc = rc_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            rc = rc_buf_puts(b, "&quot;");
+            break;
+        default:
+            rc = rc_buf_append(b, s, 1);
         }
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return 0;
 }
@@ -84,8 +92,7 @@ static int cmp_chan(const void *a, const void *b)
 {
     const rc_inv_chan *x = *(const rc_inv_chan *const *)a, *y = *(const rc_inv_chan *const *)b;
     int c = strcmp(x->location, y->location);
-    if (!c)
-        c = strcmp(x->volcano, y->volcano);
+    if (!c) c = strcmp(x->volcano, y->volcano);
     if (!c) {
         char p[RC_CHAN_STR_MAX], q[RC_CHAN_STR_MAX];
         rc_chan_format(&x->chan, p);
@@ -99,29 +106,24 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
                    const char *title, rc_buf *out, rc_err *e)
 {
     const rc_inv_chan **rows = calloc(inv->n + 1, sizeof *rows);
-    if (!rows)
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (!rows) return rc_err_set(e, RC_ENOMEM, "out of memory");
     size_t nr = 0;
     int64_t first = INT64_MAX, last = INT64_MIN;
     for (size_t i = 0; i < inv->n; i++) {
         const rc_inv_chan *ch = &inv->ch[i];
-        if (!ch->selected)
-            continue;
+        if (!ch->selected) continue;
         rows[nr++] = ch;
         for (size_t k = 0; k < ch->ndays; k++) {
             int64_t d = ch->days[k].day;
-            if (d + 86400 <= from || d >= to)
-                continue;
+            if (d + 86400 <= from || d >= to) continue;
             first = d < first ? d : first;
             last = d > last ? d : last;
         }
     }
     qsort(rows, nr, sizeof *rows, cmp_chan);
     /* An explicit range is drawn whole, holes at its ends included. */
-    if (from > INT64_MIN / 4)
-        first = rc_day_start(from);
-    if (to < INT64_MAX / 4)
-        last = rc_day_start(to - 1);
+    if (from > INT64_MIN / 4) first = rc_day_start(from);
+    if (to < INT64_MAX / 4) last = rc_day_start(to - 1);
     int64_t ndays = first <= last ? (last - first) / 86400 + 1 : 0;
     if (ndays > MAX_DAYS) {
         first = last - (MAX_DAYS - 1) * 86400LL;
@@ -139,18 +141,19 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
     long width = LABEL_W + (long)ndays * CELL_W + 10;
     long height = HEAD_H + (long)ngroups * GROUP_H + (long)nr * CELL_H + 10;
     int rc = 0;
-    rc |= rc_buf_puts(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
-    rc |= esc(out, title);
     rc |= rc_buf_puts(out,
-                      "</title>\n<style>\n"
-                      "body{font-family:sans-serif;margin:16px;color:#212121;background:#fff}\n"
-                      "h1{font-size:18px} .legend span{display:inline-block;margin-right:14px}\n"
-                      ".sw{display:inline-block;width:12px;height:12px;vertical-align:middle;"
-                      "margin-right:4px;border:1px solid #999}\n"
-                      "svg text{font-size:11px;font-family:monospace}\n"
-                      "svg .grp{font-weight:bold;font-family:sans-serif}\n"
-                      "rect.cell:hover{stroke:#000;stroke-width:1}\n"
-                      "</style></head><body>\n<h1>");
+                      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>");
+    rc |= esc(out, title);
+    rc |=
+        rc_buf_puts(out, "</title>\n<style>\n"
+                         "body{font-family:sans-serif;margin:16px;color:#212121;background:#fff}\n"
+                         "h1{font-size:18px} .legend span{display:inline-block;margin-right:14px}\n"
+                         ".sw{display:inline-block;width:12px;height:12px;vertical-align:middle;"
+                         "margin-right:4px;border:1px solid #999}\n"
+                         "svg text{font-size:11px;font-family:monospace}\n"
+                         "svg .grp{font-weight:bold;font-family:sans-serif}\n"
+                         "rect.cell:hover{stroke:#000;stroke-width:1}\n"
+                         "</style></head><body>\n<h1>");
     rc |= esc(out, title);
     rc |= rc_buf_puts(out, "</h1>\n");
     char d0[RC_TIME_STR_MAX] = "-", d1[RC_TIME_STR_MAX] = "-";

@@ -18,8 +18,7 @@
 
 void rc_source_opts_default(rc_source_opts *o)
 {
-    if (!o)
-        return;
+    if (!o) return;
     memset(o, 0, sizeof *o);
     o->max_connections = 3;
     o->timeout_s = 120;
@@ -39,26 +38,17 @@ static void opts_sanitize(rc_source_opts *o)
 {
     rc_source_opts d;
     rc_source_opts_default(&d);
-    if (o->max_connections < 1)
-        o->max_connections = d.max_connections;
+    if (o->max_connections < 1) o->max_connections = d.max_connections;
     if (o->max_connections > RC_SOURCE_MAX_CONNECTIONS)
         o->max_connections = RC_SOURCE_MAX_CONNECTIONS;
-    if (!(o->timeout_s > 0))
-        o->timeout_s = d.timeout_s;
-    if (!(o->connect_timeout_s > 0))
-        o->connect_timeout_s = d.connect_timeout_s;
-    if (!(o->stall_timeout_s > 0))
-        o->stall_timeout_s = d.stall_timeout_s;
-    if (o->max_attempts < 1)
-        o->max_attempts = d.max_attempts;
-    if (!(o->backoff_base_s >= 0))
-        o->backoff_base_s = d.backoff_base_s;
-    if (!(o->backoff_cap_s >= 0))
-        o->backoff_cap_s = d.backoff_cap_s;
-    if (!(o->rate_limit_rps >= 0))
-        o->rate_limit_rps = 0;
-    if (o->max_body_bytes == 0)
-        o->max_body_bytes = d.max_body_bytes;
+    if (!(o->timeout_s > 0)) o->timeout_s = d.timeout_s;
+    if (!(o->connect_timeout_s > 0)) o->connect_timeout_s = d.connect_timeout_s;
+    if (!(o->stall_timeout_s > 0)) o->stall_timeout_s = d.stall_timeout_s;
+    if (o->max_attempts < 1) o->max_attempts = d.max_attempts;
+    if (!(o->backoff_base_s >= 0)) o->backoff_base_s = d.backoff_base_s;
+    if (!(o->backoff_cap_s >= 0)) o->backoff_cap_s = d.backoff_cap_s;
+    if (!(o->rate_limit_rps >= 0)) o->rate_limit_rps = 0;
+    if (o->max_body_bytes == 0) o->max_body_bytes = d.max_body_bytes;
 }
 
 /* The backends by URL scheme (case-insensitive, "SCHEME://..."), with the
@@ -108,8 +98,7 @@ static int unsupported(const rc_source *s, rc_err *e)
 
 static void source_free(rc_source *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     free(s->url);
     free(s->shown);
     free((char *)s->opts.ca_bundle);
@@ -128,8 +117,7 @@ static char *redacted_copy(const char *url)
 
 int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out, rc_err *e)
 {
-    if (!out)
-        return rc_err_set(e, RC_EINVAL, "rc_source_open: no output pointer");
+    if (!out) return rc_err_set(e, RC_EINVAL, "rc_source_open: no output pointer");
     *out = NULL;
     if (!url || !*url)
         return rc_err_set(e, RC_EINVAL,
@@ -164,10 +152,8 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
 
 void rc_source_close(rc_source *s)
 {
-    if (!s)
-        return;
-    if (s->ops && s->ops->close)
-        s->ops->close(s);
+    if (!s) return;
+    if (s->ops && s->ops->close) s->ops->close(s);
     source_free(s);
 }
 
@@ -185,7 +171,8 @@ int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc
                          void *ud, rc_err *e)
 {
     if (!s || !s->ops || !cb || (nreq && !reqs))
-        return rc_err_set(e, RC_EINVAL, "rc_source_fetch_many: missing source, requests or callback");
+        return rc_err_set(e, RC_EINVAL,
+                          "rc_source_fetch_many: missing source, requests or callback");
     for (size_t i = 0; i < nreq; i++) {
         if (reqs[i].n && !reqs[i].lines)
             return rc_err_set(e, RC_EINVAL, "rc_source_fetch_many: request %zu has no lines", i);
@@ -200,7 +187,6 @@ int rc_source_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, rc
             }
         }
     }
-    if (nreq == 0)
-        return RC_OK;
+    if (nreq == 0) return RC_OK;
     return s->ops->fetch_many(s, reqs, nreq, cb, ud, e);
 }

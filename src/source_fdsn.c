@@ -72,7 +72,7 @@ typedef struct fdsn_part {
     rc_buf post;
     rc_buf body;
     double retry_after; /* seconds, -1 when absent */
-    size_t limit;     /* max_body_bytes */
+    size_t limit;       /* max_body_bytes */
     int too_big, nomem;
     char curl_err[CURL_ERROR_SIZE];
     char ctype[80]; /* Content-Type of the last answer, printable, "" when none */
@@ -109,8 +109,7 @@ typedef struct fetch_run {
 static fdsn_part *part_new(fdsn_req *req, const rc_fetch_line *lines, size_t n)
 {
     fdsn_part *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p->lines = malloc((n ? n : 1) * sizeof *lines);
     if (!p->lines) {
         free(p);
@@ -132,8 +131,7 @@ static fdsn_part *part_new(fdsn_req *req, const rc_fetch_line *lines, size_t n)
 
 static void part_free(fetch_run *r, fdsn_part *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     part_free(r, p->sub[0]);
     part_free(r, p->sub[1]);
     if (p->easy) {
@@ -152,8 +150,7 @@ static int queue_push(fetch_run *r, fdsn_part *p)
     if (r->qlen == r->qcap) {
         size_t cap = r->qcap ? r->qcap * 2 : 64;
         fdsn_part **q = realloc(r->queue, cap * sizeof *q);
-        if (!q)
-            return RC_ENOMEM;
+        if (!q) return RC_ENOMEM;
         r->queue = q;
         r->qcap = cap;
     }
@@ -173,8 +170,7 @@ static void queue_drop_req(fetch_run *r, const fdsn_req *q)
 {
     size_t j = 0;
     for (size_t i = 0; i < r->qlen; i++)
-        if (r->queue[i]->req != q)
-            r->queue[j++] = r->queue[i];
+        if (r->queue[i]->req != q) r->queue[j++] = r->queue[i];
     r->qlen = j;
 }
 
@@ -256,8 +252,7 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(o->stall_timeout_s));
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o->ca_bundle)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
+    if (o->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
     curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
@@ -297,13 +292,11 @@ static double start_ready(fetch_run *r, rc_err *e, int *err)
         double t = p->not_before;
         if (o->rate_limit_rps > 0 && r->f->last_start > 0) {
             double slot = r->f->last_start + 1.0 / o->rate_limit_rps;
-            if (slot > t)
-                t = slot;
+            if (slot > t) t = slot;
         }
         if (t > now || r->active >= o->max_connections) {
             double w = t > now ? t - now : 0;
-            if (wait < 0 || w < wait)
-                wait = w;
+            if (wait < 0 || w < wait) wait = w;
             i++;
             continue;
         }
@@ -324,8 +317,7 @@ static void concat_leaves(const fdsn_part *p, rc_buf *out, int *nomem)
         concat_leaves(p->sub[0], out, nomem);
         concat_leaves(p->sub[1], out, nomem);
     } else if (p->state == PART_DONE && p->status == RC_OK) {
-        if (rc_buf_append(out, p->body.data, p->body.len))
-            *nomem = 1;
+        if (rc_buf_append(out, p->body.data, p->body.len)) *nomem = 1;
     }
 }
 
@@ -364,8 +356,7 @@ static void deliver(fetch_run *r, fdsn_req *q)
     part_free(r, q->root);
     q->root = NULL;
     r->delivered++;
-    if (r->cb(r->ud, q->index, &res))
-        r->stop = 1;
+    if (r->cb(r->ud, q->index, &res)) r->stop = 1;
     rc_buf_free(&res.data);
 }
 
@@ -397,8 +388,7 @@ static void first_line(const rc_buf *b, char *out, size_t n)
     for (; i < b->len && d[i] != '\n' && d[i] != '\r' && j + 1 < n; i++)
         out[j++] = isprint((unsigned char)d[i]) ? d[i] : '?';
     out[j] = '\0';
-    if (j == 0)
-        snprintf(out, n, "(empty body)");
+    if (j == 0) snprintf(out, n, "(empty body)");
 }
 
 /* Advice at the end of a message, by what went wrong. */
@@ -483,10 +473,8 @@ static void part_done(fetch_run *r, fdsn_part *p, int status)
 {
     p->state = PART_DONE;
     p->status = status;
-    if (status != RC_OK)
-        rc_buf_free(&p->body);
-    if (--p->req->open == 0)
-        deliver(r, p->req);
+    if (status != RC_OK) rc_buf_free(&p->body);
+    if (--p->req->open == 0) deliver(r, p->req);
 }
 
 /* The media type of a Content-Type header, printable, without parameters. */
@@ -677,8 +665,9 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
     } else {
         char line[200];
         first_line(&p->body, line, sizeof line);
-        int code = (st == 401 || st == 403) ? RC_EAUTH : (st >= 400 && st < 500) ? RC_EINVAL
-                                                                                  : RC_EIO;
+        int code = (st == 401 || st == 403)  ? RC_EAUTH
+                   : (st >= 400 && st < 500) ? RC_EINVAL
+                                             : RC_EIO;
         fail_part(r, p, code, "FDSN dataselect %s refused %s with HTTP %ld: %s%s", r->f->shown,
                   what, st, line,
                   code == RC_EAUTH ? "; the data centre refused access: check the credentials "
@@ -708,13 +697,11 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
     r.cb = cb;
     r.ud = ud;
     r.reqs = calloc(nreq, sizeof *r.reqs);
-    if (!r.reqs)
-        return rc_err_set(e, RC_ENOMEM, "out of memory preparing %zu requests", nreq);
+    if (!r.reqs) return rc_err_set(e, RC_ENOMEM, "out of memory preparing %zu requests", nreq);
     for (size_t i = 0; i < nreq; i++) {
         fdsn_req *q = &r.reqs[i];
         q->index = i;
-        if (reqs[i].n == 0)
-            continue; /* delivered as no data below */
+        if (reqs[i].n == 0) continue; /* delivered as no data below */
         q->root = part_new(q, reqs[i].lines, reqs[i].n);
         if (!q->root || queue_push(&r, q->root)) {
             run_free(&r);
@@ -723,8 +710,7 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
         q->open = 1;
     }
     for (size_t i = 0; i < nreq && !r.stop; i++)
-        if (!r.reqs[i].root)
-            deliver(&r, &r.reqs[i]);
+        if (!r.reqs[i].root) deliver(&r, &r.reqs[i]);
 
     int rc = RC_OK;
     while (!r.stop && r.delivered < nreq) {
@@ -748,18 +734,15 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
         CURLMsg *m;
         int left, completed = 0;
         while (!r.stop && (m = curl_multi_info_read(r.f->multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
+            if (m->msg != CURLMSG_DONE) continue;
             char *priv = NULL;
             curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
             CURLcode cc = m->data.result;
             on_complete(&r, (fdsn_part *)(void *)priv, cc);
             completed = 1;
         }
-        if (r.stop || r.delivered == nreq)
-            break;
-        if (completed)
-            continue; /* freed slots or new parts: try to start more first */
+        if (r.stop || r.delivered == nreq) break;
+        if (completed) continue; /* freed slots or new parts: try to start more first */
         long ms = 1000;
         if (wait >= 0 && r.active < s->opts.max_connections) {
             double w = wait * 1000.0;
@@ -780,10 +763,8 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
 static void fdsn_close(rc_source *s)
 {
     fdsn_impl *f = s->impl;
-    if (!f)
-        return;
-    if (f->multi)
-        curl_multi_cleanup(f->multi);
+    if (!f) return;
+    if (f->multi) curl_multi_cleanup(f->multi);
     curl_slist_free_all(f->headers);
     free(f->query_url);
     free(f->shown);
@@ -826,15 +807,12 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     /* Empty "Expect:" suppresses 100-continue (R2-style servers and some
      * proxies mishandle it); the bulk body is plain text. */
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (!h)
-        goto nomem;
+    if (!h) goto nomem;
     f->headers = h;
-    if (!(h = curl_slist_append(f->headers, "Content-Type: text/plain")))
-        goto nomem;
+    if (!(h = curl_slist_append(f->headers, "Content-Type: text/plain"))) goto nomem;
     f->headers = h;
     f->multi = curl_multi_init();
-    if (!f->multi)
-        goto nomem;
+    if (!f->multi) goto nomem;
     long maxc = s->opts.max_connections;
     curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxc);
     curl_multi_setopt(f->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, maxc);

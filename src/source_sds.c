@@ -36,8 +36,7 @@ typedef struct sds_impl {
  * that contains its start. tests/fdsn_server.py computes the same. */
 static hptime_t record_end(hptime_t start, int64_t nsamp, double rate)
 {
-    if (nsamp <= 0 || !(rate > 0))
-        return start + 1;
+    if (nsamp <= 0 || !(rate > 0)) return start + 1;
     hptime_t len = (hptime_t)floor((double)nsamp * 1000000.0 / rate + 0.5);
     return start + (len > 0 ? len : 1);
 }
@@ -63,8 +62,7 @@ static int read_file(const char *path, rc_buf *out, int *missing, rc_err *e)
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad)
-        return rc_err_set(e, RC_EIO, "read error on SDS file %s", path);
+    if (bad) return rc_err_set(e, RC_EIO, "read error on SDS file %s", path);
     return RC_OK;
 }
 
@@ -142,13 +140,12 @@ static int scan_day(const char *path, const rc_fetch_line *line, size_t max_byte
     return rc;
 }
 
-static int fetch_line(const sds_impl *sds, const rc_fetch_line *line, size_t max_bytes,
-                      rc_buf *out, rc_err *e)
+static int fetch_line(const sds_impl *sds, const rc_fetch_line *line, size_t max_bytes, rc_buf *out,
+                      rc_err *e)
 {
     /* Codes become path components: validation keeps "/" and ".." out. */
     int rc = rc_chan_validate(&line->chan, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     int64_t first = rc_day_start(line->start) - DAY_S;
     int64_t last = rc_day_start(line->end - 1);
     const rc_chan *c = &line->chan;
@@ -162,8 +159,7 @@ static int fetch_line(const sds_impl *sds, const rc_fetch_line *line, size_t max
         if (n < 0 || (size_t)n >= sizeof path)
             return rc_err_set(e, RC_EINVAL, "SDS path too long under %s", sds->root);
         rc = scan_day(path, line, max_bytes, out, e);
-        if (rc)
-            return rc;
+        if (rc) return rc;
     }
     return RC_OK;
 }

@@ -240,8 +240,7 @@ static void *par_worker(void *arg)
         return NULL; /* the indices left are run by the caller's thread */
     for (;;) {
         size_t i = __atomic_fetch_add(&p->next, 1, __ATOMIC_RELAXED);
-        if (i >= p->n)
-            break;
+        if (i >= p->n) break;
         p->fn(own, i, p->ud);
     }
     rc_store_close(own);
@@ -253,8 +252,7 @@ void rc_store_par_run(rc_store *s, int threads, size_t n, rc_store_par_fn fn, vo
     par_ctx p = {s, n, 0, fn, ud};
     if (threads > 1 && n > 8) {
         size_t nt = (size_t)threads < n / 4 ? (size_t)threads : n / 4;
-        if (nt < 2)
-            nt = 2;
+        if (nt < 2) nt = 2;
         pthread_t *tid = calloc(nt, sizeof *tid);
         size_t started = 0;
         for (size_t t = 0; tid && t < nt; t++)
@@ -268,8 +266,7 @@ void rc_store_par_run(rc_store *s, int threads, size_t n, rc_store_par_fn fn, vo
     }
     for (;;) {
         size_t i = __atomic_fetch_add(&p.next, 1, __ATOMIC_RELAXED);
-        if (i >= n)
-            break;
+        if (i >= n) break;
         fn(s, i, ud);
     }
 }

@@ -17,7 +17,7 @@ const char *rc_test_mseed_dir(void);
 #define RC_REQUIRE_MSEED()                                                                         \
     do {                                                                                           \
         if (!rc_test_mseed_dir())                                                                  \
-            cr_skip_test("SKIPPED: ../shared/data/mseed is absent, real-data test not run");      \
+            cr_skip_test("SKIPPED: ../shared/data/mseed is absent, real-data test not run");       \
     } while (0)
 
 /* Full path of a file in the real-data folder (static buffer per call site is

@@ -49,13 +49,14 @@ static void setup(void)
              rc_test_bin("r2cache-synth"), g_sds);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\"source\": \"sds://%s\", \"spans\": [\"10m\", \"1h\"],\n"
-             " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
-             " \"volcanoes\": [{\"name\": \"racevol\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"CCA\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 10}]}]}\n",
-             g_sds);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"sds://%s\", \"spans\": [\"10m\", \"1h\"],\n"
+        " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
+        " \"volcanoes\": [{\"name\": \"racevol\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"CCA\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 10}]}]}\n",
+        g_sds);
     cr_assert_eq(rc_test_write_file(g_cfg, json, strlen(json)), 0);
 }
 
@@ -72,8 +73,7 @@ typedef struct keyset {
 static int collect(void *ud, const rc_obj_info *obj)
 {
     keyset *ks = ud;
-    if (ks->n < MAX_KEYS)
-        ks->keys[ks->n++] = strdup(obj->key);
+    if (ks->n < MAX_KEYS) ks->keys[ks->n++] = strdup(obj->key);
     return 0;
 }
 
@@ -97,10 +97,8 @@ static void check_store(const char *url, const char *prefix, int trial, size_t *
     int seen[MAX_KEYS] = {0};
     size_t chunks = 0;
     for (size_t i = 0; i < ks.n; i++) {
-        if (ends_with(ks.keys[i], ".bin.zst"))
-            chunks++;
-        if (!ends_with(ks.keys[i], ".json"))
-            continue;
+        if (ends_with(ks.keys[i], ".bin.zst")) chunks++;
+        if (!ends_with(ks.keys[i], ".json")) continue;
         rc_key_info info;
         cr_assert_eq(rc_key_parse(RC_LAYOUT_SEED, ks.keys[i] + plen, &info, &e), RC_OK,
                      "trial %d: %s: %s", trial, ks.keys[i], e.msg);
@@ -155,7 +153,8 @@ static void check_store(const char *url, const char *prefix, int trial, size_t *
 static pid_t spawn(const char *args, const char *store)
 {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "exec %s %s --config '%s' --store '%s' --log-level error "
+    snprintf(cmd, sizeof cmd,
+             "exec %s %s --config '%s' --store '%s' --log-level error "
              ">/dev/null 2>&1",
              rc_test_bin("r2cache"), args, g_cfg, store);
     pid_t pid = fork();
@@ -189,8 +188,7 @@ static void trials(const char *base_url, const char *label, int n)
         p[np++] = spawn("run --now 2025-11-04T02:02:00Z --lookback 2h", store);
         p[np++] = spawn("fill --from 2025-11-04T00:00:00Z --to 2025-11-04T02:00:00Z", store);
         p[np++] = spawn("fill --from 2025-11-04T00:00:00Z --to 2025-11-04T02:00:00Z", store);
-        if (reindex)
-            p[np++] = spawn("reindex --all", store);
+        if (reindex) p[np++] = spawn("reindex --all", store);
         for (int i = 0; i < np; i++) {
             int status;
             waitpid(p[i], &status, 0);
@@ -208,8 +206,9 @@ static void trials(const char *base_url, const char *label, int n)
     const char *path = getenv("RC_FAULT_LOG");
     FILE *f = path && *path ? fopen(path, "a") : NULL;
     if (f) {
-        fprintf(f, "concurrency\t%s\t%d trials of run + 2 fills%s at once\tevery chunk exactly "
-                   "once in its manifest\n",
+        fprintf(f,
+                "concurrency\t%s\t%d trials of run + 2 fills%s at once\tevery chunk exactly "
+                "once in its manifest\n",
                 label, n, reindex ? " + reindex" : "");
         fclose(f);
     }
@@ -233,15 +232,12 @@ Test(concurrency, rgw, .init = setup, .fini = teardown, .timeout = 600)
     char *save = NULL;
     const char *bucket = NULL;
     for (char *line = strtok_r(b.data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        if (strncmp(line, "export ", 7) == 0)
-            line += 7;
+        if (strncmp(line, "export ", 7) == 0) line += 7;
         char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = '\0';
         setenv(line, eq + 1, 1);
-        if (strcmp(line, "RC_TEST_BUCKET") == 0)
-            bucket = eq + 1;
+        if (strcmp(line, "RC_TEST_BUCKET") == 0) bucket = eq + 1;
     }
     cr_assert(bucket, "%s names no RC_TEST_BUCKET", env);
     char url[512];

@@ -24,9 +24,9 @@ Test(config, s3_block_is_read_and_checked_field_by_field)
 {
     rc_config c;
     rc_err e;
-    cr_assert_eq(parse("{\"region\": \"auto\", \"addressing\": \"path\", \"stall_timeout_s\": 7}",
-                       &c, &e),
-                 RC_OK, "%s", e.msg);
+    cr_assert_eq(
+        parse("{\"region\": \"auto\", \"addressing\": \"path\", \"stall_timeout_s\": 7}", &c, &e),
+        RC_OK, "%s", e.msg);
     cr_assert_str_eq(c.s3_region, "auto");
     cr_assert_str_eq(c.s3_addressing, "path");
     cr_assert_float_eq(c.s3_stall_timeout_s, 7.0, 1e-9);

@@ -56,8 +56,7 @@ static size_t g_root_len;
 static int walk_cb(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
     (void)st;
-    if (type != FTW_F)
-        return 0;
+    if (type != FTW_F) return 0;
     g_walk->files++;
     const char *name = path + ftw->base;
     if (name[0] == '.' || g_walk->n >= MAX_KEYS)
@@ -94,8 +93,7 @@ static void snap_take(const char *root, snap *s)
     g_walk = s;
     g_root_len = strlen(root);
     struct stat st;
-    if (stat(root, &st) == 0)
-        nftw(root, walk_cb, 16, FTW_PHYS);
+    if (stat(root, &st) == 0) nftw(root, walk_cb, 16, FTW_PHYS);
     size_t idx[MAX_KEYS];
     for (size_t i = 0; i < s->n; i++)
         idx[i] = i;
@@ -136,8 +134,7 @@ static int ends_with(const char *s, const char *suf)
 static const char *snap_find(const snap *s, const char *key)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->keys[i], key) == 0)
-            return s->paths[i];
+        if (strcmp(s->keys[i], key) == 0) return s->paths[i];
     return NULL;
 }
 
@@ -163,8 +160,7 @@ static void strip_times(cJSON *j)
 static cJSON *load_json(const char *path)
 {
     rc_buf b = RC_BUF_INIT;
-    if (rc_test_read_file(path, &b) != 0)
-        return NULL;
+    if (rc_test_read_file(path, &b) != 0) return NULL;
     cJSON *j = cJSON_ParseWithLength(b.data, b.len);
     rc_buf_free(&b);
     return j;
@@ -179,10 +175,8 @@ static size_t check_crash_state(const snap *s, const char *when)
 {
     size_t indexed = 0, blobs = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (ends_with(s->keys[i], ".bin.zst"))
-            blobs++;
-        if (!ends_with(s->keys[i], ".json"))
-            continue;
+        if (ends_with(s->keys[i], ".bin.zst")) blobs++;
+        if (!ends_with(s->keys[i], ".json")) continue;
         rc_key_info info;
         rc_err e;
         cr_assert_eq(rc_key_parse(RC_LAYOUT_SEED, s->keys[i], &info, &e), RC_OK,
@@ -200,7 +194,8 @@ static size_t check_crash_state(const snap *s, const char *when)
             const cJSON *en;
             cJSON_ArrayForEach(en, list)
             {
-                const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(en, "start"));
+                const char *st =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(en, "start"));
                 int hh, mm, ss;
                 cr_assert(st && sscanf(st, "%d:%d:%d", &hh, &mm, &ss) == 3);
                 rc_chunk_id id;
@@ -240,12 +235,12 @@ static const char *first_difference(const cJSON *a, const cJSON *b)
         int n = cJSON_GetArraySize(x), m = cJSON_GetArraySize(y);
         for (int i = 0; i < n || i < m; i++) {
             const cJSON *ex = cJSON_GetArrayItem(x, i), *ey = cJSON_GetArrayItem(y, i);
-            if (ex && ey && cJSON_Compare(ex, ey, 1))
-                continue;
+            if (ex && ey && cJSON_Compare(ex, ey, 1)) continue;
             char *sx = ex ? cJSON_PrintUnformatted(ex) : NULL;
             char *sy = ey ? cJSON_PrintUnformatted(ey) : NULL;
-            snprintf(msg, sizeof msg, "list %s (%d vs %d entries), entry %d:\nclean: %s\nafter crash: %s",
-                     x->string, n, m, i, sx ? sx : "(none)", sy ? sy : "(none)");
+            snprintf(msg, sizeof msg,
+                     "list %s (%d vs %d entries), entry %d:\nclean: %s\nafter crash: %s", x->string,
+                     n, m, i, sx ? sx : "(none)", sy ? sy : "(none)");
             free(sx);
             free(sy);
             return msg;
@@ -256,8 +251,8 @@ static const char *first_difference(const cJSON *a, const cJSON *b)
         const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
         if (!y || !cJSON_Compare(x, y, 1)) {
             char *sx = cJSON_PrintUnformatted(x), *sy = y ? cJSON_PrintUnformatted(y) : NULL;
-            snprintf(msg, sizeof msg, "field %s: clean %.1000s, after crash %.1000s", x->string,
-                     sx, sy ? sy : "(absent)");
+            snprintf(msg, sizeof msg, "field %s: clean %.1000s, after crash %.1000s", x->string, sx,
+                     sy ? sy : "(absent)");
             free(sx);
             free(sy);
             return msg;
@@ -336,7 +331,8 @@ static int run_and_kill(char *const argv[], const char *store, size_t files_at, 
             *rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
             return 0;
         }
-        if ((files_at && count_files(store) >= files_at) || (delay_s > 0 && now_s() - t0 >= delay_s)) {
+        if ((files_at && count_files(store) >= files_at) ||
+            (delay_s > 0 && now_s() - t0 >= delay_s)) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             return 1;
@@ -363,26 +359,28 @@ static void setup(void)
     snprintf(g_sds, sizeof g_sds, "%s/sds", g_dir);
     snprintf(g_cfg, sizeof g_cfg, "%s/config.json", g_dir);
     char cmd[16384];
-    snprintf(cmd, sizeof cmd,
-             "%s sds --out '%s' --rate 20 --from 2025-11-04T00:00:00Z --to 2025-11-05T00:00:00Z "
-             "--chan XX.CRA..HHZ --chan XX.CRB.00.BHZ --gap 2025-11-04T13:00:00Z/2025-11-04T13:25:00Z "
-             ">/dev/null",
-             rc_test_bin("r2cache-synth"), g_sds);
+    snprintf(
+        cmd, sizeof cmd,
+        "%s sds --out '%s' --rate 20 --from 2025-11-04T00:00:00Z --to 2025-11-05T00:00:00Z "
+        "--chan XX.CRA..HHZ --chan XX.CRB.00.BHZ --gap 2025-11-04T13:00:00Z/2025-11-04T13:25:00Z "
+        ">/dev/null",
+        rc_test_bin("r2cache-synth"), g_sds);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
     static const char *const delay[] = {"--delay-ms", "30", NULL};
     g_server = rc_test_fdsn_start(g_sds, delay, &g_port);
     cr_assert(g_server > 0, "FDSN test server did not start");
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\"source\": \"http://127.0.0.1:%d\",\n"
-             " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
-             " \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.1},\n"
-             " \"volcanoes\": [{\"name\": \"crashvol\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"CRA\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 20},\n"
-             "  {\"network\": \"XX\", \"station\": \"CRB\", \"location\": \"00\", \"channel\": \"BHZ\", "
-             "\"sample_rate\": 20}]}]}\n",
-             g_port);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"http://127.0.0.1:%d\",\n"
+        " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"1s\"},\n"
+        " \"fetch\": {\"max_attempts\": 2, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.1},\n"
+        " \"volcanoes\": [{\"name\": \"crashvol\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"CRA\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "  {\"network\": \"XX\", \"station\": \"CRB\", \"location\": \"00\", \"channel\": \"BHZ\", "
+        "\"sample_rate\": 20}]}]}\n",
+        g_port);
     cr_assert_eq(rc_test_write_file(g_cfg, json, strlen(json)), 0);
 }
 
@@ -396,11 +394,9 @@ static void teardown(void)
 static void fault_log(const char *what, int kills, int between, const char *outcome)
 {
     const char *path = getenv("RC_FAULT_LOG");
-    if (!path || !*path)
-        return;
+    if (!path || !*path) return;
     FILE *f = fopen(path, "a");
-    if (!f)
-        return;
+    if (!f) return;
     fprintf(f, "crash\t%s\t%d SIGKILLs, %d between a blob and its manifest entry\t%s\n", what,
             kills, between, outcome);
     fclose(f);
@@ -466,11 +462,11 @@ static void crash_trials(const char *cmd)
                 snap_take(store, &s);
                 char when[128];
                 snprintf(when, sizeof when, "%s trial %d after kill %d", cmd, t, k + 1);
-                if (check_crash_state(&s, when) > 0)
-                    between++;
+                if (check_crash_state(&s, when) > 0) between++;
                 snap_free(&s);
             } else {
-                cr_assert_eq(rc, 0, "%s trial %d finished before the kill with exit %d", cmd, t, rc);
+                cr_assert_eq(rc, 0, "%s trial %d finished before the kill with exit %d", cmd, t,
+                             rc);
             }
         }
         rc = run_to_end(argv);
@@ -493,7 +489,8 @@ static void crash_trials(const char *cmd)
               "apart from timestamps); never an entry without its blob or twice");
     /* at least 25 per command: run and fill together are killed 50 times or more */
     cr_assert_geq(kills, 25, "only %d kills landed before %s finished", kills, cmd);
-    cr_assert_geq(between, 3, "only %d kills landed between a blob and its manifest entry", between);
+    cr_assert_geq(between, 3, "only %d kills landed between a blob and its manifest entry",
+                  between);
 }
 
 Test(crash, run_killed_anywhere_loses_nothing, .init = setup, .fini = teardown, .timeout = 600)

@@ -58,8 +58,7 @@ static void make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete-2", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     const char *synth = rc_test_bin("r2cache-synth");
     char cmd[32768];
     snprintf(cmd, sizeof cmd,
@@ -83,8 +82,8 @@ static void make_sds(void)
              "--gap 2025-11-04T08:09:30Z/2025-11-04T08:10:00Z "
              "--gap 2025-11-04T09:00:00Z/2025-11-04T09:00:20Z && "
              "touch '%s'",
-             g_sds, g_sds_full, g_sds_less, synth, g_sds, synth, g_sds, synth, g_sds, synth,
-             g_sds, synth, g_sds_full, synth, g_sds_less, synth, g_sds, marker);
+             g_sds, g_sds_full, g_sds_less, synth, g_sds, synth, g_sds, synth, g_sds, synth, g_sds,
+             synth, g_sds_full, synth, g_sds_less, synth, g_sds, marker);
     rc_buf err = RC_BUF_INIT;
     int rc = rc_test_sh(cmd, NULL, &err);
     cr_assert_eq(rc, 0, "r2cache-synth failed: %s", err.data ? err.data : "");
@@ -96,19 +95,24 @@ static void make_sds(void)
 static void write_config_with(int max_attempts, const char *extra)
 {
     char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"source\": \"http://127.0.0.1:%d\",\n"
-             "  \"store\": \"%s\",\n"
-             "  \"fetch\": {\"max_attempts\": %d, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 2,\n"
-             "             \"timeout_s\": 20, \"stall_timeout_s\": 2},\n"
-             "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "    {\"network\": \"XX\", \"station\": \"HOL\", \"location\": \"\", \"channel\": \"BHZ\", \"sample_rate\": 10},\n"
-             "    {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": 20},\n"
-             "    {\"network\": \"XX\", \"station\": \"KIG\", \"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": 20},\n"
-             "    {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", \"sample_rate\": 20}%s%s\n"
-             "  ]}]\n}\n",
-             g_port, g_store_url, max_attempts, *extra ? ",\n    " : "", extra);
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"source\": \"http://127.0.0.1:%d\",\n"
+        "  \"store\": \"%s\",\n"
+        "  \"fetch\": {\"max_attempts\": %d, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 2,\n"
+        "             \"timeout_s\": 20, \"stall_timeout_s\": 2},\n"
+        "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "    {\"network\": \"XX\", \"station\": \"HOL\", \"location\": \"\", \"channel\": \"BHZ\", "
+        "\"sample_rate\": 10},\n"
+        "    {\"network\": \"XX\", \"station\": \"KIL\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "    {\"network\": \"XX\", \"station\": \"KIG\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20},\n"
+        "    {\"network\": \"XX\", \"station\": \"GAP\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 20}%s%s\n"
+        "  ]}]\n}\n",
+        g_port, g_store_url, max_attempts, *extra ? ",\n    " : "", extra);
     cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
 }
 
@@ -153,14 +157,11 @@ static void teardown(void)
 static int fill(const char *more, cJSON **sum, rc_buf *err_out)
 {
     char args[4096];
-    snprintf(args, sizeof args, "fill --config '%s' --json --log-format text %s", g_config,
-             more);
+    snprintf(args, sizeof args, "fill --config '%s' --json --log-format text %s", g_config, more);
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
     int rc = rc_test_r2cache(args, &out, &err);
-    if (sum)
-        *sum = out.data ? cJSON_Parse(out.data) : NULL;
-    if (err_out)
-        rc_buf_append(err_out, err.data ? err.data : "", err.len);
+    if (sum) *sum = out.data ? cJSON_Parse(out.data) : NULL;
+    if (err_out) rc_buf_append(err_out, err.data ? err.data : "", err.len);
     rc_buf_free(&out);
     rc_buf_free(&err);
     return rc;
@@ -314,8 +315,7 @@ static void del_key(const char *key)
 /* Timestamps differ between runs by design; everything else must not. */
 static void strip_times(cJSON *j)
 {
-    if (!j)
-        return;
+    if (!j) return;
     if (cJSON_IsObject(j)) {
         cJSON_DeleteItemFromObjectCaseSensitive(j, "written_at");
         cJSON_DeleteItemFromObjectCaseSensitive(j, "created_at");
@@ -332,8 +332,7 @@ static void assert_same_store(const snap *a, const snap *b, const char *what)
     for (size_t i = 0; i < a->n; i++) {
         cr_assert_str_eq(a->v[i].key, b->v[i].key, "%s: key %zu", what, i);
         if (!is_manifest(a->v[i].key)) {
-            cr_assert_str_eq(a->v[i].etag, b->v[i].etag, "%s: blob %s differs", what,
-                             a->v[i].key);
+            cr_assert_str_eq(a->v[i].etag, b->v[i].etag, "%s: blob %s differs", what, a->v[i].key);
             cr_assert_eq(a->v[i].size, b->v[i].size);
         }
     }
@@ -343,8 +342,7 @@ static void assert_same_manifests(cJSON **ref, const snap *s, const char *what)
 {
     size_t k = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (!is_manifest(s->v[i].key))
-            continue;
+        if (!is_manifest(s->v[i].key)) continue;
         cJSON *m = get_json(s->v[i].key);
         strip_times(m);
         cr_assert(ref[k], "%s: unexpected manifest %s", what, s->v[i].key);
@@ -390,8 +388,7 @@ static int walk_cb(const char *p, const struct stat *st, int type, struct FTW *f
 
 static char *mtimes(void)
 {
-    if (!g_store_dir[0])
-        return strdup("");
+    if (!g_store_dir[0]) return strdup("");
     rc_buf_free(&g_walk);
     g_walk = (rc_buf)RC_BUF_INIT;
     nftw(g_store_dir, walk_cb, 16, FTW_PHYS);
@@ -413,15 +410,15 @@ static void clear_store(void)
 static void drop_entries(const char *mkey, const char *list, const char *const *starts, size_t n)
 {
     cJSON *m = get_json(mkey);
-    cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), list);
+    cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), list);
     cr_assert(cJSON_IsArray(l));
     for (size_t k = 0; k < n; k++) {
         int idx = 0, found = -1;
         const cJSON *it;
         cJSON_ArrayForEach(it, l)
         {
-            if (strcmp(str(it, "start"), starts[k]) == 0)
-                found = idx;
+            if (strcmp(str(it, "start"), starts[k]) == 0) found = idx;
             idx++;
         }
         cr_assert(found >= 0, "no entry %s in %s", starts[k], mkey);
@@ -441,8 +438,8 @@ static void hol_key(char *out, size_t cap, const char *day, int h, int m, int sp
         snprintf(nextday, sizeof nextday, "%.8s%02d", day, atoi(day + 8) + 1);
         eday = nextday;
     }
-    snprintf(out, cap, HOL_DIR "XX_HOL__BHZ_10Hz_%s-%02d-%02d-00_to_%s-%02d-%02d-00.bin.zst", day, h,
-             m, eday, e / 60, e % 60);
+    snprintf(out, cap, HOL_DIR "XX_HOL__BHZ_10Hz_%s-%02d-%02d-00_to_%s-%02d-%02d-00.bin.zst", day,
+             h, m, eday, e / 60, e % 60);
 }
 
 TestSuite(fill, .init = setup, .fini = teardown, .timeout = 300);
@@ -491,9 +488,13 @@ static size_t punch_holes(char (*deleted)[512])
     size_t nd = 0;
     char key[512];
     /* minor: 01:00-01:30; moderate: 04:00-07:00; critical: day 1 20:00 to day 2 10:00 */
-    struct { const char *day; int h0, h1; } runs[] = {
-        {"2025-11-04", 60, 90}, {"2025-11-04", 240, 420}, {"2025-11-04", 1200, 1440},
-        {"2025-11-05", 0, 600}};
+    struct {
+        const char *day;
+        int h0, h1;
+    } runs[] = {{"2025-11-04", 60, 90},
+                {"2025-11-04", 240, 420},
+                {"2025-11-04", 1200, 1440},
+                {"2025-11-05", 0, 600}};
     for (size_t r = 0; r < 4; r++) {
         const char *starts[200];
         char sbuf[200][16];
@@ -682,9 +683,9 @@ Test(fill, dry_run_prints_the_plan_and_changes_nothing)
         /* against a local store that does not exist yet: the plan, and no directory */
         struct stat st;
         cr_assert_neq(stat(g_store_dir, &st), 0);
-        cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-05 --dry-run",
-                          NULL, NULL),
-                     0);
+        cr_assert_eq(
+            fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-05 --dry-run", NULL, NULL),
+            0);
         cr_assert_neq(stat(g_store_dir, &st), 0, "the dry run created %s", g_store_dir);
     }
     cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06", NULL, NULL), 0);
@@ -710,8 +711,8 @@ Test(fill, dry_run_prints_the_plan_and_changes_nothing)
     rc_buf_free(&out);
 
     cJSON *p = NULL;
-    cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06 --dry-run", &p, NULL),
-                 0);
+    cr_assert_eq(
+        fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06 --dry-run", &p, NULL), 0);
     cr_assert(p);
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p, "dry_run")));
     cr_assert_eq(num(p, "windows"), 296);
@@ -778,8 +779,7 @@ Test(fill, invalid_input_is_refused_before_any_request)
 static pid_t start_fill(const char *more)
 {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd,
-             "exec %s fill --config '%s' --log-format text %s >/dev/null 2>&1",
+    snprintf(cmd, sizeof cmd, "exec %s fill --config '%s' --log-format text %s >/dev/null 2>&1",
              rc_test_bin("r2cache"), g_config, more);
     pid_t pid = fork();
     if (pid == 0) {
@@ -824,12 +824,9 @@ Test(fill, sigkill_at_any_point_then_rerun_equals_an_uninterrupted_fill, .timeou
                 done = 1;
                 break;
             }
-            if (points[i] >= 0 && (now_s() - t0) * 1000 >= points[i])
-                break;
-            if (points[i] < 0 && count_keys() >= (size_t)-points[i])
-                break;
-            if (now_s() - t0 > 60)
-                cr_assert_fail("kill point %d never reached", points[i]);
+            if (points[i] >= 0 && (now_s() - t0) * 1000 >= points[i]) break;
+            if (points[i] < 0 && count_keys() >= (size_t)-points[i]) break;
+            if (now_s() - t0 > 60) cr_assert_fail("kill point %d never reached", points[i]);
             struct timespec ts = {0, 5 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
@@ -841,8 +838,8 @@ Test(fill, sigkill_at_any_point_then_rerun_equals_an_uninterrupted_fill, .timeou
         size_t had = count_keys();
         rc_buf err = RC_BUF_INIT;
         int rc = fill(range, &sum, &err);
-        cr_assert_eq(rc, 0, "rerun after kill point %d (%zu keys stored): exit %d: %s",
-                     points[i], had, rc, err.data);
+        cr_assert_eq(rc, 0, "rerun after kill point %d (%zu keys stored): exit %d: %s", points[i],
+                     had, rc, err.data);
         rc_buf_free(&err);
         cr_assert_eq(num(sum, "chunks_failed"), 0);
         /* nothing stored is fetched again */
@@ -927,8 +924,7 @@ Test(fill, sigterm_stops_cleanly_and_a_rerun_finishes)
     int status = 0;
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status), "killed by the signal instead of stopping");
-    cr_assert(WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 0, "exit %d",
-              WEXITSTATUS(status));
+    cr_assert(WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 0, "exit %d", WEXITSTATUS(status));
     server("/control", "{\"delay_ms\": 0}", NULL);
     cJSON *sum = NULL;
     cr_assert_eq(fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06", &sum, NULL), 0);
@@ -943,7 +939,8 @@ Test(fill, sigterm_stops_cleanly_and_a_rerun_finishes)
 
 static const cJSON *entry(const cJSON *m, const char *list, const char *start)
 {
-    const cJSON *l = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), list);
+    const cJSON *l =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(m, "chunks"), list);
     const cJSON *it;
     cJSON_ArrayForEach(it, l) if (strcmp(str(it, "start"), start) == 0) return it;
     cr_assert_fail("no %s entry %s", list, start);
@@ -1038,7 +1035,8 @@ static double timed_fill(const char *more, int want_exit, cJSON **sum)
 
 Test(fill, data_centre_answers_give_the_documented_outcome)
 {
-    const char *hour = "--station XX.HOL..BHZ --from 2025-11-04T00:00:00Z --to 2025-11-04T01:00:00Z";
+    const char *hour =
+        "--station XX.HOL..BHZ --from 2025-11-04T00:00:00Z --to 2025-11-04T01:00:00Z";
     cJSON *sum = NULL;
 
     /* 204: no data, not a failure; nothing written, exit 0 */

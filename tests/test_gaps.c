@@ -52,12 +52,13 @@ static void setup(void)
         snprintf(g_store_url, sizeof g_store_url, "%s/store", g_dir);
     snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
     char json[8192];
-    snprintf(json, sizeof json,
-             "{\"source\": \"sds://%s\", \"store\": \"%s\",\n"
-             " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "   {\"network\": \"XX\", \"station\": \"TST\", \"location\": \"\", \"channel\": \"HHZ\", "
-             "\"sample_rate\": 10}]}]}\n",
-             g_sds, g_store_url);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"sds://%s\", \"store\": \"%s\",\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "   {\"network\": \"XX\", \"station\": \"TST\", \"location\": \"\", \"channel\": \"HHZ\", "
+        "\"sample_rate\": 10}]}]}\n",
+        g_sds, g_store_url);
     cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
 }
 
@@ -156,7 +157,8 @@ Test(gaps, table_json_schema_exit_status_and_provisional_chunks)
     }
     for (int m = 600; m < 780; m += 10) {
         snprintf(key, sizeof key,
-                 TST_DIR "XX_TST__HHZ_10Hz_2025-11-04-%02d-%02d-00_to_2025-11-04-%02d-%02d-00.bin.zst",
+                 TST_DIR
+                 "XX_TST__HHZ_10Hz_2025-11-04-%02d-%02d-00_to_2025-11-04-%02d-%02d-00.bin.zst",
                  m / 60, m % 60, (m + 10) / 60, (m + 10) % 60);
         del_key(key);
     }
@@ -189,9 +191,11 @@ Test(gaps, table_json_schema_exit_status_and_provisional_chunks)
     cr_assert(j);
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gaps");
     cr_assert_eq(cJSON_GetArraySize(g), 2);
-    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(g, 1), "severity")->valuestring,
-                     "critical");
-    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(g, 1), "hours")->valuedouble, 3);
+    cr_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(g, 1), "severity")->valuestring,
+        "critical");
+    cr_assert_eq(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(g, 1), "hours")->valuedouble,
+                 3);
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "provisional");
     cr_assert_eq(cJSON_GetArraySize(p), 2);
     cr_assert_float_eq(
@@ -208,9 +212,10 @@ Test(gaps, table_json_schema_exit_status_and_provisional_chunks)
     j = cJSON_Parse(out.data);
     cr_assert(j);
     cr_assert_eq(cJSON_GetObjectItemCaseSensitive(j, "windows_expected")->valuedouble, 146);
-    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(
-                         cJSON_GetObjectItemCaseSensitive(j, "time_range"), "end")->valuestring,
-                     "2025-11-06T00:00:00Z");
+    cr_assert_str_eq(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "time_range"), "end")
+            ->valuestring,
+        "2025-11-06T00:00:00Z");
     cJSON_Delete(j);
     rc_buf_free(&out);
     cr_assert_eq(rc, 1);

@@ -27,21 +27,25 @@ static void plant_holes(rc_store *st)
         int h2 = (m + 1) / 6, mi2 = ((m + 1) % 6) * 10;
         if (h2 == 24)
             snprintf(key, sizeof key,
-                     BBB_DIR "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-%02d-00_to_2025-11-05-00-00-00.bin.zst",
+                     BBB_DIR
+                     "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-%02d-00_to_2025-11-05-00-00-00.bin.zst",
                      h, mi);
         else
             snprintf(key, sizeof key,
-                     BBB_DIR "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-%02d-00_to_2025-11-04-%02d-%02d-00.bin.zst",
+                     BBB_DIR
+                     "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-%02d-00_to_2025-11-04-%02d-%02d-00.bin.zst",
                      h, mi, h2, mi2);
         fx_delete(st, key);
     }
     for (int h = 0; h < 24; h += 6) {
         if (h == 18)
             snprintf(key, sizeof key,
-                     BBB_DIR "XX_BBB_00_BHZ_1Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst");
+                     BBB_DIR
+                     "XX_BBB_00_BHZ_1Hz_2025-11-04-18-00-00_to_2025-11-05-00-00-00.bin.zst");
         else
             snprintf(key, sizeof key,
-                     BBB_DIR "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-00-00_to_2025-11-04-%02d-00-00.bin.zst",
+                     BBB_DIR
+                     "XX_BBB_00_BHZ_1Hz_2025-11-04-%02d-00-00_to_2025-11-04-%02d-00-00.bin.zst",
                      h, h + 6);
         fx_delete(st, key);
     }
@@ -246,8 +250,7 @@ static const char *chromium(void)
     static const char *const c[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser",
                                     "/usr/bin/google-chrome", NULL};
     for (int i = 0; c[i]; i++)
-        if (access(c[i], X_OK) == 0)
-            return c[i];
+        if (access(c[i], X_OK) == 0) return c[i];
     return NULL;
 }
 
@@ -257,8 +260,7 @@ Test(inventory, html_grid_renders_in_headless_chromium)
     plant_holes(st);
     char html[4400], args[9000];
     snprintf(html, sizeof html, "%s/inv.html", g_dir);
-    snprintf(args, sizeof args, "inventory --config '%s' --scope all --html '%s'", g_config,
-             html);
+    snprintf(args, sizeof args, "inventory --config '%s' --scope all --html '%s'", g_config, html);
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
     cr_assert_eq(fx_r2(args, &out, &err), 0, "%s", err.data ? err.data : "");
     rc_buf page = RC_BUF_INIT;
@@ -304,11 +306,10 @@ Test(inventory, json_of_every_scope_matches_its_schema)
 {
     if (rc_test_sh("python3 -c 'import jsonschema' 2>/dev/null", NULL, NULL) != 0)
         cr_skip_test("SKIPPED: python3 jsonschema is not installed; schemas not checked");
-    static const char *const runs[][2] = {
-        {"station", "--scope station --station XX.AAA..HHZ"},
-        {"volcano", "--scope volcano --volcano kilauea"},
-        {"location", "--scope location --location alaska"},
-        {"all", "--scope all"}};
+    static const char *const runs[][2] = {{"station", "--scope station --station XX.AAA..HHZ"},
+                                          {"volcano", "--scope volcano --volcano kilauea"},
+                                          {"location", "--scope location --location alaska"},
+                                          {"all", "--scope all"}};
     for (int i = 0; i < 4; i++) {
         char cmd[16384];
         snprintf(cmd, sizeof cmd,
@@ -324,11 +325,12 @@ Test(inventory, json_of_every_scope_matches_its_schema)
     }
     /* and a stored summary validates against the summary schema */
     char cmd[16384];
-    snprintf(cmd, sizeof cmd,
-             "python3 -c 'import json, jsonschema; "
-             "s = json.load(open(\"%s/schemas/inventory-summary.schema.json\")); "
-             "jsonschema.validate(json.load(open(\"%s/index/kilauea/XX.AAA..HHZ/2025-11.json\")), s)'",
-             RC_SOURCE_DIR, g_store_url);
+    snprintf(
+        cmd, sizeof cmd,
+        "python3 -c 'import json, jsonschema; "
+        "s = json.load(open(\"%s/schemas/inventory-summary.schema.json\")); "
+        "jsonschema.validate(json.load(open(\"%s/index/kilauea/XX.AAA..HHZ/2025-11.json\")), s)'",
+        RC_SOURCE_DIR, g_store_url);
     if (!getenv("RC_TEST_STORE_URL")) {
         rc_buf err = RC_BUF_INIT;
         cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "summary: %s", err.data ? err.data : "");

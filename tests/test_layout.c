@@ -492,8 +492,7 @@ static void snapshot(snap *s, int with_dotfiles)
     char cmd[8400];
     /* index/ is inventory's summary cache, not part of the layout */
     snprintf(cmd, sizeof cmd, "cd '%s' && find . -type f ! -path './index/*' %s | LC_ALL=C sort",
-             g_store,
-             with_dotfiles ? "" : "! -name '.*'");
+             g_store, with_dotfiles ? "" : "! -name '.*'");
     rc_buf out = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
     memset(s, 0, sizeof *s);
@@ -815,8 +814,10 @@ Test(layout, inventory_after_migrate_describes_each_layout_as_stored)
     cr_assert_eq(d, 2 * 2);
     /* every blob and manifest now stored (the seed keys), by size */
     char cmd[4400];
-    snprintf(cmd, sizeof cmd, "find '%s/data' -type f ! -name '.*' -printf '%%s\\n' | "
-             "awk '{t += $1} END {print t}'", g_store);
+    snprintf(cmd, sizeof cmd,
+             "find '%s/data' -type f ! -name '.*' -printf '%%s\\n' | "
+             "awk '{t += $1} END {print t}'",
+             g_store);
     rc_buf out = RC_BUF_INIT;
     cr_assert_eq(rc_test_sh(cmd, &out, NULL), 0);
     cr_assert_eq(y, atof(out.data), "total_bytes %.0f, the seed keys hold %s", y, out.data);

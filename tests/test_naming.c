@@ -896,8 +896,7 @@ Test(index, build_rejects_bad_parts)
     rc_chan c = chan("HV.UWE..HHZ");
     char k[RC_KEY_MAX];
     rc_err e = {0};
-    cr_assert_eq(rc_key_index(&c, "Kilauea!", T1104, RC_INDEX_SUMMARY, k, sizeof k, &e),
-                 RC_EINVAL);
+    cr_assert_eq(rc_key_index(&c, "Kilauea!", T1104, RC_INDEX_SUMMARY, k, sizeof k, &e), RC_EINVAL);
     cr_assert_eq(rc_key_index(&c, "kilauea", T1104, (rc_index_kind)7, k, sizeof k, &e), RC_EINVAL);
     cr_assert(strstr(e.msg, "kind") != NULL, "%s", e.msg);
     cr_assert_eq(rc_key_index(&c, "kilauea", T1104, RC_INDEX_SUMMARY, k, 20, &e), RC_EINVAL);
@@ -910,9 +909,9 @@ Test(index, parses_what_it_builds)
     char k[RC_KEY_MAX];
     rc_err e = {0};
     for (int kind = RC_INDEX_SUMMARY; kind <= RC_INDEX_MARKER; kind++) {
-        cr_assert_eq(rc_key_index(&c, "greatsitkin", T1104 + 3 * DAY, (rc_index_kind)kind, k,
-                                  sizeof k, &e),
-                     RC_OK);
+        cr_assert_eq(
+            rc_key_index(&c, "greatsitkin", T1104 + 3 * DAY, (rc_index_kind)kind, k, sizeof k, &e),
+            RC_OK);
         rc_index_id id;
         cr_assert_eq(rc_key_index_parse(k, &id, &e), RC_OK, "%s: %s", k, e.msg);
         cr_assert(rc_chan_equal(&id.chan, &c));
@@ -964,17 +963,17 @@ Test(folder, names_the_channel_day_of_a_stray_key)
     rc_chan c;
     char v[RC_VOLCANO_MAX];
     int64_t day = 0;
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZ/junk.bin", &c,
-                               v, &day),
-                 RC_OK);
+    cr_assert_eq(
+        rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZ/junk.bin", &c, v, &day),
+        RC_OK);
     cr_assert_str_eq(c.net, "HV");
     cr_assert_str_eq(c.sta, "UWE");
     cr_assert_str_eq(c.loc, "");
     cr_assert_str_eq(c.cha, "HHZ");
     cr_assert_str_eq(v, "kilauea");
     cr_assert_eq(day, 1761955200LL); /* seed: the month's first day */
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/04/AV/greatsitkin/GSTD/01/BHZ/x",
-                               &c, v, &day),
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/04/AV/greatsitkin/GSTD/01/BHZ/x", &c,
+                               v, &day),
                  RC_OK);
     cr_assert_str_eq(c.loc, "01");
     cr_assert_str_eq(v, "greatsitkin");
@@ -988,17 +987,16 @@ Test(folder, rejects_folders_that_name_nothing)
     int64_t day;
     cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/x", &c, v, &day),
                  RC_EINVAL); /* too shallow */
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/13/HV/kilauea/UWE/--/HHZ/x", &c, v,
-                               &day),
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/13/HV/kilauea/UWE/--/HHZ/x", &c, v, &day),
                  RC_EINVAL); /* month 13 */
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "other/2025/11/HV/kilauea/UWE/--/HHZ/x", &c, v,
-                               &day),
-                 RC_EINVAL);
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZTOOLONG/x", &c,
+    cr_assert_eq(
+        rc_key_folder(RC_LAYOUT_SEED, "other/2025/11/HV/kilauea/UWE/--/HHZ/x", &c, v, &day),
+        RC_EINVAL);
+    cr_assert_eq(
+        rc_key_folder(RC_LAYOUT_SEED, "data/2025/11/HV/kilauea/UWE/--/HHZTOOLONG/x", &c, v, &day),
+        RC_EINVAL);
+    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/31/AV/greatsitkin/GSTD/01/BHZ/x", &c,
                                v, &day),
-                 RC_EINVAL);
-    cr_assert_eq(rc_key_folder(RC_LAYOUT_VIEWER, "data/2025/11/31/AV/greatsitkin/GSTD/01/BHZ/x",
-                               &c, v, &day),
                  RC_EINVAL); /* November 31 */
 }
 

@@ -40,8 +40,7 @@ static void make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     char cmd[16384];
     const char *synth = rc_test_bin("r2cache-synth");
     snprintf(cmd, sizeof cmd,
@@ -64,21 +63,25 @@ static void make_sds(void)
 static void write_config(const char *extra_station)
 {
     char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"source\": \"http://127.0.0.1:%d\",\n"
-             "  \"store\": \"%s\",\n"
-             "  \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"2s\"},\n"
-             "  \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2,\n"
-             "             \"timeout_s\": 20, \"stall_timeout_s\": 2},\n"
-             "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": \"HHZ\",\n"
-             "     \"sample_rate\": 100, \"instrument_type\": \"STS-2\", \"latitude\": 19.5,\n"
-             "     \"longitude\": -155.5, \"elevation_m\": 1200},\n"
-             "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": \"BHZ\"},\n"
-             "    {\"network\": \"XX\", \"station\": \"GAP\", \"channel\": \"HHZ\", \"sample_rate\": 100}%s\n"
-             "  ]}]\n}\n",
-             g_port, g_store, extra_station ? extra_station : "");
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"source\": \"http://127.0.0.1:%d\",\n"
+        "  \"store\": \"%s\",\n"
+        "  \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"2s\"},\n"
+        "  \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2,\n"
+        "             \"timeout_s\": 20, \"stall_timeout_s\": 2},\n"
+        "  \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "    {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": "
+        "\"HHZ\",\n"
+        "     \"sample_rate\": 100, \"instrument_type\": \"STS-2\", \"latitude\": 19.5,\n"
+        "     \"longitude\": -155.5, \"elevation_m\": 1200},\n"
+        "    {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": "
+        "\"BHZ\"},\n"
+        "    {\"network\": \"XX\", \"station\": \"GAP\", \"channel\": \"HHZ\", \"sample_rate\": "
+        "100}%s\n"
+        "  ]}]\n}\n",
+        g_port, g_store, extra_station ? extra_station : "");
     cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
 }
 
@@ -106,8 +109,8 @@ static void teardown(void)
 static int run_at(const char *now, const char *more, cJSON **summary, rc_buf *err_out)
 {
     char args[4096];
-    snprintf(args, sizeof args, "run --config '%s' --now %s --json --log-format json %s",
-             g_config, now, more ? more : "");
+    snprintf(args, sizeof args, "run --config '%s' --now %s --json --log-format json %s", g_config,
+             now, more ? more : "");
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
     int rc = rc_test_r2cache(args, &out, &err);
     if (summary) {
@@ -115,8 +118,7 @@ static int run_at(const char *now, const char *more, cJSON **summary, rc_buf *er
         cr_assert(*summary, "run printed no JSON summary (exit %d): %s", rc,
                   err.data ? err.data : "");
     }
-    if (err_out)
-        rc_buf_append(err_out, err.data ? err.data : "", err.len);
+    if (err_out) rc_buf_append(err_out, err.data ? err.data : "", err.len);
     rc_buf_free(&out);
     rc_buf_free(&err);
     return rc;
@@ -136,8 +138,7 @@ static const cJSON *station(const cJSON *sum, const char *id)
     cJSON_ArrayForEach(it, arr)
     {
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "channel");
-        if (cJSON_IsString(c) && strcmp(c->valuestring, id) == 0)
-            return it;
+        if (cJSON_IsString(c) && strcmp(c->valuestring, id) == 0) return it;
     }
     cr_assert_fail("station %s not in summary", id);
     return NULL;
@@ -151,8 +152,7 @@ static char *store_path(const char *key)
     size_t j = 0;
     for (size_t i = 0; key[i] && j < sizeof mapped - 2; i++) {
         mapped[j++] = key[i];
-        if (key[i] == '/' && key[i + 1] == '/')
-            mapped[j++] = '%';
+        if (key[i] == '/' && key[i + 1] == '/') mapped[j++] = '%';
     }
     mapped[j] = '\0';
     snprintf(p, 8192, "%s/%s", g_store, mapped);
@@ -231,17 +231,22 @@ Test(run, first_run_after_six_hours_writes_exact_keys_samples_and_manifest)
     cr_assert_eq(num(sum, "chunks_written"), 3 * 37);
     cr_assert_eq(num(station(sum, "XX.AAA..HHZ"), "chunks_written"), 37);
 
-    cr_assert(key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-50-00_to_2025-11-04-06-00-00.bin.zst"));
-    cr_assert(key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-00-10-00.bin.zst"));
-    cr_assert(key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-06-00-00.bin.zst"));
-    cr_assert(!key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-06-00-00_to_2025-11-04-06-10-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-50-00_to_2025-11-04-06-00-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-00-10-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-06-00-00.bin.zst"));
+    cr_assert(!key_exists(AAA_DIR
+                          "XX_AAA__HHZ_100Hz_2025-11-04-06-00-00_to_2025-11-04-06-10-00.bin.zst"));
     cr_assert(key_exists("data/2025/11/XX/testvol/BBB/00/BHZ/"
                          "XX_BBB_00_BHZ_50Hz_2025-11-04-05-00-00_to_2025-11-04-05-10-00.bin.zst"));
 
     /* sample for sample: slot k of the 05:00 window is sample index
      * (T0 + 5 h) * 100 + k of the synthetic signal */
     size_t n = 0;
-    int32_t *s = read_chunk(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-00-00_to_2025-11-04-05-10-00.bin.zst", &n);
+    int32_t *s = read_chunk(
+        AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-00-00_to_2025-11-04-05-10-00.bin.zst", &n);
     cr_assert_eq(n, 60000);
     int64_t i0 = (T0 + 5 * 3600) * 100;
     int32_t mn = INT32_MAX, mx = INT32_MIN;
@@ -254,7 +259,8 @@ Test(run, first_run_after_six_hours_writes_exact_keys_samples_and_manifest)
     free(s);
     /* the 6 h chunk holds exactly the samples of its 36 ten-minute chunks */
     size_t n6 = 0;
-    int32_t *s6 = read_chunk(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-06-00-00.bin.zst", &n6);
+    int32_t *s6 = read_chunk(
+        AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-00-00-00_to_2025-11-04-06-00-00.bin.zst", &n6);
     cr_assert_eq(n6, 2160000);
     cr_assert_eq(s6[5 * 360000 + 123], rc_synth_value("XX.AAA..HHZ", i0 + 123));
     cr_assert_eq(s6[0], rc_synth_value("XX.AAA..HHZ", T0 * 100));
@@ -318,7 +324,8 @@ Test(run, rerun_writes_nothing_and_next_run_takes_only_the_new_window)
     cr_assert_eq(num(sum, "chunks_written"), 3);
     cr_assert_eq(num(station(sum, "XX.AAA..HHZ"), "chunks_written"), 1);
     cJSON_Delete(sum);
-    cr_assert(key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-06-00-00_to_2025-11-04-06-10-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-06-00-00_to_2025-11-04-06-10-00.bin.zst"));
     cJSON *m = read_manifest(AAA_MANIFEST);
     cr_assert_eq(cJSON_GetArraySize(chunk_list(m, "10min")), 37);
     cJSON_Delete(m);
@@ -335,7 +342,8 @@ Test(run, missed_runs_are_caught_up_within_the_lookback)
     cr_assert_eq(num(sum, "chunks_written"), 4);
     cr_assert_eq(num(sum, "requests"), 1);
     cJSON_Delete(sum);
-    cr_assert(key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-06-40-00_to_2025-11-04-06-50-00.bin.zst"));
+    cr_assert(
+        key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-06-40-00_to_2025-11-04-06-50-00.bin.zst"));
 }
 
 Test(run, incomplete_window_is_retried_then_written_provisional)
@@ -395,8 +403,8 @@ Test(run, data_centre_faults_are_retried_and_reported)
              "curl -s -X POST -d '{\"faults\": [\"204\", \"204\"]}' http://127.0.0.1:%d/control",
              g_port);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
-    rc = run_at("2025-11-04T05:42:00Z", "--station XX.AAA..HHZ --lookback 10m --retry-max 0s",
-                &sum, NULL);
+    rc = run_at("2025-11-04T05:42:00Z", "--station XX.AAA..HHZ --lookback 10m --retry-max 0s", &sum,
+                NULL);
     cr_assert_eq(rc, 0);
     cr_assert_eq(num(sum, "chunks_written"), 0);
     cr_assert_eq(num(sum, "windows_no_data"), 1);
@@ -408,8 +416,8 @@ Test(run, data_centre_faults_are_retried_and_reported)
              "http://127.0.0.1:%d/control",
              g_port);
     cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
-    rc = run_at("2025-11-04T05:52:00Z", "--station XX.AAA..HHZ --lookback 10m --retry-max 0s",
-                &sum, NULL);
+    rc = run_at("2025-11-04T05:52:00Z", "--station XX.AAA..HHZ --lookback 10m --retry-max 0s", &sum,
+                NULL);
     cr_assert_eq(rc, 1);
     cr_assert_str_eq(str(sum, "status"), "partial");
     const cJSON *st = station(sum, "XX.AAA..HHZ");
@@ -417,7 +425,8 @@ Test(run, data_centre_faults_are_retried_and_reported)
     cr_assert(strstr(str(st, "error"), "500"), "error does not name the status: %s",
               str(st, "error"));
     cJSON_Delete(sum);
-    cr_assert(!key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-40-00_to_2025-11-04-05-50-00.bin.zst"));
+    cr_assert(!key_exists(AAA_DIR
+                          "XX_AAA__HHZ_100Hz_2025-11-04-05-40-00_to_2025-11-04-05-50-00.bin.zst"));
 }
 
 Test(run, one_bad_channel_does_not_block_the_others)
@@ -494,8 +503,7 @@ Test(run, sigterm_finishes_the_chunk_in_hand_and_leaves_a_consistent_store)
     int status = 0;
     waitpid(pid, &status, 0);
     cr_assert(WIFEXITED(status), "killed instead of a clean stop");
-    cr_assert(WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 0, "exit %d",
-              WEXITSTATUS(status));
+    cr_assert(WEXITSTATUS(status) == 1 || WEXITSTATUS(status) == 0, "exit %d", WEXITSTATUS(status));
     /* every manifest entry has its blob */
     const char *mans[] = {AAA_MANIFEST};
     for (size_t k = 0; k < 1; k++) {
@@ -503,16 +511,15 @@ Test(run, sigterm_finishes_the_chunk_in_hand_and_leaves_a_consistent_store)
         struct stat st;
         int have = stat(p, &st) == 0;
         free(p);
-        if (!have)
-            continue;
+        if (!have) continue;
         cJSON *m = read_manifest(mans[k]);
         const cJSON *it;
         cJSON_ArrayForEach(it, chunk_list(m, "10min"))
         {
             char key[1024];
-            snprintf(key, sizeof key,
-                     AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-%c%c-%c%c-00_to_", str(it, "start")[0],
-                     str(it, "start")[1], str(it, "start")[3], str(it, "start")[4]);
+            snprintf(key, sizeof key, AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-%c%c-%c%c-00_to_",
+                     str(it, "start")[0], str(it, "start")[1], str(it, "start")[3],
+                     str(it, "start")[4]);
             /* the blob name's prefix is enough to find it */
             char *dir = store_path(AAA_DIR);
             char find[4096];
@@ -570,7 +577,8 @@ Test(run, get_reads_back_the_stored_samples)
     cr_assert_eq(rc_test_r2cache(args, &out, NULL), 0);
     int64_t i0 = (T0 + 5 * 3600 + 20 * 60) * 100;
     char want[256];
-    snprintf(want, sizeof want, "time,value\n2025-11-04T05:20:00.000000Z,%d\n2025-11-04T05:20:00.010000Z,%d\n",
+    snprintf(want, sizeof want,
+             "time,value\n2025-11-04T05:20:00.000000Z,%d\n2025-11-04T05:20:00.010000Z,%d\n",
              rc_synth_value("XX.AAA..HHZ", i0), rc_synth_value("XX.AAA..HHZ", i0 + 1));
     cr_assert(strncmp(out.data, want, strlen(want)) == 0, "got: %.200s", out.data);
     int lines = 0;
@@ -615,5 +623,6 @@ Test(run, sigterm_does_not_wait_for_a_slow_data_centre)
                  WEXITSTATUS(status));
     /* the request in flight (20 s) is abandoned, not waited for */
     cr_assert_lt(took, 5.0, "stopping took %.1f s", took);
-    cr_assert(!key_exists(AAA_DIR "XX_AAA__HHZ_100Hz_2025-11-04-05-20-00_to_2025-11-04-05-30-00.bin.zst"));
+    cr_assert(!key_exists(AAA_DIR
+                          "XX_AAA__HHZ_100Hz_2025-11-04-05-20-00_to_2025-11-04-05-30-00.bin.zst"));
 }

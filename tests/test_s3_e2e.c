@@ -37,8 +37,7 @@ static void make_sds(void)
     char marker[4300];
     snprintf(marker, sizeof marker, "%s/.complete", g_sds);
     struct stat st;
-    if (stat(marker, &st) == 0)
-        return;
+    if (stat(marker, &st) == 0) return;
     char cmd[8192];
     const char *synth = rc_test_bin("r2cache-synth");
     snprintf(cmd, sizeof cmd,
@@ -53,15 +52,18 @@ static void make_sds(void)
 static void write_cfg(const char *path, const char *store)
 {
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\"source\": \"http://127.0.0.1:%d\", \"store\": \"%s\",\n"
-             " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"0s\"},\n"
-             " \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2},\n"
-             " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
-             "  {\"network\": \"XX\", \"station\": \"AAA\", \"channel\": \"HHZ\", \"sample_rate\": 100},\n"
-             "  {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": \"BHZ\"}\n"
-             " ]}]}\n",
-             g_fdsn_port, store);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"http://127.0.0.1:%d\", \"store\": \"%s\",\n"
+        " \"run\": {\"retry_interval\": \"1s\", \"retry_max\": \"0s\"},\n"
+        " \"fetch\": {\"max_attempts\": 3, \"backoff_base_s\": 0.05, \"backoff_cap_s\": 0.2},\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"location\": \"testland\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"AAA\", \"channel\": \"HHZ\", \"sample_rate\": "
+        "100},\n"
+        "  {\"network\": \"XX\", \"station\": \"BBB\", \"location\": \"00\", \"channel\": "
+        "\"BHZ\"}\n"
+        " ]}]}\n",
+        g_fdsn_port, store);
     cr_assert_eq(rc_test_write_file(path, json, strlen(json)), 0);
 }
 
@@ -160,8 +162,7 @@ static void strip_times(cJSON *o)
     cJSON *it;
     cJSON_ArrayForEach(it, o)
     {
-        if (cJSON_IsObject(it) || cJSON_IsArray(it))
-            strip_times(it);
+        if (cJSON_IsObject(it) || cJSON_IsArray(it)) strip_times(it);
     }
 }
 
@@ -213,12 +214,10 @@ static size_t check_entries_have_blobs(const char *url)
     for (size_t i = 0; i < k.n; i++) {
         rc_key_info ki;
         rc_err e;
-        if (rc_key_parse(RC_LAYOUT_SEED, k.v[i], &ki, &e) != RC_OK ||
-            ki.kind != RC_KEY_MANIFEST)
+        if (rc_key_parse(RC_LAYOUT_SEED, k.v[i], &ki, &e) != RC_OK || ki.kind != RC_KEY_MANIFEST)
             continue;
         rc_manifest m;
-        cr_assert_eq(rc_manifest_load(s, RC_LAYOUT_SEED, k.v[i], &m, NULL, &e), RC_OK, "%s",
-                     e.msg);
+        cr_assert_eq(rc_manifest_load(s, RC_LAYOUT_SEED, k.v[i], &m, NULL, &e), RC_OK, "%s", e.msg);
         for (int sp = 0; sp < RC_SPAN_COUNT; sp++)
             for (size_t j = 0; j < m.chunks[sp].n; j++) {
                 rc_chunk_id id;
@@ -270,8 +269,7 @@ Test(s3e2e, fill_writes_the_same_keys_and_bytes_as_the_local_store)
              g_cfg_local);
     cr_assert_eq(r2(args), 0);
     snprintf(args, sizeof args,
-             "fill --config '%s' --from 2025-11-04T00:00:00Z --to 2025-11-04T07:00:00Z",
-             g_cfg_s3);
+             "fill --config '%s' --from 2025-11-04T00:00:00Z --to 2025-11-04T07:00:00Z", g_cfg_s3);
     cr_assert_eq(r2(args), 0);
     char local_url[4300];
     snprintf(local_url, sizeof local_url, "file://%s", g_local);
@@ -311,8 +309,8 @@ Test(s3e2e, two_processes_updating_one_manifest_lose_nothing_100_trials)
                 en.max = w;
                 rc_mop op = {RC_SPAN_10M, &en, RC_UPSERT_IF_ABSENT};
                 int changed = 0;
-                int rc = rc_manifest_update(cs, key, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0,
-                                            &changed, &e);
+                int rc =
+                    rc_manifest_update(cs, key, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0, &changed, &e);
                 rc_manifest_free(&tmpl);
                 rc_store_close(cs);
                 _exit(rc == RC_OK ? 0 : 1);
@@ -321,8 +319,7 @@ Test(s3e2e, two_processes_updating_one_manifest_lose_nothing_100_trials)
         for (int w = 0; w < 2; w++) {
             int st = 0;
             waitpid(kids[w], &st, 0);
-            cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "trial %d writer %d failed", trial,
-                      w);
+            cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "trial %d writer %d failed", trial, w);
         }
         rc_manifest m;
         cr_assert_eq(rc_manifest_load(s, RC_LAYOUT_SEED, key, &m, NULL, &e), RC_OK, "%s", e.msg);

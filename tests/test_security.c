@@ -52,13 +52,13 @@ static int path_exists(const char *p)
 Test(security, hostile_codes_never_become_keys)
 {
     const rc_chan bad[] = {
-        chan_of("HV", "..", "", "HHZ"),       chan_of("HV", "../..", "", "HHZ"),
-        chan_of("HV", "UWE", "", "../"),      chan_of("HV", "A/B", "", "HHZ"),
-        chan_of("HV", "UWE", "0/", "HHZ"),    chan_of("hv", "UWE", "", "HHZ"),
-        chan_of("HV", "uwe", "", "HHZ"),      chan_of("HV", "UWE", "", "hhz"),
-        chan_of("HV", "UW_E", "", "HHZ"),     chan_of("HV", "UWE", "", "HH\nZ"),
-        chan_of("", "UWE", "", "HHZ"),        chan_of("HV", "", "", "HHZ"),
-        chan_of("HV", "UWE", "", ""),         chan_of("HV", "UW E", "", "HHZ"),
+        chan_of("HV", "..", "", "HHZ"),    chan_of("HV", "../..", "", "HHZ"),
+        chan_of("HV", "UWE", "", "../"),   chan_of("HV", "A/B", "", "HHZ"),
+        chan_of("HV", "UWE", "0/", "HHZ"), chan_of("hv", "UWE", "", "HHZ"),
+        chan_of("HV", "uwe", "", "HHZ"),   chan_of("HV", "UWE", "", "hhz"),
+        chan_of("HV", "UW_E", "", "HHZ"),  chan_of("HV", "UWE", "", "HH\nZ"),
+        chan_of("", "UWE", "", "HHZ"),     chan_of("HV", "", "", "HHZ"),
+        chan_of("HV", "UWE", "", ""),      chan_of("HV", "UW E", "", "HHZ"),
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         rc_err e;
@@ -89,14 +89,14 @@ Test(security, hostile_codes_never_become_keys)
         }
     }
     /* a 9-character code does not fit the field; the text form is refused */
-    const char *bad_text[] = {"HV.UWEUWEUWE..HHZ", "HV.UWE..HHZHHZHHZ", "HVHVHVHVH.UWE..HHZ",
-                              "HV.UWE.012345678.HHZ", "HV.../..HHZ", "HV.uwe..HHZ",
-                              "HV.UWE..HHZ.X", "HV.UWE", "HV.A/B..HHZ"};
+    const char *bad_text[] = {
+        "HV.UWEUWEUWE..HHZ", "HV.UWE..HHZHHZHHZ", "HVHVHVHVH.UWE..HHZ", "HV.UWE.012345678.HHZ",
+        "HV.../..HHZ",       "HV.uwe..HHZ",       "HV.UWE..HHZ.X",      "HV.UWE",
+        "HV.A/B..HHZ"};
     for (size_t i = 0; i < sizeof bad_text / sizeof bad_text[0]; i++) {
         rc_chan c;
         rc_err e;
-        cr_expect_eq(rc_chan_parse(bad_text[i], &c, &e), RC_EINVAL, "\"%s\" accepted",
-                     bad_text[i]);
+        cr_expect_eq(rc_chan_parse(bad_text[i], &c, &e), RC_EINVAL, "\"%s\" accepted", bad_text[i]);
     }
     /* a volcano name is a key segment too */
     const char *bad_volc[] = {"..", "../x", "a/b", "Kilauea", "", ".hidden", "-x"};
@@ -129,8 +129,8 @@ Test(security, keys_with_traversal_do_not_parse)
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         rc_key_info info;
         rc_err e;
-        cr_expect_eq(rc_key_parse(RC_LAYOUT_SEED, keys[i], &info, &e), RC_EINVAL,
-                     "\"%s\" parsed", keys[i]);
+        cr_expect_eq(rc_key_parse(RC_LAYOUT_SEED, keys[i], &info, &e), RC_EINVAL, "\"%s\" parsed",
+                     keys[i]);
     }
 }
 
@@ -239,9 +239,9 @@ Test(security, local_store_keys_cannot_escape_the_root)
     rc_err e;
     cr_assert_eq(rc_store_open(root, &o, &st, &e), RC_OK, "%s", e.msg);
 
-    const char *put_keys[] = {"../escaped",         "data/../../escaped", "/tmp/escaped",
-                              "data/./../../escaped", "..",               "data/..",
-                              "./escaped"};
+    const char *put_keys[] = {
+        "../escaped", "data/../../escaped", "/tmp/escaped", "data/./../../escaped", "..",
+        "data/..",    "./escaped"};
     for (size_t i = 0; i < sizeof put_keys / sizeof put_keys[0]; i++) {
         rc_err_clear(&e);
         int rc = rc_store_put(st, put_keys[i], "x", 1, NULL, NULL, &e);
@@ -557,12 +557,13 @@ Test(security, s3_secrets_never_in_output)
              "\"station\": \"SEC\", \"channel\": \"HHZ\", \"sample_rate\": 10}]}]}",
              sds);
     cr_assert_eq(rc_test_write_file(cfg, json, strlen(json)), 0);
-    snprintf(cmd, sizeof cmd,
-             "env AWS_ACCESS_KEY_ID=AKIDSECRETPREFIXQ7ZX AWS_SECRET_ACCESS_KEY=SeCrEtVaLuE0123456789 "
-             "AWS_SESSION_TOKEN=SeSsIoNtOkEn987 AWS_ENDPOINT_URL=http://127.0.0.1:%d "
-             "AWS_REGION=us-east-1 %s run --config '%s' --now 2025-11-04T07:02:00Z "
-             "--log-level debug --log-format json --json",
-             port, rc_test_bin("r2cache"), cfg);
+    snprintf(
+        cmd, sizeof cmd,
+        "env AWS_ACCESS_KEY_ID=AKIDSECRETPREFIXQ7ZX AWS_SECRET_ACCESS_KEY=SeCrEtVaLuE0123456789 "
+        "AWS_SESSION_TOKEN=SeSsIoNtOkEn987 AWS_ENDPOINT_URL=http://127.0.0.1:%d "
+        "AWS_REGION=us-east-1 %s run --config '%s' --now 2025-11-04T07:02:00Z "
+        "--log-level debug --log-format json --json",
+        port, rc_test_bin("r2cache"), cfg);
     rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
     int rc = rc_test_sh(cmd, &out, &err);
     cr_expect_neq(rc, 0, "a store that answers nonsense was accepted");

@@ -729,7 +729,8 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
 
     rc_window comp;
     rc_err e = {0};
-    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, NULL, &comp, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_window_compose(&c, 100, s, 21600, 600, parts, NULL, &comp, &e), RC_OK, "%s",
+                 e.msg);
     cr_assert_eq(comp.nslots, big.nslots);
     cr_assert_eq(memcmp(comp.samples, big.samples, (size_t)big.nslots * 4), 0);
     rc_window_stats_range(&comp, 180000, 60000, &st);

@@ -87,8 +87,8 @@ static void sds_add(const char *root, const char *name)
         rc_tm tm;
         rc_time_split(t, &tm);
         char dir[4096], path[4200];
-        snprintf(dir, sizeof dir, "%s/%04d/%s/%s/%s.D", root, tm.year, msr->network,
-                 msr->station, msr->channel);
+        snprintf(dir, sizeof dir, "%s/%04d/%s/%s/%s.D", root, tm.year, msr->network, msr->station,
+                 msr->channel);
         mkdirs(dir);
         snprintf(path, sizeof path, "%s/%s.%s.%s.%s.D.%04d.%03d", dir, msr->network, msr->station,
                  msr->location, msr->channel, tm.year, tm.yday);
@@ -107,8 +107,13 @@ static char *build_sds(void)
 {
     char *root = rc_test_tmpdir("sds");
     cr_assert(root);
-    const char *files[] = {HOVE("Z"), HOVE("N"), HOVE("E"), "CI.JRC2..HNZ.mseed",
-                           "CI.JRC2..HNN.mseed", "CI.JRC2..HNE.mseed", "gaps.mseed"};
+    const char *files[] = {HOVE("Z"),
+                           HOVE("N"),
+                           HOVE("E"),
+                           "CI.JRC2..HNZ.mseed",
+                           "CI.JRC2..HNN.mseed",
+                           "CI.JRC2..HNE.mseed",
+                           "gaps.mseed"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++)
         sds_add(root, files[i]);
     return root;
@@ -147,8 +152,7 @@ static size_t expected(const char *name, const rc_fetch_line *l, rc_buf *out)
 
 static void setup_sds(void)
 {
-    if (!rc_test_mseed_dir())
-        return;
+    if (!rc_test_mseed_dir()) return;
     g_sds = build_sds();
 }
 
@@ -156,8 +160,7 @@ static void teardown(void)
 {
     rc_test_server_stop(g_pid);
     g_pid = -1;
-    if (g_sds)
-        rc_test_rmtree(g_sds);
+    if (g_sds) rc_test_rmtree(g_sds);
     free(g_sds);
     g_sds = NULL;
 }
@@ -174,15 +177,13 @@ static void start_server(const char *delay_ms)
 static void setup_server(void)
 {
     setup_sds();
-    if (g_sds)
-        start_server("0");
+    if (g_sds) start_server("0");
 }
 
 /* Little-endian headers: the server must read both byte orders. */
 static void setup_server_le(void)
 {
-    if (!rc_test_mseed_dir())
-        return;
+    if (!rc_test_mseed_dir()) return;
     g_sds = rc_test_tmpdir("sds-le");
     cr_assert(g_sds);
     sds_add(g_sds, "endiantest.le-header.le-data.mseed");
@@ -192,8 +193,7 @@ static void setup_server_le(void)
 static void setup_server_slow(void)
 {
     setup_sds();
-    if (g_sds)
-        start_server("300");
+    if (g_sds) start_server("300");
 }
 
 /* ---- collecting results ---------------------------------------------------- */
@@ -227,8 +227,7 @@ static void got_free(got *g)
 static rc_fetch_result *by_index(got *g, size_t i)
 {
     for (int k = 0; k < g->n; k++)
-        if (g->idx[k] == i)
-            return &g->res[k];
+        if (g->idx[k] == i) return &g->res[k];
     cr_assert_fail("no result for request %zu", i);
     return NULL;
 }
@@ -292,8 +291,7 @@ static long http(const char *method, const char *path, const char *body, rc_buf 
     CURL *h = curl_easy_init();
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     rc_buf sink = RC_BUF_INIT;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, out ? out : &sink);
@@ -577,8 +575,7 @@ Test(source, fdsn_bulk_three_channels, .init = setup_server, .fini = teardown)
     rc_fdsn_post_body(l, 3, &body);
     cr_assert_str_eq(cJSON_GetArrayItem(bodies, 0)->valuestring, body.data);
     cJSON *h = cJSON_GetObjectItem(j, "last_headers");
-    cr_assert_str_eq(cJSON_GetObjectItem(h, "user-agent")->valuestring,
-                     "r2cache/" R2CACHE_VERSION);
+    cr_assert_str_eq(cJSON_GetObjectItem(h, "user-agent")->valuestring, "r2cache/" R2CACHE_VERSION);
     cr_assert_null(cJSON_GetObjectItem(h, "expect"));
     cJSON_Delete(j);
     rc_buf_free(&body);

@@ -582,8 +582,7 @@ Test(store_s3, transient_faults_are_retried)
     for (int via_env = 0; via_env < 2; via_env++) {
         rc_store_opts so = o;
         so.stall_timeout_s = via_env ? 3600 : 1;
-        if (via_env)
-            setenv("R2CACHE_S3_STALL_TIMEOUT", "1", 1);
+        if (via_env) setenv("R2CACHE_S3_STALL_TIMEOUT", "1", 1);
         rc_store *s2 = open_store("stall", &so);
         faults("[\"stall:3\"]");
         time_t t0 = time(NULL);

@@ -69,3 +69,6 @@ set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
 # (exit 77) when node or npm is absent.
 add_test(NAME seisplotjs COMMAND ${CMAKE_SOURCE_DIR}/tests/node/seisplotjs_test.sh ${CMAKE_BINARY_DIR})
 set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Formatting drift fails CI: the sources against .clang-format (scripts/check_format.sh --fix rewrites).
+add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_format.sh)
+set_tests_properties(format PROPERTIES TIMEOUT 120)

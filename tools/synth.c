@@ -50,7 +50,7 @@ typedef struct opts {
     char quality;
     int64_t offset_us;
     int64_t step_at[MAX_STEPS], step_us[MAX_STEPS]; /* time (s) and shift (us), ascending */
-    int64_t step_idx[MAX_STEPS];                     /* first sample index shifted by it */
+    int64_t step_idx[MAX_STEPS];                    /* first sample index shifted by it */
     int nstep;
 } opts;
 

@@ -14,7 +14,10 @@ typedef struct rc_buf {
     size_t cap;
 } rc_buf;
 
-#define RC_BUF_INIT {NULL, 0, 0}
+#define RC_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void rc_buf_init(rc_buf *b);
 /* Make room for at least extra more bytes. Returns 0 or RC_ENOMEM. */

@@ -25,7 +25,7 @@ typedef enum rc_data_type { RC_TYPE_SEISMIC = 1, RC_TYPE_INFRASOUND = 2 } rc_dat
 typedef struct rc_station {
     rc_chan chan;
     rc_data_type type;
-    double distance_km;      /* < 0 when not given */
+    double distance_km; /* < 0 when not given */
     char instrument_type[64];
     int has_coords;
     double latitude, longitude, elevation_m;
@@ -45,17 +45,17 @@ typedef struct rc_volcano {
 /* The "serve" block: how `r2cache serve` listens and what it allows. */
 #define RC_SERVE_MAX_ORIGINS 16
 typedef struct rc_serve_config {
-    char listen[128];             /* ADDR:PORT, default 127.0.0.1:8080; port 0 = any free */
+    char listen[128]; /* ADDR:PORT, default 127.0.0.1:8080; port 0 = any free */
     char cors_origins[RC_SERVE_MAX_ORIGINS][256]; /* allowed Origin values; "*" = any */
     int ncors_origins;
-    size_t max_body_bytes;        /* request body limit, default 65536 (413 beyond) */
-    int max_connections;          /* concurrent HTTP connections, default 64 */
-    int connection_timeout_s;     /* idle connection timeout, default 30 */
-    int threads;                  /* HTTP worker threads, default 4 */
-    int read_requires_token;      /* GETs need the bearer token too, default 0 */
-    int cache_ms;                 /* cache-status and / answers reused this long, default 1000 */
-    int jobs_workers;             /* fill jobs run at once, default 1 */
-    int jobs_max_queued;          /* jobs waiting, default 16 (429 beyond) */
+    size_t max_body_bytes;    /* request body limit, default 65536 (413 beyond) */
+    int max_connections;      /* concurrent HTTP connections, default 64 */
+    int connection_timeout_s; /* idle connection timeout, default 30 */
+    int threads;              /* HTTP worker threads, default 4 */
+    int read_requires_token;  /* GETs need the bearer token too, default 0 */
+    int cache_ms;             /* cache-status and / answers reused this long, default 1000 */
+    int jobs_workers;         /* fill jobs run at once, default 1 */
+    int jobs_max_queued;      /* jobs waiting, default 16 (429 beyond) */
 } rc_serve_config;
 
 typedef struct rc_config {
@@ -65,25 +65,25 @@ typedef struct rc_config {
     rc_layout layout;
     int spans[RC_SPAN_COUNT]; /* 1 = build this span; default 10m and 6h */
     /* selection rule */
-    double max_distance_km;   /* < 0 = no limit */
-    unsigned data_types;      /* mask of rc_data_type; default seismic */
+    double max_distance_km;       /* < 0 = no limit */
+    unsigned data_types;          /* mask of rc_data_type; default seismic */
     int max_stations_per_volcano; /* 0 = no limit; closest first */
     int include_inactive;
     /* run behaviour */
-    int64_t lookback_s;       /* default 3600 */
-    int64_t delay_s;          /* default 120 */
-    int64_t retry_interval_s; /* default 30 */
-    int64_t retry_max_s;      /* default 120 */
+    int64_t lookback_s;            /* default 3600 */
+    int64_t delay_s;               /* default 120 */
+    int64_t retry_interval_s;      /* default 30 */
+    int64_t retry_max_s;           /* default 120 */
     double completeness_threshold; /* default 0.95 */
     int zstd_level;                /* default 3 */
     int max_connections;           /* data centre connections, default 3, cap 5 */
     /* data centre politeness and patience ("fetch" object) */
-    int fetch_max_attempts;        /* default 5 */
-    double fetch_backoff_base_s;   /* default 1 */
-    double fetch_backoff_cap_s;    /* default 30 */
-    double fetch_timeout_s;        /* whole request, default 120 */
-    double fetch_stall_timeout_s;  /* default 30 */
-    double fetch_rate_limit_rps;   /* default 0 = none */
+    int fetch_max_attempts;              /* default 5 */
+    double fetch_backoff_base_s;         /* default 1 */
+    double fetch_backoff_cap_s;          /* default 30 */
+    double fetch_timeout_s;              /* whole request, default 120 */
+    double fetch_stall_timeout_s;        /* default 30 */
+    double fetch_rate_limit_rps;         /* default 0 = none */
     char cache_control_final[128];       /* default public, max-age=31536000, immutable */
     char cache_control_provisional[128]; /* default public, max-age=60 */
     char cache_control_manifest[128];    /* default public, max-age=60 */

@@ -102,13 +102,13 @@ typedef struct rc_plan_line {
 } rc_plan_line;
 
 typedef struct rc_plan_info {
-    int64_t windows;  /* declared */
-    int64_t missing;  /* declared and to be fetched (missing, forced, upgrade) */
-    int64_t present;  /* declared and already cached */
-    int64_t reindex;  /* blob without entry: entry rebuilt, nothing fetched */
-    size_t requests;  /* bulk requests */
-    size_t nlines;    /* request lines (channel x span of time) */
-    double estimated_bytes; /* miniSEED to fetch, from rate x time x 1.5 bytes */
+    int64_t windows;           /* declared */
+    int64_t missing;           /* declared and to be fetched (missing, forced, upgrade) */
+    int64_t present;           /* declared and already cached */
+    int64_t reindex;           /* blob without entry: entry rebuilt, nothing fetched */
+    size_t requests;           /* bulk requests */
+    size_t nlines;             /* request lines (channel x span of time) */
+    double estimated_bytes;    /* miniSEED to fetch, from rate x time x 1.5 bytes */
     const rc_plan_line *lines; /* owned by the engine, valid until it is freed */
 } rc_plan_info;
 
@@ -118,10 +118,10 @@ const rc_engine_stats *rc_engine_stats_get(const rc_engine *en);
 
 /* What the plan found for one declared window (gaps, fill --auto). */
 typedef enum rc_window_state {
-    RC_WIN_MISSING = 0, /* no entry and no blob */
-    RC_WIN_PRESENT = 1, /* manifest entry (and presumably its blob) */
-    RC_WIN_BLOB_ONLY = 2, /* blob without manifest entry */
-    RC_WIN_OTHER = 3,   /* after a pass: written, no data, failed; or unreadable manifest */
+    RC_WIN_MISSING = 0,    /* no entry and no blob */
+    RC_WIN_PRESENT = 1,    /* manifest entry (and presumably its blob) */
+    RC_WIN_BLOB_ONLY = 2,  /* blob without manifest entry */
+    RC_WIN_OTHER = 3,      /* after a pass: written, no data, failed; or unreadable manifest */
     RC_WIN_ENTRY_ONLY = 4, /* manifest entry whose blob is gone (fill refetches it) */
     RC_WIN_NOT_DUE = 5     /* has not ended plus the delay at `now`: not missing yet */
 } rc_window_state;
@@ -134,7 +134,7 @@ typedef struct rc_window_info {
     int provisional;     /* of the present entry */
     double completeness; /* of the present entry */
     char written_at[32];
-    int listed;          /* the blob appeared in the listing */
+    int listed; /* the blob appeared in the listing */
 } rc_window_info;
 
 /* Run the plan if not done yet (reads only) and list every declared window

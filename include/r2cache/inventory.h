@@ -67,11 +67,11 @@ typedef struct rc_inventory {
     char examples[RC_INV_EXAMPLES][RC_KEY_MAX];
     int nexamples;
     /* how the answer was obtained */
-    int64_t listed;            /* data keys listed */
+    int64_t listed; /* data keys listed */
     int64_t manifests_read;
     int64_t summaries_read;
-    int64_t months_rebuilt;    /* summaries (re)written */
-    int threads;               /* parallel readers (default 8) */
+    int64_t months_rebuilt; /* summaries (re)written */
+    int threads;            /* parallel readers (default 8) */
 } rc_inventory;
 
 void rc_inventory_init(rc_inventory *inv, rc_layout l);

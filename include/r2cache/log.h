@@ -8,11 +8,17 @@
 
 #include <stdio.h>
 
-typedef enum rc_log_level { RC_LOG_DEBUG = 0, RC_LOG_INFO, RC_LOG_WARN, RC_LOG_ERROR, RC_LOG_OFF } rc_log_level;
+typedef enum rc_log_level {
+    RC_LOG_DEBUG = 0,
+    RC_LOG_INFO,
+    RC_LOG_WARN,
+    RC_LOG_ERROR,
+    RC_LOG_OFF
+} rc_log_level;
 typedef enum rc_log_format { RC_LOG_AUTO = 0, RC_LOG_TEXT, RC_LOG_JSON } rc_log_format;
 
 typedef struct rc_log {
-    FILE *out;          /* stderr by default */
+    FILE *out; /* stderr by default */
     rc_log_level level;
     rc_log_format format; /* AUTO resolved at init: TEXT when out is a tty */
 } rc_log;

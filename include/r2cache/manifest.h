@@ -60,15 +60,15 @@ typedef struct rc_mentry {
     double gap_duration_seconds;
     int64_t gap_samples_filled;
     /* extensions */
-    double completeness; /* 0..1 */
-    int provisional;     /* written below the completeness threshold */
-    int64_t bytes;       /* compressed blob size */
-    char sha256[65];     /* hex of the blob, "" if unknown */
-    double offset_s;     /* sample clock phase after start */
-    int64_t gap_head;    /* filled slots at the start of the chunk (0 = none) */
-    int64_t gap_tail;    /* filled slots at its end; with gap_head this lets a long
-                            chunk composed of stored chunks count a gap that
-                            crosses their boundary once */
+    double completeness;  /* 0..1 */
+    int provisional;      /* written below the completeness threshold */
+    int64_t bytes;        /* compressed blob size */
+    char sha256[65];      /* hex of the blob, "" if unknown */
+    double offset_s;      /* sample clock phase after start */
+    int64_t gap_head;     /* filled slots at the start of the chunk (0 = none) */
+    int64_t gap_tail;     /* filled slots at its end; with gap_head this lets a long
+                             chunk composed of stored chunks count a gap that
+                             crosses their boundary once */
     rc_phase_step *steps; /* owned; long chunks whose base windows differ in phase */
     int nsteps;
     char written_at[32]; /* ISO time the blob was written */
@@ -154,11 +154,11 @@ typedef struct rc_mop {
 
 /* How a manifest is written: its headers and the retry budget. */
 typedef struct rc_rmw_opts {
-    const char *cache_control; /* config cache_control.manifest; NULL = public, max-age=60 */
-    rc_span base;              /* shortest span in use (complete_day) */
-    int max_attempts;          /* 0 = 20 */
-    int replace_unreadable;    /* 1: a stored manifest that does not parse is rebuilt
-                                  from tmpl (reindex, repair); 0: RC_EFORMAT, untouched */
+    const char *cache_control;      /* config cache_control.manifest; NULL = public, max-age=60 */
+    rc_span base;                   /* shortest span in use (complete_day) */
+    int max_attempts;               /* 0 = 20 */
+    int replace_unreadable;         /* 1: a stored manifest that does not parse is rebuilt
+                                       from tmpl (reindex, repair); 0: RC_EFORMAT, untouched */
     const rc_obj_meta *create_meta; /* headers of a manifest this call creates (migrate
                                        keeps its source's); NULL = rc_manifest_obj_meta */
 } rc_rmw_opts;
@@ -186,8 +186,9 @@ typedef int (*rc_manifest_mutate_fn)(rc_manifest *m, int exists, const char *now
  * Every manifest write of r2cache (engine, reindex, verify --repair,
  * migrate) goes through here.
  */
-int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl, rc_manifest_mutate_fn fn,
-                    void *user, const rc_rmw_opts *o, int *changed, rc_err *e);
+int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl,
+                    rc_manifest_mutate_fn fn, void *user, const rc_rmw_opts *o, int *changed,
+                    rc_err *e);
 
 /*
  * A mutate function for rc_manifest_rmw (user = rc_mmatch): make the
@@ -248,8 +249,8 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
  * Errors of the HEAD are returned as they are.
  */
 enum { RC_MBLOB_DECODE = 1, RC_MBLOB_STAMP = 2 };
-int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start,
-                        unsigned flags, rc_mentry *en, int *from_body, rc_err *e);
+int rc_mentry_from_blob(rc_store *st, const char *key, rc_span span, int64_t start, unsigned flags,
+                        rc_mentry *en, int *from_body, rc_err *e);
 
 void rc_mentry_free(rc_mentry *en);
 /* Deep copy (steps, history, extra). RC_ENOMEM leaves dst empty. */

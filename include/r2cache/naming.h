@@ -63,7 +63,13 @@ int rc_layout_parse(const char *s, rc_layout *out, rc_err *e); /* "seed" | "view
 const char *rc_layout_name(rc_layout l);
 
 /* Chunk spans, shortest first. The shortest configured span is the base span. */
-typedef enum rc_span { RC_SPAN_10M = 0, RC_SPAN_1H, RC_SPAN_6H, RC_SPAN_24H, RC_SPAN_COUNT } rc_span;
+typedef enum rc_span {
+    RC_SPAN_10M = 0,
+    RC_SPAN_1H,
+    RC_SPAN_6H,
+    RC_SPAN_24H,
+    RC_SPAN_COUNT
+} rc_span;
 int64_t rc_span_seconds(rc_span s);
 /* Setting / viewer token: "10m", "1h", "6h", "24h". */
 const char *rc_span_name(rc_span s);

@@ -101,8 +101,8 @@ typedef struct rc_window {
     uint8_t *sub_flags;   /* per sub-window: RC_SUB_DATA, RC_SUB_DAMAGED */
     int64_t overlap_identical;
     int64_t overlap_conflicts;
-    int64_t unplaced;     /* recorded samples between two sub-window grids (phase step) */
-    char damage[320];     /* first damaged record, "" if none */
+    int64_t unplaced; /* recorded samples between two sub-window grids (phase step) */
+    char damage[320]; /* first damaged record, "" if none */
 } rc_window;
 
 enum {
@@ -111,13 +111,13 @@ enum {
 };
 
 typedef struct rc_window_stats {
-    int32_t min, max;        /* over all slots (filled ones included) */
-    int64_t samples;         /* slots in the range */
-    int64_t present;         /* recorded samples in the range */
-    int gap_count;           /* runs of filled slots in the range */
+    int32_t min, max;            /* over all slots (filled ones included) */
+    int64_t samples;             /* slots in the range */
+    int64_t present;             /* recorded samples in the range */
+    int gap_count;               /* runs of filled slots in the range */
     double gap_duration_seconds; /* gap_samples_filled / rate */
     int64_t gap_samples_filled;  /* filled slots in the range */
-    double completeness;     /* present / samples, 0..1 */
+    double completeness;         /* present / samples, 0..1 */
 } rc_window_stats;
 
 /* Slots in a window: llround(rate * seconds). */
@@ -146,8 +146,8 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
  * every part is NULL.
  */
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
-                      int64_t base_seconds, const int32_t *const *parts,
-                      const double *part_offsets, rc_window *out, rc_err *e);
+                      int64_t base_seconds, const int32_t *const *parts, const double *part_offsets,
+                      rc_window *out, rc_err *e);
 
 void rc_window_free(rc_window *w);
 

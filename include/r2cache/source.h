@@ -77,16 +77,16 @@
 #define RC_SOURCE_DEFAULT_BODY_MIB 32
 
 typedef struct rc_source_opts {
-    int max_connections;   /* concurrent requests, 1..5 (default 3) */
-    double timeout_s;      /* per attempt, whole transfer (default 120) */
+    int max_connections;      /* concurrent requests, 1..5 (default 3) */
+    double timeout_s;         /* per attempt, whole transfer (default 120) */
     double connect_timeout_s; /* default 10 */
     double stall_timeout_s;   /* abort when < 1 byte/s for this long (default 30) */
-    int max_attempts;      /* per request, including the first (default 5) */
-    double backoff_base_s; /* default 1.0 */
-    double backoff_cap_s;  /* default 30 */
-    double rate_limit_rps; /* max requests started per second, 0 = none (default 0) */
-    size_t max_body_bytes; /* refuse larger answers (default 32 MiB; fetch.max_body_mib) */
-    const char *ca_bundle; /* NULL = system default; TLS verification is always on */
+    int max_attempts;         /* per request, including the first (default 5) */
+    double backoff_base_s;    /* default 1.0 */
+    double backoff_cap_s;     /* default 30 */
+    double rate_limit_rps;    /* max requests started per second, 0 = none (default 0) */
+    size_t max_body_bytes;    /* refuse larger answers (default 32 MiB; fetch.max_body_mib) */
+    const char *ca_bundle;    /* NULL = system default; TLS verification is always on */
     /* Set by SIGTERM/SIGINT (may be NULL): transfers in flight are abandoned
      * within a second and rc_source_fetch_many returns RC_EINTR, so a stop
      * never waits for a slow data centre. */
@@ -107,12 +107,12 @@ typedef struct rc_fetch_req {
 } rc_fetch_req;
 
 typedef struct rc_fetch_result {
-    int status;       /* RC_OK (data), RC_ENODATA, or the failure after retries */
-    rc_buf data;      /* miniSEED bytes when RC_OK; the callback may steal it */
-    rc_err err;       /* why, when status is a failure */
-    int http_status;  /* last HTTP status (0 for SDS or no response) */
-    int attempts;     /* HTTP attempts made for this request, splits included */
-    int requests;     /* HTTP requests sent for this request (>1 after a 413 split) */
+    int status;      /* RC_OK (data), RC_ENODATA, or the failure after retries */
+    rc_buf data;     /* miniSEED bytes when RC_OK; the callback may steal it */
+    rc_err err;      /* why, when status is a failure */
+    int http_status; /* last HTTP status (0 for SDS or no response) */
+    int attempts;    /* HTTP attempts made for this request, splits included */
+    int requests;    /* HTTP requests sent for this request (>1 after a 413 split) */
 } rc_fetch_result;
 
 /* Called once per request, in the calling thread, in completion order.

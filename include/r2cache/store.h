@@ -50,7 +50,7 @@ typedef struct rc_obj_info {
     char key[512];
     int64_t size;
     char etag[RC_ETAG_MAX];
-    int64_t mtime; /* seconds since epoch */
+    int64_t mtime;    /* seconds since epoch */
     rc_obj_meta meta; /* filled by head (and get when asked), not by list */
 } rc_obj_info;
 
@@ -99,8 +99,8 @@ const char *rc_store_describe(const rc_store *s);
 const rc_store_opts *rc_store_options(const rc_store *s);
 
 /* etag_out (RC_ETAG_MAX, may be NULL) receives the new object's ETag. */
-int rc_store_put(rc_store *s, const char *key, const void *data, size_t len,
-                 const rc_put_opts *o, char *etag_out, rc_err *e);
+int rc_store_put(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,
+                 char *etag_out, rc_err *e);
 /* RC_ENOTFOUND when absent. info may be NULL; when given, etag/size (and
  * meta when the backend has it at no extra cost) are filled. */
 int rc_store_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e);

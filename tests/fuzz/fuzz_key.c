@@ -11,12 +11,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > 4096)
-        return 0;
+    if (size < 1 || size > 4096) return 0;
     rc_layout l = (data[0] & 1) ? RC_LAYOUT_VIEWER : RC_LAYOUT_SEED;
     char *key = malloc(size);
-    if (!key)
-        return 0;
+    if (!key) return 0;
     memcpy(key, data + 1, size - 1);
     key[size - 1] = '\0';
     rc_key_info info;

@@ -12,13 +12,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > (1u << 20))
-        return 0;
+    if (size < 1 || size > (1u << 20)) return 0;
     rc_layout l = (data[0] & 1) ? RC_LAYOUT_VIEWER : RC_LAYOUT_SEED;
     rc_manifest m;
     rc_err e;
-    if (rc_manifest_parse(l, (const char *)data + 1, size - 1, &m, &e) != RC_OK)
-        return 0;
+    if (rc_manifest_parse(l, (const char *)data + 1, size - 1, &m, &e) != RC_OK) return 0;
     rc_buf a = RC_BUF_INIT, b = RC_BUF_INIT;
     if (rc_manifest_serialize(&m, &a, &e) == RC_OK) {
         rc_manifest m2;

@@ -16,16 +16,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size > (4u << 20))
-        return 0;
+    if (size > (4u << 20)) return 0;
     rc_traces *t = NULL;
     rc_err e;
-    if (rc_traces_new(&t, &e) != RC_OK)
-        return 0;
+    if (rc_traces_new(&t, &e) != RC_OK) return 0;
     (void)rc_traces_add(t, data, size, &e);
     rc_codec *codec = NULL;
-    if (rc_codec_new(3, &codec, &e) != RC_OK)
-        abort();
+    if (rc_codec_new(3, &codec, &e) != RC_OK) abort();
     size_t nchan = rc_traces_nchan(t);
     for (size_t i = 0; i < nchan && i < 8; i++) {
         const rc_chan *c = rc_traces_chan(t, i);
@@ -35,15 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         int64_t first_s = first_us / 1000000 - (first_us % 1000000 < 0);
         int64_t start = first_s - ((first_s % 60) + 60) % 60;
-        if (rc_slots(rate, 60) > (1 << 18))
-            continue;
+        if (rc_slots(rate, 60) > (1 << 18)) continue;
         rc_window w;
-        if (rc_shape(t, c, 0, start, 60, 20, &w, &e) != RC_OK)
-            continue;
+        if (rc_shape(t, c, 0, start, 60, 20, &w, &e) != RC_OK) continue;
         rc_window_stats st;
         rc_window_stats_range(&w, 0, w.nslots, &st);
-        if (st.samples != w.nslots || st.present > st.samples)
-            abort();
+        if (st.samples != w.nslots || st.present > st.samples) abort();
         rc_buf z = RC_BUF_INIT;
         if (rc_codec_encode(codec, w.samples, (size_t)w.nslots, &z, &e) == RC_OK) {
             int32_t *back = NULL;

@@ -12,8 +12,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *xml = malloc(size ? size : 1);
-    if (!xml)
-        return 0;
+    if (!xml) return 0;
     memcpy(xml, data, size);
     rc_s3xml_list l;
     memset(&l, 0, sizeof l);
