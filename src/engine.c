@@ -40,6 +40,7 @@
 #include "engine_int.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
+#include "r2cache/retry.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,14 +137,6 @@ void eng_target_error(rc_engine *en, size_t ti, const char *msg)
 
 /* ---------------------------------------------------------------------- */
 
-/* Seconds on the monotonic clock (run time in the stats). */
-static double mono_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntargets,
                   rc_engine **out, rc_err *e)
 {
@@ -171,7 +164,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
         free(en);
         return rc;
     }
-    en->t0 = mono_seconds();
+    en->t0 = rc_retry_monotonic_s();
     *out = en;
     return RC_OK;
 }
@@ -364,7 +357,7 @@ void eng_tally(rc_engine *en)
         s->kept += r->kept;
         s->not_due += r->not_due;
     }
-    s->seconds = mono_seconds() - en->t0;
+    s->seconds = rc_retry_monotonic_s() - en->t0;
 }
 
 /* The store or source became unusable: nothing left can be done in this

@@ -71,6 +71,14 @@ static const char *reason(int status)
     }
 }
 
+/* Wall clock in microseconds (FDSN times). */
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* The FDSN web service error document (plain text). */
 static int fail(rc_fdsnws_reply *out, int status, const char *path, const char *query,
                 const char *version, const char *msg)
@@ -79,9 +87,7 @@ static int fail(rc_fdsnws_reply *out, int status, const char *path, const char *
     out->status = status;
     out->content_type = T_TEXT;
     char now[32];
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    rc_fdsnq_time_format((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, now);
+    rc_fdsnq_time_format(now_us(), now);
     const char *slash = strrchr(path, '/');
     size_t base = slash ? (size_t)(slash - path) : strlen(path);
     rc_buf_printf(&out->body,
@@ -192,13 +198,6 @@ static double chan_rate(rc_store *store, rc_layout l, const chan_ref *c, int64_t
         if (rc_readback_rate(store, l, &c->st->chan, c->vo->name, d, &r, &e) == RC_OK) return r;
     }
     return 0;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* --- dataselect ------------------------------------------------------------ */
