@@ -348,7 +348,9 @@ class Kubernetes(unittest.TestCase):
                     code, _ = http_get("http://127.0.0.1:%d/healthz" % port)
                     if code == 200:
                         break
-                    self.assertIsNone(p.poll(), "serve exited: %s" % open(os.path.join(t, "log")).read())
+                    if p.poll() is not None:
+                        with open(os.path.join(t, "log")) as f:
+                            self.fail("serve exited: %s" % f.read())
                     time.sleep(0.1)
                 self.assertEqual(code, 200, "liveness /healthz")
                 code, body = http_get("http://127.0.0.1:%d/readyz" % port)
@@ -647,8 +649,8 @@ class Docs(unittest.TestCase):
         for r in rows:
             self.assertIn(r, paths, "docs/configuration.md documents %s, which the schema lacks" % r)
 
-    def test_exit_code_table_matches_cli_h(self):
-        codes = dict((int(v), k) for k, v in re.findall(r"RC_EXIT_(\w+) = (\d+)", self.read("include", "r2cache", "cli.h")))
+    def test_exit_code_table_matches_err_h(self):
+        codes = dict((int(v), k) for k, v in re.findall(r"RC_EXIT_(\w+) = (\d+)", self.read("include", "r2cache", "err.h")))
         self.assertEqual(sorted(codes), [0, 1, 2, 3])
         ops = self.read("docs", "operations.md")
         table = ops[ops.index("## Exit codes"):]
