@@ -213,9 +213,8 @@ int api_hours_param(rc_server_req *req, const char *name, double def, double *ou
         *out = def;
         return 0;
     }
-    char *end = NULL;
-    double h = strtod(v, &end);
-    if (!v[0] || !end || *end || !(h >= 0) || !isfinite(h)) {
+    double h;
+    if (rc_hours_parse(v, &h) != 0) {
         rc_server_reply_error(rep, 400, "%s=%s: give a number of hours (for example 2 or 0.5)",
                               name, v);
         return -1;

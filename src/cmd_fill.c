@@ -79,9 +79,8 @@ static rc_exit check(rc_cli *cli)
         return RC_EXIT_USAGE;
     }
     if (a->max_gap) {
-        char *end = NULL;
-        double h = strtod(a->max_gap, &end);
-        if (!end || *end || h < 0) {
+        double h;
+        if (rc_hours_parse(a->max_gap, &h) != 0) {
             fprintf(stderr, "r2cache fill: --max-gap-hours %s: give a number of hours\n",
                     a->max_gap);
             return RC_EXIT_USAGE;

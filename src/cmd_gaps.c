@@ -28,9 +28,8 @@ static const rc_cli_opt gaps_opts[] = {
 
 static int parse_hours(const char *opt, const char *val, double *out)
 {
-    char *end = NULL;
-    double h = strtod(val, &end);
-    if (!end || end == val || *end || !(h >= 0)) {
+    double h;
+    if (rc_hours_parse(val, &h) != 0) {
         fprintf(stderr, "r2cache gaps: --%s %s: give a number of hours (for example 2 or 0.5)\n",
                 opt, val);
         return -1;

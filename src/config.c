@@ -683,6 +683,30 @@ static int parse_viewer(pctx *p, rc_config *c, const cJSON *root)
     return RC_OK;
 }
 
+/* JSON allows a name twice in an object; cJSON keeps both and we would read
+ * the first where Python and jq take the last. Refuse it, naming the path. */
+static int no_duplicate_names(pctx *p, const cJSON *o, char *path, size_t len, size_t cap)
+{
+    if (!cJSON_IsObject(o) && !cJSON_IsArray(o)) return RC_OK;
+    size_t i = 0;
+    for (const cJSON *a = o->child; a; a = a->next, i++) {
+        if (cJSON_IsObject(o) && a->string)
+            for (const cJSON *b = o->child; b != a; b = b->next)
+                if (b->string && strcmp(a->string, b->string) == 0)
+                    return bad(p, len ? path : "(top level)",
+                               "\"%s\" is given twice; keep one (the other would be ignored)",
+                               a->string);
+        int n = cJSON_IsObject(o) ? snprintf(path + len, cap - len, "%s%s", len ? "." : "",
+                                             a->string ? a->string : "")
+                                  : snprintf(path + len, cap - len, "[%zu]", i);
+        size_t nl = n > 0 && (size_t)n < cap - len ? len + (size_t)n : len;
+        int rc = no_duplicate_names(p, a, path, nl, cap);
+        path[len] = '\0';
+        if (rc) return rc;
+    }
+    return RC_OK;
+}
+
 int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c, rc_err *e)
 {
     rc_config_defaults(c);
@@ -699,8 +723,11 @@ int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c
         return rc_err_set(e, RC_EINVAL, "%s: not valid JSON (error near line %zu)", name, line);
     }
     int rc;
+    char jpath[512] = "";
     if (!cJSON_IsObject(root))
         rc = bad(&p, "(top level)", "must be a JSON object");
+    else if (no_duplicate_names(&p, root, jpath, 0, sizeof jpath) != RC_OK)
+        rc = e->code;
     else if (cJSON_GetObjectItemCaseSensitive(root, "networks") &&
              !cJSON_GetObjectItemCaseSensitive(root, "volcanoes"))
         rc = parse_viewer(&p, c, root);
@@ -723,6 +750,14 @@ int rc_config_load(const char *path, rc_config *c, rc_err *e)
     char tmp[65536];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) {
+        if (len + n > RC_CONFIG_MAX_BYTES) {
+            free(buf);
+            fclose(f);
+            return rc_err_set(e, RC_EINVAL,
+                              "%s: larger than %d MiB; that is not an r2cache configuration "
+                              "(or stations_config.json): check --config",
+                              path, RC_CONFIG_MAX_BYTES >> 20);
+        }
         if (len + n > cap) {
             cap = (len + n) * 2;
             char *nb = realloc(buf, cap);

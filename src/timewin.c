@@ -10,7 +10,9 @@
 #include "r2cache/timewin.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -245,7 +247,7 @@ static int parse_iso(const char *s, int64_t *out, rc_err *e)
     return RC_OK;
 }
 
-int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
+static int parse_any(const char *s, int64_t now, int64_t *out, rc_err *e)
 {
     if (!s || !*s) return rc_err_set(e, RC_EINVAL, "time is empty; " TIME_FORMS);
     if (strcmp(s, "now") == 0) {
@@ -254,11 +256,40 @@ int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
     }
     int64_t age;
     if (parse_count_unit(s, 0, &age)) {
+        if (age > now - RC_TIME_FIRST)
+            return rc_err_set(e, RC_EINVAL, "time '%s' reaches back before the year 1", s);
         *out = now - age;
         return RC_OK;
     }
     if (strlen(s) >= 10 && s[4] == '-') return parse_iso(s, out, e);
     return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
+}
+
+int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
+{
+    int64_t t;
+    int rc = parse_any(s, now, &t, e);
+    if (rc != RC_OK) return rc;
+    if (t < RC_TIME_FIRST || t >= RC_TIME_LAST)
+        return rc_err_set(e, RC_EINVAL,
+                          "time '%s' is outside 0001-01-01 .. 9999-12-30: keys and manifests "
+                          "hold 4-digit years, and a window of 9999-12-31 would end in the year "
+                          "10000",
+                          s);
+    *out = t;
+    return RC_OK;
+}
+
+int rc_hours_parse(const char *s, double *hours)
+{
+    if (!s || !*s) return -1;
+    for (const char *p = s; *p; p++) /* plain decimals: no sign, exponent, hex, inf, nan */
+        if (!isdigit((unsigned char)*p) && *p != '.') return -1;
+    char *end = NULL;
+    double h = strtod(s, &end);
+    if (!end || end == s || *end || !isfinite(h) || !(h >= 0) || h > 1e6) return -1;
+    *hours = h;
+    return 0;
 }
 
 int rc_duration_parse(const char *s, int64_t *seconds, rc_err *e)

@@ -49,3 +49,44 @@ Test(config, s3_block_is_read_and_checked_field_by_field)
         cr_assert(strstr(e.msg, bad[i].msg), "%s: message: %s", bad[i].s3, e.msg);
     }
 }
+
+Test(config, a_name_given_twice_is_refused_with_its_path)
+{
+    const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"store\": \"/a\", \"store\": \"/b\", %s}",
+         "t.json: (top level): \"store\" is given twice; keep one (the other would be ignored)"},
+        {"{\"s3\": {\"region\": \"a\", \"region\": \"b\"}, %s}",
+         "t.json: s3: \"region\" is given twice"},
+        {"{\"volcanoes\": [{\"name\": \"v\", \"location\": \"l\", \"stations\": "
+         "[{\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": "
+         "\"HHZ\", \"channel\": \"BHZ\"}]}]%s}",
+         "t.json: volcanoes[0].stations[0]: \"channel\" is given twice"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char json[2048];
+        snprintf(json, sizeof json, cases[i].json, i == 2 ? "" : VOLC);
+        rc_config c;
+        rc_err e;
+        cr_assert_eq(rc_config_parse(json, strlen(json), "t.json", &c, &e), RC_EINVAL, "%s", json);
+        cr_assert(strstr(e.msg, cases[i].msg), "%s\nwant: %s", e.msg, cases[i].msg);
+    }
+    /* the same name in two different objects is fine */
+    char ok[2048];
+    snprintf(ok, sizeof ok,
+             "{\"s3\": {\"region\": \"a\"}, \"serve\": {\"listen\": \"127.0.0.1:1\"}, %s}", VOLC);
+    rc_config c;
+    rc_err e;
+    cr_assert_eq(rc_config_parse(ok, strlen(ok), "t.json", &c, &e), RC_OK, "%s", e.msg);
+    rc_config_free(&c);
+}
+
+Test(config, a_file_that_never_ends_is_refused_by_size)
+{
+    rc_config c;
+    rc_err e;
+    cr_assert_eq(rc_config_load("/dev/zero", &c, &e), RC_EINVAL);
+    cr_assert_str_eq(e.msg, "/dev/zero: larger than 64 MiB; that is not an r2cache configuration "
+                            "(or stations_config.json): check --config");
+}

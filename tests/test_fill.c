@@ -760,6 +760,12 @@ Test(fill, invalid_input_is_refused_before_any_request)
         {"--from yesterday", "--from"},
         {"--to 2025-11-05", "--from is required"},
         {"--from 2025-11-04 --to 2025-11-05 --force --upgrade", "exclude each other"},
+        {"--from 2025-11-04 --to 2025-11-05 --auto --max-gap-hours nan",
+         "--max-gap-hours nan: give a number of hours"},
+        {"--from 2025-11-04 --to 2025-11-05 --auto --max-gap-hours inf",
+         "--max-gap-hours inf: give a number of hours"},
+        {"--from 9999-12-30 --to 9999-12-31T23:59:59Z",
+         "--to: time '9999-12-31T23:59:59Z' is outside 0001-01-01 .. 9999-12-30"},
     };
     server("/reset-stats", "{}", NULL);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

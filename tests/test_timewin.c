@@ -459,3 +459,33 @@ Test(month, days_in_month)
     cr_assert_eq(rc_month_days(T20240301), 31);
     cr_assert_eq(rc_month_days(-1), 31);
 }
+
+Test(time_parse, times_keys_cannot_hold_are_refused)
+{
+    int64_t t;
+    rc_err e;
+    cr_assert_eq(rc_time_parse("9999-12-30T23:59:59Z", 0, &t, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(t, RC_TIME_LAST - 1);
+    cr_assert_eq(rc_time_parse("9999-12-31T00:00:00Z", 0, &t, &e), RC_EINVAL);
+    cr_assert_str_eq(e.msg, "time '9999-12-31T00:00:00Z' is outside 0001-01-01 .. 9999-12-30: "
+                            "keys and manifests hold 4-digit years, and a window of 9999-12-31 "
+                            "would end in the year 10000");
+    cr_assert_eq(rc_time_parse("0000-12-31", 0, &t, &e), RC_EINVAL);
+    cr_assert_eq(rc_time_parse("0001-01-01", 0, &t, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(t, RC_TIME_FIRST);
+    cr_assert_eq(rc_time_parse("2d", RC_TIME_FIRST + 86400, &t, &e), RC_EINVAL);
+    cr_assert_str_eq(e.msg, "time '2d' reaches back before the year 1");
+}
+
+Test(hours_parse, finite_non_negative_decimals_only)
+{
+    double h = -1;
+    cr_assert_eq(rc_hours_parse("2", &h), 0);
+    cr_assert_float_eq(h, 2.0, 1e-12);
+    cr_assert_eq(rc_hours_parse("0.5", &h), 0);
+    cr_assert_float_eq(h, 0.5, 1e-12);
+    const char *bad[] = {"",    " 2",  "nan",  "inf", "-1",    "+1", "2h",
+                         "1e7", "1e3", "0x10", ".",   "1e6.1", NULL};
+    for (int i = 0; bad[i]; i++)
+        cr_assert_eq(rc_hours_parse(bad[i], &h), -1, "'%s' accepted", bad[i]);
+}

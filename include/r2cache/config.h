@@ -100,7 +100,10 @@ typedef struct rc_config {
 
 /* Defaults only (no volcanoes). */
 void rc_config_defaults(rc_config *c);
-/* Load and validate. RC_EINVAL with "FILE: FIELD: what is wrong" on error. */
+/* A configuration file larger than this is refused (--config /dev/zero). */
+#define RC_CONFIG_MAX_BYTES (64 << 20)
+/* Load and validate. RC_EINVAL with "FILE: FIELD: what is wrong" on error;
+ * a name given twice in one JSON object is an error naming its path. */
 int rc_config_load(const char *path, rc_config *c, rc_err *e);
 int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c, rc_err *e);
 void rc_config_free(rc_config *c);

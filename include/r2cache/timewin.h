@@ -48,10 +48,19 @@ int rc_month_days(int64_t t);
  *   "now"; or a relative age counted back from now: "7d", "6h", "30m", "90s", "2w".
  * Sub-second parts must be zero (windows are whole seconds). Other offsets
  * than +00:00 are converted. Error message quotes the input and the accepted forms.
+ * Times keys cannot hold are refused: before 0001-01-01, or from 9999-12-31 on
+ * (keys and manifests write 4-digit years, and a window of the last day would
+ * end in the year 10000).
  */
+#define RC_TIME_FIRST ((int64_t)-62135596800) /* 0001-01-01T00:00:00Z */
+#define RC_TIME_LAST ((int64_t)253402214400)  /* 9999-12-31T00:00:00Z, excluded */
 int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e);
 
 /* Parse a duration: "90s", "2m", "1h", "3d", "1w", or a bare number of seconds. */
+/* A number of hours as the command line and the API take it (--max-gap-hours,
+ * --minor-hours, max_gap_hours=): a finite decimal >= 0 and at most 1e6
+ * (over a century), nothing after it. 0, or -1 when it is not one. */
+int rc_hours_parse(const char *s, double *hours);
 int rc_duration_parse(const char *s, int64_t *seconds, rc_err *e);
 
 /* Formatting; buffers of RC_TIME_STR_MAX are always enough. */
