@@ -267,7 +267,7 @@ static int parse_any(const char *s, int64_t now, int64_t *out, rc_err *e)
 
 int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
 {
-    int64_t t;
+    int64_t t = 0;
     int rc = parse_any(s, now, &t, e);
     if (rc != RC_OK) return rc;
     if (t < RC_TIME_FIRST || t >= RC_TIME_LAST)
