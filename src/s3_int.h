@@ -61,6 +61,7 @@ typedef struct xfer {
     double moved_at; /* when that count last changed */
     long stall_s;
     int stalled;
+    int nstalled; /* attempts of this request that stalled */
     /* async */
     CURL *easy;
     rc_put_done_cb cb;
@@ -93,6 +94,12 @@ typedef struct s3 {
     int active, nwaiting, nqueued;
     int async_failed;
     rc_err async_err; /* first failure of a put_async without callback */
+    /* Set when a request stalled on every attempt: the store accepts
+     * connections and never answers (a full Ceph cluster blocks writes
+     * this way). Every later request of this handle fails at once with it,
+     * so a run stops after one bounded wait instead of one per chunk. */
+    int unusable;
+    rc_err unusable_err;
 } s3;
 
 /* ETags travel quoted; the store interface holds them bare. */

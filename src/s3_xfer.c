@@ -155,6 +155,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
         return 0;
     }
     if (now - x->moved_at >= (double)x->stall_s) {
+        if (!x->stalled) x->nstalled++;
         x->stalled = 1;
         return 1;
     }
@@ -521,6 +522,20 @@ int s3_give_up(s3 *s, xfer *x, rc_err *e)
 {
     char obj[1200];
     object_name(s, x, obj, sizeof obj);
+    if (x->nstalled >= x->attempt) {
+        rc_err le;
+        rc_err_set(&le, RC_EUNUSABLE,
+                   "%s %s at %s: the store accepts connections but never answers (no byte moved "
+                   "for %ld s, %d attempts): it is unusable; check its health (a full cluster "
+                   "blocks writes this way). What was stored is kept",
+                   x->method, obj, s->endpoint, x->stall_s, x->attempt);
+        if (!s->unusable) {
+            s->unusable = 1;
+            s->unusable_err = le;
+        }
+        if (e) *e = le;
+        return RC_EUNUSABLE;
+    }
     int unreachable = x->cerr == CURLE_COULDNT_CONNECT;
     return rc_err_set(e, unreachable ? RC_EUNUSABLE : RC_EIO,
                       "%s %s at %s: gave up after %d attempts; last error: %s%s", x->method, obj,
@@ -532,6 +547,10 @@ int s3_give_up(s3 *s, xfer *x, rc_err *e)
 int s3_perform(s3 *s, xfer *x, rc_err *e)
 {
     x->easy = s->easy;
+    if (s->unusable) {
+        if (e) *e = s->unusable_err;
+        return RC_EUNUSABLE;
+    }
     for (x->attempt = 1;; x->attempt++) {
         int rc = s3_xfer_setup(s, x, s->easy, e);
         if (rc) return rc;

@@ -308,6 +308,11 @@ static void start_ready(s3 *s)
         if (!s->queue_head) s->queue_tail = NULL;
         s->nqueued--;
         x->next = NULL;
+        if (s->unusable) { /* the store stopped answering: fail at once */
+            rc_err ue = s->unusable_err;
+            finish_async(s, x, RC_EUNUSABLE, &ue);
+            continue;
+        }
         CURL *h = s->nidle ? s->idle[--s->nidle] : curl_easy_init();
         rc_err pe;
         rc_err_clear(&pe);

@@ -15,6 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 
 #include "r2cache/log.h"
@@ -838,4 +842,59 @@ Test(store_s3, unreachable_endpoint_is_unusable)
     cr_assert(strstr(e.msg, "http://127.0.0.1:1") && strstr(e.msg, "gave up after 2 attempts"),
               "%s", e.msg);
     rc_store_close(s);
+}
+
+/* A store that accepts connections and never answers (a full Ceph cluster
+ * blocks writes this way): a socket that listens and never accepts; the
+ * kernel completes the handshakes. One bounded wait (stall timeout x
+ * attempts) makes the handle unusable; every later request, sync or async,
+ * fails at once with the same message instead of waiting again. */
+Test(store_s3, a_store_that_never_answers_is_unusable_after_one_bounded_wait)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(fd >= 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    cr_assert_eq(listen(fd, 64), 0);
+    socklen_t al = sizeof a;
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+    char ep[64];
+    snprintf(ep, sizeof ep, "http://127.0.0.1:%d", ntohs(a.sin_port));
+    clear_s3_env();
+    setenv("AWS_ACCESS_KEY_ID", "k", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "s", 1);
+    setenv("AWS_ENDPOINT_URL", ep, 1);
+    setenv("R2CACHE_S3_STALL_TIMEOUT", "1", 1);
+    rc_store_opts o;
+    fast_retries(&o);
+    o.max_attempts = 2;
+    rc_store *s = NULL;
+    rc_err e = {0};
+    cr_assert_eq(rc_store_open("s3://bkt", &o, &s, &e), RC_OK, "%s", e.msg);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(rc_store_put(s, "k", "x", 1, NULL, NULL, &e), RC_EUNUSABLE, "%s", e.msg);
+    char want[256];
+    snprintf(want, sizeof want,
+             "PUT s3://bkt/k at %s: the store accepts connections but never answers (no byte "
+             "moved for 1 s, 2 attempts): it is unusable",
+             ep);
+    cr_assert(strstr(e.msg, want), "%s\nwant: %s", e.msg, want);
+    /* later requests fail at once with the same cause */
+    rc_err e2 = {0};
+    rc_obj_info info;
+    cr_assert_eq(rc_store_head(s, "other", &info, &e2), RC_EUNUSABLE);
+    cr_assert(strstr(e2.msg, "never answers"), "%s", e2.msg);
+    rc_err e3 = {0};
+    cr_assert_eq(rc_store_put_async(s, "a1", "x", 1, NULL, NULL, NULL, &e3), RC_OK, "%s", e3.msg);
+    cr_assert_eq(rc_store_put_async(s, "a2", "x", 1, NULL, NULL, NULL, &e3), RC_OK, "%s", e3.msg);
+    cr_assert_eq(rc_store_wait(s, &e3), RC_EUNUSABLE, "%s", e3.msg);
+    cr_assert(strstr(e3.msg, "never answers"), "%s", e3.msg);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cr_assert(secs < 20, "%.1f s: later requests waited again", secs);
+    rc_store_close(s);
+    close(fd);
 }
