@@ -58,6 +58,9 @@ typedef struct rc_serve_config {
     int jobs_max_queued;      /* jobs waiting, default 16 (429 beyond) */
 } rc_serve_config;
 
+/* At most this many ages in "recheck_no_data". */
+#define RC_RECHECK_MAX 16
+
 typedef struct rc_config {
     char *path;       /* file it came from */
     char *source_url; /* NULL if absent */
@@ -94,6 +97,11 @@ typedef struct rc_config {
     char *ca_bundle;
     double s3_stall_timeout_s; /* 0 = the store's default (30) */
     rc_serve_config serve;     /* the "serve" block (r2cache serve) */
+    /* "recheck_no_data": ages of the data (time since a window's end) at
+     * which a window the source confirmed empty is asked again; ascending.
+     * Default 1h, 6h, 1d, 3d, 7d; past the last, only --recheck/--force. */
+    int64_t recheck_ages[RC_RECHECK_MAX];
+    int nrecheck;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;
