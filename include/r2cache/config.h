@@ -20,6 +20,8 @@
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 
+struct rc_srcauth; /* srcauth.h */
+
 typedef enum rc_data_type { RC_TYPE_SEISMIC = 1, RC_TYPE_INFRASOUND = 2 } rc_data_type;
 
 typedef struct rc_station {
@@ -61,6 +63,9 @@ typedef struct rc_serve_config {
 typedef struct rc_config {
     char *path;       /* file it came from */
     char *source_url; /* NULL if absent */
+    /* "source_auth": credentials for restricted data at that source
+     * (srcauth.h, read when the file is loaded); NULL = open data */
+    struct rc_srcauth *source_auth;
     char *store_url;  /* NULL = ./r2cache-data */
     rc_layout layout;
     int spans[RC_SPAN_COUNT]; /* 1 = build this span; default 10m and 6h */
