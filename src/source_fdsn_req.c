@@ -114,8 +114,7 @@ int fdsn_base_url(const rc_source *s, rc_buf *base, rc_err *e)
                         ushown, path[plen] == '?' ? "?" : "#", bshown);
     } else if (service && !(slen == 0 || (slen == 11 && !memcmp(service, "/dataselect", 11)) ||
                             (slen == 13 && !memcmp(service, "/dataselect/1", 13)) ||
-                            (slen == 19 && !memcmp(service, "/dataselect/1/query", 19)) ||
-                            (slen == 23 && !memcmp(service, "/dataselect/1/queryauth", 23)))) {
+                            (slen == 19 && !memcmp(service, "/dataselect/1/query", 19)))) {
         rc = rc_err_set(e, RC_EINVAL,
                         "FDSN source URL '%s' names /fdsnws%.*s, not the dataselect service: give "
                         "the data centre's base URL instead: --source %s (r2cache appends "
