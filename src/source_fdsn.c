@@ -1023,10 +1023,9 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     while (u.len > 0 && u.data[u.len - 1] == '/')
         u.data[--u.len] = '\0';
     const rc_srcauth *cred = s->opts.auth;
-    enum auth_kind kind = !cred                            ? AUTH_NONE
-                          : cred->eida_token               ? AUTH_TOKEN
-                          : cred->user && cred->password   ? AUTH_DIGEST
-                                                           : AUTH_NONE;
+    enum auth_kind kind = !cred                                    ? AUTH_NONE
+                          : cred->token_file || cred->token_env    ? AUTH_TOKEN
+                                                                   : AUTH_DIGEST;
     rc_buf au = RC_BUF_INIT;
     if (kind == AUTH_TOKEN && (rc_buf_append(&au, u.data, u.len) || rc_buf_puts(&au, AUTH_PATH))) {
         rc_buf_free(&u);
@@ -1059,21 +1058,27 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     }
     f->auth = kind;
     if (kind != AUTH_NONE) {
+        /* the secrets are read now, not when the configuration was loaded */
+        rc_srcauth_secret sec;
         f->where = strdup(cred->where ? cred->where : "the configured credentials");
         if (!f->where) {
             rc_buf_free(&au);
             goto nomem;
         }
-    }
-    if (kind == AUTH_DIGEST && (!(f->user = strdup(cred->user)) ||
-                                !(f->password = strdup(cred->password)))) {
-        rc_buf_free(&au);
-        goto nomem;
+        if ((rc = rc_srcauth_read(cred, &sec, e)) != RC_OK) {
+            rc_buf_free(&au);
+            fdsn_close(s);
+            return rc;
+        }
+        f->user = kind == AUTH_DIGEST ? sec.user : NULL;
+        f->password = kind == AUTH_DIGEST ? sec.password : NULL;
+        f->token = sec.eida_token;
+        if (kind == AUTH_TOKEN) free(sec.user);
     }
     if (kind == AUTH_TOKEN) {
         f->auth_shown = fdsn_redact_n(au.data, au.len);
         f->auth_url = rc_buf_steal(&au, NULL);
-        if (!f->auth_shown || !f->auth_url || !(f->token = strdup(cred->eida_token))) goto nomem;
+        if (!f->auth_shown || !f->auth_url) goto nomem;
     }
     rc_buf_free(&au);
     /* Empty "Expect:" suppresses 100-continue (R2-style servers and some

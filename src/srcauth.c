@@ -3,10 +3,12 @@
  *
  * The configuration says where a secret is (a variable, a file), never the
  * secret itself: a literal "password" or "eida_token" is refused, because a
- * configuration file is copied, committed and pasted into bug reports. The
- * secrets are read here once, so a missing variable or an unreadable file is
- * a configuration error naming the field, before any request is made. No
- * message built here contains a secret: they name the variable or the file.
+ * configuration file is copied, committed and pasted into bug reports.
+ * Parsing keeps only the names; the secrets are read when a source is opened
+ * (rc_srcauth_read), so commands that never fetch need none of them, and a
+ * missing variable or an unreadable file is an error naming the field
+ * before any request is made. No message built here contains a secret: they
+ * name the variable or the file.
  */
 #include "r2cache/srcauth.h"
 
@@ -27,14 +29,27 @@ static void wipe(char *s)
         *v++ = '\0';
 }
 
+void rc_srcauth_secret_free(rc_srcauth_secret *s)
+{
+    if (!s) return;
+    wipe(s->password);
+    wipe(s->eida_token);
+    free(s->user);
+    free(s->password);
+    free(s->eida_token);
+    memset(s, 0, sizeof *s);
+}
+
 void rc_srcauth_free(rc_srcauth *a)
 {
     if (!a) return;
-    wipe(a->password);
-    wipe(a->eida_token);
+    free(a->path);
     free(a->user);
-    free(a->password);
-    free(a->eida_token);
+    free(a->user_env);
+    free(a->password_env);
+    free(a->password_file);
+    free(a->token_env);
+    free(a->token_file);
     free(a->where);
     memset(a, 0, sizeof *a);
 }
@@ -129,24 +144,11 @@ static int from_file(const char *path, const char *name, const char *file, const
     return RC_OK;
 }
 
-/* One secret from exactly one of env_name / file_name (either may be absent
- * from obj), or the default variable def_env when neither is given. */
-static int one_of(const cJSON *obj, const char *path, const char *env_name, const char *file_name,
-                  const char *def_env, const char *what, int strip, char **out, char *src,
-                  size_t nsrc, rc_err *e)
+static int dup_into(char **dst, const char *v, rc_err *e)
 {
-    const char *env = NULL, *file = NULL;
-    if (field(obj, path, env_name, &env, e) || field(obj, path, file_name, &file, e))
-        return e ? e->code : RC_EINVAL;
-    if (env && file)
-        return rc_err_set(e, RC_EINVAL, "%s: give %s or %s, not both", path, env_name, file_name);
-    if (file) {
-        snprintf(src, nsrc, "%s", file);
-        return from_file(path, file_name, file, what, strip, out, e);
-    }
-    const char *var = env ? env : def_env;
-    snprintf(src, nsrc, "%s", var);
-    return from_env(path, env ? env_name : NULL, var, what, out, e);
+    if (!v) return RC_OK;
+    *dst = strdup(v);
+    return *dst ? RC_OK : rc_err_set(e, RC_ENOMEM, "out of memory");
 }
 
 static int parse(const cJSON *obj, const char *path, rc_srcauth *a, rc_err *e)
@@ -180,54 +182,54 @@ static int parse(const cJSON *obj, const char *path, rc_srcauth *a, rc_err *e)
                           "give the file it is in (eida_token_file) or an environment "
                           "variable (eida_token_env)",
                           path);
-    const char *tfile = NULL, *tenv = NULL, *user = NULL, *uenv = NULL;
+    const char *tfile, *tenv, *user, *uenv, *penv, *pfile;
     if (field(obj, path, "eida_token_file", &tfile, e) ||
         field(obj, path, "eida_token_env", &tenv, e) || field(obj, path, "user", &user, e) ||
-        field(obj, path, "user_env", &uenv, e))
+        field(obj, path, "user_env", &uenv, e) || field(obj, path, "password_env", &penv, e) ||
+        field(obj, path, "password_file", &pfile, e))
         return e ? e->code : RC_EINVAL;
-    int has_pw = cJSON_GetObjectItemCaseSensitive(obj, "password_env") ||
-                 cJSON_GetObjectItemCaseSensitive(obj, "password_file");
-    char src[600], usrc[600];
+    if (dup_into(&a->path, path, e)) return RC_ENOMEM;
+    char w[1300];
     if (tfile || tenv) {
-        if (user || uenv || has_pw)
+        if (user || uenv || penv || pfile)
             return rc_err_set(e, RC_EINVAL,
                               "%s: give an EIDA token (eida_token_file or eida_token_env) or a "
                               "user and password, not both",
                               path);
-        int rc = one_of(obj, path, "eida_token_env", "eida_token_file", NULL, "EIDA token", 0,
-                        &a->eida_token, src, sizeof src, e);
-        if (rc) return rc;
-        char w[700];
-        snprintf(w, sizeof w, "the EIDA token in %s", src);
-        a->where = strdup(w);
-        return a->where ? RC_OK : rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (tfile && tenv)
+            return rc_err_set(e, RC_EINVAL, "%s: give eida_token_env or eida_token_file, not both",
+                              path);
+        snprintf(w, sizeof w, "the EIDA token in %s", tfile ? tfile : tenv);
+        if (dup_into(&a->token_file, tfile, e) || dup_into(&a->token_env, tenv, e) ||
+            dup_into(&a->where, w, e))
+            return RC_ENOMEM;
+        return RC_OK;
     }
-    if (user && uenv)
-        return rc_err_set(e, RC_EINVAL, "%s: give user or user_env, not both", path);
-    int rc;
-    if (user) {
-        a->user = strdup(user);
-        if (!a->user) return rc_err_set(e, RC_ENOMEM, "out of memory");
-        snprintf(usrc, sizeof usrc, "%s.user", path);
-    } else {
-        const char *var = uenv ? uenv : DEFAULT_USER_ENV;
-        if ((rc = from_env(path, uenv ? "user_env" : NULL, var, "user name", &a->user, e)))
-            return rc;
-        snprintf(usrc, sizeof usrc, "%s", var);
-    }
-    for (const char *c = a->user; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
-            return rc_err_set(e, RC_EINVAL,
-                              "%s.%s: the user name holds a control character or a quote", path,
-                              user ? "user" : "user_env");
-    if ((rc = one_of(obj, path, "password_env", "password_file", DEFAULT_PASSWORD_ENV,
-                     "password", 1, &a->password, src, sizeof src, e)))
-        return rc;
-    int both_env = !user && !cJSON_GetObjectItemCaseSensitive(obj, "password_file");
-    char w[1300];
-    snprintf(w, sizeof w, "%s%s%s", usrc, both_env ? "/" : " and ", src);
-    a->where = strdup(w);
-    return a->where ? RC_OK : rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (user && uenv) return rc_err_set(e, RC_EINVAL, "%s: give user or user_env, not both", path);
+    if (penv && pfile)
+        return rc_err_set(e, RC_EINVAL, "%s: give password_env or password_file, not both", path);
+    if (user)
+        for (const char *c = user; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
+                return rc_err_set(e, RC_EINVAL,
+                                  "%s.user: the user name holds a control character or a quote",
+                                  path);
+    /* absent names stay NULL (rc_srcauth_read says "the default" then) */
+    const char *uvar = uenv ? uenv : DEFAULT_USER_ENV;
+    const char *pvar = penv ? penv : DEFAULT_PASSWORD_ENV;
+    if (user && pfile)
+        snprintf(w, sizeof w, "%s.user and %s", path, pfile);
+    else if (user)
+        snprintf(w, sizeof w, "%s.user and %s", path, pvar);
+    else if (pfile)
+        snprintf(w, sizeof w, "%s and %s", uvar, pfile);
+    else
+        snprintf(w, sizeof w, "%s/%s", uvar, pvar);
+    if (dup_into(&a->user, user, e) || dup_into(&a->user_env, uenv, e) ||
+        dup_into(&a->password_env, penv, e) || dup_into(&a->password_file, pfile, e) ||
+        dup_into(&a->where, w, e))
+        return RC_ENOMEM;
+    return RC_OK;
 }
 
 int rc_srcauth_parse(const cJSON *obj, const char *path, rc_srcauth *out, rc_err *e)
@@ -236,5 +238,44 @@ int rc_srcauth_parse(const cJSON *obj, const char *path, rc_srcauth *out, rc_err
     memset(out, 0, sizeof *out);
     int rc = parse(obj, path && *path ? path : "auth", out, e);
     if (rc != RC_OK) rc_srcauth_free(out);
+    return rc;
+}
+
+static int read_secrets(const rc_srcauth *a, const char *path, rc_srcauth_secret *s, rc_err *e)
+{
+    int rc;
+    if (a->token_file)
+        return from_file(path, "eida_token_file", a->token_file, "EIDA token", 0, &s->eida_token,
+                         e);
+    if (a->token_env)
+        return from_env(path, "eida_token_env", a->token_env, "EIDA token", &s->eida_token, e);
+    if (a->user) {
+        if ((rc = dup_into(&s->user, a->user, e))) return rc;
+    } else {
+        const char *var = a->user_env ? a->user_env : DEFAULT_USER_ENV;
+        if ((rc = from_env(path, a->user_env ? "user_env" : NULL, var, "user name", &s->user,
+                           e)))
+            return rc;
+        for (const char *c = s->user; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
+                return rc_err_set(e, RC_EINVAL,
+                                  "%s.user_env: the user name in %s holds a control character "
+                                  "or a quote",
+                                  path, var);
+    }
+    if (a->password_file)
+        return from_file(path, "password_file", a->password_file, "password", 1, &s->password, e);
+    const char *var = a->password_env ? a->password_env : DEFAULT_PASSWORD_ENV;
+    return from_env(path, a->password_env ? "password_env" : NULL, var, "password",
+                    &s->password, e);
+}
+
+int rc_srcauth_read(const rc_srcauth *a, rc_srcauth_secret *out, rc_err *e)
+{
+    if (!out) return rc_err_set(e, RC_EINVAL, "rc_srcauth_read: no output");
+    memset(out, 0, sizeof *out);
+    if (!a) return rc_err_set(e, RC_EINVAL, "rc_srcauth_read: no credentials");
+    int rc = read_secrets(a, a->path ? a->path : "auth", out, e);
+    if (rc != RC_OK) rc_srcauth_secret_free(out);
     return rc;
 }

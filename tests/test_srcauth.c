@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../tools/synth_signal.h"
 #include "r2cache/config.h"
@@ -64,6 +65,30 @@ static int parse_json(const char *json, const char *path, rc_srcauth *a, rc_err 
     return rc;
 }
 
+/* parse then read, as opening a source does */
+static int parse_read(const char *json, const char *path, rc_srcauth_secret *sec, rc_srcauth *a,
+                      rc_err *e)
+{
+    int rc = parse_json(json, path, a, e);
+    cr_assert_eq(rc, RC_OK, "%s", e->msg);
+    return rc_srcauth_read(a, sec, e);
+}
+
+/* Parsed, but refused when read, with msg. */
+static void expect_read_refusal(const char *json, const char *path, const char *msg)
+{
+    rc_srcauth a;
+    rc_srcauth_secret sec;
+    rc_err e;
+    rc_err_clear(&e);
+    cr_assert_eq(parse_read(json, path, &sec, &a, &e), RC_EINVAL, "read %s", json);
+    cr_assert_str_eq(e.msg, msg);
+    cr_assert_null(sec.user);
+    cr_assert_null(sec.password);
+    cr_assert_null(sec.eida_token);
+    rc_srcauth_free(&a);
+}
+
 static void expect_refusal(const char *json, const char *path, const char *msg)
 {
     rc_srcauth a;
@@ -72,8 +97,7 @@ static void expect_refusal(const char *json, const char *path, const char *msg)
     cr_assert_eq(parse_json(json, path, &a, &e), RC_EINVAL, "accepted %s", json);
     cr_assert_str_eq(e.msg, msg);
     cr_assert_null(a.user);
-    cr_assert_null(a.password);
-    cr_assert_null(a.eida_token);
+    cr_assert_null(a.path);
     cr_assert_null(a.where);
     rc_srcauth_free(&a);
 }
@@ -81,26 +105,39 @@ static void expect_refusal(const char *json, const char *path, const char *msg)
 Test(srcauth_parse, empty_object_takes_fdsn_user_and_password_from_the_environment,
      .init = unit_setup, .fini = unit_teardown)
 {
+    rc_srcauth a;
+    rc_srcauth_secret sec;
+    rc_err e;
+    /* parsing reads nothing: the variables may be absent until a source opens */
+    cr_assert_eq(parse_json("{}", "source_auth", &a, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(a.where, "FDSN_USER/FDSN_PASSWORD");
+    cr_assert_str_eq(a.path, "source_auth");
     setenv("FDSN_USER", USER, 1);
     setenv("FDSN_PASSWORD", PASSWORD, 1);
-    rc_srcauth a;
-    rc_err e;
-    cr_assert_eq(parse_json("{}", "source_auth", &a, &e), RC_OK, "%s", e.msg);
-    cr_assert_str_eq(a.user, USER);
-    cr_assert_str_eq(a.password, PASSWORD);
-    cr_assert_null(a.eida_token);
-    cr_assert_str_eq(a.where, "FDSN_USER/FDSN_PASSWORD");
+    cr_assert_eq(rc_srcauth_read(&a, &sec, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(sec.user, USER);
+    cr_assert_str_eq(sec.password, PASSWORD);
+    cr_assert_null(sec.eida_token);
+    rc_srcauth_secret_free(&sec);
+    cr_assert_null(sec.password);
     rc_srcauth_free(&a);
-    cr_assert_null(a.password);
     /* named variables */
     setenv("MY_U", "bob", 1);
     setenv("MY_P", "other", 1);
-    cr_assert_eq(
-        parse_json("{\"user_env\": \"MY_U\", \"password_env\": \"MY_P\"}", "sources[0].auth", &a, &e),
-        RC_OK, "%s", e.msg);
-    cr_assert_str_eq(a.user, "bob");
-    cr_assert_str_eq(a.password, "other");
+    cr_assert_eq(parse_read("{\"user_env\": \"MY_U\", \"password_env\": \"MY_P\"}",
+                            "sources[0].auth", &sec, &a, &e),
+                 RC_OK, "%s", e.msg);
+    cr_assert_str_eq(sec.user, "bob");
+    cr_assert_str_eq(sec.password, "other");
     cr_assert_str_eq(a.where, "MY_U/MY_P");
+    rc_srcauth_secret_free(&sec);
+    rc_srcauth_free(&a);
+    cr_assert_eq(parse_read("{\"user\": \"carol\"}", "source_auth", &sec, &a, &e), RC_OK, "%s",
+                 e.msg);
+    cr_assert_str_eq(sec.user, "carol");
+    cr_assert_str_eq(sec.password, PASSWORD);
+    cr_assert_str_eq(a.where, "source_auth.user and FDSN_PASSWORD");
+    rc_srcauth_secret_free(&sec);
     rc_srcauth_free(&a);
     unsetenv("MY_U");
     unsetenv("MY_P");
@@ -109,18 +146,21 @@ Test(srcauth_parse, empty_object_takes_fdsn_user_and_password_from_the_environme
 Test(srcauth_parse, unset_variables_are_named, .init = unit_setup, .fini = unit_teardown)
 {
     setenv("FDSN_USER", USER, 1);
-    expect_refusal("{}", "source_auth",
-                   "source_auth: the environment variable FDSN_PASSWORD (the default for the "
-                   "password) is not set: set it, or say where the password is");
+    expect_read_refusal("{}", "source_auth",
+                        "source_auth: the environment variable FDSN_PASSWORD (the default for the "
+                        "password) is not set: set it, or say where the password is");
     unsetenv("FDSN_USER");
-    expect_refusal("{\"password_env\": \"P\"}", "source_auth",
-                   "source_auth: the environment variable FDSN_USER (the default for the user "
-                   "name) is not set: set it, or say where the user name is");
+    expect_read_refusal("{\"password_env\": \"P\"}", "source_auth",
+                        "source_auth: the environment variable FDSN_USER (the default for the "
+                        "user name) is not set: set it, or say where the user name is");
     setenv("EMPTY_P", "", 1);
-    expect_refusal("{\"user\": \"x\", \"password_env\": \"EMPTY_P\"}", "sources[2].auth",
-                   "sources[2].auth.password_env: the environment variable EMPTY_P is empty: set "
-                   "it to the password, or name another variable or a file");
+    expect_read_refusal("{\"user\": \"x\", \"password_env\": \"EMPTY_P\"}", "sources[2].auth",
+                        "sources[2].auth.password_env: the environment variable EMPTY_P is "
+                        "empty: set it to the password, or name another variable or a file");
     unsetenv("EMPTY_P");
+    expect_read_refusal("{\"eida_token_env\": \"NO_TOKEN\"}", "source_auth",
+                        "source_auth.eida_token_env: the environment variable NO_TOKEN is not "
+                        "set: set it to the EIDA token, or name another variable or a file");
 }
 
 Test(srcauth_parse, a_literal_secret_is_refused_without_repeating_it, .init = unit_setup,
@@ -150,6 +190,10 @@ Test(srcauth_parse, shape_errors_name_the_field, .init = unit_setup, .fini = uni
                    "source_auth", "source_auth: give password_env or password_file, not both");
     expect_refusal("{\"user\": \"x\", \"user_env\": \"U\"}", "source_auth",
                    "source_auth: give user or user_env, not both");
+    expect_refusal("{\"eida_token_file\": \"/t\", \"eida_token_env\": \"T\"}", "source_auth",
+                   "source_auth: give eida_token_env or eida_token_file, not both");
+    expect_refusal("{\"user\": \"a\\\"b\"}", "source_auth",
+                   "source_auth.user: the user name holds a control character or a quote");
     expect_refusal("{\"eida_token_file\": \"/t\", \"user\": \"x\"}", "source_auth",
                    "source_auth: give an EIDA token (eida_token_file or eida_token_env) or a user "
                    "and password, not both");
@@ -168,22 +212,26 @@ Test(srcauth_parse, files_are_read_and_their_line_end_dropped, .init = unit_setu
     cr_assert_eq(rc_test_write_file(empty, "\n", 1), 0);
     cr_assert_eq(rc_test_write_file(two, "a\nb\n", 4), 0);
     rc_srcauth a;
+    rc_srcauth_secret sec;
     rc_err e;
     snprintf(json, sizeof json, "{\"user\": \"" USER "\", \"password_file\": \"%s\"}", pw);
-    cr_assert_eq(parse_json(json, "source_auth", &a, &e), RC_OK, "%s", e.msg);
-    cr_assert_str_eq(a.user, USER);
-    cr_assert_str_eq(a.password, PASSWORD);
+    cr_assert_eq(parse_read(json, "source_auth", &sec, &a, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(sec.user, USER);
+    cr_assert_str_eq(sec.password, PASSWORD);
     char where[4300];
     snprintf(where, sizeof where, "source_auth.user and %s", pw);
     cr_assert_str_eq(a.where, where);
+    rc_srcauth_secret_free(&sec);
     rc_srcauth_free(&a);
     /* a token is kept whole: it is a signed document */
     snprintf(json, sizeof json, "{\"eida_token_file\": \"%s\"}", tok);
-    cr_assert_eq(parse_json(json, "source_auth", &a, &e), RC_OK, "%s", e.msg);
-    cr_assert_str_eq(a.eida_token, TOKEN "\nline 2\n");
-    cr_assert_null(a.user);
+    cr_assert_eq(parse_read(json, "source_auth", &sec, &a, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(sec.eida_token, TOKEN "\nline 2\n");
+    cr_assert_null(sec.user);
+    cr_assert_null(sec.password);
     snprintf(where, sizeof where, "the EIDA token in %s", tok);
     cr_assert_str_eq(a.where, where);
+    rc_srcauth_secret_free(&sec);
     rc_srcauth_free(&a);
 
     char msg[9000];
@@ -192,16 +240,16 @@ Test(srcauth_parse, files_are_read_and_their_line_end_dropped, .init = unit_setu
              "source_auth.password_file: cannot read %s/missing: No such file or directory: put "
              "the password in that file (readable by r2cache only), or use another field",
              g_tmp);
-    expect_refusal(json, "source_auth", msg);
+    expect_read_refusal(json, "source_auth", msg);
     snprintf(json, sizeof json, "{\"user\": \"x\", \"password_file\": \"%s\"}", empty);
     snprintf(msg, sizeof msg, "source_auth.password_file: %s is empty: put the password in it",
              empty);
-    expect_refusal(json, "source_auth", msg);
+    expect_read_refusal(json, "source_auth", msg);
     snprintf(json, sizeof json, "{\"user\": \"x\", \"password_file\": \"%s\"}", two);
     snprintf(msg, sizeof msg,
              "source_auth.password_file: %s holds more than one line: put only the password in it",
              two);
-    expect_refusal(json, "source_auth", msg);
+    expect_read_refusal(json, "source_auth", msg);
 }
 
 Test(srcauth_parse, the_configuration_reads_source_auth, .init = unit_setup,
@@ -217,23 +265,29 @@ Test(srcauth_parse, the_configuration_reads_source_auth, .init = unit_setup,
     cr_assert_eq(rc_config_parse(json, strlen(json), "c.json", &c, &e), RC_OK, "%s", e.msg);
     cr_assert_null(c.source_auth, "no source_auth: open data");
     rc_config_free(&c);
-    setenv("FDSN_USER", USER, 1);
-    setenv("FDSN_PASSWORD", PASSWORD, 1);
     snprintf(json, sizeof json, "{\"source\": \"http://127.0.0.1:1\", \"source_auth\": {}, %s}",
              vol);
     cr_assert_eq(rc_config_parse(json, strlen(json), "c.json", &c, &e), RC_OK, "%s", e.msg);
     cr_assert_not_null(c.source_auth);
-    cr_assert_str_eq(c.source_auth->user, USER);
-    cr_assert_str_eq(c.source_auth->password, PASSWORD);
+    cr_assert_str_eq(c.source_auth->where, "FDSN_USER/FDSN_PASSWORD");
     rc_config_free(&c);
     snprintf(json, sizeof json,
              "{\"source\": \"http://127.0.0.1:1\", \"source_auth\": {\"password_env\": "
              "\"NOPE_P\"}, %s}",
              vol);
+    cr_assert_eq(rc_config_parse(json, strlen(json), "c.json", &c, &e), RC_OK,
+                 "an unset variable is an error only when a source opens: %s", e.msg);
+    cr_assert_str_eq(c.source_auth->where, "FDSN_USER/NOPE_P");
+    rc_config_free(&c);
+    snprintf(json, sizeof json,
+             "{\"source\": \"http://127.0.0.1:1\", \"source_auth\": {\"user\": \"x\", "
+             "\"password\": \"" PASSWORD "\"}, %s}",
+             vol);
     cr_assert_eq(rc_config_parse(json, strlen(json), "c.json", &c, &e), RC_EINVAL);
-    cr_assert_str_eq(e.msg, "c.json: source_auth.password_env: the environment variable NOPE_P "
-                            "is not set: set it to the password, or name another variable or a "
-                            "file");
+    cr_assert_str_eq(e.msg, "c.json: source_auth.password: a password is not accepted in the "
+                            "configuration file (files are copied, committed and shown): put it "
+                            "in a file readable only by r2cache and give password_file, or in "
+                            "the environment and give password_env");
 }
 
 /* ---- end to end ------------------------------------------------------------- */
@@ -510,9 +564,9 @@ Test(srcauth_fill, credentials_from_the_environment, .init = e2e_setup, .fini = 
     cr_assert_eq(r.rc, 0, "fill failed: %s", r.err.data);
     assert_secret_absent(&r, PASSWORD);
     run_free(&r);
-    assert_samples(); /* the configuration needs the variables to load */
     unsetenv("FDSN_USER");
     unsetenv("FDSN_PASSWORD");
+    assert_samples(); /* reading the cache needs no credentials */
 }
 
 /* Every secret the token flow involves: the token and the temporary passwords. */
@@ -629,6 +683,27 @@ Test(srcauth_fill, a_password_in_the_configuration_is_a_usage_error, .init = e2e
                                  "configuration file"),
               "stderr: %s", r.err.data);
     assert_secret_absent(&r, PASSWORD);
+    run_free(&r);
+    cJSON *s = server_stats();
+    cr_assert_eq(auth_stat(s, "challenges"), 0);
+    cJSON_Delete(s);
+}
+
+Test(srcauth_fill, a_missing_password_file_is_a_usage_error_naming_the_field, .init = e2e_setup,
+     .fini = e2e_teardown)
+{
+    start_server(NULL);
+    pw_config(PASSWORD);
+    cr_assert_eq(unlink(g_pwfile), 0);
+    run_out r;
+    fill("2025-11-04T00:00:00Z", "2025-11-04T01:00:00Z", &r);
+    cr_assert_eq(r.rc, 2, "exit %d: %s", r.rc, r.err.data);
+    char msg[9000];
+    snprintf(msg, sizeof msg,
+             "source_auth.password_file: cannot read %s: No such file or directory: put the "
+             "password in that file (readable by r2cache only), or use another field",
+             g_pwfile);
+    cr_assert(strstr(r.err.data, msg), "no \"%s\" in: %s", msg, r.err.data);
     run_free(&r);
     cJSON *s = server_stats();
     cr_assert_eq(auth_stat(s, "challenges"), 0);
