@@ -3,7 +3,8 @@
  *
  * Two backends behind one interface (private: src/source_int.h):
  *   FDSN dataselect ("https://service.iris.edu", "http://127.0.0.1:8080"; the
- *   client appends /fdsnws/dataselect/1/query): bulk POST, one line per
+ *   client appends /fdsnws/dataselect/1/query, or /queryauth with
+ *   credentials, rc_source_opts.auth): bulk POST, one line per
  *   channel and time span; 413 = split the request (lines first, then time)
  *   and concatenate; never more than max_connections (hard cap 5)
  *   connections to the data centre. A pasted service URL
