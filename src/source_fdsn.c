@@ -92,7 +92,7 @@ typedef struct fdsn_part {
     enum part_state state;
     int status; /* RC_OK or RC_ENODATA once PART_DONE */
     int attempts;
-    int sent; /* counted in req->requests once */
+    int sent;     /* counted in req->requests once */
     int cred_gen; /* f->cred_gen when started */
     double not_before;
     CURL *easy;
@@ -796,8 +796,7 @@ static int take_credentials(fdsn_impl *f, rc_buf *b, rc_err *e)
     if (!user || !pass) {
         free(user);
         wipe_free(pass);
-        return rc_err_set(e, RC_ENOMEM, "out of memory reading credentials from %s",
-                          f->auth_shown);
+        return rc_err_set(e, RC_ENOMEM, "out of memory reading credentials from %s", f->auth_shown);
     }
     free(f->user);
     wipe_free(f->password);
@@ -820,7 +819,8 @@ static int token_exchange(rc_source *s, fdsn_impl *f, rc_err *e)
         if (o->stop && *o->stop)
             return rc_err_set(e, RC_EINTR, "fetch from %s stopped by the caller", f->shown);
         CURL *h = curl_easy_init();
-        if (!h) return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", f->auth_shown);
+        if (!h)
+            return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", f->auth_shown);
         auth_answer a = {RC_BUF_INIT, 0};
         char cerr[CURL_ERROR_SIZE] = "";
         curl_easy_setopt(h, CURLOPT_URL, f->auth_url);
@@ -1023,9 +1023,9 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     while (u.len > 0 && u.data[u.len - 1] == '/')
         u.data[--u.len] = '\0';
     const rc_srcauth *cred = s->opts.auth;
-    enum auth_kind kind = !cred                                    ? AUTH_NONE
-                          : cred->token_file || cred->token_env    ? AUTH_TOKEN
-                                                                   : AUTH_DIGEST;
+    enum auth_kind kind = !cred                                 ? AUTH_NONE
+                          : cred->token_file || cred->token_env ? AUTH_TOKEN
+                                                                : AUTH_DIGEST;
     rc_buf au = RC_BUF_INIT;
     if (kind == AUTH_TOKEN && (rc_buf_append(&au, u.data, u.len) || rc_buf_puts(&au, AUTH_PATH))) {
         rc_buf_free(&u);

@@ -54,9 +54,9 @@ void rc_srcauth_free(rc_srcauth *a)
     memset(a, 0, sizeof *a);
 }
 
-static const char *const keys[] = {"user",           "user_env",        "password_env",
-                                   "password_file",  "eida_token_file", "eida_token_env",
-                                   "password",       "eida_token",      NULL};
+static const char *const keys[] = {"user",          "user_env",        "password_env",
+                                   "password_file", "eida_token_file", "eida_token_env",
+                                   "password",      "eida_token",      NULL};
 
 /* A string field of obj, or NULL when absent; RC_EINVAL when not a string. */
 static int field(const cJSON *obj, const char *path, const char *name, const char **out, rc_err *e)
@@ -87,8 +87,9 @@ static int from_env(const char *path, const char *name, const char *var, const c
                           "another variable or a file",
                           path, name, var, v ? "empty" : "not set", what);
     if (strlen(v) > RC_SRCAUTH_MAX_BYTES)
-        return rc_err_set(e, RC_EINVAL, "%s%s%s: the environment variable %s is longer than %d bytes",
-                          path, name ? "." : "", name ? name : "", var, RC_SRCAUTH_MAX_BYTES);
+        return rc_err_set(e, RC_EINVAL,
+                          "%s%s%s: the environment variable %s is longer than %d bytes", path,
+                          name ? "." : "", name ? name : "", var, RC_SRCAUTH_MAX_BYTES);
     *out = strdup(v);
     return *out ? RC_OK : rc_err_set(e, RC_ENOMEM, "out of memory reading %s", var);
 }
@@ -114,23 +115,21 @@ static int from_file(const char *path, const char *name, const char *file, const
     fclose(f);
     int rc = RC_OK;
     if (failed)
-        rc = rc_err_set(e, RC_EINVAL, "%s.%s: cannot read %s: %s", path, name, file,
-                        strerror(err));
+        rc = rc_err_set(e, RC_EINVAL, "%s.%s: cannot read %s: %s", path, name, file, strerror(err));
     else if (n > RC_SRCAUTH_MAX_BYTES)
-        rc = rc_err_set(e, RC_EINVAL,
-                        "%s.%s: %s is larger than %d bytes: is it the %s file?", path, name, file,
-                        RC_SRCAUTH_MAX_BYTES, what);
+        rc = rc_err_set(e, RC_EINVAL, "%s.%s: %s is larger than %d bytes: is it the %s file?", path,
+                        name, file, RC_SRCAUTH_MAX_BYTES, what);
     buf[n] = '\0';
     if (rc == RC_OK && memchr(buf, '\0', n))
-        rc = rc_err_set(e, RC_EINVAL, "%s.%s: %s holds a NUL byte: is it the %s file?", path,
-                        name, file, what);
+        rc = rc_err_set(e, RC_EINVAL, "%s.%s: %s holds a NUL byte: is it the %s file?", path, name,
+                        file, what);
     if (rc == RC_OK && strip) {
         if (n > 0 && buf[n - 1] == '\n') buf[--n] = '\0';
         if (n > 0 && buf[n - 1] == '\r') buf[--n] = '\0';
         if (memchr(buf, '\n', n))
             rc = rc_err_set(e, RC_EINVAL,
-                            "%s.%s: %s holds more than one line: put only the %s in it", path,
-                            name, file, what);
+                            "%s.%s: %s holds more than one line: put only the %s in it", path, name,
+                            file, what);
     }
     if (rc == RC_OK && n == 0)
         rc = rc_err_set(e, RC_EINVAL, "%s.%s: %s is empty: put the %s in it", path, name, file,
@@ -253,8 +252,7 @@ static int read_secrets(const rc_srcauth *a, const char *path, rc_srcauth_secret
         if ((rc = dup_into(&s->user, a->user, e))) return rc;
     } else {
         const char *var = a->user_env ? a->user_env : DEFAULT_USER_ENV;
-        if ((rc = from_env(path, a->user_env ? "user_env" : NULL, var, "user name", &s->user,
-                           e)))
+        if ((rc = from_env(path, a->user_env ? "user_env" : NULL, var, "user name", &s->user, e)))
             return rc;
         for (const char *c = s->user; *c; c++)
             if ((unsigned char)*c < 0x20 || *c == 0x7f || *c == '"')
@@ -266,8 +264,8 @@ static int read_secrets(const rc_srcauth *a, const char *path, rc_srcauth_secret
     if (a->password_file)
         return from_file(path, "password_file", a->password_file, "password", 1, &s->password, e);
     const char *var = a->password_env ? a->password_env : DEFAULT_PASSWORD_ENV;
-    return from_env(path, a->password_env ? "password_env" : NULL, var, "password",
-                    &s->password, e);
+    return from_env(path, a->password_env ? "password_env" : NULL, var, "password", &s->password,
+                    e);
 }
 
 int rc_srcauth_read(const rc_srcauth *a, rc_srcauth_secret *out, rc_err *e)

@@ -252,8 +252,7 @@ Test(srcauth_parse, files_are_read_and_their_line_end_dropped, .init = unit_setu
     expect_read_refusal(json, "source_auth", msg);
 }
 
-Test(srcauth_parse, the_configuration_reads_source_auth, .init = unit_setup,
-     .fini = unit_teardown)
+Test(srcauth_parse, the_configuration_reads_source_auth, .init = unit_setup, .fini = unit_teardown)
 {
     static const char vol[] =
         "\"volcanoes\": [{\"name\": \"v\", \"stations\": [{\"network\": \"XX\", \"station\": "
@@ -319,8 +318,8 @@ static void make_sds(void)
 /* Start the server with digest user alice and the token, plus extra args. */
 static void start_server(const char *const *extra)
 {
-    const char *args[16] = {"--auth-user", USER, "--auth-password", PASSWORD, "--auth-token",
-                            TOKEN};
+    const char *args[16] = {"--auth-user", USER,           "--auth-password",
+                            PASSWORD,      "--auth-token", TOKEN};
     size_t n = 6;
     for (size_t i = 0; extra && extra[i] && n < 15; i++)
         args[n++] = extra[i];
@@ -708,4 +707,37 @@ Test(srcauth_fill, a_missing_password_file_is_a_usage_error_naming_the_field, .i
     cJSON *s = server_stats();
     cr_assert_eq(auth_stat(s, "challenges"), 0);
     cJSON_Delete(s);
+}
+
+Test(srcauth_fill, run_exits_3_on_refused_credentials_and_fetches_with_right_ones,
+     .init = e2e_setup, .fini = e2e_teardown)
+{
+    start_server(NULL);
+    pw_config(WRONG_PASSWORD "\n");
+    char args[9000];
+    snprintf(args, sizeof args,
+             "run --config '%s' --now 2025-11-04T00:22:00Z --lookback 10m --json --log-format "
+             "json --log-level debug --metrics-file '%s'",
+             g_config, g_metrics);
+    run_out r;
+    rc_buf_init(&r.out);
+    rc_buf_init(&r.err);
+    r.rc = rc_test_r2cache(args, &r.out, &r.err);
+    cr_assert_eq(r.rc, 3, "exit %d: %s", r.rc, r.err.data);
+    char msg[9000];
+    snprintf(msg, sizeof msg,
+             "the data centre refused the credentials from source_auth.user and %s (HTTP 401) "
+             "for http://127.0.0.1:%d/fdsnws/dataselect/1/queryauth: check them",
+             g_pwfile, g_port);
+    cr_assert(strstr(r.err.data, msg), "no \"%s\" in: %s", msg, r.err.data);
+    assert_secret_absent(&r, WRONG_PASSWORD);
+    run_free(&r);
+    pw_config(PASSWORD "\n");
+    rc_buf_init(&r.out);
+    rc_buf_init(&r.err);
+    r.rc = rc_test_r2cache(args, &r.out, &r.err);
+    cr_assert_eq(r.rc, 0, "exit %d: %s", r.rc, r.err.data);
+    assert_secret_absent(&r, PASSWORD);
+    run_free(&r);
+    assert_samples(); /* the window 00:10..00:20 */
 }

@@ -63,9 +63,6 @@ typedef struct rc_serve_config {
 typedef struct rc_config {
     char *path;       /* file it came from */
     char *source_url; /* NULL if absent */
-    /* "source_auth": credentials for restricted data at that source
-     * (srcauth.h, read when the file is loaded); NULL = open data */
-    struct rc_srcauth *source_auth;
     char *store_url;  /* NULL = ./r2cache-data */
     rc_layout layout;
     int spans[RC_SPAN_COUNT]; /* 1 = build this span; default 10m and 6h */
@@ -99,6 +96,9 @@ typedef struct rc_config {
     char *ca_bundle;
     double s3_stall_timeout_s; /* 0 = the store's default (30) */
     rc_serve_config serve;     /* the "serve" block (r2cache serve) */
+    /* "source_auth": where the source's credentials for restricted data are
+     * (srcauth.h; the secrets are read when the source opens); NULL = open data */
+    struct rc_srcauth *source_auth;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

@@ -43,9 +43,9 @@ struct cJSON;
 
 /* Where the credentials are (no secret in it). */
 typedef struct rc_srcauth {
-    char *path;     /* JSON path of the object, for messages ("source_auth") */
-    char *user;     /* a literal user name, or NULL */
-    char *user_env; /* the variable holding the user name; NULL = FDSN_USER */
+    char *path;                         /* JSON path of the object, for messages ("source_auth") */
+    char *user;                         /* a literal user name, or NULL */
+    char *user_env;                     /* the variable holding the user name; NULL = FDSN_USER */
     char *password_env, *password_file; /* at most one; neither = FDSN_PASSWORD */
     char *token_env, *token_file;       /* exactly one set (EIDA token kind) */
     char *where;                        /* where they come from, for messages */
