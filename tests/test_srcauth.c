@@ -741,3 +741,45 @@ Test(srcauth_fill, run_exits_3_on_refused_credentials_and_fetches_with_right_one
     run_free(&r);
     assert_samples(); /* the window 00:10..00:20 */
 }
+
+/* serve's fill jobs open their own source with the same credentials. */
+Test(srcauth_fill, serve_fill_jobs_use_the_credentials, .init = e2e_setup, .fini = e2e_teardown)
+{
+    start_server(NULL);
+    pw_config(PASSWORD "\n");
+    char log[4300];
+    snprintf(log, sizeof log, "%s/serve.log", g_dir);
+    char args[4400];
+    snprintf(args, sizeof args, "--config '%s' --log-level debug", g_config);
+    int sport = 0;
+    pid_t srv = rc_test_serve_start(args, "R2CACHE_API_TOKEN=api-token-srcauth", log, 20, &sport);
+    cr_assert(srv > 0, "serve did not start");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "curl -s -X POST -H 'Authorization: Bearer api-token-srcauth' -H 'Content-Type: "
+             "application/json' -d '{\"network\": \"XX\", \"station\": \"AUT\", \"location\": "
+             "\"\", \"channel\": \"BHZ\", \"start_time\": \"2025-11-04T00:00:00Z\", "
+             "\"duration_hours\": 1}' 'http://127.0.0.1:%d/api/backfill?wait=true'",
+             sport);
+    run_out r;
+    rc_buf_init(&r.out);
+    rc_buf_init(&r.err);
+    r.rc = rc_test_sh(cmd, &r.out, &r.err);
+    cr_assert_eq(rc_test_serve_stop(srv, 10), 0);
+    cr_assert_eq(r.rc, 0);
+    cJSON *res = cJSON_Parse(r.out.data);
+    cr_assert(res, "not JSON: %s", r.out.data);
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(res, "chunks_added");
+    cr_assert(cJSON_IsNumber(added) && added->valueint == 6, "%s", r.out.data);
+    cJSON_Delete(res);
+    rc_buf slog = RC_BUF_INIT;
+    cr_assert_eq(rc_test_read_file(log, &slog), 0);
+    rc_buf_append(&r.err, slog.data, slog.len); /* the server's log is checked too */
+    rc_buf_free(&slog);
+    assert_secret_absent(&r, PASSWORD);
+    run_free(&r);
+    cJSON *s = server_stats();
+    cr_assert_eq(auth_stat(s, "digest_ok"), 1);
+    cJSON_Delete(s);
+    assert_samples();
+}
