@@ -8,6 +8,7 @@
  * misspelt "max_distance_km" silently ignored would cache the wrong stations.
  */
 #include "r2cache/config.h"
+#include "r2cache/srcauth.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -61,6 +62,8 @@ void rc_config_free(rc_config *c)
     if (!c) return;
     free(c->path);
     free(c->source_url);
+    rc_srcauth_free(c->source_auth);
+    free(c->source_auth);
     free(c->store_url);
     free(c->s3_endpoint);
     free(c->s3_region);
@@ -471,16 +474,21 @@ static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {
-        "$schema",         "source",          "store",         "layout",
-        "spans",           "selection",       "run",           "compression_level",
-        "max_connections", "fetch",           "cache_control", "s3",
-        "serve",           "recheck_no_data", "volcanoes",     NULL};
+        "$schema",   "source", "source_auth",       "store",           "layout", "spans",
+        "selection", "run",    "compression_level", "max_connections", "fetch",  "cache_control",
+        "s3",        "serve",  "recheck_no_data",   "volcanoes",       NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source")) &&
         get_string(p, o, "source", &c->source_url))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_auth"))) {
+        if (!(c->source_auth = calloc(1, sizeof *c->source_auth)))
+            return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+        if (rc_srcauth_parse(o, "source_auth", c->source_auth, &e2))
+            return rc_err_set(p->e, e2.code, "%s: %s", p->file, e2.msg);
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))
         return p->e->code;

@@ -131,7 +131,8 @@ cJSON *rc_manifest_empty_json(const rc_manifest *m)
         rc_time_iso(r->first_checked, f);
         rc_time_iso(r->last_checked, l);
         cJSON *o = cJSON_CreateObject();
-        if (!o || !cJSON_AddStringToObject(o, "start", a) || !cJSON_AddStringToObject(o, "end", b) ||
+        if (!o || !cJSON_AddStringToObject(o, "start", a) ||
+            !cJSON_AddStringToObject(o, "end", b) ||
             !cJSON_AddStringToObject(o, "first_checked", f) ||
             !cJSON_AddStringToObject(o, "last_checked", l) ||
             !cJSON_AddNumberToObject(o, "checks", r->checks)) {

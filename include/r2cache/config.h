@@ -20,6 +20,8 @@
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 
+struct rc_srcauth; /* srcauth.h */
+
 typedef enum rc_data_type { RC_TYPE_SEISMIC = 1, RC_TYPE_INFRASOUND = 2 } rc_data_type;
 
 typedef struct rc_station {
@@ -102,6 +104,9 @@ typedef struct rc_config {
      * Default 1h, 6h, 1d, 3d, 7d; past the last, only --recheck/--force. */
     int64_t recheck_ages[RC_RECHECK_MAX];
     int nrecheck;
+    /* "source_auth": where the source's credentials for restricted data are
+     * (srcauth.h; the secrets are read when the source opens); NULL = open data */
+    struct rc_srcauth *source_auth;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;
