@@ -476,7 +476,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     static const char *const keys[] = {
         "$schema",   "source", "source_auth",       "store",           "layout", "spans",
         "selection", "run",    "compression_level", "max_connections", "fetch",  "cache_control",
-        "s3",        "serve",  "recheck_no_data",   "volcanoes",       NULL};
+        "s3",        "serve",  "recheck_no_data",   "volcanoes",       "source_availability",
+        NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
@@ -488,6 +489,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return rc_err_set(p->e, RC_ENOMEM, "out of memory");
         if (rc_srcauth_parse(o, "source_auth", c->source_auth, &e2))
             return rc_err_set(p->e, e2.code, "%s: %s", p->file, e2.msg);
+    }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_availability"))) {
+        if (!cJSON_IsBool(o)) return bad(p, "source_availability", "must be true or false");
+        c->source_availability = cJSON_IsTrue(o);
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))
