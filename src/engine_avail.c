@@ -77,7 +77,7 @@ static void remember_absent(rc_engine *en, const char *key, const char *reason)
                     txt ? e.msg : "out of memory");
     free(txt);
     rc_log_info(en->o.log, "availability",
-                "off for %s: %s; remembered in %s, asked again after %s",
+                "availability service off for %s: %s; remembered in %s, asked again after %s",
                 rc_source_describe(en->o.source), reason, key, next);
 }
 
@@ -89,7 +89,7 @@ void eng_avail_plan(rc_engine *en)
     rc_err e;
     if (rc_source_host(en->o.source, host, sizeof host, &e) != RC_OK ||
         rc_key_source_state(host, key, sizeof key, &e) != RC_OK) {
-        rc_log_info(en->o.log, "availability", "off: %s", e.msg);
+        rc_log_info(en->o.log, "availability", "availability service off: %s", e.msg);
         return;
     }
     int64_t was = absent_at(en, key, reason, sizeof reason);
@@ -98,9 +98,10 @@ void eng_avail_plan(rc_engine *en)
         rc_time_iso(was, a);
         rc_time_iso(was + AVAIL_RECHECK_S, b);
         rc_log_info(en->o.log, "availability",
-                    "off for %s: the service was absent at %s (%s, %s); asked again after %s",
-                    rc_source_describe(en->o.source), a, reason[0] ? reason : "no reason kept",
-                    key, b);
+                    "availability service off for %s: it was absent at %s (%s, %s); asked again "
+                    "after %s",
+                    rc_source_describe(en->o.source), a, reason[0] ? reason : "no reason kept", key,
+                    b);
         return;
     }
     /* one line per channel: from its first wanted base window to its last */
@@ -109,7 +110,8 @@ void eng_avail_plan(rc_engine *en)
     size_t *at = malloc((en->ntargets ? en->ntargets : 1) * sizeof *at);
     size_t nl = 0, nwant = 0;
     if (!ln || !at) {
-        rc_log_warn(en->o.log, "availability", "out of memory; every window is asked");
+        rc_log_warn(en->o.log, "availability",
+                    "availability service: out of memory; every window is asked");
         goto out;
     }
     for (size_t ti = 0; ti < en->ntargets; ti++)
@@ -138,8 +140,8 @@ void eng_avail_plan(rc_engine *en)
         goto out;
     }
     if (rc != RC_OK) {
-        rc_log_warn(en->o.log, "availability", "%s; every window is asked from dataselect",
-                    e.msg);
+        rc_log_warn(en->o.log, "availability",
+                    "availability service: %s; every window is asked from dataselect", e.msg);
         goto out;
     }
     size_t skipped = 0;
@@ -157,7 +159,8 @@ void eng_avail_plan(rc_engine *en)
     }
     rc_avail_free(&av);
     rc_log_info(en->o.log, "availability",
-                "%s lists data in %zu of %zu windows; the other %zu are not asked",
+                "availability service of %s lists data in %zu of %zu windows; the other %zu are "
+                "not asked",
                 rc_source_describe(en->o.source), nwant - skipped, nwant, skipped);
 out:
     free(ln);

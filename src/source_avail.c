@@ -67,7 +67,8 @@ void rc_avail_free(rc_avail *a)
 static int parse_us(const char *s, int64_t *out)
 {
     int y, mo, d, h, mi, sec, used = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 || used != 19)
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &used) != 6 ||
+        used != 19)
         return -1;
     int64_t t;
     rc_err e;
@@ -319,8 +320,8 @@ int rc_source_availability(rc_source *s, const rc_fetch_line *lines, size_t n, r
                 rc = rc_err_set(e, RC_EUNUSABLE, "%s: nothing answers (%s)", shown,
                                 cerr[0] ? cerr : curl_easy_strerror(cc));
             else
-                rc = rc_err_set(e, RC_EIO, "%s: %s", shown,
-                                cerr[0] ? cerr : curl_easy_strerror(cc));
+                rc =
+                    rc_err_set(e, RC_EIO, "%s: %s", shown, cerr[0] ? cerr : curl_easy_strerror(cc));
             retry = !bc.nomem && (k == RC_RETRY_TRANSIENT || k == RC_RETRY_UNREACHED);
         } else if (st == 200) {
             rc = rc_avail_parse_text(bc.b.data ? bc.b.data : "", bc.b.len, shown, out, e);

@@ -37,7 +37,7 @@ Restricted data (only with --auth-user/--auth-password or --auth-token):
                                     "tokens_refused", "issued" [[user, password]]}
 
 Availability (fdsnws-availability 1; off with --no-availability, then a
-plain HTML 404 as a server without the service answers):
+plain HTML 404 as a server without the service answers, still counted):
   POST /fdsnws/availability/1/query  bulk body as dataselect (key=value lines
                                     such as format=text, nodata=404 accepted)
   GET  /fdsnws/availability/1/query  net/sta/loc/cha/start/end parameters
@@ -654,8 +654,9 @@ def auth_from_args(a):
 class AvailState:
     """The availability endpoint's archive and counters."""
 
-    def __init__(self, sds):
+    def __init__(self, sds, enabled):
         self.sds = sds
+        self.enabled = enabled
         self.reset()
 
     def reset(self):
@@ -693,6 +694,9 @@ def avail_answer(h, text):
     with st.lock:
         av.requests += 1
         av.bodies = (av.bodies + [text])[-10:]
+    if not av.enabled:
+        h.send_plain_404()
+        return
     try:
         opts, lines = parse_bulk(text)
     except BadRequest as exc:
@@ -717,7 +721,7 @@ def avail_answer(h, text):
 
 
 def avail_post(h, path, body):
-    """POST /fdsnws/availability/1/query; False when not that (or it is off)."""
+    """POST /fdsnws/availability/1/query; False when not that."""
     if getattr(h.server, "avail", None) is None or path != "/fdsnws/availability/1/query":
         return False
     avail_answer(h, body.decode("utf-8", "replace"))
@@ -729,7 +733,10 @@ def avail_get(h, u):
     if getattr(h.server, "avail", None) is None:
         return False
     if u.path == "/fdsnws/availability/1/version":
-        h.send_body(200, b"1.0.0\n")
+        if h.server.avail.enabled:
+            h.send_body(200, b"1.0.0\n")
+        else:
+            h.send_plain_404()
         return True
     if u.path != "/fdsnws/availability/1/query":
         return False
@@ -765,7 +772,7 @@ def add_avail_args(ap):
 
 
 def avail_from_args(a):
-    return None if a.no_availability else AvailState(a.availability_sds or a.sds)
+    return AvailState(a.availability_sds or a.sds, not a.no_availability)
 
 
 class Server(ThreadingHTTPServer):
