@@ -46,7 +46,8 @@ plain HTML 404 as a server without the service answers, still counted):
       records of --availability-sds (default: --sds) that overlap the request,
       merged where one record ends within 1 ms of the next one's start, and
       cut to the requested span; 204 (or an FDSN 404 with nodata=404) when
-      none. Any other format is a 400.
+      none. Any other format is a 400. --availability-answer html: a web page
+      with status 200 instead.
   GET  /stats                       also "availability": {"requests", "bodies"
                                     (last 10)}
 
@@ -654,9 +655,10 @@ def auth_from_args(a):
 class AvailState:
     """The availability endpoint's archive and counters."""
 
-    def __init__(self, sds, enabled):
+    def __init__(self, sds, enabled, answer):
         self.sds = sds
         self.enabled = enabled
+        self.answer = answer
         self.reset()
 
     def reset(self):
@@ -696,6 +698,9 @@ def avail_answer(h, text):
         av.bodies = (av.bodies + [text])[-10:]
     if not av.enabled:
         h.send_plain_404()
+        return
+    if av.answer == "html":
+        h.send_body(200, HTML_PAGE, "text/html; charset=utf-8")
         return
     try:
         opts, lines = parse_bulk(text)
@@ -769,10 +774,12 @@ def add_avail_args(ap):
                     help="serve no /fdsnws/availability/1 (plain 404)")
     ap.add_argument("--availability-sds", help="SDS archive availability is computed from "
                     "(default: --sds)")
+    ap.add_argument("--availability-answer", choices=["ok", "html"], default="ok",
+                    help="html: every availability query gets a web page with status 200")
 
 
 def avail_from_args(a):
-    return AvailState(a.availability_sds or a.sds, not a.no_availability)
+    return AvailState(a.availability_sds or a.sds, not a.no_availability, a.availability_answer)
 
 
 class Server(ThreadingHTTPServer):

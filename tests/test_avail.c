@@ -338,3 +338,48 @@ Test(avail, an_absent_service_is_remembered_and_not_asked_again)
     cr_assert_eq(fill(DAY " --force --now 2026-01-18T00:00:00Z", NULL, NULL), 0);
     cr_assert_eq(avail_requests(), 2);
 }
+
+Test(avail, a_service_answering_html_costs_only_the_shortcut)
+{
+    const char *extra[] = {"--availability-answer", "html", NULL};
+    start(extra);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill(DAY, &sum, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    char want[512];
+    snprintf(want, sizeof want,
+             "availability service: http://127.0.0.1:%d/fdsnws/availability/1/query: line 1 "
+             "comes before any \"#Network Station ...\" header: not an FDSN availability text "
+             "answer",
+             g_port);
+    cr_assert(strstr(err.data, want), "%s", err.data);
+    cr_assert(strstr(err.data, "every window is asked from dataselect"), "%s", err.data);
+    /* not remembered as absent, and every window asked */
+    cr_assert_eq(num(sum, "chunks_added"), 50);
+    cr_assert_eq(num(sum, "windows_no_data"), 98);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+    cJSON *s = stats();
+    cr_assert_eq(num(s, "lines"), 1);
+    cJSON_Delete(s);
+    char key[RC_KEY_MAX], host[64];
+    snprintf(host, sizeof host, "127.0.0.1:%d", g_port);
+    rc_err e;
+    cr_assert_eq(rc_key_source_state(host, key, sizeof key, &e), RC_OK);
+    cr_assert_null(read_store(key));
+}
+
+Test(avail, the_setting_is_a_boolean)
+{
+    g_port = 1;
+    snprintf(g_config, sizeof g_config, "%s/config.json", g_dir);
+    const char *json = "{\"source\": \"http://127.0.0.1:1\", \"source_availability\": \"yes\"}";
+    cr_assert_eq(rc_test_write_file(g_config, json, strlen(json)), 0);
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill(DAY, NULL, &err);
+    cr_assert_eq(rc, 2, "exit %d: %s", rc, err.data);
+    cr_assert(strstr(err.data, "source_availability"), "%s", err.data);
+    cr_assert(strstr(err.data, "must be true or false"), "%s", err.data);
+    rc_buf_free(&err);
+}
