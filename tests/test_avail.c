@@ -185,7 +185,7 @@ Test(avail, state_keys_build_and_parse)
     cr_assert_eq(rc_key_source_state("service.iris.edu", key, sizeof key, &e), RC_OK);
     cr_assert_str_eq(key, "state/sources/service.iris.edu.json");
     cr_assert_eq(rc_key_source_state("127.0.0.1:8080", key, sizeof key, &e), RC_OK);
-    cr_assert_str_eq(key, "state/sources/127.0.0.1:8080.json");
+    cr_assert_str_eq(key, "state/sources/127.0.0.1_8080.json");
     cr_assert_eq(rc_key_source_state_parse(key, host, sizeof host, &e), RC_OK);
     cr_assert_str_eq(host, "127.0.0.1:8080");
     cr_assert_eq(rc_key_source_state("../etc", key, sizeof key, &e), RC_EINVAL);
@@ -195,6 +195,9 @@ Test(avail, state_keys_build_and_parse)
                  RC_EINVAL);
     cr_assert_eq(rc_key_source_state_parse("state/sources/a/b.json", host, sizeof host, &e),
                  RC_EINVAL);
+    cr_assert_eq(rc_key_source_state_parse("state/sources/a:1.json", host, sizeof host, &e),
+                 RC_EINVAL);
+    cr_assert_eq(rc_key_source_state("127.0.0.1:123456", key, sizeof key, &e), RC_EINVAL);
 }
 
 Test(avail, an_outage_the_service_does_not_list_is_never_asked_and_recorded_empty)

@@ -170,8 +170,9 @@ void rc_key_index_prefix(const char *volcano, char *out, size_t n);
 /*
  * Keys of per-source state (rebuildable: what r2cache learnt about a data
  * centre, never data), beside data/ and index/:
- *   state/sources/{HOST}.json    HOST = "host" or "host:port", lower case,
- *                                 [a-z0-9.-] and one ":" before the port
+ *   state/sources/{HOST}.json    HOST = "host" or "host_port" for a source
+ *                                 at host:port; lower case, [a-z0-9.-]
+ * rc_key_source_state takes "host" or "host:port"; the parse gives it back.
  */
 int rc_key_source_state(const char *host, char *out, size_t n, rc_err *e);
 /* The host of a source state key (host: n bytes); RC_EINVAL (e may be
