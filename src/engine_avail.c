@@ -7,6 +7,9 @@
  * a dataselect "no data" is. A window the service lists (at least a second
  * of it) that dataselect then delivers no sample for is a failure naming it.
  *
+ * Windows that ended less than AVAIL_SETTLE_S ago are fetched whatever the
+ * service says (its database runs behind the data).
+ *
  * A service that is absent (a web server's 404, or nothing answering) is
  * remembered in the store, state/sources/{HOST}.json, and not asked again
  * for AVAIL_RECHECK_S; every window is then planned as without the setting.
@@ -28,6 +31,10 @@
 
 /* An absent service is asked again after a week. */
 #define AVAIL_RECHECK_S (7 * 86400)
+/* Availability databases are updated behind the data: a window that ended
+ * less than this before `now` is fetched even when the service does not
+ * list it yet (and fails only if listed and not delivered). */
+#define AVAIL_SETTLE_S (2 * 86400)
 
 /* The state object's "availability_absent_at" (0 when none or unreadable). */
 static int64_t absent_at(rc_engine *en, const char *key, char *reason, size_t rn)
@@ -144,24 +151,33 @@ void eng_avail_plan(rc_engine *en)
                     "availability service: %s; every window is asked from dataselect", e.msg);
         goto out;
     }
-    size_t skipped = 0;
+    size_t skipped = 0, listed = 0, recent = 0;
     for (size_t i = 0; i < en->ntasks; i++) {
         wtask *t = &en->tasks[i];
         if (t->span != en->base || !eng_window_wanted(t)) continue;
         int64_t cov = rc_avail_covered(&av, &eng_station(en, t->ti)->chan, t->start * 1000000,
                                        (t->start + base_s) * 1000000);
-        if (cov == 0) {
+        if (cov == 0 && t->start + base_s > en->o.now - AVAIL_SETTLE_S) {
+            recent++; /* too recent to trust "not listed" */
+        } else if (cov == 0) {
             t->state = W_NODATA;
             skipped++;
-        } else if (cov >= 1000000) {
-            t->avail_listed = 1;
+        } else {
+            listed++;
+            if (cov >= 1000000) t->avail_listed = 1;
         }
     }
     rc_avail_free(&av);
-    rc_log_info(en->o.log, "availability",
-                "availability service of %s lists data in %zu of %zu windows; the other %zu are "
-                "not asked",
-                rc_source_describe(en->o.source), nwant - skipped, nwant, skipped);
+    if (recent)
+        rc_log_info(en->o.log, "availability",
+                    "availability service of %s lists data in %zu of %zu windows; %zu are not "
+                    "asked, %zu of the last two days are asked anyway",
+                    rc_source_describe(en->o.source), listed, nwant, skipped, recent);
+    else
+        rc_log_info(en->o.log, "availability",
+                    "availability service of %s lists data in %zu of %zu windows; the other %zu "
+                    "are not asked",
+                    rc_source_describe(en->o.source), listed, nwant, skipped);
 out:
     free(ln);
     free(at);

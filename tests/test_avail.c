@@ -386,3 +386,26 @@ Test(avail, the_setting_is_a_boolean)
     cr_assert(strstr(err.data, "must be true or false"), "%s", err.data);
     rc_buf_free(&err);
 }
+
+Test(avail, unlisted_windows_of_the_last_two_days_are_asked_anyway)
+{
+    start(NULL);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    /* "now" is a day after the outage: the service may not list it yet */
+    int rc = fill(DAY " --now 2025-11-05T12:00:00Z", &sum, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    char want[512];
+    snprintf(want, sizeof want,
+             "availability service of http://127.0.0.1:%d lists data in 48 of 144 windows; 0 are "
+             "not asked, 96 of the last two days are asked anyway",
+             g_port);
+    cr_assert(strstr(err.data, want), "%s", err.data);
+    cr_assert_eq(num(sum, "chunks_added"), 50);
+    cr_assert_eq(num(sum, "windows_no_data"), 98);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+    cJSON *s = stats();
+    cr_assert_eq(num(s, "lines"), 1); /* the whole day from dataselect */
+    cJSON_Delete(s);
+}
