@@ -33,6 +33,7 @@
 #include "r2cache/summary.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
+#include "r2cache/progress.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -40,9 +41,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct mig_args {
-    const char *to_layout, *max_range;
+    const char *to_layout, *max_range, *progress_interval;
+    double progress_s;
     int dry_run, delete_source;
     rc_layout dst;
     int64_t max_range_s;
@@ -58,6 +61,8 @@ static const rc_cli_opt migrate_opts[] = {
                 "after every copy in scope verified, delete the source keys"),
     RC_OPT_STRING("max-range", "DURATION", mig_args, max_range,
                   "refuse ranges longer than this (default 3660d)"),
+    RC_OPT_STRING("progress-interval", "SECONDS", mig_args, progress_interval,
+                  "without a terminal: log a progress line this often (default 30; 0: none)"),
     RC_OPT_END};
 
 typedef struct mig_stats {
@@ -763,6 +768,13 @@ static rc_exit check(rc_cli *cli)
                 "r2cache migrate: --from is required (ISO 8601 UTC or an age such as 30d)\n");
         return RC_EXIT_USAGE;
     }
+    a->progress_s = RC_PROGRESS_INTERVAL_DEFAULT;
+    if (a->progress_interval && rc_progress_interval_parse(a->progress_interval, &a->progress_s)) {
+        fprintf(stderr,
+                "r2cache migrate: --progress-interval %s: give a number of seconds (0: off)\n",
+                a->progress_interval);
+        return RC_EXIT_USAGE;
+    }
     a->max_range_s = 3660LL * 86400;
     if (a->max_range && rc_duration_parse(a->max_range, &a->max_range_s, &e) != RC_OK) {
         fprintf(stderr, "r2cache migrate: --max-range %s: %s\n", a->max_range, e.msg);
@@ -838,6 +850,12 @@ rc_exit rc_cmd_migrate(rc_cli *cli)
         rc_log_info(&cli->log, "start", "migrate %s -> %s, %s .. %s: %zu channels, store %s",
                     rc_layout_name(m.src), rc_layout_name(m.dst), f_iso, t_iso, cli->ntargets,
                     rc_store_describe(m.st));
+    int64_t ndays = (last_day - first_day) / 86400 + 1;
+    rc_progress_opts po = {"migrate", "channel-days",
+                           isatty(2) && !cli->json && !a.dry_run ? stderr : NULL, &cli->log,
+                           a.dry_run ? 0 : a.progress_s};
+    rc_progress meter;
+    rc_progress_init(&meter, &po, ndays * (int64_t)cli->ntargets);
     for (size_t i = 0; i < cli->ntargets && rc == RC_OK; i++) {
         m.have_listing = 0;
         for (int64_t d = first_day; d <= last_day && rc == RC_OK; d += 86400) {
@@ -846,8 +864,12 @@ rc_exit rc_cmd_migrate(rc_cli *cli)
                 break;
             }
             rc = migrate_day(&m, &cli->targets[i], d, &e);
+            if (rc == RC_OK)
+                rc_progress_update(&meter, (int64_t)i * ndays + (d - first_day) / 86400 + 1,
+                                   m.s.bytes_copied);
         }
     }
+    rc_progress_finish(&meter);
     int failed = m.s.blobs_failed + m.s.manifests_failed > 0;
     if (rc == RC_OK && m.delete_source && failed) {
         rc_log_warn(&cli->log, "keep",

@@ -71,7 +71,18 @@ typedef struct run_state {
     const rc_fill_opts *o;
     rc_fill_result *res;
     int64_t days_done, batch;
+    int64_t win_before, win_batch, win_total; /* whole-job window counts (progress) */
 } run_state;
+
+/* Windows of every configured span starting in [from, to), for every target. */
+static int64_t range_windows(const rc_config *cfg, size_t ntargets, int64_t from, int64_t to)
+{
+    int64_t n = 0;
+    for (int s = 0; s < RC_SPAN_COUNT; s++)
+        if (cfg->spans[s])
+            n += (int64_t)rc_range_windows(from, to, rc_span_seconds((rc_span)s), NULL, 0);
+    return n * (int64_t)ntargets;
+}
 
 static void report(run_state *rs, const rc_engine_stats *s, size_t done, size_t total, int end)
 {
@@ -89,6 +100,10 @@ static void report(run_state *rs, const rc_engine_stats *s, size_t done, size_t 
     p.requests = t->requests + (s ? s->requests : 0);
     p.bytes_fetched = t->bytes_fetched + (s ? s->bytes_fetched : 0);
     p.bytes_written = t->bytes_written + (s ? s->bytes_written : 0);
+    p.windows_total = rs->win_total;
+    p.windows_done = rs->win_before;
+    if (!end && total)
+        p.windows_done += rs->win_batch * (int64_t)(done < total ? done : total) / (int64_t)total;
     p.batch_end = end;
     o->progress(o->progress_ud, &p);
 }
@@ -222,7 +237,8 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
     if (batch > 7) batch = 7;
     if (o->batch_days > 0) batch = o->batch_days;
 
-    run_state rs = {o, out, 0, batch};
+    run_state rs = {o, out, 0, batch, 0, 0, 0};
+    if (!o->autofill) rs.win_total = range_windows(cfg, ntargets, from, to);
     double t_start = rc_retry_monotonic_s();
     size_t cap = 0;
     int rc = RC_OK;
@@ -257,10 +273,15 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
                 rc_engine_free(en);
                 break;
             }
+            rs.win_total = (int64_t)npicks;
+            rs.win_batch = 0;
             for (size_t k = 0; k < npicks && rc == RC_OK; k++)
-                if (picks[k].start >= b_from && picks[k].start < b_to)
+                if (picks[k].start >= b_from && picks[k].start < b_to) {
+                    rs.win_batch++;
                     rc = rc_engine_add(en, picks[k].target, picks[k].span, picks[k].start, e);
+                }
         } else {
+            rs.win_batch = range_windows(cfg, ntargets, b_from, b_to);
             rc = rc_engine_add_range(en, b_from, b_to, e);
         }
         if (rc == RC_OK) {
@@ -274,6 +295,8 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
         add_stats(&out->stats, rc_engine_stats_get(en));
         rc_engine_free(en);
         rs.days_done += (b_to - d0 + 86399) / 86400;
+        if (rc == RC_OK) rs.win_before += rs.win_batch;
+        rs.win_batch = 0;
         if (!o->dry_run && o->progress) report(&rs, NULL, 0, 0, 1);
     }
     free(picks);

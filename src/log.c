@@ -1,6 +1,7 @@
 /*
  * log.c: one line per event, text for people, JSON lines for collectors.
- * The logger is passed explicitly; nothing here is global.
+ * The logger is passed explicitly; nothing here is global. rc_log_kv adds
+ * facts as JSON fields beside the message (text lines stay the message).
  */
 #include "r2cache/log.h"
 
@@ -64,14 +65,17 @@ static const char *level_name(rc_log_level l)
     }
 }
 
-void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
+static int reserved(const char *k)
 {
-    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    return !k || !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "event") ||
+           !strcmp(k, "msg");
+}
+
+static void emit(const rc_log *lg, rc_log_level level, const char *event, const rc_log_field *f,
+                 size_t nf, const char *fmt, va_list ap)
+{
     char msg[4096];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -88,6 +92,13 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
         cJSON_AddStringToObject(o, "ts", ts);
         cJSON_AddStringToObject(o, "level", level_name(level));
         cJSON_AddStringToObject(o, "event", event ? event : "");
+        for (size_t i = 0; i < nf; i++) {
+            if (reserved(f[i].key) || cJSON_HasObjectItem(o, f[i].key)) continue;
+            if (f[i].str)
+                cJSON_AddStringToObject(o, f[i].key, f[i].str);
+            else
+                cJSON_AddNumberToObject(o, f[i].key, f[i].num);
+        }
         cJSON_AddStringToObject(o, "msg", msg);
         char *s = cJSON_PrintUnformatted(o);
         if (s) {
@@ -99,4 +110,23 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
         fprintf(lg->out, "%s %-5s %s\n", ts, level_name(level), msg);
     }
     fflush(lg->out);
+}
+
+void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
+{
+    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(lg, level, event, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void rc_log_kv(const rc_log *lg, rc_log_level level, const char *event, const rc_log_field *fields,
+               size_t nfields, const char *fmt, ...)
+{
+    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(lg, level, event, fields, nfields, fmt, ap);
+    va_end(ap);
 }

@@ -6,6 +6,7 @@
 #ifndef R2CACHE_LOG_H
 #define R2CACHE_LOG_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 typedef enum rc_log_level {
@@ -31,6 +32,25 @@ int rc_log_format_parse(const char *s, rc_log_format *out);
  * the message is free text. In JSON mode: {"ts":..,"level":..,"event":..,"msg":..}. */
 void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* A fact of a log line, emitted as its own JSON field beside "msg" so log
+ * collectors (Loki, Elasticsearch) can query it: a string (str != NULL) or a
+ * number. Field names in use: channel, window, chunks_written, samples,
+ * bytes, status, error, and the progress figures (progress.h). */
+typedef struct rc_log_field {
+    const char *key;
+    const char *str; /* the value when a string; NULL: num is the value */
+    double num;
+} rc_log_field;
+
+#define RC_LOG_STR(k, v) ((rc_log_field){(k), (v) ? (v) : "", 0})
+#define RC_LOG_NUM(k, v) ((rc_log_field){(k), NULL, (double)(v)})
+
+/* rc_log_msg with fields: in JSON mode every field is a member of the line
+ * (after ts, level, event, before msg; a field named like one of those is
+ * left out); in text mode the line is the message alone, as rc_log_msg. */
+void rc_log_kv(const rc_log *lg, rc_log_level level, const char *event, const rc_log_field *fields,
+               size_t nfields, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
 #define rc_log_debug(lg, ev, ...) rc_log_msg((lg), RC_LOG_DEBUG, (ev), __VA_ARGS__)
 #define rc_log_info(lg, ev, ...) rc_log_msg((lg), RC_LOG_INFO, (ev), __VA_ARGS__)
