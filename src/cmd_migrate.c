@@ -702,7 +702,26 @@ static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *
 static void print_summary(mig *m, int status, const char *f_iso, const char *t_iso)
 {
     const mig_stats *s = &m->s;
-    rc_log_info(&m->cli->log, "summary",
+    const char *st = status == RC_EXIT_OK        ? "complete"
+                     : status == RC_EXIT_PARTIAL ? "partial"
+                                                 : "failed";
+    char win[2 * RC_TIME_STR_MAX + 2];
+    snprintf(win, sizeof win, "%s/%s", f_iso, t_iso);
+    rc_log_field fl[] = {
+        RC_LOG_STR("command", "migrate"),
+        RC_LOG_STR("window", win),
+        RC_LOG_STR("status", st),
+        RC_LOG_STR("from_layout", rc_layout_name(m->src)),
+        RC_LOG_STR("to_layout", rc_layout_name(m->dst)),
+        RC_LOG_NUM("channel_days", s->channel_days),
+        RC_LOG_NUM("blobs_copied", s->blobs_copied),
+        RC_LOG_NUM("blobs_present", s->blobs_present),
+        RC_LOG_NUM("blobs_failed", s->blobs_failed),
+        RC_LOG_NUM("manifests_written", s->manifests_written),
+        RC_LOG_NUM("bytes", s->bytes_copied),
+        RC_LOG_NUM("deleted", s->deleted),
+    };
+    rc_log_kv(&m->cli->log, RC_LOG_INFO, "summary", fl, sizeof fl / sizeof *fl,
                 "migrate%s %s -> %s, %s .. %s: %lld channel-days, %lld blobs %s, %lld already "
                 "present, %lld re-indexed from metadata, %lld failed; %lld manifests written, "
                 "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
@@ -714,10 +733,7 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
                 (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
     if (!m->cli->json) return;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status",
-                            status == RC_EXIT_OK        ? "complete"
-                            : status == RC_EXIT_PARTIAL ? "partial"
-                                                        : "failed");
+    cJSON_AddStringToObject(o, "status", st);
     cJSON_AddStringToObject(o, "from_layout", rc_layout_name(m->src));
     cJSON_AddStringToObject(o, "to_layout", rc_layout_name(m->dst));
     cJSON_AddBoolToObject(o, "dry_run", m->dry_run);

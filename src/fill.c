@@ -114,6 +114,44 @@ static void on_progress(void *ud, const rc_engine_stats *s, size_t done, size_t 
     if (rs->o->progress) report(rs, s, done, total, 0);
 }
 
+/* What one batch did for each channel that wrote or failed something: one
+ * line each, the facts as JSON fields (channel, window, chunks_written,
+ * samples, bytes, failed, status, error) for log queries. */
+static void log_channels(const rc_log *log, const rc_engine *en, const rc_target *targets,
+                         size_t ntargets, int64_t from, int64_t to)
+{
+    char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX], win[2 * RC_TIME_STR_MAX + 2];
+    rc_time_iso(from, a);
+    rc_time_iso(to, b);
+    snprintf(win, sizeof win, "%s/%s", a, b);
+    for (size_t i = 0; i < ntargets; i++) {
+        const rc_target_result *r = rc_engine_target_result(en, i);
+        if (!r->added && !r->failed) continue;
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(&targets[i].st->chan, id);
+        const char *status = !r->failed ? "ok" : r->added ? "partial" : "failed";
+        rc_log_field f[] = {
+            RC_LOG_STR("channel", id),         RC_LOG_STR("window", win),
+            RC_LOG_NUM("chunks_written", r->added), RC_LOG_NUM("provisional", r->provisional),
+            RC_LOG_NUM("samples", r->samples), RC_LOG_NUM("bytes", r->bytes),
+            RC_LOG_NUM("failed", r->failed),   RC_LOG_STR("status", status),
+            RC_LOG_STR("error", r->error),
+        };
+        size_t nf = sizeof f / sizeof *f - (r->error[0] ? 0 : 1);
+        if (r->failed)
+            rc_log_kv(log, RC_LOG_ERROR, "channel", f, nf,
+                      "%s %s .. %s: %lld windows failed, %lld chunks written: %s", id, a, b,
+                      (long long)r->failed, (long long)r->added,
+                      r->error[0] ? r->error : "see the lines above");
+        else
+            rc_log_kv(log, RC_LOG_INFO, "channel", f, nf,
+                      "%s %s .. %s: %lld chunks written (%lld provisional), %lld samples, "
+                      "%lld bytes",
+                      id, a, b, (long long)r->added, (long long)r->provisional,
+                      (long long)r->samples, (long long)r->bytes);
+    }
+}
+
 /* autofill: the missing base windows that belong to a run of consecutive
  * missing windows longer than max_gap seconds, judged over the whole range,
  * plus the long windows such a run touches. */
@@ -290,6 +328,7 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
             } else {
                 rc_engine_set_progress(en, on_progress, &rs);
                 rc = rc_engine_pass(en, 1, e);
+                log_channels(o->log, en, targets, ntargets, b_from, b_to);
             }
         }
         add_stats(&out->stats, rc_engine_stats_get(en));
@@ -413,7 +452,24 @@ void rc_fill_log_summary(const rc_log *log, const rc_fill_result *r, const rc_co
     rc_time_iso(r->from, f_iso);
     rc_time_iso(r->to, t_iso);
     const rc_engine_stats *s = &r->stats;
-    rc_log_info(log, "summary",
+    char win[2 * RC_TIME_STR_MAX + 2];
+    snprintf(win, sizeof win, "%s/%s", f_iso, t_iso);
+    rc_log_field f[] = {
+        RC_LOG_STR("command", "fill"),
+        RC_LOG_STR("window", win),
+        RC_LOG_STR("status", rc_fill_outcome(r)),
+        RC_LOG_NUM("windows", s->windows),
+        RC_LOG_NUM("chunks_written", s->added),
+        RC_LOG_NUM("provisional", s->provisional),
+        RC_LOG_NUM("present", s->present),
+        RC_LOG_NUM("failed", s->failed),
+        RC_LOG_NUM("samples", s->samples),
+        RC_LOG_NUM("requests", s->requests),
+        RC_LOG_NUM("bytes_fetched", s->bytes_fetched),
+        RC_LOG_NUM("bytes", s->bytes_written),
+        RC_LOG_NUM("seconds", (double)(int64_t)(s->seconds * 1000) / 1000),
+    };
+    rc_log_kv(log, RC_LOG_INFO, "summary", f, sizeof f / sizeof *f,
                 "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
                 "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
                 "%lld kept (the stored chunk was more complete), %lld not due yet; "

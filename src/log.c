@@ -6,6 +6,7 @@
 #include "r2cache/log.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,10 +95,12 @@ static void emit(const rc_log *lg, rc_log_level level, const char *event, const 
         cJSON_AddStringToObject(o, "event", event ? event : "");
         for (size_t i = 0; i < nf; i++) {
             if (reserved(f[i].key) || cJSON_HasObjectItem(o, f[i].key)) continue;
-            if (f[i].str)
-                cJSON_AddStringToObject(o, f[i].key, f[i].str);
-            else
+            if (!f[i].is_num)
+                cJSON_AddStringToObject(o, f[i].key, f[i].str ? f[i].str : "");
+            else if (isfinite(f[i].num))
                 cJSON_AddNumberToObject(o, f[i].key, f[i].num);
+            else
+                cJSON_AddNullToObject(o, f[i].key);
         }
         cJSON_AddStringToObject(o, "msg", msg);
         char *s = cJSON_PrintUnformatted(o);

@@ -123,7 +123,7 @@ static void draw(rc_progress *p, double now)
         RC_LOG_NUM("per_second", round(f.per_second * 100) / 100),
         RC_LOG_NUM("bytes", f.bytes),
         RC_LOG_NUM("elapsed_s", round(f.elapsed_s * 10) / 10),
-        /* not known yet: null in JSON (cJSON writes NaN as null) */
+        /* not known yet: null in JSON */
         RC_LOG_NUM("eta_s", f.eta_s < 0 ? NAN : round(f.eta_s * 10) / 10),
     };
     rc_log_kv(p->o.log, RC_LOG_INFO, "progress", fl, sizeof fl / sizeof *fl, "%s", line);

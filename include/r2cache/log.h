@@ -34,17 +34,18 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
     __attribute__((format(printf, 4, 5)));
 
 /* A fact of a log line, emitted as its own JSON field beside "msg" so log
- * collectors (Loki, Elasticsearch) can query it: a string (str != NULL) or a
- * number. Field names in use: channel, window, chunks_written, samples,
- * bytes, status, error, and the progress figures (progress.h). */
+ * collectors (Loki, Elasticsearch) can query it: a string or a number.
+ * Field names in use: channel, window, chunks_written, samples, bytes,
+ * status, error, and the progress figures (progress.h). */
 typedef struct rc_log_field {
     const char *key;
-    const char *str; /* the value when a string; NULL: num is the value */
-    double num;
+    const char *str; /* the value of a string field (NULL: "") */
+    double num;      /* the value of a number field (NaN, infinity: null) */
+    int is_num;
 } rc_log_field;
 
-#define RC_LOG_STR(k, v) ((rc_log_field){(k), (v) ? (v) : "", 0})
-#define RC_LOG_NUM(k, v) ((rc_log_field){(k), NULL, (double)(v)})
+#define RC_LOG_STR(k, v) ((rc_log_field){(k), (v), 0, 0})
+#define RC_LOG_NUM(k, v) ((rc_log_field){(k), NULL, (double)(v), 1})
 
 /* rc_log_msg with fields: in JSON mode every field is a member of the line
  * (after ts, level, event, before msg; a field named like one of those is
