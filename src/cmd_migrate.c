@@ -722,15 +722,15 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
         RC_LOG_NUM("deleted", s->deleted),
     };
     rc_log_kv(&m->cli->log, RC_LOG_INFO, "summary", fl, sizeof fl / sizeof *fl,
-                "migrate%s %s -> %s, %s .. %s: %lld channel-days, %lld blobs %s, %lld already "
-                "present, %lld re-indexed from metadata, %lld failed; %lld manifests written, "
-                "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
-                m->dry_run ? " (dry run)" : "", rc_layout_name(m->src), rc_layout_name(m->dst),
-                f_iso, t_iso, (long long)s->channel_days, (long long)s->blobs_copied,
-                m->dry_run ? "to copy" : "copied", (long long)s->blobs_present,
-                (long long)s->blobs_reindexed, (long long)s->blobs_failed,
-                (long long)s->manifests_written, (long long)s->manifests_present,
-                (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
+              "migrate%s %s -> %s, %s .. %s: %lld channel-days, %lld blobs %s, %lld already "
+              "present, %lld re-indexed from metadata, %lld failed; %lld manifests written, "
+              "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
+              m->dry_run ? " (dry run)" : "", rc_layout_name(m->src), rc_layout_name(m->dst), f_iso,
+              t_iso, (long long)s->channel_days, (long long)s->blobs_copied,
+              m->dry_run ? "to copy" : "copied", (long long)s->blobs_present,
+              (long long)s->blobs_reindexed, (long long)s->blobs_failed,
+              (long long)s->manifests_written, (long long)s->manifests_present,
+              (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
     if (!m->cli->json) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", st);

@@ -131,10 +131,14 @@ static void log_channels(const rc_log *log, const rc_engine *en, const rc_target
         rc_chan_format(&targets[i].st->chan, id);
         const char *status = !r->failed ? "ok" : r->added ? "partial" : "failed";
         rc_log_field f[] = {
-            RC_LOG_STR("channel", id),         RC_LOG_STR("window", win),
-            RC_LOG_NUM("chunks_written", r->added), RC_LOG_NUM("provisional", r->provisional),
-            RC_LOG_NUM("samples", r->samples), RC_LOG_NUM("bytes", r->bytes),
-            RC_LOG_NUM("failed", r->failed),   RC_LOG_STR("status", status),
+            RC_LOG_STR("channel", id),
+            RC_LOG_STR("window", win),
+            RC_LOG_NUM("chunks_written", r->added),
+            RC_LOG_NUM("provisional", r->provisional),
+            RC_LOG_NUM("samples", r->samples),
+            RC_LOG_NUM("bytes", r->bytes),
+            RC_LOG_NUM("failed", r->failed),
+            RC_LOG_STR("status", status),
             RC_LOG_STR("error", r->error),
         };
         size_t nf = sizeof f / sizeof *f - (r->error[0] ? 0 : 1);
@@ -470,15 +474,14 @@ void rc_fill_log_summary(const rc_log *log, const rc_fill_result *r, const rc_co
         RC_LOG_NUM("seconds", (double)(int64_t)(s->seconds * 1000) / 1000),
     };
     rc_log_kv(log, RC_LOG_INFO, "summary", f, sizeof f / sizeof *f,
-                "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
-                "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
-                "%lld kept (the stored chunk was more complete), %lld not due yet; "
-                "%lld requests, %lld bytes fetched, %lld bytes written",
-                f_iso, t_iso, (long long)s->windows, (long long)s->requested, (long long)s->added,
-                (long long)s->provisional, (long long)s->present, (long long)s->reindexed,
-                (long long)s->nodata, (long long)s->failed, (long long)s->kept,
-                (long long)s->not_due, (long long)s->requests, (long long)s->bytes_fetched,
-                (long long)s->bytes_written);
+              "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
+              "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
+              "%lld kept (the stored chunk was more complete), %lld not due yet; "
+              "%lld requests, %lld bytes fetched, %lld bytes written",
+              f_iso, t_iso, (long long)s->windows, (long long)s->requested, (long long)s->added,
+              (long long)s->provisional, (long long)s->present, (long long)s->reindexed,
+              (long long)s->nodata, (long long)s->failed, (long long)s->kept, (long long)s->not_due,
+              (long long)s->requests, (long long)s->bytes_fetched, (long long)s->bytes_written);
     if (s->not_due)
         rc_log_info(log, "not-due",
                     "%lld windows end after %s minus the %llds delay: they are not written "

@@ -18,7 +18,8 @@ void rc_log_init(rc_log *lg, FILE *out, rc_log_level level, rc_log_format format
 {
     lg->out = out ? out : stderr;
     lg->level = level;
-    if (format == RC_LOG_AUTO) format = isatty(fileno(lg->out)) ? RC_LOG_TEXT : RC_LOG_JSON;
+    lg->tty = isatty(fileno(lg->out));
+    if (format == RC_LOG_AUTO) format = lg->tty ? RC_LOG_TEXT : RC_LOG_JSON;
     lg->format = format;
 }
 
@@ -87,6 +88,8 @@ static void emit(const rc_log *lg, rc_log_level level, const char *event, const 
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
 
+    /* a progress meter's line (progress.h) gives way to the log line */
+    if (lg->tty) fputs("\r\033[K", lg->out);
     if (lg->format == RC_LOG_JSON) {
         cJSON *o = cJSON_CreateObject();
         if (!o) return;

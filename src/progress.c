@@ -92,8 +92,8 @@ size_t rc_progress_format(const rc_progress *p, const rc_progress_figures *f, ch
     human_secs(f->elapsed_s, el, sizeof el);
     human_secs(f->eta_s, eta, sizeof eta);
     int r = snprintf(buf, n, "%s %5.1f%%  %lld/%lld %s  %.1f %s/s  %s  elapsed %s  ETA %s",
-                     p->o.command, f->percent, (long long)f->done, (long long)f->total,
-                     p->o.unit, f->per_second, p->o.unit, by, el, eta);
+                     p->o.command, f->percent, (long long)f->done, (long long)f->total, p->o.unit,
+                     f->per_second, p->o.unit, by, el, eta);
     return r < 0 ? 0 : (size_t)r;
 }
 

@@ -22,6 +22,8 @@ typedef struct rc_log {
     FILE *out; /* stderr by default */
     rc_log_level level;
     rc_log_format format; /* AUTO resolved at init: TEXT when out is a tty */
+    int tty;              /* out is a terminal (set at init): every line first erases the
+                             line the cursor is on, where a progress meter may stand */
 } rc_log;
 
 void rc_log_init(rc_log *lg, FILE *out, rc_log_level level, rc_log_format format);

@@ -10,8 +10,8 @@
  * Without a terminal it writes the same figures through the logger every
  * interval_s seconds (event "progress"; in JSON mode as the fields percent,
  * done, total, unit, per_second, bytes, elapsed_s, eta_s), and once more at
- * the end (no line at all when interval_s <= 0). Durations are measured on the monotonic clock (retry.h). A meter
- * is a value owned by its caller; nothing here is global.
+ * the end (no line at all when interval_s <= 0). Durations are measured on the monotonic clock
+ * (retry.h). A meter is a value owned by its caller; nothing here is global.
  */
 #ifndef R2CACHE_PROGRESS_H
 #define R2CACHE_PROGRESS_H
@@ -32,10 +32,10 @@ typedef struct rc_progress_opts {
 
 typedef struct rc_progress {
     rc_progress_opts o;
-    double t0;      /* monotonic start */
-    double last;    /* monotonic time of the last line */
+    double t0;   /* monotonic start */
+    double last; /* monotonic time of the last line */
     int64_t done, total, bytes;
-    size_t width;   /* characters of the line on the terminal now */
+    size_t width; /* characters of the line on the terminal now */
     int finished;
 } rc_progress;
 
