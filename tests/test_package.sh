@@ -56,8 +56,8 @@ $files"
 done
 # maintainer scripts: postinst (the user), prerm (stop), postrm (reload)
 for m in postinst prerm postrm; do
-  dpkg-deb -I "$deb" | grep -Eq "^ +[0-9]+ bytes, +[0-9]+ lines +\* +$m( |$)" ||
-    fail "the package has no executable $m: $(dpkg-deb -I "$deb")"
+  grep -Eq "^ +[0-9]+ bytes, +[0-9]+ lines +\* +$m( |$)" <<<"$info" ||
+    fail "the package has no executable $m: $info"
 done
 # the packaged binary must not need the sanitizer runtime or the build tree
 rm -rf "$work/x"
