@@ -470,3 +470,46 @@ Test(progress, migrate_on_a_terminal, .init = setup, .fini = teardown)
     cJSON_Delete(o);
     rc_buf_free(&out);
 }
+
+Test(progress, run_station_and_summary_fields, .init = setup, .fini = teardown)
+{
+    char args[8192];
+    snprintf(args, sizeof args,
+             "run --config '%s' --now 2025-11-02T00:02:00Z --log-format json </dev/null", g_config);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = rc_test_r2cache(args, &out, &err);
+    cr_assert_eq(rc, 0, "run failed: %s", err.data ? err.data : "");
+    size_t nst = 0, nsum = 0;
+    char *save = NULL;
+    for (char *ln = strtok_r(err.data, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(ln);
+        cr_assert(o, "not a JSON line: %s", ln);
+        const char *ev = cJSON_GetObjectItem(o, "event")->valuestring;
+        if (strcmp(ev, "station") == 0) {
+            const char *ch = cJSON_GetObjectItem(o, "channel")->valuestring;
+            cr_assert(!strcmp(ch, "XX.AAA..BHZ") || !strcmp(ch, "XX.BBB..BHZ"), "%s", ln);
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "volcano")->valuestring, "testvol");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "ok");
+            /* the 6 hours before 00:00: 36 ten-minute chunks and one 6-hour chunk */
+            cr_assert_eq(cJSON_GetObjectItem(o, "chunks_written")->valuedouble, 37, "%s", ln);
+            cr_assert_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 2 * 216000.0, "%s", ln);
+            cr_assert_eq(cJSON_GetObjectItem(o, "failed")->valuedouble, 0);
+            cr_assert(cJSON_GetObjectItem(o, "bytes")->valuedouble > 0);
+            cr_assert_null(cJSON_GetObjectItem(o, "error"));
+            nst++;
+        } else if (strcmp(ev, "summary") == 0) {
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "command")->valuestring, "run");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "complete");
+            cr_assert_eq(cJSON_GetObjectItem(o, "stations_ok")->valuedouble, 2);
+            cr_assert_eq(cJSON_GetObjectItem(o, "stations_failed")->valuedouble, 0);
+            cr_assert_eq(cJSON_GetObjectItem(o, "chunks_written")->valuedouble, 74);
+            cr_assert_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 4 * 216000.0);
+            nsum++;
+        }
+        cJSON_Delete(o);
+    }
+    cr_assert_eq(nst, 2);
+    cr_assert_eq(nsum, 1);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
