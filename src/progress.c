@@ -48,7 +48,9 @@ void rc_progress_figures_at(const rc_progress *p, double elapsed_s, rc_progress_
     f->total = p->total > p->done ? p->total : p->done;
     f->bytes = p->bytes;
     f->elapsed_s = elapsed_s > 0 ? elapsed_s : 0;
-    f->percent = f->total ? 100.0 * (double)f->done / (double)f->total : (p->finished ? 100 : 0);
+    /* rounded down to 0.1 %: 100.0 only when everything is done */
+    f->percent = f->total ? floor(1000.0 * (double)f->done / (double)f->total) / 10
+                          : (p->finished ? 100 : 0);
     f->per_second = f->elapsed_s > 0 ? (double)f->done / f->elapsed_s : 0;
     f->eta_s = f->done > 0 ? f->elapsed_s * (double)(f->total - f->done) / (double)f->done : -1;
 }
@@ -117,7 +119,7 @@ static void draw(rc_progress *p, double now)
     rc_log_field fl[] = {
         RC_LOG_STR("command", p->o.command),
         RC_LOG_STR("unit", p->o.unit),
-        RC_LOG_NUM("percent", round(f.percent * 10) / 10),
+        RC_LOG_NUM("percent", f.percent),
         RC_LOG_NUM("done", f.done),
         RC_LOG_NUM("total", f.total),
         RC_LOG_NUM("per_second", round(f.per_second * 100) / 100),
