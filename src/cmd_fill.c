@@ -135,6 +135,7 @@ static void progress(void *ud, const rc_fill_progress *p)
     rc_progress *m = ud;
     rc_progress_set_total(m, p->windows_total);
     rc_progress_update(m, p->windows_done, p->bytes_fetched);
+    if (p->batch_end) rc_progress_show(m); /* back after the batch's log lines */
 }
 
 static void print_json(const cJSON *o)

@@ -116,7 +116,8 @@ static void on_progress(void *ud, const rc_engine_stats *s, size_t done, size_t 
 
 /* What one batch did for each channel that wrote or failed something: one
  * line each, the facts as JSON fields (channel, window, chunks_written,
- * samples, bytes, failed, status, error) for log queries. */
+ * samples, bytes, failed, status, error) for log queries. Lines without a
+ * failure are info in JSON logs and debug in text ones. */
 static void log_channels(const rc_log *log, const rc_engine *en, const rc_target *targets,
                          size_t ntargets, int64_t from, int64_t to)
 {
@@ -147,8 +148,9 @@ static void log_channels(const rc_log *log, const rc_engine *en, const rc_target
                       "%s %s .. %s: %lld windows failed, %lld chunks written: %s", id, a, b,
                       (long long)r->failed, (long long)r->added,
                       r->error[0] ? r->error : "see the lines above");
-        else
-            rc_log_kv(log, RC_LOG_INFO, "channel", f, nf,
+        else /* for collectors; a person at a terminal has the meter (debug shows them) */
+            rc_log_kv(log, log->format == RC_LOG_JSON ? RC_LOG_INFO : RC_LOG_DEBUG, "channel", f,
+                      nf,
                       "%s %s .. %s: %lld chunks written (%lld provisional), %lld samples, "
                       "%lld bytes",
                       id, a, b, (long long)r->added, (long long)r->provisional,

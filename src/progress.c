@@ -142,6 +142,11 @@ void rc_progress_update(rc_progress *p, int64_t done, int64_t bytes)
     if (now - p->last >= every || (p->o.tty && p->width == 0)) draw(p, now);
 }
 
+void rc_progress_show(rc_progress *p)
+{
+    if (p->o.tty && !p->finished) draw(p, rc_retry_monotonic_s());
+}
+
 void rc_progress_finish(rc_progress *p)
 {
     if (p->finished) return;

@@ -520,3 +520,30 @@ Test(progress, run_station_and_summary_fields, .init = setup, .fini = teardown)
     rc_buf_free(&out);
     rc_buf_free(&err);
 }
+
+Test(progress, text_logs_keep_channel_lines_for_debug, .init = setup, .fini = teardown)
+{
+    char args[8192];
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    snprintf(args, sizeof args,
+             "fill --config '%s' --from 2025-11-01 --to 2025-11-02 --log-format text "
+             "--progress-interval 0 </dev/null",
+             g_config);
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 0, "%s", err.data);
+    cr_assert_null(strstr(err.data, "chunks written"), "%s", err.data);
+    cr_assert(strstr(err.data, " info  fill 2025-11-01T00:00:00Z .. 2025-11-02T00:00:00Z: 296 "
+                               "windows"),
+              "%s", err.data);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+    snprintf(args, sizeof args,
+             "fill --config '%s' --from 2025-11-02 --to 2025-11-03 --log-format text "
+             "--log-level debug --progress-interval 0 </dev/null",
+             g_config);
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 0, "%s", err.data);
+    cr_assert(strstr(err.data, " debug XX.AAA..BHZ 2025-11-02T00:00:00Z .. 2025-11-03T00:00:00Z: "
+                               "148 chunks written (0 provisional), 1728000 samples, "),
+              "%s", err.data);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}

@@ -64,6 +64,10 @@ void rc_progress_set_total(rc_progress *p, int64_t total);
  * terminal at most every 0.2 s, otherwise every interval_s. */
 void rc_progress_update(rc_progress *p, int64_t done, int64_t bytes);
 
+/* On a terminal: draw the line now (after other output, such as log lines,
+ * took its place). Does nothing without a terminal. */
+void rc_progress_show(rc_progress *p);
+
 /* The last line (on a terminal: redrawn and ended with a newline; without
  * one: logged, when interval_s > 0). Once; later calls do nothing. */
 void rc_progress_finish(rc_progress *p);
