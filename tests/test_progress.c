@@ -547,3 +547,53 @@ Test(progress, text_logs_keep_channel_lines_for_debug, .init = setup, .fini = te
     rc_buf_free(&out);
     rc_buf_free(&err);
 }
+
+/* A source that refuses connections: the channel line says failed, as fields. */
+Test(progress, failed_channel_line_fields, .init = setup, .fini = teardown)
+{
+    char cfg[4400], json[8192];
+    snprintf(cfg, sizeof cfg, "%s/bad.json", g_dir);
+    snprintf(
+        json, sizeof json,
+        "{\"source\": \"http://127.0.0.1:9\", \"store\": \"%s/store\",\n"
+        " \"fetch\": {\"max_attempts\": 1, \"backoff_base_s\": 0.01, \"backoff_cap_s\": 0.01},\n"
+        " \"volcanoes\": [{\"name\": \"testvol\", \"stations\": [\n"
+        "  {\"network\": \"XX\", \"station\": \"AAA\", \"location\": \"\", \"channel\": "
+        "\"BHZ\", \"sample_rate\": 10}]}]}\n",
+        g_dir);
+    cr_assert_eq(rc_test_write_file(cfg, json, strlen(json)), 0);
+    char args[8192];
+    snprintf(args, sizeof args,
+             "fill --config '%s' --from 2025-11-01 --to 2025-11-02 --log-format json "
+             "--progress-interval 0 </dev/null",
+             cfg);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    cr_assert_eq(rc_test_r2cache(args, &out, &err), 3, "%s", err.data);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *ln = strtok_r(err.data, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+        cJSON *o = cJSON_Parse(ln);
+        cr_assert(o, "not a JSON line: %s", ln);
+        const char *ev = cJSON_GetObjectItem(o, "event")->valuestring;
+        if (strcmp(ev, "channel") == 0) {
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "level")->valuestring, "error");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "channel")->valuestring, "XX.AAA..BHZ");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "window")->valuestring,
+                             "2025-11-01T00:00:00Z/2025-11-02T00:00:00Z");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "failed");
+            cr_assert_eq(cJSON_GetObjectItem(o, "failed")->valuedouble, WINDOWS_PER_DAY);
+            cr_assert_eq(cJSON_GetObjectItem(o, "chunks_written")->valuedouble, 0);
+            cr_assert_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 0);
+            const char *er = cJSON_GetObjectItem(o, "error")->valuestring;
+            cr_assert(strncmp(er, "FDSN dataselect http://127.0.0.1:9/", 35) == 0, "%s", er);
+            n++;
+        } else if (strcmp(ev, "summary") == 0) {
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "failed");
+            cr_assert_eq(cJSON_GetObjectItem(o, "failed")->valuedouble, WINDOWS_PER_DAY);
+        }
+        cJSON_Delete(o);
+    }
+    cr_assert_eq(n, 1);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+}
