@@ -1,8 +1,8 @@
 /*
  * cmd_inventory.c: `r2cache inventory`: what is cached, per station, volcano,
  * location or all: options in, the report of report.c out as a table, the
- * JSON of seed 002's /api/cache-status (--json) or an HTML availability grid
- * (--html, report_html.c).
+ * JSON that `serve` answers on /api/cache-status (--json) or an HTML
+ * availability grid in a file (--html, report_html.c).
  */
 #include "r2cache/cli.h"
 #include "r2cache/report.h"
@@ -28,7 +28,8 @@ static const rc_cli_opt inv_opts[] = {
     RC_OPT_STRING("channel", "CHA", inv_args, channel,
                   "with --scope station and a bare --station STA: the channel"),
     RC_OPT_STRING("html", "FILE", inv_args, html,
-                  "also write a self-contained HTML availability grid to FILE"),
+                  "write a self-contained HTML availability grid to FILE instead of printing "
+                  "the table (with --json: the JSON as well)"),
     RC_OPT_FLAG("scan", inv_args, scan,
                 "list every data key instead of reading the summaries (slow, exact; rewrites "
                 "the summaries it finds stale)"),
@@ -104,7 +105,8 @@ const rc_cmd_spec rc_cmd_inventory_spec = {
     "[--volcano NAME] [--location NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
     "Report what is cached: days, chunks per span, per-day completeness, provisional\n"
     "chunks and sizes, per station, volcano, location or for everything, as a table, as\n"
-    "the JSON of seed 002's cache-status API (--json) or as an HTML grid (--html).\n"
+    "JSON (--json, the same as r2cache serve answers on /api/cache-status) or as an HTML\n"
+    "grid written to a file (--html).\n"
     "Reads the per-month summaries under index/ (rebuilding stale ones from the data);\n"
     "--scan lists every key instead. Keys that do not parse are counted and shown.",
     inv_opts,

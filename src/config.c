@@ -742,11 +742,36 @@ int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         size_t off = (at && at >= json && at <= json + len) ? (size_t)(at - json) : 0;
-        size_t line = 1;
-        for (size_t i = 0; i < off; i++)
-            if (json[i] == '\n') line++;
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            col++;
+            if (json[i] == '\n') line++, col = 1;
+        }
+        /* the cause, from what stands before the place cJSON stopped at */
+        size_t b = off;
+        while (b > 0 && strchr(" \t\r\n", json[b - 1]))
+            b--;
+        char prev = b > 0 ? json[b - 1] : '\0', here = off < len ? json[off] : '\0';
+        /* cJSON puts an error at the end of the input on its last byte */
+        size_t last = len;
+        while (last > 0 && strchr(" \t\r\n", json[last - 1]))
+            last--;
+        int at_end = off + 1 >= last && here != '}' && here != ']';
+        char cause[96];
+        if (prev == ',' && (here == '}' || here == ']'))
+            snprintf(cause, sizeof cause, "a trailing comma before '%c' (JSON allows none)", here);
+        else if (prev == ':' || prev == ',' || prev == '[')
+            snprintf(cause, sizeof cause, "a missing value after '%c'", prev);
+        else if (at_end || off >= len || here == '\0')
+            snprintf(cause, sizeof cause, "the file ends inside an object, array or string");
+        else if ((unsigned char)here < 0x20 || (unsigned char)here > 0x7e)
+            snprintf(cause, sizeof cause, "an unexpected byte 0x%02x", (unsigned char)here);
+        else
+            snprintf(cause, sizeof cause, "an unexpected '%c' (a missing comma, quote or bracket?)",
+                     here);
         rc_config_free(c);
-        return rc_err_set(e, RC_EINVAL, "%s: not valid JSON (error near line %zu)", name, line);
+        return rc_err_set(e, RC_EINVAL, "%s: not valid JSON at line %zu, column %zu: %s", name,
+                          line, col, cause);
     }
     int rc;
     char jpath[512] = "";

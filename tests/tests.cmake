@@ -75,3 +75,8 @@ set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Formatting drift fails CI: the sources against .clang-format (scripts/check_format.sh --fix rewrites).
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_format.sh)
 set_tests_properties(format PROPERTIES TIMEOUT 120)
+rc_test(progress)
+# The bash and zsh completions of contrib/ against the built binary's --help
+# and a configuration's names; 77 (skipped) when zsh is absent.
+add_test(NAME completion COMMAND ${CMAKE_SOURCE_DIR}/tests/test_completion.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
