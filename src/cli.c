@@ -71,10 +71,14 @@ static const rc_cli_opt g_config[] = {
     RC_OPT_END};
 static const rc_cli_opt g_scope[] = {
     RC_OPT_FN("station", "NET.STA.LOC.CHA", on_station,
-              "only this channel (repeatable; NET.STA..CHA for an empty location)"),
+              "only this channel (NET.STA..CHA for an empty location), or those of a "
+              "pattern (HV.*..HHZ, AV.GS??..BH?); repeatable"),
     RC_OPT_STRING("volcano", "NAME", rc_cli, volcano, "only the stations of this volcano"),
-    RC_OPT_STRING("location", "NAME", rc_cli, location,
+    RC_OPT_STRING("region", "NAME", rc_cli, region,
                   "only the volcanoes of this region (hawaii, alaska)"),
+    RC_OPT_STRING("location", "NAME", rc_cli, region,
+                  "the same as --region (in SEED a location is the location code: give "
+                  "that in --station)"),
     RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"), RC_OPT_END};
 static const rc_cli_opt g_range[] = {
     RC_OPT_STRING("from", "TIME", rc_cli, from_s,
@@ -102,7 +106,8 @@ static const rc_cli_opt g_always[] = {
     RC_OPT_FN("log-level", "LEVEL", on_log_level, "debug, info (default), warn, error"),
     RC_OPT_FN("log-format", "FORMAT", on_log_format,
               "auto (text on a terminal, JSON lines otherwise), text, json"),
-    RC_OPT_FLAG("help", rc_cli, help, "show this help"), RC_OPT_END};
+    {"help", 'h', RC_ARG_FLAG, offsetof(rc_cli, help), NULL, "show this help", 0, 0, NULL},
+    RC_OPT_END};
 
 /* The common groups in the order help lists them. */
 static const struct group {
@@ -349,7 +354,7 @@ rc_exit rc_cli_setup(rc_cli *cli)
         }
     }
     if ((cli->groups & RC_OPT_SCOPE) && cli->have_cfg) {
-        rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->location,
+        rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->region,
                        cli->all,      cli->shard_index, cli->shard_count};
         if (rc_config_select(&cli->cfg, &sc, &cli->targets, &cli->ntargets, &e) != RC_OK)
             return fail(cli, RC_EXIT_USAGE, e.msg);

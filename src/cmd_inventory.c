@@ -63,7 +63,7 @@ static rc_exit check(rc_cli *cli)
     q->network = a->network;
     q->channel = a->channel;
     q->volcano = cli->volcano;
-    q->location = cli->location;
+    q->location = cli->region;
     q->scan = a->scan;
     q->threads = a->threads;
     if (rc_report_check(q, &e) != RC_OK) {
@@ -71,7 +71,7 @@ static rc_exit check(rc_cli *cli)
         return RC_EXIT_USAGE;
     }
     cli->nstations = 0;
-    cli->volcano = cli->location = NULL;
+    cli->volcano = cli->region = NULL;
     cli->all = 1;
     return RC_EXIT_OK;
 }
