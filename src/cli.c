@@ -79,7 +79,8 @@ static const rc_cli_opt g_scope[] = {
     RC_OPT_STRING("location", "NAME", rc_cli, region,
                   "the same as --region (in SEED a location is the location code: give "
                   "that in --station)"),
-    RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"), RC_OPT_END};
+    RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"),
+    RC_OPT_END};
 static const rc_cli_opt g_range[] = {
     RC_OPT_STRING("from", "TIME", rc_cli, from_s,
                   "start, inclusive: ISO 8601 UTC (2025-11-04T22:00:00Z) or an age (7d, 6h)"),

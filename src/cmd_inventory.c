@@ -1,8 +1,9 @@
 /*
  * cmd_inventory.c: `r2cache inventory`: what is cached, per station, volcano,
- * location or all: options in, the report of report.c out as a table, the
+ * region or all: options in, the report of report.c out as a table, the
  * JSON of seed 002's /api/cache-status (--json) or an HTML availability grid
- * (--html, report_html.c).
+ * (--html, report_html.c). --scope volcano without --volcano reports every
+ * volcano.
  */
 #include "r2cache/cli.h"
 #include "r2cache/report.h"
@@ -21,8 +22,9 @@ typedef struct inv_args {
 } inv_args;
 
 static const rc_cli_opt inv_opts[] = {
-    RC_OPT_STRING("scope", "station|volcano|location|all", inv_args, scope,
-                  "what to report on (default all)"),
+    RC_OPT_STRING("scope", "station|volcano|region|all", inv_args, scope,
+                  "what to report on (default all; volcano without --volcano: every volcano; "
+                  "location is region's first name)"),
     RC_OPT_STRING("network", "NET", inv_args, network,
                   "with --scope station and a bare --station STA: the network"),
     RC_OPT_STRING("channel", "CHA", inv_args, channel,
@@ -99,12 +101,12 @@ static void release(void *args)
 }
 
 const rc_cmd_spec rc_cmd_inventory_spec = {
-    "r2cache inventory --config FILE [--scope station|volcano|location|all] "
+    "r2cache inventory --config FILE [--scope station|volcano|region|all] "
     "[--station NET.STA.LOC.CHA | --network NET --station STA --channel CHA] "
-    "[--volcano NAME] [--location NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
+    "[--volcano NAME] [--region NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
     "Report what is cached: days, chunks per span, per-day completeness, provisional\n"
-    "chunks and sizes, per station, volcano, location or for everything, as a table, as\n"
-    "the JSON of seed 002's cache-status API (--json) or as an HTML grid (--html).\n"
+    "chunks and sizes, per station, volcano, region or for everything, as a table, as\n"
+    "JSON (--json, the same as the server's /api/cache-status) or as an HTML grid (--html).\n"
     "Reads the per-month summaries under index/ (rebuilding stale ones from the data);\n"
     "--scan lists every key instead. Keys that do not parse are counted and shown.",
     inv_opts,

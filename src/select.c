@@ -63,8 +63,8 @@ int rc_select_pattern_parse(const char *s, rc_select_pattern *p, rc_err *e)
                                   "case, write it in capitals",
                                   s, names[k]);
             int dash = k == 2 && n == 2 && ch == '-';
-            if (!dash && !(ch == '*' || ch == '?' || (ch >= '0' && ch <= '9') ||
-                           (ch >= 'A' && ch <= 'Z')))
+            if (!dash &&
+                !(ch == '*' || ch == '?' || (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z')))
                 return rc_err_set(e, RC_EINVAL,
                                   "--station %s: the %s pattern has '%c'; use A-Z, 0-9, `*` "
                                   "and `?` (and -- for an empty location)",

@@ -568,10 +568,11 @@ Test(serve, every_error_code)
     resp r;
     /* 400 naming the parameter, with the CLI's message */
     get("/api/cache-status?scope=bogus", &r);
-    assert_error(&r, 400, "scope: --scope bogus: use station, volcano, location or all");
+    assert_error(&r, 400,
+                 "scope: --scope bogus: use station, volcano, region (or location) or all");
     resp_free(&r);
-    get("/api/cache-status?scope=volcano", &r);
-    assert_error(&r, 400, "--scope volcano needs --volcano NAME");
+    get("/api/cache-status?scope=location", &r);
+    assert_error(&r, 400, "--scope region needs --region NAME (location= in the API)");
     resp_free(&r);
     get("/api/cache-status?scope=all&dayz=1", &r);
     assert_error(&r, 400, "dayz: unknown parameter");
