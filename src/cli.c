@@ -320,14 +320,22 @@ rc_exit rc_cli_setup(rc_cli *cli)
         return fail(cli, RC_EXIT_USAGE, e.msg);
     }
     if (cli->groups & RC_OPT_RANGE) {
-        if (cli->from_s && rc_time_parse(cli->from_s, cli->now, &cli->from, &e) != RC_OK) {
-            rc_err_wrap(&e, "--from");
-            return fail(cli, RC_EXIT_USAGE, e.msg);
-        }
         cli->to = cli->now;
-        if (cli->to_s && rc_time_parse(cli->to_s, cli->now, &cli->to, &e) != RC_OK) {
-            rc_err_wrap(&e, "--to");
-            return fail(cli, RC_EXIT_USAGE, e.msg);
+        cli->to_us = cli->now * 1000000;
+        const char *const given[2] = {cli->from_s, cli->to_s};
+        int64_t *sec[2] = {&cli->from, &cli->to}, *us[2] = {&cli->from_us, &cli->to_us};
+        for (int k = 0; k < 2; k++) {
+            if (!given[k]) continue;
+            int rc = cli->subsecond ? rc_time_parse_us(given[k], cli->now, us[k], &e)
+                                    : rc_time_parse(given[k], cli->now, sec[k], &e);
+            if (rc != RC_OK) {
+                rc_err_wrap(&e, k ? "--to" : "--from");
+                return fail(cli, RC_EXIT_USAGE, e.msg);
+            }
+            if (cli->subsecond)
+                *sec[k] = rc_floor(*us[k], 1000000) / 1000000;
+            else
+                *us[k] = *sec[k] * 1000000;
         }
     }
     if (cli->groups & RC_OPT_CONFIG) {
@@ -360,10 +368,12 @@ rc_exit rc_cli_setup(rc_cli *cli)
         if (rc_config_select(&cli->cfg, &sc, &cli->targets, &cli->ntargets, &e) != RC_OK)
             return fail(cli, RC_EXIT_USAGE, e.msg);
     }
-    if ((cli->needs & RC_NEED_RANGE) && cli->to <= cli->from) {
+    if ((cli->needs & RC_NEED_RANGE) && cli->to_us <= cli->from_us) {
         char f[RC_TIME_STR_MAX], t[RC_TIME_STR_MAX];
         rc_time_iso(cli->from, f);
         rc_time_iso(cli->to, t);
+        if (cli->subsecond && cli->from_s) snprintf(f, sizeof f, "%s", cli->from_s);
+        if (cli->subsecond && cli->to_s) snprintf(t, sizeof t, "%s", cli->to_s);
         fprintf(stderr, "r2cache %s: --to (%s) is not after --from (%s)\n", cli->cmd, t, f);
         return RC_EXIT_USAGE;
     }

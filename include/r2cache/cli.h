@@ -124,8 +124,10 @@ typedef struct rc_cli {
     rc_log_format log_format;
     double started; /* CLOCK_MONOTONIC seconds when parsing began */
     rc_log log;
+    int subsecond; /* --from/--to may have a fractional second (get; set by its check) */
     /* resolved */
-    int64_t now, from, to;
+    int64_t now, from, to; /* seconds; with subsecond, from and to are floor(us / 1e6) */
+    int64_t from_us, to_us;
     rc_config cfg;
     int have_cfg;
     rc_store *store;
