@@ -63,6 +63,8 @@ set_tests_properties(serve_rgw PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw
 # FDSN web services: parsers, the miniSEED packer, the handler over a filled store.
 rc_test(fdsnq)
 rc_test(mspack)
+# r2cache get: miniSEED read back by libmseed, JSON, fractional times, -h.
+rc_test(get)
 rc_test(fdsnws)
 set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
 # A real third-party FDSN client (npm seisplotjs) against `r2cache serve`; skipped
