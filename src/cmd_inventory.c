@@ -62,6 +62,13 @@ static rc_exit check(rc_cli *cli)
     /* a filter in every scope; scope station needs exactly one */
     if (cli->nstations && (q->scope != RC_REPORT_STATION || cli->nstations == 1))
         q->station = cli->stations[0];
+    if (q->scope == RC_REPORT_STATION && q->station && rc_select_is_pattern(q->station)) {
+        fprintf(stderr,
+                "r2cache inventory: --scope station takes one channel, not the pattern %s "
+                "(--scope all --station PATTERN reports the channels it matches)\n",
+                q->station);
+        return RC_EXIT_USAGE;
+    }
     q->network = a->network;
     q->channel = a->channel;
     q->volcano = cli->volcano;
