@@ -301,6 +301,24 @@ Test(get, json_has_the_samples_with_start_rate_segments_and_gaps)
     rc_buf_free(&out);
     rc_buf_free(&err);
 
+    /* a gap in cached data, every window there: exit 0, "complete", the gap listed */
+    out = (rc_buf)RC_BUF_INIT;
+    err = (rc_buf)RC_BUF_INIT;
+    cr_assert_eq(
+        get("XX.AAA..HHZ --from 2025-11-04T23:49:00Z --to 2025-11-04T23:51:00Z --json", &out, &err),
+        0, "%s", err.data);
+    j = cJSON_Parse(out.data);
+    cr_assert(j);
+    cr_assert_str_eq(str(j, "status"), "complete");
+    cr_assert_eq(num(j, "windows_missing"), 0);
+    cr_assert_eq(num(j, "gap_count"), 1);
+    cr_assert_str_eq(str(cJSON_GetArrayItem(item(j, "gaps"), 0), "start"),
+                     "2025-11-04T23:49:57.000000Z");
+    cr_assert_eq(num(j, "sample_count"), (120 - 6) * RATE);
+    cJSON_Delete(j);
+    rc_buf_free(&out);
+    rc_buf_free(&err);
+
     /* --json names one output: another --format with it is refused */
     err = (rc_buf)RC_BUF_INIT;
     cr_assert_eq(get("XX.AAA..HHZ --from 2025-11-04T23:50:00Z --to 2025-11-04T23:51:00Z --json "
