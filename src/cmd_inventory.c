@@ -1,9 +1,8 @@
 /*
  * cmd_inventory.c: `r2cache inventory`: what is cached, per station, volcano,
- * region or all: options in, the report of report.c out as a table, the
+ * location or all: options in, the report of report.c out as a table, the
  * JSON of seed 002's /api/cache-status (--json) or an HTML availability grid
- * (--html, report_html.c). --scope volcano without --volcano reports every
- * volcano.
+ * (--html, report_html.c).
  */
 #include "r2cache/cli.h"
 #include "r2cache/report.h"
@@ -112,8 +111,8 @@ const rc_cmd_spec rc_cmd_inventory_spec = {
     "[--station NET.STA.LOC.CHA | --network NET --station STA --channel CHA] "
     "[--volcano NAME] [--region NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
     "Report what is cached: days, chunks per span, per-day completeness, provisional\n"
-    "chunks and sizes, per station, volcano, region or for everything, as a table, as\n"
-    "JSON (--json, the same as the server's /api/cache-status) or as an HTML grid (--html).\n"
+    "chunks and sizes, per station, volcano, location or for everything, as a table, as\n"
+    "the JSON of seed 002's cache-status API (--json) or as an HTML grid (--html).\n"
     "Reads the per-month summaries under index/ (rebuilding stale ones from the data);\n"
     "--scan lists every key instead. Keys that do not parse are counted and shown.",
     inv_opts,

@@ -66,7 +66,7 @@ static const rc_command commands[] = {
      "copy a cache to the other key layout (seed, viewer), verified"},
     {"inventory", rc_cmd_inventory, &rc_cmd_inventory_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
-     "what is cached per station, volcano, region or all (JSON, HTML)"},
+     "what is cached per station, volcano, location or all (JSON, HTML)"},
     {"verify", rc_cmd_verify, &rc_cmd_verify_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
      "check manifests against blobs and blobs against manifests; --repair"},
