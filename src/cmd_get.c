@@ -78,14 +78,7 @@ static void iso_us(int64_t us, char *out, size_t n)
 
 /* --- segments (mseed, json) ---------------------------------------------- */
 
-#define CONTIG_US 2             /* a run this close to the expected time continues */
 #define FLUSH_SAMPLES (1 << 20) /* mseed: pack a long segment in pieces of about this */
-
-/* One readback run inside the current segment. */
-typedef struct piece {
-    size_t at; /* index of its first sample in the segment */
-    rc_readback_run run;
-} piece;
 
 /* A segment as the json output lists it. */
 typedef struct seg_info {
@@ -101,36 +94,16 @@ typedef struct get_out {
     rc_span span;
     const rc_chan *chan;
     rc_mspack_opts mo;
-    /* the current segment: its samples (mseed) and its runs */
-    int32_t *s;
-    size_t n, cap;
-    piece *p;
-    size_t np, pcap;
-    int open;
-    int64_t next_us;
-    double rate;
-    /* json: every segment so far */
+    rc_readback_seg seg; /* mseed: the segment not yet packed */
+    /* json: every segment so far (the samples are written as they come) */
     seg_info *segs;
     size_t nsegs, segcap;
+    int open;        /* json: the last of segs may be continued */
     int64_t written; /* samples written */
     rc_buf pack;
     int failed; /* out of memory, a packing or a write error; msg says which */
     char msg[RC_ERR_MSG_MAX + 64];
 } get_out;
-
-static int64_t seg_time(void *ud, size_t i)
-{
-    const get_out *g = ud;
-    size_t lo = 0, hi = g->np;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (g->p[mid].at <= i)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return rc_readback_time_us(&g->p[lo].run, i - g->p[lo].at);
-}
 
 static int oom(get_out *g)
 {
@@ -139,101 +112,72 @@ static int oom(get_out *g)
     return 1;
 }
 
-/* End the current segment: pack and write its records (mseed). */
+static int write_failed(get_out *g)
+{
+    g->failed = 1;
+    snprintf(g->msg, sizeof g->msg, "write failed: %s", strerror(errno));
+    return 1;
+}
+
+/* End the current segment: mseed packs and writes its records. */
 static int seg_flush(get_out *g)
 {
-    if (!g->open) return 0;
     g->open = 0;
-    if (g->fmt != FMT_MSEED || !g->n) return 0;
+    if (g->fmt != FMT_MSEED || !g->seg.n) return 0;
     rc_err e;
     g->pack.len = 0;
-    if (rc_mspack_segment(g->chan, g->rate, g->s, g->n, seg_time, g, &g->mo, &g->pack, &e) !=
-        RC_OK) {
+    if (rc_mspack_segment(g->chan, g->seg.rate, g->seg.s, g->seg.n, rc_readback_seg_time, &g->seg,
+                          &g->mo, &g->pack, &e) != RC_OK) {
         g->failed = 1;
         snprintf(g->msg, sizeof g->msg, "packing miniSEED: %s", e.msg);
         return 1;
     }
-    g->n = g->np = 0;
-    if (fwrite(g->pack.data, 1, g->pack.len, g->f) != g->pack.len) {
-        g->failed = 1;
-        snprintf(g->msg, sizeof g->msg, "write failed: %s", strerror(errno));
-        return 1;
-    }
+    rc_readback_seg_reset(&g->seg);
+    if (fwrite(g->pack.data, 1, g->pack.len, g->f) != g->pack.len) return write_failed(g);
     return 0;
 }
 
-static int json_sample(get_out *g, int32_t v)
+static int mseed_run(get_out *g, const rc_readback_run *r)
 {
-    int rc = fprintf(g->f, "%s%s%d", g->written ? "," : "", g->written % 16 ? "" : "\n    ", v);
-    g->written++;
-    return rc < 0;
+    if (g->seg.n && (!rc_readback_seg_continues(&g->seg, r) || g->seg.n >= FLUSH_SAMPLES))
+        if (seg_flush(g)) return 1;
+    if (rc_readback_seg_add(&g->seg, r) != RC_OK) return oom(g);
+    g->written += (int64_t)r->n;
+    return 0;
 }
 
-static int seg_run(get_out *g, const rc_readback_run *r)
+static int json_run(get_out *g, const rc_readback_run *r)
 {
-    if (r->filled) return seg_flush(g); /* interpolated slots: not data, a gap */
     int64_t t0 = rc_readback_time_us(r, 0);
-    if (g->open && (llabs(t0 - g->next_us) > CONTIG_US || g->rate != r->rate ||
-                    (g->fmt == FMT_MSEED && g->n >= FLUSH_SAMPLES)))
-        if (seg_flush(g)) return 1;
-    if (!g->open) {
-        g->open = 1;
-        g->rate = r->rate;
-        g->n = g->np = 0;
-        if (g->fmt == FMT_JSON) {
-            if (g->nsegs == g->segcap) {
-                size_t nc = g->segcap ? g->segcap * 2 : 16;
-                seg_info *ns = realloc(g->segs, nc * sizeof *ns);
-                if (!ns) return oom(g);
-                g->segs = ns;
-                g->segcap = nc;
-            }
-            g->segs[g->nsegs++] = (seg_info){t0, t0, g->written, 0, r->rate};
+    seg_info *si = g->open ? &g->segs[g->nsegs - 1] : NULL;
+    if (!si || si->rate != r->rate || llabs(t0 - si->next_us) > RC_READBACK_CONTIG_US) {
+        if (g->nsegs == g->segcap) {
+            size_t nc = g->segcap ? g->segcap * 2 : 16;
+            seg_info *ns = realloc(g->segs, nc * sizeof *ns);
+            if (!ns) return oom(g);
+            g->segs = ns;
+            g->segcap = nc;
         }
+        si = &g->segs[g->nsegs++];
+        *si = (seg_info){t0, t0, g->written, 0, r->rate};
+        g->open = 1;
     }
-    g->next_us = rc_readback_time_us(r, r->n);
-    if (g->fmt == FMT_JSON) {
-        for (size_t i = 0; i < r->n; i++)
-            if (json_sample(g, r->s[i])) {
-                g->failed = 1;
-                snprintf(g->msg, sizeof g->msg, "write failed: %s", strerror(errno));
-                return 1;
-            }
-        seg_info *si = &g->segs[g->nsegs - 1];
-        si->count += (int64_t)r->n;
-        si->next_us = g->next_us;
-        return 0;
-    }
-    if (g->n + r->n > g->cap) {
-        size_t nc = g->cap ? g->cap : 4096;
-        while (nc < g->n + r->n)
-            nc *= 2;
-        int32_t *ns = realloc(g->s, nc * sizeof *ns);
-        if (!ns) return oom(g);
-        g->s = ns;
-        g->cap = nc;
-    }
-    if (g->np == g->pcap) {
-        size_t nc = g->pcap ? g->pcap * 2 : 16;
-        piece *np = realloc(g->p, nc * sizeof *np);
-        if (!np) return oom(g);
-        g->p = np;
-        g->pcap = nc;
-    }
-    g->p[g->np].at = g->n;
-    g->p[g->np].run = *r;
-    g->p[g->np].run.s = NULL;
-    g->np++;
-    memcpy(g->s + g->n, r->s, r->n * sizeof *r->s);
-    g->n += r->n;
-    g->written += (int64_t)r->n;
+    for (size_t i = 0; i < r->n; i++, g->written++)
+        if (fprintf(g->f, "%s%s%d", g->written ? "," : "", g->written % 16 ? "" : "\n    ",
+                    r->s[i]) < 0)
+            return write_failed(g);
+    si->count += (int64_t)r->n;
+    si->next_us = rc_readback_time_us(r, r->n);
     return 0;
 }
 
 static int on_run(void *ud, const rc_readback_run *r)
 {
     get_out *go = ud;
-    if (go->fmt == FMT_MSEED || go->fmt == FMT_JSON) return seg_run(go, r);
+    if (go->fmt == FMT_MSEED || go->fmt == FMT_JSON) {
+        if (r->filled) return seg_flush(go); /* interpolated slots: not data, a gap */
+        return go->fmt == FMT_MSEED ? mseed_run(go, r) : json_run(go, r);
+    }
     for (size_t i = 0; i < r->n; i++) {
         int32_t v = r->s[i];
         if (go->fmt == FMT_RAW) {
@@ -297,7 +241,8 @@ static int json_tail(get_out *g, const rc_cli *cli, const get_args *a, double ra
         double period = i < g->nsegs ? 1e6 / g->segs[i].rate : 0;
         /* before the first segment the grid may start up to one period after
          * from; between segments any slack beyond rounding is a gap */
-        int64_t slack = i == 0 && i < g->nsegs ? (int64_t)period - CONTIG_US : CONTIG_US;
+        int64_t slack = i == 0 && i < g->nsegs ? (int64_t)period - RC_READBACK_CONTIG_US
+                                               : RC_READBACK_CONTIG_US;
         if (i == g->nsegs) slack = 0;
         if (next - at > slack && next > at) {
             iso_us(at, t, sizeof t);
@@ -479,8 +424,7 @@ rc_exit rc_cmd_get(rc_cli *cli)
         fprintf(stderr, "r2cache get: writing %s failed: %s\n", a->output, strerror(errno));
         code = RC_EXIT_PARTIAL;
     }
-    free(go.s);
-    free(go.p);
+    rc_readback_seg_free(&go.seg);
     free(go.segs);
     rc_buf_free(&go.pack);
     if (code != RC_EXIT_OK) return code;
