@@ -301,11 +301,62 @@ static rc_exit check(rc_cli *cli)
     return RC_EXIT_OK;
 }
 
+static rc_exit span_of(rc_cli *cli)
+{
+    get_args *a = cli->args;
+    rc_err e;
+    a->sp = rc_config_base_span(&cli->cfg);
+    if (a->span && rc_span_parse(a->span, &a->sp, &e) != RC_OK) {
+        fprintf(stderr, "r2cache get: --span %s: %s\n", a->span, e.msg);
+        return RC_EXIT_USAGE;
+    }
+    return RC_EXIT_OK;
+}
+
+/* A pattern as the channel (HV.UWE..HH?): fine when it matches exactly one
+ * of the channels --station would select with it. */
+static rc_exit one_channel(rc_cli *cli)
+{
+    get_args *a = cli->args;
+    rc_err e;
+    const char *pat = cli->positional[0];
+    rc_scope sc = {&pat, 1, NULL, NULL, 0, 0, 0};
+    rc_target *t = NULL;
+    size_t n = 0;
+    if (rc_config_select(&cli->cfg, &sc, &t, &n, &e) != RC_OK) {
+        /* the channel is an argument here, not a --station */
+        const char *m = strncmp(e.msg, "--station ", 10) == 0 ? e.msg + 10 : e.msg;
+        fprintf(stderr, "r2cache get: %s\n", m);
+        return RC_EXIT_USAGE;
+    }
+    if (n != 1) {
+        char list[512] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < n && i < 5 && len < sizeof list; i++) {
+            char id[RC_CHAN_STR_MAX];
+            rc_chan_format(&t[i].st->chan, id);
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", id);
+        }
+        fprintf(stderr,
+                "r2cache get: %s matches %zu channels (%s%s); get reads one: name it, or use a "
+                "pattern that matches only it\n",
+                pat, n, list, n > 5 ? ", ..." : "");
+        free(t);
+        return RC_EXIT_USAGE;
+    }
+    a->st = t[0].st;
+    a->vo = t[0].volc;
+    a->chan = t[0].st->chan;
+    free(t);
+    return span_of(cli);
+}
+
 /* After the configuration: the channel is in it, the span is known. */
 static rc_exit prepare(rc_cli *cli)
 {
     get_args *a = cli->args;
     rc_err e;
+    if (rc_select_is_pattern(cli->positional[0])) return one_channel(cli);
     if (rc_chan_parse(cli->positional[0], &a->chan, &e) != RC_OK) {
         fprintf(stderr, "r2cache get: %s\n", e.msg);
         return RC_EXIT_USAGE;
@@ -322,12 +373,7 @@ static rc_exit prepare(rc_cli *cli)
                 cli->config_path);
         return RC_EXIT_USAGE;
     }
-    a->sp = rc_config_base_span(&cli->cfg);
-    if (a->span && rc_span_parse(a->span, &a->sp, &e) != RC_OK) {
-        fprintf(stderr, "r2cache get: --span %s: %s\n", a->span, e.msg);
-        return RC_EXIT_USAGE;
-    }
-    return RC_EXIT_OK;
+    return span_of(cli);
 }
 
 const rc_cmd_spec rc_cmd_get_spec = {

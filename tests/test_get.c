@@ -381,6 +381,32 @@ Test(get, times_take_fractional_seconds_where_samples_are_read)
     rc_buf_free(&err);
 }
 
+/* The channel may be a pattern that matches exactly one configured channel. */
+Test(get, a_pattern_naming_one_channel_is_that_channel)
+{
+    rc_buf a = RC_BUF_INIT, b = RC_BUF_INIT, err = RC_BUF_INIT;
+    cr_assert_eq(
+        get("'XX.B?B.*.BHZ' --from 2025-11-04T23:59:59Z --to 2025-11-05T00:00:01Z", &a, NULL), 0);
+    cr_assert_eq(
+        get("XX.BBB.00.BHZ --from 2025-11-04T23:59:59Z --to 2025-11-05T00:00:01Z", &b, NULL), 0);
+    cr_assert_str_eq(a.data, b.data);
+    cr_assert_eq(
+        get("'XX.*.*.*' --from 2025-11-04T23:59:59Z --to 2025-11-05T00:00:01Z", NULL, &err), 2);
+    cr_assert(strstr(err.data, "r2cache get: XX.*.*.* matches 2 channels (XX.AAA..HHZ, "
+                               "XX.BBB.00.BHZ); get reads one: name it, or use a pattern that "
+                               "matches only it"),
+              "%s", err.data);
+    rc_buf_free(&err);
+    err = (rc_buf)RC_BUF_INIT;
+    cr_assert_eq(
+        get("'YY.*..HHZ' --from 2025-11-04T23:59:59Z --to 2025-11-05T00:00:01Z", NULL, &err), 2);
+    cr_assert(strstr(err.data, "r2cache get: YY.*..HHZ matches no channel of the configuration"),
+              "%s", err.data);
+    rc_buf_free(&err);
+    rc_buf_free(&a);
+    rc_buf_free(&b);
+}
+
 /* -h prints exactly what --help prints, for r2cache and every command. */
 Test(get, short_h_is_help_everywhere)
 {
