@@ -36,6 +36,8 @@ rc_test(stations_config)
 rc_test(config)
 # --station patterns, the selection rule, --region (select.c).
 rc_test(select)
+# restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)
+rc_test(srcauth)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
 set_tests_properties(package PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 add_test(NAME deploy COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_deploy.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
