@@ -113,7 +113,7 @@ static rc_exit prepare(rc_cli *cli)
 
 const rc_cmd_spec rc_cmd_fill_spec = {
     "r2cache fill --config FILE scope --from TIME --to TIME "
-    "[--force|--upgrade|--auto --max-gap-hours H] [--dry-run] [--json]",
+    "[--force|--upgrade|--auto --max-gap-hours H] [--recheck] [--dry-run] [--json]",
     "Backfill a range: fetch only the windows the store lacks, coalesced into day-long bulk\n"
     "requests. Safe to interrupt and rerun: it resumes where it stopped.",
     fill_opts,
