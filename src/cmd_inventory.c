@@ -21,8 +21,9 @@ typedef struct inv_args {
 } inv_args;
 
 static const rc_cli_opt inv_opts[] = {
-    RC_OPT_STRING("scope", "station|volcano|location|all", inv_args, scope,
-                  "what to report on (default all)"),
+    RC_OPT_STRING("scope", "station|volcano|region|all", inv_args, scope,
+                  "what to report on (default all; volcano without --volcano: every volcano; "
+                  "location is region's first name)"),
     RC_OPT_STRING("network", "NET", inv_args, network,
                   "with --scope station and a bare --station STA: the network"),
     RC_OPT_STRING("channel", "CHA", inv_args, channel,
@@ -61,10 +62,17 @@ static rc_exit check(rc_cli *cli)
     /* a filter in every scope; scope station needs exactly one */
     if (cli->nstations && (q->scope != RC_REPORT_STATION || cli->nstations == 1))
         q->station = cli->stations[0];
+    if (q->scope == RC_REPORT_STATION && q->station && rc_select_is_pattern(q->station)) {
+        fprintf(stderr,
+                "r2cache inventory: --scope station takes one channel, not the pattern %s "
+                "(--scope all --station PATTERN reports the channels it matches)\n",
+                q->station);
+        return RC_EXIT_USAGE;
+    }
     q->network = a->network;
     q->channel = a->channel;
     q->volcano = cli->volcano;
-    q->location = cli->location;
+    q->location = cli->region;
     q->scan = a->scan;
     q->threads = a->threads;
     if (rc_report_check(q, &e) != RC_OK) {
@@ -72,7 +80,7 @@ static rc_exit check(rc_cli *cli)
         return RC_EXIT_USAGE;
     }
     cli->nstations = 0;
-    cli->volcano = cli->location = NULL;
+    cli->volcano = cli->region = NULL;
     cli->all = 1;
     return RC_EXIT_OK;
 }
@@ -100,9 +108,9 @@ static void release(void *args)
 }
 
 const rc_cmd_spec rc_cmd_inventory_spec = {
-    "r2cache inventory --config FILE [--scope station|volcano|location|all] "
+    "r2cache inventory --config FILE [--scope station|volcano|region|all] "
     "[--station NET.STA.LOC.CHA | --network NET --station STA --channel CHA] "
-    "[--volcano NAME] [--location NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
+    "[--volcano NAME] [--region NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
     "Report what is cached: days, chunks per span, per-day completeness, provisional\n"
     "chunks and sizes, per station, volcano, location or for everything, as a table, as\n"
     "JSON (--json, the same as r2cache serve answers on /api/cache-status) or as an HTML\n"

@@ -34,6 +34,8 @@ rc_test(reindex)
 rc_test(manpage)
 rc_test(stations_config)
 rc_test(config)
+# --station patterns, the selection rule, --region (select.c).
+rc_test(select)
 # restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)
 rc_test(srcauth)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
@@ -66,6 +68,8 @@ set_tests_properties(serve_rgw PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw
 # FDSN web services: parsers, the miniSEED packer, the handler over a filled store.
 rc_test(fdsnq)
 rc_test(mspack)
+# r2cache get: miniSEED read back by libmseed, JSON, fractional times, -h.
+rc_test(get)
 rc_test(fdsnws)
 set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
 # A real third-party FDSN client (npm seisplotjs) against `r2cache serve`; skipped
