@@ -39,6 +39,7 @@
 #include <cjson/cJSON.h>
 
 #include "r2cache/buf.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 #include "r2cache/store.h"
@@ -64,6 +65,7 @@ typedef struct rc_mentry {
     int provisional;      /* written below the completeness threshold */
     int64_t bytes;        /* compressed blob size */
     char sha256[65];      /* hex of the blob, "" if unknown */
+    char codec[RC_CODEC_NAME_MAX]; /* body codec, "" = int32-zstd (codec_compact.h) */
     double offset_s;      /* sample clock phase after start */
     int64_t gap_head;     /* filled slots at the start of the chunk (0 = none) */
     int64_t gap_tail;     /* filled slots at its end; with gap_head this lets a long
