@@ -109,8 +109,8 @@ static void line(const char *name, const char *enc, const tot *t)
     double mb = t->n * 4 / 1e6;
     printf("%s|samples=%.0f encoding=%s file=%.0f steim2=%.0f int32zstd=%.0f lmsrice=%.0f "
            "zenc=%.1f zdec=%.1f lenc=%.1f ldec=%.1f\n",
-           name, t->n, enc, t->fsize, t->st2, t->z, t->lr, mb / t->zenc, mb / t->zdec,
-           mb / t->lenc, mb / t->ldec);
+           name, t->n, enc, t->fsize, t->st2, t->z, t->lr, mb / t->zenc, mb / t->zdec, mb / t->lenc,
+           mb / t->ldec);
 }
 
 int main(int argc, char **argv)

@@ -33,8 +33,8 @@
 #define LR_BLOCK 256
 #define LR_PRED_BITS 3
 #define LR_PARAM_BITS 6
-#define LR_NPRED 5          /* 0..3 fixed order, 4 LMS */
-#define LR_ZERO_BLOCK 32    /* parameter value: every residual of the block is 0 */
+#define LR_NPRED 5       /* 0..3 fixed order, 4 LMS */
+#define LR_ZERO_BLOCK 32 /* parameter value: every residual of the block is 0 */
 #define LMS_TAPS 16
 #define LMS_SHIFT 12
 #define LMS_STEP 16
@@ -69,7 +69,7 @@ const char *rc_codec_id_name(rc_codec_id id)
 rc_codec_id rc_codec_sniff(const void *data, size_t len)
 {
     return data && len >= 4 && memcmp(data, LR_MAGIC, 4) == 0 ? RC_CODEC_LMS_RICE
-                                                               : RC_CODEC_INT32_ZSTD;
+                                                              : RC_CODEC_INT32_ZSTD;
 }
 
 int rc_codec_encode_id(rc_codec *c, rc_codec_id id, const int32_t *samples, size_t n, rc_buf *out,
@@ -286,7 +286,8 @@ int rc_lmsrice_encode(const int32_t *samples, size_t n, rc_buf *out, rc_err *e)
         /* k0 = floor(log2(mean)); the best of k0-1, k0, k0+1 (cost(k0) < 34 m) */
         uint64_t mean = sum[best] / m;
         int k0 = 0;
-        while (k0 < 31 && (mean >> (k0 + 1))) k0++;
+        while (k0 < 31 && (mean >> (k0 + 1)))
+            k0++;
         int k = -1;
         uint64_t kc = 0;
         for (int t = k0 - 1; t <= k0 + 1; t++) {
@@ -387,8 +388,8 @@ int rc_lmsrice_decode(const void *data, size_t len, size_t max_samples, int32_t 
     uint64_t nblocks = ((uint64_t)ns + LR_BLOCK - 1) / LR_BLOCK;
     if (nblocks * (LR_PRED_BITS + LR_PARAM_BITS) > b.nbits)
         return rc_err_set(e, RC_EFORMAT,
-                          "lms-rice body claims %u samples but holds only %zu bytes: truncated",
-                          ns, len);
+                          "lms-rice body claims %u samples but holds only %zu bytes: truncated", ns,
+                          len);
     int32_t *x = malloc(ns ? (size_t)ns * sizeof *x : sizeof *x);
     if (!x) return rc_err_set(e, RC_ENOMEM, "out of memory for %u decoded samples", ns);
     lms L;

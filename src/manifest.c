@@ -199,8 +199,8 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
            a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
            a->provisional == b->provisional && a->bytes == b->bytes &&
            !strcmp(a->sha256, b->sha256) && !strcmp(a->codec, b->codec) &&
-           a->offset_s == b->offset_s &&
-           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail && same_steps(a, b);
+           a->offset_s == b->offset_s && a->gap_head == b->gap_head && a->gap_tail == b->gap_tail &&
+           same_steps(a, b);
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
@@ -703,8 +703,7 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
     const char *codec = rc_obj_meta_get(meta, "r2c-codec");
     if (codec && strlen(codec) >= sizeof en->codec)
         return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-codec is too long");
-    snprintf(en->codec, sizeof en->codec, "%s",
-             codec && strcmp(codec, "int32-zstd") ? codec : "");
+    snprintf(en->codec, sizeof en->codec, "%s", codec && strcmp(codec, "int32-zstd") ? codec : "");
     en->min = (int32_t)mn;
     en->max = (int32_t)mx;
     en->samples = samples;

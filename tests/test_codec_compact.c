@@ -91,13 +91,24 @@ Test(codec_compact, deterministic_fuzz)
         int64_t v = 0;
         for (size_t i = 0; i < n; i++) {
             uint32_t r = (uint32_t)lcg(&st) ^ (uint32_t)(lcg(&st) << 31);
-            int32_t noise = bits == 32 ? (int32_t)r : (int32_t)(r & ((1u << bits) - 1)) - (1 << (bits - 1));
+            int32_t noise =
+                bits == 32 ? (int32_t)r : (int32_t)(r & ((1u << bits) - 1)) - (1 << (bits - 1));
             switch (shape) {
-            case 0: s[i] = noise; break;                                   /* white */
-            case 1: v += noise / 8; s[i] = (int32_t)(uint32_t)(uint64_t)v; break; /* walk, wraps */
-            case 2: s[i] = (int32_t)(1000.0 * (double)(i % 97)) + noise / 1024; break;
-            case 3: s[i] = lcg(&st) % 50 ? s[i ? i - 1 : 0] : noise; break; /* runs + jumps */
-            default: s[i] = lcg(&st) % 2 ? INT32_MAX - (int32_t)(r & 15) : INT32_MIN + (int32_t)(r & 15);
+            case 0:
+                s[i] = noise;
+                break; /* white */
+            case 1:
+                v += noise / 8;
+                s[i] = (int32_t)(uint32_t)(uint64_t)v;
+                break; /* walk, wraps */
+            case 2:
+                s[i] = (int32_t)(1000.0 * (double)(i % 97)) + noise / 1024;
+                break;
+            case 3:
+                s[i] = lcg(&st) % 50 ? s[i ? i - 1 : 0] : noise;
+                break; /* runs + jumps */
+            default:
+                s[i] = lcg(&st) % 2 ? INT32_MAX - (int32_t)(r & 15) : INT32_MIN + (int32_t)(r & 15);
             }
         }
         round_trip(s, n, &b);
@@ -121,7 +132,8 @@ Test(codec_compact, bytes_are_pinned)
     round_trip(s, n, &b);
     char sha[65];
     rc_codec_sha256(b.data, b.len, sha);
-    cr_assert_str_eq(sha, "959564c093d50e1eec05c302fe1e2e46a7a9a480f0b373c8dec4e44b78b734cf", "lms-rice bytes changed: %zu bytes, sha256 %s", b.len, sha);
+    cr_assert_str_eq(sha, "959564c093d50e1eec05c302fe1e2e46a7a9a480f0b373c8dec4e44b78b734cf",
+                     "lms-rice bytes changed: %zu bytes, sha256 %s", b.len, sha);
     free(s);
     rc_buf_free(&b);
 }

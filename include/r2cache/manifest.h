@@ -65,7 +65,8 @@ typedef struct rc_mentry {
     int provisional;      /* written below the completeness threshold */
     int64_t bytes;        /* compressed blob size */
     char sha256[65];      /* hex of the blob, "" if unknown */
-    char codec[RC_CODEC_NAME_MAX]; /* body codec, "" = int32-zstd (codec_compact.h) */
+    /* body codec (codec_compact.h), "" = int32-zstd */
+    char codec[RC_CODEC_NAME_MAX];
     double offset_s;      /* sample clock phase after start */
     int64_t gap_head;     /* filled slots at the start of the chunk (0 = none) */
     int64_t gap_tail;     /* filled slots at its end; with gap_head this lets a long
