@@ -104,7 +104,11 @@ int rc_codec_decode_named(rc_codec *c, const char *name, const void *data, size_
 /* ---- shared model ------------------------------------------------------- */
 
 typedef struct lms {
-    int64_t h[LMS_TAPS]; /* clamped first differences, h[0] the latest */
+    /* clamped first differences, newest first: h + pos[0..LMS_TAPS); each
+     * value is stored twice (pos and pos + LMS_TAPS) so the window is
+     * contiguous without moving it */
+    int32_t hh[2 * LMS_TAPS];
+    int pos;
     int32_t w[LMS_TAPS];
     int64_t prev; /* the previous sample, 0 before the first */
 } lms;
@@ -114,30 +118,31 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-static int sgn64(int64_t v)
-{
-    return (v > 0) - (v < 0);
-}
-
 /* The filter's predicted difference (|p| < 2^36). */
 static int64_t lms_diff(const lms *L)
 {
+    const int32_t *h = L->hh + L->pos;
     int64_t acc = 0;
     for (int j = 0; j < LMS_TAPS; j++)
-        acc += (int64_t)L->w[j] * L->h[j];
+        acc += (int64_t)L->w[j] * h[j];
     return acc >= 0 ? acc >> LMS_SHIFT : -((-acc) >> LMS_SHIFT);
 }
 
 static void lms_update(lms *L, int32_t x, int64_t p)
 {
-    int64_t d = clamp64((int64_t)x - L->prev, INT32_MIN, INT32_MAX);
-    int s = sgn64(d - p);
-    if (s)
-        for (int j = 0; j < LMS_TAPS; j++)
-            L->w[j] = (int32_t)clamp64((int64_t)L->w[j] + LMS_STEP * s * sgn64(L->h[j]), -LMS_WMAX,
-                                       LMS_WMAX);
-    memmove(L->h + 1, L->h, (LMS_TAPS - 1) * sizeof L->h[0]);
-    L->h[0] = d;
+    int32_t d = (int32_t)clamp64((int64_t)x - L->prev, INT32_MIN, INT32_MAX);
+    int64_t e = (int64_t)d - p;
+    int32_t step = e > 0 ? LMS_STEP : e < 0 ? -LMS_STEP : 0;
+    if (step) {
+        const int32_t *h = L->hh + L->pos;
+        for (int j = 0; j < LMS_TAPS; j++) {
+            int32_t w = L->w[j] + step * ((h[j] > 0) - (h[j] < 0));
+            w = w > LMS_WMAX ? LMS_WMAX : w;
+            L->w[j] = w < -LMS_WMAX ? -LMS_WMAX : w;
+        }
+    }
+    L->pos = (L->pos + LMS_TAPS - 1) % LMS_TAPS;
+    L->hh[L->pos] = L->hh[L->pos + LMS_TAPS] = d;
     L->prev = x;
 }
 
@@ -324,8 +329,15 @@ static uint64_t br_peek(const br *b)
     size_t i = (size_t)(b->pos >> 3);
     uint64_t v = 0;
     if (i + 8 <= b->nbytes) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        memcpy(&v, b->p + i, 8);
+        v = __builtin_bswap64(v);
+#elif defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        memcpy(&v, b->p + i, 8);
+#else
         for (int j = 0; j < 8; j++)
             v = v << 8 | b->p[i + j];
+#endif
     } else {
         for (int j = 0; j < 8; j++)
             v = v << 8 | (i + (size_t)j < b->nbytes ? b->p[i + (size_t)j] : 0);
