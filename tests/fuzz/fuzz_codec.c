@@ -26,7 +26,7 @@ static void same_after_encoding(rc_codec_id id, const int32_t *s, size_t n)
     int32_t *d = NULL;
     size_t m = 0;
     if (rc_codec_decode_named(zc, rc_codec_id_name(id), b.data, b.len, 0, &d, &m, &e) != RC_OK)
-        abort(); /* our own body refused */
+        abort();                                                    /* our own body refused */
     if (m != n || (n && memcmp(d, s, n * sizeof *s) != 0)) abort(); /* not exact */
     if (rc_codec_encode_id(zc, id, s, n, &b2, &e) != RC_OK || b2.len != b.len ||
         memcmp(b2.data, b.data, b.len) != 0)
