@@ -243,6 +243,29 @@ Test(codec_store, compact_store_reads_back_the_same_samples)
     cr_assert(strstr(err.data, "codec \"lms-rice\" (the configuration's) cannot be used with "
                                "layout \"viewer\""),
               "%s", err.data);
+    /* the configuration back on the default, the store still lms-rice: each
+     * compact chunk is refused, nothing is written to the viewer layout */
+    config("back", "small10", "seed", "[\"10m\", \"6h\"]", NULL);
+    rc_buf_reset(&err);
+    rc = r2("back",
+            "migrate --to-layout viewer --station XX.AAA..HHZ --from 2025-11-04 --to 2025-11-05",
+            NULL, &err);
+    cr_assert_eq(rc, 1, "migrate exit %d: %s", rc, err.data);
+    cr_assert(strstr(err.data, "is in codec \"lms-rice\", which the viewer layout cannot hold (the "
+                               "browser viewer decodes int32-zstd only); migrate copies bytes and "
+                               "does not re-encode"),
+              "%s", err.data);
+    char vdir[4400];
+    snprintf(vdir, sizeof vdir, "%s/small10/data/2025/11/04", g_dir);
+    struct stat vst;
+    if (stat(vdir, &vst) == 0) {
+        rc_buf ls = RC_BUF_INIT;
+        snprintf(cmd, sizeof cmd, "find '%s' -name '*.zst' | wc -l", vdir);
+        cr_assert_eq(rc_test_sh(cmd, &ls, NULL), 0);
+        cr_assert_eq(atoi(ls.data), 0, "migrate wrote %s compact chunks into the viewer layout",
+                     ls.data);
+        rc_buf_free(&ls);
+    }
     rc_buf_free(&out);
     rc_buf_free(&err);
     rc_buf_free(&mb);
