@@ -361,6 +361,10 @@ rc_exit rc_cli_setup(rc_cli *cli)
             rc_err_wrap(&e, "--layout");
             return fail(cli, RC_EXIT_USAGE, e.msg);
         }
+        if (rc_config_check_codec(&cli->cfg, &e) != RC_OK) {
+            rc_err_wrap(&e, "%s", cli->layout ? "--layout" : cli->config_path);
+            return fail(cli, RC_EXIT_USAGE, e.msg);
+        }
     }
     if ((cli->groups & RC_OPT_SCOPE) && cli->have_cfg) {
         rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->region,

@@ -29,6 +29,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/inventory.h"
 #include "r2cache/summary.h"
 #include "r2cache/manifest.h"
@@ -254,7 +255,8 @@ static int verify_copy(mig *m, const char *dkey, const rc_buf *src, const rc_obj
     }
     int32_t *v = NULL;
     size_t n = 0;
-    rc = rc_codec_decode(m->codec, got.data, got.len, 0, &v, &n, e);
+    rc = rc_codec_decode_named(m->codec, rc_obj_meta_get(smeta, "r2c-codec"), got.data, got.len, 0,
+                               &v, &n, e);
     free(v);
     rc_buf_free(&got);
     if (rc) return rc_err_wrap(e, "verify: %s does not decode", dkey);
@@ -453,6 +455,13 @@ static int migrate_entry(mig *m, const char *skey, const rc_chunk_id *did, const
     char dkey[RC_KEY_MAX];
     *ok = 0;
     int rc = rc_key_chunk(m->dst, did, dkey, sizeof dkey, e);
+    /* migrate copies bytes, it does not re-encode: the viewer reads int32-zstd only */
+    if (rc == RC_OK && m->dst == RC_LAYOUT_VIEWER && en->codec[0])
+        rc = rc_err_set(e, RC_EINVAL,
+                        "%s is in codec \"%s\", which the viewer layout cannot hold (the browser "
+                        "viewer decodes int32-zstd only); migrate copies bytes and does not "
+                        "re-encode: refill that range with codec \"int32-zstd\" instead",
+                        skey, en->codec);
     if (rc == RC_OK) {
         int copied = 0;
         rc = copy_blob(m, skey, dkey, en->samples, &copied, e);
@@ -810,6 +819,14 @@ static rc_exit prepare(rc_cli *cli)
                 "r2cache migrate: the store is already in the %s layout (from the configuration "
                 "or --layout); give --layout with the layout the cache is in now\n",
                 rc_layout_name(a->dst));
+        return RC_EXIT_USAGE;
+    }
+    if (a->dst == RC_LAYOUT_VIEWER && cli->cfg.codec != RC_CODEC_INT32_ZSTD) {
+        fprintf(stderr,
+                "r2cache migrate: codec \"%s\" (the configuration's) cannot be used with layout "
+                "\"viewer\": the browser viewer decodes int32-zstd chunks only, and migrate "
+                "copies bytes without re-encoding\n",
+                rc_codec_id_name(cli->cfg.codec));
         return RC_EXIT_USAGE;
     }
     if (cli->to - cli->from > a->max_range_s) {

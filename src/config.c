@@ -473,10 +473,24 @@ static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
 
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
-    static const char *const keys[] = {
-        "$schema",   "source", "source_auth",       "store",           "layout", "spans",
-        "selection", "run",    "compression_level", "max_connections", "fetch",  "cache_control",
-        "s3",        "serve",  "recheck_no_data",   "volcanoes",       NULL};
+    static const char *const keys[] = {"$schema",
+                                       "source",
+                                       "source_auth",
+                                       "store",
+                                       "layout",
+                                       "spans",
+                                       "selection",
+                                       "run",
+                                       "compression_level",
+                                       "codec",
+                                       "max_connections",
+                                       "fetch",
+                                       "cache_control",
+                                       "s3",
+                                       "serve",
+                                       "recheck_no_data",
+                                       "volcanoes",
+                                       NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
@@ -555,6 +569,12 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "codec"))) {
+        if (!cJSON_IsString(o) || rc_codec_id_parse(o->valuestring, &c->codec, &e2))
+            return bad(p, "codec", "must be \"int32-zstd\" (the default) or \"lms-rice\"");
+        if (rc_config_check_codec(c, &e2))
+            return rc_err_set(p->e, RC_EINVAL, "%s: %s", p->file, e2.msg);
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "max_connections")) &&
         get_int(p, o, "max_connections", 1, 5, &c->max_connections))
         return p->e->code;
@@ -644,6 +664,17 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         snprintf(vp, sizeof vp, "volcanoes[%d]", i);
         if (parse_volcano(p, c, vo, vp)) return p->e->code;
     }
+    return RC_OK;
+}
+
+int rc_config_check_codec(const rc_config *c, rc_err *e)
+{
+    if (c->layout == RC_LAYOUT_VIEWER && c->codec != RC_CODEC_INT32_ZSTD)
+        return rc_err_set(e, RC_EINVAL,
+                          "codec \"%s\" cannot be used with layout \"viewer\": the browser "
+                          "viewer decodes int32-zstd chunks only; use codec \"int32-zstd\" or "
+                          "layout \"seed\"",
+                          rc_codec_id_name(c->codec));
     return RC_OK;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "r2cache/codec.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/manifest.h"
 #include "r2cache/shape.h"
 #include "r2cache/timewin.h"
@@ -187,9 +188,15 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         rc_buf body = RC_BUF_INIT;
         int32_t *s = NULL;
         size_t n = 0;
+        const rc_mentry *me = have_m ? rc_manifest_find(&m, q->span, w) : NULL;
         if (rc_key_chunk(q->layout, &id, key, sizeof key, &le) != RC_OK ||
             rc_store_get(q->store, key, &body, NULL, &le) != RC_OK ||
-            rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &le) != RC_OK) {
+            rc_codec_decode_named(codec,
+                                  /* the entry names the codec; a blob without one is
+                                   * judged by its magic */
+                                  me ? me->codec
+                                     : rc_codec_id_name(rc_codec_sniff(body.data, body.len)),
+                                  body.data, body.len, 0, &s, &n, &le) != RC_OK) {
             st.missing++;
             if (q->on_missing) q->on_missing(q->ud, w, le.msg);
             rc_buf_free(&body);
@@ -197,7 +204,6 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         }
         rc_buf_free(&body);
         st.chunks++;
-        const rc_mentry *me = have_m ? rc_manifest_find(&m, q->span, w) : NULL;
         double r = have_m && m.sample_rate > 0 ? m.sample_rate : q->rate;
         if (r <= 0) {
             free(s);

@@ -16,6 +16,8 @@ add_test(NAME rgw_stop COMMAND ${CMAKE_SOURCE_DIR}/tests/rgw.sh stop ${CMAKE_BIN
 set_tests_properties(rgw_stop PROPERTIES FIXTURES_CLEANUP rgw TIMEOUT 60)
 set_tests_properties(store_s3 PROPERTIES FIXTURES_REQUIRED rgw)
 rc_test(codec)
+rc_test(codec_compact)
+rc_test(codec_store)
 rc_test(store_file)
 rc_test(manifest)
 rc_test(mseed)

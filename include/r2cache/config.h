@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "r2cache/codec_compact.h"
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 
@@ -81,6 +82,7 @@ typedef struct rc_config {
     int64_t retry_max_s;           /* default 120 */
     double completeness_threshold; /* default 0.95 */
     int zstd_level;                /* default 3 */
+    rc_codec_id codec;             /* chunk codec, default int32-zstd */
     int max_connections;           /* data centre connections, default 3, cap 5 */
     /* data centre politeness and patience ("fetch" object) */
     int fetch_max_attempts;              /* default 5 */
@@ -120,6 +122,9 @@ void rc_config_defaults(rc_config *c);
 int rc_config_load(const char *path, rc_config *c, rc_err *e);
 int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c, rc_err *e);
 void rc_config_free(rc_config *c);
+/* The codec against the layout: a viewer-layout store is read by the
+ * browser viewer, which decodes int32-zstd only. RC_EINVAL naming both. */
+int rc_config_check_codec(const rc_config *c, rc_err *e);
 /* Shortest configured span (the base span). */
 rc_span rc_config_base_span(const rc_config *c);
 
