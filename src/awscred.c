@@ -142,6 +142,8 @@ static int ini_parse(ini *f, char *text, rc_err *e)
     char section[512] = "";
     int have_section = 0;
     char parent[128] = ""; /* the "name =" line with an empty value, for sub-settings */
+    size_t parent_indent = 0, last_indent = 0;
+    int have_option = 0;
     int line = 0;
     char *p = text;
     if ((unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
@@ -150,7 +152,7 @@ static int ini_parse(ini *f, char *text, rc_err *e)
         char *nl = strchr(p, '\n');
         if (nl) *nl = '\0';
         line++;
-        int indented = *p == ' ' || *p == '\t';
+        size_t indent = strspn(p, " \t");
         char *s = trim(p);
         p = nl ? nl + 1 : p + strlen(p);
         if (!*s || *s == '#' || *s == ';') continue;
@@ -172,6 +174,7 @@ static int ini_parse(ini *f, char *text, rc_err *e)
             snprintf(section, sizeof section, "%s", name);
             have_section = 1;
             parent[0] = '\0';
+            have_option = 0;
             int rc = ini_add_section(f, section, e);
             if (rc) return rc;
             continue;
@@ -193,15 +196,19 @@ static int ini_parse(ini *f, char *text, rc_err *e)
                               "a [profile NAME]",
                               f->path, line, key);
         char full[300];
-        if (indented && parent[0]) {
+        if (parent[0] && indent > parent_indent) {
             snprintf(full, sizeof full, "%s.%s", parent, key);
-        } else if (indented) {
+        } else if (have_option && indent > last_indent) {
             return rc_err_set(e, RC_EINVAL,
-                              "%s:%d: indented \"%s\" continues no \"name =\" line; remove the "
-                              "indentation",
+                              "%s:%d: \"%s\" is indented more than the line before, which "
+                              "makes it a continuation of that value; indent it like the "
+                              "other settings",
                               f->path, line, key);
         } else {
             snprintf(full, sizeof full, "%s", key);
+            have_option = 1;
+            last_indent = indent;
+            parent_indent = indent;
             if (!*val)
                 snprintf(parent, sizeof parent, "%s", key);
             else
