@@ -7,6 +7,8 @@
 #
 # start writes DIR/env (export lines: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION, RC_TEST_BUCKET), DIR/*.pid and DIR/log/.
+# STS is on (rgw_sts_key, rgw_s3_auth_use_sts) and the test user may call
+# GetSessionToken, for the temporary credentials of tests/sts_stub.py.
 # The daemons' sockets and stores live in a short directory under /tmp
 # (recorded in DIR/workdir) because unix socket paths are limited to 108 bytes.
 # stop kills by the recorded pids only (TERM, then KILL) and may run twice.
@@ -20,6 +22,7 @@ DIR=$2
 ACCESS_KEY=R2CACHETESTACCESSKEY1
 SECRET_KEY=r2cacheTestSecretKey0123456789abcdefghij
 BUCKET=r2cache-test
+STS_KEY=r2cachetststskey # 16 characters: encrypts RGW's STS session tokens
 BOOT_TIMEOUT=${RGW_BOOT_TIMEOUT:-90}
 
 free_port() {
@@ -148,6 +151,8 @@ rgw thread pool size = 64
 rgw enable usage log = false
 rgw gc processor period = 3600
 rgw max listing results = 1000
+rgw sts key = $STS_KEY
+rgw s3 auth use sts = true
 EOF
     CEPH="ceph -c $CONF --connect-timeout 10"
 
@@ -191,6 +196,46 @@ EOF
     radosgw-admin -c "$CONF" -n client.rgw user create --uid=r2cache-test \
         --display-name="r2cache test" --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" \
         >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin user create failed"
+
+    # STS: the test user may call GetSessionToken, so tests/sts_stub.py can hand
+    # out real temporary credentials (a session token RGW checks). The policy
+    # allows only that call; the user's S3 permissions are unchanged.
+    radosgw-admin -c "$CONF" -n client.rgw caps add --uid=r2cache-test --caps="user-policy=*" \
+        >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin caps add failed"
+    until python3 - "$RGW_PORT" "$ACCESS_KEY" "$SECRET_KEY" >>"$DIR/log/setup.log" 2>&1 <<'EOF'
+import datetime, hashlib, hmac, json, sys, urllib.parse, urllib.request, urllib.error
+port, ak, sk = sys.argv[1:4]
+host = "127.0.0.1:%s" % port
+policy = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["sts:GetSessionToken"], "Resource": "*"}]}
+body = urllib.parse.urlencode({"Action": "PutUserPolicy", "Version": "2010-05-08",
+                               "UserName": "r2cache-test", "PolicyName": "r2cache-sts",
+                               "PolicyDocument": json.dumps(policy)}).encode()
+now = datetime.datetime.utcnow()
+amzdate, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+bh = hashlib.sha256(body).hexdigest()
+ctype = "application/x-www-form-urlencoded"
+canon = "POST\n/\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\n\ncontent-type;host;x-amz-date\n%s" % (
+    ctype, host, amzdate, bh)
+scope = "%s/us-east-1/iam/aws4_request" % day
+sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amzdate, scope, hashlib.sha256(canon.encode()).hexdigest())
+k = ("AWS4" + sk).encode()
+for part in (day, "us-east-1", "iam", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request("http://%s/" % host, method="POST", data=body, headers={
+    "Content-Type": ctype, "x-amz-date": amzdate,
+    "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=content-type;host;x-amz-date, Signature=%s" % (ak, scope, sig)})
+try:
+    urllib.request.urlopen(req, timeout=10)
+except urllib.error.HTTPError as ex:
+    print("put user policy: HTTP %d %s" % (ex.code, ex.read().decode(errors="replace")))
+    sys.exit(1)
+EOF
+    do
+        deadline_passed && fail "could not allow GetSessionToken for the test user"
+        sleep 0.5
+    done
 
     # Create the bucket (retried: the new user may take a moment to be visible).
     until python3 - "$RGW_PORT" "$ACCESS_KEY" "$SECRET_KEY" "$BUCKET" >>"$DIR/log/setup.log" 2>&1 <<'EOF'

@@ -72,3 +72,7 @@ set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Formatting drift fails CI: the sources against .clang-format (scripts/check_format.sh --fix rewrites).
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_format.sh)
 set_tests_properties(format PROPERTIES TIMEOUT 120)
+# AWS credential chain: INI files, order of sources; profiles and web identity
+# (tests/sts_stub.py handing out RGW GetSessionToken credentials) against RGW.
+rc_test(awscred)
+set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
