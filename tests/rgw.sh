@@ -7,8 +7,12 @@
 #
 # start writes DIR/env (export lines: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION, RC_TEST_BUCKET), DIR/*.pid and DIR/log/.
-# STS is on (rgw_sts_key, rgw_s3_auth_use_sts) and the test user may call
-# GetSessionToken, for the temporary credentials of tests/sts_stub.py.
+# A second radosgw on the same cluster (RC_TEST_STS_ENDPOINT in DIR/env) has
+# STS on (rgw_sts_key, rgw_s3_auth_use_sts) and the test user may call
+# GetSessionToken there, for the real temporary credentials that
+# tests/sts_stub.py hands out. It is a separate gateway because STS changes
+# how RGW answers a wrong secret (AccessDenied instead of
+# SignatureDoesNotMatch), which the first one must keep answering like S3.
 # The daemons' sockets and stores live in a short directory under /tmp
 # (recorded in DIR/workdir) because unix socket paths are limited to 108 bytes.
 # stop kills by the recorded pids only (TERM, then KILL) and may run twice.
@@ -59,7 +63,7 @@ stop_pids() {
 
 do_stop() {
     [ -d "$DIR" ] || return 0
-    stop_pids "$DIR/rgw.pid" "$DIR/osd.pid" "$DIR/mon.pid"
+    stop_pids "$DIR/rgwsts.pid" "$DIR/rgw.pid" "$DIR/osd.pid" "$DIR/mon.pid"
     if [ -f "$DIR/workdir" ]; then
         w=$(cat "$DIR/workdir")
         case "$w" in /tmp/rcrgw.*) rm -rf "$w" ;; esac
@@ -102,6 +106,7 @@ do_start() {
 
     MON_PORT=$(free_port)
     RGW_PORT=$(free_port)
+    STS_PORT=$(free_port)
     FSID=$(python3 -c 'import uuid; print(uuid.uuid4())')
     OSD_UUID=$(python3 -c 'import uuid; print(uuid.uuid4())')
     CONF=$W/ceph.conf
@@ -148,6 +153,12 @@ debug ms = 0
 [client.rgw]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT tcp_nodelay=1
 rgw thread pool size = 64
+rgw enable usage log = false
+rgw gc processor period = 3600
+rgw max listing results = 1000
+[client.rgwsts]
+rgw frontends = beast endpoint=127.0.0.1:$STS_PORT tcp_nodelay=1
+rgw thread pool size = 16
 rgw enable usage log = false
 rgw gc processor period = 3600
 rgw max listing results = 1000
@@ -198,8 +209,16 @@ EOF
         >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin user create failed"
 
     # STS: the test user may call GetSessionToken, so tests/sts_stub.py can hand
-    # out real temporary credentials (a session token RGW checks). The policy
-    # allows only that call; the user's S3 permissions are unchanged.
+    # out real temporary credentials (a session token RGW checks) from the
+    # second gateway. The policy allows only that call; the user's S3
+    # permissions are unchanged.
+    radosgw -c "$CONF" -n client.rgwsts >>"$DIR/log/setup.log" 2>&1 || fail "radosgw (STS) did not start"
+    record_pid rgwsts "$W/run/client.rgwsts.pid"
+    until curl -s -o /dev/null "http://127.0.0.1:$STS_PORT/"; do
+        deadline_passed && fail "radosgw (STS) did not answer on 127.0.0.1:$STS_PORT"
+        kill -0 "$(cat "$DIR/rgwsts.pid")" 2>/dev/null || fail "radosgw (STS) exited"
+        sleep 0.3
+    done
     radosgw-admin -c "$CONF" -n client.rgw caps add --uid=r2cache-test --caps="user-policy=*" \
         >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin caps add failed"
     until python3 - "$RGW_PORT" "$ACCESS_KEY" "$SECRET_KEY" >>"$DIR/log/setup.log" 2>&1 <<'EOF'
@@ -276,6 +295,7 @@ export AWS_ACCESS_KEY_ID=$ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 export AWS_REGION=us-east-1
 export RC_TEST_BUCKET=$BUCKET
+export RC_TEST_STS_ENDPOINT=http://127.0.0.1:$STS_PORT
 EOF
     mv "$DIR/env.tmp" "$DIR/env"
     echo "rgw.sh: S3 endpoint http://127.0.0.1:$RGW_PORT bucket $BUCKET ($DIR/env)"

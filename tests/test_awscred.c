@@ -430,8 +430,8 @@ Test(awscred, rgw_aws_profile_selects_a_profile)
     int rc = open_store("default", &s, &log, &e);
     cr_assert_eq(rc, RC_EAUTH, "%s", e.msg);
     snprintf(want, sizeof want,
-             "does not know the access key ending in ...WRONG (InvalidAccessKeyId): check "
-             "profile 'default' from %s",
+             "does not know the access key ending in ...RONG (InvalidAccessKeyId): check "
+             "profile 'default' from %s (request id ",
              credf);
     cr_assert(strstr(e.msg, want), "%s", e.msg);
     cr_assert_null(strstr(e.msg, "wrong"), "%s", e.msg);
@@ -488,7 +488,14 @@ Test(awscred, rgw_region_and_endpoint_from_config)
     rc_store *s2 = NULL;
     cr_assert_eq(rc_store_open("s3://bkt/x", &o, &s2, &e), RC_OK, "%s", e.msg);
     rc_store_close(s2);
+    fflush(f);
+    rewind(f);
+    char buf[8192] = "";
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
     fclose(f);
+    cr_assert(strstr(buf, "endpoint http://127.0.0.1:9, bucket bkt"), "%s", buf);
+    cr_assert(strstr(buf, "; endpoint from AWS_ENDPOINT_URL"), "%s", buf);
 }
 
 /* ---- web identity through the STS stub ---- */
@@ -506,6 +513,11 @@ static void start_stub(int expires_in)
     snprintf(exp, sizeof exp, "%d", expires_in);
     write_text(token_path, "eyJhbGciOiJSUzI1NiJ9.pod-identity-token.sig\n");
     write_text(calls_path, "");
+    /* the STS-enabled gateway: the stub asks it for temporary keys, the store uses them there */
+    const char *sts_gw = getenv("RC_TEST_STS_ENDPOINT");
+    cr_assert(sts_gw && *sts_gw, "RC_TEST_STS_ENDPOINT is not in the RGW env (tests/rgw.sh)");
+    snprintf(endpoint, sizeof endpoint, "%s", sts_gw);
+    setenv("AWS_ENDPOINT_URL", endpoint, 1);
     /* the stub needs the permanent keys to ask RGW for temporary ones */
     setenv("AWS_ACCESS_KEY_ID", rgw_ak, 1);
     setenv("AWS_SECRET_ACCESS_KEY", rgw_sk, 1);
@@ -669,9 +681,32 @@ Test(awscred, rgw_web_identity_refresh, .fini = stop_stub)
     }
     rc_awscred_free(c);
 
-    /* and a store signs with refreshed temporary keys: RGW checks key and session token */
+    /* the temporary keys are real: RGW refuses them without their session token and
+     * takes them with it (here through AWS_SESSION_TOKEN, which wins over web identity) */
     rc_store *s;
     char *log;
+    setenv("AWS_ACCESS_KEY_ID", g[0].k.access_key, 1);
+    setenv("AWS_SECRET_ACCESS_KEY", g[0].k.secret_key, 1);
+    cr_assert_eq(open_store("notoken", &s, &log, &e), RC_EAUTH, "%s", e.msg);
+    cr_assert(strstr(e.msg, "AccessDenied"), "%s", e.msg);
+    free(log);
+    rc_store_close(s);
+    setenv("AWS_SESSION_TOKEN", g[0].k.token, 1);
+    cr_assert_eq(open_store("envtoken", &s, &log, &e), RC_OK, "%s", e.msg);
+    cr_assert(strstr(log, "credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / "
+                          "AWS_SESSION_TOKEN;"),
+              "%s", log);
+    cr_assert_null(strstr(log, g[0].k.token), "the session token is logged: %s", log);
+    cr_assert_null(strstr(log, g[0].k.secret_key), "the secret is logged: %s", log);
+    free(log);
+    rc_store_close(s);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+    for (int i = 0; i < 4; i++)
+        rc_awscred_keys_wipe(&g[i].k);
+
+    /* and a store signs with web identity keys through the chain */
     cr_assert_eq(open_store("refreshed", &s, &log, &e), RC_OK, "%s", e.msg);
     no_secret(log);
     free(log);
