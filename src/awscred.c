@@ -14,6 +14,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #define WEBID_TOKEN_MAX (64 << 10)
 #define REFRESH_MARGIN_S 300
 #define STS_ATTEMPTS 3
+#define STS_RETRY_PAUSE_S 15
 
 /* ---- INI files ------------------------------------------------------- */
 
@@ -296,7 +298,11 @@ struct rc_awscred {
     rc_awscred_keys keys;
     int have_keys;
     time_t expires, obtained; /* web identity only */
-    long sts_calls;
+    time_t retry_at;          /* after a failed refresh: not before */
+    atomic_long sts_calls;
+    pthread_cond_t cv; /* a refresh finished */
+    int refreshing, refresh_failed;
+    rc_err refresh_err;
     /* web identity */
     char role_arn[2100];
     char token_file[4096];
@@ -619,6 +625,11 @@ int rc_awscred_open(const rc_awscred_opts *o, rc_awscred **out, rc_err *e)
         free(c);
         return rc_err_set(e, RC_ENOMEM, "cannot create a mutex (credentials)");
     }
+    if (pthread_cond_init(&c->cv, NULL) != 0) {
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+        return rc_err_set(e, RC_ENOMEM, "cannot create a condition variable (credentials)");
+    }
     if (o) {
         c->log = o->log;
         if (o->ca_bundle) snprintf(c->ca_bundle, sizeof c->ca_bundle, "%s", o->ca_bundle);
@@ -638,6 +649,7 @@ void rc_awscred_free(rc_awscred *c)
 {
     if (!c) return;
     pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->cv);
     rc_awscred_keys_wipe(&c->keys);
     free(c);
 }
@@ -668,10 +680,7 @@ const char *rc_awscred_endpoint(const rc_awscred *c, const char **where)
 
 long rc_awscred_sts_calls(rc_awscred *c)
 {
-    pthread_mutex_lock(&c->mu);
-    long n = c->sts_calls;
-    pthread_mutex_unlock(&c->mu);
-    return n;
+    return atomic_load(&c->sts_calls);
 }
 
 /* ---- STS --------------------------------------------------------------- */
@@ -722,9 +731,16 @@ static void wipe_buf(rc_buf *b)
     rc_buf_free(b);
 }
 
-/* One AssumeRoleWithWebIdentity: RC_OK with c->keys set, else e filled.
- * *transient says whether another attempt may help. Called with c->mu held. */
-static int sts_once(rc_awscred *c, int *transient, rc_err *e)
+/* What one STS call gave. */
+typedef struct sts_result {
+    rc_awscred_keys keys;
+    time_t obtained, expires;
+} sts_result;
+
+/* One AssumeRoleWithWebIdentity: RC_OK with out set, else e filled.
+ * *transient says whether another attempt may help. Reads only what does not
+ * change after open, so it runs without the mutex. */
+static int sts_once(rc_awscred *c, sts_result *out, int *transient, rc_err *e)
 {
     *transient = 0;
     rc_buf tok = RC_BUF_INIT, form = RC_BUF_INIT, resp = RC_BUF_INIT;
@@ -765,7 +781,7 @@ static int sts_once(rc_awscred *c, int *transient, rc_err *e)
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "r2cache");
     if (c->ca_bundle[0]) curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_bundle);
-    c->sts_calls++;
+    atomic_fetch_add(&c->sts_calls, 1);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -800,10 +816,17 @@ static int sts_once(rc_awscred *c, int *transient, rc_err *e)
                             c->sts_url, status, c->sts_url);
     } else {
         int64_t exp = rc_s3xml_parse_time(r->expiration);
-        rc = set_keys(c, r->access_key, r->secret_key, r->session_token, "STS answer", e);
-        c->kind = K_WEBID;
-        c->obtained = time(NULL);
-        c->expires = exp > 0 ? (time_t)exp : c->obtained + 3600;
+        if (strlen(r->access_key) >= sizeof out->keys.access_key ||
+            strlen(r->secret_key) >= sizeof out->keys.secret_key) {
+            rc = rc_err_set(e, RC_EAUTH, "web identity: STS at %s answered with an access key "
+                            "or secret key too long to use", c->sts_url);
+        } else {
+            snprintf(out->keys.access_key, sizeof out->keys.access_key, "%s", r->access_key);
+            snprintf(out->keys.secret_key, sizeof out->keys.secret_key, "%s", r->secret_key);
+            snprintf(out->keys.token, sizeof out->keys.token, "%s", r->session_token);
+            out->obtained = time(NULL);
+            out->expires = exp > 0 ? (time_t)exp : out->obtained + 3600;
+        }
         if (rc == RC_OK)
             rc_log_debug(c->log, "credentials",
                          "web identity: STS at %s gave temporary keys for %s, expiring %s", c->sts_url,
@@ -818,12 +841,12 @@ out:
     return rc;
 }
 
-static int sts_fetch(rc_awscred *c, rc_err *e)
+static int sts_fetch(rc_awscred *c, sts_result *out, rc_err *e)
 {
     int rc = RC_OK;
     for (int attempt = 1; attempt <= STS_ATTEMPTS; attempt++) {
         int transient;
-        rc = sts_once(c, &transient, e);
+        rc = sts_once(c, out, &transient, e);
         if (rc == RC_OK || !transient || attempt == STS_ATTEMPTS) break;
         struct timespec ts = {0, 250000000L * attempt};
         nanosleep(&ts, NULL);
@@ -834,35 +857,67 @@ static int sts_fetch(rc_awscred *c, rc_err *e)
 static int due(const rc_awscred *c, time_t now)
 {
     if (c->kind != K_WEBID) return 0;
-    if (!c->have_keys) return 1;
+    if (!c->have_keys || now >= c->expires) return 1;
+    if (now < c->retry_at) return 0; /* a refresh failed a moment ago */
     time_t life = c->expires - c->obtained;
     time_t margin = life / 2 < REFRESH_MARGIN_S ? life / 2 : REFRESH_MARGIN_S;
     return now >= c->expires - margin;
 }
 
+/* One thread refreshes (without the mutex: STS may take seconds); the
+ * others sign with the current keys while those are unexpired, and wait
+ * for the refresh only when they are not. */
 int rc_awscred_get(rc_awscred *c, rc_awscred_keys *k, rc_err *e)
 {
     int rc = RC_OK;
     pthread_mutex_lock(&c->mu);
-    time_t now = time(NULL);
-    if (due(c, now)) {
-        rc_awscred_keys old = c->keys;
-        int had = c->have_keys;
-        rc_err fe = {0};
-        c->have_keys = 0;
-        rc = sts_fetch(c, &fe);
-        if (rc && had && now < c->expires) {
-            c->keys = old;
-            c->have_keys = 1;
-            rc_log_warn(c->log, "credentials",
-                        "refreshing the temporary keys failed, using the current ones until "
-                        "they expire in %ld s: %s",
-                        (long)(c->expires - now), fe.msg);
-            rc = RC_OK;
-        } else if (rc) {
-            if (e) *e = fe;
+    for (;;) {
+        time_t now = time(NULL);
+        if (!due(c, now)) break;
+        int valid = c->have_keys && now < c->expires;
+        if (c->refreshing) {
+            if (valid) break;
+            pthread_cond_wait(&c->cv, &c->mu);
+            if (c->refresh_failed && !(c->have_keys && time(NULL) < c->expires)) {
+                rc = rc_err_set(e, c->refresh_err.code, "%s", c->refresh_err.msg);
+                break;
+            }
+            continue;
         }
-        rc_awscred_keys_wipe(&old);
+        c->refreshing = 1;
+        pthread_mutex_unlock(&c->mu);
+        sts_result *r = calloc(1, sizeof *r);
+        rc_err fe = {0};
+        int frc = r ? sts_fetch(c, r, &fe) : rc_err_set(&fe, RC_ENOMEM, "out of memory (STS)");
+        pthread_mutex_lock(&c->mu);
+        c->refreshing = 0;
+        if (frc == RC_OK) {
+            c->keys = r->keys;
+            c->obtained = r->obtained;
+            c->expires = r->expires;
+            c->have_keys = 1;
+            c->refresh_failed = 0;
+        } else {
+            c->refresh_failed = 1;
+            c->refresh_err = fe;
+            now = time(NULL);
+            if (c->have_keys && now < c->expires) {
+                rc_log_warn(c->log, "credentials",
+                            "refreshing the temporary keys failed, using the current ones until "
+                            "they expire in %ld s: %s",
+                            (long)(c->expires - now), fe.msg);
+                /* try again after a pause, not at every request */
+                c->retry_at = now + STS_RETRY_PAUSE_S;
+            } else {
+                rc = rc_err_set(e, fe.code, "%s", fe.msg);
+            }
+        }
+        if (r) {
+            rc_awscred_keys_wipe(&r->keys);
+            free(r);
+        }
+        pthread_cond_broadcast(&c->cv);
+        break;
     }
     if (rc == RC_OK) *k = c->keys;
     pthread_mutex_unlock(&c->mu);

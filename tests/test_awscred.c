@@ -635,7 +635,7 @@ static void *get_keys(void *ud)
     return NULL;
 }
 
-Test(awscred, rgw_web_identity_refresh, .fini = stop_stub)
+Test(awscred, rgw_web_identity_refresh, .fini = stop_stub, .timeout = 120)
 {
     need_rgw("awscred-refresh");
     /* 20 s of life: refreshed once less than 10 s (half of it) are left */
@@ -675,10 +675,19 @@ Test(awscred, rgw_web_identity_refresh, .fini = stop_stub)
     call_key(text, 1, key2, sizeof key2);
     free(text);
     cr_assert_str_neq(key1, key2);
+    /* the thread that refreshed has the new key; the others, while it waited for STS,
+     * kept signing with the old one, which had 9 s left */
+    int fresh_keys = 0;
     for (int i = 0; i < 4; i++) {
         cr_assert_eq(g[i].rc, RC_OK);
-        cr_assert_str_eq(g[i].k.access_key, key2, "thread %d signs with the new key", i);
+        cr_assert(strcmp(g[i].k.access_key, key1) == 0 || strcmp(g[i].k.access_key, key2) == 0,
+                  "thread %d: %s", i, g[i].k.access_key);
+        fresh_keys += strcmp(g[i].k.access_key, key2) == 0;
     }
+    cr_assert_geq(fresh_keys, 1);
+    cr_assert_eq(rc_awscred_get(c, &g[0].k, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(g[0].k.access_key, key2);
+    cr_assert_eq(rc_awscred_sts_calls(c), 2);
     rc_awscred_free(c);
 
     /* the temporary keys are real: RGW refuses them without their session token and
@@ -749,4 +758,51 @@ Test(awscred, version_verbose_names_the_source)
     cr_assert(strstr(out.data, want), "%s", out.data);
     rc_buf_free(&out);
     rc_buf_free(&err);
+}
+
+Test(awscred, rgw_web_identity_refresh_failure, .fini = stop_stub, .timeout = 120)
+{
+    need_rgw("awscred-refail");
+    /* 8 s of life: due with 4 s left */
+    start_stub(8);
+    FILE *f = tmpfile();
+    rc_log lg;
+    rc_log_init(&lg, f, RC_LOG_DEBUG, RC_LOG_TEXT);
+    rc_awscred_opts o = {&lg, NULL, 5};
+    rc_awscred *c = NULL;
+    rc_err e = {0};
+    cr_assert_eq(rc_awscred_open(&o, &c, &e), RC_OK, "%s", e.msg);
+    rc_awscred_keys k1, k2;
+    cr_assert_eq(rc_awscred_get(c, &k1, &e), RC_OK, "%s", e.msg);
+    int port = stub_port;
+    stop_stub();
+    sleep(5);
+    /* STS is gone while the keys still have 3 s: a warning, and the current keys */
+    cr_assert_eq(rc_awscred_get(c, &k2, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(k2.access_key, k1.access_key);
+    cr_assert_eq(rc_awscred_sts_calls(c), 1 + 3, "three attempts at an unreachable STS");
+    /* not again at once */
+    cr_assert_eq(rc_awscred_get(c, &k2, &e), RC_OK, "%s", e.msg);
+    cr_assert_eq(rc_awscred_sts_calls(c), 4);
+    fflush(f);
+    rewind(f);
+    char buf[8192] = "";
+    buf[fread(buf, 1, sizeof buf - 1, f)] = '\0';
+    char want[512];
+    snprintf(want, sizeof want,
+             "refreshing the temporary keys failed, using the current ones until they expire in ");
+    cr_assert(strstr(buf, want), "%s", buf);
+    snprintf(want, sizeof want, "s: web identity: STS at http://127.0.0.1:%d unreachable: ", port);
+    cr_assert(strstr(buf, want), "%s", buf);
+    cr_assert_null(strstr(buf, k1.secret_key));
+    cr_assert_null(strstr(buf, k1.token));
+    /* expired: an error, never the expired keys */
+    sleep(4);
+    memset(&e, 0, sizeof e);
+    cr_assert_eq(rc_awscred_get(c, &k2, &e), RC_EAUTH);
+    cr_assert(strncmp(e.msg, want + 3, strlen(want + 3)) == 0, "%s", e.msg);
+    rc_awscred_free(c);
+    fclose(f);
+    rc_awscred_keys_wipe(&k1);
+    rc_awscred_keys_wipe(&k2);
 }
