@@ -171,8 +171,7 @@ static int ini_parse(ini *f, char *text, rc_err *e)
             char *name = trim(s + 1);
             collapse(name);
             if (!*name)
-                return rc_err_set(e, RC_EINVAL, "%s:%d: empty section name \"[]\"", f->path,
-                                  line);
+                return rc_err_set(e, RC_EINVAL, "%s:%d: empty section name \"[]\"", f->path, line);
             snprintf(section, sizeof section, "%s", name);
             have_section = 1;
             parent[0] = '\0';
@@ -191,7 +190,8 @@ static int ini_parse(ini *f, char *text, rc_err *e)
         char *key = trim(s), *val = eq + 1;
         cut_comment(val);
         val = trim(val);
-        if (!*key) return rc_err_set(e, RC_EINVAL, "%s:%d: \"= value\" without a name", f->path, line);
+        if (!*key)
+            return rc_err_set(e, RC_EINVAL, "%s:%d: \"= value\" without a name", f->path, line);
         if (!have_section)
             return rc_err_set(e, RC_EINVAL,
                               "%s:%d: \"%s\" before any [section]; put it under [default] or "
@@ -431,9 +431,9 @@ static int webid_setup(rc_awscred *c, const char *role, const char *tokfile, con
     snprintf(c->token_file, sizeof c->token_file, "%s", tokfile);
     if (sess) {
         size_t n = strlen(sess);
-        if (n < 2 || n > 64 || strspn(sess,
-                                      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                      "0123456789_+=,.@-") != n)
+        if (n < 2 || n > 64 ||
+            strspn(sess, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789_+=,.@-") != n)
             return rc_err_set(e, RC_EINVAL,
                               "%s: role session name \"%s\" must be 2-64 characters of "
                               "A-Z a-z 0-9 _+=,.@-",
@@ -444,8 +444,8 @@ static int webid_setup(rc_awscred *c, const char *role, const char *tokfile, con
     }
     sts_endpoint(c, p);
     c->kind = K_WEBID;
-    snprintf(c->source, sizeof c->source, "web identity (%s): role %s, token file %s, STS %s",
-             from, c->role_arn, c->token_file, c->sts_url);
+    snprintf(c->source, sizeof c->source, "web identity (%s): role %s, token file %s, STS %s", from,
+             c->role_arn, c->token_file, c->sts_url);
     return RC_OK;
 }
 
@@ -467,17 +467,16 @@ static int from_profile(rc_awscred *c, const prof *p, rc_err *e)
         if (fa == fs)
             snprintf(c->source, sizeof c->source, "profile '%s' from %s", p->name, fa->path);
         else
-            snprintf(c->source, sizeof c->source, "profile '%s' from %s and %s", p->name,
-                     fa->path, fs->path);
+            snprintf(c->source, sizeof c->source, "profile '%s' from %s and %s", p->name, fa->path,
+                     fs->path);
         return RC_OK;
     }
     if (ak || sk) {
         const ini_kv *k = ak ? ak : sk;
         const ini *f = ak ? fa : fs;
         return rc_err_set(e, RC_EINVAL,
-                          "%s:%d: profile '%s' has %s but no %s; give both (or neither)",
-                          f->path, k->line, p->name,
-                          ak ? "aws_access_key_id" : "aws_secret_access_key",
+                          "%s:%d: profile '%s' has %s but no %s; give both (or neither)", f->path,
+                          k->line, p->name, ak ? "aws_access_key_id" : "aws_secret_access_key",
                           ak ? "aws_secret_access_key" : "aws_access_key_id");
     }
     const char *role = prof_val(p, "role_arn");
@@ -818,8 +817,10 @@ static int sts_once(rc_awscred *c, sts_result *out, int *transient, rc_err *e)
         int64_t exp = rc_s3xml_parse_time(r->expiration);
         if (strlen(r->access_key) >= sizeof out->keys.access_key ||
             strlen(r->secret_key) >= sizeof out->keys.secret_key) {
-            rc = rc_err_set(e, RC_EAUTH, "web identity: STS at %s answered with an access key "
-                            "or secret key too long to use", c->sts_url);
+            rc = rc_err_set(e, RC_EAUTH,
+                            "web identity: STS at %s answered with an access key "
+                            "or secret key too long to use",
+                            c->sts_url);
         } else {
             snprintf(out->keys.access_key, sizeof out->keys.access_key, "%s", r->access_key);
             snprintf(out->keys.secret_key, sizeof out->keys.secret_key, "%s", r->secret_key);
@@ -829,8 +830,9 @@ static int sts_once(rc_awscred *c, sts_result *out, int *transient, rc_err *e)
         }
         if (rc == RC_OK)
             rc_log_debug(c->log, "credentials",
-                         "web identity: STS at %s gave temporary keys for %s, expiring %s", c->sts_url,
-                         c->role_arn, r->expiration[0] ? r->expiration : "(not said: 1 h)");
+                         "web identity: STS at %s gave temporary keys for %s, expiring %s",
+                         c->sts_url, c->role_arn,
+                         r->expiration[0] ? r->expiration : "(not said: 1 h)");
     }
     memset(r, 0, sizeof *r);
     free(r);

@@ -58,9 +58,9 @@ typedef struct xfer {
     double next_at;
     double started;
     char key_tail[8]; /* last four characters of the access key that signed it */
-    char last[320];  /* why the previous attempt failed, for the give-up message */
-    curl_off_t seen; /* bytes moved so far in this attempt (both directions) */
-    double moved_at; /* when that count last changed */
+    char last[320];   /* why the previous attempt failed, for the give-up message */
+    curl_off_t seen;  /* bytes moved so far in this attempt (both directions) */
+    double moved_at;  /* when that count last changed */
     long stall_s;
     int stalled;
     int nstalled; /* attempts of this request that stalled */

@@ -26,14 +26,27 @@
 #include "r2cache/store.h"
 #include "support.h"
 
-static const char *const cred_vars[] = {
-    "AWS_ACCESS_KEY_ID",     "AWS_SECRET_ACCESS_KEY",       "AWS_SESSION_TOKEN",
-    "AWS_REGION",            "AWS_DEFAULT_REGION",          "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_S3",   "AWS_ENDPOINT_URL_STS",        "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",   "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-    "AWS_ROLE_ARN",          "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
-    "AWS_STS_REGIONAL_ENDPOINTS", "R2_ACCOUNT_ID",          "R2_ACCESS_KEY_ID",
-    "R2_SECRET_ACCESS_KEY",  "R2_BUCKET_NAME",              "AWS_CA_BUNDLE"};
+static const char *const cred_vars[] = {"AWS_ACCESS_KEY_ID",
+                                        "AWS_SECRET_ACCESS_KEY",
+                                        "AWS_SESSION_TOKEN",
+                                        "AWS_REGION",
+                                        "AWS_DEFAULT_REGION",
+                                        "AWS_ENDPOINT_URL",
+                                        "AWS_ENDPOINT_URL_S3",
+                                        "AWS_ENDPOINT_URL_STS",
+                                        "AWS_PROFILE",
+                                        "AWS_DEFAULT_PROFILE",
+                                        "AWS_SHARED_CREDENTIALS_FILE",
+                                        "AWS_CONFIG_FILE",
+                                        "AWS_ROLE_ARN",
+                                        "AWS_WEB_IDENTITY_TOKEN_FILE",
+                                        "AWS_ROLE_SESSION_NAME",
+                                        "AWS_STS_REGIONAL_ENDPOINTS",
+                                        "R2_ACCOUNT_ID",
+                                        "R2_ACCESS_KEY_ID",
+                                        "R2_SECRET_ACCESS_KEY",
+                                        "R2_BUCKET_NAME",
+                                        "AWS_CA_BUNDLE"};
 
 static char dir[4096], credf[4200], conff[4200];
 
@@ -287,13 +300,14 @@ Test(awscred, profile_region_endpoint_and_web_identity)
 {
     fresh("awscred-profile");
     write_text(credf, "[obs]\naws_access_key_id = OBSKEY\naws_secret_access_key = obssecret\n");
-    write_text(conff, "[default]\nregion = us-west-2\n"
-                      "[profile obs]\nregion = eu-central-1\nendpoint_url = https://s3.obs.example\n"
-                      "[profile svc]\nservices = local\nendpoint_url = https://global.example\n"
-                      "role_arn = arn:aws:iam::1:role/svc\n"
-                      "web_identity_token_file = /tmp/token\nrole_session_name = obs-pod\n"
-                      "[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:7480\n"
-                      "sts =\n  endpoint_url = http://127.0.0.1:9999/\n");
+    write_text(conff,
+               "[default]\nregion = us-west-2\n"
+               "[profile obs]\nregion = eu-central-1\nendpoint_url = https://s3.obs.example\n"
+               "[profile svc]\nservices = local\nendpoint_url = https://global.example\n"
+               "role_arn = arn:aws:iam::1:role/svc\n"
+               "web_identity_token_file = /tmp/token\nrole_session_name = obs-pod\n"
+               "[services local]\ns3 =\n  endpoint_url = http://127.0.0.1:7480\n"
+               "sts =\n  endpoint_url = http://127.0.0.1:9999/\n");
     rc_awscred *c = NULL;
     rc_err e;
     const char *where;
@@ -406,8 +420,10 @@ Test(awscred, rgw_profile_from_credentials_file)
     rc_err e;
     int rc = open_store("profile", &s, &log, &e);
     cr_assert_eq(rc, RC_OK, "%s\nlog: %s", e.msg, log);
-    snprintf(want, sizeof want, "credentials: profile 'default' from %s; region from AWS_REGION; "
-             "endpoint from AWS_ENDPOINT_URL", credf);
+    snprintf(want, sizeof want,
+             "credentials: profile 'default' from %s; region from AWS_REGION; "
+             "endpoint from AWS_ENDPOINT_URL",
+             credf);
     cr_assert(strstr(log, want), "%s", log);
     no_secret(log);
     free(log);
@@ -455,8 +471,10 @@ Test(awscred, rgw_region_and_endpoint_from_config)
     snprintf(text, sizeof text, "[obs]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
              rgw_ak, rgw_sk);
     write_text(credf, text);
-    snprintf(text, sizeof text, "# the observatory's RGW\n[profile obs]\nregion = us-east-1\n"
-             "endpoint_url = %s\n", endpoint);
+    snprintf(text, sizeof text,
+             "# the observatory's RGW\n[profile obs]\nregion = us-east-1\n"
+             "endpoint_url = %s\n",
+             endpoint);
     write_text(conff, text);
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("AWS_REGION");
@@ -521,9 +539,10 @@ static void start_stub(int expires_in)
     /* the stub needs the permanent keys to ask RGW for temporary ones */
     setenv("AWS_ACCESS_KEY_ID", rgw_ak, 1);
     setenv("AWS_SECRET_ACCESS_KEY", rgw_sk, 1);
-    char *argv[] = {"python3",   script,       "--rgw",   endpoint,   "--token",
-                    "eyJhbGciOiJSUzI1NiJ9.pod-identity-token.sig", "--expires-in",
-                    exp,         "--calls",    calls_path, NULL};
+    char *argv[] = {"python3",      script,    "--rgw",
+                    endpoint,       "--token", "eyJhbGciOiJSUzI1NiJ9.pod-identity-token.sig",
+                    "--expires-in", exp,       "--calls",
+                    calls_path,     NULL};
     stub_pid = rc_test_server_start(argv, 20, &stub_port);
     unsetenv("AWS_ACCESS_KEY_ID");
     unsetenv("AWS_SECRET_ACCESS_KEY");
