@@ -113,7 +113,7 @@ static void usage(FILE *out)
     for (const rc_command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     fprintf(out, "\n`r2cache COMMAND --help` shows a command's options. `r2cache --version` "
-                 "shows versions.\n"
+                 "shows versions\n(`--version --verbose`: and where S3 keys come from).\n"
                  "exit status: 0 success, 1 partial failure, 2 usage or configuration error,\n"
                  "3 store or source unusable\n");
 }
