@@ -300,6 +300,7 @@ struct rc_awscred {
     time_t expires, obtained; /* web identity only */
     time_t retry_at;          /* after a failed refresh: not before */
     atomic_long sts_calls;
+    atomic_int refs;
     pthread_cond_t cv; /* a refresh finished */
     int refreshing, refresh_failed;
     rc_err refresh_err;
@@ -635,6 +636,7 @@ int rc_awscred_open(const rc_awscred_opts *o, rc_awscred **out, rc_err *e)
         c->timeout_s = o->timeout_s;
     }
     if (c->timeout_s <= 0) c->timeout_s = 30;
+    atomic_init(&c->refs, 1);
     int rc = resolve(c, e);
     if (rc) {
         rc_awscred_free(c);
@@ -644,9 +646,15 @@ int rc_awscred_open(const rc_awscred_opts *o, rc_awscred **out, rc_err *e)
     return RC_OK;
 }
 
+rc_awscred *rc_awscred_ref(rc_awscred *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+    return c;
+}
+
 void rc_awscred_free(rc_awscred *c)
 {
-    if (!c) return;
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1) return;
     pthread_mutex_destroy(&c->mu);
     pthread_cond_destroy(&c->cv);
     rc_awscred_keys_wipe(&c->keys);

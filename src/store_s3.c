@@ -590,9 +590,14 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
 
     /* keys, and the profile's region and endpoint: the AWS chain (awscred.c) */
     const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env("AWS_CA_BUNDLE");
-    rc_awscred_opts co = {o->log, ca, 0};
-    int crc = rc_awscred_open(&co, &s->cred, e);
-    if (crc) return rc_err_wrap(e, "store %s", url);
+    if (o->s3_credentials) { /* opened from another S3 handle's options: share its keys */
+        s->cred = rc_awscred_ref(o->s3_credentials);
+    } else {
+        rc_awscred_opts co = {o->log, ca, 0};
+        int crc = rc_awscred_open(&co, &s->cred, e);
+        if (crc) return rc_err_wrap(e, "store %s", url);
+        st->opts.s3_credentials = s->cred;
+    }
     s->key_env = rc_awscred_source(s->cred);
 
     /* region */

@@ -367,7 +367,16 @@ static void need_rgw(const char *tag)
     unsetenv("AWS_SESSION_TOKEN");
 }
 
-/* Open s3://bucket/t-PID-TAG with a debug log into *log (caller frees). */
+static int count_obj(void *ud, const rc_obj_info *o)
+{
+    (void)o;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* Open s3://bucket/t-PID-TAG with a debug log into *log (caller frees), put,
+ * get, list and delete one object; the store is closed again (*s is NULL
+ * then, as the log it wrote to is gone). */
 static int open_store(const char *tag, rc_store **s, char **log, rc_err *e)
 {
     char url[512];
@@ -392,8 +401,13 @@ static int open_store(const char *tag, rc_store **s, char **log, rc_err *e)
         if (rc == RC_OK) cr_assert_eq(b.len, 5);
         if (rc == RC_OK) cr_assert_eq(memcmp(b.data, "hello", 5), 0);
         rc_buf_free(&b);
+        int nobj = 0;
+        if (rc == RC_OK) rc = rc_store_list(*s, "cred/", count_obj, &nobj, e);
+        if (rc == RC_OK) cr_assert_eq(nobj, 1);
         if (rc == RC_OK) rc = rc_store_delete(*s, "cred/probe.txt", e);
     }
+    rc_store_close(*s);
+    *s = NULL;
     fflush(f);
     long n = ftell(f);
     rewind(f);
@@ -588,6 +602,27 @@ static void call_key(const char *text, int i, char *out, size_t n)
     snprintf(out, n, "%s", key);
 }
 
+typedef struct par_put {
+    int failed;
+    pthread_mutex_t mu;
+    char first_err[RC_ERR_MSG_MAX];
+} par_put;
+
+static void put_one(rc_store *st, size_t i, void *ud)
+{
+    par_put *p = ud;
+    char key[64];
+    snprintf(key, sizeof key, "cred/par-%zu.txt", i);
+    rc_err e = {0};
+    int rc = rc_store_put(st, key, "x", 1, NULL, NULL, &e);
+    if (rc == RC_OK) rc = rc_store_delete(st, key, &e);
+    if (rc) {
+        pthread_mutex_lock(&p->mu);
+        if (!p->failed++) snprintf(p->first_err, sizeof p->first_err, "%s", e.msg);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
 Test(awscred, rgw_web_identity, .fini = stop_stub)
 {
     need_rgw("awscred-webid");
@@ -621,11 +656,25 @@ Test(awscred, rgw_web_identity, .fini = stop_stub)
     cr_assert_str_neq(key, rgw_ak, "the stub handed out the permanent key");
     free(c);
 
+    /* per-thread handles (rc_store_par_run) share their handle's keys: one STS call for all */
+    char url[300];
+    snprintf(url, sizeof url, "s3://%s/t-%d-%ld-par", bucket, (int)getpid(), (long)time(NULL));
+    rc_store_opts so;
+    rc_store_opts_default(&so);
+    cr_assert_eq(rc_store_open(url, &so, &s, &e), RC_OK, "%s", e.msg);
+    par_put pp = {0};
+    pthread_mutex_init(&pp.mu, NULL);
+    rc_store_par_run(s, 4, 40, put_one, &pp);
+    cr_assert_eq(pp.failed, 0, "%d failed: %s", pp.failed, pp.first_err);
+    rc_store_close(s);
+    c = calls(&n);
+    cr_assert_eq(n, 2, "STS calls: %s", c);
+    free(c);
+
     /* a token STS does not accept: the open fails with STS's words */
     write_text(token_path, "someone-elses-token");
     rc = open_store("badtoken", &s, &log, &e);
     cr_assert_eq(rc, RC_EAUTH, "%s", e.msg);
-    char url[300];
     snprintf(url, sizeof url, "s3://%s/t-%d-", bucket, (int)getpid());
     cr_assert(strncmp(e.msg, "store ", 6) == 0 && strstr(e.msg, url), "%s", e.msg);
     snprintf(want, sizeof want,

@@ -63,6 +63,8 @@ typedef struct rc_awscred_keys {
  * AWS_PROFILE names that is in neither file, or a source r2cache cannot use
  * (credential_process, SSO, role_arn with source_profile). o may be NULL. */
 int rc_awscred_open(const rc_awscred_opts *o, rc_awscred **out, rc_err *e);
+/* Another holder of c (returns c); rc_awscred_free drops one, the last frees. */
+rc_awscred *rc_awscred_ref(rc_awscred *c);
 void rc_awscred_free(rc_awscred *c);
 
 /* Which source the keys come from, without any secret:
