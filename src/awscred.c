@@ -397,14 +397,18 @@ static const ini_kv *prof_endpoint(const prof *p, const char *service, const ini
     return NULL;
 }
 
-static void sts_endpoint(rc_awscred *c, const prof *p)
+static int sts_endpoint(rc_awscred *c, const prof *p, rc_err *e)
 {
     const char *v;
-    char where[4200];
+    char where[4200] = "";
     const ini *from;
     const ini_kv *k;
-    if ((v = env("AWS_ENDPOINT_URL_STS")) || (v = env("AWS_ENDPOINT_URL"))) {
+    if ((v = env("AWS_ENDPOINT_URL_STS"))) {
         snprintf(c->sts_url, sizeof c->sts_url, "%s", v);
+        snprintf(where, sizeof where, "AWS_ENDPOINT_URL_STS");
+    } else if ((v = env("AWS_ENDPOINT_URL"))) {
+        snprintf(c->sts_url, sizeof c->sts_url, "%s", v);
+        snprintf(where, sizeof where, "AWS_ENDPOINT_URL");
     } else if ((k = prof_endpoint(p, "sts", &from, where, sizeof where))) {
         snprintf(c->sts_url, sizeof c->sts_url, "%s", k->value);
     } else {
@@ -421,6 +425,15 @@ static void sts_endpoint(rc_awscred *c, const prof *p)
     size_t n = strlen(c->sts_url);
     while (n && c->sts_url[n - 1] == '/')
         c->sts_url[--n] = '\0';
+    const char *h = strncmp(c->sts_url, "https://", 8) == 0  ? c->sts_url + 8
+                    : strncmp(c->sts_url, "http://", 7) == 0 ? c->sts_url + 7
+                                                             : NULL;
+    if (!h || !*h || *h == '/' || *h == ':' || h[strlen(h) - 1] == ':' || strchr(h, '@'))
+        return rc_err_set(e, RC_EINVAL,
+                          "STS endpoint \"%s\" (from %s) is not https://HOST[:PORT] (or "
+                          "http:// for a local test server)",
+                          c->sts_url, where);
+    return RC_OK;
 }
 
 static int webid_setup(rc_awscred *c, const char *role, const char *tokfile, const char *sess,
@@ -443,7 +456,8 @@ static int webid_setup(rc_awscred *c, const char *role, const char *tokfile, con
     } else {
         snprintf(c->session_name, sizeof c->session_name, "r2cache-%ld", (long)time(NULL));
     }
-    sts_endpoint(c, p);
+    int rc = sts_endpoint(c, p, e);
+    if (rc) return rc;
     c->kind = K_WEBID;
     snprintf(c->source, sizeof c->source, "web identity (%s): role %s, token file %s, STS %s", from,
              c->role_arn, c->token_file, c->sts_url);

@@ -276,6 +276,13 @@ Test(awscred, precedence)
     cr_assert(strstr(rc_awscred_source(c), ", STS https://sts.amazonaws.com"), "%s",
               rc_awscred_source(c));
     rc_awscred_free(c);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:", 1);
+    expect_error(RC_EINVAL, "STS endpoint \"http://127.0.0.1:\" (from AWS_ENDPOINT_URL_STS) is not "
+                            "https://HOST[:PORT] (or http:// for a local test server)");
+    setenv("AWS_ENDPOINT_URL_STS", "sts.example.com", 1);
+    expect_error(RC_EINVAL, "STS endpoint \"sts.example.com\" (from AWS_ENDPOINT_URL_STS) is not "
+                            "https://HOST[:PORT] (or http:// for a local test server)");
+    unsetenv("AWS_ENDPOINT_URL_STS");
     /* the R2 variables over web identity, the AWS variables over both */
     setenv("R2_ACCESS_KEY_ID", "R2KEY", 1);
     setenv("R2_SECRET_ACCESS_KEY", "r2secret", 1);
