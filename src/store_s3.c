@@ -22,12 +22,17 @@
  * spellings fail and the caller sees RC_ECONFLICT.
  *
  * Configuration (rc_store_opts fields win over the environment):
- *   endpoint  opts.endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else
+ *   endpoint  opts.endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS
+ *             profile's s3/global endpoint_url, else
  *             https://$R2_ACCOUNT_ID.r2.cloudflarestorage.com, else AWS
  *             (https://s3.REGION.amazonaws.com)
- *   region    opts.region unless NULL/""/"auto", AWS_REGION, AWS_DEFAULT_REGION, "auto"
- *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN),
- *             else R2_ACCESS_KEY_ID + R2_SECRET_ACCESS_KEY
+ *   region    opts.region unless NULL/""/"auto", AWS_REGION, AWS_DEFAULT_REGION,
+ *             the AWS profile's region, "auto"
+ *   keys      the AWS credential chain (awscred.h): AWS_ACCESS_KEY_ID +
+ *             AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), R2_ACCESS_KEY_ID +
+ *             R2_SECRET_ACCESS_KEY, web identity (STS, refreshed), the profile
+ *             in ~/.aws/credentials / ~/.aws/config; fetched for every request,
+ *             shared with the handles opened from this one's options
  *   bucket    from the URL; "s3://" or "s3:///PREFIX" takes R2_BUCKET_NAME
  *   TLS       always verified; opts.ca_bundle or AWS_CA_BUNDLE adds a CA file
  *   addressing path-style for IP literals, localhost and bucket names that
