@@ -86,3 +86,7 @@ rc_test(progress)
 # and a configuration's names; 77 (skipped) when zsh is absent.
 add_test(NAME completion COMMAND ${CMAKE_SOURCE_DIR}/tests/test_completion.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+# AWS credential chain: INI files, order of sources; profiles and web identity
+# (tests/sts_stub.py handing out RGW GetSessionToken credentials) against RGW.
+rc_test(awscred)
+set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
