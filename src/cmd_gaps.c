@@ -113,11 +113,7 @@ rc_exit rc_cmd_gaps(rc_cli *cli)
     } else {
         if (rc_gaps_alarm(&r)) status = RC_EXIT_PARTIAL;
         if (cli->json) {
-            cJSON *o = rc_gaps_json(&r);
-            char *txt = o ? cJSON_Print(o) : NULL;
-            if (txt) printf("%s\n", txt);
-            free(txt);
-            cJSON_Delete(o);
+            rc_cli_print_json(cli, rc_gaps_json(&r), status ? "damaged" : "complete");
         } else {
             rc_buf text = RC_BUF_INIT;
             rc_gaps_text(&r, &text);

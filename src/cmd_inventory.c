@@ -139,11 +139,7 @@ rc_exit rc_cmd_inventory(rc_cli *cli)
         rc_buf_free(&html);
     }
     if (cli->json) {
-        cJSON *o = rc_report_json(rep);
-        char *s = o ? cJSON_Print(o) : NULL;
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
+        rc_cli_print_json(cli, rc_report_json(rep), rc_cli_status_word(code, 0));
     } else if (!a->html) {
         rc_buf text = RC_BUF_INIT;
         rc_report_table(rep, &text);

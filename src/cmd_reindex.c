@@ -160,11 +160,6 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
     int interrupted = cli->stop && *cli->stop;
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status",
-                                rc != RC_OK   ? "failed"
-                                : interrupted ? "interrupted"
-                                : r.failed    ? "partial"
-                                              : "ok");
         cJSON_AddNumberToObject(o, "days", (double)r.days);
         cJSON_AddNumberToObject(o, "manifests_written", (double)r.written);
         cJSON_AddNumberToObject(o, "entries", (double)r.entries);
@@ -172,10 +167,11 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
         cJSON_AddNumberToObject(o, "failed", (double)r.failed);
         cJSON_AddNumberToObject(o, "summaries_written", (double)inv.months_rebuilt);
         cJSON_AddNumberToObject(o, "unparsed_keys", (double)inv.unparsed);
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
+        rc_cli_print_json(cli, o,
+                          rc != RC_OK   ? "failed"
+                          : interrupted ? "interrupted"
+                          : r.failed    ? "partial"
+                                        : "complete");
     } else {
         printf("reindex: %lld channel-days, %lld manifests rewritten, %lld entries (%lld from "
                "decoded bodies), %lld failures, %lld summaries written\n",

@@ -67,18 +67,13 @@ static const char *station_word(station_st s)
                              : "ok";
 }
 
-static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit status, size_t ok,
-                           size_t nodata, size_t failed)
+static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, size_t ok, size_t nodata,
+                           size_t failed)
 {
     const rc_engine_stats *s = rc_engine_stats_get(en);
     cJSON *o = cJSON_CreateObject();
     char now[RC_TIME_STR_MAX];
     rc_time_iso(cli->now, now);
-    cJSON_AddStringToObject(o, "command", "run");
-    cJSON_AddStringToObject(o, "status",
-                            status == RC_EXIT_OK        ? "ok"
-                            : status == RC_EXIT_PARTIAL ? "partial"
-                                                        : "failed");
     cJSON_AddStringToObject(o, "now", now);
     cJSON_AddStringToObject(o, "store", rc_store_describe(cli->store));
     cJSON_AddNumberToObject(o, "stations_total", (double)cli->ntargets);
@@ -259,13 +254,9 @@ rc_exit rc_cmd_run(rc_cli *cli)
                 ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
                 (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
                 (long long)s->bytes_written, (long long)s->requests, s->seconds);
-    if (cli->json) {
-        cJSON *o = summary_json(cli, en, status, ok, nodata, failed);
-        char *txt = cJSON_Print(o);
-        printf("%s\n", txt);
-        free(txt);
-        cJSON_Delete(o);
-    }
+    if (cli->json)
+        rc_cli_print_json(cli, summary_json(cli, en, ok, nodata, failed),
+                          rc_cli_status_word(status, rc == RC_EINTR));
     rc_cli_metrics(cli, "run", s, status, (long)failed);
     rc_engine_free(en);
     return status;

@@ -96,7 +96,7 @@ static rc_engine_stats sample_stats(void)
 Test(metrics, format_exact)
 {
     rc_engine_stats s = sample_stats();
-    rc_metrics_run m = {"run", 0, 0, 1762294320, 12.5, 1, 15, 2, &s};
+    rc_metrics_run m = {"run", 0, 0, 1762294320, 12.5, 1, 15, 2, &s, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
@@ -108,7 +108,7 @@ Test(metrics, format_exact)
  * series, no r2cache_stations_failed family at all. */
 Test(metrics, format_shard_and_unknown_failed)
 {
-    rc_metrics_run m = {"fill", 3, 8, 1762300000, 0.0004, 0, 2, -1, NULL};
+    rc_metrics_run m = {"fill", 3, 8, 1762300000, 0.0004, 0, 2, -1, NULL, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
@@ -132,7 +132,7 @@ Test(metrics, format_shard_and_unknown_failed)
 
 Test(metrics, format_needs_command)
 {
-    rc_metrics_run m = {"", 0, 0, 0, 0, 0, 0, 0, NULL};
+    rc_metrics_run m = {"", 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_EINVAL);

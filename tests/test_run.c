@@ -221,7 +221,7 @@ Test(run, first_run_after_six_hours_writes_exact_keys_samples_and_manifest)
     cJSON *sum = NULL;
     int rc = run_at("2025-11-04T06:02:00Z", NULL, &sum, NULL);
     cr_assert_eq(rc, 0, "exit %d", rc);
-    cr_assert_str_eq(str(sum, "status"), "ok");
+    cr_assert_str_eq(str(sum, "status"), "complete");
     cr_assert_eq(num(sum, "stations_total"), 3);
     cr_assert_eq(num(sum, "stations_failed"), 0);
     /* each station: the 6 ten-minute windows of the last hour and the 6 h
