@@ -298,9 +298,12 @@ void rc_cli_metrics_extra(const rc_cli *cli, const char *command, const rc_engin
 const char *rc_cli_status_word(rc_exit code, int interrupted)
 {
     switch (code) {
-    case RC_EXIT_OK: return "complete";
-    case RC_EXIT_PARTIAL: return interrupted ? "interrupted" : "partial";
-    default: return "failed";
+    case RC_EXIT_OK:
+        return "complete";
+    case RC_EXIT_PARTIAL:
+        return interrupted ? "interrupted" : "partial";
+    default:
+        return "failed";
     }
 }
 

@@ -64,7 +64,7 @@ static const char *station_word(station_st s)
     return s == ST_FAILED    ? "failed"
            : s == ST_STOPPED ? "interrupted"
            : s == ST_NODATA  ? "no-data"
-                             : "ok";
+                             : "complete";
 }
 
 static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, size_t ok, size_t nodata,

@@ -407,10 +407,7 @@ rc_exit rc_cmd_verify(rc_cli *cli)
             cJSON_AddNumberToObject(o, "repaired", (double)v.repaired);
             cJSON_AddNumberToObject(o, "unrepaired", (double)v.unrepaired);
         }
-        rc_cli_print_json(cli, o,
-                          interrupted ? "interrupted"
-                          : nf        ? "damaged"
-                                      : "complete");
+        rc_cli_print_json(cli, o, interrupted ? "interrupted" : nf ? "damaged" : "complete");
     } else {
         printf("verify: %lld manifests, %lld entries, %lld blobs checked; %d faults\n",
                (long long)v.manifests, (long long)v.entries, (long long)v.blobs, nf);

@@ -142,8 +142,7 @@ int rc_metrics_labels(const char *command, int shard_index, int shard_count, rc_
 
 int rc_metrics_gauge_head(rc_buf *out, const char *name, const char *help)
 {
-    return rc_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name) ? RC_ENOMEM
-                                                                                    : 0;
+    return rc_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name) ? RC_ENOMEM : 0;
 }
 
 static int put_label(rc_buf *b, const char *k, const char *v)

@@ -72,3 +72,6 @@ set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Formatting drift fails CI: the sources against .clang-format (scripts/check_format.sh --fix rewrites).
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_format.sh)
 set_tests_properties(format PROPERTIES TIMEOUT 120)
+# Every --json answer of the binary against its schema in schemas/ (python3-jsonschema).
+add_test(NAME schemas COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_schemas.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(schemas PROPERTIES TIMEOUT 300)
