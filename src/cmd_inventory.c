@@ -5,6 +5,8 @@
  * (--html, report_html.c).
  */
 #include "r2cache/cli.h"
+#include "r2cache/gaps.h"
+#include "r2cache/metrics.h"
 #include "r2cache/report.h"
 #include "r2cache/timewin.h"
 
@@ -145,6 +147,20 @@ rc_exit rc_cmd_inventory(rc_cli *cli)
         rc_report_table(rep, &text);
         fputs(text.data ? text.data : "", stdout);
         rc_buf_free(&text);
+    }
+    if (cli->metrics_file || cli->metrics_push) {
+        /* per-channel freshness and completeness of the scope's configured channels */
+        rc_buf lb = RC_BUF_INIT, health = RC_BUF_INIT;
+        if (rep->ntargets &&
+            (rc_metrics_labels("inventory", 0, 0, &lb) ||
+             rc_gaps_health_metrics(&cli->cfg, rep->targets, rep->ntargets, cli->store, cli->now,
+                                    &cli->log, lb.data, &health, &e) != RC_OK)) {
+            rc_log_warn(&cli->log, "metrics", "channel freshness: %s", e.msg);
+            rc_buf_reset(&health);
+        }
+        rc_cli_metrics_extra(cli, "inventory", NULL, code, -1, health.data);
+        rc_buf_free(&lb);
+        rc_buf_free(&health);
     }
     const rc_inventory *inv = &rep->inv;
     rc_log_info(&cli->log, "inventory",

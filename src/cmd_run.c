@@ -12,6 +12,8 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
+#include "r2cache/gaps.h"
+#include "r2cache/metrics.h"
 #include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
@@ -246,6 +248,7 @@ rc_exit rc_cmd_run(rc_cli *cli)
         }
     }
     const rc_engine_stats *s = rc_engine_stats_get(en);
+    rc_engine_stats stats = *s; /* for the metrics, after the engine is gone */
     rc_log_info(&cli->log, "summary",
                 "stations %zu ok, %zu without data, %zu failed, %zu interrupted; chunks %lld "
                 "written (%lld provisional), %lld "
@@ -257,7 +260,18 @@ rc_exit rc_cmd_run(rc_cli *cli)
     if (cli->json)
         rc_cli_print_json(cli, summary_json(cli, en, ok, nodata, failed),
                           rc_cli_status_word(status, rc == RC_EINTR));
-    rc_cli_metrics(cli, "run", s, status, (long)failed);
     rc_engine_free(en);
+    /* per-channel freshness and completeness, from what the store holds now */
+    rc_buf lb = RC_BUF_INIT, health = RC_BUF_INIT;
+    if ((cli->metrics_file || cli->metrics_push) && status != RC_EXIT_UNUSABLE && cli->ntargets &&
+        (rc_metrics_labels("run", cli->shard_index, cli->shard_count, &lb) ||
+         rc_gaps_health_metrics(cfg, cli->targets, cli->ntargets, cli->store, cli->now, &cli->log,
+                                lb.data, &health, &e) != RC_OK)) {
+        rc_log_warn(&cli->log, "metrics", "channel freshness: %s", e.msg);
+        rc_buf_reset(&health);
+    }
+    rc_cli_metrics_extra(cli, "run", &stats, status, (long)failed, health.data);
+    rc_buf_free(&lb);
+    rc_buf_free(&health);
     return status;
 }

@@ -72,13 +72,14 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e)
     char dur[64];
     snprintf(dur, sizeof dur, "%.3f", m->duration_s);
     rc = fam_int(out, L, "r2cache_last_run_timestamp_seconds", GAUGE,
-                 "Unix time at which the last r2cache run or fill finished.", m->finished_at);
+                 "Unix time at which the last r2cache command of this label finished.",
+                 m->finished_at);
     rc = rc ? rc
             : family(out, L, "r2cache_run_duration_seconds", GAUGE,
-                     "Wall time of the last run or fill, in seconds.", dur);
+                     "Wall time of that command, in seconds.", dur);
     rc = rc ? rc
             : fam_int(out, L, "r2cache_exit_status", GAUGE,
-                      "Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, "
+                      "Exit status of that command: 0 ok, 1 partial, 2 usage, "
                       "3 store or source unusable.",
                       m->exit_status);
     rc = rc ? rc
@@ -153,7 +154,7 @@ static int put_label(rc_buf *b, const char *k, const char *v)
 }
 
 int rc_metrics_chan_sample(rc_buf *out, const char *name, const char *labels, const rc_chan *c,
-                           const char *k, const char *v, double value)
+                           const char *more, double value)
 {
     char num[64];
     if (isinf(value))
@@ -167,7 +168,7 @@ int rc_metrics_chan_sample(rc_buf *out, const char *name, const char *labels, co
     rc = rc ? rc : put_label(out, "station", c->sta);
     rc = rc ? rc : put_label(out, "location", c->loc);
     rc = rc ? rc : put_label(out, "channel", c->cha);
-    if (!rc && k) rc = put_label(out, k, v);
+    if (!rc && more) rc = rc_buf_puts(out, more);
     rc = rc ? rc : rc_buf_printf(out, "} %s\n", num);
     return rc ? RC_ENOMEM : 0;
 }
@@ -179,14 +180,14 @@ int rc_metrics_channels(const rc_metrics_chan *v, size_t n, const char *labels, 
                                    "(+Inf: nothing cached in the last 7 days).");
     for (size_t i = 0; i < n && !rc; i++)
         rc = rc_metrics_chan_sample(out, "r2cache_channel_freshness_seconds", labels, v[i].chan,
-                                    NULL, NULL, v[i].freshness_s);
+                                    NULL, v[i].freshness_s);
     rc = rc ? rc
             : rc_metrics_gauge_head(out, "r2cache_channel_completeness_ratio",
                                     "Completeness of the channel's last day of base windows "
                                     "(0..1; the 24 h ending at the newest window due).");
     for (size_t i = 0; i < n && !rc; i++)
         rc = rc_metrics_chan_sample(out, "r2cache_channel_completeness_ratio", labels, v[i].chan,
-                                    NULL, NULL, v[i].completeness);
+                                    NULL, v[i].completeness);
     return rc;
 }
 

@@ -45,11 +45,12 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e);
 int rc_metrics_labels(const char *command, int shard_index, int shard_count, rc_buf *out);
 /* "# HELP name help\n# TYPE name gauge\n" */
 int rc_metrics_gauge_head(rc_buf *out, const char *name, const char *help);
-/* name{labels,network="..",station="..",location="..",channel=".."[,k="v"]} value;
- * value printed with %.6g unless it is integral (then as an integer), +Inf as
- * "+Inf". k may be NULL. */
+/* name{labels,network="..",station="..",location="..",channel=".."more} value;
+ * more: further labels as they are (',span="10m"'; values of our own, not
+ * escaped) or NULL. The value is printed as an integer when integral, +Inf
+ * as "+Inf", otherwise with %.6g. */
 int rc_metrics_chan_sample(rc_buf *out, const char *name, const char *labels, const rc_chan *c,
-                           const char *k, const char *v, double value);
+                           const char *more, double value);
 
 /* What one channel's cache looks like at `now` (rc_report_health). */
 typedef struct rc_metrics_chan {
