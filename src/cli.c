@@ -461,6 +461,7 @@ rc_exit rc_cli_open(rc_cli *cli, int need_source)
         sopts.rate_limit_rps = cli->cfg.fetch_rate_limit_rps;
         sopts.stop = cli->stop;
         sopts.ca_bundle = cli->cfg.ca_bundle;
+        sopts.auth = cli->cfg.source_auth;
         rc = rc_source_open(cli->cfg.source_url, &sopts, &cli->source, &e);
         if (rc != RC_OK)
             return fail(cli, rc == RC_EINVAL ? RC_EXIT_USAGE : RC_EXIT_UNUSABLE, e.msg);

@@ -69,7 +69,13 @@ static void figures(const rc_inv_chan *ch, int64_t from, int64_t to, rc_span bas
     int64_t per_day = 86400 / rc_span_seconds(base);
     for (size_t i = 0; i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
+        if (!in_range(d->day, from, to)) continue;
+        /* a day without chunks still stores its manifest (the record of the
+         * windows the source had no data for): it costs bytes, it is not cached */
+        if (!day_chunks(d)) {
+            f->bytes += d->bytes + d->manifest_bytes;
+            continue;
+        }
         if (!f->days) f->first = d->day;
         f->last = d->day;
         f->days++;

@@ -259,14 +259,18 @@ Test(gaps, health_of_a_report)
     r.to = t0 + 3600; /* floor(now) to the base span */
     rc_gap g[] = {
         /* 1: nothing until 00:30, then 00:40-01:00 missing: newest is 00:40 */
-        {1, RC_SPAN_10M, r.from, t0 + 1800, 0, 0},
-        {1, RC_SPAN_10M, t0 + 2400, t0 + 3600, 2, 0},
+        {.target = 1, .span = RC_SPAN_10M, .start = r.from, .end = t0 + 1800, .windows = 0},
+        {.target = 1, .span = RC_SPAN_10M, .start = t0 + 2400, .end = t0 + 3600, .windows = 2},
         /* 2: nothing at all in the range */
-        {2, RC_SPAN_10M, r.from, r.to, 0, 0},
+        {.target = 2, .span = RC_SPAN_10M, .start = r.from, .end = r.to, .windows = 0},
         /* 3: a 6 h gap is not a base-span gap; a missing window before the last day is not
          * in its completeness */
-        {3, RC_SPAN_6H, t0 - 21600, t0, 1, 0},
-        {3, RC_SPAN_10M, t0 - 2 * 86400, t0 - 2 * 86400 + 600, 1, 0},
+        {.target = 3, .span = RC_SPAN_6H, .start = t0 - 21600, .end = t0, .windows = 1},
+        {.target = 3,
+         .span = RC_SPAN_10M,
+         .start = t0 - 2 * 86400,
+         .end = t0 - 2 * 86400 + 600,
+         .windows = 1},
     };
     r.gaps = g;
     r.ngaps = sizeof g / sizeof g[0];

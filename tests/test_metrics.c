@@ -440,21 +440,29 @@ Test(metrics, gaps_and_inventory_write_their_families)
     assert_line(text.data, "r2cache_stations{command=\"gaps\"} 1");
     cr_assert_null(strstr(text.data, "r2cache_windows"), "%s", text.data);
 #define L "{command=\"gaps\",network=\"XX\",station=\"AAA\",location=\"\",channel=\"HHZ\","
-    assert_line(text.data, "# TYPE r2cache_channel_gaps gauge\n"
-                           "r2cache_channel_gaps" L "span=\"10m\",severity=\"minor\"} 0\n"
-                           "r2cache_channel_gaps" L "span=\"10m\",severity=\"moderate\"} 1\n"
-                           "r2cache_channel_gaps" L "span=\"10m\",severity=\"critical\"} 0\n"
-                           "r2cache_channel_gaps" L "span=\"6h\",severity=\"minor\"} 0\n"
-                           "r2cache_channel_gaps" L "span=\"6h\",severity=\"moderate\"} 1\n"
-                           "r2cache_channel_gaps" L "span=\"6h\",severity=\"critical\"} 0");
-    assert_line(text.data,
-                "# TYPE r2cache_channel_gap_seconds gauge\n"
-                "r2cache_channel_gap_seconds" L "span=\"10m\",severity=\"minor\"} 0\n"
-                "r2cache_channel_gap_seconds" L "span=\"10m\",severity=\"moderate\"} 18000\n"
-                "r2cache_channel_gap_seconds" L "span=\"10m\",severity=\"critical\"} 0\n"
-                "r2cache_channel_gap_seconds" L "span=\"6h\",severity=\"minor\"} 0\n"
-                "r2cache_channel_gap_seconds" L "span=\"6h\",severity=\"moderate\"} 21600\n"
-                "r2cache_channel_gap_seconds" L "span=\"6h\",severity=\"critical\"} 0");
+    assert_line(
+        text.data,
+        "# TYPE r2cache_channel_gaps gauge\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"moderate\"} 1\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"critical\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"moderate\"} "
+        "0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"critical\"} "
+        "0\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"moderate\"} 1\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"critical\"} 0");
+    assert_line(text.data, "# TYPE r2cache_channel_gap_seconds gauge\n"
+                           "r2cache_channel_gap_seconds" L
+                           "span=\"10m\",kind=\"missing\",severity=\"minor\"} 0\n"
+                           "r2cache_channel_gap_seconds" L
+                           "span=\"10m\",kind=\"missing\",severity=\"moderate\"} 18000");
+    assert_line(text.data, "r2cache_channel_gap_seconds" L
+                           "span=\"6h\",kind=\"missing\",severity=\"moderate\"} 21600");
+    assert_line(text.data, "r2cache_channel_gap_seconds" L
+                           "span=\"6h\",kind=\"source-empty\",severity=\"critical\"} 0");
 #undef L
     /* the file ends with the last family: nothing after it */
     cr_assert_eq(strcmp(text.data + text.len - 2, "0\n"), 0);

@@ -307,7 +307,7 @@ Test(s3e2e, two_processes_updating_one_manifest_lose_nothing_100_trials)
                 en.samples = 60000;
                 en.min = -w;
                 en.max = w;
-                rc_mop op = {RC_SPAN_10M, &en, RC_UPSERT_IF_ABSENT};
+                rc_mop op = {.span = RC_SPAN_10M, .entry = &en, .mode = RC_UPSERT_IF_ABSENT};
                 int changed = 0;
                 int rc =
                     rc_manifest_update(cs, key, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0, &changed, &e);

@@ -137,6 +137,8 @@ static void snap_free(snap *s)
 
 static void strip_times(cJSON *j)
 {
+    /* the record of what the source was asked and when is history, not data */
+    if (cJSON_IsObject(j)) cJSON_DeleteItemFromObjectCaseSensitive(j, "source_empty");
     static const char *const fields[] = {"created_at", "updated_at", "written_at", "replaced_at"};
     if (cJSON_IsObject(j))
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
