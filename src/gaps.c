@@ -447,14 +447,9 @@ rc_status rc_gaps_metrics(const rc_gaps_report *r, const char *labels, rc_buf *o
         secs[c] += g->end - g->start;
         spans |= 1u << g->span;
     }
-    static const char *const fam[2] = {"r2cache_channel_gaps", "r2cache_channel_gap_seconds"};
-    static const char *const help[2] = {
-        "Gaps (runs of missing windows) of the channel and span over the range of the last "
-        "r2cache gaps, by severity and kind.",
-        "Seconds of the channel's gaps of that span, severity and kind over the range of the last "
-        "r2cache gaps."};
     for (int f = 0; f < 2 && rc == RC_OK; f++) {
-        rc = rc_metrics_gauge_head(out, fam[f], help[f]);
+        const char *fam = rc_metrics_gap_family(f);
+        rc = rc_metrics_gap_head(out, f);
         for (size_t i = 0; i < r->ntargets && rc == RC_OK; i++)
             for (int sp = 0; sp < RC_SPAN_COUNT && rc == RC_OK; sp++) {
                 if (!((spans >> sp) & 1)) continue;
@@ -465,8 +460,8 @@ rc_status rc_gaps_metrics(const rc_gaps_report *r, const char *labels, rc_buf *o
                         snprintf(more, sizeof more, ",span=\"%s\",kind=\"%s\",severity=\"%s\"",
                                  rc_span_name((rc_span)sp), rc_gap_kind_name((rc_gap_kind)k),
                                  sev_name[sv]);
-                        rc = rc_metrics_chan_sample(out, fam[f], labels, &r->targets[i].st->chan,
-                                                    more, (double)(f ? secs[c] : count[c]));
+                        rc = rc_metrics_chan_sample(out, fam, labels, &r->targets[i].st->chan, more,
+                                                    (double)(f ? secs[c] : count[c]));
                     }
             }
     }

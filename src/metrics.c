@@ -191,6 +191,21 @@ int rc_metrics_channels(const rc_metrics_chan *v, size_t n, const char *labels, 
     return rc;
 }
 
+const char *rc_metrics_gap_family(int seconds)
+{
+    return seconds ? "r2cache_channel_gap_seconds" : "r2cache_channel_gaps";
+}
+
+int rc_metrics_gap_head(rc_buf *out, int seconds)
+{
+    return rc_metrics_gauge_head(
+        out, rc_metrics_gap_family(seconds),
+        seconds ? "Seconds of the channel's gaps of that span, severity and kind over the range "
+                  "of the last r2cache gaps."
+                : "Gaps (runs of missing windows) of the channel and span over the range of the "
+                  "last r2cache gaps, by severity and kind.");
+}
+
 int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err *e)
 {
     size_t n = strlen(path) + 32;

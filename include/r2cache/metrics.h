@@ -52,6 +52,12 @@ int rc_metrics_gauge_head(rc_buf *out, const char *name, const char *help);
 int rc_metrics_chan_sample(rc_buf *out, const char *name, const char *labels, const rc_chan *c,
                            const char *more, double value);
 
+/* The gap families of `gaps --metrics-file` (rc_gaps_metrics writes their
+ * samples): "r2cache_channel_gaps", or with seconds "r2cache_channel_gap_seconds";
+ * the head (# HELP, # TYPE gauge) of one. */
+const char *rc_metrics_gap_family(int seconds);
+int rc_metrics_gap_head(rc_buf *out, int seconds);
+
 /* What one channel's cache looks like at `now` (rc_report_health). */
 typedef struct rc_metrics_chan {
     const rc_chan *chan;
