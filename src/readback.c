@@ -19,6 +19,72 @@ int64_t rc_readback_time_us(const rc_readback_run *r, size_t i)
     return r->base_us + llround((double)(r->first + (int64_t)i) * 1e6 / r->rate);
 }
 
+/* --- segments ------------------------------------------------------------ */
+
+int rc_readback_seg_continues(const rc_readback_seg *g, const rc_readback_run *r)
+{
+    return g->n && g->rate == r->rate &&
+           llabs(rc_readback_time_us(r, 0) - g->next_us) <= RC_READBACK_CONTIG_US;
+}
+
+int rc_readback_seg_add(rc_readback_seg *g, const rc_readback_run *r)
+{
+    if (g->n + r->n > g->cap) {
+        size_t nc = g->cap ? g->cap : 4096;
+        while (nc < g->n + r->n)
+            nc *= 2;
+        int32_t *ns = realloc(g->s, nc * sizeof *ns);
+        if (!ns) return RC_ENOMEM;
+        g->s = ns;
+        g->cap = nc;
+    }
+    if (g->np == g->pcap) {
+        size_t nc = g->pcap ? g->pcap * 2 : 8;
+        rc_readback_piece *np = realloc(g->p, nc * sizeof *np);
+        if (!np) return RC_ENOMEM;
+        g->p = np;
+        g->pcap = nc;
+    }
+    if (!g->n) {
+        g->start_us = rc_readback_time_us(r, 0);
+        g->rate = r->rate;
+    }
+    g->p[g->np].at = g->n;
+    g->p[g->np].run = *r;
+    g->p[g->np].run.s = NULL;
+    g->np++;
+    memcpy(g->s + g->n, r->s, r->n * sizeof *r->s);
+    g->n += r->n;
+    g->next_us = rc_readback_time_us(r, r->n);
+    return RC_OK;
+}
+
+int64_t rc_readback_seg_time(void *ud, size_t i)
+{
+    const rc_readback_seg *g = ud;
+    size_t lo = 0, hi = g->np;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (g->p[mid].at <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return rc_readback_time_us(&g->p[lo].run, i - g->p[lo].at);
+}
+
+void rc_readback_seg_reset(rc_readback_seg *g)
+{
+    g->n = g->np = 0;
+}
+
+void rc_readback_seg_free(rc_readback_seg *g)
+{
+    free(g->s);
+    free(g->p);
+    memset(g, 0, sizeof *g);
+}
+
 typedef struct rate_ctx {
     rc_layout layout;
     const rc_chan *chan;
