@@ -7,6 +7,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/gaps.h"
+#include "r2cache/metrics.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -82,7 +83,8 @@ static rc_exit prepare(rc_cli *cli)
 
 const rc_cmd_spec rc_cmd_gaps_spec = {
     "r2cache gaps --config FILE scope --from TIME --to TIME "
-    "[--minor-hours H --critical-hours H] [--include-source-empty] [--json]",
+    "[--minor-hours H --critical-hours H] [--include-source-empty] [--json] "
+    "[--metrics-file FILE]",
     "Report the holes in the cache: every expected window of every configured span\n"
     "(10-minute, 6-hour ...) that the store lacks, judged on the manifests and the\n"
     "listing, grouped into gaps per channel and span and classified minor (<= 2 h),\n"
@@ -93,7 +95,8 @@ const rc_cmd_spec rc_cmd_gaps_spec = {
     "last asked and when it is asked again are shown). Only missing gaps count for\n"
     "the severity totals and the exit status unless --include-source-empty.\n"
     "Windows ending after --to or after now are not expected yet.\n"
-    "Reads only; writes nothing.\n\n"
+    "Reads only; writes nothing (but --metrics-file: per-channel gap counts and\n"
+    "seconds by span, severity and kind, as Prometheus text).\n\n"
     "exit status of gaps: 0 no critical missing gap, 1 critical gaps exist (or a manifest\n"
     "could not be read), 2 usage or configuration error, 3 store unusable",
     gaps_opts,
@@ -122,17 +125,24 @@ rc_exit rc_cmd_gaps(rc_cli *cli)
     } else {
         if (rc_gaps_alarm(&r)) status = RC_EXIT_PARTIAL;
         if (cli->json) {
-            cJSON *o = rc_gaps_json(&r);
-            char *txt = o ? cJSON_Print(o) : NULL;
-            if (txt) printf("%s\n", txt);
-            free(txt);
-            cJSON_Delete(o);
+            rc_cli_print_json(cli, rc_gaps_json(&r), status ? "damaged" : "complete");
         } else {
             rc_buf text = RC_BUF_INIT;
             rc_gaps_text(&r, &text);
             fputs(text.data ? text.data : "", stdout);
             rc_buf_free(&text);
         }
+    }
+    if (cli->metrics_file || cli->metrics_push) {
+        rc_buf lb = RC_BUF_INIT, text = RC_BUF_INIT;
+        int mrc = rc_metrics_labels("gaps", cli->shard_index, cli->shard_count, &lb);
+        if (!mrc && rc == RC_OK) mrc = rc_gaps_metrics(&r, lb.data, &text);
+        if (mrc)
+            rc_log_warn(&cli->log, "metrics", "out of memory formatting the gap metrics");
+        else
+            rc_cli_metrics_extra(cli, "gaps", NULL, status, -1, text.data);
+        rc_buf_free(&lb);
+        rc_buf_free(&text);
     }
     rc_gaps_report_free(&r);
     return status;

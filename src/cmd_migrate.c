@@ -769,10 +769,7 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
             cJSON_AddItemToArray(p, cJSON_CreateString(m->plan.v[i]));
     }
     cJSON_AddItemReferenceToObject(o, "errors", m->errors);
-    char *txt = cJSON_Print(o);
-    printf("%s\n", txt);
-    free(txt);
-    cJSON_Delete(o);
+    rc_cli_print_json(m->cli, o, NULL); /* command, version and the status above */
 }
 
 /* Before the configuration: the target layout, --from, the range limit. */

@@ -1130,7 +1130,7 @@ Test(honest, answers_that_are_not_the_requested_data_are_failures)
         rc_buf_free(&out);
         rc_buf_free(&err);
     }
-    /* the cron job says the station failed, not "ok" */
+    /* the cron job says the station failed, not "complete" */
     char cfg[4400], store[4400];
     hon_config("answer-run", g_hport, HON_STATION, cfg, sizeof cfg, store, sizeof store);
     faults(g_hport, "[\"html\"]");

@@ -92,3 +92,6 @@ set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
 # (tests/sts_stub.py handing out RGW GetSessionToken credentials) against RGW.
 rc_test(awscred)
 set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
+# Every --json answer of the binary against its schema in schemas/ (python3-jsonschema).
+add_test(NAME schemas COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_schemas.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(schemas PROPERTIES TIMEOUT 300)
