@@ -376,7 +376,9 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
     rc_manifest cur;
     int rc = rc_manifest_load(m->st, m->dst, dkey, &cur, NULL, e);
     if (rc == RC_ENOTFOUND) {
-        size_t n = 0;
+        /* a day without chunks can still hold the record of the windows
+         * the source had no data for: it is carried over */
+        size_t n = conv->nempty;
         for (int s = 0; s < RC_SPAN_COUNT; s++)
             n += conv->chunks[s].n;
         if (m->dry_run) {

@@ -144,12 +144,12 @@ def setUpModule():
     c.out["get"] = c.r2("get XX.AAA..HHZ --from 2025-11-04T01:00:00Z --to 2025-11-04T01:00:10Z")
     c.out["verify"] = c.r2("verify")
     c.out["reindex"] = c.r2("reindex")
-    # testvol only: XX.NOD.00.BHZ's day holds a manifest with nothing but the
-    # source's no-data record, which migrate does not copy yet (its read-back fails)
+    # every channel: XX.NOD.00.BHZ's day holds a manifest with nothing but the
+    # source's no-data record, which migrate carries over
     c.out["migrate-dry-run"] = c.r2("migrate --to-layout viewer --from 2025-11-04 --to 2025-11-05 "
-                                    "--now 2025-11-06 --volcano testvol --dry-run")
+                                    "--now 2025-11-06 --all --dry-run")
     c.out["migrate"] = c.r2("migrate --to-layout viewer --from 2025-11-04 --to 2025-11-05 "
-                            "--now 2025-11-06 --volcano testvol")
+                            "--now 2025-11-06 --all")
     # a blob damaged on disk: verify reports it (exit 1, damaged)
     blobs = sorted(glob.glob(os.path.join(c.store, "data", "2025", "11", "XX", "testvol", "AAA",
                                           "*", "HHZ", "*.bin.zst")))
