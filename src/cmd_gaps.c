@@ -18,6 +18,7 @@
 typedef struct gaps_args {
     const char *minor, *critical;
     int include_empty;
+    int compare_source;
     rc_gaps_opts go;
 } gaps_args;
 
@@ -29,6 +30,9 @@ static const rc_cli_opt gaps_opts[] = {
     RC_OPT_FLAG("include-source-empty", gaps_args, include_empty,
                 "count gaps the source confirmed empty (never recorded there) in the severity "
                 "counts and the exit status too; by default only missing gaps count"),
+    RC_OPT_FLAG("compare-source", gaps_args, compare_source,
+                "ask the source's availability service (fdsnws-availability) what it holds of "
+                "each missing gap: source_listed_seconds per gap"),
     RC_OPT_END};
 
 static int parse_hours(const char *opt, const char *val, double *out)
@@ -54,6 +58,7 @@ static rc_exit check(rc_cli *cli)
     rc_gaps_opts *go = &a->go;
     rc_gaps_opts_default(go);
     go->include_source_empty = a->include_empty;
+    if (!a->compare_source) cli->needs &= ~(unsigned)RC_NEED_SOURCE; /* reads the store only */
     if ((a->minor && parse_hours("minor-hours", a->minor, &go->minor_hours)) ||
         (a->critical && parse_hours("critical-hours", a->critical, &go->critical_hours)))
         return RC_EXIT_USAGE;
@@ -76,6 +81,11 @@ static rc_exit prepare(rc_cli *cli)
     rc_err_clear(&e);
     if (rc_gaps_check(&a->go, cli->ntargets, &e) != RC_OK) {
         fprintf(stderr, "r2cache gaps: %s\n", e.msg);
+        return RC_EXIT_USAGE;
+    }
+    if (a->compare_source && !cli->cfg.source_url && !cli->source_url) {
+        fprintf(stderr, "r2cache gaps: --compare-source needs a source: give \"source\" in the "
+                        "configuration or --source URL\n");
         return RC_EXIT_USAGE;
     }
     return RC_EXIT_OK;
@@ -116,6 +126,10 @@ rc_exit rc_cmd_gaps(rc_cli *cli)
     rc_err_clear(&e);
     rc_gaps_report r;
     rc_status rc = rc_gaps_find(&go, &cli->cfg, cli->targets, cli->ntargets, cli->store, &r, &e);
+    if (rc == RC_OK && a->compare_source) {
+        if ((rc = rc_gaps_compare_source(&r, cli->source, &e)) != RC_OK)
+            rc_err_wrap(&e, "--compare-source");
+    }
     rc_exit status = RC_EXIT_OK;
     if (rc != RC_OK) {
         rc_log_error(&cli->log, "error", "%s", e.msg);

@@ -6,6 +6,7 @@
  */
 #include "r2cache/gaps.h"
 #include "r2cache/engine.h"
+#include "r2cache/source_avail.h"
 #include "r2cache/metrics.h"
 #include "r2cache/timewin.h"
 
@@ -71,6 +72,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 static int close_gap(rc_gaps_report *r, rc_gap *g)
 {
     if (!g->windows) return 0;
+    g->source_listed_s = -1;
     if (grow((void **)&r->gaps, &r->capgaps, r->ngaps, sizeof *r->gaps)) return -1;
     r->gaps[r->ngaps++] = *g;
     g->windows = 0;
@@ -283,6 +285,33 @@ static cJSON *note_json(const rc_gaps_report *r, const rc_gap_note *n, int with_
     return o;
 }
 
+rc_status rc_gaps_compare_source(rc_gaps_report *r, struct rc_source *src, rc_err *e)
+{
+    rc_fetch_line *lines = malloc((r->ngaps ? r->ngaps : 1) * sizeof *lines);
+    if (!lines) return rc_err_set(e, RC_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        const rc_gap *g = &r->gaps[k];
+        if (g->kind != RC_GAP_MISSING) continue;
+        lines[n++] = (rc_fetch_line){r->targets[g->target].st->chan, g->start, g->end};
+    }
+    rc_avail av;
+    memset(&av, 0, sizeof av);
+    int rc = n ? rc_source_availability(src, lines, n, &av, e) : RC_OK;
+    free(lines);
+    if (rc != RC_OK) return rc;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        rc_gap *g = &r->gaps[k];
+        if (g->kind != RC_GAP_MISSING) continue;
+        int64_t us = rc_avail_covered(&av, &r->targets[g->target].st->chan, g->start * 1000000,
+                                      g->end * 1000000);
+        g->source_listed_s = us / 1000000;
+    }
+    rc_avail_free(&av);
+    r->compared = 1;
+    return RC_OK;
+}
+
 cJSON *rc_gaps_json(const rc_gaps_report *r)
 {
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
@@ -331,6 +360,8 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
             sev_name[rc_gaps_classify(g->end - g->start, r->minor_hours, r->critical_hours)]);
         cJSON_AddNumberToObject(x, "entries_without_blob", (double)g->entry_only);
         cJSON_AddStringToObject(x, "kind", rc_gap_kind_name(g->kind));
+        if (r->compared && g->source_listed_s >= 0)
+            cJSON_AddNumberToObject(x, "source_listed_seconds", (double)g->source_listed_s);
         if (g->kind == RC_GAP_SOURCE_EMPTY) {
             char lc[RC_TIME_STR_MAX], nc[RC_TIME_STR_MAX];
             rc_time_iso(g->last_checked, lc);
@@ -382,6 +413,14 @@ rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
                      g->checks, g->checks == 1 ? "" : "s", lc, nc, g->due ? " (due)" : "");
         } else if (g->entry_only) {
             snprintf(note, sizeof note, " (manifest names blobs that are gone)");
+        }
+        if (r->compared && g->source_listed_s == 0) {
+            size_t l = strlen(note);
+            snprintf(note + l, sizeof note - l, " the source lists no data there");
+        } else if (r->compared && g->source_listed_s > 0) {
+            size_t l = strlen(note);
+            snprintf(note + l, sizeof note - l, " the source lists %.2f h of it",
+                     (double)g->source_listed_s / 3600.0);
         }
         rc = rc_buf_printf(
             out, "%-20s %-4s %-21s %-21s %7.2f %7lld  %s%s\n", id, rc_span_name(g->span), s1, s2,

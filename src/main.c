@@ -61,7 +61,7 @@ static const rc_command commands[] = {
      "cached samples of one channel as CSV, raw int32, miniSEED or JSON"},
     {"gaps", rc_cmd_gaps, &rc_cmd_gaps_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD |
-         RC_OPT_METRICS | STORE,
+         RC_OPT_METRICS | FETCH,
      "report missing windows as gaps (minor, moderate, critical)"},
     {"migrate", rc_cmd_migrate, &rc_cmd_migrate_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | STORE,

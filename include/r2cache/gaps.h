@@ -59,6 +59,9 @@ typedef struct rc_gap {
     int64_t last_checked, next_check;
     int checks;
     int due;
+    /* --compare-source: seconds of the gap the source's availability service
+     * lists (-1: not compared) */
+    int64_t source_listed_s;
 } rc_gap;
 
 /* A provisional or an unindexed chunk. */
@@ -98,6 +101,7 @@ typedef struct rc_gaps_report {
                                                 ones with include_source_empty) */
     int64_t empty_counts[RC_GAP_SEVERITIES]; /* source-empty gaps per class */
     size_t nempty_gaps;                      /* of gaps[], source-empty ones */
+    int compared;                            /* rc_gaps_compare_source ran */
     unsigned span_mask;                      /* bit s: windows of span s were expected */
     /* private */
     size_t capgaps, capprov, capunidx;
@@ -125,6 +129,14 @@ int rc_gaps_alarm(const rc_gaps_report *r);
 /* One sentence saying what to do about the report (the gap API's
  * "recommendation"). */
 const char *rc_gaps_recommendation(const rc_gaps_report *r);
+
+/* Ask the source's availability service (fdsnws-availability) what it holds
+ * of every missing gap and set their source_listed_s: a missing gap the
+ * source lists nothing of is not at the source (fetching it would get no
+ * data); one it lists is worth a fill. RC_EUNUSABLE when the service is
+ * absent there, other errors as source_avail.h says. */
+struct rc_source;
+rc_status rc_gaps_compare_source(rc_gaps_report *r, struct rc_source *src, rc_err *e);
 
 /* What `r2cache gaps --json` prints. NULL when out of memory. */
 cJSON *rc_gaps_json(const rc_gaps_report *r);
