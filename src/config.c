@@ -452,6 +452,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
                                        "selection",
                                        "run",
                                        "compression_level",
+                                       "workers",
                                        "max_connections",
                                        "fetch",
                                        "cache_control",
@@ -528,6 +529,9 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
+        return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "workers")) &&
+        get_int(p, o, "workers", 0, 64, &c->workers))
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "max_connections")) &&
         get_int(p, o, "max_connections", 1, 5, &c->max_connections))
