@@ -102,6 +102,8 @@ typedef struct cslot {
 typedef struct cworker {
     rc_codec *codec;
     rc_store *store; /* own handle (store handles are never shared), or the engine's */
+    rc_window win;   /* reused from window to window (no allocation per window) */
+    rc_buf body;     /* a base chunk as read */
 } cworker;
 
 typedef struct cjob {
@@ -147,12 +149,13 @@ static void compose_work(void *wctx, size_t k, void *ud)
         c->state = W_NODATA;
         return;
     }
-    int32_t **parts = calloc(nparts, sizeof *parts);
-    double *offs = calloc(nparts, sizeof *offs);
-    if (!parts || !offs) {
-        free(parts);
-        free(offs);
-        snprintf(c->err, sizeof c->err, "out of memory composing a long chunk");
+    /* the parts are decoded straight into the window's slots */
+    rc_window *win = &w->win;
+    rc_err e;
+    int rc = rc_window_compose_reuse(win, &eng_station(en, t->ti)->chan, rate, t->start, sp,
+                                     base_s, &e);
+    if (rc != RC_OK) {
+        snprintf(c->err, sizeof c->err, "%s", e.msg);
         return;
     }
     int held = 0, failed = 0, prov = 0, any = 0;
@@ -163,7 +166,7 @@ static void compose_work(void *wctx, size_t k, void *ud)
      * stored chunk records how many filled slots it starts and ends with. */
     int prev_tail_gap = 0, head_open = 1;
     int64_t head = 0, tail = 0;
-    rc_buf body = RC_BUF_INIT;
+    rc_buf *body = &w->body;
     for (size_t p = 0; p < nparts; p++) {
         const wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)p * base_s);
         const rc_mentry *me = b ? base_entry(b) : NULL;
@@ -178,16 +181,30 @@ static void compose_work(void *wctx, size_t k, void *ud)
         }
         if (me) {
             char key[RC_KEY_MAX];
-            rc_err e;
-            int32_t *smp = NULL;
-            size_t ns = 0;
-            if (eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
-                rc_store_get(w->store, key, &body, NULL, &e) == RC_OK &&
-                rc_codec_decode(w->codec, body.data, body.len, (size_t)part_slots, &smp, &ns, &e) ==
-                    RC_OK &&
-                (int64_t)ns == part_slots) {
-                parts[p] = smp;
-                offs[p] = me->offset_s;
+            int64_t room;
+            int32_t *dst = rc_window_compose_slots(win, (int64_t)p, &room);
+            int ok = eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
+                     rc_store_get(w->store, key, body, NULL, &e) == RC_OK;
+            if (ok && room >= part_slots) {
+                ok = rc_codec_decode_into(w->codec, body->data, body->len, dst, (size_t)part_slots,
+                                          &e) == RC_OK;
+            } else if (ok) {
+                /* a sub-window one slot short (rounding at a fractional
+                 * rate): decode aside and keep what fits */
+                int32_t *smp = NULL;
+                size_t ns = 0;
+                ok = rc_codec_decode(w->codec, body->data, body->len, (size_t)part_slots, &smp, &ns,
+                                     &e) == RC_OK;
+                if (ok && (int64_t)ns != part_slots) {
+                    ok = 0;
+                    snprintf(e.msg, sizeof e.msg, "chunk holds %zu samples where %lld were expected",
+                             ns, (long long)part_slots);
+                }
+                if (ok && room > 0) memcpy(dst, smp, (size_t)room * sizeof *dst);
+                free(smp);
+            }
+            if (ok) {
+                rc_window_compose_mark(win, (int64_t)p, part_slots, me->offset_s);
                 any = 1;
                 stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
@@ -200,10 +217,8 @@ static void compose_work(void *wctx, size_t k, void *ud)
                 prev_tail_gap = me->gap_tail > 0;
                 continue;
             }
-            free(smp);
-            if ((int64_t)ns != part_slots && ns)
-                snprintf(e.msg, sizeof e.msg, "%zu samples where %lld were expected", ns,
-                         (long long)part_slots);
+            /* a decode that failed half way leaves no trace in the window */
+            if (dst && room > 0) memset(dst, 0, (size_t)room * sizeof *dst);
             slot_warn(c, key, e.msg);
             /* listed and indexed, yet unreadable: not a hole to fill */
             if (en->final)
@@ -218,7 +233,7 @@ static void compose_work(void *wctx, size_t k, void *ud)
         tail = prev_tail_gap ? tail + part_slots : part_slots;
         prev_tail_gap = 1;
     }
-    rc_buf_free(&body);
+    if (body->cap > ((size_t)1 << 20)) rc_buf_free(body);
     if (failed) {
         char ts[RC_TIME_STR_MAX];
         rc_time_iso(t->start, ts);
@@ -226,58 +241,50 @@ static void compose_work(void *wctx, size_t k, void *ud)
                  "the %s chunk at %s was not built: a base window in it failed",
                  rc_span_name(t->span), ts);
         c->err_weak = 1;
-    } else if (held) {
-        c->state = W_HELD;
-    } else if (!any) {
-        c->state = W_NODATA;
-    } else {
-        rc_window win;
-        rc_err e;
-        int rc = rc_window_compose(&eng_station(en, t->ti)->chan, rate, t->start, sp, base_s,
-                                   (const int32_t *const *)parts, offs, &win, &e);
-        for (size_t p = 0; p < nparts; p++) {
-            free(parts[p]);
-            parts[p] = NULL;
-        }
-        if (rc == RC_OK) {
-            rc_window_stats full;
-            rc_window_stats_range(&win, 0, win.nslots, &full);
-            stv.min = full.min;
-            stv.max = full.max;
-            stv.samples = win.nslots;
-            stv.present = win.nslots - stv.gap_samples_filled;
-            stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
-            stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
-            if (stv.completeness < en->o.cfg->completeness_threshold) prov = 1;
-            wstate g = eng_emit_gate(en, t, &stv, prov);
-            if (g != W_WANT) {
-                c->state = g;
-            } else if (eng_window_phase(&win, 0, win.nsub, &c->off, &c->steps, &c->nsteps) !=
-                       RC_OK) {
-                snprintf(c->err, sizeof c->err,
-                         "out of memory describing a chunk's clock phase");
-            } else if (rc_codec_encode(w->codec, win.samples, (size_t)win.nslots, &c->body, &e) !=
-                       RC_OK) {
-                snprintf(c->err, sizeof c->err, "%s", e.msg);
-            } else {
-                rc_codec_sha256(c->body.data, c->body.len, c->sha);
-                c->state = W_WANT;
-                c->stv = stv;
-                c->prov = prov;
-                c->head = head;
-                c->tail = tail;
-            }
-            rc_window_free(&win);
-        } else if (rc == RC_ENODATA) {
-            c->state = W_NODATA;
-        } else {
-            snprintf(c->err, sizeof c->err, "%s", e.msg);
-        }
+        return;
     }
-    for (size_t p = 0; p < nparts; p++)
-        free(parts[p]);
-    free(parts);
-    free(offs);
+    if (held) {
+        c->state = W_HELD;
+        return;
+    }
+    if (!any) {
+        c->state = W_NODATA;
+        return;
+    }
+    rc = rc_window_compose_end(win, &e);
+    if (rc != RC_OK) {
+        /* compose_end freed the window (the next one allocates anew) */
+        if (rc == RC_ENODATA)
+            c->state = W_NODATA;
+        else
+            snprintf(c->err, sizeof c->err, "%s", e.msg);
+        return;
+    }
+    rc_window_stats full;
+    rc_window_stats_range(win, 0, win->nslots, &full);
+    stv.min = full.min;
+    stv.max = full.max;
+    stv.samples = win->nslots;
+    stv.present = win->nslots - stv.gap_samples_filled;
+    stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
+    stv.completeness = win->nslots ? (double)stv.present / (double)win->nslots : 0;
+    if (stv.completeness < en->o.cfg->completeness_threshold) prov = 1;
+    wstate g = eng_emit_gate(en, t, &stv, prov);
+    if (g != W_WANT) {
+        c->state = g;
+    } else if (eng_window_phase(win, 0, win->nsub, &c->off, &c->steps, &c->nsteps) != RC_OK) {
+        snprintf(c->err, sizeof c->err, "out of memory describing a chunk's clock phase");
+    } else if (rc_codec_encode(w->codec, win->samples, (size_t)win->nslots, &c->body, &e) !=
+               RC_OK) {
+        snprintf(c->err, sizeof c->err, "%s", e.msg);
+    } else {
+        rc_codec_sha256(c->body.data, c->body.len, c->sha);
+        c->state = W_WANT;
+        c->stv = stv;
+        c->prov = prov;
+        c->head = head;
+        c->tail = tail;
+    }
 }
 
 /* On the engine's thread, in task order: log, record and store slot k. */
@@ -305,8 +312,8 @@ static void compose_commit(size_t k, void *ud)
     free(c->steps);
     c->steps = NULL;
     c->nsteps = 0;
-    /* keep the body's buffer for the slot's next window unless it is large */
-    if (c->body.cap > ((size_t)1 << 20)) rc_buf_free(&c->body);
+    /* the slot keeps its buffer for its next window (bounded by the pool's
+     * window, not by the number of windows) */
 }
 
 void eng_compose_pending(rc_engine *en)
@@ -320,8 +327,10 @@ void eng_compose_pending(rc_engine *en)
     size_t *items = malloc(n * sizeof *items);
     int nw = en->workers < 1 ? 1 : en->workers;
     if ((size_t)nw > n) nw = (int)n;
-    /* one result waiting to be stored per worker, plus the one being stored */
-    size_t window = (size_t)nw + 1;
+    /* at most one window per worker between its read and its store: memory
+     * is bounded by the worker count (each: one composed window, its
+     * compressed body, one zstd context) */
+    size_t window = (size_t)nw;
     cslot *slots = calloc(window, sizeof *slots);
     cworker *wk = calloc((size_t)nw, sizeof *wk);
     void **wctx = calloc((size_t)nw, sizeof *wctx);
@@ -387,6 +396,8 @@ void eng_compose_pending(rc_engine *en)
     for (int w = 0; w < nw; w++) {
         if (wk[w].codec && wk[w].codec != en->codec) rc_codec_free(wk[w].codec);
         if (wk[w].store && wk[w].store != en->o.store) rc_store_close(wk[w].store);
+        rc_window_free(&wk[w].win);
+        rc_buf_free(&wk[w].body);
     }
     for (size_t k = 0; k < window; k++) {
         rc_buf_free(&slots[k].body);
