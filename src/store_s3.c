@@ -54,7 +54,7 @@
 /* ... or beyond this many body bytes held (put_async copies each body): a
  * run composing 6-hour chunks of several MB holds a few, not 4 x
  * max_connections of them (memory bounded whatever the chunk size) */
-#define S3_QUEUE_BYTES ((size_t)16 << 20)
+#define S3_QUEUE_BYTES ((size_t)8 << 20)
 
 /* ---- small helpers ---------------------------------------------------- */
 
