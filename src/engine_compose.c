@@ -70,7 +70,7 @@ int eng_window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offse
 static int base_resolved(const wtask *b)
 {
     return b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_DONE ||
-           b->state == W_NODATA || b->state == W_KEPT;
+           b->state == W_NODATA || b->state == W_KEPT || b->state == W_EMPTY;
 }
 
 static const rc_mentry *base_entry(const wtask *b)
@@ -185,16 +185,21 @@ static void compose_work(void *wctx, size_t k, void *ud)
             int32_t *dst = rc_window_compose_slots(win, (int64_t)p, &room);
             int ok = eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
                      rc_store_get(w->store, key, body, NULL, &e) == RC_OK;
-            if (ok && room >= part_slots) {
+            /* the default codec goes straight into the window; another
+             * (named by the entry), or a body that is not what the entry
+             * says, through rc_codec_decode_named and its messages */
+            int plain = (!me->codec[0] || !strcmp(me->codec, "int32-zstd")) &&
+                        rc_codec_sniff(body->data, body->len) == RC_CODEC_INT32_ZSTD;
+            if (ok && plain && room >= part_slots) {
                 ok = rc_codec_decode_into(w->codec, body->data, body->len, dst, (size_t)part_slots,
                                           &e) == RC_OK;
             } else if (ok) {
-                /* a sub-window one slot short (rounding at a fractional
-                 * rate): decode aside and keep what fits */
+                /* another codec, or a sub-window one slot short (rounding
+                 * at a fractional rate): decode aside and keep what fits */
                 int32_t *smp = NULL;
                 size_t ns = 0;
-                ok = rc_codec_decode(w->codec, body->data, body->len, (size_t)part_slots, &smp, &ns,
-                                     &e) == RC_OK;
+                ok = rc_codec_decode_named(w->codec, me->codec, body->data, body->len,
+                                           (size_t)part_slots, &smp, &ns, &e) == RC_OK;
                 if (ok && (int64_t)ns != part_slots) {
                     ok = 0;
                     snprintf(e.msg, sizeof e.msg, "chunk holds %zu samples where %lld were expected",
@@ -274,8 +279,8 @@ static void compose_work(void *wctx, size_t k, void *ud)
         c->state = g;
     } else if (eng_window_phase(win, 0, win->nsub, &c->off, &c->steps, &c->nsteps) != RC_OK) {
         snprintf(c->err, sizeof c->err, "out of memory describing a chunk's clock phase");
-    } else if (rc_codec_encode(w->codec, win->samples, (size_t)win->nslots, &c->body, &e) !=
-               RC_OK) {
+    } else if (rc_codec_encode_id(w->codec, en->o.cfg->codec, win->samples, (size_t)win->nslots,
+                                  &c->body, &e) != RC_OK) {
         snprintf(c->err, sizeof c->err, "%s", e.msg);
     } else {
         rc_codec_sha256(c->body.data, c->body.len, c->sha);

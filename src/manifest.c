@@ -143,6 +143,9 @@ void rc_manifest_free(rc_manifest *m)
     if (!m) return;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         mlist_free(&m->chunks[s]);
+    free(m->empty);
+    m->empty = NULL;
+    m->nempty = 0;
     cJSON_Delete(m->extra);
     m->extra = NULL;
 }
@@ -151,9 +154,16 @@ int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e)
 {
     *dst = *src;
     dst->extra = NULL;
+    dst->empty = NULL;
+    dst->nempty = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         memset(&dst->chunks[s], 0, sizeof dst->chunks[s]);
     if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) goto oom;
+    if (src->nempty) {
+        if (!(dst->empty = malloc(src->nempty * sizeof *dst->empty))) goto oom;
+        memcpy(dst->empty, src->empty, src->nempty * sizeof *dst->empty);
+        dst->nempty = src->nempty;
+    }
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *sl = &src->chunks[s];
         rc_mlist *dl = &dst->chunks[s];
@@ -198,8 +208,9 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
            a->gap_duration_seconds == b->gap_duration_seconds &&
            a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
            a->provisional == b->provisional && a->bytes == b->bytes &&
-           !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s &&
-           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail && same_steps(a, b);
+           !strcmp(a->sha256, b->sha256) && !strcmp(a->codec, b->codec) &&
+           a->offset_s == b->offset_s && a->gap_head == b->gap_head && a->gap_tail == b->gap_tail &&
+           same_steps(a, b);
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
@@ -278,6 +289,10 @@ void rc_manifest_recompute(rc_manifest *m, rc_span base)
         m->complete_day = 0;
         return;
     }
+    /* data stored in a window is the answer now, whatever was seen before */
+    const rc_mlist *bl = &m->chunks[base];
+    for (size_t i = 0; m->nempty && i < bl->n; i++)
+        (void)rc_manifest_clear_empty(m, bl->v[i].start, bl->v[i].end);
     for (int64_t t = m->day; t < m->day + DAY_SECONDS; t += span) {
         if (!rc_manifest_find(m, base, t)) {
             m->complete_day = 0;
@@ -373,8 +388,9 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl,
         }
         ch |= r;
         int was = m.complete_day;
+        size_t was_empty = m.nempty;
         rc_manifest_recompute(&m, o ? o->base : RC_SPAN_10M);
-        ch |= was != m.complete_day;
+        ch |= was != m.complete_day || was_empty != m.nempty;
         if (!ch) {
             rc_manifest_free(&m);
             return RC_OK;
@@ -411,11 +427,21 @@ typedef struct ops_ctx {
 static int apply_ops(rc_manifest *m, int exists, const char *now_iso, void *user, rc_err *e)
 {
     (void)exists;
-    (void)e;
     const ops_ctx *c = user;
     int ch = 0;
-    for (size_t i = 0; i < c->n; i++)
-        ch |= rc_manifest_upsert(m, c->ops[i].span, c->ops[i].entry, c->ops[i].mode, now_iso);
+    for (size_t i = 0; i < c->n; i++) {
+        const rc_mop *op = &c->ops[i];
+        if (op->kind == RC_MOP_EMPTY) {
+            int r = rc_manifest_mark_empty(m, op->start, op->end, op->checked_at);
+            if (r < 0) {
+                rc_err_set(e, RC_ENOMEM, "out of memory");
+                return -1;
+            }
+            ch |= r;
+        } else {
+            ch |= rc_manifest_upsert(m, op->span, op->entry, op->mode, now_iso);
+        }
+    }
     return ch;
 }
 
@@ -494,8 +520,12 @@ static int entry_from_body(rc_store *st, const char *key, rc_mentry *en, rc_err 
     rc_codec *codec = NULL;
     int32_t *s = NULL;
     size_t n = 0;
+    /* no metadata to name the codec: the body's magic does */
+    rc_codec_id id = rc_codec_sniff(body.data, body.len);
     if ((rc = rc_codec_new(1, &codec, e)) == RC_OK)
-        rc = rc_codec_decode(codec, body.data, body.len, 0, &s, &n, e);
+        rc = rc_codec_decode_named(codec, rc_codec_id_name(id), body.data, body.len, 0, &s, &n, e);
+    if (rc == RC_OK && id != RC_CODEC_INT32_ZSTD)
+        snprintf(en->codec, sizeof en->codec, "%s", rc_codec_id_name(id));
     rc_codec_free(codec);
     if (rc == RC_OK) {
         int32_t mn = n ? s[0] : 0, mx = n ? s[0] : 0;
@@ -568,6 +598,7 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
         rc_obj_meta_set(meta, "r2c-gap-edges", v);
     }
     if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
+    if (en->codec[0]) rc_obj_meta_set(meta, "r2c-codec", en->codec);
     /* Phase steps, "SECONDS:MICROSECONDS" after the chunk's start, packed
      * into as many entries as they need (values are short). */
     char val[RC_META_VAL_MAX], name[RC_META_KEY_MAX];
@@ -694,6 +725,10 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
     const char *sha = rc_obj_meta_get(meta, "r2c-sha256");
     if (sha && strlen(sha) >= sizeof en->sha256)
         return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-sha256 is too long");
+    const char *codec = rc_obj_meta_get(meta, "r2c-codec");
+    if (codec && strlen(codec) >= sizeof en->codec)
+        return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-codec is too long");
+    snprintf(en->codec, sizeof en->codec, "%s", codec && strcmp(codec, "int32-zstd") ? codec : "");
     en->min = (int32_t)mn;
     en->max = (int32_t)mx;
     en->samples = samples;

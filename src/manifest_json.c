@@ -197,6 +197,9 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
             rc = get_int(p, it, 0, 9007199254740992.0, &en->bytes);
         } else if (!strcmp(k, "sha256")) {
             rc = get_str(p, it, en->sha256, sizeof en->sha256);
+        } else if (!strcmp(k, "codec")) { /* absent = int32-zstd, kept as "" */
+            rc = get_str(p, it, en->codec, sizeof en->codec);
+            if (rc == RC_OK && !strcmp(en->codec, "int32-zstd")) en->codec[0] = '\0';
         } else if (!strcmp(k, "offset_s")) {
             rc = get_num(p, it, &en->offset_s);
         } else if (!strcmp(k, "gap_head")) {
@@ -298,11 +301,11 @@ static cJSON *extra_chunks(cJSON **extra)
     return x ? x : cJSON_AddObjectToObject(*extra, "chunks");
 }
 
-static const char *const top_known[] = {"date",       "network",   "volcano",         "station",
-                                        "location",   "channel",   "instrument_type", "sample_rate",
-                                        "latitude",   "longitude", "elevation_m",     "created_at",
-                                        "updated_at", "layout",    "complete_day",    "chunks",
-                                        NULL};
+static const char *const top_known[] = {
+    "date",        "network",         "volcano",     "station",  "location",
+    "channel",     "instrument_type", "sample_rate", "latitude", "longitude",
+    "elevation_m", "created_at",      "updated_at",  "layout",   "complete_day",
+    "chunks",      "source_empty",    NULL};
 
 static int is_top_known(const char *k)
 {
@@ -389,6 +392,8 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
                                 rc_layout_name(l));
         } else if (!strcmp(k, "complete_day")) {
             rc = get_bool(&p, it, &m->complete_day);
+        } else if (!strcmp(k, "source_empty")) {
+            rc = rc_manifest_empty_parse(it, m->day, m, e);
         } else if (!strcmp(k, "chunks")) {
             if (!cJSON_IsObject(it)) {
                 rc = perr(&p, "expected an object", NULL);
@@ -579,6 +584,7 @@ int rc_manifest_entry_json(const rc_mentry *en, int64_t day, int with_history, c
     rc |= add_num(o, "gap_samples_filled", (double)en->gap_samples_filled);
     if (en->bytes > 0) rc |= add_num(o, "bytes", (double)en->bytes);
     if (en->sha256[0]) rc |= add_str(o, "sha256", en->sha256);
+    if (en->codec[0]) rc |= add_str(o, "codec", en->codec);
     if (en->completeness != 0) rc |= add_num(o, "completeness", en->completeness);
     if (en->provisional) rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
     if (en->offset_s != 0) rc |= add_num(o, "offset_s", en->offset_s);
@@ -668,6 +674,11 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
     rc |= cJSON_AddBoolToObject(o, "complete_day", m->complete_day) ? RC_OK : RC_ENOMEM;
     cJSON *chunks = cJSON_AddObjectToObject(o, "chunks");
     if (rc || !chunks) goto oom;
+    if (m->nempty) {
+        cJSON *se = rc_manifest_empty_json(m);
+        if (!se) goto oom;
+        cJSON_AddItemToObject(o, "source_empty", se);
+    }
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *l = &m->chunks[s];
         /* The lists each layout's readers index unconditionally are always
