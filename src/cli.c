@@ -69,6 +69,8 @@ static const rc_cli_opt g_config[] = {
                   "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file"),
     RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
                   "key layout of the store; overrides the file"),
+    RC_OPT_INT("workers", "N", rc_cli, workers, 0, 64,
+               "threads that compose, compress and hash chunks (0: the cores, at most 8); overrides the file"),
     RC_OPT_FLAG("include-inactive", rc_cli, include_inactive,
                 "also stations marked \"active\": false"),
     RC_OPT_END};
@@ -193,6 +195,7 @@ rc_exit rc_cli_parse(rc_cli *cli, const rc_cmd_spec *spec, int argc, char **argv
     cli->log_level = RC_LOG_INFO;
     cli->log_format = RC_LOG_AUTO;
     cli->help = 0;
+    cli->workers = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const rc_cli_opt *o = NULL;
@@ -421,6 +424,7 @@ rc_exit rc_cli_setup(rc_cli *cli)
             free(cli->cfg.store_url);
             cli->cfg.store_url = strdup(cli->store_url);
         }
+        if (cli->workers >= 0) cli->cfg.workers = cli->workers;
         if (cli->layout && rc_layout_parse(cli->layout, &cli->cfg.layout, &e) != RC_OK) {
             rc_err_wrap(&e, "--layout");
             return fail(cli, RC_EXIT_USAGE, e.msg);

@@ -482,6 +482,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
                                        "selection",
                                        "run",
                                        "compression_level",
+                                       "workers",
                                        "codec",
                                        "max_connections",
                                        "fetch",
@@ -573,6 +574,9 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
+        return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "workers")) &&
+        get_int(p, o, "workers", 0, 64, &c->workers))
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "codec"))) {
         if (!cJSON_IsString(o) || rc_codec_id_parse(o->valuestring, &c->codec, &e2))

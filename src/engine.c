@@ -41,6 +41,7 @@
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
 #include "r2cache/retry.h"
+#include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         if (o->cfg->spans[s]) en->longest = (rc_span)s;
     int rc = rc_codec_new(o->cfg->zstd_level, &en->codec, e);
+    en->workers = o->cfg->workers > 0 ? o->cfg->workers : rc_pool_default_workers(8);
     if (rc) {
         free(en->ts);
         free(en);

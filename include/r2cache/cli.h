@@ -117,6 +117,7 @@ typedef struct rc_cli {
     const char *from_s, *to_s, *now_s;
     int json;
     int shard_index, shard_count;
+    int workers; /* --workers N, -1 when not given */
     int include_inactive;
     const char *metrics_file, *metrics_push;
     int help;
