@@ -70,7 +70,8 @@ static const rc_cli_opt g_config[] = {
     RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
                   "key layout of the store; overrides the file"),
     RC_OPT_INT("workers", "N", rc_cli, workers, 0, 64,
-               "threads that compose, compress and hash chunks (0: the cores, at most 8); overrides the file"),
+               "threads that compose, compress and hash chunks (0: the cores, at most 8); "
+               "overrides the file"),
     RC_OPT_FLAG("include-inactive", rc_cli, include_inactive,
                 "also stations marked \"active\": false"),
     RC_OPT_END};

@@ -219,7 +219,7 @@ rc_exit rc_cmd_run(rc_cli *cli)
         rc_chan_format(&cli->targets[i].st->chan, id);
         const char *vn = cli->targets[i].volc->name;
         /* the facts as JSON fields too (log.h), for log queries */
-        static const char *const st_names[] = {"ok", "nodata", "failed", "interrupted"};
+        static const char *const st_names[] = {"complete", "no-data", "failed", "interrupted"};
         rc_log_field f[] = {
             RC_LOG_STR("volcano", vn),
             RC_LOG_STR("channel", id),

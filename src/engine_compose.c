@@ -85,10 +85,10 @@ static const rc_mentry *base_entry(const wtask *b)
  * thread (slot k % window of the pool). */
 typedef struct cslot {
     size_t task;
-    wstate state;          /* W_WANT: store body; otherwise the window's outcome */
+    wstate state;                  /* W_WANT: store body; otherwise the window's outcome */
     char err[RC_ERR_MSG_MAX + 64]; /* the target's error to record, "" none */
-    int err_weak;          /* record err only when the target has none yet */
-    char warn[1024];       /* log lines (unusable base chunks), '\n'-separated */
+    int err_weak;                  /* record err only when the target has none yet */
+    char warn[1024];               /* log lines (unusable base chunks), '\n'-separated */
     rc_buf body;
     char sha[65];
     rc_window_stats stv;
@@ -116,8 +116,8 @@ typedef struct cjob {
 static void slot_warn(cslot *c, const char *key, const char *msg)
 {
     char line[RC_KEY_MAX + RC_ERR_MSG_MAX + 32];
-    int m = snprintf(line, sizeof line, "%sbase chunk %s unusable: %s", c->warn[0] ? "\n" : "",
-                     key, msg);
+    int m = snprintf(line, sizeof line, "%sbase chunk %s unusable: %s", c->warn[0] ? "\n" : "", key,
+                     msg);
     size_t l = strlen(c->warn);
     if (m > 0 && l + (size_t)m < sizeof c->warn) memcpy(c->warn + l, line, (size_t)m + 1);
 }
@@ -152,8 +152,8 @@ static void compose_work(void *wctx, size_t k, void *ud)
     /* the parts are decoded straight into the window's slots */
     rc_window *win = &w->win;
     rc_err e;
-    int rc = rc_window_compose_reuse(win, &eng_station(en, t->ti)->chan, rate, t->start, sp,
-                                     base_s, &e);
+    int rc =
+        rc_window_compose_reuse(win, &eng_station(en, t->ti)->chan, rate, t->start, sp, base_s, &e);
     if (rc != RC_OK) {
         snprintf(c->err, sizeof c->err, "%s", e.msg);
         return;
@@ -202,8 +202,9 @@ static void compose_work(void *wctx, size_t k, void *ud)
                                            (size_t)part_slots, &smp, &ns, &e) == RC_OK;
                 if (ok && (int64_t)ns != part_slots) {
                     ok = 0;
-                    snprintf(e.msg, sizeof e.msg, "chunk holds %zu samples where %lld were expected",
-                             ns, (long long)part_slots);
+                    snprintf(e.msg, sizeof e.msg,
+                             "chunk holds %zu samples where %lld were expected", ns,
+                             (long long)part_slots);
                 }
                 if (ok && room > 0) memcpy(dst, smp, (size_t)room * sizeof *dst);
                 free(smp);

@@ -131,7 +131,7 @@ static void log_channels(const rc_log *log, const rc_engine *en, const rc_target
         if (!r->added && !r->failed) continue;
         char id[RC_CHAN_STR_MAX];
         rc_chan_format(&targets[i].st->chan, id);
-        const char *status = !r->failed ? "ok" : r->added ? "partial" : "failed";
+        const char *status = !r->failed ? "complete" : r->added ? "partial" : "failed";
         rc_log_field f[] = {
             RC_LOG_STR("channel", id),
             RC_LOG_STR("window", win),

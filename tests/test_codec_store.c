@@ -204,7 +204,7 @@ Test(codec_store, compact_store_reads_back_the_same_samples)
     int rc = r2("small", "verify --from 2025-11-04 --to 2025-11-05 --json", &out, &err);
     cr_assert_eq(rc, 0, "verify exit %d: %s %s", rc, out.data, err.data);
     cJSON *v = cJSON_Parse(out.data);
-    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(v, "status")->valuestring, "ok");
+    cr_assert_str_eq(cJSON_GetObjectItemCaseSensitive(v, "status")->valuestring, "complete");
     cr_assert_eq(cJSON_GetObjectItemCaseSensitive(v, "blobs")->valuedouble, 2 * 38);
     cJSON_Delete(v);
 

@@ -370,7 +370,7 @@ Test(progress, fill_without_terminal_json_lines, .init = setup, .fini = teardown
             cr_assert_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 2 * 864000.0, "%s", ln);
             cr_assert_eq(cJSON_GetObjectItem(o, "failed")->valuedouble, 0);
             cr_assert(cJSON_GetObjectItem(o, "bytes")->valuedouble > 0);
-            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "ok");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "complete");
             const char *ch = cJSON_GetObjectItem(o, "channel")->valuestring;
             cr_assert(!strcmp(ch, "XX.AAA..BHZ") || !strcmp(ch, "XX.BBB..BHZ"), "%s", ch);
             cr_assert_null(cJSON_GetObjectItem(o, "error"));
@@ -496,7 +496,7 @@ Test(progress, run_station_and_summary_fields, .init = setup, .fini = teardown)
             const char *ch = cJSON_GetObjectItem(o, "channel")->valuestring;
             cr_assert(!strcmp(ch, "XX.AAA..BHZ") || !strcmp(ch, "XX.BBB..BHZ"), "%s", ln);
             cr_assert_str_eq(cJSON_GetObjectItem(o, "volcano")->valuestring, "testvol");
-            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "ok");
+            cr_assert_str_eq(cJSON_GetObjectItem(o, "status")->valuestring, "complete");
             /* the 6 hours before 00:00: 36 ten-minute chunks and one 6-hour chunk */
             cr_assert_eq(cJSON_GetObjectItem(o, "chunks_written")->valuedouble, 37, "%s", ln);
             cr_assert_eq(cJSON_GetObjectItem(o, "samples")->valuedouble, 2 * 216000.0, "%s", ln);

@@ -101,8 +101,8 @@ typedef struct rc_window {
     uint8_t *sub_flags;   /* per sub-window: RC_SUB_DATA, RC_SUB_DAMAGED */
     int64_t overlap_identical;
     int64_t overlap_conflicts;
-    int64_t unplaced; /* recorded samples between two sub-window grids (phase step) */
-    char damage[320]; /* first damaged record, "" if none */
+    int64_t unplaced;           /* recorded samples between two sub-window grids (phase step) */
+    char damage[320];           /* first damaged record, "" if none */
     int64_t cap_slots, cap_sub; /* allocated (rc_window_compose_reuse) */
 } rc_window;
 
