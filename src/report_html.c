@@ -65,7 +65,15 @@ static const char *day_class(const rc_inv_day *d, int64_t per_day, rc_span base,
     int64_t any = 0;
     for (int s = 0; d && s < RC_SPAN_COUNT; s++)
         any += d->chunks[s];
-    if (d && !any && d->source_empty) {
+    /* never recorded: the source was asked for every window and had none
+     * (a day only partly asked stays "nothing cached") */
+    int asked_all = d && d->source_empty >= RC_INV_DAY_WINDOWS;
+    for (int k = 0; d && !asked_all && k <= RC_INV_DAY_WINDOWS; k++)
+        if (k == RC_INV_DAY_WINDOWS)
+            asked_all = 1;
+        else if (!rc_inv_bit(d->empty10, k))
+            break;
+    if (d && !any && asked_all) {
         *fill = "#b0bec5"; /* never recorded at the source: not a hole of the cache */
         return "source-empty";
     }

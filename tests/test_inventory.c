@@ -351,6 +351,8 @@ Test(inventory, html_grid_renders_in_headless_chromium)
              "--cell 'XX.BBB.00.BHZ|2025-11-04|empty|0' "
              "--cell 'YY.CCC..HHZ|2025-11-03|source-empty|0' "
              "--cell 'YY.CCC..HHZ|2025-11-04|complete|144' "
+             /* asked for its first half only: not "never recorded" as a whole */
+             "--cell 'YY.CCC..HHZ|2025-11-05|empty|0' "
              "--provisional 'XX.AAA..HHZ|2025-11-04' --gap 'XX.AAA..HHZ|2025-11-04' "
              "--tooltip 'XX.AAA..HHZ|2025-11-03|143/144 10m chunks' "
              "--tooltip 'YY.CCC..HHZ|2025-11-03|144 windows never recorded at the source' "
