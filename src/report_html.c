@@ -174,6 +174,10 @@ static void row_stats(const rc_inv_chan *ch, int64_t first, int64_t ndays, row_s
             }
         if (d->day < first || d->day >= end) continue;
         int p = popcount(d->present10), se = 0;
+        /* a summary written before the window bitmaps: the count, not where */
+        if (!p && d->chunks[RC_SPAN_10M] > 0)
+            p = d->chunks[RC_SPAN_10M] < RC_INV_DAY_WINDOWS ? (int)d->chunks[RC_SPAN_10M]
+                                                            : RC_INV_DAY_WINDOWS;
         for (int w = 0; w < RC_INV_DAY_WINDOWS; w++)
             se += !rc_inv_bit(d->present10, w) && rc_inv_bit(d->empty10, w);
         st->present += p;
@@ -223,12 +227,16 @@ static const char SCRIPT[] =
     " var ch=c.parentNode.getAttribute('data-chan'),d=c.getAttribute('data-date');\n"
     " var p=c.getAttribute('data-present10'),e=c.getAttribute('data-empty10');\n"
     " var s=document.getElementById('strip'),n={'present':0,'missing':0,'source-empty':0};\n"
-    " s.textContent='';\n"
+    " var dt=document.getElementById('detail');\n"
+    " s.textContent='';dt.setAttribute('data-chan',ch);dt.setAttribute('data-date',d);\n"
+    " if(c.getAttribute('data-windows-unknown')){dt.style.display='block';\n"
+    "  document.getElementById('detail-title').textContent=ch+' '+d+': '+\n"
+    "  c.getAttribute('data-chunks')+' chunks cached; this summary does not say which '+\n"
+    "  'windows (r2cache inventory --scan does)';return;}\n"
     " for(var k=0;k<W;k++){var t=bit(p,k)?'present':(bit(e,k)?'source-empty':'missing');n[t]++;\n"
     "  var el=document.createElement('span');el.className='w '+t;el.setAttribute('data-k',k);\n"
     "  el.title=d+' '+hm(k*10)+'\\u2013'+hm(k*10+10)+' UTC: '+LBL[t];s.appendChild(el);}\n"
-    " var dt=document.getElementById('detail');dt.setAttribute('data-chan',ch);\n"
-    " dt.setAttribute('data-date',d);dt.setAttribute('data-present',n['present']);\n"
+    " dt.setAttribute('data-present',n['present']);\n"
     " dt.setAttribute('data-missing',n['missing']);\n"
     " dt.setAttribute('data-source-empty',n['source-empty']);\n"
     " document.getElementById('detail-title').textContent=ch+' '+d+': '+n['present']+\n"
@@ -487,7 +495,9 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
             rc |= hex_bits(out, d ? d->present10 : NULL);
             rc |= rc_buf_puts(out, "\" data-empty10=\"");
             rc |= hex_bits(out, d ? d->empty10 : NULL);
-            rc |= rc_buf_puts(out, "\">");
+            /* chunks listed but no window bitmap (a summary older than them) */
+            int unknown = d && d->chunks[RC_SPAN_10M] > 0 && !popcount(d->present10);
+            rc |= rc_buf_puts(out, unknown ? "\" data-windows-unknown=\"1\">" : "\">");
             if (d)
                 rc |= rc_buf_printf(out,
                                     "<title>%s %s: %lld/%lld %s chunks, %lld 6h chunks, %lld "

@@ -9,6 +9,7 @@
 
 #include "r2cache/inventory.h"
 #include "r2cache/summary.h"
+#include "r2cache/timewin.h"
 
 #include <math.h>
 #include <sys/wait.h>
@@ -420,4 +421,53 @@ Test(inventory, json_of_every_scope_matches_its_schema)
         cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "summary: %s", err.data ? err.data : "");
         rc_buf_free(&err);
     }
+}
+
+/* The page built in memory: the store line keeps no credential, a day known
+ * only by its chunk count (a summary older than the window bitmaps) counts
+ * those chunks and says its windows are not known, and the freshness age is
+ * taken from the generation time given. */
+Test(inventory, html_page_redacts_store_and_counts_windows)
+{
+    rc_inventory inv;
+    rc_inventory_init(&inv, RC_LAYOUT_SEED);
+    rc_chan c;
+    rc_err e;
+    cr_assert_eq(rc_chan_parse("XX.AAA..HHZ", &c, &e), RC_OK);
+    rc_inv_chan *ch = rc_inventory_chan(&inv, &c, "kilauea");
+    cr_assert(ch);
+    ch->selected = 1;
+    int64_t day;
+    cr_assert_eq(rc_time_make(2025, 11, 3, 0, 0, 0, &day, &e), RC_OK);
+    rc_inv_day *d = rc_inventory_day(ch, day);
+    cr_assert(d);
+    d->chunks[RC_SPAN_10M] = 36; /* no bitmap */
+    d = rc_inventory_day(ch, day + 86400);
+    cr_assert(d);
+    for (int k = 0; k < 6; k++) /* 00:00 to 01:00 */
+        d->present10[k >> 3] |= (uint8_t)(1u << (k & 7));
+    d->chunks[RC_SPAN_10M] = 6;
+    rc_buf page = RC_BUF_INIT;
+    cr_assert_eq(rc_report_html(&inv, INT64_MIN, INT64_MAX, RC_SPAN_10M, "t",
+                                "s3://AKIDEXAMPLE:s3cr3t@rgw.example/bucket/r2?X-Amz-Token=t0k",
+                                day + 2 * 86400 + 5400, &page, &e),
+                 RC_OK);
+    cr_assert_null(strstr(page.data, "s3cr3t"));
+    cr_assert_null(strstr(page.data, "AKIDEXAMPLE"));
+    cr_assert_null(strstr(page.data, "t0k"));
+    cr_assert_not_null(strstr(page.data, "Generated 2025-11-05T01:30:00Z from "
+                                         "s3://rgw.example/bucket/r2</p>"));
+    /* 36 + 6 of 288 windows */
+    cr_assert_not_null(strstr(page.data, ">14.6 %</text>"), "%s", page.data);
+    cr_assert_not_null(strstr(page.data, "data-date=\"2025-11-03\" data-chunks=\"36\""));
+    const char *unk = strstr(page.data, "data-windows-unknown=\"1\"");
+    cr_assert_not_null(unk);
+    cr_assert_eq(strstr(unk + 1, "data-windows-unknown"),
+                 strstr(page.data, "'data-windows-unknown'") + 1,
+                 "only 2025-11-03 lacks its bitmap (the other mention is the script's)");
+    cr_assert_lt(unk - page.data, strstr(page.data, "data-date=\"2025-11-04\"") - page.data);
+    /* newest window 2025-11-04T00:50-01:00, generated 24.5 h later */
+    cr_assert_not_null(strstr(page.data, ">2025-11-04T01:00:00Z (24.5 h old)</text>"));
+    rc_buf_free(&page);
+    rc_inventory_free(&inv);
 }
