@@ -369,7 +369,7 @@ Test(inventory, html_grid_renders_in_headless_chromium)
              "--group-pct 'alaska / spurr|33.3 %% (66.7 %% of what the source has)' "
              "--fresh 'XX.AAA..HHZ|2025-11-05T12:00:00Z' "
              "--fresh 'YY.CCC..HHZ|2025-11-05T00:00:00Z' "
-             "--store '%s' --artefacts '%s'",
+             "--store '%s' --generated-now --artefacts '%s'",
              RC_SOURCE_DIR, chrome, html, g_dir, g_store_url, art);
     rc_buf_reset(&out);
     rc_buf_reset(&err);
@@ -470,4 +470,59 @@ Test(inventory, html_page_redacts_store_and_counts_windows)
     cr_assert_not_null(strstr(page.data, ">2025-11-04T01:00:00Z (24.5 h old)</text>"));
     rc_buf_free(&page);
     rc_inventory_free(&inv);
+}
+
+/* Over months (75 days from 2025-10-20, across a year's end) the date ticks
+ * Chromium lays out do not overlap, and every month start is labelled. */
+Test(inventory, html_date_ticks_do_not_overlap_over_months)
+{
+    rc_inventory inv;
+    rc_inventory_init(&inv, RC_LAYOUT_SEED);
+    rc_chan c;
+    rc_err e;
+    cr_assert_eq(rc_chan_parse("XX.AAA..HHZ", &c, &e), RC_OK);
+    rc_inv_chan *ch = rc_inventory_chan(&inv, &c, "kilauea");
+    cr_assert(ch);
+    ch->selected = 1;
+    int64_t t0;
+    cr_assert_eq(rc_time_make(2025, 10, 20, 0, 0, 0, &t0, &e), RC_OK);
+    for (int i = 0; i < 75; i++) {
+        rc_inv_day *d = rc_inventory_day(ch, t0 + i * 86400LL);
+        cr_assert(d);
+        d->chunks[RC_SPAN_10M] = 144;
+        memset(d->present10, 0xff, sizeof d->present10);
+    }
+    rc_buf page = RC_BUF_INIT;
+    cr_assert_eq(rc_report_html(&inv, t0, t0 + 75 * 86400LL, RC_SPAN_10M, "t", "/srv/store",
+                                t0 + 75 * 86400LL, &page, &e),
+                 RC_OK);
+    static const char *const months[] = {">2025-10</text>", ">2025-11</text>", ">2025-12</text>",
+                                         ">2026-01</text>"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_not_null(strstr(page.data, months[i]), "%s not labelled", months[i]);
+    char html[4400];
+    snprintf(html, sizeof html, "%s/months.html", g_dir);
+    FILE *f = fopen(html, "w");
+    cr_assert(f);
+    cr_assert_eq(fwrite(page.data, 1, page.len, f), page.len);
+    cr_assert_eq(fclose(f), 0);
+    rc_buf_free(&page);
+    rc_inventory_free(&inv);
+    const char *chrome = chromium();
+    if (!chrome) cr_skip_test("SKIPPED: chromium is not installed; the ticks were not laid out");
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd,
+             "python3 '%s/tests/html_check.py' --chromium '%s' --html '%s' --workdir '%s' "
+             "--expect-rows 1 --expect-days 75 --store /srv/store "
+             "--fresh 'XX.AAA..HHZ|2026-01-03T00:00:00Z' "
+             "--row-pct 'XX.AAA..HHZ|100.0 %%' "
+             "--artefacts '%s/test-artifacts/inventory-html-months'",
+             RC_SOURCE_DIR, chrome, html, g_dir, RC_BINARY_DIR);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = rc_test_sh(cmd, &out, &err);
+    fprintf(stderr, "html_check:\n%s", out.data ? out.data : "");
+    cr_assert_eq(rc, 0, "HTML check failed:\n%s\n%s", out.data ? out.data : "",
+                 err.data ? err.data : "");
+    rc_buf_free(&out);
+    rc_buf_free(&err);
 }
