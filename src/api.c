@@ -444,7 +444,7 @@ static int h_page(void *ud, rc_server_req *req, rc_server_reply *out)
         rc_err e;
         rc_err_clear(&e);
         rc_buf_reset(&out->body);
-        if (rc_report_page(&r, &out->body, &e) != RC_OK) {
+        if (rc_report_page(&r, a->store_url, (int64_t)time(NULL), &out->body, &e) != RC_OK) {
             rc_server_reply_error(out, 500, "%s", e.msg);
         } else {
             out->status = 200;

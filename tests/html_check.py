@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """html_check.py: render r2cache's inventory HTML in headless Chromium and
 check it: the DOM Chromium built (rows, cells with their status class, chunk
-count, provisional outline, gap dots, tooltips, group headings) and a
-screenshot that is not blank (the grid's colours are really painted).
+count, provisional outline, gap dots, tooltips, group headings, row and group
+percentages, freshness, the generated-at/store line, date ticks that do not
+overlap), a day's 144-window detail strip as the page's script draws it (the
+page opened at #day=CHAN@DATE), and screenshots that are not blank (the grid's
+and the strip's colours are really painted), kept in --artefacts.
 
 Exit 0 when every check passes; otherwise print what failed and exit 1.
 Python stdlib only (PNG decoded with zlib).
 """
 import argparse
+import calendar
 import html.parser
 import os
 import shutil
@@ -15,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -44,9 +49,35 @@ class Grid(html.parser.HTMLParser):
         self.in_title = None
         self.in_group = False
         self.text = ""
+        self.pct = {}           # chan -> text
+        self.grp_pct = {}       # group -> text
+        self.fresh = {}         # chan -> (text, data-newest)
+        self.generated = None   # (text, data-generated)
+        self.detail = None      # attrs of #detail
+        self.windows = []       # classes of the strip's windows, in order
+        self.grid_attrs = {}
+        self.cap = None         # (dict, key, attr) collecting text
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
+        cls = a.get("class", "").split()
+        if tag == "svg" and a.get("id") == "grid":
+            self.grid_attrs = a
+        elif tag == "p" and a.get("id") == "generated":
+            self.cap = ["gen", a.get("data-generated"), ""]
+        elif tag == "div" and a.get("id") == "detail":
+            self.detail = a
+        elif tag == "div" and a.get("id") == "detail-title":
+            self.cap = ["dtitle", None, ""]
+        elif tag == "span" and "w" in cls:
+            self.windows.append([c for c in cls if c != "w"][0])
+        elif tag == "text" and "pct" in cls:
+            self.cap = ["pct", self.chan, ""]
+        elif tag == "text" and "grp-pct" in cls:
+            self.cap = ["grp-pct", a.get("data-group"), ""]
+            return
+        elif tag == "text" and "fresh" in cls:
+            self.cap = ["fresh", (self.chan, a.get("data-newest")), ""]
         if tag == "g" and "row" in a.get("class", "").split():
             self.chan = a.get("data-chan")
             self.rows.append(self.chan)
@@ -63,6 +94,20 @@ class Grid(html.parser.HTMLParser):
             self.text = ""
 
     def handle_endtag(self, tag):
+        if self.cap and tag in ("p", "div", "text"):
+            kind, key, text = self.cap
+            self.cap = None
+            if kind == "gen":
+                self.generated = (text, key)
+            elif kind == "dtitle":
+                self.detail_title = text
+            elif kind == "pct":
+                self.pct[key] = text
+            elif kind == "grp-pct":
+                self.grp_pct[key] = text
+            elif kind == "fresh":
+                self.fresh[key[0]] = (text, key[1])
+            return
         if tag == "title":
             self.in_title = None
         elif tag == "g":
@@ -72,6 +117,8 @@ class Grid(html.parser.HTMLParser):
             self.in_group = False
 
     def handle_data(self, data):
+        if self.cap:
+            self.cap[2] += data
         if self.in_title is not None:
             self.in_title["title"] += data
         if self.in_group:
@@ -123,6 +170,31 @@ def png_pixels(path):
     return w, h, bpp, rows
 
 
+def age_text(age):
+    """The page's age wording (report_html.c age_text)."""
+    if age < 0:
+        return "in the future"
+    if age < 3600:
+        return "%d min" % (age // 60)
+    if age < 2 * 86400:
+        return "%.1f h" % (age / 3600.0)
+    return "%.1f d" % (age / 86400.0)
+
+
+def colour_count(path, ref):
+    w, h, bpp, rows = png_pixels(path)
+    colours, hit = {}, 0
+    for y in range(0, h, 2):
+        line = rows[y]
+        for x in range(0, w, 2):
+            px = tuple(line[x * bpp:x * bpp + 3])
+            colours[px] = colours.get(px, 0) + 1
+    for c, n in colours.items():
+        if all(abs(c[i] - ref[i]) <= 6 for i in range(3)):
+            hit += n
+    return w, h, len(colours), hit
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chromium", required=True)
@@ -135,6 +207,15 @@ def main():
     ap.add_argument("--gap", action="append", default=[], help="CHAN|DATE")
     ap.add_argument("--tooltip", action="append", default=[], help="CHAN|DATE|TEXT")
     ap.add_argument("--group", action="append", default=[])
+    ap.add_argument("--row-pct", action="append", default=[], help="CHAN|TEXT (exact)")
+    ap.add_argument("--group-pct", action="append", default=[], help="GROUP|TEXT (exact)")
+    ap.add_argument("--fresh", action="append", default=[], help="CHAN|NEWEST-ISO")
+    ap.add_argument("--store", help="text the generated-at line must name")
+    ap.add_argument("--detail", action="append", default=[],
+                    help="CHAN|DATE|PRESENT|MISSING|SOURCE_EMPTY")
+    ap.add_argument("--artefacts", help="directory for the screenshots")
+    ap.add_argument("--generated-now", action="store_true",
+                    help="the page must have been generated within the last 10 minutes")
     a = ap.parse_args()
     url = "file://" + os.path.abspath(a.html)
     fails = []
@@ -185,11 +266,86 @@ def main():
         if grp not in g.groups:
             fails.append("group heading %r missing (have %s)" % (grp, g.groups))
 
-    shot = os.path.join(a.workdir, "inventory.png")
+    for spec in a.row_pct:
+        ch, text = spec.split("|", 1)
+        if g.pct.get(ch) != text:
+            fails.append("row %s availability %r, expected %r" % (ch, g.pct.get(ch), text))
+    for spec in a.group_pct:
+        grp, text = spec.split("|", 1)
+        if g.grp_pct.get(grp) != text:
+            fails.append("group %s availability %r, expected %r" % (grp, g.grp_pct.get(grp), text))
+    gen_t = None
+    if not g.generated or not g.generated[1]:
+        fails.append("no generated-at line (p#generated with data-generated)")
+    else:
+        gen_t = int(g.generated[1])
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(gen_t))
+        want = "Generated %s from %s" % (iso, a.store) if a.store else None
+        if want and g.generated[0] != want:
+            fails.append("generated line %r, expected %r" % (g.generated[0], want))
+        if a.generated_now and abs(time.time() - gen_t) > 600:
+            fails.append("generated at %s, not now" % iso)
+    for spec in a.fresh:
+        ch, newest = spec.split("|", 1)
+        text, attr = g.fresh.get(ch, ("", None))
+        nt = calendar.timegm(time.strptime(newest, "%Y-%m-%dT%H:%M:%SZ"))
+        if attr != str(nt):
+            fails.append("row %s newest %r, expected %d (%s)" % (ch, attr, nt, newest))
+        elif gen_t is not None:
+            want = "%s (%s old)" % (newest, age_text(gen_t - nt))
+            if text != want:
+                fails.append("row %s freshness %r, expected %r" % (ch, text, want))
+    if g.grid_attrs.get("data-tick-overlaps") != "0":
+        fails.append("date ticks overlap (or were not measured): %r"
+                     % g.grid_attrs.get("data-tick-overlaps"))
+
+    art = a.artefacts or a.workdir
+    os.makedirs(art, exist_ok=True)
+    try:
+        gw = int(g.grid_attrs.get("width", "1200"))
+    except ValueError:
+        gw = 1200
+    win = "--window-size=%d,700" % max(1200, min(gw + 60, 4000))
+    for spec in a.detail:
+        ch, d, npres, nmiss, nse = spec.split("|")
+        durl = url + "#day=" + ch + "@" + d
+        rc, dom2, err = run_chromium(a.chromium, ["--dump-dom"], durl, a.workdir)
+        dg = Grid()
+        dg.feed(dom2)
+        det = dg.detail or {}
+        if det.get("data-chan") != ch or det.get("data-date") != d:
+            fails.append("detail of %s %s not shown (detail %r, exit %d %s)"
+                         % (ch, d, det, rc, err[-500:]))
+            continue
+        got = (dg.windows.count("present"), dg.windows.count("missing"),
+               dg.windows.count("source-empty"))
+        want = (int(npres), int(nmiss), int(nse))
+        if len(dg.windows) != 144 or got != want:
+            fails.append("detail %s %s: %d windows, present/missing/source-empty %s, expected %s"
+                         % (ch, d, len(dg.windows), got, want))
+        wt = ("%s %s: %d of 144 ten-minute windows cached, %d not cached, %d never recorded "
+              "at the source" % ((ch, d) + want))
+        if getattr(dg, "detail_title", None) != wt:
+            fails.append("detail title %r, expected %r" % (getattr(dg, "detail_title", None), wt))
+        shot = os.path.join(art, "detail-%s-%s.png" % (ch.replace(".", "_"), d))
+        if os.path.exists(shot):
+            os.unlink(shot)
+        rc, _o, err = run_chromium(a.chromium, ["--screenshot=" + shot, win], durl, a.workdir)
+        if rc != 0 or not os.path.exists(shot):
+            fails.append("chromium --screenshot of the detail failed (exit %d): %s" % (rc, err[-500:]))
+            continue
+        refs = {"present": (0x2e, 0x7d, 0x32), "missing": (0xe5, 0x39, 0x35),
+                "source-empty": (0x90, 0xa4, 0xae)}
+        for kind, n in zip(("present", "missing", "source-empty"), want):
+            _w, _h, _n, px = colour_count(shot, refs[kind])
+            if n and px < 4:
+                fails.append("detail screenshot %s shows no %s colour" % (shot, kind))
+        print("screenshot (detail %s %s): %s" % (ch, d, shot))
+
+    shot = os.path.join(art, "inventory.png")
     if os.path.exists(shot):
         os.unlink(shot)
-    rc, _out, err = run_chromium(a.chromium, ["--screenshot=" + shot, "--window-size=1200,600"],
-                                 url, a.workdir)
+    rc, _out, err = run_chromium(a.chromium, ["--screenshot=" + shot, win], url, a.workdir)
     if rc != 0 or not os.path.exists(shot):
         fails.append("chromium --screenshot failed (exit %d): %s" % (rc, err[-1000:]))
     else:
@@ -208,7 +364,8 @@ def main():
             fails.append("screenshot looks blank: %d colours" % len(colours))
         if green < 20:
             fails.append("screenshot shows no complete-day green cells (%d px)" % green)
-        print("screenshot %dx%d: %d colours, %d complete-green samples" % (w, h, len(colours), green))
+        print("screenshot %dx%d: %d colours, %d complete-green samples: %s"
+              % (w, h, len(colours), green, shot))
     for f in fails:
         print("FAIL:", f)
     print("cells: %d, rows: %s" % (len(g.cells), g.rows))

@@ -9,6 +9,7 @@
 
 #include "r2cache/inventory.h"
 #include "r2cache/summary.h"
+#include "r2cache/timewin.h"
 
 #include <math.h>
 #include <sys/wait.h>
@@ -326,8 +327,14 @@ Test(inventory, html_grid_renders_in_headless_chromium)
     cr_assert_eq(fx_r2(args, &out, &err), 0, "%s", err.data ? err.data : "");
     rc_buf page = RC_BUF_INIT;
     cr_assert_eq(rc_test_read_file(html, &page), 0);
-    cr_assert_null(strstr(page.data, "http://"), "page must make no external request");
-    cr_assert_null(strstr(page.data, "https://"), "page must make no external request");
+    /* one self-contained file: nothing fetched from anywhere */
+    static const char *const ext[] = {"src=\"http", "href=\"http", "src='http",
+                                      "href='http", "url(http",    "@import",
+                                      "<link",      "<iframe",     NULL};
+    for (int i = 0; ext[i]; i++)
+        cr_assert_null(strstr(page.data, ext[i]), "page must make no external request (%s)",
+                       ext[i]);
+    cr_assert_null(strstr(page.data, "<script src"), "page must carry its script inline");
     rc_buf_free(&page);
     const char *chrome = chromium();
     if (!chrome) {
@@ -337,6 +344,8 @@ Test(inventory, html_grid_renders_in_headless_chromium)
     if (!chrome)
         cr_skip_test("SKIPPED: chromium is not installed and apt-get install chromium failed; "
                      "the HTML report was written but not rendered");
+    char art[4400];
+    snprintf(art, sizeof art, "%s/test-artifacts/inventory-html", RC_BINARY_DIR);
     char cmd[20000];
     snprintf(cmd, sizeof cmd,
              "python3 '%s/tests/html_check.py' --chromium '%s' --html '%s' --workdir '%s' "
@@ -347,14 +356,30 @@ Test(inventory, html_grid_renders_in_headless_chromium)
              "--cell 'XX.BBB.00.BHZ|2025-11-04|empty|0' "
              "--cell 'YY.CCC..HHZ|2025-11-03|source-empty|0' "
              "--cell 'YY.CCC..HHZ|2025-11-04|complete|144' "
+             /* asked for its first half only: not "never recorded" as a whole */
+             "--cell 'YY.CCC..HHZ|2025-11-05|empty|0' "
              "--provisional 'XX.AAA..HHZ|2025-11-04' --gap 'XX.AAA..HHZ|2025-11-04' "
              "--tooltip 'XX.AAA..HHZ|2025-11-03|143/144 10m chunks' "
              "--tooltip 'YY.CCC..HHZ|2025-11-03|144 windows never recorded at the source' "
-             "--group 'hawaii / kilauea' --group 'alaska / spurr'",
-             RC_SOURCE_DIR, chrome, html, g_dir);
+             "--group 'hawaii / kilauea' --group 'alaska / spurr' "
+             "--detail 'XX.AAA..HHZ|2025-11-03|143|1|0' "
+             "--detail 'XX.AAA..HHZ|2025-11-04|144|0|0' "
+             "--detail 'YY.CCC..HHZ|2025-11-03|0|0|144' "
+             "--detail 'YY.CCC..HHZ|2025-11-05|0|72|72' "
+             /* 359, 216, 144 of 432 windows; CCC's source lacks 144 + 72 */
+             "--row-pct 'XX.AAA..HHZ|83.1 %%' --row-pct 'XX.BBB.00.BHZ|50.0 %%' "
+             "--row-pct 'YY.CCC..HHZ|33.3 %% (66.7 %% of what the source has)' "
+             "--group-pct 'hawaii / kilauea|66.6 %%' "
+             "--group-pct 'alaska / spurr|33.3 %% (66.7 %% of what the source has)' "
+             "--fresh 'XX.AAA..HHZ|2025-11-05T12:00:00Z' "
+             "--fresh 'YY.CCC..HHZ|2025-11-05T00:00:00Z' "
+             "--store '%s' --generated-now --artefacts '%s'",
+             RC_SOURCE_DIR, chrome, html, g_dir, g_store_url, art);
     rc_buf_reset(&out);
     rc_buf_reset(&err);
     int rc = rc_test_sh(cmd, &out, &err);
+    /* the screenshots' paths, for whoever reads the test log */
+    fprintf(stderr, "html_check (artefacts in %s):\n%s", art, out.data ? out.data : "");
     cr_assert_eq(rc, 0, "HTML check failed:\n%s\n%s", out.data ? out.data : "",
                  err.data ? err.data : "");
     rc_buf_free(&out);
@@ -400,4 +425,108 @@ Test(inventory, json_of_every_scope_matches_its_schema)
         cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "summary: %s", err.data ? err.data : "");
         rc_buf_free(&err);
     }
+}
+
+/* The page built in memory: the store line keeps no credential, a day known
+ * only by its chunk count (a summary older than the window bitmaps) counts
+ * those chunks and says its windows are not known, and the freshness age is
+ * taken from the generation time given. */
+Test(inventory, html_page_redacts_store_and_counts_windows)
+{
+    rc_inventory inv;
+    rc_inventory_init(&inv, RC_LAYOUT_SEED);
+    rc_chan c;
+    rc_err e;
+    cr_assert_eq(rc_chan_parse("XX.AAA..HHZ", &c, &e), RC_OK);
+    rc_inv_chan *ch = rc_inventory_chan(&inv, &c, "kilauea");
+    cr_assert(ch);
+    ch->selected = 1;
+    int64_t day;
+    cr_assert_eq(rc_time_make(2025, 11, 3, 0, 0, 0, &day, &e), RC_OK);
+    rc_inv_day *d = rc_inventory_day(ch, day);
+    cr_assert(d);
+    d->chunks[RC_SPAN_10M] = 36; /* no bitmap */
+    d = rc_inventory_day(ch, day + 86400);
+    cr_assert(d);
+    for (int k = 0; k < 6; k++) /* 00:00 to 01:00 */
+        d->present10[k >> 3] |= (uint8_t)(1u << (k & 7));
+    d->chunks[RC_SPAN_10M] = 6;
+    rc_buf page = RC_BUF_INIT;
+    cr_assert_eq(rc_report_html(&inv, INT64_MIN, INT64_MAX, RC_SPAN_10M, "t",
+                                "s3://AKIDEXAMPLE:s3cr3t@rgw.example/bucket/r2?X-Amz-Token=t0k",
+                                day + 2 * 86400 + 5400, &page, &e),
+                 RC_OK);
+    cr_assert_null(strstr(page.data, "s3cr3t"));
+    cr_assert_null(strstr(page.data, "AKIDEXAMPLE"));
+    cr_assert_null(strstr(page.data, "t0k"));
+    cr_assert_not_null(strstr(page.data, "Generated 2025-11-05T01:30:00Z from "
+                                         "s3://rgw.example/bucket/r2</p>"));
+    /* 36 + 6 of 288 windows */
+    cr_assert_not_null(strstr(page.data, ">14.6 %</text>"), "%s", page.data);
+    cr_assert_not_null(strstr(page.data, "data-date=\"2025-11-03\" data-chunks=\"36\""));
+    const char *unk = strstr(page.data, "data-windows-unknown=\"1\"");
+    cr_assert_not_null(unk);
+    cr_assert_eq(strstr(unk + 1, "data-windows-unknown"),
+                 strstr(page.data, "'data-windows-unknown'") + 1,
+                 "only 2025-11-03 lacks its bitmap (the other mention is the script's)");
+    cr_assert_lt(unk - page.data, strstr(page.data, "data-date=\"2025-11-04\"") - page.data);
+    /* newest window 2025-11-04T00:50-01:00, generated 24.5 h later */
+    cr_assert_not_null(strstr(page.data, ">2025-11-04T01:00:00Z (24.5 h old)</text>"));
+    rc_buf_free(&page);
+    rc_inventory_free(&inv);
+}
+
+/* Over months (75 days from 2025-10-20, across a year's end) the date ticks
+ * Chromium lays out do not overlap, and every month start is labelled. */
+Test(inventory, html_date_ticks_do_not_overlap_over_months)
+{
+    rc_inventory inv;
+    rc_inventory_init(&inv, RC_LAYOUT_SEED);
+    rc_chan c;
+    rc_err e;
+    cr_assert_eq(rc_chan_parse("XX.AAA..HHZ", &c, &e), RC_OK);
+    rc_inv_chan *ch = rc_inventory_chan(&inv, &c, "kilauea");
+    cr_assert(ch);
+    ch->selected = 1;
+    int64_t t0;
+    cr_assert_eq(rc_time_make(2025, 10, 20, 0, 0, 0, &t0, &e), RC_OK);
+    for (int i = 0; i < 75; i++) {
+        rc_inv_day *d = rc_inventory_day(ch, t0 + i * 86400LL);
+        cr_assert(d);
+        d->chunks[RC_SPAN_10M] = 144;
+        memset(d->present10, 0xff, sizeof d->present10);
+    }
+    rc_buf page = RC_BUF_INIT;
+    cr_assert_eq(rc_report_html(&inv, t0, t0 + 75 * 86400LL, RC_SPAN_10M, "t", "/srv/store",
+                                t0 + 75 * 86400LL, &page, &e),
+                 RC_OK);
+    static const char *const months[] = {">2025-10</text>", ">2025-11</text>", ">2025-12</text>",
+                                         ">2026-01</text>"};
+    for (int i = 0; i < 4; i++)
+        cr_assert_not_null(strstr(page.data, months[i]), "%s not labelled", months[i]);
+    char html[4400];
+    snprintf(html, sizeof html, "%s/months.html", g_dir);
+    FILE *f = fopen(html, "w");
+    cr_assert(f);
+    cr_assert_eq(fwrite(page.data, 1, page.len, f), page.len);
+    cr_assert_eq(fclose(f), 0);
+    rc_buf_free(&page);
+    rc_inventory_free(&inv);
+    const char *chrome = chromium();
+    if (!chrome) cr_skip_test("SKIPPED: chromium is not installed; the ticks were not laid out");
+    char cmd[20000];
+    snprintf(cmd, sizeof cmd,
+             "python3 '%s/tests/html_check.py' --chromium '%s' --html '%s' --workdir '%s' "
+             "--expect-rows 1 --expect-days 75 --store /srv/store "
+             "--fresh 'XX.AAA..HHZ|2026-01-03T00:00:00Z' "
+             "--row-pct 'XX.AAA..HHZ|100.0 %%' "
+             "--artefacts '%s/test-artifacts/inventory-html-months'",
+             RC_SOURCE_DIR, chrome, html, g_dir, RC_BINARY_DIR);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = rc_test_sh(cmd, &out, &err);
+    fprintf(stderr, "html_check:\n%s", out.data ? out.data : "");
+    cr_assert_eq(rc, 0, "HTML check failed:\n%s\n%s", out.data ? out.data : "",
+                 err.data ? err.data : "");
+    rc_buf_free(&out);
+    rc_buf_free(&err);
 }

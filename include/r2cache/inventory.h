@@ -114,8 +114,11 @@ int rc_inventory_scan(rc_store *st, rc_inventory *inv, const char *prefix, rc_er
 int rc_inventory_read_manifests(rc_store *st, rc_inventory *inv, int only_selected, rc_err *e);
 
 /* Self-contained HTML availability report of the selected channels
- * (report_html.c): one row per channel, one cell per day in [from, to). */
+ * (report_html.c): one row per channel, one cell per day in [from, to), each
+ * day's 144 ten-minute windows on hover. store (rc_store_describe; any
+ * user:password@ or ?query is left out) and generated (Unix seconds, also the
+ * reference of the freshness ages) are printed on the page. */
 int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span base,
-                   const char *title, rc_buf *out, rc_err *e);
+                   const char *title, const char *store, int64_t generated, rc_buf *out, rc_err *e);
 
 #endif

@@ -100,6 +100,7 @@ rc_status rc_report_table(const rc_report *r, rc_buf *out);
 
 /* The HTML availability page of `inventory --html` and the server's "/"
  * (report_html.c). */
-rc_status rc_report_page(const rc_report *r, rc_buf *out, rc_err *e);
+rc_status rc_report_page(const rc_report *r, const char *store, int64_t generated, rc_buf *out,
+                         rc_err *e);
 
 #endif
