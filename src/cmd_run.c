@@ -13,6 +13,7 @@
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
 #include "r2cache/retry.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -259,8 +260,14 @@ rc_exit rc_cmd_run(rc_cli *cli)
                 ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
                 (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
                 (long long)s->bytes_written, (long long)s->requests, s->seconds);
+    rc_sources_log_summary(cli->source, &cli->log); /* per source, when "sources" */
     if (cli->json) {
         cJSON *o = summary_json(cli, en, status, ok, nodata, failed);
+        cJSON *so = rc_sources_json(cli->source);
+        if (o && so)
+            cJSON_AddItemToObject(o, "sources", so);
+        else
+            cJSON_Delete(so);
         char *txt = cJSON_Print(o);
         printf("%s\n", txt);
         free(txt);

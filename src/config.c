@@ -8,6 +8,7 @@
  * misspelt "max_distance_km" silently ignored would cache the wrong stations.
  */
 #include "r2cache/config.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -58,6 +59,8 @@ void rc_config_free(rc_config *c)
     if (!c) return;
     free(c->path);
     free(c->source_url);
+    rc_sources_cfg_free(c->sources);
+    free(c->sources);
     free(c->store_url);
     free(c->s3_endpoint);
     free(c->s3_region);
@@ -446,6 +449,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {"$schema",
                                        "source",
+                                       "sources",
                                        "store",
                                        "layout",
                                        "spans",
@@ -465,6 +469,15 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source")) &&
         get_string(p, o, "source", &c->source_url))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "sources"))) { /* sources.c */
+        if (c->source_url)
+            return bad(p, "sources",
+                       "\"source\" and \"sources\" are both given: keep one (\"source\": URL "
+                       "is \"sources\": [{\"url\": URL}])");
+        if (!(c->sources = calloc(1, sizeof *c->sources)))
+            return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+        if (rc_sources_parse(o, p->file, c->sources, p->e)) return p->e->code;
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))
         return p->e->code;

@@ -106,6 +106,9 @@ static void compose_one(rc_engine *en, wtask *t)
      * stored chunk records how many filled slots it starts and ends with. */
     int prev_tail_gap = 0, head_open = 1;
     int64_t head = 0, tail = 0;
+    /* the parts' source: theirs when they all agree, "mixed" otherwise */
+    char src[RC_SOURCE_NAME_MAX] = "";
+    int src_seen = 0;
     for (size_t k = 0; k < nparts; k++) {
         wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
         const rc_mentry *me = b ? base_entry(b) : NULL;
@@ -132,6 +135,10 @@ static void compose_one(rc_engine *en, wtask *t)
                 parts[k] = s;
                 offs[k] = me->offset_s;
                 any = 1;
+                if (!src_seen++)
+                    snprintf(src, sizeof src, "%s", me->source);
+                else if (strcmp(src, me->source) != 0)
+                    snprintf(src, sizeof src, "mixed");
                 stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
                 prov |= me->provisional;
@@ -193,8 +200,11 @@ static void compose_one(rc_engine *en, wtask *t)
                 t->state = W_FAILED;
                 eng_target_error(en, t->ti, "out of memory describing a chunk's clock phase");
             } else {
+                en->emit_source = src[0] ? src : NULL;
+                en->emit_source_index = -1;
                 eng_emit(en, t, win.samples, (size_t)win.nslots, &stv, off, steps, nsteps, prov,
                          head, tail);
+                en->emit_source = NULL;
                 free(steps);
             }
             rc_window_free(&win);
