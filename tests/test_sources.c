@@ -464,7 +464,7 @@ Test(sources, no_data_at_the_first_source_falls_through_to_the_second)
     cr_assert_eq(num(sum, "chunks_added"), 37);
     const cJSON *f = src_stat(sum, 0, "first"), *s = src_stat(sum, 1, "second");
     cr_assert_eq(num(f, "requests"), 1);
-    cr_assert_eq(num(f, "lines_no_data"), 1);
+    cr_assert_eq(num(f, "lines_no_data"), 1, "%s", cJSON_PrintUnformatted(f));
     cr_assert_eq(num(f, "fell_through"), 1);
     cr_assert_eq(num(f, "windows"), 0);
     cr_assert_eq(num(s, "lines_data"), 1);
@@ -574,5 +574,72 @@ Test(sources, a_single_source_is_a_one_element_list_named_by_its_host)
     cr_assert_eq(assert_sources(m, "6h", "00:00:00", "06:00:00", "127.0.0.1"), 1);
     cJSON_Delete(m);
     cJSON_Delete(sum);
+    rc_buf_free(&err);
+}
+
+Test(sources, source_on_the_command_line_replaces_the_list)
+{
+    char top[512], more[512];
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"first\", \"url\": \"http://127.0.0.1:%d\"}]", g_port_a);
+    write_config(top);
+    snprintf(more, sizeof more,
+             "--source http://127.0.0.1:%d --station XX.FAL..BHZ --from 2025-11-04 "
+             "--to 2025-11-04T01:00:00Z",
+             g_port_b);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill(more, &sum, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(sum, "sources"));
+    cr_assert_eq(num(sum, "chunks_added"), 6);
+    int ra;
+    rc_buf ba = RC_BUF_INIT;
+    server_bodies(g_port_a, &ba, &ra);
+    cr_assert_eq(ra, 0, "the configured list was not asked");
+    cJSON *m = manifest(DIR_OF("FAL") "XX_FAL__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "01:00:00", "127.0.0.1"), 6);
+    cJSON_Delete(m);
+    rc_buf_free(&ba);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+}
+
+/* run: the same list, and its summary says per source what happened. */
+Test(sources, run_reports_per_source)
+{
+    char top[1024];
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"first\", \"url\": \"http://127.0.0.1:%d\"}, "
+             "{\"name\": \"second\", \"url\": \"http://127.0.0.1:%d\"}]",
+             g_port_a, g_port_b);
+    write_config(top);
+    char args[8192];
+    snprintf(args, sizeof args,
+             "run --config '%s' --station XX.FAL..BHZ --now 2025-11-04T01:00:00Z --json "
+             "--log-format text",
+             g_config);
+    rc_buf out = RC_BUF_INIT, err = RC_BUF_INIT;
+    int rc = rc_test_r2cache(args, &out, &err);
+    rc_buf_append(&err, "", 1);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cJSON *sum = cJSON_Parse(out.data);
+    cr_assert(sum, "no summary: %s", err.data);
+    cr_assert_eq(num(sum, "chunks_written"), 5);
+    const cJSON *f = src_stat(sum, 0, "first"), *s = src_stat(sum, 1, "second");
+    /* one request; every line of it (run asks for its whole lookback) came
+     * back empty and went on to the second */
+    cr_assert_eq(num(f, "requests"), 1);
+    cr_assert_gt(num(f, "lines"), 0);
+    cr_assert_eq(num(f, "lines_no_data"), num(f, "lines"));
+    cr_assert_eq(num(f, "fell_through"), num(f, "lines"));
+    cr_assert_eq(num(s, "lines"), num(f, "lines"));
+    cr_assert_eq(num(s, "windows"), 5);
+    cr_assert(strstr(err.data, "second (http://127.0.0.1:"), "%s", err.data);
+    cJSON *m = manifest(DIR_OF("FAL") "XX_FAL__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "00:50:00", "second"), 5);
+    cJSON_Delete(m);
+    cJSON_Delete(sum);
+    rc_buf_free(&out);
     rc_buf_free(&err);
 }
