@@ -62,7 +62,8 @@ static const rc_cli_opt g_config[] = {
     RC_OPT_STRING("config", "FILE", rc_cli, config_path,
                   "configuration file (JSON, see schemas/config.schema.json)"),
     RC_OPT_STRING("source", "URL", rc_cli, source_url,
-                  "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the file"),
+                  "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the "
+                  "file's source or sources"),
     RC_OPT_STRING("store", "URL", rc_cli, store_url,
                   "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file"),
     RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
