@@ -643,3 +643,22 @@ Test(sources, run_reports_per_source)
     rc_buf_free(&out);
     rc_buf_free(&err);
 }
+
+/* examples/sources.json (docs/configuration.md) loads as documented. */
+Test(sources, the_example_configuration_loads)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/examples/sources.json", RC_SOURCE_DIR);
+    rc_config c;
+    rc_err e;
+    cr_assert_eq(rc_config_load(path, &c, &e), RC_OK, "%s", e.msg);
+    cr_assert(c.sources);
+    cr_assert_eq(c.sources->n, 2);
+    cr_assert_str_eq(c.sources->v[0].name, "recent");
+    cr_assert_eq(c.sources->v[0].max_age_s, 48 * 3600);
+    cr_assert_str_eq(c.sources->v[1].name, "archive");
+    cr_assert_eq(c.sources->v[1].min_age_s, 48 * 3600);
+    cr_assert_str_eq(c.sources->v[1].networks[1], "AV");
+    cr_assert_eq(c.sources->v[1].max_attempts, 8);
+    rc_config_free(&c);
+}
