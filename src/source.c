@@ -170,9 +170,10 @@ void rc_source_default_name(const char *url, char out[RC_SOURCE_NAME_MAX])
     const char *at = memchr(h, '@', (size_t)(end - h));
     if (at) h = at + 1; /* never a user name or password in a name */
     const char *stop = h;
-    if (*stop == '[') { /* [v6]:port */
+    if (*stop == '[') { /* [v6]:port: the address, its colons as '-' */
         const char *rb = memchr(stop, ']', (size_t)(end - stop));
-        stop = rb ? rb + 1 : end;
+        h++;
+        stop = rb ? rb : end;
     } else {
         while (stop < end && *stop != ':')
             stop++;

@@ -662,3 +662,79 @@ Test(sources, the_example_configuration_loads)
     cr_assert_eq(c.sources->v[1].max_attempts, 8);
     rc_config_free(&c);
 }
+
+Test(sources, default_names_come_from_the_host)
+{
+    static const struct {
+        const char *url, *name;
+    } v[] = {
+        {"https://Service.IRIS.edu", "service.iris.edu"},
+        {"http://user:secret@127.0.0.1:8080/x", "127.0.0.1"},
+        {"http://[::1]:8080", "--1"},
+        {"sds:///data/sds", "sds"},
+        {"nothing", "source"},
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        char n[RC_SOURCE_NAME_MAX];
+        rc_source_default_name(v[i].url, n);
+        cr_assert_str_eq(n, v[i].name, "%s", v[i].url);
+    }
+}
+
+/* A failure that is not "down" (HTTP 500 after its retries) falls through
+ * too, and the source is not called down. */
+Test(sources, a_failing_source_falls_through_to_the_next)
+{
+    char top[1024], cmd[512];
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"flaky\", \"url\": \"http://127.0.0.1:%d\", "
+             "\"max_attempts\": 1}, {\"name\": \"second\", \"url\": \"http://127.0.0.1:%d\"}]",
+             g_port_a, g_port_b);
+    write_config(top);
+    snprintf(cmd, sizeof cmd,
+             "curl -s -X POST -d '{\"faults\": [\"500\"]}' http://127.0.0.1:%d/control", g_port_a);
+    cr_assert_eq(rc_test_sh(cmd, NULL, NULL), 0);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill("--station XX.AGE..BHZ --from 2025-11-04 --to 2025-11-04T01:00:00Z", &sum, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cr_assert_eq(num(sum, "chunks_added"), 6);
+    const cJSON *f = src_stat(sum, 0, "flaky"), *s = src_stat(sum, 1, "second");
+    cr_assert_eq(num(f, "requests"), 1);
+    cr_assert_eq(num(f, "lines_failed"), 1);
+    cr_assert_eq(num(f, "fell_through"), 1);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(f, "down")));
+    cr_assert_eq(num(s, "windows"), 6);
+    cJSON *m = manifest(DIR_OF("AGE") "XX_AGE__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "01:00:00", "second"), 6);
+    cJSON_Delete(m);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+}
+
+/* An SDS archive is an entry like any other (default name "sds"). */
+Test(sources, an_sds_archive_in_the_list)
+{
+    char top[8400];
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"first\", \"url\": \"http://127.0.0.1:%d\"}, {\"url\": "
+             "\"sds://%s\"}]",
+             g_port_a, g_sds_b);
+    write_config(top);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill("--station XX.FAL..BHZ --from 2025-11-04 --to 2025-11-04T06:00:00Z", &sum, &err);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    const cJSON *s = src_stat(sum, 1, "sds");
+    cr_assert_eq(num(s, "windows"), 36);
+    cr_assert_eq(num(src_stat(sum, 0, "first"), "fell_through"), 1);
+    cJSON *m = manifest(DIR_OF("FAL") "XX_FAL__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "06:00:00", "sds"), 36);
+    cr_assert_eq(assert_sources(m, "6h", "00:00:00", "06:00:00", "sds"), 1);
+    assert_chunk_samples(DIR_OF("FAL"), "XX.FAL..BHZ",
+                         "XX_FAL__BHZ_10Hz_2025-11-04-05-50-00_to_2025-11-04-06-00-00.bin.zst",
+                         T0 + 5 * 3600 + 50 * 60);
+    cJSON_Delete(m);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+}
