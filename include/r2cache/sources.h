@@ -41,7 +41,10 @@
  * the failure delivered is the first one that still lets the run go on
  * (RC_EIO, RC_EFORMAT, RC_EINVAL), and RC_EAUTH/RC_EUNUSABLE (which stop the
  * run) only when every matching entry failed that way. A piece that no entry
- * matches fails with RC_EINVAL naming the channel and the piece. The
+ * matches fails with RC_EINVAL naming the channel and the piece. An entry
+ * that answered RC_EUNUSABLE or RC_EAUTH is down for the rest of the list's
+ * life (one command): its outstanding requests are abandoned and its pieces
+ * go straight to the next entry with that error. The
  * entries are asked one after the other (entry 1's requests, then entry
  * 2's with what entry 1 did not deliver, ...); within one entry its own
  * max_connections and rate_limit_rps apply, as for a single source.
