@@ -548,9 +548,9 @@ static int sweep_cb(void *ud, size_t si, rc_fetch_result *res)
         }
     }
     int stop = pass_on(w, req, idx, n, res->status, &res->err);
-    if (!stop && le->down && w->k + 1 <= w->L->n) {
-        /* not asked again: the rest of its requests are dropped (and
-         * passed on below) */
+    if (!stop && le->down) {
+        /* not asked again: the rest of its requests are dropped, and
+         * list_fetch_many passes their pieces on (fail_untouched) */
         w->abandon = 1;
         return 1;
     }
