@@ -403,6 +403,7 @@ rc_exit rc_cli_open(rc_cli *cli, int need_source)
         sopts.rate_limit_rps = cli->cfg.fetch_rate_limit_rps;
         sopts.stop = cli->stop;
         sopts.ca_bundle = cli->cfg.ca_bundle;
+        sopts.auth = cli->cfg.source_auth;
         rc = cli->cfg.sources ? rc_sources_open(cli->cfg.sources, &sopts, cli->now,
                                                 rc_span_seconds(rc_config_base_span(&cli->cfg)),
                                                 &cli->source, &e)

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 typedef struct fill_args {
-    int force, upgrade, autofill, dry_run;
+    int force, upgrade, autofill, dry_run, recheck;
     const char *settle, *max_gap, *max_range, *batch;
     rc_fill_opts fo;
 } fill_args;
@@ -39,6 +39,9 @@ static const rc_cli_opt fill_opts[] = {
                 "when the new one is at least as complete"),
     RC_OPT_STRING("settle", "DURATION", fill_args, settle,
                   "with --upgrade: how old a provisional chunk must be (default 3d)"),
+    RC_OPT_FLAG("recheck", fill_args, recheck,
+                "ask the source again for windows it confirmed empty, even when no recheck "
+                "is due (recheck_no_data in the configuration sets when they are due)"),
     RC_OPT_FLAG("auto", fill_args, autofill,
                 "fill only gaps longer than --max-gap-hours (the 2-hourly recovery job)"),
     RC_OPT_STRING("max-gap-hours", "H", fill_args, max_gap,
@@ -70,6 +73,7 @@ static rc_exit check(rc_cli *cli)
     fo->force = a->force;
     fo->upgrade = a->upgrade;
     fo->autofill = a->autofill;
+    fo->recheck = a->recheck;
     fo->dry_run = a->dry_run;
     if (a->settle && rc_duration_parse(a->settle, &fo->settle_s, &e) != RC_OK) {
         fprintf(stderr, "r2cache fill: --settle %s: %s\n", a->settle, e.msg);
@@ -110,7 +114,7 @@ static rc_exit prepare(rc_cli *cli)
 
 const rc_cmd_spec rc_cmd_fill_spec = {
     "r2cache fill --config FILE scope --from TIME --to TIME "
-    "[--force|--upgrade|--auto --max-gap-hours H] [--dry-run] [--json]",
+    "[--force|--upgrade|--auto --max-gap-hours H] [--recheck] [--dry-run] [--json]",
     "Backfill a range: fetch only the windows the store lacks, coalesced into day-long bulk\n"
     "requests. Safe to interrupt and rerun: it resumes where it stopped.",
     fill_opts,

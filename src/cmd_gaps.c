@@ -16,6 +16,7 @@
 
 typedef struct gaps_args {
     const char *minor, *critical;
+    int include_empty;
     rc_gaps_opts go;
 } gaps_args;
 
@@ -24,6 +25,9 @@ static const rc_cli_opt gaps_opts[] = {
     RC_OPT_STRING("critical-hours", "H", gaps_args, critical,
                   "gaps longer than H hours are critical (default 12); between the two they "
                   "are moderate"),
+    RC_OPT_FLAG("include-source-empty", gaps_args, include_empty,
+                "count gaps the source confirmed empty (never recorded there) in the severity "
+                "counts and the exit status too; by default only missing gaps count"),
     RC_OPT_END};
 
 static int parse_hours(const char *opt, const char *val, double *out)
@@ -48,6 +52,7 @@ static rc_exit check(rc_cli *cli)
     }
     rc_gaps_opts *go = &a->go;
     rc_gaps_opts_default(go);
+    go->include_source_empty = a->include_empty;
     if ((a->minor && parse_hours("minor-hours", a->minor, &go->minor_hours)) ||
         (a->critical && parse_hours("critical-hours", a->critical, &go->critical_hours)))
         return RC_EXIT_USAGE;
@@ -77,15 +82,19 @@ static rc_exit prepare(rc_cli *cli)
 
 const rc_cmd_spec rc_cmd_gaps_spec = {
     "r2cache gaps --config FILE scope --from TIME --to TIME "
-    "[--minor-hours H --critical-hours H] [--json]",
+    "[--minor-hours H --critical-hours H] [--include-source-empty] [--json]",
     "Report the holes in the cache: every expected window of every configured span\n"
     "(10-minute, 6-hour ...) that the store lacks, judged on the manifests and the\n"
     "listing, grouped into gaps per channel and span and classified minor (<= 2 h),\n"
     "moderate (<= 12 h) or critical (> 12 h). Also lists provisional chunks (for\n"
     "`r2cache fill --upgrade`) and blobs whose manifest entry is lost (unindexed).\n"
+    "Each gap is `missing` (not cached: never asked, or asked and failed) or\n"
+    "`source-empty` (the data centre was asked and has no data there: when it was\n"
+    "last asked and when it is asked again are shown). Only missing gaps count for\n"
+    "the severity totals and the exit status unless --include-source-empty.\n"
     "Windows ending after --to or after now are not expected yet.\n"
     "Reads only; writes nothing.\n\n"
-    "exit status of gaps: 0 no critical gap, 1 critical gaps exist (or a manifest\n"
+    "exit status of gaps: 0 no critical missing gap, 1 critical gaps exist (or a manifest\n"
     "could not be read), 2 usage or configuration error, 3 store unusable",
     gaps_opts,
     sizeof(gaps_args),

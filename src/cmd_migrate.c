@@ -390,7 +390,8 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
     size_t k = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         for (size_t i = 0; i < conv->chunks[s].n; i++)
-            ops[k++] = (rc_mop){(rc_span)s, &conv->chunks[s].v[i], RC_UPSERT_IF_ABSENT};
+            ops[k++] = (rc_mop){
+                .span = (rc_span)s, .entry = &conv->chunks[s].v[i], .mode = RC_UPSERT_IF_ABSENT};
     if (m->dry_run) {
         /* Would anything be added? Apply to a private copy of the stored one. */
         rc_manifest probe;

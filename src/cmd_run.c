@@ -92,6 +92,7 @@ static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit statu
     cJSON_AddNumberToObject(o, "chunks_reindexed", (double)s->reindexed);
     cJSON_AddNumberToObject(o, "chunks_provisional", (double)s->provisional);
     cJSON_AddNumberToObject(o, "windows_no_data", (double)s->nodata);
+    cJSON_AddNumberToObject(o, "windows_source_empty", (double)s->source_empty);
     cJSON_AddNumberToObject(o, "windows_failed", (double)s->failed + (double)s->held);
     cJSON_AddNumberToObject(o, "samples", (double)s->samples);
     cJSON_AddNumberToObject(o, "gap_samples_filled", (double)s->gap_samples);

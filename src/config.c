@@ -9,6 +9,7 @@
  */
 #include "r2cache/config.h"
 #include "r2cache/sources.h"
+#include "r2cache/srcauth.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -52,6 +53,9 @@ void rc_config_defaults(rc_config *c)
     c->serve.jobs_workers = 1;
     c->serve.jobs_max_queued = 16;
     c->serve.cache_ms = 1000;
+    static const int64_t ages[] = {3600, 6 * 3600, 86400, 3 * 86400, 7 * 86400};
+    c->nrecheck = (int)(sizeof ages / sizeof ages[0]);
+    memcpy(c->recheck_ages, ages, sizeof ages);
 }
 
 void rc_config_free(rc_config *c)
@@ -61,6 +65,8 @@ void rc_config_free(rc_config *c)
     free(c->source_url);
     rc_sources_cfg_free(c->sources);
     free(c->sources);
+    rc_srcauth_free(c->source_auth);
+    free(c->source_auth);
     free(c->store_url);
     free(c->s3_endpoint);
     free(c->s3_region);
@@ -445,24 +451,35 @@ static int parse_serve(pctx *p, rc_config *c, const cJSON *o)
     return RC_OK;
 }
 
+/* "recheck_no_data": ["1h", "6h", ...], ascending data ages; [] = never. */
+static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
+{
+    if (!cJSON_IsArray(o))
+        return bad(p, "recheck_no_data",
+                   "must be an array of ascending durations such as [\"1h\", \"1d\", \"7d\"]");
+    int n = cJSON_GetArraySize(o);
+    if (n > RC_RECHECK_MAX)
+        return bad(p, "recheck_no_data", "holds %d ages; at most %d are allowed", n,
+                   RC_RECHECK_MAX);
+    int i = 0;
+    for (const cJSON *it = o->child; it; it = it->next, i++) {
+        char fp[64];
+        snprintf(fp, sizeof fp, "recheck_no_data[%d]", i);
+        if (get_duration(p, it, fp, &c->recheck_ages[i])) return p->e->code;
+        if (c->recheck_ages[i] <= 0) return bad(p, fp, "must be longer than 0");
+        if (i > 0 && c->recheck_ages[i] <= c->recheck_ages[i - 1])
+            return bad(p, fp, "must be longer than the age before it (the list is ascending)");
+    }
+    c->nrecheck = n;
+    return RC_OK;
+}
+
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
-    static const char *const keys[] = {"$schema",
-                                       "source",
-                                       "sources",
-                                       "store",
-                                       "layout",
-                                       "spans",
-                                       "selection",
-                                       "run",
-                                       "compression_level",
-                                       "max_connections",
-                                       "fetch",
-                                       "cache_control",
-                                       "s3",
-                                       "serve",
-                                       "volcanoes",
-                                       NULL};
+    static const char *const keys[] = {
+        "$schema",   "source", "sources", "source_auth",       "store",           "layout", "spans",
+        "selection", "run",    "compression_level", "max_connections", "fetch",  "cache_control",
+        "s3",        "serve",  "recheck_no_data",   "volcanoes",       NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
@@ -477,6 +494,16 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         if (!(c->sources = calloc(1, sizeof *c->sources)))
             return rc_err_set(p->e, RC_ENOMEM, "out of memory");
         if (rc_sources_parse(o, p->file, c->sources, p->e)) return p->e->code;
+    }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_auth"))) {
+        if (!(c->source_auth = calloc(1, sizeof *c->source_auth)))
+            return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+        if (rc_srcauth_parse(o, "source_auth", c->source_auth, &e2))
+            return rc_err_set(p->e, e2.code, "%s: %s", p->file, e2.msg);
+        if (c->sources)
+            return bad(p, "source_auth",
+                       "is the credentials of \"source\"; with \"sources\" give each entry "
+                       "its own \"auth\"");
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))
@@ -539,6 +566,8 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return p->e->code;
         if (c->lookback_s <= 0) return bad(p, "run.lookback", "must be longer than 0");
     }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "recheck_no_data")) && parse_recheck(p, o, c))
+        return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
         return p->e->code;

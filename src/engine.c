@@ -297,6 +297,23 @@ int eng_day_prefix(const rc_engine *en, size_t ti, int64_t day, double rate, cha
 
 /* --- pass -------------------------------------------------------------------- */
 
+/* Base windows the source answered with no sample in this pass: recorded in
+ * their manifests, so the next runs skip them until a recheck is due. */
+static void record_empty(rc_engine *en)
+{
+    if (en->o.dry_run) return;
+    for (size_t i = 0; i < en->ntasks; i++) {
+        wtask *t = &en->tasks[i];
+        if (t->span != en->base || t->state != W_NODATA || t->empty_recorded) continue;
+        t->empty_recorded = 1;
+        if (eng_add_empty_op(en, i) != RC_OK) {
+            rc_log_warn(en->o.log, "manifest",
+                        "out of memory recording a window without data; it will be asked again");
+            return;
+        }
+    }
+}
+
 void eng_tally(rc_engine *en)
 {
     rc_engine_stats *s = &en->stats;
@@ -304,7 +321,7 @@ void eng_tally(rc_engine *en)
     for (size_t i = 0; i < en->ntargets; i++) {
         rc_target_result *r = &en->ts[i].res;
         r->added = r->present = r->nodata = r->failed = r->held = r->provisional = 0;
-        r->reindexed = r->kept = r->not_due = r->pending = 0;
+        r->reindexed = r->kept = r->not_due = r->pending = r->source_empty = 0;
     }
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
@@ -336,15 +353,19 @@ void eng_tally(rc_engine *en)
         case W_NOTDUE:
             if (t->declared) r->not_due++;
             break;
+        case W_EMPTY:
+            if (t->declared) r->source_empty++;
+            break;
         case W_WANT:
             if (t->declared) r->pending++;
             break;
         }
-        if (t->state != W_PRESENT && t->state != W_NOTDUE && t->declared) s->requested++;
+        if (t->state != W_PRESENT && t->state != W_NOTDUE && t->state != W_EMPTY && t->declared)
+            s->requested++;
     }
     /* the run's figures are the sum of the targets' */
     s->added = s->present = s->reindexed = s->nodata = s->failed = s->held = 0;
-    s->provisional = s->kept = s->not_due = 0;
+    s->provisional = s->kept = s->not_due = s->source_empty = 0;
     for (size_t i = 0; i < en->ntargets; i++) {
         const rc_target_result *r = &en->ts[i].res;
         s->added += r->added;
@@ -356,6 +377,7 @@ void eng_tally(rc_engine *en)
         s->provisional += r->provisional;
         s->kept += r->kept;
         s->not_due += r->not_due;
+        s->source_empty += r->source_empty;
     }
     s->seconds = rc_retry_monotonic_s() - en->t0;
 }
@@ -413,6 +435,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
     if (!en->fatal.code && !(en->o.stop && *en->o.stop)) eng_compose_pending(en);
+    record_empty(en);
     eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */
     if (en->fatal.code) {
         fail_rest(en);
@@ -560,7 +583,17 @@ int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
                    : t->state == W_REPAIR ? RC_WIN_BLOB_ONLY
                    : t->state == W_WANT   ? RC_WIN_MISSING
                    : t->state == W_NOTDUE ? RC_WIN_NOT_DUE
+                   : t->state == W_EMPTY  ? RC_WIN_SOURCE_EMPTY
                                           : RC_WIN_OTHER;
+        /* a recheck that is due: still known empty until it is asked */
+        if (t->state == W_WANT && t->has_empty && !t->has_old && !t->listed)
+            w->state = RC_WIN_SOURCE_EMPTY;
+        if (w->state == RC_WIN_SOURCE_EMPTY) {
+            w->empty_last_checked = t->empty_last;
+            w->empty_next_check = t->empty_next;
+            w->empty_checks = t->empty_checks;
+            w->empty_due = t->empty_next <= en->o.now;
+        }
         /* force/upgrade re-want present windows: still report them present */
         if (t->state == W_WANT && t->has_old)
             w->state = t->blob_lost ? RC_WIN_ENTRY_ONLY : RC_WIN_PRESENT;

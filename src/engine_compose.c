@@ -69,7 +69,7 @@ int eng_window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offse
 static int base_resolved(const wtask *b)
 {
     return b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_DONE ||
-           b->state == W_NODATA || b->state == W_KEPT;
+           b->state == W_NODATA || b->state == W_KEPT || b->state == W_EMPTY;
 }
 
 static const rc_mentry *base_entry(const wtask *b)

@@ -329,6 +329,31 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
     return RC_OK;
 }
 
+int64_t eng_confirm_age(const rc_engine *en)
+{
+    return en->o.cfg->nrecheck ? en->o.cfg->recheck_ages[0] : 3600;
+}
+
+int eng_add_empty_op(rc_engine *en, size_t task)
+{
+    const wtask *t = &en->tasks[task];
+    int64_t end = t->start + rc_span_seconds(t->span);
+    if (en->o.now - end < eng_confirm_age(en)) return RC_OK;
+    /* seed manifest names carry the rate: with none known, nothing names it */
+    if (en->o.cfg->layout != RC_LAYOUT_VIEWER && en->ts[t->ti].rate <= 0) return RC_OK;
+    rc_mentry none;
+    memset(&none, 0, sizeof none);
+    none.start = t->start;
+    none.end = end;
+    int rc = eng_add_op(en, t->ti, task, t->span, &none, RC_UPSERT_IF_ABSENT);
+    if (rc != RC_OK) return rc;
+    dayop *op = &en->ops[en->nops - 1];
+    op->empty = 1;
+    op->empty_start = t->start;
+    op->empty_end = end;
+    return RC_OK;
+}
+
 /* eng_chday_fn over the ops */
 static eng_chday op_chday(const void *ctx, size_t k)
 {
@@ -377,8 +402,16 @@ static void flush_one(rc_store *store, size_t gi, void *ud)
         g->rc = rc_err_set(&g->e, RC_ENOMEM, "out of memory");
         return;
     }
-    for (size_t k = i; k < j; k++)
-        mops[k - i] = (rc_mop){en->ops[k].span, &en->ops[k].entry, en->ops[k].mode};
+    for (size_t k = i; k < j; k++) {
+        const dayop *op = &en->ops[k];
+        mops[k - i] = (rc_mop){.span = op->span, .entry = &op->entry, .mode = op->mode};
+        if (op->empty) {
+            mops[k - i].kind = RC_MOP_EMPTY;
+            mops[k - i].start = op->empty_start;
+            mops[k - i].end = op->empty_end;
+            mops[k - i].checked_at = en->o.now;
+        }
+    }
     rc_manifest tmpl;
     rc_manifest_init_station(&tmpl, cfg->layout, st, en->targets[ti].volc->name, en->ts[ti].rate,
                              en->ops[i].day);

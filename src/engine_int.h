@@ -42,7 +42,8 @@ typedef enum wstate {
     W_FAILED,
     W_HELD,
     W_KEPT,
-    W_NOTDUE /* has not ended (plus the delay) at `now`: never written yet */
+    W_NOTDUE, /* has not ended (plus the delay) at `now`: never written yet */
+    W_EMPTY   /* confirmed empty at the source and not due for a recheck */
 } wstate;
 
 typedef struct wtask {
@@ -61,6 +62,12 @@ typedef struct wtask {
     rc_mentry newe; /* entry written in this run */
     int written_prov;
     int src_index; /* list entry whose answer it was written from (-1: none, composed) */
+    /* the manifest's source-empty record covers the window (W_EMPTY, or a
+     * recheck that is due): last asked, checks, next recheck */
+    int has_empty;
+    int64_t empty_last, empty_next;
+    int empty_checks;
+    int empty_recorded; /* its empty answer is queued for the manifest */
 } wtask;
 
 typedef struct dayop {
@@ -70,6 +77,8 @@ typedef struct dayop {
     rc_upsert_mode mode;
     rc_mentry entry;
     size_t task;
+    int empty; /* record [empty_start, empty_end) as asked and empty, not entry */
+    int64_t empty_start, empty_end;
 } dayop;
 
 typedef struct tstate {
@@ -187,6 +196,12 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
               int64_t gap_tail);
 /* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
 int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res);
+/* Queue the record that base window `task` was asked at `now` and held no
+ * sample (windows younger than the first recheck age are not recorded:
+ * late data is normal there, and they are asked on every run anyway). */
+int eng_add_empty_op(rc_engine *en, size_t task);
+/* The age (since a window's end) from which an empty answer is recorded. */
+int64_t eng_confirm_age(const rc_engine *en);
 /* Wait for the queued puts, then write every queued op, one conditional
  * update per channel-day; clears the queue. */
 int eng_flush_manifests(rc_engine *en);

@@ -24,6 +24,7 @@
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +134,33 @@ static int64_t iso_to_time(const char *iso)
     return t;
 }
 
+/* The manifest's source-empty record of t's window, when it covers every
+ * base window of it: sets t->has_empty and the empty_* figures (latest
+ * check, fewest checks, earliest recheck). Returns 1 when the window is
+ * skipped: no recheck due at `now`, and neither --recheck nor a --force
+ * that names it. */
+static int empty_skip(const rc_engine *en, wtask *t, const rc_manifest *m)
+{
+    if (!m || !m->nempty) return 0;
+    const rc_config *c = en->o.cfg;
+    int64_t base_s = rc_span_seconds(en->base), sp = rc_span_seconds(t->span);
+    int64_t last = 0, next = INT64_MAX;
+    int checks = INT_MAX;
+    for (int64_t b = t->start; b < t->start + sp; b += base_s) {
+        const rc_srcempty *r = rc_manifest_empty_at(m, b);
+        if (!r || r->end < b + base_s) return 0;
+        if (r->last_checked > last) last = r->last_checked;
+        if (r->checks < checks) checks = r->checks;
+        int64_t nx = rc_recheck_next(c->recheck_ages, c->nrecheck, b + base_s, r->last_checked);
+        if (nx < next) next = nx;
+    }
+    t->has_empty = 1;
+    t->empty_last = last;
+    t->empty_checks = checks;
+    t->empty_next = next;
+    return !en->o.recheck && !(en->o.force && t->declared) && en->o.now < next;
+}
+
 /* Decide the state of one task from the day's listing and manifest. */
 static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_manifest *m);
 
@@ -178,7 +206,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
         }
         rc_log_warn(en->o.log, "repair", "%s; the chunk will be fetched again", e.msg);
     }
-    t->state = W_WANT;
+    t->state = !t->listed && empty_skip(en, t, m) ? W_EMPTY : W_WANT;
 }
 
 static int task_order(const wtask *x, const wtask *y)

@@ -58,6 +58,7 @@ static void add_stats(rc_engine_stats *t, const rc_engine_stats *s)
     t->provisional += s->provisional;
     t->kept += s->kept;
     t->not_due += s->not_due;
+    t->source_empty += s->source_empty;
     t->requests += s->requests;
     t->bytes_fetched += s->bytes_fetched;
     t->bytes_written += s->bytes_written;
@@ -108,9 +109,12 @@ typedef struct pick {
     int64_t start;
 } pick;
 
-static int win_missing(const rc_window_info *w)
+/* Missing, or confirmed empty at the source with a recheck due (or asked
+ * for): a recheck belongs to the gap it is in. */
+static int win_missing(const rc_window_info *w, int recheck)
 {
-    return w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY;
+    return w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY ||
+           (w->state == RC_WIN_SOURCE_EMPTY && (w->empty_due || recheck));
 }
 
 static int auto_select(const rc_config *cfg, const rc_target *targets, size_t ntargets,
@@ -134,12 +138,12 @@ static int auto_select(const rc_config *cfg, const rc_target *targets, size_t nt
     pick *p = malloc(cap * sizeof *p);
     size_t i = 0;
     while (p && i < n) {
-        if (!win_missing(&w[i])) {
+        if (!win_missing(&w[i], eo->recheck)) {
             i++;
             continue;
         }
         size_t j = i + 1;
-        while (j < n && w[j].target == w[i].target && win_missing(&w[j]) &&
+        while (j < n && w[j].target == w[i].target && win_missing(&w[j], eo->recheck) &&
                w[j].start == w[j - 1].start + bs)
             j++;
         int64_t end = w[j - 1].start + bs;
@@ -247,6 +251,7 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
         eo.now = o->now;
         eo.force = o->force;
         eo.upgrade = o->upgrade;
+        eo.recheck = o->recheck;
         eo.upgrade_settle_s = o->settle_s;
         eo.dry_run = o->dry_run;
         rc_engine *en = NULL;
@@ -354,6 +359,7 @@ cJSON *rc_fill_result_json(const rc_fill_result *r)
     cJSON_AddNumberToObject(o, "chunks_kept", (double)s->kept);
     cJSON_AddNumberToObject(o, "windows_no_data", (double)s->nodata);
     cJSON_AddNumberToObject(o, "windows_not_due", (double)s->not_due);
+    cJSON_AddNumberToObject(o, "windows_source_empty", (double)s->source_empty);
     cJSON_AddNumberToObject(o, "requests", (double)s->requests);
     cJSON_AddNumberToObject(o, "bytes_fetched", (double)s->bytes_fetched);
     cJSON_AddNumberToObject(o, "bytes_written", (double)s->bytes_written);
@@ -400,6 +406,11 @@ void rc_fill_log_summary(const rc_log *log, const rc_fill_result *r, const rc_co
                 (long long)s->nodata, (long long)s->failed, (long long)s->kept,
                 (long long)s->not_due, (long long)s->requests, (long long)s->bytes_fetched,
                 (long long)s->bytes_written);
+    if (s->source_empty)
+        rc_log_info(log, "source-empty",
+                    "%lld windows not asked: the source confirmed them empty before and no "
+                    "recheck is due (recheck_no_data; `fill --recheck` asks now)",
+                    (long long)s->source_empty);
     if (s->not_due)
         rc_log_info(log, "not-due",
                     "%lld windows end after %s minus the %llds delay: they are not written "

@@ -14,6 +14,11 @@
 
 static const char *const sev_name[RC_GAP_SEVERITIES] = {"minor", "moderate", "critical"};
 
+const char *rc_gap_kind_name(rc_gap_kind k)
+{
+    return k == RC_GAP_SOURCE_EMPTY ? "source-empty" : "missing";
+}
+
 const char *rc_gap_severity_name(rc_gap_severity s)
 {
     return (unsigned)s < RC_GAP_SEVERITIES ? sev_name[s] : "unknown";
@@ -89,7 +94,8 @@ static int take(rc_gaps_report *r, const rc_window_info *w)
     if (w->state == RC_WIN_NOT_DUE)
         return 0; /* still within the delay after its end: not expected yet */
     r->expected++;
-    int missing = w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY;
+    int missing = w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY ||
+                  w->state == RC_WIN_SOURCE_EMPTY;
     if (w->state == RC_WIN_OTHER) {
         r->unreadable++; /* the engine logged which manifest */
         return close_gap(r, g);
@@ -104,17 +110,32 @@ static int take(rc_gaps_report *r, const rc_window_info *w)
         }
         return close_gap(r, g);
     }
-    r->missing++;
-    if (g->windows && g->end != w->start && close_gap(r, g)) return -1;
+    rc_gap_kind kind = w->state == RC_WIN_SOURCE_EMPTY ? RC_GAP_SOURCE_EMPTY : RC_GAP_MISSING;
+    if (kind == RC_GAP_SOURCE_EMPTY)
+        r->source_empty++;
+    else
+        r->missing++;
+    if (g->windows && (g->end != w->start || g->kind != kind) && close_gap(r, g)) return -1;
     if (!g->windows) {
         g->target = w->target;
         g->span = w->span;
+        g->kind = kind;
         g->start = w->start;
         g->entry_only = 0;
+        g->last_checked = 0;
+        g->next_check = INT64_MAX;
+        g->checks = INT32_MAX;
+        g->due = 0;
     }
     g->end = w->start + sp;
     g->windows++;
     g->entry_only += w->state == RC_WIN_ENTRY_ONLY;
+    if (kind == RC_GAP_SOURCE_EMPTY) {
+        if (w->empty_last_checked > g->last_checked) g->last_checked = w->empty_last_checked;
+        if (w->empty_next_check < g->next_check) g->next_check = w->empty_next_check;
+        if (w->empty_checks < g->checks) g->checks = w->empty_checks;
+        g->due |= w->empty_due;
+    }
     return 0;
 }
 
@@ -142,6 +163,7 @@ rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_tar
     r->ntargets = ntargets;
     r->minor_hours = o->minor_hours;
     r->critical_hours = o->critical_hours;
+    r->include_source_empty = o->include_source_empty;
     rc_span base = rc_config_base_span(cfg);
     int64_t bs = rc_span_seconds(base);
     /* the same outward rounding as fill, so `gaps` reports what `fill` would fetch */
@@ -186,9 +208,16 @@ rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_tar
     if (r->ngaps) qsort(r->gaps, r->ngaps, sizeof *r->gaps, cmp_gap);
     if (r->nprov) qsort(r->prov, r->nprov, sizeof *r->prov, cmp_note);
     if (r->nunidx) qsort(r->unidx, r->nunidx, sizeof *r->unidx, cmp_note);
-    for (size_t k = 0; k < r->ngaps; k++)
-        r->counts[rc_gaps_classify(r->gaps[k].end - r->gaps[k].start, r->minor_hours,
-                                   r->critical_hours)]++;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        const rc_gap *g = &r->gaps[k];
+        rc_gap_severity sv = rc_gaps_classify(g->end - g->start, r->minor_hours, r->critical_hours);
+        if (g->kind == RC_GAP_SOURCE_EMPTY) {
+            r->nempty_gaps++;
+            r->empty_counts[sv]++;
+            if (!r->include_source_empty) continue;
+        }
+        r->counts[sv]++;
+    }
     return RC_OK;
 }
 
@@ -219,6 +248,9 @@ const char *rc_gaps_recommendation(const rc_gaps_report *r)
         return "Backfill soon: moderate gaps exist (r2cache fill, or the auto-recovery fill)";
     if (r->counts[RC_GAP_MINOR])
         return "Minor gaps only: the next run or auto-recovery fill covers them";
+    if (r->nempty_gaps && r->nempty_gaps == r->ngaps)
+        return "Nothing to fetch: the remaining gaps are confirmed empty at the source (they are "
+               "asked again when their recheck is due; r2cache fill --recheck asks now)";
     if (r->nunidx)
         return "No gaps; re-index the unindexed chunks (r2cache fill re-indexes without "
                "refetching)";
@@ -267,9 +299,14 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
     cJSON_AddNumberToObject(o, "windows_missing", (double)r->missing);
     cJSON_AddNumberToObject(o, "windows_unindexed", (double)r->unindexed);
     cJSON_AddNumberToObject(o, "windows_unreadable", (double)r->unreadable);
+    cJSON_AddNumberToObject(o, "windows_source_empty", (double)r->source_empty);
     cJSON *cnt = cJSON_AddObjectToObject(o, "counts");
     for (int k = 0; k < RC_GAP_SEVERITIES; k++)
         cJSON_AddNumberToObject(cnt, sev_name[k], (double)r->counts[k]);
+    cJSON *ecnt = cJSON_AddObjectToObject(o, "counts_source_empty");
+    for (int k = 0; k < RC_GAP_SEVERITIES; k++)
+        cJSON_AddNumberToObject(ecnt, sev_name[k], (double)r->empty_counts[k]);
+    cJSON_AddBoolToObject(o, "include_source_empty", r->include_source_empty);
     cJSON_AddBoolToObject(o, "critical", r->counts[RC_GAP_CRITICAL] > 0);
     cJSON *ga = cJSON_AddArrayToObject(o, "gaps");
     for (size_t k = 0; k < r->ngaps; k++) {
@@ -290,6 +327,20 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
             x, "severity",
             sev_name[rc_gaps_classify(g->end - g->start, r->minor_hours, r->critical_hours)]);
         cJSON_AddNumberToObject(x, "entries_without_blob", (double)g->entry_only);
+        cJSON_AddStringToObject(x, "kind", rc_gap_kind_name(g->kind));
+        if (g->kind == RC_GAP_SOURCE_EMPTY) {
+            char lc[RC_TIME_STR_MAX], nc[RC_TIME_STR_MAX];
+            rc_time_iso(g->last_checked, lc);
+            cJSON_AddStringToObject(x, "last_checked", lc);
+            cJSON_AddNumberToObject(x, "checks", g->checks);
+            if (g->next_check == INT64_MAX) {
+                cJSON_AddNullToObject(x, "next_check");
+            } else {
+                rc_time_iso(g->next_check, nc);
+                cJSON_AddStringToObject(x, "next_check", nc);
+            }
+            cJSON_AddBoolToObject(x, "due", g->due);
+        }
         cJSON_AddItemToArray(ga, x);
     }
     cJSON *pa = cJSON_AddArrayToObject(o, "provisional");
@@ -319,11 +370,20 @@ rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
         rc_chan_format(&r->targets[g->target].st->chan, id);
         rc_time_iso(g->start, s1);
         rc_time_iso(g->end, s2);
-        rc = rc_buf_printf(out, "%-20s %-4s %-21s %-21s %7.2f %7lld  %s%s\n", id,
-                           rc_span_name(g->span), s1, s2, (double)(g->end - g->start) / 3600.0,
-                           (long long)g->windows,
-                           sev_name[rc_gaps_classify(g->end - g->start, minor_h, critical_h)],
-                           g->entry_only ? " (manifest names blobs that are gone)" : "");
+        char note[160] = "";
+        if (g->kind == RC_GAP_SOURCE_EMPTY) {
+            char lc[RC_TIME_STR_MAX], nc[RC_TIME_STR_MAX] = "never (only --recheck)";
+            rc_time_iso(g->last_checked, lc);
+            if (g->next_check != INT64_MAX) rc_time_iso(g->next_check, nc);
+            snprintf(note, sizeof note, " source-empty: asked %d time%s, last %s, next %s%s",
+                     g->checks, g->checks == 1 ? "" : "s", lc, nc, g->due ? " (due)" : "");
+        } else if (g->entry_only) {
+            snprintf(note, sizeof note, " (manifest names blobs that are gone)");
+        }
+        rc = rc_buf_printf(
+            out, "%-20s %-4s %-21s %-21s %7.2f %7lld  %s%s\n", id, rc_span_name(g->span), s1, s2,
+            (double)(g->end - g->start) / 3600.0, (long long)g->windows,
+            sev_name[rc_gaps_classify(g->end - g->start, minor_h, critical_h)], note);
     }
     if (r->nprov && rc == RC_OK)
         rc = rc_buf_printf(out, "provisional chunks (written while data was missing; "
@@ -349,9 +409,15 @@ rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
         rc = rc_buf_printf(out,
                            "summary: %zu gaps (%lld minor, %lld moderate, %lld critical); %lld "
                            "of %lld windows missing, %lld unindexed, %zu provisional",
-                           r->ngaps, (long long)r->counts[0], (long long)r->counts[1],
+                           r->ngaps - (r->include_source_empty ? 0 : r->nempty_gaps),
+                           (long long)r->counts[0], (long long)r->counts[1],
                            (long long)r->counts[2], (long long)r->missing, (long long)r->expected,
                            (long long)r->unindexed, r->nprov);
+    if (r->nempty_gaps && rc == RC_OK)
+        rc = rc_buf_printf(
+            out, "; %zu source-empty gap%s (%lld windows the source has no data for%s)",
+            r->nempty_gaps, r->nempty_gaps == 1 ? "" : "s", (long long)r->source_empty,
+            r->include_source_empty ? ", counted above" : ", not counted above");
     if (r->unreadable && rc == RC_OK)
         rc = rc_buf_printf(out, ", %lld unreadable (see the errors above)",
                            (long long)r->unreadable);

@@ -135,6 +135,10 @@ static int add_obj(rc_inventory *inv, const rc_obj_info *o)
         if (!(d = rc_inventory_day(ch, rc_day_start(ki.chunk.start)))) return RC_ENOMEM;
         d->chunks[ki.chunk.span]++;
         d->bytes += o->size;
+        if (ki.chunk.span == RC_SPAN_10M) {
+            int k = (int)((ki.chunk.start - d->day) / 600);
+            if (k >= 0 && k < RC_INV_DAY_WINDOWS) d->present10[k >> 3] |= (uint8_t)(1u << (k & 7));
+        }
     } else {
         if (ki.manifest.rate > 0) ch->rate = ki.manifest.rate;
         if (!(d = rc_inventory_day(ch, ki.manifest.day))) return RC_ENOMEM;
@@ -204,6 +208,14 @@ static void mread_one(rc_store *st, size_t i, void *ud)
             d->provisional += m.chunks[s].v[k].provisional != 0;
         if (base < 0 && m.chunks[s].n) base = s;
     }
+    /* windows the source confirmed empty, in 10-minute steps */
+    for (size_t k = 0; k < m.nempty; k++)
+        for (int64_t t = m.empty[k].start; t < m.empty[k].end; t += 600) {
+            int w = (int)((t - d->day) / 600);
+            if (w < 0 || w >= RC_INV_DAY_WINDOWS || rc_inv_bit(d->empty10, w)) continue;
+            d->empty10[w >> 3] |= (uint8_t)(1u << (w & 7));
+            d->source_empty++;
+        }
     /* Gaps of the shortest span only: longer chunks repeat the same gaps. */
     if (base >= 0)
         for (size_t k = 0; k < m.chunks[base].n; k++) {
@@ -234,6 +246,8 @@ int rc_inventory_read_manifests(rc_store *st, rc_inventory *inv, int only_select
                     d->provisional = d->gap_count = d->gap_samples_filled = 0;
                     d->gap_seconds = 0;
                     d->manifest_bad = 0;
+                    d->source_empty = 0;
+                    memset(d->empty10, 0, sizeof d->empty10);
                     t[j++] = (mtask){d->manifest_key, d};
                 }
             }

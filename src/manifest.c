@@ -143,6 +143,9 @@ void rc_manifest_free(rc_manifest *m)
     if (!m) return;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         mlist_free(&m->chunks[s]);
+    free(m->empty);
+    m->empty = NULL;
+    m->nempty = 0;
     cJSON_Delete(m->extra);
     m->extra = NULL;
 }
@@ -151,9 +154,16 @@ int rc_manifest_copy(rc_manifest *dst, const rc_manifest *src, rc_err *e)
 {
     *dst = *src;
     dst->extra = NULL;
+    dst->empty = NULL;
+    dst->nempty = 0;
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         memset(&dst->chunks[s], 0, sizeof dst->chunks[s]);
     if (src->extra && !(dst->extra = cJSON_Duplicate(src->extra, 1))) goto oom;
+    if (src->nempty) {
+        if (!(dst->empty = malloc(src->nempty * sizeof *dst->empty))) goto oom;
+        memcpy(dst->empty, src->empty, src->nempty * sizeof *dst->empty);
+        dst->nempty = src->nempty;
+    }
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *sl = &src->chunks[s];
         rc_mlist *dl = &dst->chunks[s];
@@ -278,6 +288,10 @@ void rc_manifest_recompute(rc_manifest *m, rc_span base)
         m->complete_day = 0;
         return;
     }
+    /* data stored in a window is the answer now, whatever was seen before */
+    const rc_mlist *bl = &m->chunks[base];
+    for (size_t i = 0; m->nempty && i < bl->n; i++)
+        (void)rc_manifest_clear_empty(m, bl->v[i].start, bl->v[i].end);
     for (int64_t t = m->day; t < m->day + DAY_SECONDS; t += span) {
         if (!rc_manifest_find(m, base, t)) {
             m->complete_day = 0;
@@ -373,8 +387,9 @@ int rc_manifest_rmw(rc_store *st, const char *key, const rc_manifest *tmpl,
         }
         ch |= r;
         int was = m.complete_day;
+        size_t was_empty = m.nempty;
         rc_manifest_recompute(&m, o ? o->base : RC_SPAN_10M);
-        ch |= was != m.complete_day;
+        ch |= was != m.complete_day || was_empty != m.nempty;
         if (!ch) {
             rc_manifest_free(&m);
             return RC_OK;
@@ -411,11 +426,21 @@ typedef struct ops_ctx {
 static int apply_ops(rc_manifest *m, int exists, const char *now_iso, void *user, rc_err *e)
 {
     (void)exists;
-    (void)e;
     const ops_ctx *c = user;
     int ch = 0;
-    for (size_t i = 0; i < c->n; i++)
-        ch |= rc_manifest_upsert(m, c->ops[i].span, c->ops[i].entry, c->ops[i].mode, now_iso);
+    for (size_t i = 0; i < c->n; i++) {
+        const rc_mop *op = &c->ops[i];
+        if (op->kind == RC_MOP_EMPTY) {
+            int r = rc_manifest_mark_empty(m, op->start, op->end, op->checked_at);
+            if (r < 0) {
+                rc_err_set(e, RC_ENOMEM, "out of memory");
+                return -1;
+            }
+            ch |= r;
+        } else {
+            ch |= rc_manifest_upsert(m, op->span, op->entry, op->mode, now_iso);
+        }
+    }
     return ch;
 }
 

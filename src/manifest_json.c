@@ -300,11 +300,11 @@ static cJSON *extra_chunks(cJSON **extra)
     return x ? x : cJSON_AddObjectToObject(*extra, "chunks");
 }
 
-static const char *const top_known[] = {"date",       "network",   "volcano",         "station",
-                                        "location",   "channel",   "instrument_type", "sample_rate",
-                                        "latitude",   "longitude", "elevation_m",     "created_at",
-                                        "updated_at", "layout",    "complete_day",    "chunks",
-                                        NULL};
+static const char *const top_known[] = {
+    "date",        "network",         "volcano",     "station",  "location",
+    "channel",     "instrument_type", "sample_rate", "latitude", "longitude",
+    "elevation_m", "created_at",      "updated_at",  "layout",   "complete_day",
+    "chunks",      "source_empty",    NULL};
 
 static int is_top_known(const char *k)
 {
@@ -391,6 +391,8 @@ int rc_manifest_parse(rc_layout l, const char *json, size_t len, rc_manifest *m,
                                 rc_layout_name(l));
         } else if (!strcmp(k, "complete_day")) {
             rc = get_bool(&p, it, &m->complete_day);
+        } else if (!strcmp(k, "source_empty")) {
+            rc = rc_manifest_empty_parse(it, m->day, m, e);
         } else if (!strcmp(k, "chunks")) {
             if (!cJSON_IsObject(it)) {
                 rc = perr(&p, "expected an object", NULL);
@@ -671,6 +673,11 @@ static cJSON *manifest_json(const rc_manifest *m, rc_err *e)
     rc |= cJSON_AddBoolToObject(o, "complete_day", m->complete_day) ? RC_OK : RC_ENOMEM;
     cJSON *chunks = cJSON_AddObjectToObject(o, "chunks");
     if (rc || !chunks) goto oom;
+    if (m->nempty) {
+        cJSON *se = rc_manifest_empty_json(m);
+        if (!se) goto oom;
+        cJSON_AddItemToObject(o, "source_empty", se);
+    }
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         const rc_mlist *l = &m->chunks[s];
         /* The lists each layout's readers index unconditionally are always

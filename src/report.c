@@ -47,6 +47,7 @@ static const char *const span_key[RC_SPAN_COUNT] = {"10min", "1h", "6h", "24h"};
 /* Per-channel figures within [from, to). */
 typedef struct chan_fig {
     int64_t days, complete_days, chunks[RC_SPAN_COUNT], bytes, provisional;
+    int64_t source_empty; /* 10-minute windows confirmed empty at the source */
     int64_t first, last;
 } chan_fig;
 
@@ -69,7 +70,14 @@ static void figures(const rc_inv_chan *ch, int64_t from, int64_t to, rc_span bas
     int64_t per_day = 86400 / rc_span_seconds(base);
     for (size_t i = 0; i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
+        if (!in_range(d->day, from, to)) continue;
+        f->source_empty += d->source_empty;
+        /* a day without chunks still stores its manifest (the record of the
+         * windows the source had no data for): it costs bytes, it is not cached */
+        if (!day_chunks(d)) {
+            f->bytes += d->bytes + d->manifest_bytes;
+            continue;
+        }
         if (!f->days) f->first = d->day;
         f->last = d->day;
         f->days++;
@@ -122,7 +130,7 @@ static cJSON *station_json(const rc_inv_chan *ch, int64_t from, int64_t to, rc_s
     int64_t bs = rc_span_seconds(base), per_day = 86400 / bs;
     for (size_t i = 0; i < ch->ndays; i++) {
         const rc_inv_day *d = &ch->days[i];
-        if (!in_range(d->day, from, to) || !day_chunks(d)) continue;
+        if (!in_range(d->day, from, to) || (!day_chunks(d) && !d->source_empty)) continue;
         /* windows of the base span expected in this day within the range */
         int64_t lo = d->day > from ? d->day : rc_floor(from + bs - 1, bs);
         int64_t hi = d->day + 86400 < to ? d->day + 86400 : rc_floor(to, bs);
@@ -138,6 +146,8 @@ static cJSON *station_json(const rc_inv_chan *ch, int64_t from, int64_t to, rc_s
                 cJSON_AddNumberToObject(dj, k, (double)d->chunks[s]);
             }
         cJSON_AddNumberToObject(dj, "missing_chunks", (double)(missing > 0 ? missing : 0));
+        /* of which the source was asked and has no data (never recorded there) */
+        cJSON_AddNumberToObject(dj, "source_empty_windows", (double)d->source_empty);
         cJSON_AddNumberToObject(dj, "provisional_chunks", (double)d->provisional);
         cJSON_AddNumberToObject(dj, "gap_count", (double)d->gap_count);
         cJSON_AddNumberToObject(dj, "gap_samples_filled", (double)d->gap_samples_filled);
@@ -146,6 +156,7 @@ static cJSON *station_json(const rc_inv_chan *ch, int64_t from, int64_t to, rc_s
     }
     cJSON_AddNumberToObject(o, "complete_days", (double)f.complete_days);
     cJSON_AddNumberToObject(o, "provisional_chunks", (double)f.provisional);
+    cJSON_AddNumberToObject(o, "windows_source_empty", (double)f.source_empty);
     cJSON_AddNumberToObject(o, "total_size_mb", mb(f.bytes));
     cJSON_AddNumberToObject(o, "total_bytes", (double)f.bytes);
     return o;

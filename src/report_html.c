@@ -54,6 +54,10 @@ static const char *day_class(const rc_inv_day *d, int64_t per_day, rc_span base,
     int64_t any = 0;
     for (int s = 0; d && s < RC_SPAN_COUNT; s++)
         any += d->chunks[s];
+    if (d && !any && d->source_empty) {
+        *fill = "#b0bec5"; /* never recorded at the source: not a hole of the cache */
+        return "source-empty";
+    }
     if (!d || !any) {
         *fill = "#e0e0e0";
         return "empty";
@@ -172,6 +176,8 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
              "<span><i class=\"sw\" style=\"background:#fdd835\"></i>&ge;50%</span>"
              "<span><i class=\"sw\" style=\"background:#ef6c00\"></i>&lt;50%</span>"
              "<span><i class=\"sw\" style=\"background:#e0e0e0\"></i>nothing cached</span>"
+             "<span><i class=\"sw\" style=\"background:#b0bec5\"></i>never recorded at the "
+             "source</span>"
              "<span><i class=\"sw\" style=\"background:#fff;border:2px solid #6a1b9a\"></i>"
              "provisional chunks</span>"
              "<span>&#9679; gaps filled</span></p>\n");
@@ -228,20 +234,24 @@ int rc_report_html(const rc_inventory *inv, int64_t from, int64_t to, rc_span ba
                 out,
                 "<rect class=\"cell %s%s\" x=\"%ld\" y=\"%ld\" width=\"%d\" height=\"%d\" "
                 "fill=\"%s\"%s data-date=\"%s\" data-chunks=\"%lld\" data-chunks-6h=\"%lld\" "
-                "data-missing=\"%lld\" data-provisional=\"%lld\" data-gaps=\"%lld\">",
+                "data-missing=\"%lld\" data-source-empty=\"%lld\" data-provisional=\"%lld\" "
+                "data-gaps=\"%lld\">",
                 cls, prov ? " provisional" : "", x, y + 1, CELL_W - 1, CELL_H - 2, fill,
                 prov ? " stroke=\"#6a1b9a\" stroke-width=\"2\"" : "", ds, (long long)have,
                 (long long)(d ? d->chunks[RC_SPAN_6H] : 0),
                 (long long)(per_day - have > 0 ? per_day - have : 0),
-                (long long)(d ? d->provisional : 0), (long long)(d ? d->gap_count : 0));
+                (long long)(d ? d->source_empty : 0), (long long)(d ? d->provisional : 0),
+                (long long)(d ? d->gap_count : 0));
             if (d)
                 rc |= rc_buf_printf(out,
                                     "<title>%s %s: %lld/%lld %s chunks, %lld 6h chunks, %lld "
-                                    "provisional, %lld gaps (%lld samples filled), %.3f MB%s"
+                                    "provisional, %lld gaps (%lld samples filled), %lld "
+                                    "windows never recorded at the source, %.3f MB%s"
                                     "</title></rect>",
                                     cs, ds, (long long)have, (long long)per_day, bname,
                                     (long long)d->chunks[RC_SPAN_6H], (long long)d->provisional,
                                     (long long)d->gap_count, (long long)d->gap_samples_filled,
+                                    (long long)d->source_empty,
                                     (double)(d->bytes + d->manifest_bytes) / 1048576.0,
                                     d->has_manifest ? "" : ", no manifest");
             else

@@ -22,11 +22,20 @@
  * Nothing is delivered as data before rc_mseed_check has found it to be
  * whole miniSEED 2 records (judge_200); what else can come back, and the
  * status each answer gets, is the table in source.h.
+ *
+ * Restricted data (rc_source_opts.auth, srcauth.h): with credentials every
+ * request goes to /fdsnws/dataselect/1/queryauth with HTTP digest (curl's
+ * CURLOPT_USERNAME/PASSWORD, never the URL). An EIDA token is exchanged for
+ * temporary credentials at /fdsnws/dataselect/1/auth before the first
+ * request (token_exchange, blocking: once per open) and once more when
+ * queryauth answers 401 to them. A refusal names where the credentials came
+ * from, never what they are.
  */
 #include "source_fdsn_int.h"
 
 #include "r2cache/mseed.h"
 #include "r2cache/retry.h"
+#include "r2cache/srcauth.h"
 #include "r2cache/timewin.h"
 #include "r2cache/url.h"
 #include "r2cache/version.h"
@@ -44,10 +53,27 @@
 #include <curl/curl.h>
 
 #define QUERY_PATH "/fdsnws/dataselect/1/query"
+#define QUERYAUTH_PATH "/fdsnws/dataselect/1/queryauth"
+#define AUTH_PATH "/fdsnws/dataselect/1/auth"
+/* Longest answer of the EIDA token service ("user:password"). */
+#define AUTH_ANSWER_MAX 4096
+
+enum auth_kind { AUTH_NONE, AUTH_DIGEST, AUTH_TOKEN };
 
 typedef struct fdsn_impl {
     char *query_url; /* what curl asks, credentials included */
     char *shown;     /* query_url through rc_url_redact: what messages name */
+    /* Restricted data (srcauth.h): digest credentials for queryauth, given
+     * or (AUTH_TOKEN) fetched from auth_url with the token. Secrets live
+     * only here and in curl's handles; messages name `where`. */
+    enum auth_kind auth;
+    char *user, *password; /* NULL until fetched with a token */
+    char *token;
+    char *where;
+    char *auth_url, *auth_shown;
+    int cred_gen;     /* bumped whenever user/password change */
+    int refetched;    /* the token was exchanged again after a 401 */
+    int need_refetch; /* a 401 with the current temporary credentials */
     CURLM *multi;
     struct curl_slist *headers;
     rc_retry backoff;  /* jitter state, base and cap from the options */
@@ -66,7 +92,8 @@ typedef struct fdsn_part {
     enum part_state state;
     int status; /* RC_OK or RC_ENODATA once PART_DONE */
     int attempts;
-    int sent; /* counted in req->requests once */
+    int sent;     /* counted in req->requests once */
+    int cred_gen; /* f->cred_gen when started */
     double not_before;
     CURL *easy;
     rc_buf post;
@@ -239,6 +266,14 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->post.len);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->f->headers);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "r2cache/" R2CACHE_VERSION);
+    if (r->f->user) {
+        /* curl copies them; never part of the URL. Not resent to another
+         * host on a redirect (CURLOPT_UNRESTRICTED_AUTH stays off). */
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
+        curl_easy_setopt(h, CURLOPT_USERNAME, r->f->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, r->f->password);
+    }
+    p->cred_gen = r->f->cred_gen;
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, p);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -572,6 +607,31 @@ static void judge_200(fetch_run *r, fdsn_part *p, const char *what)
               r->f->shown, what, ct, rep.message);
 }
 
+/*
+ * queryauth refused the credentials. Temporary credentials from an EIDA
+ * token expire: a part that started with credentials since replaced is
+ * simply asked again, and the first 401 with the current ones has the token
+ * exchanged again (once per source open, in the loop). Otherwise the
+ * request fails RC_EAUTH, naming where the credentials came from.
+ */
+static void auth_refused(fetch_run *r, fdsn_part *p, long st, const char *what)
+{
+    fdsn_impl *f = r->f;
+    if (st == 401 && f->auth == AUTH_TOKEN && (p->cred_gen != f->cred_gen || !f->refetched)) {
+        if (p->cred_gen == f->cred_gen) f->need_refetch = 1;
+        p->not_before = 0;
+        rc_buf_reset(&p->body);
+        if (queue_push(r, p))
+            fail_part(r, p, RC_ENOMEM, "out of memory queueing a retry to %s", f->shown);
+        return;
+    }
+    fail_part(r, p, RC_EAUTH,
+              "the data centre refused the credentials from %s (HTTP %ld) for %s: check "
+              "them%s%s",
+              f->where, st, f->shown, st == 403 ? " and that they may read " : "",
+              st == 403 ? what : "");
+}
+
 static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
 {
     fdsn_req *q = p->req;
@@ -662,6 +722,8 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
         char why[64];
         snprintf(why, sizeof why, "HTTP %ld", st);
         part_retry_or_fail(r, p, RC_EIO, why, ADVICE_TRANSIENT);
+    } else if ((st == 401 || st == 403) && r->f->auth != AUTH_NONE) {
+        auth_refused(r, p, st, what);
     } else {
         char line[200];
         first_line(&p->body, line, sizeof line);
@@ -673,6 +735,164 @@ static void on_complete(fetch_run *r, fdsn_part *p, CURLcode cc)
                   code == RC_EAUTH ? "; the data centre refused access: check the credentials "
                                      "in the source URL and that they may read these channels"
                                    : "");
+    }
+}
+
+/* ---- the EIDA token exchange ---------------------------------------------- */
+
+typedef struct auth_answer {
+    rc_buf body;
+    int too_big;
+} auth_answer;
+
+static size_t on_auth_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    auth_answer *a = ud;
+    size_t n = size * nmemb;
+    if (a->body.len + n > AUTH_ANSWER_MAX) {
+        a->too_big = 1;
+        return 0;
+    }
+    return rc_buf_append(&a->body, ptr, n) ? 0 : n;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s) return;
+    volatile char *v = s;
+    while (*v)
+        *v++ = '\0';
+    free(s);
+}
+
+static void wipe_buf(rc_buf *b)
+{
+    if (b->data) memset(b->data, 0, b->len);
+    rc_buf_free(b);
+}
+
+/* The answer "user:password" (surrounding white space dropped) into f. */
+static int take_credentials(fdsn_impl *f, rc_buf *b, rc_err *e)
+{
+    char *d = b->data ? b->data : "";
+    size_t n = b->len;
+    while (n > 0 && isspace((unsigned char)d[n - 1]))
+        n--;
+    size_t i = 0;
+    while (i < n && isspace((unsigned char)d[i]))
+        i++;
+    const char *colon = memchr(d + i, ':', n - i);
+    int ok = colon && colon > d + i && (size_t)(colon - d) + 1 < n;
+    for (size_t k = i; ok && k < n; k++)
+        if (!isprint((unsigned char)d[k])) ok = 0;
+    if (!ok)
+        return rc_err_set(e, RC_EUNUSABLE,
+                          "the EIDA token service %s answered 200 but not with temporary "
+                          "credentials (user:password, %zu bytes): check that this data centre "
+                          "takes EIDA tokens, or give user and password instead",
+                          f->auth_shown, b->len);
+    char *user = strndup(d + i, (size_t)(colon - (d + i)));
+    char *pass = strndup(colon + 1, n - (size_t)(colon + 1 - d));
+    if (!user || !pass) {
+        free(user);
+        wipe_free(pass);
+        return rc_err_set(e, RC_ENOMEM, "out of memory reading credentials from %s", f->auth_shown);
+    }
+    free(f->user);
+    wipe_free(f->password);
+    f->user = user;
+    f->password = pass;
+    f->cred_gen++;
+    return RC_OK;
+}
+
+/*
+ * POST the EIDA token to the data centre's /auth and keep the temporary
+ * credentials it answers. Blocking (it happens once per source open, and
+ * once more after a 401), retried like a dataselect request; the answer is
+ * never printed, it is a password.
+ */
+static int token_exchange(rc_source *s, fdsn_impl *f, rc_err *e)
+{
+    const rc_source_opts *o = &s->opts;
+    for (int attempt = 1;; attempt++) {
+        if (o->stop && *o->stop)
+            return rc_err_set(e, RC_EINTR, "fetch from %s stopped by the caller", f->shown);
+        CURL *h = curl_easy_init();
+        if (!h)
+            return rc_err_set(e, RC_ENOMEM, "cannot create an HTTP handle for %s", f->auth_shown);
+        auth_answer a = {RC_BUF_INIT, 0};
+        char cerr[CURL_ERROR_SIZE] = "";
+        curl_easy_setopt(h, CURLOPT_URL, f->auth_url);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->token);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(f->token));
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "r2cache/" R2CACHE_VERSION);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_auth_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_s * 1000));
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        if (o->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+        curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        CURLcode cc = curl_easy_perform(h);
+        long st = 0, sent = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+        curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+        curl_easy_cleanup(h);
+        int rc = RC_OK, retry = 0;
+        char why[CURL_ERROR_SIZE + 200] = "";
+        if (cc == CURLE_OK && st == 200) {
+            rc = take_credentials(f, &a.body, e);
+        } else if (cc != CURLE_OK) {
+            snprintf(why, sizeof why, "curl error %d (%s)%s%s", (int)cc, curl_easy_strerror(cc),
+                     cerr[0] ? ": " : "", cerr);
+            rc_retry_class k = rc_retry_curl(cc, st > 0 || sent > 0);
+            if (a.too_big)
+                rc = rc_err_set(e, RC_EUNUSABLE,
+                                "the EIDA token service %s answered more than %d bytes, not "
+                                "temporary credentials: check that this data centre takes EIDA "
+                                "tokens",
+                                f->auth_shown, AUTH_ANSWER_MAX);
+            else if (k == RC_RETRY_TRANSIENT || k == RC_RETRY_UNREACHED)
+                retry = 1, rc = k == RC_RETRY_UNREACHED ? RC_EUNUSABLE : RC_EIO;
+            else
+                rc = rc_err_set(e, RC_EUNUSABLE, "the EIDA token service %s cannot be used: %s",
+                                f->auth_shown, why);
+        } else if (st == 401 || st == 403) {
+            rc = rc_err_set(e, RC_EAUTH,
+                            "the data centre refused the credentials from %s (HTTP %ld) for %s: "
+                            "check them (an EIDA token expires: download a new one)",
+                            f->where, st, f->auth_shown);
+        } else if (st == 404) {
+            rc = rc_err_set(e, RC_EUNUSABLE,
+                            "there is no EIDA token service at %s (HTTP 404): this data centre "
+                            "does not take EIDA tokens; give user and password instead",
+                            f->auth_shown);
+        } else if (rc_retry_http_status(st)) {
+            snprintf(why, sizeof why, "HTTP %ld", st);
+            retry = 1, rc = RC_EIO;
+        } else {
+            rc = rc_err_set(e, RC_EIO,
+                            "the EIDA token service %s answered HTTP %ld to the token from %s",
+                            f->auth_shown, st, f->where);
+        }
+        wipe_buf(&a.body);
+        if (!retry) return rc;
+        if (attempt >= o->max_attempts)
+            return rc_err_set(e, rc,
+                              "the EIDA token service %s failed: %s, gave up after %d attempts; "
+                              "%s",
+                              f->auth_shown, why, attempt,
+                              rc == RC_EUNUSABLE ? ADVICE_UNREACHABLE : ADVICE_TRANSIENT);
+        rc_retry_sleep(rc_retry_backoff(&f->backoff, attempt), o->stop);
     }
 }
 
@@ -709,14 +929,24 @@ static int fdsn_fetch_many(rc_source *s, const rc_fetch_req *reqs, size_t nreq, 
         }
         q->open = 1;
     }
+    int rc = RC_OK;
+    if (r.f->auth == AUTH_TOKEN && !r.f->user && (rc = token_exchange(s, r.f, e)) != RC_OK) {
+        run_free(&r);
+        return rc;
+    }
     for (size_t i = 0; i < nreq && !r.stop; i++)
         if (!r.reqs[i].root) deliver(&r, &r.reqs[i]);
 
-    int rc = RC_OK;
     while (!r.stop && r.delivered < nreq) {
         if (s->opts.stop && *s->opts.stop) {
             r.stop = 1; /* SIGTERM: nothing of the transfers in flight is in hand yet */
             break;
+        }
+        if (r.f->need_refetch) {
+            /* the temporary credentials expired: once more, then 401 is final */
+            r.f->need_refetch = 0;
+            r.f->refetched = 1;
+            if ((rc = token_exchange(s, r.f, e)) != RC_OK) break;
         }
         int err = 0;
         double wait = start_ready(&r, e, &err);
@@ -768,6 +998,12 @@ static void fdsn_close(rc_source *s)
     curl_slist_free_all(f->headers);
     free(f->query_url);
     free(f->shown);
+    free(f->user);
+    wipe_free(f->password);
+    wipe_free(f->token);
+    free(f->where);
+    free(f->auth_url);
+    free(f->auth_shown);
     free(f);
     s->impl = NULL;
     curl_global_cleanup();
@@ -786,24 +1022,65 @@ int rc_source_fdsn_open(rc_source *s, rc_err *e)
     /* the base without trailing slashes, then the service path */
     while (u.len > 0 && u.data[u.len - 1] == '/')
         u.data[--u.len] = '\0';
-    if (rc_buf_puts(&u, QUERY_PATH)) {
+    const rc_srcauth *cred = s->opts.auth;
+    enum auth_kind kind = !cred                                 ? AUTH_NONE
+                          : cred->token_file || cred->token_env ? AUTH_TOKEN
+                                                                : AUTH_DIGEST;
+    rc_buf au = RC_BUF_INIT;
+    if (kind == AUTH_TOKEN && (rc_buf_append(&au, u.data, u.len) || rc_buf_puts(&au, AUTH_PATH))) {
+        rc_buf_free(&u);
+        rc_buf_free(&au);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
+    }
+    if (rc_buf_puts(&u, kind == AUTH_NONE ? QUERY_PATH : QUERYAUTH_PATH)) {
+        rc_buf_free(&au);
         rc_buf_free(&u);
         return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         rc_buf_free(&u);
+        rc_buf_free(&au);
         return rc_err_set(e, RC_EIO, "cannot initialise libcurl for %s", s->shown);
     }
     fdsn_impl *f = calloc(1, sizeof *f);
     if (!f) {
         rc_buf_free(&u);
+        rc_buf_free(&au);
         curl_global_cleanup();
         return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", s->shown);
     }
     s->impl = f;
     f->shown = fdsn_redact_n(u.data, u.len);
     f->query_url = rc_buf_steal(&u, NULL);
-    if (!f->shown || !f->query_url) goto nomem;
+    if (!f->shown || !f->query_url) {
+        rc_buf_free(&au);
+        goto nomem;
+    }
+    f->auth = kind;
+    if (kind != AUTH_NONE) {
+        /* the secrets are read now, not when the configuration was loaded */
+        rc_srcauth_secret sec;
+        f->where = strdup(cred->where ? cred->where : "the configured credentials");
+        if (!f->where) {
+            rc_buf_free(&au);
+            goto nomem;
+        }
+        if ((rc = rc_srcauth_read(cred, &sec, e)) != RC_OK) {
+            rc_buf_free(&au);
+            fdsn_close(s);
+            return rc;
+        }
+        f->user = kind == AUTH_DIGEST ? sec.user : NULL;
+        f->password = kind == AUTH_DIGEST ? sec.password : NULL;
+        f->token = sec.eida_token;
+        if (kind == AUTH_TOKEN) free(sec.user);
+    }
+    if (kind == AUTH_TOKEN) {
+        f->auth_shown = fdsn_redact_n(au.data, au.len);
+        f->auth_url = rc_buf_steal(&au, NULL);
+        if (!f->auth_shown || !f->auth_url) goto nomem;
+    }
+    rc_buf_free(&au);
     /* Empty "Expect:" suppresses 100-continue (R2-style servers and some
      * proxies mishandle it); the bulk body is plain text. */
     struct curl_slist *h = curl_slist_append(NULL, "Expect:");

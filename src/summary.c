@@ -39,6 +39,31 @@ int rc_summary_touch(rc_store *st, const rc_chan *c, const char *volcano, int64_
 
 /* ---- summary bodies ---------------------------------------------------- */
 
+/* A day bitmap as 36 hex digits (byte 0 first), written only when a bit is
+ * set; read back by or-ing into bits. Returns 1 when the field was there. */
+static void put_bits(cJSON *dj, const char *name, const uint8_t *bits)
+{
+    char hex[2 * RC_INV_DAY_BYTES + 1];
+    int any = 0;
+    for (int i = 0; i < RC_INV_DAY_BYTES; i++) {
+        any |= bits[i];
+        snprintf(hex + 2 * i, 3, "%02x", bits[i]);
+    }
+    if (any) cJSON_AddStringToObject(dj, name, hex);
+}
+
+static int get_bits(const cJSON *dj, const char *name, uint8_t *bits)
+{
+    const char *hex = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(dj, name));
+    if (!hex || strlen(hex) != 2 * RC_INV_DAY_BYTES) return 0;
+    for (int i = 0; i < RC_INV_DAY_BYTES; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1) return 0;
+        bits[i] |= (uint8_t)v;
+    }
+    return 1;
+}
+
 static const char *const span_key[RC_SPAN_COUNT] = {"10min", "1h", "6h", "24h"};
 
 cJSON *rc_summary_json(const rc_inventory *inv, const rc_inv_chan *ch, int64_t month,
@@ -80,6 +105,8 @@ cJSON *rc_summary_json(const rc_inventory *inv, const rc_inv_chan *ch, int64_t m
         cJSON_AddNumberToObject(dj, "gap_samples_filled", (double)d->gap_samples_filled);
         cJSON_AddNumberToObject(dj, "gap_duration_seconds", d->gap_seconds);
         if (d->unparsed) cJSON_AddNumberToObject(dj, "unparsed", (double)d->unparsed);
+        put_bits(dj, "present_10m", d->present10);
+        put_bits(dj, "source_empty_10m", d->empty10);
     }
     if (!days) {
         cJSON_Delete(o);
@@ -158,6 +185,12 @@ int rc_summary_apply(rc_inventory *inv, const cJSON *sj, rc_err *e)
         d->gap_count += jint(dj, "gap_count");
         d->gap_samples_filled += jint(dj, "gap_samples_filled");
         d->unparsed += jint(dj, "unparsed");
+        get_bits(dj, "present_10m", d->present10);
+        if (get_bits(dj, "source_empty_10m", d->empty10)) {
+            d->source_empty = 0;
+            for (int k = 0; k < RC_INV_DAY_WINDOWS; k++)
+                d->source_empty += rc_inv_bit(d->empty10, k);
+        }
         inv->unparsed += jint(dj, "unparsed");
         inv->keys += jint(dj, "unparsed");
         const cJSON *gs = cJSON_GetObjectItemCaseSensitive(dj, "gap_duration_seconds");

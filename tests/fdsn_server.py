@@ -20,6 +20,22 @@ Endpoints:
                   "last_headers" (of the last dataselect request, lower-case names)}
   POST /reset-stats
 
+Restricted data (only with --auth-user/--auth-password or --auth-token):
+  POST /fdsnws/dataselect/1/queryauth  as /query, behind HTTP digest (RFC 7616:
+                                    MD5, qop=auth, realm "FDSN"); a missing or
+                                    wrong Authorization gets 401 with a challenge
+  POST /fdsnws/dataselect/1/auth    body: the token given by --auth-token
+                                    (surrounding white space ignored); answers
+                                    200 "user:password", fresh temporary
+                                    credentials that queryauth accepts, each
+                                    for --auth-temp-uses requests (default:
+                                    unlimited; 0 = refused at once); another
+                                    body gets 401
+  POST /auth-expire                 forget every temporary credential issued
+  GET  /stats                       also "auth": {"challenges", "digest_ok",
+                                    "digest_refused", "token_requests",
+                                    "tokens_refused", "issued" [[user, password]]}
+
 Faults are consumed one per dataselect request, in order, then service is
 normal: "ok", any status code ("204", "404", "413", "429", "500", ...; the
 body is an FDSN error document, "Error 404: Not Found\n\n..." as the FDSN web
@@ -52,6 +68,9 @@ it has no samples or rate), and is returned when that overlaps [start, end).
 """
 import argparse
 import datetime
+import hashlib
+import re
+import secrets
 import json
 import math
 import os
@@ -290,6 +309,7 @@ class Handler(BaseHTTPRequestHandler):
                 doc = {"requests": st.requests, "lines": st.lines,
                        "max_concurrent": st.max_concurrent, "bodies": list(st.bodies),
                        "last_headers": st.last_headers}
+            doc.update(auth_stats(self))
             self.send_body(200, json.dumps(doc).encode(), "application/json")
         elif u.path == "/fdsnws/dataselect/1/query":
             q = urllib.parse.parse_qs(u.query)
@@ -342,6 +362,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_body(200, b"{}", "application/json")
         elif u.path == "/fdsnws/dataselect/1/query":
             self.dataselect(body.decode("utf-8", "replace"))
+        elif auth_post(self, u.path, body):
+            pass
         else:
             self.send_plain_404()
 
@@ -473,6 +495,143 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
+# -- restricted data: digest auth on queryauth, EIDA-style token exchange ----
+
+REALM = "FDSN"
+
+
+class AuthState:
+    """Who may use queryauth: the --auth-user pair and the temporary
+    credentials /auth issued (user -> [password, uses left or None])."""
+
+    def __init__(self, user, password, token, temp_uses):
+        self.user, self.password, self.token = user, password, token
+        self.temp_uses = temp_uses
+        self.temp = {}
+        self.nonces = set()
+        self.stats = {"challenges": 0, "digest_ok": 0, "digest_refused": 0,
+                      "token_requests": 0, "tokens_refused": 0, "issued": []}
+
+
+def md5hex(s):
+    return hashlib.md5(s.encode("utf-8")).hexdigest()
+
+
+def digest_fields(header):
+    """The key=value pairs of a 'Digest ...' Authorization header, or None."""
+    if not header or not header.lower().startswith("digest "):
+        return None
+    return {k.lower(): (q if q is not None and v.startswith('"') else v)
+            for k, v, q in ((m.group(1), m.group(2), m.group(3))
+                            for m in re.finditer(r'(\w+)=("([^"]*)"|[^,\s]*)', header[7:]))}
+
+
+def digest_check(h, auth):
+    """True when the request carries a valid digest response (RFC 7616,
+    MD5, qop=auth) for a known user; counts a temporary credential's use."""
+    f = digest_fields(h.headers.get("Authorization"))
+    st = h.state()
+    with st.lock:
+        if f is None:
+            auth.stats["challenges"] += 1
+            return False
+        user = f.get("username", "")
+        if user == auth.user and auth.password is not None:
+            password, temp = auth.password, None
+        elif user in auth.temp:
+            password, temp = auth.temp[user][0], auth.temp[user]
+        else:
+            password, temp = None, None
+        ok = (password is not None and f.get("realm") == REALM
+              and f.get("nonce") in auth.nonces and f.get("uri") == h.path
+              and f.get("qop") == "auth" and f.get("algorithm", "MD5").upper() == "MD5"
+              and "nc" in f and "cnonce" in f)
+        if ok:
+            ha1 = md5hex("%s:%s:%s" % (user, REALM, password))
+            ha2 = md5hex("%s:%s" % (h.command, f["uri"]))
+            want = md5hex(":".join([ha1, f["nonce"], f["nc"], f["cnonce"], "auth", ha2]))
+            ok = secrets.compare_digest(want, f.get("response", ""))
+        if ok and temp is not None:
+            if temp[1] is not None:
+                if temp[1] <= 0:
+                    ok = False
+                else:
+                    temp[1] -= 1
+        auth.stats["digest_ok" if ok else "digest_refused"] += 1
+        return ok
+
+
+def digest_challenge(h, auth):
+    nonce = secrets.token_hex(16)
+    with h.state().lock:
+        auth.nonces.add(nonce)
+    h.send_error_text(401, "Unauthorized", "authentication required", extra={
+        "WWW-Authenticate": 'Digest realm="%s", qop="auth", nonce="%s", opaque="%s", '
+                            'algorithm=MD5' % (REALM, nonce, secrets.token_hex(8))})
+
+
+def token_exchange(h, auth, body):
+    st = h.state()
+    given = body.decode("utf-8", "replace").strip()
+    with st.lock:
+        auth.stats["token_requests"] += 1
+        ok = auth.token is not None and secrets.compare_digest(given, auth.token.strip())
+        if ok:
+            user = "tmp%d" % len(auth.stats["issued"])
+            password = secrets.token_hex(12)
+            auth.temp[user] = [password, auth.temp_uses]
+            auth.stats["issued"].append([user, password])
+        else:
+            auth.stats["tokens_refused"] += 1
+    if ok:
+        h.send_body(200, ("%s:%s" % (user, password)).encode())
+    else:
+        h.send_error_text(401, "Unauthorized", "the token is not valid")
+
+
+def auth_post(h, path, body):
+    """The restricted-data endpoints; False when path is none of them."""
+    auth = getattr(h.server, "auth", None)
+    if auth is None:
+        return False
+    if path == "/fdsnws/dataselect/1/queryauth":
+        if digest_check(h, auth):
+            h.dataselect(body.decode("utf-8", "replace"))
+        else:
+            digest_challenge(h, auth)
+    elif path == "/fdsnws/dataselect/1/auth" and auth.token is not None:
+        token_exchange(h, auth, body)
+    elif path == "/auth-expire":
+        with h.state().lock:
+            auth.temp.clear()
+        h.send_body(200, b"{}", "application/json")
+    else:
+        return False
+    return True
+
+
+def auth_stats(h):
+    auth = getattr(h.server, "auth", None)
+    if auth is None:
+        return {}
+    with h.state().lock:
+        return {"auth": json.loads(json.dumps(auth.stats))}
+
+
+def add_auth_args(ap):
+    ap.add_argument("--auth-user", help="user for digest auth on queryauth")
+    ap.add_argument("--auth-password", help="its password")
+    ap.add_argument("--auth-token", help="the EIDA token /auth accepts")
+    ap.add_argument("--auth-temp-uses", type=int, default=None,
+                    help="requests each temporary credential is good for (default unlimited)")
+
+
+def auth_from_args(a):
+    if a.auth_user is None and a.auth_token is None:
+        return None
+    return AuthState(a.auth_user, a.auth_password, a.auth_token, a.auth_temp_uses)
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -494,12 +653,14 @@ def main():
     ap.add_argument("--sds", required=True, help="SDS archive root")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
+    add_auth_args(ap)
     a = ap.parse_args()
     if not os.path.isdir(a.sds):
         log("fdsn_server: --sds %s is not a directory" % a.sds)
         return 2
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.state = State(a.sds, a.delay_ms)
+    srv.auth = auth_from_args(a)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     print("READY %d" % srv.server_address[1], flush=True)
     try:

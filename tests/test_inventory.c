@@ -284,10 +284,11 @@ Test(inventory, html_grid_renders_in_headless_chromium)
              "--cell 'XX.AAA..HHZ|2025-11-04|complete|144' "
              "--cell 'XX.AAA..HHZ|2025-11-05|partial-mid|72' "
              "--cell 'XX.BBB.00.BHZ|2025-11-04|empty|0' "
-             "--cell 'YY.CCC..HHZ|2025-11-03|empty|0' "
+             "--cell 'YY.CCC..HHZ|2025-11-03|source-empty|0' "
              "--cell 'YY.CCC..HHZ|2025-11-04|complete|144' "
              "--provisional 'XX.AAA..HHZ|2025-11-04' --gap 'XX.AAA..HHZ|2025-11-04' "
              "--tooltip 'XX.AAA..HHZ|2025-11-03|143/144 10m chunks' "
+             "--tooltip 'YY.CCC..HHZ|2025-11-03|144 windows never recorded at the source' "
              "--group 'hawaii / kilauea' --group 'alaska / spurr'",
              RC_SOURCE_DIR, chrome, html, g_dir);
     rc_buf_reset(&out);

@@ -732,7 +732,7 @@ Test(manifest, update_creates_merges_and_refuses_garbage)
     rc_manifest tmpl;
     rc_manifest_init(&tmpl, RC_LAYOUT_SEED, &c, "kilauea", 100, day);
     rc_mentry a = entry(day, 600, 1, 2, 60000);
-    rc_mop op = {RC_SPAN_10M, &a, RC_UPSERT_IF_ABSENT};
+    rc_mop op = {.span = RC_SPAN_10M, .entry = &a, .mode = RC_UPSERT_IF_ABSENT};
     rc_err e;
     int changed = -1;
     cr_assert_eq(rc_manifest_update(st, MKEY, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0, &changed, &e),
@@ -759,7 +759,7 @@ Test(manifest, update_creates_merges_and_refuses_garbage)
     const char *junk = "{\"date\": broken";
     cr_assert_eq(rc_store_put(st, MKEY, junk, strlen(junk), NULL, NULL, &e), RC_OK);
     rc_mentry b = entry(day + 600, 600, 1, 2, 60000);
-    rc_mop op2 = {RC_SPAN_10M, &b, RC_UPSERT_IF_ABSENT};
+    rc_mop op2 = {.span = RC_SPAN_10M, .entry = &b, .mode = RC_UPSERT_IF_ABSENT};
     cr_assert_eq(rc_manifest_update(st, MKEY, &tmpl, &op2, 1, RC_SPAN_10M, NULL, 0, &changed, &e),
                  RC_EFORMAT);
     cr_assert(strstr(e.msg, MKEY) && strstr(e.msg, "reindex"), "%s", e.msg);
@@ -786,7 +786,7 @@ static int writer(const char *dir, int p, int64_t day)
     int bad = 0;
     for (int j = 0; j < 100 && !bad; j++) {
         rc_mentry en = entry(day + (int64_t)(2 * j + p) * 300, 600, j, p, 60000);
-        rc_mop op = {RC_SPAN_10M, &en, RC_UPSERT_IF_ABSENT};
+        rc_mop op = {.span = RC_SPAN_10M, .entry = &en, .mode = RC_UPSERT_IF_ABSENT};
         int changed = 0;
         if (rc_manifest_update(st, MKEY, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0, &changed, &e) !=
                 RC_OK ||

@@ -159,6 +159,8 @@ static void strip_times(cJSON *o)
     static const char *t[] = {"created_at", "updated_at", "written_at", "replaced_at"};
     for (size_t i = 0; i < 4; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, t[i]);
+    /* when the source was asked: the two fills ran at different times */
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "source_empty");
     cJSON *it;
     cJSON_ArrayForEach(it, o)
     {
@@ -186,7 +188,11 @@ static size_t compare_stores(const char *url_a, const char *url_b)
             cr_assert(jx && jy, "manifest %s unreadable", ka.v[i]);
             strip_times(jx);
             strip_times(jy);
-            cr_assert(cJSON_Compare(jx, jy, 1), "manifest %s differs", ka.v[i]);
+            if (!cJSON_Compare(jx, jy, 1)) {
+                char *px = cJSON_PrintUnformatted(jx), *py = cJSON_PrintUnformatted(jy);
+                cr_assert_fail("manifest %s differs:\n%s: %.1500s\n%s: %.1500s", ka.v[i], url_a, px,
+                               url_b, py);
+            }
             cJSON_Delete(jx);
             cJSON_Delete(jy);
         } else {
@@ -307,7 +313,7 @@ Test(s3e2e, two_processes_updating_one_manifest_lose_nothing_100_trials)
                 en.samples = 60000;
                 en.min = -w;
                 en.max = w;
-                rc_mop op = {RC_SPAN_10M, &en, RC_UPSERT_IF_ABSENT};
+                rc_mop op = {.span = RC_SPAN_10M, .entry = &en, .mode = RC_UPSERT_IF_ABSENT};
                 int changed = 0;
                 int rc =
                     rc_manifest_update(cs, key, &tmpl, &op, 1, RC_SPAN_10M, NULL, 0, &changed, &e);

@@ -111,6 +111,8 @@ static int snap_cb(void *ud, const rc_obj_info *o)
     return 0;
 }
 
+static int ends_with(const char *s, const char *suf);
+
 static void snap_take(const char *url, snap *s)
 {
     memset(s, 0, sizeof *s);
@@ -123,6 +125,28 @@ static void snap_take(const char *url, snap *s)
     for (size_t i = 0; i < s->n; i++)
         cr_assert_eq(rc_store_get(st, s->v[i].key, &s->v[i].body, NULL, &e), RC_OK, "%s", e.msg);
     rc_store_close(st);
+    /* A manifest without any chunk holds only the record of what the source
+     * was asked and when (source_empty): history, not data; how a day was
+     * cached decides whether it exists. */
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        cJSON *m = ends_with(s->v[i].key, ".json")
+                       ? cJSON_ParseWithLength(s->v[i].body.data, s->v[i].body.len)
+                       : NULL;
+        int chunks = 0;
+        const cJSON *l;
+        cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(m, "chunks")) chunks +=
+            cJSON_GetArraySize(l);
+        int drop = m && !chunks && cJSON_GetObjectItemCaseSensitive(m, "source_empty");
+        cJSON_Delete(m);
+        if (drop) {
+            free(s->v[i].key);
+            rc_buf_free(&s->v[i].body);
+        } else {
+            s->v[k++] = s->v[i];
+        }
+    }
+    s->n = k;
 }
 
 static void snap_free(snap *s)
@@ -137,6 +161,8 @@ static void snap_free(snap *s)
 
 static void strip_times(cJSON *j)
 {
+    /* the record of what the source was asked and when is history, not data */
+    if (cJSON_IsObject(j)) cJSON_DeleteItemFromObjectCaseSensitive(j, "source_empty");
     static const char *const fields[] = {"created_at", "updated_at", "written_at", "replaced_at"};
     if (cJSON_IsObject(j))
         for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

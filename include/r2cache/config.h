@@ -20,6 +20,8 @@
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 
+struct rc_srcauth; /* srcauth.h */
+
 typedef enum rc_data_type { RC_TYPE_SEISMIC = 1, RC_TYPE_INFRASOUND = 2 } rc_data_type;
 
 typedef struct rc_station {
@@ -57,6 +59,9 @@ typedef struct rc_serve_config {
     int jobs_workers;         /* fill jobs run at once, default 1 */
     int jobs_max_queued;      /* jobs waiting, default 16 (429 beyond) */
 } rc_serve_config;
+
+/* At most this many ages in "recheck_no_data". */
+#define RC_RECHECK_MAX 16
 
 typedef struct rc_config {
     char *path;       /* file it came from */
@@ -96,6 +101,14 @@ typedef struct rc_config {
     char *ca_bundle;
     double s3_stall_timeout_s; /* 0 = the store's default (30) */
     rc_serve_config serve;     /* the "serve" block (r2cache serve) */
+    /* "recheck_no_data": ages of the data (time since a window's end) at
+     * which a window the source confirmed empty is asked again; ascending.
+     * Default 1h, 6h, 1d, 3d, 7d; past the last, only --recheck/--force. */
+    int64_t recheck_ages[RC_RECHECK_MAX];
+    int nrecheck;
+    /* "source_auth": where the source's credentials for restricted data are
+     * (srcauth.h; the secrets are read when the source opens); NULL = open data */
+    struct rc_srcauth *source_auth;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

@@ -37,6 +37,7 @@ typedef struct rc_engine_opts {
     int force;   /* refetch and rewrite every window in range */
     int upgrade; /* refetch provisional chunks older than upgrade_settle_s */
     int64_t upgrade_settle_s;
+    int recheck; /* ask windows confirmed empty at the source again, due or not */
     int dry_run;
     int64_t max_request_seconds; /* longest span of one request line (default 86400) */
     size_t max_request_bytes;    /* estimated miniSEED bytes per request (default 4 MiB) */
@@ -49,6 +50,7 @@ typedef struct rc_engine_stats {
     int64_t present;       /* skipped: already cached */
     int64_t reindexed;     /* blob present, manifest entry restored from its metadata */
     int64_t nodata;        /* source had no sample in the window */
+    int64_t source_empty;  /* skipped: confirmed empty at the source, recheck not due */
     int64_t failed;        /* windows that failed (after retries) */
     int64_t held;          /* incomplete, held back for a retry */
     int64_t provisional;   /* written below the completeness threshold */
@@ -118,12 +120,14 @@ const rc_engine_stats *rc_engine_stats_get(const rc_engine *en);
 
 /* What the plan found for one declared window (gaps, fill --auto). */
 typedef enum rc_window_state {
-    RC_WIN_MISSING = 0,    /* no entry and no blob */
-    RC_WIN_PRESENT = 1,    /* manifest entry (and presumably its blob) */
-    RC_WIN_BLOB_ONLY = 2,  /* blob without manifest entry */
-    RC_WIN_OTHER = 3,      /* after a pass: written, no data, failed; or unreadable manifest */
-    RC_WIN_ENTRY_ONLY = 4, /* manifest entry whose blob is gone (fill refetches it) */
-    RC_WIN_NOT_DUE = 5     /* has not ended plus the delay at `now`: not missing yet */
+    RC_WIN_MISSING = 0,     /* no entry and no blob */
+    RC_WIN_PRESENT = 1,     /* manifest entry (and presumably its blob) */
+    RC_WIN_BLOB_ONLY = 2,   /* blob without manifest entry */
+    RC_WIN_OTHER = 3,       /* after a pass: written, no data, failed; or unreadable manifest */
+    RC_WIN_ENTRY_ONLY = 4,  /* manifest entry whose blob is gone (fill refetches it) */
+    RC_WIN_NOT_DUE = 5,     /* has not ended plus the delay at `now`: not missing yet */
+    RC_WIN_SOURCE_EMPTY = 6 /* no chunk; the source was asked and had no sample
+                               (rc_window_info.empty_* say when) */
 } rc_window_state;
 
 typedef struct rc_window_info {
@@ -135,6 +139,12 @@ typedef struct rc_window_info {
     double completeness; /* of the present entry */
     char written_at[32];
     int listed; /* the blob appeared in the listing */
+    /* RC_WIN_SOURCE_EMPTY: when the source was last asked (the latest of the
+     * window's base windows), how often (the fewest), and when it is asked
+     * again (INT64_MAX: only with --recheck or --force); due = next <= now */
+    int64_t empty_last_checked, empty_next_check;
+    int empty_checks;
+    int empty_due;
 } rc_window_info;
 
 /* Run the plan if not done yet (reads only) and list every declared window
@@ -148,8 +158,9 @@ void rc_engine_set_progress(rc_engine *en, rc_engine_progress_cb cb, void *ud);
 
 typedef struct rc_target_result {
     int64_t added, present, nodata, failed, held, provisional, reindexed, kept;
-    int64_t not_due; /* declared windows not due yet */
-    int64_t pending; /* declared windows not attempted (stopped by a signal) */
+    int64_t source_empty; /* declared windows confirmed empty at the source, not due */
+    int64_t not_due;      /* declared windows not due yet */
+    int64_t pending;      /* declared windows not attempted (stopped by a signal) */
     int64_t samples, gap_samples, bytes;
     char error[512]; /* last error for this channel, "" if none */
 } rc_target_result;

@@ -46,6 +46,7 @@ typedef struct rc_fill_opts {
     int force;                    /* refetch and rewrite every window in the range */
     int upgrade;                  /* refetch provisional chunks older than settle_s */
     int autofill;                 /* only runs of missing windows longer than max_gap_s */
+    int recheck;                  /* ask windows confirmed empty at the source again now */
     int dry_run;                  /* plan only: fetch and write nothing (source may be NULL) */
     int64_t settle_s;             /* default 3 days */
     int64_t max_gap_s;            /* default 6 hours */

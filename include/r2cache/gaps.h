@@ -40,12 +40,25 @@ const char *rc_gap_severity_name(rc_gap_severity s);
 /* The class of a gap of this many seconds. */
 rc_gap_severity rc_gaps_classify(int64_t seconds, double minor_hours, double critical_hours);
 
+/* What a gap is: not cached (never asked, or asked and failed), or asked
+ * and confirmed empty at the source (the manifest's source_empty record). */
+typedef enum rc_gap_kind { RC_GAP_MISSING = 0, RC_GAP_SOURCE_EMPTY = 1 } rc_gap_kind;
+
+/* "missing", "source-empty". */
+const char *rc_gap_kind_name(rc_gap_kind k);
+
 typedef struct rc_gap {
     size_t target; /* index into the targets searched */
     rc_span span;
+    rc_gap_kind kind;
     int64_t start, end; /* [start, end) */
     int64_t windows;
     int64_t entry_only; /* of which the manifest named a blob that is gone */
+    /* source-empty: latest check, fewest checks, earliest recheck
+     * (INT64_MAX: none left, only --recheck), any window due at `now` */
+    int64_t last_checked, next_check;
+    int checks;
+    int due;
 } rc_gap;
 
 /* A provisional or an unindexed chunk. */
@@ -62,6 +75,7 @@ typedef struct rc_gaps_opts {
     double critical_hours;       /* default 12 */
     int64_t from, to;            /* the range asked for */
     int64_t now;                 /* windows not ended plus the delay are not expected yet */
+    int include_source_empty;    /* severity counts and the alarm count source-empty gaps too */
     const rc_log *log;           /* must not be NULL */
     volatile sig_atomic_t *stop; /* set to 1 to stop between batches; may be NULL */
 } rc_gaps_opts;
@@ -78,7 +92,12 @@ typedef struct rc_gaps_report {
     rc_gap_note *unidx; /* blobs without manifest entry, same order */
     size_t nunidx;
     int64_t expected, present, missing, unindexed, unreadable; /* windows */
-    int64_t counts[RC_GAP_SEVERITIES];                         /* gaps per class */
+    int64_t source_empty;                    /* windows confirmed empty at the source */
+    int include_source_empty;                /* as asked: counts include source-empty gaps */
+    int64_t counts[RC_GAP_SEVERITIES];       /* gaps per class: missing ones (and source-empty
+                                                ones with include_source_empty) */
+    int64_t empty_counts[RC_GAP_SEVERITIES]; /* source-empty gaps per class */
+    size_t nempty_gaps;                      /* of gaps[], source-empty ones */
     /* private */
     size_t capgaps, capprov, capunidx;
     rc_gap *open;
@@ -97,8 +116,9 @@ rc_status rc_gaps_find(const rc_gaps_opts *o, const rc_config *cfg, const rc_tar
 
 void rc_gaps_report_free(rc_gaps_report *r);
 
-/* 1 when a critical gap exists or a manifest could not be read (`gaps`
- * exits 1 then, so a monitor can alert on the status alone). */
+/* 1 when a critical gap counts (missing ones; source-empty ones only with
+ * include_source_empty) or a manifest could not be read (`gaps` exits 1
+ * then, so a monitor can alert on the status alone). */
 int rc_gaps_alarm(const rc_gaps_report *r);
 
 /* One sentence saying what to do about the report (the gap API's

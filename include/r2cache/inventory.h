@@ -30,6 +30,16 @@
 #define RC_INV_EXAMPLES 5
 
 /* One channel-day as the listing (and its manifest) show it. */
+/* 144 ten-minute windows a day, one bit each. */
+#define RC_INV_DAY_WINDOWS 144
+#define RC_INV_DAY_BYTES 18
+
+/* Bit k of a day bitmap. */
+static inline int rc_inv_bit(const uint8_t *bits, int k)
+{
+    return (bits[k >> 3] >> (k & 7)) & 1;
+}
+
 typedef struct rc_inv_day {
     int64_t day;                   /* 00:00 UTC */
     int64_t chunks[RC_SPAN_COUNT]; /* blobs per span, from the listing */
@@ -42,9 +52,15 @@ typedef struct rc_inv_day {
     int64_t gap_count;
     int64_t gap_samples_filled;
     double gap_seconds;
-    char *manifest_key; /* owned; NULL when known only from a summary */
-    int64_t unparsed;   /* keys in this channel's folder that do not parse
-                           (seed: counted on the month's first day) */
+    /* per 10-minute window of the day (bit k = the window starting at
+     * k x 10 min): a 10-minute chunk is listed (from the listing), the
+     * source confirmed the window empty (from the manifest's source_empty) */
+    uint8_t present10[RC_INV_DAY_BYTES];
+    uint8_t empty10[RC_INV_DAY_BYTES];
+    int64_t source_empty; /* 10-minute windows confirmed empty at the source */
+    char *manifest_key;   /* owned; NULL when known only from a summary */
+    int64_t unparsed;     /* keys in this channel's folder that do not parse
+                             (seed: counted on the month's first day) */
 } rc_inv_day;
 
 typedef struct rc_inv_chan {

@@ -84,6 +84,15 @@ typedef struct rc_mlist {
     size_t n, cap;
 } rc_mlist;
 
+/* Base windows [start, end) the source was asked for and answered with no
+ * sample ("confirmed empty at the source"): when first and last asked, and
+ * how often. Windows with equal history are kept as one range. */
+typedef struct rc_srcempty {
+    int64_t start, end;
+    int64_t first_checked, last_checked; /* epoch seconds */
+    int checks;
+} rc_srcempty;
+
 typedef struct rc_manifest {
     rc_layout layout;
     int64_t day; /* 00:00 UTC */
@@ -97,6 +106,8 @@ typedef struct rc_manifest {
     char updated_at[40];
     int complete_day;
     rc_mlist chunks[RC_SPAN_COUNT];
+    rc_srcempty *empty; /* owned, sorted, disjoint ("source_empty") */
+    size_t nempty;
     cJSON *extra; /* owned object of unknown top-level fields, or NULL */
 } rc_manifest;
 
@@ -145,13 +156,45 @@ int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_ups
                        const char *now_iso);
 /* Remove an entry (verify --repair of an entry whose blob is gone). 1 if removed. */
 int rc_manifest_remove(rc_manifest *m, rc_span s, int64_t start);
-/* complete_day from the base span list. base = shortest span in use. */
+/* complete_day from the base span list, and no source-empty record left
+ * under a base chunk (data that arrived later wins). base = shortest span
+ * in use. */
 void rc_manifest_recompute(rc_manifest *m, rc_span base);
+
+/* --- windows confirmed empty at the source (manifest_empty.c) ------------
+ *
+ * The record is an index like the rest of the manifest: losing it (a
+ * reindex from blobs) only means the windows are asked again. */
+
+/* Record that [start, end) was asked at checked_at and held no sample:
+ * windows already recorded keep first_checked and count one more check.
+ * Returns 1 when m changed, 0 when not, -1 when out of memory. */
+int rc_manifest_mark_empty(rc_manifest *m, int64_t start, int64_t end, int64_t checked_at);
+/* Forget [start, end) (data is stored there now). 1 when m changed, -1 OOM. */
+int rc_manifest_clear_empty(rc_manifest *m, int64_t start, int64_t end);
+/* The record holding second t, or NULL. */
+const rc_srcempty *rc_manifest_empty_at(const rc_manifest *m, int64_t t);
+/* The first time after last_checked at which a window ending at end is due
+ * to be asked again under the ascending ages (data age = time - end):
+ * end + the first age above last_checked - end; INT64_MAX when none is
+ * left (asked only with --recheck or --force). */
+int64_t rc_recheck_next(const int64_t *ages, int nages, int64_t end, int64_t last_checked);
+/* JSON of the "source_empty" list (an array; NULL when out of memory), and
+ * its parse (RC_EFORMAT naming the field). */
+cJSON *rc_manifest_empty_json(const rc_manifest *m);
+int rc_manifest_empty_parse(const cJSON *arr, int64_t day, rc_manifest *m, rc_err *e);
+
+typedef enum rc_mop_kind {
+    RC_MOP_UPSERT = 0, /* rc_manifest_upsert(span, entry, mode) */
+    RC_MOP_EMPTY       /* rc_manifest_mark_empty(start, end, checked_at) */
+} rc_mop_kind;
 
 typedef struct rc_mop {
     rc_span span;
     const rc_mentry *entry;
     rc_upsert_mode mode;
+    rc_mop_kind kind;
+    int64_t start, end, checked_at; /* RC_MOP_EMPTY */
 } rc_mop;
 
 /* How a manifest is written: its headers and the retry budget. */

@@ -3,7 +3,8 @@
  *
  * Two backends behind one interface (private: src/source_int.h):
  *   FDSN dataselect ("https://service.iris.edu", "http://127.0.0.1:8080"; the
- *   client appends /fdsnws/dataselect/1/query): bulk POST, one line per
+ *   client appends /fdsnws/dataselect/1/query, or /queryauth with
+ *   credentials, rc_source_opts.auth): bulk POST, one line per
  *   channel and time span; 413 = split the request (lines first, then time)
  *   and concatenate; never more than max_connections (hard cap 5)
  *   connections to the data centre. A pasted service URL
@@ -77,6 +78,8 @@
  * fetch.max_body_mib sets it. */
 #define RC_SOURCE_DEFAULT_BODY_MIB 32
 
+struct rc_srcauth; /* srcauth.h */
+
 typedef struct rc_source_opts {
     int max_connections;      /* concurrent requests, 1..5 (default 3) */
     double timeout_s;         /* per attempt, whole transfer (default 120) */
@@ -88,6 +91,16 @@ typedef struct rc_source_opts {
     double rate_limit_rps;    /* max requests started per second, 0 = none (default 0) */
     size_t max_body_bytes;    /* refuse larger answers (default 32 MiB; fetch.max_body_mib) */
     const char *ca_bundle;    /* NULL = system default; TLS verification is always on */
+    /* Credentials for restricted data (srcauth.h), NULL = open data. FDSN
+     * only: user and password go by HTTP digest to
+     * /fdsnws/dataselect/1/queryauth; an EIDA token is POSTed to
+     * /fdsnws/dataselect/1/auth on the first fetch, and the temporary
+     * user:password it answers is used for queryauth (fetched again once
+     * when queryauth answers 401). The FDSN backend copies the secrets
+     * when it opens; rc_source_options still points at the caller's
+     * object. Credentials never go into a URL or a message;
+     * a refusal (401/403) is RC_EAUTH naming where they came from. */
+    const struct rc_srcauth *auth;
     /* Set by SIGTERM/SIGINT (may be NULL): transfers in flight are abandoned
      * within a second and rc_source_fetch_many returns RC_EINTR, so a stop
      * never waits for a slow data centre. */
