@@ -15,6 +15,7 @@
 
 #include "r2cache/mseed.h"
 #include "r2cache/sources.h"
+#include "r2cache/srcauth.h"
 #include "r2cache/timewin.h"
 #include "r2cache/url.h"
 
@@ -64,6 +65,8 @@ static void entry_free(rc_sources_entry *en)
         free(en->stations[i]);
     free(en->stations);
     cJSON_Delete(en->auth);
+    rc_srcauth_free(en->srcauth);
+    free(en->srcauth);
     memset(en, 0, sizeof *en);
 }
 
@@ -226,6 +229,13 @@ static int parse_entry(const cJSON *o, const char *file, size_t i, rc_sources_en
     if ((x = cJSON_GetObjectItemCaseSensitive(o, "auth"))) {
         if (!cJSON_IsObject(x)) return perr(e, file, i, "auth", "must be an object");
         if (!(en->auth = cJSON_Duplicate(x, 1))) return rc_err_set(e, RC_ENOMEM, "out of memory");
+        char path[48];
+        snprintf(path, sizeof path, "sources[%zu].auth", i);
+        rc_err e2;
+        if (!(en->srcauth = calloc(1, sizeof *en->srcauth)))
+            return rc_err_set(e, RC_ENOMEM, "out of memory");
+        if (rc_srcauth_parse(x, path, en->srcauth, &e2))
+            return rc_err_set(e, e2.code, "%s: %s", file, e2.msg);
     }
     return RC_OK;
 }
@@ -784,6 +794,7 @@ int rc_sources_open(const rc_sources_cfg *cfg, const rc_source_opts *global, int
         le->rule = *c;
         le->rule.url = NULL;
         le->rule.auth = NULL;
+        le->rule.srcauth = NULL;
         le->rule.networks = le->rule.stations = NULL;
         le->rule.nnetworks = le->rule.nstations = 0;
         if (copy_patterns(c->networks, c->nnetworks, &le->rule.networks, &le->rule.nnetworks) ||
@@ -799,6 +810,7 @@ int rc_sources_open(const rc_sources_cfg *cfg, const rc_source_opts *global, int
         if (c->backoff_cap_s >= 0) o.backoff_cap_s = c->backoff_cap_s;
         if (c->timeout_s > 0) o.timeout_s = c->timeout_s;
         if (c->stall_timeout_s > 0) o.stall_timeout_s = c->stall_timeout_s;
+        o.auth = c->srcauth; /* its own credentials only, never another entry's */
         rc = rc_source_open(c->url, &o, &le->src, e);
         if (rc != RC_OK) {
             char msg[RC_ERR_MSG_MAX];

@@ -738,3 +738,72 @@ Test(sources, an_sds_archive_in_the_list)
     cJSON_Delete(sum);
     rc_buf_free(&err);
 }
+
+/* An entry's "auth" goes to that entry only: the open first source gets no
+ * Authorization header, the restricted second one is asked by digest on
+ * queryauth, and the password appears in no output. */
+Test(sources, an_entrys_credentials_go_to_that_entry_only)
+{
+    const char *extra[] = {"--auth-user", "alice", "--auth-password", "s3cr3t-pw", NULL};
+    int port_c = 0;
+    pid_t srv_c = rc_test_fdsn_start(g_sds_b, extra, &port_c);
+    cr_assert(srv_c > 0, "FDSN test server C did not start");
+    char pw[4400], top[9000];
+    snprintf(pw, sizeof pw, "%s/pw", g_dir);
+    cr_assert_eq(rc_test_write_file(pw, "s3cr3t-pw\n", 10), 0);
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"open\", \"url\": \"http://127.0.0.1:%d\"}, {\"name\": "
+             "\"restricted\", \"url\": \"http://127.0.0.1:%d\", \"auth\": {\"user\": \"alice\", "
+             "\"password_file\": \"%s\"}}]",
+             g_port_a, port_c, pw);
+    write_config(top);
+    cJSON *sum = NULL;
+    rc_buf err = RC_BUF_INIT;
+    int rc = fill("--station XX.FAL..BHZ --from 2025-11-04 --to 2025-11-04T01:00:00Z", &sum, &err);
+    char cmd[256];
+    rc_buf sa = RC_BUF_INIT, sc = RC_BUF_INIT;
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/stats", g_port_a);
+    cr_assert_eq(rc_test_sh(cmd, &sa, NULL), 0);
+    snprintf(cmd, sizeof cmd, "curl -s http://127.0.0.1:%d/stats", port_c);
+    cr_assert_eq(rc_test_sh(cmd, &sc, NULL), 0);
+    rc_test_server_stop(srv_c);
+    cr_assert_eq(rc, 0, "exit %d: %s", rc, err.data);
+    cr_assert_eq(num(src_stat(sum, 1, "restricted"), "windows"), 6);
+    cr_assert_eq(num(src_stat(sum, 0, "open"), "fell_through"), 1);
+    cJSON *a = cJSON_Parse(sa.data), *c = cJSON_Parse(sc.data);
+    cr_assert(a && c);
+    const cJSON *ha = cJSON_GetObjectItemCaseSensitive(a, "last_headers");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(ha, "authorization"),
+                   "the open source got credentials");
+    const cJSON *au = cJSON_GetObjectItemCaseSensitive(c, "auth");
+    cr_assert_eq(num(au, "digest_ok"), 1);
+    cr_assert_null(strstr(err.data, "s3cr3t"), "%s", err.data);
+    char *txt = cJSON_PrintUnformatted(sum);
+    cr_assert_null(strstr(txt, "s3cr3t"));
+    free(txt);
+    cJSON *m = manifest(DIR_OF("FAL") "XX_FAL__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "01:00:00", "restricted"), 6);
+    cJSON_Delete(m);
+    cJSON_Delete(a);
+    cJSON_Delete(c);
+    rc_buf_free(&sa);
+    rc_buf_free(&sc);
+    cJSON_Delete(sum);
+    rc_buf_free(&err);
+}
+
+Test(sources, source_auth_with_sources_is_refused)
+{
+    rc_config c;
+    rc_err e;
+    cr_assert_eq(parse("\"sources\": [{\"url\": \"http://a.org\"}], \"source_auth\": {}", &c, &e),
+                 RC_EINVAL);
+    cr_assert_str_eq(e.msg, "c.json: source_auth: is the credentials of \"source\"; with "
+                            "\"sources\" give each entry its own \"auth\"");
+    cr_assert_eq(parse("\"sources\": [{\"url\": \"http://a.org\", \"auth\": {\"password\": "
+                       "\"x\"}}]",
+                       &c, &e),
+                 RC_EINVAL);
+    cr_assert(strstr(e.msg, "c.json: sources[0].auth.password"), "%s", e.msg);
+    cr_assert_null(strstr(e.msg, "\"x\""), "%s", e.msg);
+}

@@ -19,8 +19,9 @@
  *   max_connections, rate_limit_rps, max_attempts, backoff_base_s,
  *   backoff_cap_s, timeout_s, stall_timeout_s   this source's politeness,
  *             overriding the global max_connections and fetch.* fields
- *   auth      an object kept as given (a cJSON copy) for the credentials
- *             module; nothing here reads it
+ *   auth      this source's credentials, the object of "source_auth"
+ *             (srcauth.h), checked when the configuration loads and given
+ *             to this entry's source only (never to another entry)
  *
  * Age. Measured from `now` (the command's --now or the clock) and cut at the
  * base span (10 min), so that a window goes to exactly one side of every
@@ -83,7 +84,8 @@ typedef struct rc_sources_entry {
     int max_attempts;
     double rate_limit_rps;                                            /* < 0 = global */
     double backoff_base_s, backoff_cap_s, timeout_s, stall_timeout_s; /* < 0 = global */
-    cJSON *auth; /* owned copy of "auth", or NULL */
+    cJSON *auth;                 /* owned copy of "auth", or NULL */
+    struct rc_srcauth *srcauth;  /* "auth" checked by rc_srcauth_parse (owned), or NULL */
 } rc_sources_entry;
 
 typedef struct rc_sources_cfg {
