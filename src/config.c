@@ -477,9 +477,9 @@ static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
     static const char *const keys[] = {
-        "$schema",   "source", "sources", "source_auth",       "store",           "layout", "spans",
-        "selection", "run",    "compression_level", "max_connections", "fetch",  "cache_control",
-        "s3",        "serve",  "recheck_no_data",   "volcanoes",       NULL};
+        "$schema",       "source",    "sources", "source_auth",       "store",           "layout",
+        "spans",         "selection", "run",     "compression_level", "max_connections", "fetch",
+        "cache_control", "s3",        "serve",   "recheck_no_data",   "volcanoes",       NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;

@@ -84,8 +84,8 @@ typedef struct rc_sources_entry {
     int max_attempts;
     double rate_limit_rps;                                            /* < 0 = global */
     double backoff_base_s, backoff_cap_s, timeout_s, stall_timeout_s; /* < 0 = global */
-    cJSON *auth;                 /* owned copy of "auth", or NULL */
-    struct rc_srcauth *srcauth;  /* "auth" checked by rc_srcauth_parse (owned), or NULL */
+    cJSON *auth;                /* owned copy of "auth", or NULL */
+    struct rc_srcauth *srcauth; /* "auth" checked by rc_srcauth_parse (owned), or NULL */
 } rc_sources_entry;
 
 typedef struct rc_sources_cfg {
