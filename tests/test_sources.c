@@ -807,3 +807,43 @@ Test(sources, source_auth_with_sources_is_refused)
     cr_assert(strstr(e.msg, "c.json: sources[0].auth.password"), "%s", e.msg);
     cr_assert_null(strstr(e.msg, "\"x\""), "%s", e.msg);
 }
+
+/* r2cache serve's fill jobs use the same list. */
+Test(sources, serve_fill_jobs_use_the_list)
+{
+    char top[1024];
+    snprintf(top, sizeof top,
+             "\"sources\": [{\"name\": \"first\", \"url\": \"http://127.0.0.1:%d\"}, "
+             "{\"name\": \"second\", \"url\": \"http://127.0.0.1:%d\"}]",
+             g_port_a, g_port_b);
+    write_config(top);
+    char log[4300], args[4400], cmd[2048];
+    snprintf(log, sizeof log, "%s/serve.log", g_dir);
+    snprintf(args, sizeof args, "--config '%s'", g_config);
+    int sport = 0;
+    pid_t srv = rc_test_serve_start(args, "R2CACHE_API_TOKEN=api-token-sources", log, 20, &sport);
+    cr_assert(srv > 0, "serve did not start");
+    snprintf(cmd, sizeof cmd,
+             "curl -s -X POST -H 'Authorization: Bearer api-token-sources' -H 'Content-Type: "
+             "application/json' -d '{\"network\": \"XX\", \"station\": \"FAL\", \"location\": "
+             "\"\", \"channel\": \"BHZ\", \"start_time\": \"2025-11-04T00:00:00Z\", "
+             "\"duration_hours\": 1}' 'http://127.0.0.1:%d/api/backfill?wait=true'",
+             sport);
+    rc_buf out = RC_BUF_INIT;
+    int rc = rc_test_sh(cmd, &out, NULL);
+    cr_assert_eq(rc_test_serve_stop(srv, 10), 0);
+    cr_assert_eq(rc, 0);
+    cJSON *res = cJSON_Parse(out.data);
+    cr_assert(res, "not JSON: %s", out.data);
+    cr_assert_eq(num(res, "chunks_added"), 6, "%s", out.data);
+    cJSON *m = manifest(DIR_OF("FAL") "XX_FAL__BHZ_10Hz_" DAY ".json");
+    cr_assert_eq(assert_sources(m, "10min", "00:00:00", "01:00:00", "second"), 6);
+    int ra;
+    rc_buf ba = RC_BUF_INIT;
+    server_bodies(g_port_a, &ba, &ra);
+    cr_assert_eq(ra, 1, "the first source was asked first");
+    cJSON_Delete(m);
+    cJSON_Delete(res);
+    rc_buf_free(&ba);
+    rc_buf_free(&out);
+}
