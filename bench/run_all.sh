@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_all.sh: every benchmark, one command; writes docs/benchmarks.md.
 #
-#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron upload fill inventory serve
+#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron upload fill inventory serve codec
 #   bench/run_all.sh --only NAME           rerun one section; the others stay as they are
 #   INV_RGW_SIZE="15 365" bench/run_all.sh --only inventory   the inventory in RGW at full size
 #
@@ -20,7 +20,7 @@ BUILD=${BUILD:-$HERE/build-bench}
 OUT=${OUT:-$HERE/docs/benchmarks.md}
 SKIP=" "
 ONLY=
-ALL="processing cron upload fill inventory serve"
+ALL="processing cron upload fill inventory serve codec"
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip) SKIP="$SKIP$2 "; shift 2 ;;
@@ -41,7 +41,7 @@ trap cleanup EXIT INT TERM
 if [ ! -x "$BUILD/bench_upload" ] || [ -z "${BUILD_READY:-}" ]; then
     echo "run_all: building $BUILD (Release, R2CACHE_BENCH=ON) ..." >&2
     cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DR2CACHE_BENCH=ON >/dev/null &&
-        cmake --build "$BUILD" --target r2cache r2cache-synth bench_processing bench_upload -j2 >/dev/null ||
+        cmake --build "$BUILD" --target r2cache r2cache-synth bench_processing bench_upload bench_codec -j2 >/dev/null ||
         { echo "run_all: build failed" >&2; exit 1; }
 fi
 BUILD=$(cd "$BUILD" && pwd)
@@ -108,6 +108,8 @@ section inventory "Inventory" sh -c "BUILD='$BUILD' '$HERE/bench/bench_inventory
     BUILD='$BUILD' '$HERE/bench/bench_inventory.sh' $INV_RGW_SIZE"
 # r2cache serve beside nginx (wrk, 64 connections) on the 15-channel quickstart cache
 section serve "Serve" env BUILD="$BUILD" "$HERE/bench/bench_serve.sh"
+# chunk codecs (int32-zstd, lms-rice) against Steim2 on the real recordings
+section codec "Codec" env BUILD="$BUILD" "$HERE/bench/bench_codec.sh"
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
@@ -116,7 +118,8 @@ if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
 import re, sys
 old, body, only, out = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 heads = {"processing": "## Processing", "cron": "## Cron scale", "upload": "## Upload",
-         "fill": "## Backfill", "inventory": "## Inventory", "serve": "## Serve"}
+         "fill": "## Backfill", "inventory": "## Inventory", "serve": "## Serve",
+         "codec": "## Codec"}
 h = heads[only]
 parts = re.split(r"(?m)^(?=## )", old)
 new_body = [p for p in re.split(r"(?m)^(?=## )", body) if p.startswith(h)]

@@ -7,7 +7,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 build=(build-essential cmake pkg-config libcurl4-openssl-dev libzstd-dev libcjson-dev
        libmseed-dev libssl-dev libmicrohttpd-dev ca-certificates)
 tests=(libcriterion-dev python3 python3-yaml curl zstd radosgw ceph-mon ceph-osd ceph-common awscli procps
-       clang-14 libclang-rt-14-dev valgrind time openssl clang-format wrk nginx-light)
+       clang-14 libclang-rt-14-dev valgrind time openssl clang-format wrk nginx-light zsh)
 pkgs=("${build[@]}")
 if [ "${RC_DEPS:-all}" != "runtime" ]; then pkgs+=("${tests[@]}"); fi
 missing=()

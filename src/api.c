@@ -268,8 +268,8 @@ static int h_readyz(void *ud, rc_server_req *req, rc_server_reply *out)
 /* ---- /api/cache-status and / ---------------------------------------------- */
 
 static const char *const status_params[] = {"scope",   "network", "station",  "location_code",
-                                            "channel", "volcano", "location", "from",
-                                            "to",      NULL};
+                                            "channel", "volcano", "location", "region",
+                                            "from",    "to",      NULL};
 
 /* Build the report question from the query; 0 or -1 with out filled. */
 static int report_query(rc_server_req *req, rc_report_query *q, char *chan, size_t chann,
@@ -297,7 +297,8 @@ static int report_query(rc_server_req *req, rc_report_query *q, char *chan, size
         q->channel = cha;
     }
     q->volcano = rc_server_req_arg(req, "volcano");
-    q->location = rc_server_req_arg(req, "location");
+    q->location = rc_server_req_arg(req, "region"); /* "location" is seed 002's name */
+    if (!q->location) q->location = rc_server_req_arg(req, "location");
     int64_t now = (int64_t)time(NULL);
     const char *from = rc_server_req_arg(req, "from"), *to = rc_server_req_arg(req, "to");
     if (from && api_time_value("from", from, now, &q->from, out)) return -1;

@@ -158,7 +158,7 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
         rc_server_reply_error(out, 400, "%s: %s",
                               st            ? "station"
                               : fr->volcano ? "volcano"
-                              : fr->region  ? "location"
+                              : fr->region  ? "region"
                                             : "scope",
                               e.msg);
         return RC_SERVER_DONE;

@@ -73,11 +73,16 @@ static const rc_cli_opt g_config[] = {
     RC_OPT_END};
 static const rc_cli_opt g_scope[] = {
     RC_OPT_FN("station", "NET.STA.LOC.CHA", on_station,
-              "only this channel (repeatable; NET.STA..CHA for an empty location)"),
+              "only this channel (NET.STA..CHA for an empty location), or those of a "
+              "pattern (HV.*..HHZ, AV.GS??..BH?); repeatable"),
     RC_OPT_STRING("volcano", "NAME", rc_cli, volcano, "only the stations of this volcano"),
-    RC_OPT_STRING("location", "NAME", rc_cli, location,
+    RC_OPT_STRING("region", "NAME", rc_cli, region,
                   "only the volcanoes of this region (hawaii, alaska)"),
-    RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"), RC_OPT_END};
+    RC_OPT_STRING("location", "NAME", rc_cli, region,
+                  "the same as --region (in SEED a location is the location code: give "
+                  "that in --station)"),
+    RC_OPT_FLAG("all", rc_cli, all, "every selected station (the default)"),
+    RC_OPT_END};
 static const rc_cli_opt g_range[] = {
     RC_OPT_STRING("from", "TIME", rc_cli, from_s,
                   "start, inclusive: ISO 8601 UTC (2025-11-04T22:00:00Z) or an age (7d, 6h)"),
@@ -104,7 +109,8 @@ static const rc_cli_opt g_always[] = {
     RC_OPT_FN("log-level", "LEVEL", on_log_level, "debug, info (default), warn, error"),
     RC_OPT_FN("log-format", "FORMAT", on_log_format,
               "auto (text on a terminal, JSON lines otherwise), text, json"),
-    RC_OPT_FLAG("help", rc_cli, help, "show this help"), RC_OPT_END};
+    {"help", 'h', RC_ARG_FLAG, offsetof(rc_cli, help), NULL, "show this help", 0, 0, NULL},
+    RC_OPT_END};
 
 /* The common groups in the order help lists them. */
 static const struct group {
@@ -316,14 +322,22 @@ rc_exit rc_cli_setup(rc_cli *cli)
         return fail(cli, RC_EXIT_USAGE, e.msg);
     }
     if (cli->groups & RC_OPT_RANGE) {
-        if (cli->from_s && rc_time_parse(cli->from_s, cli->now, &cli->from, &e) != RC_OK) {
-            rc_err_wrap(&e, "--from");
-            return fail(cli, RC_EXIT_USAGE, e.msg);
-        }
         cli->to = cli->now;
-        if (cli->to_s && rc_time_parse(cli->to_s, cli->now, &cli->to, &e) != RC_OK) {
-            rc_err_wrap(&e, "--to");
-            return fail(cli, RC_EXIT_USAGE, e.msg);
+        cli->to_us = cli->now * 1000000;
+        const char *const given[2] = {cli->from_s, cli->to_s};
+        int64_t *sec[2] = {&cli->from, &cli->to}, *us[2] = {&cli->from_us, &cli->to_us};
+        for (int k = 0; k < 2; k++) {
+            if (!given[k]) continue;
+            int rc = cli->subsecond ? rc_time_parse_us(given[k], cli->now, us[k], &e)
+                                    : rc_time_parse(given[k], cli->now, sec[k], &e);
+            if (rc != RC_OK) {
+                rc_err_wrap(&e, k ? "--to" : "--from");
+                return fail(cli, RC_EXIT_USAGE, e.msg);
+            }
+            if (cli->subsecond)
+                *sec[k] = rc_floor(*us[k], 1000000) / 1000000;
+            else
+                *us[k] = *sec[k] * 1000000;
         }
     }
     if (cli->groups & RC_OPT_CONFIG) {
@@ -352,17 +366,23 @@ rc_exit rc_cli_setup(rc_cli *cli)
             rc_err_wrap(&e, "--layout");
             return fail(cli, RC_EXIT_USAGE, e.msg);
         }
+        if (rc_config_check_codec(&cli->cfg, &e) != RC_OK) {
+            rc_err_wrap(&e, "%s", cli->layout ? "--layout" : cli->config_path);
+            return fail(cli, RC_EXIT_USAGE, e.msg);
+        }
     }
     if ((cli->groups & RC_OPT_SCOPE) && cli->have_cfg) {
-        rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->location,
+        rc_scope sc = {cli->stations, cli->nstations,   cli->volcano,    cli->region,
                        cli->all,      cli->shard_index, cli->shard_count};
         if (rc_config_select(&cli->cfg, &sc, &cli->targets, &cli->ntargets, &e) != RC_OK)
             return fail(cli, RC_EXIT_USAGE, e.msg);
     }
-    if ((cli->needs & RC_NEED_RANGE) && cli->to <= cli->from) {
+    if ((cli->needs & RC_NEED_RANGE) && cli->to_us <= cli->from_us) {
         char f[RC_TIME_STR_MAX], t[RC_TIME_STR_MAX];
         rc_time_iso(cli->from, f);
         rc_time_iso(cli->to, t);
+        if (cli->subsecond && cli->from_s) snprintf(f, sizeof f, "%s", cli->from_s);
+        if (cli->subsecond && cli->to_s) snprintf(t, sizeof t, "%s", cli->to_s);
         fprintf(stderr, "r2cache %s: --to (%s) is not after --from (%s)\n", cli->cmd, t, f);
         return RC_EXIT_USAGE;
     }

@@ -15,6 +15,7 @@
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
 #include "r2cache/fill.h"
+#include "r2cache/progress.h"
 #include "r2cache/retry.h"
 #include "r2cache/sources.h"
 #include "r2cache/timewin.h"
@@ -28,7 +29,8 @@
 
 typedef struct fill_args {
     int force, upgrade, autofill, dry_run, recheck;
-    const char *settle, *max_gap, *max_range, *batch;
+    const char *settle, *max_gap, *max_range, *batch, *progress_interval;
+    double progress_s;
     rc_fill_opts fo;
 } fill_args;
 
@@ -52,6 +54,8 @@ static const rc_cli_opt fill_opts[] = {
                   "refuse ranges longer than this (default 366d)"),
     RC_OPT_STRING("batch-days", "N", fill_args, batch,
                   "days worked on at once (default: enough for the connection limit)"),
+    RC_OPT_STRING("progress-interval", "SECONDS", fill_args, progress_interval,
+                  "without a terminal: log a progress line this often (default 30; 0: none)"),
     RC_OPT_END};
 
 /* Before the configuration: the options that need none. */
@@ -93,6 +97,12 @@ static rc_exit check(rc_cli *cli)
         fo->max_gap_s = (int64_t)(h * 3600);
     }
     if (a->batch && atoi(a->batch) > 0) fo->batch_days = atoi(a->batch);
+    a->progress_s = RC_PROGRESS_INTERVAL_DEFAULT;
+    if (a->progress_interval && rc_progress_interval_parse(a->progress_interval, &a->progress_s)) {
+        fprintf(stderr, "r2cache fill: --progress-interval %s: give a number of seconds (0: off)\n",
+                a->progress_interval);
+        return RC_EXIT_USAGE;
+    }
     if (a->dry_run) cli->needs &= ~(unsigned)RC_NEED_SOURCE; /* a plan fetches nothing */
     return RC_EXIT_OK;
 }
@@ -124,37 +134,13 @@ const rc_cmd_spec rc_cmd_fill_spec = {
     prepare,
     NULL};
 
-/* Progress interval when stderr is not a terminal (logs, cron mail). */
-#define PROGRESS_LINE_S 10.0
-
-typedef struct progress_state {
-    int tty;
-    const rc_log *log;
-    double last_print;
-} progress_state;
-
+/* The whole fill's windows on one progress meter (progress.h). */
 static void progress(void *ud, const rc_fill_progress *p)
 {
-    progress_state *t = ud;
-    if (p->batch_end) {
-        if (!t->tty && p->days_total > p->batch_days)
-            rc_log_info(t->log, "progress", "days %lld/%lld: %lld chunks added so far",
-                        (long long)p->days_done, (long long)p->days_total, (long long)p->added);
-        return;
-    }
-    if (!t->tty) {
-        double now = rc_retry_monotonic_s();
-        if (now - t->last_print < PROGRESS_LINE_S) return;
-        t->last_print = now;
-        rc_log_info(t->log, "progress",
-                    "days %lld/%lld, requests %zu/%zu of this batch: %lld chunks added so far",
-                    (long long)p->days_done, (long long)p->days_total, p->requests_done,
-                    p->requests_total, (long long)p->added);
-        return;
-    }
-    fprintf(stderr, "\r  days %lld/%lld  requests %zu/%zu  chunks +%lld  ", (long long)p->days_done,
-            (long long)p->days_total, p->requests_done, p->requests_total, (long long)p->added);
-    fflush(stderr);
+    rc_progress *m = ud;
+    rc_progress_set_total(m, p->windows_total);
+    rc_progress_update(m, p->windows_done, p->bytes_fetched);
+    if (p->batch_end) rc_progress_show(m); /* back after the batch's log lines */
 }
 
 static void print_json(const cJSON *o)
@@ -170,16 +156,19 @@ rc_exit rc_cmd_fill(rc_cli *cli)
     rc_fill_opts fo = a->fo;
     rc_err e;
     rc_err_clear(&e);
-    progress_state ps = {isatty(2) && !cli->json, &cli->log, rc_retry_monotonic_s()};
+    rc_progress_opts po = {"fill", "windows", isatty(2) && !cli->json ? stderr : NULL, &cli->log,
+                           a->progress_s};
+    rc_progress meter;
+    rc_progress_init(&meter, &po, 0);
     fo.log = &cli->log;
     fo.stop = cli->stop;
     fo.now = cli->now;
     fo.progress = progress;
-    fo.progress_ud = &ps;
+    fo.progress_ud = &meter;
     rc_fill_result res;
     rc_status rc =
         rc_fill_run(&fo, &cli->cfg, cli->targets, cli->ntargets, cli->store, cli->source, &res, &e);
-    if (ps.tty) fprintf(stderr, "\n");
+    if (!fo.dry_run) rc_progress_finish(&meter);
     if (fo.dry_run) {
         if (cli->json) {
             cJSON *o = rc_fill_result_json(&res);

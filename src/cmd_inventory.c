@@ -1,8 +1,8 @@
 /*
  * cmd_inventory.c: `r2cache inventory`: what is cached, per station, volcano,
  * location or all: options in, the report of report.c out as a table, the
- * JSON of seed 002's /api/cache-status (--json) or an HTML availability grid
- * (--html, report_html.c).
+ * JSON that `serve` answers on /api/cache-status (--json) or an HTML
+ * availability grid in a file (--html, report_html.c).
  */
 #include "r2cache/cli.h"
 #include "r2cache/report.h"
@@ -21,14 +21,16 @@ typedef struct inv_args {
 } inv_args;
 
 static const rc_cli_opt inv_opts[] = {
-    RC_OPT_STRING("scope", "station|volcano|location|all", inv_args, scope,
-                  "what to report on (default all)"),
+    RC_OPT_STRING("scope", "station|volcano|region|all", inv_args, scope,
+                  "what to report on (default all; volcano without --volcano: every volcano; "
+                  "location is region's first name)"),
     RC_OPT_STRING("network", "NET", inv_args, network,
                   "with --scope station and a bare --station STA: the network"),
     RC_OPT_STRING("channel", "CHA", inv_args, channel,
                   "with --scope station and a bare --station STA: the channel"),
     RC_OPT_STRING("html", "FILE", inv_args, html,
-                  "also write a self-contained HTML availability grid to FILE"),
+                  "write a self-contained HTML availability grid to FILE instead of printing "
+                  "the table (with --json: the JSON as well)"),
     RC_OPT_FLAG("scan", inv_args, scan,
                 "list every data key instead of reading the summaries (slow, exact; rewrites "
                 "the summaries it finds stale)"),
@@ -60,10 +62,17 @@ static rc_exit check(rc_cli *cli)
     /* a filter in every scope; scope station needs exactly one */
     if (cli->nstations && (q->scope != RC_REPORT_STATION || cli->nstations == 1))
         q->station = cli->stations[0];
+    if (q->scope == RC_REPORT_STATION && q->station && rc_select_is_pattern(q->station)) {
+        fprintf(stderr,
+                "r2cache inventory: --scope station takes one channel, not the pattern %s "
+                "(--scope all --station PATTERN reports the channels it matches)\n",
+                q->station);
+        return RC_EXIT_USAGE;
+    }
     q->network = a->network;
     q->channel = a->channel;
     q->volcano = cli->volcano;
-    q->location = cli->location;
+    q->location = cli->region;
     q->scan = a->scan;
     q->threads = a->threads;
     if (rc_report_check(q, &e) != RC_OK) {
@@ -71,7 +80,7 @@ static rc_exit check(rc_cli *cli)
         return RC_EXIT_USAGE;
     }
     cli->nstations = 0;
-    cli->volcano = cli->location = NULL;
+    cli->volcano = cli->region = NULL;
     cli->all = 1;
     return RC_EXIT_OK;
 }
@@ -99,12 +108,13 @@ static void release(void *args)
 }
 
 const rc_cmd_spec rc_cmd_inventory_spec = {
-    "r2cache inventory --config FILE [--scope station|volcano|location|all] "
+    "r2cache inventory --config FILE [--scope station|volcano|region|all] "
     "[--station NET.STA.LOC.CHA | --network NET --station STA --channel CHA] "
-    "[--volcano NAME] [--location NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
+    "[--volcano NAME] [--region NAME] [--from T] [--to T] [--json] [--html FILE] [--scan]",
     "Report what is cached: days, chunks per span, per-day completeness, provisional\n"
     "chunks and sizes, per station, volcano, location or for everything, as a table, as\n"
-    "the JSON of seed 002's cache-status API (--json) or as an HTML grid (--html).\n"
+    "JSON (--json, the same as r2cache serve answers on /api/cache-status) or as an HTML\n"
+    "grid written to a file (--html).\n"
     "Reads the per-month summaries under index/ (rebuilding stale ones from the data);\n"
     "--scan lists every key instead. Keys that do not parse are counted and shown.",
     inv_opts,

@@ -29,10 +29,12 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/inventory.h"
 #include "r2cache/summary.h"
 #include "r2cache/manifest.h"
 #include "r2cache/naming.h"
+#include "r2cache/progress.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -40,9 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct mig_args {
-    const char *to_layout, *max_range;
+    const char *to_layout, *max_range, *progress_interval;
+    double progress_s;
     int dry_run, delete_source;
     rc_layout dst;
     int64_t max_range_s;
@@ -58,6 +62,8 @@ static const rc_cli_opt migrate_opts[] = {
                 "after every copy in scope verified, delete the source keys"),
     RC_OPT_STRING("max-range", "DURATION", mig_args, max_range,
                   "refuse ranges longer than this (default 3660d)"),
+    RC_OPT_STRING("progress-interval", "SECONDS", mig_args, progress_interval,
+                  "without a terminal: log a progress line this often (default 30; 0: none)"),
     RC_OPT_END};
 
 typedef struct mig_stats {
@@ -249,7 +255,8 @@ static int verify_copy(mig *m, const char *dkey, const rc_buf *src, const rc_obj
     }
     int32_t *v = NULL;
     size_t n = 0;
-    rc = rc_codec_decode(m->codec, got.data, got.len, 0, &v, &n, e);
+    rc = rc_codec_decode_named(m->codec, rc_obj_meta_get(smeta, "r2c-codec"), got.data, got.len, 0,
+                               &v, &n, e);
     free(v);
     rc_buf_free(&got);
     if (rc) return rc_err_wrap(e, "verify: %s does not decode", dkey);
@@ -448,6 +455,13 @@ static int migrate_entry(mig *m, const char *skey, const rc_chunk_id *did, const
     char dkey[RC_KEY_MAX];
     *ok = 0;
     int rc = rc_key_chunk(m->dst, did, dkey, sizeof dkey, e);
+    /* migrate copies bytes, it does not re-encode: the viewer reads int32-zstd only */
+    if (rc == RC_OK && m->dst == RC_LAYOUT_VIEWER && en->codec[0])
+        rc = rc_err_set(e, RC_EINVAL,
+                        "%s is in codec \"%s\", which the viewer layout cannot hold (the browser "
+                        "viewer decodes int32-zstd only); migrate copies bytes and does not "
+                        "re-encode: refill that range with codec \"int32-zstd\" instead",
+                        skey, en->codec);
     if (rc == RC_OK) {
         int copied = 0;
         rc = copy_blob(m, skey, dkey, en->samples, &copied, e);
@@ -698,22 +712,38 @@ static int touch_deleted(mig *m, const char *key, char *last, size_t n, rc_err *
 static void print_summary(mig *m, int status, const char *f_iso, const char *t_iso)
 {
     const mig_stats *s = &m->s;
-    rc_log_info(&m->cli->log, "summary",
-                "migrate%s %s -> %s, %s .. %s: %lld channel-days, %lld blobs %s, %lld already "
-                "present, %lld re-indexed from metadata, %lld failed; %lld manifests written, "
-                "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
-                m->dry_run ? " (dry run)" : "", rc_layout_name(m->src), rc_layout_name(m->dst),
-                f_iso, t_iso, (long long)s->channel_days, (long long)s->blobs_copied,
-                m->dry_run ? "to copy" : "copied", (long long)s->blobs_present,
-                (long long)s->blobs_reindexed, (long long)s->blobs_failed,
-                (long long)s->manifests_written, (long long)s->manifests_present,
-                (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
+    const char *st = status == RC_EXIT_OK        ? "complete"
+                     : status == RC_EXIT_PARTIAL ? "partial"
+                                                 : "failed";
+    char win[2 * RC_TIME_STR_MAX + 2];
+    snprintf(win, sizeof win, "%s/%s", f_iso, t_iso);
+    rc_log_field fl[] = {
+        RC_LOG_STR("command", "migrate"),
+        RC_LOG_STR("window", win),
+        RC_LOG_STR("status", st),
+        RC_LOG_STR("from_layout", rc_layout_name(m->src)),
+        RC_LOG_STR("to_layout", rc_layout_name(m->dst)),
+        RC_LOG_NUM("channel_days", s->channel_days),
+        RC_LOG_NUM("blobs_copied", s->blobs_copied),
+        RC_LOG_NUM("blobs_present", s->blobs_present),
+        RC_LOG_NUM("blobs_failed", s->blobs_failed),
+        RC_LOG_NUM("manifests_written", s->manifests_written),
+        RC_LOG_NUM("bytes", s->bytes_copied),
+        RC_LOG_NUM("deleted", s->deleted),
+    };
+    rc_log_kv(&m->cli->log, RC_LOG_INFO, "summary", fl, sizeof fl / sizeof *fl,
+              "migrate%s %s -> %s, %s .. %s: %lld channel-days, %lld blobs %s, %lld already "
+              "present, %lld re-indexed from metadata, %lld failed; %lld manifests written, "
+              "%lld already complete, %lld failed; %lld bytes copied; %lld source keys deleted",
+              m->dry_run ? " (dry run)" : "", rc_layout_name(m->src), rc_layout_name(m->dst), f_iso,
+              t_iso, (long long)s->channel_days, (long long)s->blobs_copied,
+              m->dry_run ? "to copy" : "copied", (long long)s->blobs_present,
+              (long long)s->blobs_reindexed, (long long)s->blobs_failed,
+              (long long)s->manifests_written, (long long)s->manifests_present,
+              (long long)s->manifests_failed, (long long)s->bytes_copied, (long long)s->deleted);
     if (!m->cli->json) return;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status",
-                            status == RC_EXIT_OK        ? "complete"
-                            : status == RC_EXIT_PARTIAL ? "partial"
-                                                        : "failed");
+    cJSON_AddStringToObject(o, "status", st);
     cJSON_AddStringToObject(o, "from_layout", rc_layout_name(m->src));
     cJSON_AddStringToObject(o, "to_layout", rc_layout_name(m->dst));
     cJSON_AddBoolToObject(o, "dry_run", m->dry_run);
@@ -764,6 +794,13 @@ static rc_exit check(rc_cli *cli)
                 "r2cache migrate: --from is required (ISO 8601 UTC or an age such as 30d)\n");
         return RC_EXIT_USAGE;
     }
+    a->progress_s = RC_PROGRESS_INTERVAL_DEFAULT;
+    if (a->progress_interval && rc_progress_interval_parse(a->progress_interval, &a->progress_s)) {
+        fprintf(stderr,
+                "r2cache migrate: --progress-interval %s: give a number of seconds (0: off)\n",
+                a->progress_interval);
+        return RC_EXIT_USAGE;
+    }
     a->max_range_s = 3660LL * 86400;
     if (a->max_range && rc_duration_parse(a->max_range, &a->max_range_s, &e) != RC_OK) {
         fprintf(stderr, "r2cache migrate: --max-range %s: %s\n", a->max_range, e.msg);
@@ -782,6 +819,14 @@ static rc_exit prepare(rc_cli *cli)
                 "r2cache migrate: the store is already in the %s layout (from the configuration "
                 "or --layout); give --layout with the layout the cache is in now\n",
                 rc_layout_name(a->dst));
+        return RC_EXIT_USAGE;
+    }
+    if (a->dst == RC_LAYOUT_VIEWER && cli->cfg.codec != RC_CODEC_INT32_ZSTD) {
+        fprintf(stderr,
+                "r2cache migrate: codec \"%s\" (the configuration's) cannot be used with layout "
+                "\"viewer\": the browser viewer decodes int32-zstd chunks only, and migrate "
+                "copies bytes without re-encoding\n",
+                rc_codec_id_name(cli->cfg.codec));
         return RC_EXIT_USAGE;
     }
     if (cli->to - cli->from > a->max_range_s) {
@@ -839,6 +884,12 @@ rc_exit rc_cmd_migrate(rc_cli *cli)
         rc_log_info(&cli->log, "start", "migrate %s -> %s, %s .. %s: %zu channels, store %s",
                     rc_layout_name(m.src), rc_layout_name(m.dst), f_iso, t_iso, cli->ntargets,
                     rc_store_describe(m.st));
+    int64_t ndays = (last_day - first_day) / 86400 + 1;
+    rc_progress_opts po = {"migrate", "channel-days",
+                           isatty(2) && !cli->json && !a.dry_run ? stderr : NULL, &cli->log,
+                           a.dry_run ? 0 : a.progress_s};
+    rc_progress meter;
+    rc_progress_init(&meter, &po, ndays * (int64_t)cli->ntargets);
     for (size_t i = 0; i < cli->ntargets && rc == RC_OK; i++) {
         m.have_listing = 0;
         for (int64_t d = first_day; d <= last_day && rc == RC_OK; d += 86400) {
@@ -847,8 +898,12 @@ rc_exit rc_cmd_migrate(rc_cli *cli)
                 break;
             }
             rc = migrate_day(&m, &cli->targets[i], d, &e);
+            if (rc == RC_OK)
+                rc_progress_update(&meter, (int64_t)i * ndays + (d - first_day) / 86400 + 1,
+                                   m.s.bytes_copied);
         }
     }
+    rc_progress_finish(&meter);
     int failed = m.s.blobs_failed + m.s.manifests_failed > 0;
     if (rc == RC_OK && m.delete_source && failed) {
         rc_log_warn(&cli->log, "keep",

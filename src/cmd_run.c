@@ -222,45 +222,72 @@ rc_exit rc_cmd_run(rc_cli *cli)
         char id[RC_CHAN_STR_MAX];
         rc_chan_format(&cli->targets[i].st->chan, id);
         const char *vn = cli->targets[i].volc->name;
+        /* the facts as JSON fields too (log.h), for log queries */
+        static const char *const st_names[] = {"ok", "nodata", "failed", "interrupted"};
+        rc_log_field f[] = {
+            RC_LOG_STR("volcano", vn),
+            RC_LOG_STR("channel", id),
+            RC_LOG_STR("status", st_names[station_state(r)]),
+            RC_LOG_NUM("chunks_written", r->added),
+            RC_LOG_NUM("provisional", r->provisional),
+            RC_LOG_NUM("samples", r->samples),
+            RC_LOG_NUM("bytes", r->bytes),
+            RC_LOG_NUM("failed", r->failed + r->held),
+            RC_LOG_STR("error", r->error),
+        };
+        size_t nf = sizeof f / sizeof *f - (r->error[0] ? 0 : 1);
         switch (station_state(r)) {
         case ST_FAILED:
-            rc_log_error(&cli->log, "station", "[%s] %s failed: %s (%lld written, %lld failed)", vn,
-                         id, r->error[0] ? r->error : "incomplete", (long long)r->added,
-                         (long long)(r->failed + r->held));
+            rc_log_kv(&cli->log, RC_LOG_ERROR, "station", f, nf,
+                      "[%s] %s failed: %s (%lld written, %lld failed)", vn, id,
+                      r->error[0] ? r->error : "incomplete", (long long)r->added,
+                      (long long)(r->failed + r->held));
             break;
         case ST_STOPPED:
             stopped++;
-            rc_log_warn(&cli->log, "station",
-                        "[%s] %s interrupted: %lld chunks written, %lld windows not attempted", vn,
-                        id, (long long)r->added, (long long)r->pending);
+            rc_log_kv(&cli->log, RC_LOG_WARN, "station", f, nf,
+                      "[%s] %s interrupted: %lld chunks written, %lld windows not attempted", vn,
+                      id, (long long)r->added, (long long)r->pending);
             break;
         case ST_NODATA:
             nodata++;
-            rc_log_warn(&cli->log, "station",
-                        "[%s] %s: the source has no data for any of its %lld windows "
-                        "(station down or data late?)",
-                        vn, id, (long long)r->nodata);
+            rc_log_kv(&cli->log, RC_LOG_WARN, "station", f, nf,
+                      "[%s] %s: the source has no data for any of its %lld windows "
+                      "(station down or data late?)",
+                      vn, id, (long long)r->nodata);
             break;
         case ST_OK:
             ok++;
-            rc_log_info(&cli->log, "station",
-                        "[%s] %s ok: %lld chunks written (%lld provisional), %lld present, "
-                        "%lld without data, %lld samples, %lld gap samples filled",
-                        vn, id, (long long)r->added, (long long)r->provisional,
-                        (long long)r->present, (long long)r->nodata, (long long)r->samples,
-                        (long long)r->gap_samples);
+            rc_log_kv(&cli->log, RC_LOG_INFO, "station", f, nf,
+                      "[%s] %s ok: %lld chunks written (%lld provisional), %lld present, "
+                      "%lld without data, %lld samples, %lld gap samples filled",
+                      vn, id, (long long)r->added, (long long)r->provisional, (long long)r->present,
+                      (long long)r->nodata, (long long)r->samples, (long long)r->gap_samples);
             break;
         }
     }
     const rc_engine_stats *s = rc_engine_stats_get(en);
-    rc_log_info(&cli->log, "summary",
-                "stations %zu ok, %zu without data, %zu failed, %zu interrupted; chunks %lld "
-                "written (%lld provisional), %lld "
-                "present; samples %lld, gap samples filled %lld; %lld bytes; %lld requests; "
-                "%.2f s",
-                ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
-                (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
-                (long long)s->bytes_written, (long long)s->requests, s->seconds);
+    rc_log_field sf[] = {
+        RC_LOG_STR("command", "run"),
+        RC_LOG_STR("status", status == RC_EXIT_OK        ? "complete"
+                             : status == RC_EXIT_PARTIAL ? "partial"
+                                                         : "failed"),
+        RC_LOG_NUM("stations_ok", ok),
+        RC_LOG_NUM("stations_nodata", nodata),
+        RC_LOG_NUM("stations_failed", failed),
+        RC_LOG_NUM("chunks_written", s->added),
+        RC_LOG_NUM("samples", s->samples),
+        RC_LOG_NUM("bytes", s->bytes_written),
+        RC_LOG_NUM("requests", s->requests),
+    };
+    rc_log_kv(&cli->log, RC_LOG_INFO, "summary", sf, sizeof sf / sizeof *sf,
+              "stations %zu ok, %zu without data, %zu failed, %zu interrupted; chunks %lld "
+              "written (%lld provisional), %lld "
+              "present; samples %lld, gap samples filled %lld; %lld bytes; %lld requests; "
+              "%.2f s",
+              ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
+              (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
+              (long long)s->bytes_written, (long long)s->requests, s->seconds);
     rc_sources_log_summary(cli->source, &cli->log); /* per source, when "sources" */
     if (cli->json) {
         cJSON *o = summary_json(cli, en, status, ok, nodata, failed);

@@ -12,6 +12,7 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/codec.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/inventory.h"
 #include "r2cache/listing.h"
 #include "r2cache/manifest.h"
@@ -83,7 +84,7 @@ static int check_blob(vctx *v, const rc_listing_obj *o, const rc_mentry *en)
     }
     int32_t *s = NULL;
     size_t n = 0;
-    if (rc_codec_decode(v->codec, body.data, body.len, 0, &s, &n, &e) != RC_OK) {
+    if (rc_codec_decode_named(v->codec, en->codec, body.data, body.len, 0, &s, &n, &e) != RC_OK) {
         fault(v, "corrupt-blob", o->key, "%zu bytes (manifest says %lld): %s", body.len,
               (long long)en->bytes, e.msg);
         rc_buf_free(&body);

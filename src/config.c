@@ -1,5 +1,5 @@
 /*
- * config.c: loading the JSON configuration and selecting channels.
+ * config.c: loading the JSON configuration (selecting channels is select.c).
  *
  * Two inputs: r2cache's own file (schemas/config.schema.json) and the
  * deployed viewer's stations_config.json. Both become one rc_config. Every
@@ -476,10 +476,25 @@ static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
 
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
-    static const char *const keys[] = {
-        "$schema",       "source",    "sources", "source_auth",       "store",           "layout",
-        "spans",         "selection", "run",     "compression_level", "max_connections", "fetch",
-        "cache_control", "s3",        "serve",   "recheck_no_data",   "volcanoes",       NULL};
+    static const char *const keys[] = {"$schema",
+                                       "source",
+                                       "sources",
+                                       "source_auth",
+                                       "store",
+                                       "layout",
+                                       "spans",
+                                       "selection",
+                                       "run",
+                                       "compression_level",
+                                       "codec",
+                                       "max_connections",
+                                       "fetch",
+                                       "cache_control",
+                                       "s3",
+                                       "serve",
+                                       "recheck_no_data",
+                                       "volcanoes",
+                                       NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
@@ -571,6 +586,12 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "codec"))) {
+        if (!cJSON_IsString(o) || rc_codec_id_parse(o->valuestring, &c->codec, &e2))
+            return bad(p, "codec", "must be \"int32-zstd\" (the default) or \"lms-rice\"");
+        if (rc_config_check_codec(c, &e2))
+            return rc_err_set(p->e, RC_EINVAL, "%s: %s", p->file, e2.msg);
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "max_connections")) &&
         get_int(p, o, "max_connections", 1, 5, &c->max_connections))
         return p->e->code;
@@ -660,6 +681,17 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         snprintf(vp, sizeof vp, "volcanoes[%d]", i);
         if (parse_volcano(p, c, vo, vp)) return p->e->code;
     }
+    return RC_OK;
+}
+
+int rc_config_check_codec(const rc_config *c, rc_err *e)
+{
+    if (c->layout == RC_LAYOUT_VIEWER && c->codec != RC_CODEC_INT32_ZSTD)
+        return rc_err_set(e, RC_EINVAL,
+                          "codec \"%s\" cannot be used with layout \"viewer\": the browser "
+                          "viewer decodes int32-zstd chunks only; use codec \"int32-zstd\" or "
+                          "layout \"seed\"",
+                          rc_codec_id_name(c->codec));
     return RC_OK;
 }
 
@@ -758,11 +790,36 @@ int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
         size_t off = (at && at >= json && at <= json + len) ? (size_t)(at - json) : 0;
-        size_t line = 1;
-        for (size_t i = 0; i < off; i++)
-            if (json[i] == '\n') line++;
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < off; i++) {
+            col++;
+            if (json[i] == '\n') line++, col = 1;
+        }
+        /* the cause, from what stands before the place cJSON stopped at */
+        size_t b = off;
+        while (b > 0 && strchr(" \t\r\n", json[b - 1]))
+            b--;
+        char prev = b > 0 ? json[b - 1] : '\0', here = off < len ? json[off] : '\0';
+        /* cJSON puts an error at the end of the input on its last byte */
+        size_t last = len;
+        while (last > 0 && strchr(" \t\r\n", json[last - 1]))
+            last--;
+        int at_end = off + 1 >= last && here != '}' && here != ']';
+        char cause[96];
+        if (prev == ',' && (here == '}' || here == ']'))
+            snprintf(cause, sizeof cause, "a trailing comma before '%c' (JSON allows none)", here);
+        else if (prev == ':' || prev == ',' || prev == '[')
+            snprintf(cause, sizeof cause, "a missing value after '%c'", prev);
+        else if (at_end || off >= len || here == '\0')
+            snprintf(cause, sizeof cause, "the file ends inside an object, array or string");
+        else if ((unsigned char)here < 0x20 || (unsigned char)here > 0x7e)
+            snprintf(cause, sizeof cause, "an unexpected byte 0x%02x", (unsigned char)here);
+        else
+            snprintf(cause, sizeof cause, "an unexpected '%c' (a missing comma, quote or bracket?)",
+                     here);
         rc_config_free(c);
-        return rc_err_set(e, RC_EINVAL, "%s: not valid JSON (error near line %zu)", name, line);
+        return rc_err_set(e, RC_EINVAL, "%s: not valid JSON at line %zu, column %zu: %s", name,
+                          line, col, cause);
     }
     int rc;
     char jpath[512] = "";
@@ -817,157 +874,4 @@ int rc_config_load(const char *path, rc_config *c, rc_err *e)
     int rc = rc_config_parse(buf ? buf : "", len, path, c, e);
     free(buf);
     return rc;
-}
-
-/* --- selection ----------------------------------------------------------- */
-
-int rc_shard_of(const rc_chan *c, int count)
-{
-    if (count <= 1) return 0;
-    char id[RC_CHAN_STR_MAX];
-    rc_chan_format(c, id);
-    uint32_t h = 2166136261u;
-    for (const char *s = id; *s; s++) {
-        h ^= (uint8_t)*s;
-        h *= 16777619u;
-    }
-    return (int)(h % (uint32_t)count);
-}
-
-static int passes_rule(const rc_config *c, const rc_station *s)
-{
-    if (!(c->data_types & (unsigned)s->type)) return 0;
-    if (!s->active && !c->include_inactive) return 0;
-    if (c->max_distance_km >= 0 && s->distance_km >= 0 && s->distance_km > c->max_distance_km)
-        return 0;
-    return 1;
-}
-
-typedef struct cand {
-    size_t vi, si;
-    double dist;
-} cand;
-
-static int cand_cmp(const void *a, const void *b)
-{
-    const cand *x = a, *y = b;
-    double dx = x->dist < 0 ? 1e30 : x->dist, dy = y->dist < 0 ? 1e30 : y->dist;
-    if (dx < dy) return -1;
-    if (dx > dy) return 1;
-    return (x->si > y->si) - (x->si < y->si); /* stable: config order */
-}
-
-const rc_target *rc_target_find(const rc_target *t, size_t n, const rc_chan *c, const char *volc)
-{
-    for (size_t i = 0; i < n; i++)
-        if (rc_chan_equal(&t[i].st->chan, c) && strcmp(t[i].volc->name, volc) == 0) return &t[i];
-    return NULL;
-}
-
-int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out, size_t *n,
-                     rc_err *e)
-{
-    *out = NULL;
-    *n = 0;
-    size_t total = 0;
-    for (size_t i = 0; i < c->nvolcanoes; i++)
-        total += c->volcanoes[i].nstations;
-    rc_target *res = calloc(total ? total : 1, sizeof *res);
-    unsigned char *chosen = calloc(total ? total : 1, 1);
-    cand *cs = calloc(total ? total : 1, sizeof *cs);
-    if (!res || !chosen || !cs) {
-        free(res);
-        free(chosen);
-        free(cs);
-        return rc_err_set(e, RC_ENOMEM, "out of memory");
-    }
-    int rc = RC_OK;
-    if (scope && scope->volcano) {
-        int found = 0;
-        for (size_t i = 0; i < c->nvolcanoes; i++)
-            found |= strcmp(c->volcanoes[i].name, scope->volcano) == 0;
-        if (!found) {
-            rc = rc_err_set(e, RC_EINVAL, "volcano \"%s\" is not in the configuration %s",
-                            scope->volcano, c->path ? c->path : "");
-            goto done;
-        }
-    }
-    if (scope && scope->location) {
-        int found = 0;
-        for (size_t i = 0; i < c->nvolcanoes; i++)
-            found |= strcmp(c->volcanoes[i].location, scope->location) == 0;
-        if (!found) {
-            rc = rc_err_set(e, RC_EINVAL, "location \"%s\" is not in the configuration %s",
-                            scope->location, c->path ? c->path : "");
-            goto done;
-        }
-    }
-    /* Rule first (per volcano, closest N), flattened with a global index. */
-    size_t base = 0;
-    for (size_t vi = 0; vi < c->nvolcanoes; vi++) {
-        const rc_volcano *v = &c->volcanoes[vi];
-        size_t nc = 0;
-        for (size_t si = 0; si < v->nstations; si++)
-            if (passes_rule(c, &v->stations[si]))
-                cs[nc++] = (cand){vi, si, v->stations[si].distance_km};
-        qsort(cs, nc, sizeof *cs, cand_cmp);
-        size_t keep = nc;
-        if (c->max_stations_per_volcano > 0 && keep > (size_t)c->max_stations_per_volcano)
-            keep = (size_t)c->max_stations_per_volcano;
-        for (size_t k = 0; k < keep; k++)
-            chosen[base + cs[k].si] = 1;
-        base += v->nstations;
-    }
-    /* Explicit stations override the rule but must be configured. */
-    if (scope && scope->nstations) {
-        memset(chosen, 0, total);
-        for (size_t k = 0; k < scope->nstations; k++) {
-            rc_chan want;
-            if ((rc = rc_chan_parse(scope->stations[k], &want, e)) != RC_OK) {
-                rc_err_wrap(e, "--station %s", scope->stations[k]);
-                goto done;
-            }
-            int found = 0;
-            base = 0;
-            for (size_t vi = 0; vi < c->nvolcanoes; vi++) {
-                for (size_t si = 0; si < c->volcanoes[vi].nstations; si++)
-                    if (rc_chan_equal(&c->volcanoes[vi].stations[si].chan, &want)) {
-                        chosen[base + si] = 1;
-                        found = 1;
-                    }
-                base += c->volcanoes[vi].nstations;
-            }
-            if (!found) {
-                rc = rc_err_set(e, RC_EINVAL,
-                                "station %s is not in the configuration %s (use NET.STA.LOC.CHA, "
-                                "NET.STA..CHA for an empty location)",
-                                scope->stations[k], c->path ? c->path : "");
-                goto done;
-            }
-        }
-    }
-    base = 0;
-    for (size_t vi = 0; vi < c->nvolcanoes; vi++) {
-        const rc_volcano *v = &c->volcanoes[vi];
-        for (size_t si = 0; si < v->nstations; si++) {
-            if (!chosen[base + si]) continue;
-            if (scope && scope->volcano && strcmp(v->name, scope->volcano) != 0) continue;
-            if (scope && scope->location && strcmp(v->location, scope->location) != 0) continue;
-            if (scope && scope->shard_count > 1 &&
-                rc_shard_of(&v->stations[si].chan, scope->shard_count) != scope->shard_index)
-                continue;
-            res[(*n)++] = (rc_target){&v->stations[si], v};
-        }
-        base += v->nstations;
-    }
-done:
-    free(chosen);
-    free(cs);
-    if (rc != RC_OK) {
-        free(res);
-        *n = 0;
-        return rc;
-    }
-    *out = res;
-    return RC_OK;
 }

@@ -129,8 +129,8 @@ static void compose_one(rc_engine *en, wtask *t)
             size_t ns = 0;
             if (eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
                 rc_store_get(en->o.store, key, &body, NULL, &e) == RC_OK &&
-                rc_codec_decode(en->codec, body.data, body.len, (size_t)part_slots, &s, &ns, &e) ==
-                    RC_OK &&
+                rc_codec_decode_named(en->codec, me->codec, body.data, body.len, (size_t)part_slots,
+                                      &s, &ns, &e) == RC_OK &&
                 (int64_t)ns == part_slots) {
                 parts[k] = s;
                 offs[k] = me->offset_s;

@@ -97,7 +97,7 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
     rc_err e;
     rc_buf body = RC_BUF_INIT;
     char key[RC_KEY_MAX];
-    if (rc_codec_encode(en->codec, samples, n, &body, &e) != RC_OK ||
+    if (rc_codec_encode_id(en->codec, cfg->codec, samples, n, &body, &e) != RC_OK ||
         eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
         t->state = W_FAILED;
         eng_target_error(en, t->ti, e.msg);
@@ -139,6 +139,8 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
     me->completeness = stv->completeness;
     me->provisional = prov;
     me->bytes = (int64_t)body.len;
+    if (cfg->codec != RC_CODEC_INT32_ZSTD)
+        snprintf(me->codec, sizeof me->codec, "%s", rc_codec_id_name(cfg->codec));
     me->offset_s = offset_s;
     me->gap_head = gap_head;
     me->gap_tail = gap_tail;

@@ -29,10 +29,10 @@
 
 #define DS_VERSION "1.1.0"
 #define AV_VERSION "1.0.0"
-#define QUALITY 'M'          /* merged and deduplicated by the cache */
-#define MAX_SAMPLES 25000000 /* per dataselect request: the answer is built in memory */
-#define MAX_DAYS 3660        /* channel-days per availability request */
-#define CONTIG_US 2          /* times within this are the next sample */
+#define QUALITY 'M'                     /* merged and deduplicated by the cache */
+#define MAX_SAMPLES 25000000            /* per dataselect request: the answer is built in memory */
+#define MAX_DAYS 3660                   /* channel-days per availability request */
+#define CONTIG_US RC_READBACK_CONTIG_US /* times within this are the next sample */
 
 static const char *const T_TEXT = "text/plain; charset=utf-8";
 static const char *const T_MSEED = "application/vnd.fdsn.mseed";
@@ -202,56 +202,22 @@ static double chan_rate(rc_store *store, rc_layout l, const chan_ref *c, int64_t
 
 /* --- dataselect ------------------------------------------------------------ */
 
-typedef struct piece {
-    size_t at; /* index of its first sample in the segment */
-    rc_readback_run run;
-} piece;
-
-typedef struct segment {
-    int32_t *s;
-    size_t n, cap;
-    piece *p;
-    size_t np, pcap;
-    int64_t next_us; /* time of the slot after the last sample */
-} segment;
-
 typedef struct ds_chan {
-    segment *seg;
+    rc_readback_seg *seg;
     size_t nseg, cap;
     int oom;
 } ds_chan;
-
-static int64_t seg_time(void *ud, size_t i)
-{
-    const segment *g = ud;
-    size_t lo = 0, hi = g->np;
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (g->p[mid].at <= i)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return rc_readback_time_us(&g->p[lo].run, i - g->p[lo].at);
-}
-
-static void seg_free(segment *g)
-{
-    free(g->s);
-    free(g->p);
-}
 
 static int on_run(void *ud, const rc_readback_run *r)
 {
     ds_chan *c = ud;
     if (r->filled)
         return 0; /* a filled head or tail: not data; the next run starts a new segment */
-    int64_t t0 = rc_readback_time_us(r, 0);
-    segment *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
-    if (!g || llabs(t0 - g->next_us) > CONTIG_US || g->p[g->np - 1].run.rate != r->rate) {
+    rc_readback_seg *g = c->nseg ? &c->seg[c->nseg - 1] : NULL;
+    if (!g || !rc_readback_seg_continues(g, r)) {
         if (c->nseg == c->cap) {
             size_t nc = c->cap ? c->cap * 2 : 8;
-            segment *ns = realloc(c->seg, nc * sizeof *ns);
+            rc_readback_seg *ns = realloc(c->seg, nc * sizeof *ns);
             if (!ns) return c->oom = 1;
             c->seg = ns;
             c->cap = nc;
@@ -259,29 +225,7 @@ static int on_run(void *ud, const rc_readback_run *r)
         g = &c->seg[c->nseg++];
         memset(g, 0, sizeof *g);
     }
-    if (g->n + r->n > g->cap) {
-        size_t nc = g->cap ? g->cap : 4096;
-        while (nc < g->n + r->n)
-            nc *= 2;
-        int32_t *ns = realloc(g->s, nc * sizeof *ns);
-        if (!ns) return c->oom = 1;
-        g->s = ns;
-        g->cap = nc;
-    }
-    if (g->np == g->pcap) {
-        size_t nc = g->pcap ? g->pcap * 2 : 8;
-        piece *np = realloc(g->p, nc * sizeof *np);
-        if (!np) return c->oom = 1;
-        g->p = np;
-        g->pcap = nc;
-    }
-    g->p[g->np].at = g->n;
-    g->p[g->np].run = *r;
-    g->p[g->np].run.s = NULL;
-    g->np++;
-    memcpy(g->s + g->n, r->s, r->n * sizeof *r->s);
-    g->n += r->n;
-    g->next_us = rc_readback_time_us(r, r->n);
+    if (rc_readback_seg_add(g, r) != RC_OK) return c->oom = 1;
     return 0;
 }
 
@@ -355,18 +299,18 @@ static int dataselect(const rc_fdsnws_ctx *ctx, const rc_fdsnq *q, const char *p
             for (size_t g = 0; g < dc.nseg; g++)
                 if (dc.seg[g].n > dc.seg[longest].n) longest = g;
             for (size_t g = 0; g < dc.nseg && !status; g++) {
-                segment *sg = &dc.seg[g];
-                double secs = (double)sg->n / sg->p[0].run.rate;
+                rc_readback_seg *sg = &dc.seg[g];
+                double secs = (double)sg->n / sg->rate;
                 if (q->longestonly && g != longest) continue;
                 if (q->minimumlength > 0 && secs < q->minimumlength) continue;
-                if (rc_mspack_segment(&cs[k].st->chan, sg->p[0].run.rate, sg->s, sg->n, seg_time,
+                if (rc_mspack_segment(&cs[k].st->chan, sg->rate, sg->s, sg->n, rc_readback_seg_time,
                                       sg, &mo, &out->body, &e) != RC_OK) {
                     status = 500;
                     snprintf(msg, sizeof msg, "packing miniSEED: %s", e.msg);
                 }
             }
             for (size_t g = 0; g < dc.nseg; g++)
-                seg_free(&dc.seg[g]);
+                rc_readback_seg_free(&dc.seg[g]);
             free(dc.seg);
         }
         free(cs);

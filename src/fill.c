@@ -72,7 +72,18 @@ typedef struct run_state {
     const rc_fill_opts *o;
     rc_fill_result *res;
     int64_t days_done, batch;
+    int64_t win_before, win_batch, win_total; /* whole-job window counts (progress) */
 } run_state;
+
+/* Windows of every configured span starting in [from, to), for every target. */
+static int64_t range_windows(const rc_config *cfg, size_t ntargets, int64_t from, int64_t to)
+{
+    int64_t n = 0;
+    for (int s = 0; s < RC_SPAN_COUNT; s++)
+        if (cfg->spans[s])
+            n += (int64_t)rc_range_windows(from, to, rc_span_seconds((rc_span)s), NULL, 0);
+    return n * (int64_t)ntargets;
+}
 
 static void report(run_state *rs, const rc_engine_stats *s, size_t done, size_t total, int end)
 {
@@ -90,6 +101,10 @@ static void report(run_state *rs, const rc_engine_stats *s, size_t done, size_t 
     p.requests = t->requests + (s ? s->requests : 0);
     p.bytes_fetched = t->bytes_fetched + (s ? s->bytes_fetched : 0);
     p.bytes_written = t->bytes_written + (s ? s->bytes_written : 0);
+    p.windows_total = rs->win_total;
+    p.windows_done = rs->win_before;
+    if (!end && total)
+        p.windows_done += rs->win_batch * (int64_t)(done < total ? done : total) / (int64_t)total;
     p.batch_end = end;
     o->progress(o->progress_ud, &p);
 }
@@ -98,6 +113,50 @@ static void on_progress(void *ud, const rc_engine_stats *s, size_t done, size_t 
 {
     run_state *rs = ud;
     if (rs->o->progress) report(rs, s, done, total, 0);
+}
+
+/* What one batch did for each channel that wrote or failed something: one
+ * line each, the facts as JSON fields (channel, window, chunks_written,
+ * samples, bytes, failed, status, error) for log queries. Lines without a
+ * failure are info in JSON logs and debug in text ones. */
+static void log_channels(const rc_log *log, const rc_engine *en, const rc_target *targets,
+                         size_t ntargets, int64_t from, int64_t to)
+{
+    char a[RC_TIME_STR_MAX], b[RC_TIME_STR_MAX], win[2 * RC_TIME_STR_MAX + 2];
+    rc_time_iso(from, a);
+    rc_time_iso(to, b);
+    snprintf(win, sizeof win, "%s/%s", a, b);
+    for (size_t i = 0; i < ntargets; i++) {
+        const rc_target_result *r = rc_engine_target_result(en, i);
+        if (!r->added && !r->failed) continue;
+        char id[RC_CHAN_STR_MAX];
+        rc_chan_format(&targets[i].st->chan, id);
+        const char *status = !r->failed ? "ok" : r->added ? "partial" : "failed";
+        rc_log_field f[] = {
+            RC_LOG_STR("channel", id),
+            RC_LOG_STR("window", win),
+            RC_LOG_NUM("chunks_written", r->added),
+            RC_LOG_NUM("provisional", r->provisional),
+            RC_LOG_NUM("samples", r->samples),
+            RC_LOG_NUM("bytes", r->bytes),
+            RC_LOG_NUM("failed", r->failed),
+            RC_LOG_STR("status", status),
+            RC_LOG_STR("error", r->error),
+        };
+        size_t nf = sizeof f / sizeof *f - (r->error[0] ? 0 : 1);
+        if (r->failed)
+            rc_log_kv(log, RC_LOG_ERROR, "channel", f, nf,
+                      "%s %s .. %s: %lld windows failed, %lld chunks written: %s", id, a, b,
+                      (long long)r->failed, (long long)r->added,
+                      r->error[0] ? r->error : "see the lines above");
+        else /* for collectors; a person at a terminal has the meter (debug shows them) */
+            rc_log_kv(log, log->format == RC_LOG_JSON ? RC_LOG_INFO : RC_LOG_DEBUG, "channel", f,
+                      nf,
+                      "%s %s .. %s: %lld chunks written (%lld provisional), %lld samples, "
+                      "%lld bytes",
+                      id, a, b, (long long)r->added, (long long)r->provisional,
+                      (long long)r->samples, (long long)r->bytes);
+    }
 }
 
 /* autofill: the missing base windows that belong to a run of consecutive
@@ -226,7 +285,8 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
     if (batch > 7) batch = 7;
     if (o->batch_days > 0) batch = o->batch_days;
 
-    run_state rs = {o, out, 0, batch};
+    run_state rs = {o, out, 0, batch, 0, 0, 0};
+    if (!o->autofill) rs.win_total = range_windows(cfg, ntargets, from, to);
     double t_start = rc_retry_monotonic_s();
     size_t cap = 0;
     int rc = RC_OK;
@@ -262,10 +322,15 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
                 rc_engine_free(en);
                 break;
             }
+            rs.win_total = (int64_t)npicks;
+            rs.win_batch = 0;
             for (size_t k = 0; k < npicks && rc == RC_OK; k++)
-                if (picks[k].start >= b_from && picks[k].start < b_to)
+                if (picks[k].start >= b_from && picks[k].start < b_to) {
+                    rs.win_batch++;
                     rc = rc_engine_add(en, picks[k].target, picks[k].span, picks[k].start, e);
+                }
         } else {
+            rs.win_batch = range_windows(cfg, ntargets, b_from, b_to);
             rc = rc_engine_add_range(en, b_from, b_to, e);
         }
         if (rc == RC_OK) {
@@ -274,11 +339,14 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
             } else {
                 rc_engine_set_progress(en, on_progress, &rs);
                 rc = rc_engine_pass(en, 1, e);
+                log_channels(o->log, en, targets, ntargets, b_from, b_to);
             }
         }
         add_stats(&out->stats, rc_engine_stats_get(en));
         rc_engine_free(en);
         rs.days_done += (b_to - d0 + 86399) / 86400;
+        if (rc == RC_OK) rs.win_before += rs.win_batch;
+        rs.win_batch = 0;
         if (!o->dry_run && o->progress) report(&rs, NULL, 0, 0, 1);
     }
     free(picks);
@@ -396,16 +464,32 @@ void rc_fill_log_summary(const rc_log *log, const rc_fill_result *r, const rc_co
     rc_time_iso(r->from, f_iso);
     rc_time_iso(r->to, t_iso);
     const rc_engine_stats *s = &r->stats;
-    rc_log_info(log, "summary",
-                "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
-                "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
-                "%lld kept (the stored chunk was more complete), %lld not due yet; "
-                "%lld requests, %lld bytes fetched, %lld bytes written",
-                f_iso, t_iso, (long long)s->windows, (long long)s->requested, (long long)s->added,
-                (long long)s->provisional, (long long)s->present, (long long)s->reindexed,
-                (long long)s->nodata, (long long)s->failed, (long long)s->kept,
-                (long long)s->not_due, (long long)s->requests, (long long)s->bytes_fetched,
-                (long long)s->bytes_written);
+    char win[2 * RC_TIME_STR_MAX + 2];
+    snprintf(win, sizeof win, "%s/%s", f_iso, t_iso);
+    rc_log_field f[] = {
+        RC_LOG_STR("command", "fill"),
+        RC_LOG_STR("window", win),
+        RC_LOG_STR("status", rc_fill_outcome(r)),
+        RC_LOG_NUM("windows", s->windows),
+        RC_LOG_NUM("chunks_written", s->added),
+        RC_LOG_NUM("provisional", s->provisional),
+        RC_LOG_NUM("present", s->present),
+        RC_LOG_NUM("failed", s->failed),
+        RC_LOG_NUM("samples", s->samples),
+        RC_LOG_NUM("requests", s->requests),
+        RC_LOG_NUM("bytes_fetched", s->bytes_fetched),
+        RC_LOG_NUM("bytes", s->bytes_written),
+        RC_LOG_NUM("seconds", (double)(int64_t)(s->seconds * 1000) / 1000),
+    };
+    rc_log_kv(log, RC_LOG_INFO, "summary", f, sizeof f / sizeof *f,
+              "fill %s .. %s: %lld windows, %lld requested, %lld added (%lld provisional), "
+              "%lld skipped as present, %lld re-indexed, %lld no data, %lld failed, "
+              "%lld kept (the stored chunk was more complete), %lld not due yet; "
+              "%lld requests, %lld bytes fetched, %lld bytes written",
+              f_iso, t_iso, (long long)s->windows, (long long)s->requested, (long long)s->added,
+              (long long)s->provisional, (long long)s->present, (long long)s->reindexed,
+              (long long)s->nodata, (long long)s->failed, (long long)s->kept, (long long)s->not_due,
+              (long long)s->requests, (long long)s->bytes_fetched, (long long)s->bytes_written);
     if (s->source_empty)
         rc_log_info(log, "source-empty",
                     "%lld windows not asked: the source confirmed them empty before and no "

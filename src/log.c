@@ -1,10 +1,12 @@
 /*
  * log.c: one line per event, text for people, JSON lines for collectors.
- * The logger is passed explicitly; nothing here is global.
+ * The logger is passed explicitly; nothing here is global. rc_log_kv adds
+ * facts as JSON fields beside the message (text lines stay the message).
  */
 #include "r2cache/log.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,8 @@ void rc_log_init(rc_log *lg, FILE *out, rc_log_level level, rc_log_format format
 {
     lg->out = out ? out : stderr;
     lg->level = level;
-    if (format == RC_LOG_AUTO) format = isatty(fileno(lg->out)) ? RC_LOG_TEXT : RC_LOG_JSON;
+    lg->tty = isatty(fileno(lg->out));
+    if (format == RC_LOG_AUTO) format = lg->tty ? RC_LOG_TEXT : RC_LOG_JSON;
     lg->format = format;
 }
 
@@ -64,14 +67,17 @@ static const char *level_name(rc_log_level l)
     }
 }
 
-void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
+static int reserved(const char *k)
 {
-    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    return !k || !strcmp(k, "ts") || !strcmp(k, "level") || !strcmp(k, "event") ||
+           !strcmp(k, "msg");
+}
+
+static void emit(const rc_log *lg, rc_log_level level, const char *event, const rc_log_field *f,
+                 size_t nf, const char *fmt, va_list ap)
+{
     char msg[4096];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
 
     struct timeval tv;
     gettimeofday(&tv, NULL);
@@ -82,12 +88,23 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long)(tv.tv_usec / 1000));
 
+    /* a progress meter's line (progress.h) gives way to the log line */
+    if (lg->tty) fputs("\r\033[K", lg->out);
     if (lg->format == RC_LOG_JSON) {
         cJSON *o = cJSON_CreateObject();
         if (!o) return;
         cJSON_AddStringToObject(o, "ts", ts);
         cJSON_AddStringToObject(o, "level", level_name(level));
         cJSON_AddStringToObject(o, "event", event ? event : "");
+        for (size_t i = 0; i < nf; i++) {
+            if (reserved(f[i].key) || cJSON_HasObjectItem(o, f[i].key)) continue;
+            if (!f[i].is_num)
+                cJSON_AddStringToObject(o, f[i].key, f[i].str ? f[i].str : "");
+            else if (isfinite(f[i].num))
+                cJSON_AddNumberToObject(o, f[i].key, f[i].num);
+            else
+                cJSON_AddNullToObject(o, f[i].key);
+        }
         cJSON_AddStringToObject(o, "msg", msg);
         char *s = cJSON_PrintUnformatted(o);
         if (s) {
@@ -99,4 +116,23 @@ void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const c
         fprintf(lg->out, "%s %-5s %s\n", ts, level_name(level), msg);
     }
     fflush(lg->out);
+}
+
+void rc_log_msg(const rc_log *lg, rc_log_level level, const char *event, const char *fmt, ...)
+{
+    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(lg, level, event, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void rc_log_kv(const rc_log *lg, rc_log_level level, const char *event, const rc_log_field *fields,
+               size_t nfields, const char *fmt, ...)
+{
+    if (!lg || level < lg->level || lg->level == RC_LOG_OFF) return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(lg, level, event, fields, nfields, fmt, ap);
+    va_end(ap);
 }

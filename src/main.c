@@ -56,8 +56,8 @@ static const rc_command commands[] = {
      RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD |
          RC_OPT_METRICS | FETCH,
      "backfill a range: only what is missing, resumable, polite"},
-    {"get", rc_cmd_get, &rc_cmd_get_spec, RC_OPT_CONFIG | RANGE | RC_OPT_ARGS | STORE,
-     "print cached samples of one channel"},
+    {"get", rc_cmd_get, &rc_cmd_get_spec, RC_OPT_CONFIG | RANGE | RC_OPT_JSON | RC_OPT_ARGS | STORE,
+     "cached samples of one channel as CSV, raw int32, miniSEED or JSON"},
     {"gaps", rc_cmd_gaps, &rc_cmd_gaps_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_SHARD | STORE,
      "report missing windows as gaps (minor, moderate, critical)"},

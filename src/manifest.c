@@ -208,8 +208,9 @@ static int same_data(const rc_mentry *a, const rc_mentry *b)
            a->gap_duration_seconds == b->gap_duration_seconds &&
            a->gap_samples_filled == b->gap_samples_filled && a->completeness == b->completeness &&
            a->provisional == b->provisional && a->bytes == b->bytes &&
-           !strcmp(a->sha256, b->sha256) && a->offset_s == b->offset_s &&
-           a->gap_head == b->gap_head && a->gap_tail == b->gap_tail && same_steps(a, b);
+           !strcmp(a->sha256, b->sha256) && !strcmp(a->codec, b->codec) &&
+           a->offset_s == b->offset_s && a->gap_head == b->gap_head && a->gap_tail == b->gap_tail &&
+           same_steps(a, b);
 }
 
 int rc_manifest_upsert(rc_manifest *m, rc_span s, const rc_mentry *entry, rc_upsert_mode mode,
@@ -519,8 +520,12 @@ static int entry_from_body(rc_store *st, const char *key, rc_mentry *en, rc_err 
     rc_codec *codec = NULL;
     int32_t *s = NULL;
     size_t n = 0;
+    /* no metadata to name the codec: the body's magic does */
+    rc_codec_id id = rc_codec_sniff(body.data, body.len);
     if ((rc = rc_codec_new(1, &codec, e)) == RC_OK)
-        rc = rc_codec_decode(codec, body.data, body.len, 0, &s, &n, e);
+        rc = rc_codec_decode_named(codec, rc_codec_id_name(id), body.data, body.len, 0, &s, &n, e);
+    if (rc == RC_OK && id != RC_CODEC_INT32_ZSTD)
+        snprintf(en->codec, sizeof en->codec, "%s", rc_codec_id_name(id));
     rc_codec_free(codec);
     if (rc == RC_OK) {
         int32_t mn = n ? s[0] : 0, mx = n ? s[0] : 0;
@@ -595,6 +600,7 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
     if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
     /* the entry's "source", so that a re-indexed entry says it too */
     if (en->source[0]) rc_obj_meta_set(meta, "r2c-source", en->source);
+    if (en->codec[0]) rc_obj_meta_set(meta, "r2c-codec", en->codec);
     /* Phase steps, "SECONDS:MICROSECONDS" after the chunk's start, packed
      * into as many entries as they need (values are short). */
     char val[RC_META_VAL_MAX], name[RC_META_KEY_MAX];
@@ -721,6 +727,10 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
     const char *sha = rc_obj_meta_get(meta, "r2c-sha256");
     if (sha && strlen(sha) >= sizeof en->sha256)
         return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-sha256 is too long");
+    const char *codec = rc_obj_meta_get(meta, "r2c-codec");
+    if (codec && strlen(codec) >= sizeof en->codec)
+        return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-codec is too long");
+    snprintf(en->codec, sizeof en->codec, "%s", codec && strcmp(codec, "int32-zstd") ? codec : "");
     en->min = (int32_t)mn;
     en->max = (int32_t)mx;
     en->samples = samples;

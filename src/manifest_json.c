@@ -197,6 +197,9 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
             rc = get_int(p, it, 0, 9007199254740992.0, &en->bytes);
         } else if (!strcmp(k, "sha256")) {
             rc = get_str(p, it, en->sha256, sizeof en->sha256);
+        } else if (!strcmp(k, "codec")) { /* absent = int32-zstd, kept as "" */
+            rc = get_str(p, it, en->codec, sizeof en->codec);
+            if (rc == RC_OK && !strcmp(en->codec, "int32-zstd")) en->codec[0] = '\0';
         } else if (!strcmp(k, "offset_s")) {
             rc = get_num(p, it, &en->offset_s);
         } else if (!strcmp(k, "gap_head")) {
@@ -583,6 +586,7 @@ int rc_manifest_entry_json(const rc_mentry *en, int64_t day, int with_history, c
     rc |= add_num(o, "gap_samples_filled", (double)en->gap_samples_filled);
     if (en->bytes > 0) rc |= add_num(o, "bytes", (double)en->bytes);
     if (en->sha256[0]) rc |= add_str(o, "sha256", en->sha256);
+    if (en->codec[0]) rc |= add_str(o, "codec", en->codec);
     if (en->completeness != 0) rc |= add_num(o, "completeness", en->completeness);
     if (en->provisional) rc |= cJSON_AddTrueToObject(o, "provisional") ? RC_OK : RC_ENOMEM;
     if (en->offset_s != 0) rc |= add_num(o, "offset_s", en->offset_s);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "r2cache/codec.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/manifest.h"
 #include "r2cache/shape.h"
 #include "r2cache/timewin.h"
@@ -17,6 +18,72 @@
 int64_t rc_readback_time_us(const rc_readback_run *r, size_t i)
 {
     return r->base_us + llround((double)(r->first + (int64_t)i) * 1e6 / r->rate);
+}
+
+/* --- segments ------------------------------------------------------------ */
+
+int rc_readback_seg_continues(const rc_readback_seg *g, const rc_readback_run *r)
+{
+    return g->n && g->rate == r->rate &&
+           llabs(rc_readback_time_us(r, 0) - g->next_us) <= RC_READBACK_CONTIG_US;
+}
+
+int rc_readback_seg_add(rc_readback_seg *g, const rc_readback_run *r)
+{
+    if (g->n + r->n > g->cap) {
+        size_t nc = g->cap ? g->cap : 4096;
+        while (nc < g->n + r->n)
+            nc *= 2;
+        int32_t *ns = realloc(g->s, nc * sizeof *ns);
+        if (!ns) return RC_ENOMEM;
+        g->s = ns;
+        g->cap = nc;
+    }
+    if (g->np == g->pcap) {
+        size_t nc = g->pcap ? g->pcap * 2 : 8;
+        rc_readback_piece *np = realloc(g->p, nc * sizeof *np);
+        if (!np) return RC_ENOMEM;
+        g->p = np;
+        g->pcap = nc;
+    }
+    if (!g->n) {
+        g->start_us = rc_readback_time_us(r, 0);
+        g->rate = r->rate;
+    }
+    g->p[g->np].at = g->n;
+    g->p[g->np].run = *r;
+    g->p[g->np].run.s = NULL;
+    g->np++;
+    memcpy(g->s + g->n, r->s, r->n * sizeof *r->s);
+    g->n += r->n;
+    g->next_us = rc_readback_time_us(r, r->n);
+    return RC_OK;
+}
+
+int64_t rc_readback_seg_time(void *ud, size_t i)
+{
+    const rc_readback_seg *g = ud;
+    size_t lo = 0, hi = g->np;
+    while (hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        if (g->p[mid].at <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return rc_readback_time_us(&g->p[lo].run, i - g->p[lo].at);
+}
+
+void rc_readback_seg_reset(rc_readback_seg *g)
+{
+    g->n = g->np = 0;
+}
+
+void rc_readback_seg_free(rc_readback_seg *g)
+{
+    free(g->s);
+    free(g->p);
+    memset(g, 0, sizeof *g);
 }
 
 typedef struct rate_ctx {
@@ -121,9 +188,15 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         rc_buf body = RC_BUF_INIT;
         int32_t *s = NULL;
         size_t n = 0;
+        const rc_mentry *me = have_m ? rc_manifest_find(&m, q->span, w) : NULL;
         if (rc_key_chunk(q->layout, &id, key, sizeof key, &le) != RC_OK ||
             rc_store_get(q->store, key, &body, NULL, &le) != RC_OK ||
-            rc_codec_decode(codec, body.data, body.len, 0, &s, &n, &le) != RC_OK) {
+            rc_codec_decode_named(codec,
+                                  /* the entry names the codec; a blob without one is
+                                   * judged by its magic */
+                                  me ? me->codec
+                                     : rc_codec_id_name(rc_codec_sniff(body.data, body.len)),
+                                  body.data, body.len, 0, &s, &n, &le) != RC_OK) {
             st.missing++;
             if (q->on_missing) q->on_missing(q->ud, w, le.msg);
             rc_buf_free(&body);
@@ -131,7 +204,6 @@ int rc_readback_read(const rc_readback_req *q, rc_readback_stats *stats, rc_err 
         }
         rc_buf_free(&body);
         st.chunks++;
-        const rc_mentry *me = have_m ? rc_manifest_find(&m, q->span, w) : NULL;
         double r = have_m && m.sample_rate > 0 ? m.sample_rate : q->rate;
         if (r <= 0) {
             free(s);

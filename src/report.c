@@ -25,7 +25,12 @@ rc_status rc_report_scope_parse(const char *s, rc_report_scope *out, rc_err *e)
             *out = (rc_report_scope)i;
             return RC_OK;
         }
-    return rc_err_set(e, RC_EINVAL, "--scope %s: use station, volcano, location or all", s);
+    if (strcmp(s, "region") == 0) { /* "location" is seed 002's word for it */
+        *out = RC_REPORT_LOCATION;
+        return RC_OK;
+    }
+    return rc_err_set(e, RC_EINVAL, "--scope %s: use station, volcano, region (or location) or all",
+                      s);
 }
 
 const char *rc_report_scope_name(rc_report_scope s)
@@ -113,7 +118,8 @@ static cJSON *station_json(const rc_inv_chan *ch, int64_t from, int64_t to, rc_s
     cJSON_AddStringToObject(o, "channel", ch->chan.cha);
     cJSON_AddStringToObject(o, "location_code", ch->chan.loc);
     cJSON_AddStringToObject(o, "volcano", ch->volcano);
-    cJSON_AddStringToObject(o, "location", ch->location);
+    cJSON_AddStringToObject(o, "region", ch->location);
+    cJSON_AddStringToObject(o, "location", ch->location); /* seed 002's name for the region */
     cJSON_AddNumberToObject(o, "days_cached", (double)f.days);
     cJSON *dr = cJSON_AddObjectToObject(o, "date_range");
     if (f.days) {
@@ -211,7 +217,8 @@ static cJSON *volcano_roll_json(const rc_inventory *inv, const char *volc, int64
         loc = loc_name(ch);
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "location", loc ? loc : "unknown");
+    cJSON_AddStringToObject(o, "region", loc ? loc : "unknown");
+    cJSON_AddStringToObject(o, "location", loc ? loc : "unknown"); /* seed 002's name */
     cJSON_AddNumberToObject(o, "stations", (double)r.stations);
     cJSON_AddNumberToObject(o, "days_cached", (double)r.days);
     cJSON_AddNumberToObject(o, "total_chunks_10min", (double)r.chunks[RC_SPAN_10M]);
@@ -237,15 +244,35 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
     if (scope == RC_REPORT_STATION) {
         for (size_t i = 0; i < inv->n && !o; i++)
             if (inv->ch[i].selected) o = station_json(&inv->ch[i], from, to, base);
+    } else if (scope == RC_REPORT_VOLCANO && !volcano) {
+        /* no --volcano: every volcano of the scope, each as scope volcano shows one */
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "scope", "volcano");
+        names vs = {{0}, 0};
+        for (size_t i = 0; i < inv->n; i++)
+            if (inv->ch[i].selected) names_add(&vs, inv->ch[i].volcano);
+        cJSON *arr = cJSON_AddArrayToObject(o, "volcanoes");
+        double total = 0;
+        for (size_t i = 0; i < vs.n; i++) {
+            cJSON *vj = build_json(inv, scope, vs.v[i], location, from, to, base);
+            cJSON_DeleteItemFromObject(vj, "scope");
+            cJSON_DeleteItemFromObject(vj, "unparsed_keys"); /* once, at the top */
+            total += cJSON_GetObjectItemCaseSensitive(vj, "total_bytes")->valuedouble;
+            cJSON_AddItemToArray(arr, vj);
+        }
+        cJSON_AddNumberToObject(o, "total_size_mb", mb((int64_t)total));
+        cJSON_AddNumberToObject(o, "total_bytes", total);
     } else if (scope == RC_REPORT_VOLCANO) {
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "scope", "volcano");
         cJSON_AddStringToObject(o, "volcano", volcano);
+        const char *region = NULL;
         cJSON *arr = cJSON_AddArrayToObject(o, "stations");
         int64_t bytes = 0;
         for (size_t i = 0; i < inv->n; i++) {
             const rc_inv_chan *ch = &inv->ch[i];
-            if (!ch->selected) continue;
+            if (!ch->selected || strcmp(ch->volcano, volcano) != 0) continue;
+            region = loc_name(ch);
             chan_fig f;
             figures(ch, from, to, base, &f);
             cJSON *s = cJSON_CreateObject();
@@ -262,11 +289,14 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
             cJSON_AddItemToArray(arr, s);
             bytes += f.bytes;
         }
+        cJSON_AddStringToObject(o, "region", region ? region : "unknown");
         cJSON_AddNumberToObject(o, "total_size_mb", mb(bytes));
+        cJSON_AddNumberToObject(o, "total_bytes", (double)bytes);
     } else if (scope == RC_REPORT_LOCATION) {
         o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "scope", "location");
-        cJSON_AddStringToObject(o, "location", location);
+        cJSON_AddStringToObject(o, "region", location);
+        cJSON_AddStringToObject(o, "location", location); /* seed 002's name for the region */
         names vs = {{0}, 0};
         for (size_t i = 0; i < inv->n; i++)
             if (inv->ch[i].selected) names_add(&vs, inv->ch[i].volcano);
@@ -279,6 +309,7 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
         for (size_t i = 0; i < vs.n; i++) {
             roll r;
             cJSON *vj = volcano_roll_json(inv, vs.v[i], from, to, base, &r);
+            cJSON_DeleteItemFromObject(vj, "region");
             cJSON_DeleteItemFromObject(vj, "location");
             cJSON_AddItemToObject(bv, vs.v[i], vj);
             tot.stations += r.stations;
@@ -340,7 +371,8 @@ static cJSON *build_json(const rc_inventory *inv, rc_report_scope scope, const c
         cJSON_AddNumberToObject(sum, "total_chunks_6h", (double)tot.chunks[RC_SPAN_6H]);
         cJSON_AddNumberToObject(sum, "total_size_mb", mb(tot.bytes));
         cJSON_AddNumberToObject(sum, "total_bytes", (double)tot.bytes);
-        cJSON_AddItemToObject(o, "by_location", bl);
+        cJSON_AddItemToObject(o, "by_region", bl);
+        cJSON_AddItemToObject(o, "by_location", cJSON_Duplicate(bl, 1)); /* seed 002's name */
         cJSON_AddItemToObject(o, "by_volcano", bv);
     }
     if (o) add_unparsed(o, inv);
@@ -353,10 +385,9 @@ rc_status rc_report_check(const rc_report_query *q, rc_err *e)
         return rc_err_set(e, RC_EINVAL,
                           "--scope station needs one --station NET.STA.LOC.CHA (or --network "
                           "NET --station STA --channel CHA)");
-    if (q->scope == RC_REPORT_VOLCANO && !q->volcano)
-        return rc_err_set(e, RC_EINVAL, "--scope volcano needs --volcano NAME");
     if (q->scope == RC_REPORT_LOCATION && !q->location)
-        return rc_err_set(e, RC_EINVAL, "--scope location needs --location NAME");
+        return rc_err_set(e, RC_EINVAL,
+                          "--scope region needs --region NAME (location= in the API)");
     if (q->threads < 0 || q->threads > 64)
         return rc_err_set(e, RC_EINVAL, "threads %d: give 1 to 64", q->threads);
     return RC_OK;
@@ -397,7 +428,7 @@ rc_status rc_report_prepare(rc_report *r, const rc_report_query *q, const rc_con
                    station ? 1 : 0,
                    q->volcano,
                    q->location,
-                   q->scope == RC_REPORT_ALL,
+                   q->scope == RC_REPORT_ALL || !q->volcano,
                    0,
                    0};
     return rc_config_select(cfg, &sc, &r->targets, &r->ntargets, e);
@@ -458,8 +489,8 @@ rc_status rc_report_load(rc_report *r, rc_store *store, const rc_log *log, rc_er
                 if (!strcmp(cfg->volcanoes[v].name, ch->volcano))
                     snprintf(ch->location, sizeof ch->location, "%s", cfg->volcanoes[v].location);
         }
-        if (r->q.scope == RC_REPORT_ALL ||
-            (r->q.scope == RC_REPORT_VOLCANO && !strcmp(ch->volcano, r->q.volcano)))
+        if (r->q.scope == RC_REPORT_ALL || (r->q.scope == RC_REPORT_VOLCANO &&
+                                            (!r->q.volcano || !strcmp(ch->volcano, r->q.volcano))))
             ch->selected = 1;
     }
     r->loaded = 1;
@@ -502,7 +533,7 @@ rc_status rc_report_table(const rc_report *r, rc_buf *out)
     int64_t from = r->q.from, to = r->q.to;
     rc_span base = r->base;
     int rc = rc_buf_printf(out, "%-18s %-14s %-10s %6s %8s %8s %6s %6s %10s  %-10s %-10s\n",
-                           "CHANNEL", "VOLCANO", "LOCATION", "DAYS", "COMPLETE", "10MIN", "6H",
+                           "CHANNEL", "VOLCANO", "REGION", "DAYS", "COMPLETE", "10MIN", "6H",
                            "PROV", "SIZE_MB", "FIRST", "LAST");
     for (size_t i = 0; i < inv->n && rc == RC_OK; i++) {
         const rc_inv_chan *ch = &inv->ch[i];

@@ -198,8 +198,10 @@ static int parse_count_unit(const char *s, int bare_ok, int64_t *out)
     "2025-11-04T22:00:00.000Z, 2025-11-04T22:00:00+00:00, 2025-11-04, now, "                       \
     "or an age such as 7d, 6h, 30m, 90s, 2w"
 
-/* ISO 8601 forms of rc_time_parse; the message says which part failed. */
-static int parse_iso(const char *s, int64_t *out, rc_err *e)
+/* ISO 8601 forms of rc_time_parse; the message says which part failed.
+ * frac_us NULL: a fractional second must be zero; otherwise it receives the
+ * microseconds (up to 6 digits). */
+static int parse_iso(const char *s, int64_t *out, int64_t *frac_us, rc_err *e)
 {
     const char *p = s;
     int y, mo, d, h = 0, mi = 0, sec = 0;
@@ -217,12 +219,23 @@ static int parse_iso(const char *s, int64_t *out, rc_err *e)
             if (take_char(&p, '.')) {
                 if (!isdigit((unsigned char)*p))
                     return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
-                for (; isdigit((unsigned char)*p); p++)
-                    if (*p != '0')
+                int64_t us = 0;
+                for (int k = 0; isdigit((unsigned char)*p); p++, k++) {
+                    if (*p != '0' && !frac_us)
                         return rc_err_set(e, RC_EINVAL,
                                           "time '%s' has a fractional second; windows are whole "
                                           "seconds, give e.g. 2025-11-04T22:00:00Z",
                                           s);
+                    if (*p != '0' && k >= 6)
+                        return rc_err_set(e, RC_EINVAL,
+                                          "time '%s': at most 6 fractional digits (microseconds)",
+                                          s);
+                    if (k < 6) us = us * 10 + (*p - '0');
+                    if (k < 6 && !isdigit((unsigned char)p[1]))
+                        for (int r = k + 1; r < 6; r++)
+                            us *= 10;
+                }
+                if (frac_us) *frac_us = us;
             }
         }
         if (take_char(&p, 'Z')) {
@@ -247,7 +260,7 @@ static int parse_iso(const char *s, int64_t *out, rc_err *e)
     return RC_OK;
 }
 
-static int parse_any(const char *s, int64_t now, int64_t *out, rc_err *e)
+static int parse_any(const char *s, int64_t now, int64_t *out, int64_t *frac_us, rc_err *e)
 {
     if (!s || !*s) return rc_err_set(e, RC_EINVAL, "time is empty; " TIME_FORMS);
     if (strcmp(s, "now") == 0) {
@@ -261,21 +274,37 @@ static int parse_any(const char *s, int64_t now, int64_t *out, rc_err *e)
         *out = now - age;
         return RC_OK;
     }
-    if (strlen(s) >= 10 && s[4] == '-') return parse_iso(s, out, e);
+    if (strlen(s) >= 10 && s[4] == '-') return parse_iso(s, out, frac_us, e);
     return rc_err_set(e, RC_EINVAL, "time '%s' is not understood; " TIME_FORMS, s);
 }
 
-int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
+static int check_range(const char *s, int64_t t, rc_err *e)
 {
-    int64_t t = 0;
-    int rc = parse_any(s, now, &t, e);
-    if (rc != RC_OK) return rc;
     if (t < RC_TIME_FIRST || t >= RC_TIME_LAST)
         return rc_err_set(e, RC_EINVAL,
                           "time '%s' is outside 0001-01-01 .. 9999-12-30: keys and manifests "
                           "hold 4-digit years, and a window of 9999-12-31 would end in the year "
                           "10000",
                           s);
+    return RC_OK;
+}
+
+int rc_time_parse_us(const char *s, int64_t now, int64_t *out_us, rc_err *e)
+{
+    int64_t t = 0, frac = 0;
+    int rc = parse_any(s, now, &t, &frac, e);
+    if (rc == RC_OK) rc = check_range(s, t, e);
+    if (rc != RC_OK) return rc;
+    *out_us = t * 1000000 + frac;
+    return RC_OK;
+}
+
+int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e)
+{
+    int64_t t = 0;
+    int rc = parse_any(s, now, &t, NULL, e);
+    if (rc == RC_OK) rc = check_range(s, t, e);
+    if (rc != RC_OK) return rc;
     *out = t;
     return RC_OK;
 }

@@ -90,3 +90,31 @@ Test(config, a_file_that_never_ends_is_refused_by_size)
     cr_assert_str_eq(e.msg, "/dev/zero: larger than 64 MiB; that is not an r2cache configuration "
                             "(or stations_config.json): check --config");
 }
+
+Test(config, invalid_json_names_line_column_and_cause)
+{
+    static const struct {
+        const char *json, *msg;
+    } cases[] = {
+        {"{\"store\": \"/x\",\n \"volcanoes\": [],\n}",
+         "t.json: not valid JSON at line 3, column 1: a trailing comma before '}' (JSON allows "
+         "none)"},
+        {"{\"volcanoes\": [1, 2,]}",
+         "t.json: not valid JSON at line 1, column 21: a trailing comma before ']' (JSON allows "
+         "none)"},
+        {"{\"store\": }", "t.json: not valid JSON at line 1, column 11: a missing value after ':'"},
+        {"{\"store\": \"/x\"\n\n",
+         "t.json: not valid JSON at line 2, column 1: the file ends inside an object, array or "
+         "string"},
+        {"{\"a\": 1 \"b\": 2}",
+         "t.json: not valid JSON at line 1, column 9: an unexpected '\"' (a missing comma, quote "
+         "or bracket?)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rc_config c;
+        rc_err e;
+        cr_assert_eq(rc_config_parse(cases[i].json, strlen(cases[i].json), "t.json", &c, &e),
+                     RC_EINVAL, "%s", cases[i].json);
+        cr_assert_str_eq(e.msg, cases[i].msg);
+    }
+}

@@ -156,6 +156,32 @@ class Kubernetes(unittest.TestCase):
                 self.assertNotEqual(e["name"], bad, "%s: keys must come from the Secret" % d["_file"])
         return c
 
+    def pod_failure_policy_checks(self, d):
+        """Exit 2 (a usage or configuration error: the next pod fails the same
+        way) fails the Job at once; disruptions do not count as failures. The
+        API server takes a podFailurePolicy only with restartPolicy Never."""
+        js = job_spec(d)
+        self.assertEqual(pod_spec(d)["restartPolicy"], "Never", d["_file"])
+        self.assertIn("backoffLimit", js, d["_file"])
+        rules = js["podFailurePolicy"]["rules"]
+        self.assertEqual(rules[0], {"action": "FailJob",
+                                    "onExitCodes": {"containerName": "r2cache", "operator": "In",
+                                                    "values": [2]}}, d["_file"])
+        self.assertIn({"action": "Ignore", "onPodConditions": [{"type": "DisruptionTarget"}]},
+                      rules, d["_file"])
+        # the exit code it names is the binary's configuration error
+        p = subprocess.run([r2cache(), "run", "--config", "/nonexistent/stations.json",
+                            "--log-format", "text"], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        names = [c["name"] for c in pod_spec(d)["containers"]]
+        self.assertIn("r2cache", names)
+
+    def test_pod_failure_policies(self):
+        for kind, name in (("CronJob", "r2cache-run"), ("CronJob", "r2cache-recover"),
+                           ("Job", "r2cache-backfill-")):
+            with self.subTest(name=name):
+                self.pod_failure_policy_checks(self.get(kind, name))
+
     def test_run_cronjob(self):
         d = self.get("CronJob", "r2cache-run")
         s = d["spec"]
@@ -449,8 +475,11 @@ class Dockerfile(unittest.TestCase):
         lines = [l for l in re.sub(r"\\\n", " ", text).splitlines() if l.strip() and not l.startswith("#")]
         froms = [l for l in lines if l.startswith("FROM ")]
         self.assertEqual(len(froms), 2, "multi-stage: a build stage and a runtime stage")
-        self.assertRegex(froms[0], r"^FROM debian:bookworm-slim AS build$")
-        self.assertRegex(froms[1], r"^FROM debian:bookworm-slim$")
+        # a pinned base: a dated Debian 12 tag (or a digest), the same in both stages
+        pinned = r"debian:(bookworm-\d{8}-slim|bookworm-slim@sha256:[0-9a-f]{64})"
+        self.assertRegex(froms[0], r"^FROM %s AS build$" % pinned)
+        self.assertRegex(froms[1], r"^FROM %s$" % pinned)
+        self.assertEqual(froms[0].split()[1], froms[1].split()[1], "both stages on one base")
         final = lines[lines.index(froms[1]):]
         build = lines[:lines.index(froms[1])]
         installs = " ".join(l for l in final if "apt-get install" in l)
@@ -473,6 +502,25 @@ class Dockerfile(unittest.TestCase):
         self.assertTrue(any("useradd" in l and "--uid 10001" in l for l in final))
         self.assertEqual(pod_uid_of_k8s(), int(users[0].split()[1].split(":")[0]))
         self.assertFalse(re.search(r"^(ENV|ARG)\s+(AWS_|R2_)", text, re.M), "no keys in the image")
+        # the binary is the entrypoint (docker run IMAGE --version), --help the default
+        eps = [l for l in final if l.startswith("ENTRYPOINT ")]
+        self.assertEqual(len(eps), 1)
+        self.assertEqual(json.loads(eps[0][len("ENTRYPOINT "):]), ["/usr/bin/r2cache"])
+        cmds = [l for l in final if l.startswith("CMD ")]
+        self.assertEqual([json.loads(c[4:]) for c in cmds], [["--help"]])
+        # OCI labels on the runtime image
+        labels = dict(re.findall(r'(org\.opencontainers\.image\.[a-z.]+)="([^"]*)"',
+                                 " ".join(l for l in final if l.startswith("LABEL "))))
+        for k in ("title", "description", "version", "revision", "base.name", "documentation"):
+            self.assertIn("org.opencontainers.image." + k, labels)
+        self.assertEqual(labels["org.opencontainers.image.title"], "r2cache")
+        self.assertEqual(labels["org.opencontainers.image.base.name"],
+                         "docker.io/library/" + froms[1].split()[1])
+        args = dict(re.findall(r"^ARG (\w+)=(\S+)$", text, re.M))
+        with open(os.path.join(SRC, "CMakeLists.txt"), encoding="utf-8") as f:
+            version = re.search(r"project\(r2cache VERSION (\S+)", f.read()).group(1)
+        self.assertEqual(args["R2CACHE_VERSION"], version, "image version label = project version")
+        self.assertEqual(labels["org.opencontainers.image.version"], "${R2CACHE_VERSION}")
         # what the build stage copies exists in the repository
         for l in build:
             if l.startswith("COPY "):
@@ -596,6 +644,26 @@ class Systemd(unittest.TestCase):
         self.assertFalse(any("TOKEN" in a for a in argv))
         self.assertEqual(u["Install"]["WantedBy"], ["multi-user.target"])
         accepts_serve(self, argv[1:], "r2cache-serve.service")
+
+    def test_units_installed_by_the_package(self):
+        """cmake --install (and so the .deb) ships every unit of deploy/systemd."""
+        with open(os.path.join(SRC, "CMakeLists.txt"), encoding="utf-8") as f:
+            cm = f.read()
+        m = re.search(r"install\(FILES ((?:deploy/systemd/\S+\s+)+)DESTINATION lib/systemd/system\)", cm)
+        self.assertIsNotNone(m, "no install(FILES deploy/systemd/... DESTINATION lib/systemd/system)")
+        listed = sorted(os.path.basename(x) for x in m.group(1).split())
+        self.assertEqual(listed, sorted(os.listdir(self.D)))
+        # the user the units run as is created by the package's postinst
+        with open(os.path.join(SRC, "packaging", "debian", "postinst"), encoding="utf-8") as f:
+            post = f.read()
+        users = {v for n in os.listdir(self.D) if n.endswith(".service")
+                 for v in read_unit_multi(os.path.join(self.D, n))["Service"].get("User", [])}
+        self.assertEqual(users, {"r2cache"})
+        self.assertIn("useradd --system", post)
+        self.assertRegex(post, r"useradd .*\\\n.* r2cache\n")
+        for n in ("postinst", "prerm", "postrm"):
+            self.assertIn("packaging/debian/" + n, cm)
+            self.assertTrue(os.access(os.path.join(SRC, "packaging", "debian", n), os.X_OK), n)
 
     def test_units_verify(self):
         """systemd-analyze verify on every unit, with the built binary in ExecStart."""

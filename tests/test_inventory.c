@@ -59,6 +59,9 @@ static void check_station_aaa(const cJSON *j, int64_t aaa_bytes)
     cr_assert_str_eq(fx_str(j, "station"), "AAA");
     cr_assert_str_eq(fx_str(j, "channel"), "HHZ");
     cr_assert_str_eq(fx_str(j, "volcano"), "kilauea");
+    cr_assert_str_eq(fx_str(j, "location_code"), "");
+    cr_assert_str_eq(fx_str(j, "region"), "hawaii");
+    cr_assert_str_eq(fx_str(j, "location"), "hawaii"); /* seed 002's name for the region */
     cr_assert_eq(fx_num(j, "days_cached"), 3);
     const cJSON *dr = cJSON_GetObjectItemCaseSensitive(j, "date_range");
     cr_assert_str_eq(fx_str(dr, "earliest"), "2025-11-03");
@@ -132,6 +135,7 @@ static void check_all_scopes(const char *extra, int64_t aaa, int64_t bbb, int64_
     snprintf(args, sizeof args, "inventory --scope location --location hawaii %s", extra);
     cr_assert_eq(fx_json(args, &j), 0);
     cr_assert_str_eq(fx_str(j, "location"), "hawaii");
+    cr_assert_str_eq(fx_str(j, "region"), "hawaii");
     const cJSON *vs = cJSON_GetObjectItemCaseSensitive(j, "volcanoes");
     cr_assert_eq(cJSON_GetArraySize(vs), 1);
     cr_assert_str_eq(cJSON_GetArrayItem(vs, 0)->valuestring, "kilauea");
@@ -139,6 +143,52 @@ static void check_all_scopes(const char *extra, int64_t aaa, int64_t bbb, int64_
     cr_assert_eq(fx_num(j, "total_days_cached"), 5);
     cr_assert_eq(fx_num(j, "by_volcano.kilauea.stations"), 2);
     cr_assert_eq(fx_num(j, "by_volcano.kilauea.total_chunks_10min"), 359 + 216);
+    cJSON_Delete(j);
+
+    /* --region and --scope region are --location and --scope location under the
+     * names seismologists expect (in SEED a location is the location code) */
+    cJSON *k;
+    snprintf(args, sizeof args, "inventory --scope region --region hawaii %s", extra);
+    cr_assert_eq(fx_json(args, &k), 0);
+    snprintf(args, sizeof args, "inventory --scope location --location hawaii %s", extra);
+    cr_assert_eq(fx_json(args, &j), 0);
+    cJSON_DeleteItemFromObject(j, "inventory_stats");
+    cJSON_DeleteItemFromObject(k, "inventory_stats");
+    cr_assert(cJSON_Compare(j, k, 1), "--region and --location answer differently");
+    cJSON_Delete(j);
+    cJSON_Delete(k);
+
+    /* --scope volcano without --volcano: every volcano, each as --volcano shows it */
+    snprintf(args, sizeof args, "inventory --scope volcano %s", extra);
+    cr_assert_eq(fx_json(args, &j), 0);
+    cr_assert_str_eq(fx_str(j, "scope"), "volcano");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(j, "volcano"));
+    const cJSON *vv = cJSON_GetObjectItemCaseSensitive(j, "volcanoes");
+    cr_assert_eq(cJSON_GetArraySize(vv), 2);
+    const cJSON *kil = cJSON_GetArrayItem(vv, 0), *spu = cJSON_GetArrayItem(vv, 1);
+    cr_assert_str_eq(fx_str(kil, "volcano"), "kilauea");
+    cr_assert_str_eq(fx_str(kil, "region"), "hawaii");
+    cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(kil, "stations")), 2);
+    cr_assert_str_eq(
+        fx_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(kil, "stations"), 1),
+               "location_code"),
+        "00");
+    cr_assert_eq(fx_num(kil, "total_bytes"), (double)(aaa + bbb));
+    cr_assert_str_eq(fx_str(spu, "volcano"), "spurr");
+    cr_assert_str_eq(fx_str(spu, "region"), "alaska");
+    const cJSON *spst = cJSON_GetObjectItemCaseSensitive(spu, "stations");
+    cr_assert_eq(cJSON_GetArraySize(spst), 1);
+    cr_assert_str_eq(fx_str(cJSON_GetArrayItem(spst, 0), "station"), "CCC");
+    cr_assert_eq(fx_num(cJSON_GetArrayItem(spst, 0), "total_chunks_10min"), 144);
+    cr_assert_eq(fx_num(j, "total_bytes"), (double)(aaa + bbb + ccc));
+    /* the kilauea entry is what --volcano kilauea answers */
+    snprintf(args, sizeof args, "inventory --scope volcano --volcano kilauea %s", extra);
+    cr_assert_eq(fx_json(args, &k), 0);
+    cJSON_DeleteItemFromObject(k, "inventory_stats");
+    cJSON_DeleteItemFromObject(k, "unparsed_keys");
+    cJSON_DeleteItemFromObject(k, "scope");
+    cr_assert(cJSON_Compare(kil, k, 1), "the kilauea entry differs from --volcano kilauea");
+    cJSON_Delete(k);
     cJSON_Delete(j);
 
     snprintf(args, sizeof args, "inventory --scope all %s", extra);
@@ -154,6 +204,13 @@ static void check_all_scopes(const char *extra, int64_t aaa, int64_t bbb, int64_
     cr_assert_eq(fx_num(j, "by_location.hawaii.stations"), 2);
     cr_assert_eq(fx_num(j, "by_location.alaska.volcanoes"), 1);
     cr_assert_eq(fx_num(j, "by_location.alaska.stations"), 1);
+    cr_assert(cJSON_Compare(cJSON_GetObjectItemCaseSensitive(j, "by_location"),
+                            cJSON_GetObjectItemCaseSensitive(j, "by_region"), 1));
+    cr_assert_eq(fx_num(j, "by_region.hawaii.stations"), 2);
+    cr_assert_str_eq(fx_str(cJSON_GetObjectItemCaseSensitive(
+                                cJSON_GetObjectItemCaseSensitive(j, "by_volcano"), "spurr"),
+                            "region"),
+                     "alaska");
     cr_assert_eq(fx_num(j, "by_volcano.spurr.total_chunks_10min"), 144);
     cr_assert_eq(fx_num(j, "by_volcano.spurr.days_cached"), 1);
     cr_assert_eq(fx_num(j, "unparsed_keys.count"), 0);
@@ -309,9 +366,11 @@ Test(inventory, json_of_every_scope_matches_its_schema)
         cr_skip_test("SKIPPED: python3 jsonschema is not installed; schemas not checked");
     static const char *const runs[][2] = {{"station", "--scope station --station XX.AAA..HHZ"},
                                           {"volcano", "--scope volcano --volcano kilauea"},
+                                          {"volcano", "--scope volcano"},
                                           {"location", "--scope location --location alaska"},
+                                          {"location", "--scope region --region alaska"},
                                           {"all", "--scope all"}};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         char cmd[16384];
         snprintf(cmd, sizeof cmd,
                  "%s inventory --config '%s' %s --json --log-level error | python3 -c '"

@@ -190,8 +190,12 @@ static size_t compare_stores(const char *url_a, const char *url_b)
             strip_times(jy);
             if (!cJSON_Compare(jx, jy, 1)) {
                 char *px = cJSON_PrintUnformatted(jx), *py = cJSON_PrintUnformatted(jy);
-                cr_assert_fail("manifest %s differs:\n%s: %.1500s\n%s: %.1500s", ka.v[i], url_a, px,
-                               url_b, py);
+                size_t k = 0;
+                while (px[k] && px[k] == py[k])
+                    k++;
+                size_t from = k > 200 ? k - 200 : 0;
+                cr_assert_fail("manifest %s differs at byte %zu:\n%s: ...%.500s\n%s: ...%.500s",
+                               ka.v[i], k, url_a, px + from, url_b, py + from);
             }
             cJSON_Delete(jx);
             cJSON_Delete(jy);

@@ -380,6 +380,8 @@ Test(serve, cache_status_is_inventory_json)
         {"scope=all", "--scope all"},
         {"scope=volcano&volcano=testvol", "--scope volcano --volcano testvol"},
         {"scope=location&location=testland", "--scope location --location testland"},
+        {"scope=region&region=testland", "--scope region --region testland"},
+        {"scope=volcano", "--scope volcano"},
         {"scope=station&network=XX&station=HOL&channel=BHZ",
          "--scope station --network XX --station HOL --channel BHZ"},
         {"scope=station&station=XX.KIL..HHZ", "--scope station --station XX.KIL..HHZ"},
@@ -568,10 +570,11 @@ Test(serve, every_error_code)
     resp r;
     /* 400 naming the parameter, with the CLI's message */
     get("/api/cache-status?scope=bogus", &r);
-    assert_error(&r, 400, "scope: --scope bogus: use station, volcano, location or all");
+    assert_error(&r, 400,
+                 "scope: --scope bogus: use station, volcano, region (or location) or all");
     resp_free(&r);
-    get("/api/cache-status?scope=volcano", &r);
-    assert_error(&r, 400, "--scope volcano needs --volcano NAME");
+    get("/api/cache-status?scope=location", &r);
+    assert_error(&r, 400, "--scope region needs --region NAME (location= in the API)");
     resp_free(&r);
     get("/api/cache-status?scope=all&dayz=1", &r);
     assert_error(&r, 400, "dayz: unknown parameter");
@@ -600,6 +603,13 @@ Test(serve, every_error_code)
          "\"start_time\": \"2025-11-01\", \"duration_hours\": 1}",
          &r);
     assert_error(&r, 400, "station: ");
+    resp_free(&r);
+    post("/api/backfill",
+         "{\"region\": \"atlantis\", \"start_time\": \"2025-11-01\", \"duration_hours\": 1}", &r);
+    assert_error(&r, 400, "region: region \"atlantis\" is not in the configuration");
+    resp_free(&r);
+    get("/api/cache-status?scope=region&region=atlantis", &r);
+    assert_error(&r, 400, "region \"atlantis\" is not in the configuration");
     resp_free(&r);
     post("/api/backfill", "not json", &r);
     assert_error(&r, 400, "body: not a JSON object");

@@ -261,11 +261,8 @@ Test(source_empty, an_outage_at_the_source_is_asked_once_then_rechecked_then_cac
     /* 4. once the recheck is due (data age 3 d for every window), the
      * recovery job asks exactly once more, and records the second check */
     j = gaps(cfg, "2025-11-08T00:00:00Z", "", 0);
-    cr_assert(cJSON_IsTrue(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j,
-                                                                                             "gaps"),
-                                                            0),
-                                         "due")));
+    cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "gaps"), 0), "due")));
     cJSON_Delete(j);
     j = fill(cfg, "2025-11-08T00:00:00Z", "--auto --max-gap-hours 0", &req);
     cr_assert_eq(req, 1);

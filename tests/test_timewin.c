@@ -243,6 +243,45 @@ Test(time_parse, messages)
     cr_assert_str_eq(e.msg, "time '2025-11-04T24:00:00Z': hour 24 is out of range (00-23)");
 }
 
+/* rc_time_parse_us (get): the same forms plus up to 6 fractional digits. */
+Test(time_parse, fractional_seconds_to_the_microsecond)
+{
+    const int64_t t22 = 1762293600; /* 2025-11-04T22:00:00Z */
+    static const struct {
+        const char *in;
+        int64_t us;
+    } ok[] = {{"2025-11-04T22:00:00.25Z", 250000},
+              {"2025-11-04T22:00:00.5", 500000},
+              {"2025-11-04T22:00:00.000001Z", 1},
+              {"2025-11-04T22:00:00.999999Z", 999999},
+              {"2025-11-04T22:00:00.1234560Z", 123456}, /* zeros beyond microseconds */
+              {"2025-11-04T22:00:00.000Z", 0},
+              {"2025-11-04T23:00:00.75+01:00", 750000},
+              {"2025-11-04T22:00:00Z", 0},
+              {"2025-11-04T22:00Z", 0}};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t us = -1;
+        rc_err e = {0};
+        cr_assert_eq(rc_time_parse_us(ok[i].in, 0, &us, &e), RC_OK, "%s: %s", ok[i].in, e.msg);
+        cr_assert_eq(us, t22 * 1000000 + ok[i].us, "%s gave %lld", ok[i].in, (long long)us);
+    }
+    int64_t us;
+    rc_err e = {0};
+    cr_assert_eq(rc_time_parse_us("now", t22, &us, &e), RC_OK);
+    cr_assert_eq(us, t22 * 1000000);
+    cr_assert_eq(rc_time_parse_us("1h", t22, &us, &e), RC_OK);
+    cr_assert_eq(us, (t22 - 3600) * 1000000);
+    cr_assert_eq(rc_time_parse_us("2025-11-04T22:00:00.1234567Z", 0, &us, &e), RC_EINVAL);
+    cr_assert_str_eq(e.msg, "time '2025-11-04T22:00:00.1234567Z': at most 6 fractional digits "
+                            "(microseconds)");
+    cr_assert_eq(rc_time_parse_us("2025-11-04T22:00:00.Z", 0, &us, &e), RC_EINVAL);
+    cr_assert_eq(rc_time_parse_us("2025-11-04T22:00:00.5x", 0, &us, &e), RC_EINVAL);
+    cr_assert_eq(rc_time_parse_us("9999-12-31T00:00:00.5Z", 0, &us, &e), RC_EINVAL);
+    /* where windows are meant, a fraction is still refused */
+    int64_t t;
+    cr_assert_eq(rc_time_parse("2025-11-04T22:00:00.25Z", 0, &t, &e), RC_EINVAL);
+}
+
 Test(duration, accepted_and_rejected)
 {
     static const struct {

@@ -16,6 +16,8 @@ add_test(NAME rgw_stop COMMAND ${CMAKE_SOURCE_DIR}/tests/rgw.sh stop ${CMAKE_BIN
 set_tests_properties(rgw_stop PROPERTIES FIXTURES_CLEANUP rgw TIMEOUT 60)
 set_tests_properties(store_s3 PROPERTIES FIXTURES_REQUIRED rgw)
 rc_test(codec)
+rc_test(codec_compact)
+rc_test(codec_store)
 rc_test(store_file)
 rc_test(manifest)
 rc_test(mseed)
@@ -35,6 +37,8 @@ rc_test(manpage)
 rc_test(stations_config)
 rc_test(config)
 rc_test(sources)
+# --station patterns, the selection rule, --region (select.c).
+rc_test(select)
 # restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)
 rc_test(srcauth)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
@@ -67,6 +71,8 @@ set_tests_properties(serve_rgw PROPERTIES TIMEOUT 600 FIXTURES_REQUIRED rgw
 # FDSN web services: parsers, the miniSEED packer, the handler over a filled store.
 rc_test(fdsnq)
 rc_test(mspack)
+# r2cache get: miniSEED read back by libmseed, JSON, fractional times, -h.
+rc_test(get)
 rc_test(fdsnws)
 set_tests_properties(fdsnws PROPERTIES FIXTURES_REQUIRED rgw)
 # A real third-party FDSN client (npm seisplotjs) against `r2cache serve`; skipped
@@ -76,3 +82,8 @@ set_tests_properties(seisplotjs PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # Formatting drift fails CI: the sources against .clang-format (scripts/check_format.sh --fix rewrites).
 add_test(NAME format COMMAND ${CMAKE_SOURCE_DIR}/scripts/check_format.sh)
 set_tests_properties(format PROPERTIES TIMEOUT 120)
+rc_test(progress)
+# The bash and zsh completions of contrib/ against the built binary's --help
+# and a configuration's names; 77 (skipped) when zsh is absent.
+add_test(NAME completion COMMAND ${CMAKE_SOURCE_DIR}/tests/test_completion.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)

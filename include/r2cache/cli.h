@@ -26,7 +26,7 @@
  * what main opens for it before calling it. */
 enum {
     RC_OPT_CONFIG = 1 << 0,  /* --config --source --store --layout --include-inactive */
-    RC_OPT_SCOPE = 1 << 1,   /* --station --volcano --location --all */
+    RC_OPT_SCOPE = 1 << 1,   /* --station --volcano --region (--location) --all */
     RC_OPT_RANGE = 1 << 2,   /* --from --to */
     RC_OPT_NOW = 1 << 3,     /* --now */
     RC_OPT_JSON = 1 << 4,    /* --json */
@@ -112,7 +112,7 @@ typedef struct rc_cli {
     const char *stations[RC_CLI_MAX_STATIONS];
     size_t nstations;
     const char *volcano;
-    const char *location;
+    const char *region; /* --region, or its old name --location */
     int all;
     const char *from_s, *to_s, *now_s;
     int json;
@@ -124,8 +124,10 @@ typedef struct rc_cli {
     rc_log_format log_format;
     double started; /* CLOCK_MONOTONIC seconds when parsing began */
     rc_log log;
+    int subsecond; /* --from/--to may have a fractional second (get; set by its check) */
     /* resolved */
-    int64_t now, from, to;
+    int64_t now, from, to; /* seconds; with subsecond, from and to are floor(us / 1e6) */
+    int64_t from_us, to_us;
     rc_config cfg;
     int have_cfg;
     rc_store *store;

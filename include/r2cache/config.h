@@ -1,6 +1,6 @@
 /*
- * config.h: the JSON configuration (schemas/config.schema.json) and the
- * selection of channels a command works on.
+ * config.h: the JSON configuration (schemas/config.schema.json, config.c) and
+ * the selection of channels a command works on (select.c).
  *
  * Two inputs are accepted by --config:
  *   r2cache's own file (examples/hearts.json): source, store, layout, spans,
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "r2cache/codec_compact.h"
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 
@@ -83,6 +84,7 @@ typedef struct rc_config {
     int64_t retry_max_s;           /* default 120 */
     double completeness_threshold; /* default 0.95 */
     int zstd_level;                /* default 3 */
+    rc_codec_id codec;             /* chunk codec, default int32-zstd */
     int max_connections;           /* data centre connections, default 3, cap 5 */
     /* data centre politeness and patience ("fetch" object) */
     int fetch_max_attempts;              /* default 5 */
@@ -122,15 +124,18 @@ void rc_config_defaults(rc_config *c);
 int rc_config_load(const char *path, rc_config *c, rc_err *e);
 int rc_config_parse(const char *json, size_t len, const char *name, rc_config *c, rc_err *e);
 void rc_config_free(rc_config *c);
+/* The codec against the layout: a viewer-layout store is read by the
+ * browser viewer, which decodes int32-zstd only. RC_EINVAL naming both. */
+int rc_config_check_codec(const rc_config *c, rc_err *e);
 /* Shortest configured span (the base span). */
 rc_span rc_config_base_span(const rc_config *c);
 
-/* What a command works on. */
+/* What a command works on (select.c). */
 typedef struct rc_scope {
-    const char *const *stations; /* NET.STA.LOC.CHA, may be NULL */
+    const char *const *stations; /* NET.STA.LOC.CHA or patterns, may be NULL */
     size_t nstations;
-    const char *volcano;  /* may be NULL */
-    const char *location; /* may be NULL */
+    const char *volcano; /* may be NULL */
+    const char *region;  /* a volcano's "location" (hawaii, alaska); may be NULL */
     int all;
     /* shard I of N (N = 0: no sharding) */
     int shard_index, shard_count;
@@ -143,11 +148,27 @@ typedef struct rc_target {
 
 /*
  * Channels of the configuration that pass the selection rule and the scope,
- * in configuration order. A --station, --volcano or --location that matches
- * nothing is RC_EINVAL naming it. *out is malloc'd.
+ * in configuration order. A station given exactly overrides the rule; a
+ * pattern (with `*` or `?`, see rc_select_pattern_parse) chooses among the
+ * channels the rule keeps. A --station, pattern, --volcano or --region that
+ * matches nothing in the configuration is RC_EINVAL naming it. *out is
+ * malloc'd.
  */
 int rc_config_select(const rc_config *c, const rc_scope *scope, rc_target **out, size_t *n,
                      rc_err *e);
+
+/* A --station pattern: NET.STA.LOC.CHA, each component A-Z 0-9 with `*`
+ * (any run, none included) and `?` (one character); an empty location (or
+ * "--") matches only the empty code. */
+typedef struct rc_select_pattern {
+    char part[4][RC_CODE_MAX * 2];
+} rc_select_pattern;
+
+/* 1 when s has `*` or `?` (a pattern rather than one channel). */
+int rc_select_is_pattern(const char *s);
+/* RC_EINVAL naming s and the component when it is not a pattern. */
+int rc_select_pattern_parse(const char *s, rc_select_pattern *p, rc_err *e);
+int rc_select_pattern_match(const rc_select_pattern *p, const rc_chan *c);
 
 /* The target of channel c under volcano volc in t[0..n), or NULL. */
 const rc_target *rc_target_find(const rc_target *t, size_t n, const rc_chan *c, const char *volc);

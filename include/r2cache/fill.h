@@ -35,6 +35,10 @@ typedef struct rc_fill_progress {
     int64_t batch_days;                   /* days per batch */
     size_t requests_done, requests_total; /* of the batch in hand */
     int64_t windows, added, requests, bytes_fetched, bytes_written;
+    /* over the whole fill: windows of the finished batches plus the share of
+     * the batch in hand its answered requests stand for; windows_total is 0
+     * until known (--auto: after the first batch has selected the gaps) */
+    int64_t windows_done, windows_total;
     int batch_end; /* 1: called because a batch of days has just finished */
 } rc_fill_progress;
 

@@ -39,6 +39,7 @@
 #include <cjson/cJSON.h>
 
 #include "r2cache/buf.h"
+#include "r2cache/codec_compact.h"
 #include "r2cache/err.h"
 #include "r2cache/naming.h"
 #include "r2cache/store.h"
@@ -71,6 +72,8 @@ typedef struct rc_mentry {
                              crosses their boundary once */
     rc_phase_step *steps; /* owned; long chunks whose base windows differ in phase */
     int nsteps;
+    /* body codec (codec_compact.h), "" = int32-zstd */
+    char codec[RC_CODEC_NAME_MAX];
     char written_at[32]; /* ISO time the blob was written */
     int revision;        /* 1 for the first write, +1 per replacement */
     char source[64];     /* name of the source the samples came from ("mixed" for a

@@ -61,6 +61,41 @@ typedef struct rc_readback_stats {
 } rc_readback_stats;
 
 /*
+ * Continuous segments out of runs, as miniSEED wants them (one record
+ * series each; `get --format mseed`, dataselect): a run continues the
+ * segment when its first sample is the segment's next slot (within
+ * RC_READBACK_CONTIG_US) at the same rate; otherwise (a missing chunk, a
+ * gap, a filled head or tail left out, a phase step) a new segment starts.
+ * The segment keeps its samples and each run's grid, so the exact time of
+ * every sample stays known.
+ */
+#define RC_READBACK_CONTIG_US 2
+
+typedef struct rc_readback_piece {
+    size_t at;           /* index of the run's first sample in the segment */
+    rc_readback_run run; /* its grid (s not kept) */
+} rc_readback_piece;
+
+typedef struct rc_readback_seg {
+    int32_t *s;
+    size_t n, cap;
+    rc_readback_piece *p;
+    size_t np, pcap;
+    int64_t start_us, next_us; /* the first sample; the slot after the last */
+    double rate;
+} rc_readback_seg;
+
+/* 1 when r continues g (g holds samples, r starts at g's next slot, same rate). */
+int rc_readback_seg_continues(const rc_readback_seg *g, const rc_readback_run *r);
+/* Append r's samples and grid; RC_ENOMEM (g unchanged) or RC_OK. */
+int rc_readback_seg_add(rc_readback_seg *g, const rc_readback_run *r);
+/* Time of sample i of segment ud (an rc_readback_seg *): the rc_mspack_time_fn shape. */
+int64_t rc_readback_seg_time(void *ud, size_t i);
+/* Empty g, keeping its buffers; free them. */
+void rc_readback_seg_reset(rc_readback_seg *g);
+void rc_readback_seg_free(rc_readback_seg *g);
+
+/*
  * The rate of a channel's chunks when the configuration does not give it
  * (seed layout: learnt from the chunk keys of that day). RC_ENOTFOUND
  * when nothing is cached for that channel-day.

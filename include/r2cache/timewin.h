@@ -55,6 +55,10 @@ int rc_month_days(int64_t t);
 #define RC_TIME_FIRST ((int64_t)-62135596800) /* 0001-01-01T00:00:00Z */
 #define RC_TIME_LAST ((int64_t)253402214400)  /* 9999-12-31T00:00:00Z, excluded */
 int rc_time_parse(const char *s, int64_t now, int64_t *out, rc_err *e);
+/* The same forms with a fractional second of up to 6 digits
+ * (2025-11-04T22:00:00.25Z), as microseconds since the epoch: for reading
+ * samples back (`get`), never for windows or keys. */
+int rc_time_parse_us(const char *s, int64_t now, int64_t *out_us, rc_err *e);
 
 /* Parse a duration: "90s", "2m", "1h", "3d", "1w", or a bare number of seconds. */
 /* A number of hours as the command line and the API take it (--max-gap-hours,

@@ -5,7 +5,7 @@
 #             encoding from r2cache-synth;
 #   key, manifest, config: keys and manifests that `r2cache run` really wrote
 #             (both layouts) from a synthetic SDS archive, and their configs;
-#   s3list, s3error, and hand-made extras: tests/fuzz/seeds/<target>/.
+#   s3list, s3error, codec, and hand-made extras: tests/fuzz/seeds/<target>/.
 # BUILD is a build directory holding r2cache and r2cache-synth (any flavour);
 # without them only the real miniSEED and the committed seeds are used.
 set -euo pipefail
@@ -14,8 +14,8 @@ build=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 mseed_dir=${RC_MSEED_DIR:-$(cd "$repo/.." && pwd)/shared/data/mseed}
-for t in key manifest config mseed s3list s3error fdsnq; do mkdir -p "$out/$t"; done
-for t in key config s3list s3error fdsnq; do
+for t in key manifest config mseed s3list s3error fdsnq codec; do mkdir -p "$out/$t"; done
+for t in key config s3list s3error fdsnq codec; do
   [ -d "$here/seeds/$t" ] && cp "$here/seeds/$t/"* "$out/$t/"
 done
 

@@ -5,7 +5,7 @@
 # and every committed reproducer (tests/fuzz/crashes/TARGET-*) once, then
 # RC_FUZZ_RUNS (default 20000) mutations from the fixed seed RC_FUZZ_SEED
 # (default 1) over the seeds alone; the same inputs give the same verdict.
-# TARGET: key manifest config mseed s3list s3error fdsnq. Builds the target in
+# TARGET: key manifest config mseed s3list s3error fdsnq codec. Builds the target in
 # $RC_FUZZ_BUILD (default build-fuzz, clang-14, -DR2CACHE_FUZZ=ON) when it is
 # missing, makes the seed corpus once (make_corpus.sh), keeps the growing
 # corpus in BUILD/fuzz-corpus/TARGET and writes any crash reproducer to
