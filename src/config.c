@@ -494,6 +494,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
                                        "serve",
                                        "recheck_no_data",
                                        "volcanoes",
+                                       "source_availability",
                                        NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
@@ -519,6 +520,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return bad(p, "source_auth",
                        "is the credentials of \"source\"; with \"sources\" give each entry "
                        "its own \"auth\"");
+    }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_availability"))) {
+        if (!cJSON_IsBool(o)) return bad(p, "source_availability", "must be true or false");
+        c->source_availability = cJSON_IsTrue(o);
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))

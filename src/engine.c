@@ -410,6 +410,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         eng_tally(en);
         return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
     }
+    eng_avail_plan(en);
     if ((rc = eng_build_requests(en, e)) != RC_OK) return rc;
     en->done_reqs = 0;
     en->foreign[0] = '\0';
@@ -434,6 +435,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     rc_err we;
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
+    eng_avail_check(en);
     if (!en->fatal.code && !(en->o.stop && *en->o.stop)) eng_compose_pending(en);
     record_empty(en);
     eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */

@@ -11,6 +11,8 @@
  *   engine_compose.c  long chunks built from stored base chunks, and the
  *                     clock phase rules both fetch and compose describe a
  *                     chunk with
+ *   engine_avail.c    planning by the source's own availability service
+ *                     (opt-in): unlisted windows are not fetched
  *
  * Threads: everything here runs on the engine's thread (the one calling
  * rc_engine_*), including the fetch and put callbacks (source.h and store.h
@@ -68,6 +70,7 @@ typedef struct wtask {
     int64_t empty_last, empty_next;
     int empty_checks;
     int empty_recorded; /* its empty answer is queued for the manifest */
+    int avail_listed;   /* the source's availability lists data in it (engine_avail.c) */
 } wtask;
 
 typedef struct dayop {
@@ -129,6 +132,7 @@ struct rc_engine {
     const char *emit_source; /* NULL: not known */
     int emit_source_index;   /* list entry (rc_source_credit), -1 none */
     const char *cur_shown;   /* redacted URL of the answering source */
+    int avail_done;          /* the availability service was asked (or skipped) */
 };
 
 /* The station of target ti. */
@@ -205,6 +209,18 @@ int64_t eng_confirm_age(const rc_engine *en);
 /* Wait for the queued puts, then write every queued op, one conditional
  * update per channel-day; clears the queue. */
 int eng_flush_manifests(rc_engine *en);
+
+/* --- engine_avail.c ------------------------------------------------------- */
+
+/* With opts.availability, once per engine, after eng_plan: ask the source's
+ * availability service; wanted base windows it does not list become
+ * W_NODATA (recorded as confirmed empty), the ones it lists are marked.
+ * Never fails the pass: trouble with the service is logged and every
+ * window stays wanted. */
+void eng_avail_plan(rc_engine *en);
+/* After the fetches: a listed window that came back without a sample
+ * becomes W_FAILED with a message naming it. */
+void eng_avail_check(rc_engine *en);
 
 /* --- engine_compose.c ----------------------------------------------------- */
 

@@ -314,6 +314,7 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
         eo.recheck = o->recheck;
         eo.upgrade_settle_s = o->settle_s;
         eo.dry_run = o->dry_run;
+        eo.availability = cfg->source_availability;
         rc_engine *en = NULL;
         if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK) break;
         if (o->autofill) {

@@ -5,6 +5,7 @@
  * calls the command. The only process-wide state is the stop flag that
  * SIGTERM/SIGINT set, because a signal handler can reach nothing else.
  */
+#include "r2cache/awscred.h"
 #include "r2cache/cli.h"
 #include "r2cache/version.h"
 
@@ -112,18 +113,32 @@ static void usage(FILE *out)
     for (const rc_command *c = commands; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
     fprintf(out, "\n`r2cache COMMAND --help` shows a command's options. `r2cache --version` "
-                 "shows versions.\n"
+                 "shows versions\n(`--version --verbose`: and where S3 keys come from).\n"
                  "exit status: 0 success, 1 partial failure, 2 usage or configuration error,\n"
                  "3 store or source unusable\n");
 }
 
-static void version(void)
+static void version(int verbose)
 {
     curl_version_info_data *cv = curl_version_info(CURLVERSION_NOW);
     printf("r2cache %s\n", R2CACHE_VERSION);
     printf("libcurl %s (%s), libzstd %s, cJSON %s, libmseed %s, %s\n", cv->version,
            cv->ssl_version ? cv->ssl_version : "no TLS", ZSTD_versionString(), cJSON_Version(),
            LIBMSEED_VERSION, OpenSSL_version(OPENSSL_VERSION));
+    if (!verbose) return;
+    /* where an s3:// store would take its keys from (no network, no secret) */
+    rc_awscred *c = NULL;
+    rc_err e = {0};
+    if (rc_awscred_open(NULL, &c, &e) != RC_OK) {
+        printf("S3 credentials: none usable: %s\n", e.msg);
+        return;
+    }
+    const char *rw, *ew;
+    const char *region = rc_awscred_region(c, &rw), *ep = rc_awscred_endpoint(c, &ew);
+    printf("S3 credentials: %s\n", rc_awscred_source(c));
+    if (region) printf("S3 region from the profile: %s (%s)\n", region, rw);
+    if (ep) printf("S3 endpoint from the profile: %s (%s)\n", ep, ew);
+    rc_awscred_free(c);
 }
 
 int main(int argc, char **argv)
@@ -138,7 +153,7 @@ int main(int argc, char **argv)
         return RC_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        version();
+        version(argc > 2 && strcmp(argv[2], "--verbose") == 0);
         return RC_EXIT_OK;
     }
     const rc_command *cmd = NULL;

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 
+#include "r2cache/awscred.h"
 #include "r2cache/log.h"
 #include "r2cache/retry.h"
 #include "r2cache/sigv4.h"
@@ -56,9 +57,10 @@ typedef struct xfer {
     int attempt;
     double next_at;
     double started;
-    char last[320];  /* why the previous attempt failed, for the give-up message */
-    curl_off_t seen; /* bytes moved so far in this attempt (both directions) */
-    double moved_at; /* when that count last changed */
+    char key_tail[8]; /* last four characters of the access key that signed it */
+    char last[320];   /* why the previous attempt failed, for the give-up message */
+    curl_off_t seen;  /* bytes moved so far in this attempt (both directions) */
+    double moved_at;  /* when that count last changed */
     long stall_s;
     int stalled;
     int nstalled; /* attempts of this request that stalled */
@@ -75,8 +77,8 @@ typedef struct s3 {
     char *scheme, *host;   /* "https", "acct.r2.cloudflarestorage.com[:port]" */
     char *endpoint;        /* for messages: scheme://host */
     char *region;
-    char *access_key, *secret_key, *token;
-    const char *key_env; /* which variables the keys came from, for messages */
+    rc_awscred *cred;    /* the keys, refreshed when temporary (awscred.c) */
+    const char *key_env; /* where the keys came from, for messages (no secret) */
     char *ca_bundle;
     int path_style;
     int ifmatch_form;

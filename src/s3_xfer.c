@@ -41,11 +41,10 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Last four characters of the access key: enough to tell keys apart. */
-static const char *key_tail(const s3 *s)
+/* Last four characters of the access key that signed x: enough to tell keys apart. */
+static const char *key_tail(const xfer *x)
 {
-    size_t n = strlen(s->access_key);
-    return n > 4 ? s->access_key + n - 4 : s->access_key;
+    return x->key_tail;
 }
 
 static void copy_trim(char *dst, size_t cap, const char *v, size_t n)
@@ -248,7 +247,16 @@ int s3_xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
     kv[n++] = (rc_sigv4_kv){"host", host};
     kv[n++] = (rc_sigv4_kv){"x-amz-date", date};
     kv[n++] = (rc_sigv4_kv){"x-amz-content-sha256", x->sha256};
-    if (s->token) kv[n++] = (rc_sigv4_kv){"x-amz-security-token", s->token};
+    rc_awscred_keys *keys = malloc(sizeof *keys); /* the current ones: temporary keys refresh */
+    if (!keys) return rc_err_set(e, RC_ENOMEM, "out of memory building an S3 request");
+    int krc = rc_awscred_get(s->cred, keys, e);
+    if (krc) {
+        free(keys);
+        return rc_err_wrap(e, "store %s", s->store->url);
+    }
+    size_t akl = strlen(keys->access_key);
+    memcpy(x->key_tail, keys->access_key + (akl > 4 ? akl - 4 : 0), (akl > 4 ? 4 : akl) + 1);
+    if (keys->token[0]) kv[n++] = (rc_sigv4_kv){"x-amz-security-token", keys->token};
     if (x->has_meta) {
         kv[n++] =
             (rc_sigv4_kv){"content-type", x->meta.content_type[0] ? x->meta.content_type
@@ -264,7 +272,7 @@ int s3_xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
     if (x->if_match[0]) kv[n++] = (rc_sigv4_kv){"if-match", x->if_match};
     if (x->if_none_match) kv[n++] = (rc_sigv4_kv){"if-none-match", "*"};
 
-    rc_sigv4_creds c = {s->access_key, s->secret_key, s->region, "s3"};
+    rc_sigv4_creds c = {keys->access_key, keys->secret_key, s->region, "s3"};
     rc_sigv4_req r = {x->method, x->path.data, x->query, x->nquery, kv, n, date, x->sha256};
     rc_sigv4_out so;
     rc_sigv4_out_init(&so);
@@ -296,6 +304,8 @@ int s3_xfer_setup(s3 *s, xfer *x, CURL *h, rc_err *e)
         if (bad) rc = rc_err_set(e, RC_ENOMEM, "out of memory building an S3 request");
     }
     rc_sigv4_out_free(&so);
+    rc_awscred_keys_wipe(keys);
+    free(keys);
     if (rc == RC_OK) {
         curl_easy_setopt(h, CURLOPT_URL, url.data);
         curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L); /* keys may hold "//" and "." segments */
@@ -445,7 +455,7 @@ int s3_xfer_outcome(s3 *s, xfer *x, rc_err *e)
         rc_err_set(e, RC_EAUTH,
                    "S3 at %s does not know the access key ending in ...%s "
                    "(InvalidAccessKeyId): check %s%s",
-                   s->endpoint, key_tail(s), s->key_env, rid);
+                   s->endpoint, key_tail(x), s->key_env, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "SignatureDoesNotMatch") == 0) {
@@ -453,7 +463,7 @@ int s3_xfer_outcome(s3 *s, xfer *x, rc_err *e)
                    "S3 at %s rejected the request signature (SignatureDoesNotMatch): "
                    "the secret does not belong to the access key ending in ...%s; "
                    "check %s%s",
-                   s->endpoint, key_tail(s), s->key_env, rid);
+                   s->endpoint, key_tail(x), s->key_env, rid);
         return OUT_FAIL;
     }
     if (strcmp(code, "AuthorizationHeaderMalformed") == 0 ||
@@ -478,12 +488,12 @@ int s3_xfer_outcome(s3 *s, xfer *x, rc_err *e)
                        "%s %s: access denied by %s (%s%s%s) for the access key ending "
                        "in ...%s: check %s and the key's permissions on bucket %s%s",
                        x->method, obj, s->endpoint, code, er.message[0] ? ": " : "", er.message,
-                       key_tail(s), s->key_env, s->bucket, rid);
+                       key_tail(x), s->key_env, s->bucket, rid);
         else
             rc_err_set(e, RC_EAUTH,
                        "%s %s: access denied by %s (HTTP 403) for the access key ending "
                        "in ...%s: check %s, the clock, and the key's permissions%s",
-                       x->method, obj, s->endpoint, key_tail(s), s->key_env, rid);
+                       x->method, obj, s->endpoint, key_tail(x), s->key_env, rid);
         return OUT_FAIL;
     }
     if (st == 404) {

@@ -429,3 +429,47 @@ int rc_s3xml_parse_error(const char *xml, size_t len, rc_s3xml_error *out)
     free(x);
     return out->code[0] ? RC_OK : RC_EFORMAT;
 }
+
+/* ---- STS answers ---- */
+
+static int sts_close(xscan *x, const char *text, size_t len)
+{
+    rc_s3xml_sts *o = x->ud;
+    if (x->depth < 2) return 0;
+    const char *parent = x->stack[x->depth - 2], *n = x->stack[x->depth - 1];
+    if (strcmp(parent, "Credentials") == 0) {
+        if (strcmp(n, "AccessKeyId") == 0)
+            return copy_field(x, o->access_key, sizeof o->access_key, text, len, 1);
+        if (strcmp(n, "SecretAccessKey") == 0)
+            return copy_field(x, o->secret_key, sizeof o->secret_key, text, len, 1);
+        if (strcmp(n, "SessionToken") == 0)
+            return copy_field(x, o->session_token, sizeof o->session_token, text, len, 1);
+        if (strcmp(n, "Expiration") == 0)
+            return copy_field(x, o->expiration, sizeof o->expiration, text, len, 0);
+    } else if (strcmp(parent, "Error") == 0) {
+        rc_s3xml_error *er = &o->error;
+        if (strcmp(n, "Code") == 0) return copy_field(x, er->code, sizeof er->code, text, len, 0);
+        if (strcmp(n, "Message") == 0)
+            return copy_field(x, er->message, sizeof er->message, text, len, 0);
+    } else if (strcmp(n, "RequestId") == 0) {
+        return copy_field(x, o->error.request_id, sizeof o->error.request_id, text, len, 0);
+    }
+    return 0;
+}
+
+int rc_s3xml_parse_sts(const char *xml, size_t len, rc_s3xml_sts *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!xml || len == 0 || len > RC_S3XML_MAX_INPUT) return RC_EFORMAT;
+    xscan *x = malloc(sizeof *x);
+    if (!x) return RC_ENOMEM;
+    xs_init(x, xml, len, out, NULL, sts_close);
+    int bad = xs_run(x);
+    memset(x, 0, sizeof *x); /* its text buffer held the secret */
+    free(x);
+    if (bad || !out->access_key[0] || !out->secret_key[0] || !out->session_token[0]) {
+        out->access_key[0] = out->secret_key[0] = out->session_token[0] = '\0';
+        return RC_EFORMAT;
+    }
+    return RC_OK;
+}

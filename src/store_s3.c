@@ -22,12 +22,17 @@
  * spellings fail and the caller sees RC_ECONFLICT.
  *
  * Configuration (rc_store_opts fields win over the environment):
- *   endpoint  opts.endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else
+ *   endpoint  opts.endpoint, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, the AWS
+ *             profile's s3/global endpoint_url, else
  *             https://$R2_ACCOUNT_ID.r2.cloudflarestorage.com, else AWS
  *             (https://s3.REGION.amazonaws.com)
- *   region    opts.region unless NULL/""/"auto", AWS_REGION, AWS_DEFAULT_REGION, "auto"
- *   keys      AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN),
- *             else R2_ACCESS_KEY_ID + R2_SECRET_ACCESS_KEY
+ *   region    opts.region unless NULL/""/"auto", AWS_REGION, AWS_DEFAULT_REGION,
+ *             the AWS profile's region, "auto"
+ *   keys      the AWS credential chain (awscred.h): AWS_ACCESS_KEY_ID +
+ *             AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN), R2_ACCESS_KEY_ID +
+ *             R2_SECRET_ACCESS_KEY, web identity (STS, refreshed), the profile
+ *             in ~/.aws/credentials / ~/.aws/config; fetched for every request,
+ *             shared with the handles opened from this one's options
  *   bucket    from the URL; "s3://" or "s3:///PREFIX" takes R2_BUCKET_NAME
  *   TLS       always verified; opts.ca_bundle or AWS_CA_BUNDLE adds a CA file
  *   addressing path-style for IP literals, localhost and bucket names that
@@ -53,11 +58,6 @@
 #define S3_QUEUE_FACTOR 4 /* put_async blocks beyond max_connections * this */
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static char *xstrdup(const char *p)
-{
-    return p ? strdup(p) : NULL;
-}
 
 static const char *env(const char *name)
 {
@@ -478,17 +478,13 @@ static void s3_close(rc_store *st)
     free(s->idle);
     if (s->multi) curl_multi_cleanup(s->multi);
     if (s->easy) curl_easy_cleanup(s->easy);
-    if (s->secret_key) memset(s->secret_key, 0, strlen(s->secret_key));
-    if (s->token) memset(s->token, 0, strlen(s->token));
+    rc_awscred_free(s->cred);
     free(s->bucket);
     free(s->prefix);
     free(s->scheme);
     free(s->host);
     free(s->endpoint);
     free(s->region);
-    free(s->access_key);
-    free(s->secret_key);
-    free(s->token);
     free(s->ca_bundle);
     free(s);
     st->impl = NULL;
@@ -597,33 +593,31 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
     if (strlen(s->bucket) > 255)
         return rc_err_set(e, RC_EINVAL, "store URL %s: bucket name too long", url);
 
-    /* credentials: a pair from one family, never mixed */
-    const char *ak = env("AWS_ACCESS_KEY_ID"), *sk = env("AWS_SECRET_ACCESS_KEY");
-    if (ak && sk) {
-        s->key_env = "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY";
-        s->token = xstrdup(env("AWS_SESSION_TOKEN"));
+    /* keys, and the profile's region and endpoint: the AWS chain (awscred.c) */
+    const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env("AWS_CA_BUNDLE");
+    if (o->s3_credentials) { /* opened from another S3 handle's options: share its keys */
+        s->cred = rc_awscred_ref(o->s3_credentials);
     } else {
-        ak = env("R2_ACCESS_KEY_ID");
-        sk = env("R2_SECRET_ACCESS_KEY");
-        s->key_env = "R2_ACCESS_KEY_ID / R2_SECRET_ACCESS_KEY";
+        rc_awscred_opts co = {o->log, ca, 0};
+        int crc = rc_awscred_open(&co, &s->cred, e);
+        if (crc) return rc_err_wrap(e, "store %s", url);
+        st->opts.s3_credentials = s->cred;
     }
-    if (!ak || !sk)
-        return rc_err_set(e, RC_EAUTH,
-                          "store %s: no S3 credentials: set AWS_ACCESS_KEY_ID and "
-                          "AWS_SECRET_ACCESS_KEY (or R2_ACCESS_KEY_ID and "
-                          "R2_SECRET_ACCESS_KEY)",
-                          url);
-    s->access_key = strdup(ak);
-    s->secret_key = strdup(sk);
-    if (!s->access_key || !s->secret_key ||
-        (env("AWS_SESSION_TOKEN") && ak == env("AWS_ACCESS_KEY_ID") && !s->token))
-        return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
+    s->key_env = rc_awscred_source(s->cred);
 
     /* region */
-    const char *region =
-        o->region && *o->region && strcmp(o->region, "auto") != 0 ? o->region : NULL;
-    if (!region) region = env("AWS_REGION");
-    if (!region) region = env("AWS_DEFAULT_REGION");
+    const char *region = NULL, *region_where = "none set";
+    if (o->region && *o->region && strcmp(o->region, "auto") != 0) {
+        region = o->region;
+        region_where = "the store's region setting";
+    } else if ((region = env("AWS_REGION"))) {
+        region_where = "AWS_REGION";
+    } else if ((region = env("AWS_DEFAULT_REGION"))) {
+        region_where = "AWS_DEFAULT_REGION";
+    } else {
+        region = rc_awscred_region(s->cred, &region_where);
+        if (!region) region_where = "none set";
+    }
 
     /* endpoint */
     const char *ep = NULL, *where = NULL;
@@ -635,6 +629,8 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         where = "AWS_ENDPOINT_URL_S3";
     } else if ((ep = env("AWS_ENDPOINT_URL"))) {
         where = "AWS_ENDPOINT_URL";
+    } else if ((ep = rc_awscred_endpoint(s->cred, &where))) {
+        /* the profile's services s3 endpoint_url or endpoint_url */
     } else if (env("R2_ACCOUNT_ID")) {
         const char *acct = env("R2_ACCOUNT_ID");
         for (const char *q = acct; *q; q++)
@@ -667,7 +663,6 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
                           "path-style addressing",
                           url, s->bucket);
 
-    const char *ca = o->ca_bundle && *o->ca_bundle ? o->ca_bundle : env("AWS_CA_BUNDLE");
     if (ca) {
         if (access(ca, R_OK) != 0)
             return rc_err_set(e, RC_EUNUSABLE, "store %s: CA bundle %s is not readable", url, ca);
@@ -692,6 +687,15 @@ static int s3_configure(rc_store *st, s3 *s, const char *url, rc_err *e)
         s->stall_s = v;
     }
     s->log = o->log;
+    rc_log_debug(s->log, "credentials", "%s: credentials: %s; region from %s; endpoint from %s",
+                 url, s->key_env, region_where, where);
+    /* temporary keys: the first STS call now, so a refusal stops at open */
+    rc_awscred_keys *k = malloc(sizeof *k);
+    if (!k) return rc_err_set(e, RC_ENOMEM, "out of memory opening %s", url);
+    rc = rc_awscred_get(s->cred, k, e);
+    rc_awscred_keys_wipe(k);
+    free(k);
+    if (rc) return rc_err_wrap(e, "store %s", url);
     return RC_OK;
 }
 

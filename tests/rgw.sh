@@ -7,6 +7,12 @@
 #
 # start writes DIR/env (export lines: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
 # AWS_SECRET_ACCESS_KEY, AWS_REGION, RC_TEST_BUCKET), DIR/*.pid and DIR/log/.
+# A second radosgw on the same cluster (RC_TEST_STS_ENDPOINT in DIR/env) has
+# STS on (rgw_sts_key, rgw_s3_auth_use_sts) and the test user may call
+# GetSessionToken there, for the real temporary credentials that
+# tests/sts_stub.py hands out. It is a separate gateway because STS changes
+# how RGW answers a wrong secret (AccessDenied instead of
+# SignatureDoesNotMatch), which the first one must keep answering like S3.
 # The daemons' sockets and stores live in a short directory under /tmp
 # (recorded in DIR/workdir) because unix socket paths are limited to 108 bytes.
 # stop kills by the recorded pids only (TERM, then KILL) and may run twice.
@@ -20,6 +26,7 @@ DIR=$2
 ACCESS_KEY=R2CACHETESTACCESSKEY1
 SECRET_KEY=r2cacheTestSecretKey0123456789abcdefghij
 BUCKET=r2cache-test
+STS_KEY=r2cachetststskey # 16 characters: encrypts RGW's STS session tokens
 BOOT_TIMEOUT=${RGW_BOOT_TIMEOUT:-90}
 
 free_port() {
@@ -56,7 +63,7 @@ stop_pids() {
 
 do_stop() {
     [ -d "$DIR" ] || return 0
-    stop_pids "$DIR/rgw.pid" "$DIR/osd.pid" "$DIR/mon.pid"
+    stop_pids "$DIR/rgwsts.pid" "$DIR/rgw.pid" "$DIR/osd.pid" "$DIR/mon.pid"
     if [ -f "$DIR/workdir" ]; then
         w=$(cat "$DIR/workdir")
         case "$w" in /tmp/rcrgw.*) rm -rf "$w" ;; esac
@@ -99,6 +106,7 @@ do_start() {
 
     MON_PORT=$(free_port)
     RGW_PORT=$(free_port)
+    STS_PORT=$(free_port)
     FSID=$(python3 -c 'import uuid; print(uuid.uuid4())')
     OSD_UUID=$(python3 -c 'import uuid; print(uuid.uuid4())')
     CONF=$W/ceph.conf
@@ -148,6 +156,14 @@ rgw thread pool size = 64
 rgw enable usage log = false
 rgw gc processor period = 3600
 rgw max listing results = 1000
+[client.rgwsts]
+rgw frontends = beast endpoint=127.0.0.1:$STS_PORT tcp_nodelay=1
+rgw thread pool size = 16
+rgw enable usage log = false
+rgw gc processor period = 3600
+rgw max listing results = 1000
+rgw sts key = $STS_KEY
+rgw s3 auth use sts = true
 EOF
     CEPH="ceph -c $CONF --connect-timeout 10"
 
@@ -192,6 +208,54 @@ EOF
         --display-name="r2cache test" --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" \
         >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin user create failed"
 
+    # STS: the test user may call GetSessionToken, so tests/sts_stub.py can hand
+    # out real temporary credentials (a session token RGW checks) from the
+    # second gateway. The policy allows only that call; the user's S3
+    # permissions are unchanged.
+    radosgw -c "$CONF" -n client.rgwsts >>"$DIR/log/setup.log" 2>&1 || fail "radosgw (STS) did not start"
+    record_pid rgwsts "$W/run/client.rgwsts.pid"
+    until curl -s -o /dev/null "http://127.0.0.1:$STS_PORT/"; do
+        deadline_passed && fail "radosgw (STS) did not answer on 127.0.0.1:$STS_PORT"
+        kill -0 "$(cat "$DIR/rgwsts.pid")" 2>/dev/null || fail "radosgw (STS) exited"
+        sleep 0.3
+    done
+    radosgw-admin -c "$CONF" -n client.rgw caps add --uid=r2cache-test --caps="user-policy=*" \
+        >>"$DIR/log/setup.log" 2>&1 || fail "radosgw-admin caps add failed"
+    until python3 - "$RGW_PORT" "$ACCESS_KEY" "$SECRET_KEY" >>"$DIR/log/setup.log" 2>&1 <<'EOF'
+import datetime, hashlib, hmac, json, sys, urllib.parse, urllib.request, urllib.error
+port, ak, sk = sys.argv[1:4]
+host = "127.0.0.1:%s" % port
+policy = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["sts:GetSessionToken"], "Resource": "*"}]}
+body = urllib.parse.urlencode({"Action": "PutUserPolicy", "Version": "2010-05-08",
+                               "UserName": "r2cache-test", "PolicyName": "r2cache-sts",
+                               "PolicyDocument": json.dumps(policy)}).encode()
+now = datetime.datetime.utcnow()
+amzdate, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+bh = hashlib.sha256(body).hexdigest()
+ctype = "application/x-www-form-urlencoded"
+canon = "POST\n/\n\ncontent-type:%s\nhost:%s\nx-amz-date:%s\n\ncontent-type;host;x-amz-date\n%s" % (
+    ctype, host, amzdate, bh)
+scope = "%s/us-east-1/iam/aws4_request" % day
+sts = "AWS4-HMAC-SHA256\n%s\n%s\n%s" % (amzdate, scope, hashlib.sha256(canon.encode()).hexdigest())
+k = ("AWS4" + sk).encode()
+for part in (day, "us-east-1", "iam", "aws4_request"):
+    k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+sig = hmac.new(k, sts.encode(), hashlib.sha256).hexdigest()
+req = urllib.request.Request("http://%s/" % host, method="POST", data=body, headers={
+    "Content-Type": ctype, "x-amz-date": amzdate,
+    "Authorization": "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=content-type;host;x-amz-date, Signature=%s" % (ak, scope, sig)})
+try:
+    urllib.request.urlopen(req, timeout=10)
+except urllib.error.HTTPError as ex:
+    print("put user policy: HTTP %d %s" % (ex.code, ex.read().decode(errors="replace")))
+    sys.exit(1)
+EOF
+    do
+        deadline_passed && fail "could not allow GetSessionToken for the test user"
+        sleep 0.5
+    done
+
     # Create the bucket (retried: the new user may take a moment to be visible).
     until python3 - "$RGW_PORT" "$ACCESS_KEY" "$SECRET_KEY" "$BUCKET" >>"$DIR/log/setup.log" 2>&1 <<'EOF'
 import datetime, hashlib, hmac, sys, urllib.request, urllib.error
@@ -231,6 +295,7 @@ export AWS_ACCESS_KEY_ID=$ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 export AWS_REGION=us-east-1
 export RC_TEST_BUCKET=$BUCKET
+export RC_TEST_STS_ENDPOINT=http://127.0.0.1:$STS_PORT
 EOF
     mv "$DIR/env.tmp" "$DIR/env"
     echo "rgw.sh: S3 endpoint http://127.0.0.1:$RGW_PORT bucket $BUCKET ($DIR/env)"

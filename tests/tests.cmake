@@ -41,6 +41,8 @@ rc_test(sources)
 rc_test(select)
 # restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)
 rc_test(srcauth)
+# planning by the source's availability service (FDSN test server)
+rc_test(avail)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
 set_tests_properties(package PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 add_test(NAME deploy COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_deploy.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
@@ -87,3 +89,7 @@ rc_test(progress)
 # and a configuration's names; 77 (skipped) when zsh is absent.
 add_test(NAME completion COMMAND ${CMAKE_SOURCE_DIR}/tests/test_completion.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
+# AWS credential chain: INI files, order of sources; profiles and web identity
+# (tests/sts_stub.py handing out RGW GetSessionToken credentials) against RGW.
+rc_test(awscred)
+set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)

@@ -111,6 +111,9 @@ typedef struct rc_config {
     /* "source_auth": where the source's credentials for restricted data are
      * (srcauth.h; the secrets are read when the source opens); NULL = open data */
     struct rc_srcauth *source_auth;
+    /* "source_availability": ask the source's fdsnws-availability first and
+     * fetch only the windows it lists (default false) */
+    int source_availability;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

@@ -50,6 +50,21 @@ typedef struct rc_s3xml_error {
  * otherwise (fields that were found are still filled). */
 int rc_s3xml_parse_error(const char *xml, size_t len, rc_s3xml_error *out);
 
+/* The temporary credentials in an STS answer (AssumeRoleWithWebIdentity,
+ * GetSessionToken: a Credentials element at any depth), or its error
+ * (ErrorResponse/Error or Error: Code, Message, RequestId). */
+typedef struct rc_s3xml_sts {
+    char access_key[160];
+    char secret_key[160];
+    char session_token[4097];
+    char expiration[40]; /* as sent, "2026-12-02T04:00:00Z" */
+    rc_s3xml_error error;
+} rc_s3xml_sts;
+
+/* RC_OK when AccessKeyId, SecretAccessKey and SessionToken were all found;
+ * RC_EFORMAT otherwise (out->error.code says why when the body was an error). */
+int rc_s3xml_parse_sts(const char *xml, size_t len, rc_s3xml_sts *out);
+
 /* "2025-11-04T22:13:00.000Z" (ISO 8601, UTC) to seconds since epoch; -1 on error. */
 int64_t rc_s3xml_parse_time(const char *s);
 

@@ -81,6 +81,9 @@ typedef struct rc_store_opts {
     double stall_timeout_s; /* abort a transfer with no byte moved this long (default 30;
                              * R2CACHE_S3_STALL_TIMEOUT overrides) */
     void *log;              /* const rc_log * for debug lines, may be NULL */
+    void *s3_credentials;   /* set by the S3 backend in its handle's options: the rc_awscred
+                             * that handles opened from those options share (one STS refresh
+                             * for all), held until the last of them closes; NULL elsewhere */
 } rc_store_opts;
 
 void rc_store_opts_default(rc_store_opts *o);
