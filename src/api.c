@@ -41,8 +41,8 @@ int rc_api_new(const rc_api_opts *o, rc_api **out, rc_err *e)
     a->cfg = o->cfg;
     a->store_url = strdup(o->store_url ? o->store_url : "./r2cache-data");
     a->store_opts = *o->store_opts;
-    if (o->source_url) {
-        a->source_url = strdup(o->source_url);
+    if (o->source_url || (o->cfg && o->cfg->sources)) { /* sources: a->cfg->sources */
+        a->source_url = o->source_url ? strdup(o->source_url) : NULL;
         if (o->source_opts)
             a->source_opts = *o->source_opts;
         else

@@ -17,6 +17,7 @@
 
 #include "r2cache/fill.h"
 #include "r2cache/gaps.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 
 /* ---- fills as jobs --------------------------------------------------------- */
@@ -57,13 +58,16 @@ static rc_job_state run_fill(void *arg, rc_job *job, volatile sig_atomic_t *stop
     rc_source *src = NULL;
     int rc = api_open_store(a, &st, e);
     if (rc == RC_OK && !f->fo.dry_run) {
-        if (!a->source_url) {
+        rc_source_opts so = a->source_opts;
+        so.stop = stop;
+        if (a->cfg->sources) { /* "sources": the list (sources.h), ages from the job's now */
+            rc = rc_sources_open(a->cfg->sources, &so, (int64_t)time(NULL),
+                                 rc_span_seconds(rc_config_base_span(a->cfg)), &src, e);
+        } else if (!a->source_url) {
             rc = rc_err_set(e, RC_EINVAL,
                             "no source: give --source URL or \"source\" in the "
                             "configuration of r2cache serve");
         } else {
-            rc_source_opts so = a->source_opts;
-            so.stop = stop;
             rc = rc_source_open(a->source_url, &so, &src, e);
         }
     }
@@ -184,7 +188,7 @@ static int start_fill(rc_api *a, rc_server_req *req, const fill_req *fr, cJSON *
         rc_server_reply_error(out, 400, "%s", e.msg);
         return RC_SERVER_DONE;
     }
-    if (!fr->dry_run && !a->source_url) {
+    if (!fr->dry_run && !a->source_url && !a->cfg->sources) {
         fill_job_free(f);
         cJSON_Delete(params);
         rc_server_reply_error(out, 409,

@@ -9,6 +9,7 @@
 #include "r2cache/engine.h"
 #include "r2cache/metrics.h"
 #include "r2cache/retry.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 #include "r2cache/version.h"
 
@@ -64,7 +65,8 @@ static const rc_cli_opt g_config[] = {
     RC_OPT_STRING("config", "FILE", rc_cli, config_path,
                   "configuration file (JSON, see schemas/config.schema.json)"),
     RC_OPT_STRING("source", "URL", rc_cli, source_url,
-                  "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the file"),
+                  "FDSN base URL (https://service.iris.edu) or sds:///path; overrides the "
+                  "file's source or sources"),
     RC_OPT_STRING("store", "URL", rc_cli, store_url,
                   "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file"),
     RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
@@ -417,9 +419,12 @@ rc_exit rc_cli_setup(rc_cli *cli)
             return fail(cli, RC_EXIT_USAGE, e.msg);
         cli->have_cfg = 1;
         cli->cfg.include_inactive = cli->include_inactive;
-        if (cli->source_url) {
+        if (cli->source_url) { /* --source replaces "source" and "sources" */
             free(cli->cfg.source_url);
             cli->cfg.source_url = strdup(cli->source_url);
+            rc_sources_cfg_free(cli->cfg.sources);
+            free(cli->cfg.sources);
+            cli->cfg.sources = NULL;
         }
         if (cli->store_url) {
             free(cli->cfg.store_url);
@@ -472,9 +477,10 @@ rc_exit rc_cli_open(rc_cli *cli, int need_source)
     rc_status rc = rc_store_open(url, &so, &cli->store, &e);
     if (rc != RC_OK) return fail(cli, rc == RC_EINVAL ? RC_EXIT_USAGE : RC_EXIT_UNUSABLE, e.msg);
     if (need_source) {
-        if (!cli->cfg.source_url)
+        if (!cli->cfg.source_url && !cli->cfg.sources)
             return fail(cli, RC_EXIT_USAGE,
-                        "no source: give --source URL or \"source\" in the configuration");
+                        "no source: give --source URL or \"source\" (or \"sources\") in the "
+                        "configuration");
         rc_source_opts sopts;
         rc_source_opts_default(&sopts);
         sopts.max_connections = cli->cfg.max_connections;
@@ -487,7 +493,10 @@ rc_exit rc_cli_open(rc_cli *cli, int need_source)
         sopts.stop = cli->stop;
         sopts.ca_bundle = cli->cfg.ca_bundle;
         sopts.auth = cli->cfg.source_auth;
-        rc = rc_source_open(cli->cfg.source_url, &sopts, &cli->source, &e);
+        rc = cli->cfg.sources ? rc_sources_open(cli->cfg.sources, &sopts, cli->now,
+                                                rc_span_seconds(rc_config_base_span(&cli->cfg)),
+                                                &cli->source, &e)
+                              : rc_source_open(cli->cfg.source_url, &sopts, &cli->source, &e);
         if (rc != RC_OK)
             return fail(cli, rc == RC_EINVAL ? RC_EXIT_USAGE : RC_EXIT_UNUSABLE, e.msg);
     }

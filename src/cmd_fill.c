@@ -17,6 +17,7 @@
 #include "r2cache/fill.h"
 #include "r2cache/progress.h"
 #include "r2cache/retry.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -181,9 +182,16 @@ rc_exit rc_cmd_fill(rc_cli *cli)
     rc_exit status = rc_cli_engine_status(cli, rc, &e, res.stats.failed != 0,
                                           "; run the same fill again to finish");
     rc_fill_log_summary(&cli->log, &res, &cli->cfg);
-    if (cli->json)
-        rc_cli_print_json(cli, rc_fill_result_json(&res),
-                          rc_cli_status_word(status, res.status == RC_EINTR));
+    rc_sources_log_summary(cli->source, &cli->log); /* per source, when "sources" */
+    if (cli->json) {
+        cJSON *o = rc_fill_result_json(&res);
+        cJSON *so = rc_sources_json(cli->source);
+        if (o && so)
+            cJSON_AddItemToObject(o, "sources", so);
+        else
+            cJSON_Delete(so);
+        rc_cli_print_json(cli, o, rc_cli_status_word(status, res.status == RC_EINTR));
+    }
     rc_cli_metrics(cli, "fill", &res.stats, status, -1);
     rc_fill_result_free(&res);
     return status;

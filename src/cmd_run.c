@@ -15,6 +15,7 @@
 #include "r2cache/gaps.h"
 #include "r2cache/metrics.h"
 #include "r2cache/retry.h"
+#include "r2cache/sources.h"
 #include "r2cache/timewin.h"
 
 #include <cjson/cJSON.h>
@@ -283,9 +284,16 @@ rc_exit rc_cmd_run(rc_cli *cli)
               ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
               (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
               (long long)s->bytes_written, (long long)s->requests, s->seconds);
-    if (cli->json)
-        rc_cli_print_json(cli, summary_json(cli, en, ok, nodata, failed),
-                          rc_cli_status_word(status, rc == RC_EINTR));
+    rc_sources_log_summary(cli->source, &cli->log); /* per source, when "sources" */
+    if (cli->json) {
+        cJSON *o = summary_json(cli, en, ok, nodata, failed);
+        cJSON *so = rc_sources_json(cli->source);
+        if (o && so)
+            cJSON_AddItemToObject(o, "sources", so);
+        else
+            cJSON_Delete(so);
+        rc_cli_print_json(cli, o, rc_cli_status_word(status, rc == RC_EINTR));
+    }
     rc_engine_free(en);
     /* per-channel freshness and completeness, from what the store holds now */
     rc_buf lb = RC_BUF_INIT, health = RC_BUF_INIT;

@@ -120,7 +120,7 @@ static rc_exit prepare(rc_cli *cli)
     }
     rc_exit code = load_token(cli, &a->token);
     if (code) return code;
-    if (!cli->cfg.source_url) cli->needs &= ~(unsigned)RC_NEED_SOURCE;
+    if (!cli->cfg.source_url && !cli->cfg.sources) cli->needs &= ~(unsigned)RC_NEED_SOURCE;
     return RC_EXIT_OK;
 }
 

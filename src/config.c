@@ -8,6 +8,7 @@
  * misspelt "max_distance_km" silently ignored would cache the wrong stations.
  */
 #include "r2cache/config.h"
+#include "r2cache/sources.h"
 #include "r2cache/srcauth.h"
 #include "r2cache/timewin.h"
 
@@ -62,6 +63,8 @@ void rc_config_free(rc_config *c)
     if (!c) return;
     free(c->path);
     free(c->source_url);
+    rc_sources_cfg_free(c->sources);
+    free(c->sources);
     rc_srcauth_free(c->source_auth);
     free(c->source_auth);
     free(c->store_url);
@@ -473,37 +476,36 @@ static int parse_recheck(pctx *p, const cJSON *o, rc_config *c)
 
 static int parse_own(pctx *p, rc_config *c, const cJSON *root)
 {
-    static const char *const keys[] = {"$schema",
-                                       "source",
-                                       "source_auth",
-                                       "store",
-                                       "layout",
-                                       "spans",
-                                       "selection",
-                                       "run",
-                                       "compression_level",
-                                       "workers",
-                                       "codec",
-                                       "max_connections",
-                                       "fetch",
-                                       "cache_control",
-                                       "s3",
-                                       "serve",
-                                       "recheck_no_data",
-                                       "volcanoes",
-                                       "source_availability",
-                                       NULL};
+    static const char *const keys[] = {
+        "$schema", "source", "sources",         "source_auth", "store",
+        "layout",  "spans",  "selection",       "run",         "compression_level",
+        "workers", "codec",  "max_connections", "fetch",       "cache_control",
+        "s3",      "serve",  "recheck_no_data", "volcanoes",   "source_availability",
+        NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
     rc_err e2;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source")) &&
         get_string(p, o, "source", &c->source_url))
         return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "sources"))) { /* sources.c */
+        if (c->source_url)
+            return bad(p, "sources",
+                       "\"source\" and \"sources\" are both given: keep one (\"source\": URL "
+                       "is \"sources\": [{\"url\": URL}])");
+        if (!(c->sources = calloc(1, sizeof *c->sources)))
+            return rc_err_set(p->e, RC_ENOMEM, "out of memory");
+        if (rc_sources_parse(o, p->file, c->sources, p->e)) return p->e->code;
+    }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_auth"))) {
         if (!(c->source_auth = calloc(1, sizeof *c->source_auth)))
             return rc_err_set(p->e, RC_ENOMEM, "out of memory");
         if (rc_srcauth_parse(o, "source_auth", c->source_auth, &e2))
             return rc_err_set(p->e, e2.code, "%s: %s", p->file, e2.msg);
+        if (c->sources)
+            return bad(p, "source_auth",
+                       "is the credentials of \"source\"; with \"sources\" give each entry "
+                       "its own \"auth\"");
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_availability"))) {
         if (!cJSON_IsBool(o)) return bad(p, "source_availability", "must be true or false");

@@ -97,6 +97,7 @@ typedef struct cslot {
     int nsteps;
     int prov;
     int64_t head, tail;
+    char src[RC_SOURCE_NAME_MAX]; /* the parts' source, "mixed", or "" */
 } cslot;
 
 typedef struct cworker {
@@ -166,6 +167,9 @@ static void compose_work(void *wctx, size_t k, void *ud)
      * stored chunk records how many filled slots it starts and ends with. */
     int prev_tail_gap = 0, head_open = 1;
     int64_t head = 0, tail = 0;
+    /* the parts' source: theirs when they all agree, "mixed" otherwise */
+    int src_seen = 0;
+    c->src[0] = '\0';
     rc_buf *body = &w->body;
     for (size_t p = 0; p < nparts; p++) {
         const wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)p * base_s);
@@ -212,6 +216,10 @@ static void compose_work(void *wctx, size_t k, void *ud)
             if (ok) {
                 rc_window_compose_mark(win, (int64_t)p, part_slots, me->offset_s);
                 any = 1;
+                if (!src_seen++)
+                    snprintf(c->src, sizeof c->src, "%s", me->source);
+                else if (strcmp(c->src, me->source) != 0)
+                    snprintf(c->src, sizeof c->src, "mixed");
                 stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
                 prov |= me->provisional;
@@ -308,8 +316,13 @@ static void compose_commit(size_t k, void *ud)
         line = nl + 1;
     }
     if (c->state == W_WANT) {
+        /* committed in order on the engine's thread: the emit source is set
+         * for this chunk alone */
+        en->emit_source = c->src[0] ? c->src : NULL;
+        en->emit_source_index = -1;
         eng_emit_body(en, t, &c->body, c->sha, &c->stv, c->off, c->steps, c->nsteps, c->prov,
                       c->head, c->tail);
+        en->emit_source = NULL;
     } else {
         t->state = c->state;
         if (c->err[0] && (!c->err_weak || !en->ts[t->ti].res.error[0]))

@@ -56,6 +56,8 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
                                                                            : RC_UPSERT_IF_ABSENT;
         if (eng_add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
             t->state = W_DONE;
+            if (t->span == en->base && t->src_index >= 0)
+                rc_source_credit(en->o.source, t->src_index, 1);
             en->stats.bytes_written += t->newe.bytes;
             en->stats.samples += t->newe.samples;
             en->stats.gap_samples += t->newe.gap_samples_filled;
@@ -159,6 +161,8 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha
     me->gap_head = gap_head;
     me->gap_tail = gap_tail;
     me->revision = 1;
+    snprintf(me->source, sizeof me->source, "%s", en->emit_source ? en->emit_source : "");
+    t->src_index = en->emit_source_index;
     memcpy(me->sha256, sha, sizeof me->sha256);
     rc_time_now_iso_us(me->written_at);
     t->written_prov = prov;
@@ -487,34 +491,41 @@ int eng_flush_manifests(rc_engine *en)
 
 /* --- fetch callback -------------------------------------------------------- */
 
-/* Every wanted base window of request lines [first, first + n) ends as
- * state; msg (may be NULL) becomes its target's error. */
-static void set_lines(rc_engine *en, size_t first, size_t n, wstate state, const char *msg)
+/* The parts of request lines one answer is about: a single source's answer
+ * is about its whole request; a source list's names its pieces (source.h). */
+typedef struct ans_span {
+    size_t ti;
+    rc_fetch_line fl; /* as asked (from a little before its first window) */
+    int64_t ws, we;   /* its base windows: [ws, we) */
+} ans_span;
+
+/* Every wanted base window of the spans ends as state; msg (may be NULL)
+ * becomes its target's error. */
+static void set_lines(rc_engine *en, const ans_span *sp, size_t n, wstate state, const char *msg)
 {
     int64_t base_s = rc_span_seconds(en->base);
-    for (size_t k = first; k < first + n; k++) {
-        const line *l = &en->lines[k];
-        for (int64_t w = l->start; w < l->end; w += base_s) {
-            wtask *t = eng_task_find(en, l->ti, en->base, w);
+    for (size_t k = 0; k < n; k++) {
+        for (int64_t w = sp[k].ws; w < sp[k].we; w += base_s) {
+            wtask *t = eng_task_find(en, sp[k].ti, en->base, w);
             if (!eng_window_wanted(t)) continue;
             t->state = state;
-            if (msg) eng_target_error(en, l->ti, msg);
+            if (msg) eng_target_error(en, sp[k].ti, msg);
         }
     }
 }
 
-/* Records in an answer that are not what request [first, first + n) asked
- * for: another channel, or the right channel wholly outside the asked span.
- * Names the first such thing in en->foreign ("" when the answer is clean). */
-static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_t n)
+/* Records in an answer that are not what its spans asked for: another
+ * channel, or the right channel wholly outside the asked span. Names the
+ * first such thing in en->foreign ("" when the answer is clean). */
+static void find_foreign(rc_engine *en, const rc_traces *tr, const ans_span *sp, size_t n)
 {
     en->foreign[0] = '\0';
     for (size_t c = 0; c < rc_traces_nchan(tr); c++) {
         const rc_chan *ch = rc_traces_chan(tr, c);
         int asked = 0;
         int64_t lo = INT64_MAX, hi = INT64_MIN;
-        for (size_t k = first; k < first + n; k++) {
-            const rc_fetch_line *fl = &en->flines[k];
+        for (size_t k = 0; k < n; k++) {
+            const rc_fetch_line *fl = &sp[k].fl;
             if (!rc_chan_equal(&fl->chan, ch)) continue;
             asked = 1;
             lo = fl->start < lo ? fl->start : lo;
@@ -527,7 +538,7 @@ static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_
                      "the data centre %s answered records of %s, which were not asked for; its "
                      "answer is not the requested data (check the source URL and the channel "
                      "codes)",
-                     rc_source_describe(en->o.source), id);
+                     en->cur_shown, id);
             return;
         }
         int64_t f_us, l_us;
@@ -543,7 +554,7 @@ static void find_foreign(rc_engine *en, const rc_traces *tr, size_t first, size_
             snprintf(en->foreign, sizeof en->foreign,
                      "the data centre %s answered records of %s from %s to %s, outside the "
                      "asked span %s .. %s; its answer is not the requested data",
-                     rc_source_describe(en->o.source), id, a, b, x, y);
+                     en->cur_shown, id, a, b, x, y);
             return;
         }
     }
@@ -553,9 +564,31 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
 {
     rc_engine *en = ud;
     size_t first = en->req_first[ri];
-    size_t n = en->reqs[ri].n;
+    size_t n = res->pieces ? res->npieces : en->reqs[ri].n;
+    ans_span *sp = malloc((n ? n : 1) * sizeof *sp);
+    if (!sp) {
+        rc_err oe;
+        rc_err_set(&oe, RC_ENOMEM, "out of memory handling an answer");
+        rc_log_error(en->o.log, "fetch", "%s", oe.msg);
+        if (!en->fatal.code) en->fatal = oe;
+        return 1;
+    }
+    int64_t base_s = rc_span_seconds(en->base);
+    for (size_t k = 0; k < n; k++) {
+        size_t li = first + (res->pieces ? res->piece_line[k] : k);
+        const line *l = &en->lines[li];
+        sp[k].ti = l->ti;
+        sp[k].fl = res->pieces ? res->pieces[k] : en->flines[li];
+        int64_t ws = rc_floor(sp[k].fl.start + base_s - 1, base_s);
+        sp[k].ws = ws > l->start ? ws : l->start;
+        sp[k].we = sp[k].fl.end < l->end ? sp[k].fl.end : l->end;
+    }
+    en->emit_source = res->source_name ? res->source_name : rc_source_name(en->o.source);
+    en->emit_source_index = res->source_name ? res->source_index : -1;
+    en->cur_shown = res->source_shown ? res->source_shown : rc_source_describe(en->o.source);
     /* HTTP attempts (retries and 413 splits included); one per SDS request */
-    en->stats.requests += res->attempts > 0 ? res->attempts : 1;
+    if (res->attempts > 0 || !res->pieces)
+        en->stats.requests += res->attempts > 0 ? res->attempts : 1;
     if (res->status == RC_OK) {
         en->stats.bytes_fetched += (int64_t)res->data.len;
         rc_traces *tr = NULL;
@@ -567,29 +600,32 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
             /* An answer that does not read whole is not data: its windows
              * fail (and are asked again), none is written from a part. */
             char msg[RC_ERR_MSG_MAX + 512];
-            snprintf(msg, sizeof msg, "answer from %s: %s", rc_source_describe(en->o.source),
-                     e.msg);
-            set_lines(en, first, n, W_FAILED, msg);
+            snprintf(msg, sizeof msg, "answer from %s: %s", en->cur_shown, e.msg);
+            set_lines(en, sp, n, W_FAILED, msg);
             rc_log_error(en->o.log, "decode", "%s", msg);
         } else {
-            find_foreign(en, tr, first, n);
+            find_foreign(en, tr, sp, n);
             if (en->foreign[0]) rc_log_error(en->o.log, "fetch", "%s", en->foreign);
-            for (size_t k = first; k < first + n; k++) {
-                process_line(en, tr, &en->lines[k]);
+            for (size_t k = 0; k < n; k++) {
+                line l = {sp[k].ti, sp[k].ws, sp[k].we};
+                process_line(en, tr, &l);
                 if (en->o.stop && *en->o.stop) break;
             }
             en->foreign[0] = '\0';
         }
         rc_traces_free(tr);
     } else if (res->status == RC_ENODATA) {
-        set_lines(en, first, n, W_NODATA, NULL);
+        set_lines(en, sp, n, W_NODATA, NULL);
     } else {
-        set_lines(en, first, n, W_FAILED, res->err.msg);
+        set_lines(en, sp, n, W_FAILED, res->err.msg);
         rc_log_error(en->o.log, "fetch", "%s", res->err.msg);
         /* a source that refuses us or cannot be reached is unusable */
         if ((res->status == RC_EAUTH || res->status == RC_EUNUSABLE) && !en->fatal.code)
             en->fatal = res->err;
     }
+    free(sp);
+    en->emit_source = NULL;
+    en->emit_source_index = -1;
     /* Settle this answer's uploads (bounds the S3 queue to one request's
      * chunks); the manifests wait for the end of the pass, so each
      * channel-day's manifest is written once per pass, not once per request. */
@@ -598,7 +634,7 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         rc_log_error(en->o.log, "store", "%s", we.msg);
         eng_note_fatal(en, &we);
     }
-    en->done_reqs++;
+    if (!res->more) en->done_reqs++;
     if (en->progress) {
         eng_tally(en);
         en->progress(en->progress_ud, &en->stats, en->done_reqs, en->nreqs);

@@ -64,6 +64,7 @@ typedef struct wtask {
     int has_new;
     rc_mentry newe; /* entry written in this run */
     int written_prov;
+    int src_index; /* list entry whose answer it was written from (-1: none, composed) */
     /* the manifest's source-empty record covers the window (W_EMPTY, or a
      * recheck that is due): last asked, checks, next recheck */
     int has_empty;
@@ -128,7 +129,12 @@ struct rc_engine {
     /* the answer being processed holds records nobody asked for: windows
      * of it that come out empty are failures naming them, not "no data" */
     char foreign[RC_ERR_MSG_MAX];
-    int avail_done; /* the availability service was asked (or skipped) */
+    /* the answer being processed: which source gave it (manifest "source",
+     * messages); composing sets emit_source per chunk */
+    const char *emit_source; /* NULL: not known */
+    int emit_source_index;   /* list entry (rc_source_credit), -1 none */
+    const char *cur_shown;   /* redacted URL of the answering source */
+    int avail_done;          /* the availability service was asked (or skipped) */
 };
 
 /* The station of target ti. */

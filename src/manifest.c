@@ -598,6 +598,8 @@ void rc_mentry_to_meta(const rc_mentry *en, rc_obj_meta *meta)
         rc_obj_meta_set(meta, "r2c-gap-edges", v);
     }
     if (en->sha256[0]) rc_obj_meta_set(meta, "r2c-sha256", en->sha256);
+    /* the entry's "source", so that a re-indexed entry says it too */
+    if (en->source[0]) rc_obj_meta_set(meta, "r2c-source", en->source);
     if (en->codec[0]) rc_obj_meta_set(meta, "r2c-codec", en->codec);
     /* Phase steps, "SECONDS:MICROSECONDS" after the chunk's start, packed
      * into as many entries as they need (values are short). */
@@ -741,6 +743,10 @@ int rc_mentry_from_meta(const rc_obj_meta *meta, int64_t start, rc_mentry *en, r
     en->gap_head = head;
     en->gap_tail = tail;
     snprintf(en->sha256, sizeof en->sha256, "%s", sha ? sha : "");
+    const char *src = rc_obj_meta_get(meta, "r2c-source");
+    if (src && strlen(src) >= sizeof en->source)
+        return rc_err_set(e, RC_EFORMAT, "blob metadata x-amz-meta-r2c-source is too long");
+    snprintf(en->source, sizeof en->source, "%s", src ? src : "");
     en->steps = NULL;
     en->nsteps = 0;
     rc = meta_steps(meta, start, en, e);

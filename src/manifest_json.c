@@ -208,6 +208,8 @@ static int parse_entry(pctx *p, const cJSON *obj, int64_t day, rc_span span, rc_
             rc = get_int(p, it, 0, 9007199254740992.0, &en->gap_tail);
         } else if (!strcmp(k, "written_at")) {
             rc = get_str(p, it, en->written_at, sizeof en->written_at);
+        } else if (!strcmp(k, "source")) {
+            rc = get_str(p, it, en->source, sizeof en->source);
         } else if (!strcmp(k, "revision")) {
             rc = get_int(p, it, 0, INT32_MAX, &iv);
             en->revision = (int)iv;
@@ -607,6 +609,7 @@ int rc_manifest_entry_json(const rc_mentry *en, int64_t day, int with_history, c
     if (en->gap_tail > 0) rc |= add_num(o, "gap_tail", (double)en->gap_tail);
     if (en->written_at[0]) rc |= add_str(o, "written_at", en->written_at);
     if (en->revision > 0) rc |= add_num(o, "revision", en->revision);
+    if (en->source[0]) rc |= add_str(o, "source", en->source);
     if (with_history && en->history && cJSON_GetArraySize(en->history) > 0) {
         cJSON *h = cJSON_Duplicate(en->history, 1);
         if (h)

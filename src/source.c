@@ -11,6 +11,7 @@
 
 #include "r2cache/url.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,7 @@ static void source_free(rc_source *s)
     if (!s) return;
     free(s->url);
     free(s->shown);
+    free(s->name);
     free((char *)s->opts.ca_bundle);
     free(s);
 }
@@ -134,7 +136,10 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
     s->opts.ca_bundle = NULL;
     s->url = strdup(url);
     s->shown = redacted_copy(url);
-    if (!s->url || !s->shown ||
+    char name[RC_SOURCE_NAME_MAX];
+    rc_source_default_name(url, name);
+    s->name = strdup(name);
+    if (!s->url || !s->shown || !s->name ||
         (opts && opts->ca_bundle && !(s->opts.ca_bundle = strdup(opts->ca_bundle)))) {
         source_free(s);
         return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
@@ -148,6 +153,73 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
     }
     *out = s;
     return RC_OK;
+}
+
+void rc_source_default_name(const char *url, char out[RC_SOURCE_NAME_MAX])
+{
+    snprintf(out, RC_SOURCE_NAME_MAX, "source");
+    if (!url) return;
+    if (strncmp(url, "sds://", 6) == 0) {
+        snprintf(out, RC_SOURCE_NAME_MAX, "sds");
+        return;
+    }
+    const char *h = strstr(url, "://");
+    if (!h) return;
+    h += 3;
+    const char *end = h + strcspn(h, "/?#");
+    const char *at = memchr(h, '@', (size_t)(end - h));
+    if (at) h = at + 1; /* never a user name or password in a name */
+    const char *stop = h;
+    if (*stop == '[') { /* [v6]:port: the address, its colons as '-' */
+        const char *rb = memchr(stop, ']', (size_t)(end - stop));
+        h++;
+        stop = rb ? rb : end;
+    } else {
+        while (stop < end && *stop != ':')
+            stop++;
+    }
+    size_t n = 0;
+    for (const char *c = h; c < stop && n + 1 < RC_SOURCE_NAME_MAX; c++) {
+        unsigned char ch = (unsigned char)*c;
+        out[n++] = isalnum(ch) || ch == '.' || ch == '-' || ch == '_' ? (char)tolower(ch) : '-';
+    }
+    if (n == 0) return;
+    out[n] = '\0';
+}
+
+int rc_source_wrap(const char *shown, const rc_source_opts *opts, const rc_source_ops *ops,
+                   void *impl, rc_source **out, rc_err *e)
+{
+    *out = NULL;
+    rc_source *s = calloc(1, sizeof *s);
+    if (!s) return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
+    if (opts)
+        s->opts = *opts;
+    else
+        rc_source_opts_default(&s->opts);
+    opts_sanitize(&s->opts);
+    s->opts.ca_bundle = NULL;
+    s->url = strdup(shown);
+    s->shown = strdup(shown);
+    if (!s->url || !s->shown ||
+        (opts && opts->ca_bundle && !(s->opts.ca_bundle = strdup(opts->ca_bundle)))) {
+        source_free(s);
+        return rc_err_set(e, RC_ENOMEM, "out of memory opening a source");
+    }
+    s->ops = ops;
+    s->impl = impl;
+    *out = s;
+    return RC_OK;
+}
+
+const char *rc_source_name(const rc_source *s)
+{
+    return s ? s->name : NULL;
+}
+
+void rc_source_credit(rc_source *s, int source_index, int64_t windows)
+{
+    if (s && s->credit) s->credit(s, source_index, windows);
 }
 
 void rc_source_close(rc_source *s)

@@ -24,6 +24,9 @@ struct rc_source {
     const rc_source_ops *ops;
     char *url;   /* as given, credentials included: for the backend's requests only */
     char *shown; /* url through rc_url_redact: for every message */
+    char *name;  /* rc_source_name: default name of a single source, NULL for a list */
+    /* rc_source_credit, set by the source list (sources.c) only */
+    void (*credit)(rc_source *s, int source_index, int64_t windows);
     rc_source_opts opts;
     void *impl;
 };
@@ -32,5 +35,12 @@ struct rc_source {
 typedef int (*rc_source_open_fn)(rc_source *s, rc_err *e);
 int rc_source_fdsn_open(rc_source *s, rc_err *e); /* source_fdsn.c */
 int rc_source_sds_open(rc_source *s, rc_err *e);  /* source_sds.c */
+
+/* A source not opened from a URL (the list of sources.c): shown is what
+ * messages name, opts its options (clamped like rc_source_open's), ops and
+ * impl its behaviour; ops->close frees impl. On error nothing is kept and
+ * impl is not freed. */
+int rc_source_wrap(const char *shown, const rc_source_opts *opts, const rc_source_ops *ops,
+                   void *impl, rc_source **out, rc_err *e);
 
 #endif

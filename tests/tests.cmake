@@ -36,6 +36,7 @@ rc_test(reindex)
 rc_test(manpage)
 rc_test(stations_config)
 rc_test(config)
+rc_test(sources)
 # --station patterns, the selection rule, --region (select.c).
 rc_test(select)
 # restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)

@@ -67,7 +67,9 @@ typedef struct rc_serve_config {
 typedef struct rc_config {
     char *path;       /* file it came from */
     char *source_url; /* NULL if absent */
-    char *store_url;  /* NULL = ./r2cache-data */
+    /* "sources" (sources.h; NULL if absent; never together with source_url) */
+    struct rc_sources_cfg *sources;
+    char *store_url; /* NULL = ./r2cache-data */
     rc_layout layout;
     int spans[RC_SPAN_COUNT]; /* 1 = build this span; default 10m and 6h */
     /* selection rule */

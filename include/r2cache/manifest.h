@@ -76,6 +76,8 @@ typedef struct rc_mentry {
     char codec[RC_CODEC_NAME_MAX];
     char written_at[32]; /* ISO time the blob was written */
     int revision;        /* 1 for the first write, +1 per replacement */
+    char source[64];     /* name of the source the samples came from ("mixed" for a
+                            composed chunk whose parts disagree), "" if unknown */
     cJSON *history;      /* owned array of earlier versions, or NULL */
     cJSON *extra;        /* owned object of unknown fields, or NULL */
 } rc_mentry;

@@ -71,6 +71,7 @@
 #include "r2cache/naming.h"
 
 #define RC_SOURCE_MAX_CONNECTIONS 5
+#define RC_SOURCE_NAME_MAX 64 /* a source's name (sources.h) plus NUL */
 /* Default per-answer limit: max_connections (at most 5) answers of 32 MiB
  * stay well inside the 256 Mi memory limit of the shipped pods; the engine
  * packs requests to about 4 MiB of miniSEED. The configuration's
@@ -126,9 +127,24 @@ typedef struct rc_fetch_result {
     int http_status; /* last HTTP status (0 for SDS or no response) */
     int attempts;    /* HTTP attempts made for this request, splits included */
     int requests;    /* HTTP requests sent for this request (>1 after a 413 split) */
+    /* Set by a source list (sources.h) only; a single source leaves them 0.
+     * A list delivers one or more results per request: each is about the
+     * pieces (parts of the request's lines, piece_line[i] the index of
+     * piece i's line in the request) listed here, and more says whether
+     * other results for the same request follow. attempts then counts the
+     * attempts since the last result for the request, fall-through
+     * included. */
+    const rc_fetch_line *pieces;
+    const size_t *piece_line;
+    size_t npieces;
+    int more;
+    int source_index;         /* entry of the list that answered (valid when source_name) */
+    const char *source_name;  /* its name; NULL: not known (failure at every entry) */
+    const char *source_shown; /* its redacted URL for messages, NULL likewise */
 } rc_fetch_result;
 
-/* Called once per request, in the calling thread, in completion order.
+/* Called once per request (a source list: once or more, see
+ * rc_fetch_result.more), in the calling thread, in completion order.
  * Return nonzero to stop: outstanding requests are abandoned and
  * rc_source_fetch_many returns RC_EINTR. res->data is freed after return
  * unless stolen (rc_buf_steal). */
@@ -143,6 +159,18 @@ int rc_source_open(const char *url, const rc_source_opts *opts, rc_source **out,
 void rc_source_close(rc_source *s);
 /* The URL for logs, with credentials redacted (never the URL curl uses). */
 const char *rc_source_describe(const rc_source *s);
+/* The default name of a source URL: its host in lower case (characters
+ * other than letters, digits, '.', '-', '_' become '-'; never a user or
+ * password), "sds" for an SDS archive, "source" when there is no host. */
+void rc_source_default_name(const char *url, char out[RC_SOURCE_NAME_MAX]);
+/* The source's name for the manifest's "source" field: the configured name
+ * of a list entry, or for a single source the default name
+ * (rc_source_default_name). NULL for a list (its
+ * results name their entry). */
+const char *rc_source_name(const rc_source *s);
+/* A list counts windows written from entry source_index's answers (the
+ * engine tells it); no-op for a single source or an index out of range. */
+void rc_source_credit(rc_source *s, int source_index, int64_t windows);
 /* The options in effect: the caller's, clamped and defaulted by
  * rc_source_open (max_connections at most RC_SOURCE_MAX_CONNECTIONS). */
 const rc_source_opts *rc_source_options(const rc_source *s);
