@@ -54,6 +54,14 @@ SKIP = {
     "./scripts/test.sh":
         "runs the whole test suite, this test included (recursion; the 2-core CI budget)",
 }
+# The same by pattern, for docs/operations.md's deployment blocks.
+SKIP_PATTERNS = [
+    (r"^sudo |\| sudo ", "needs root on the host (dpkg, /etc/r2cache, /etc/systemd)"),
+    (r"^(systemctl|journalctl) |; journalctl ", "needs systemd as init (units installed by the .deb)"),
+    (r"^kubectl ", "needs a Kubernetes cluster (kubectl)"),
+    (r"^AWS_PROFILE=obs ", "needs the obs profile's S3 keys and endpoint in ~/.aws (the RGW-backed "
+     "awscred test runs the same chain)"),
+]
 # README's "## Commands" block is a synopsis with placeholders (FILE, T, scope), not
 # an example: test_manpage checks it against --help. Recognised by its placeholders.
 SYNOPSIS = re.compile(r"--config FILE|NET\.STA\.LOC\.CHA --config")
@@ -115,6 +123,41 @@ def check_gaps_av(out, tmp):
     assert "HV." not in out, "gaps 'AV.GS??..BH?' reported an HV channel"
 
 
+def check_jq_gaps(out, tmp):
+    assert isinstance(json.loads(out), list), "jq '.gaps' is not a list: %s" % out[:200]
+
+
+def check_inv_alaska(out, tmp):
+    doc = json.loads(out)
+    text = json.dumps(doc)
+    assert "greatsitkin" in text and "kilauea" not in text, "inventory --region alaska: %s" % text[:400]
+
+
+def gaps_rc_json(out):
+    """gaps --json: exit 1 exactly when a critical gap is missing (not source-empty)."""
+    doc = json.loads(out)
+    crit = any(g.get("severity") == "critical" and g.get("kind") != "source-empty" for g in _walk(doc))
+    assert doc.get("critical") == crit, "gaps --json: critical %r, its gaps say %r" % (doc.get("critical"), crit)
+    return 1 if crit else 0
+
+
+def _walk(doc):
+    if isinstance(doc, dict):
+        if "severity" in doc:
+            yield doc
+        for v in doc.values():
+            yield from _walk(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _walk(v)
+
+
+def check_gaps_json(out, tmp):
+    doc = json.loads(out)
+    assert "time_range" in doc and "gaps" in doc, "gaps --json: fields %s" % list(doc)
+    assert isinstance(doc.get("provisional"), list), "gaps --json lists no provisional chunks: %s" % list(doc)
+
+
 def check_inventory(out, tmp):
     for v in ("kilauea", "maunaloa", "greatsitkin", "shishaldin", "spurr"):
         assert v in out, "inventory --scope volcano lacks %s: %s" % (v, out[:400])
@@ -136,9 +179,14 @@ def check_cache_status(out, tmp):
 EXPECT = [
     (r"^r2cache gaps .*'HV\.\*\.\.HHZ'", gaps_rc, check_gaps, "gaps: exit 1 if critical missing gaps exist"),
     (r"^r2cache gaps .*'AV\.GS\?\?\.\.BH\?'", gaps_rc, check_gaps_av, "gaps: exit 1 if critical missing gaps exist"),
+    (r"^r2cache get .*--to 2025-11-05T02:00:00Z --format mseed -o uwe\.mseed", 0,
+     check_mseed("uwe.mseed", 1440000), "four hours of 100 Hz"),
     (r"^r2cache get .*--format mseed -o uwe\.mseed", 0, check_mseed("uwe.mseed", 360000),
      "an hour of 100 Hz"),
+    (r"^r2cache get .*--from 1h --json \| jq '\.gaps'", 0, check_jq_gaps, "the gaps of the last hour"),
     (r"^r2cache get .*--json", 0, check_get_json, "get --json"),
+    (r"^r2cache inventory .*--scope region --region alaska --json", 0, check_inv_alaska, "one region"),
+    (r"^r2cache gaps .*--from 14d --json", gaps_rc_json, check_gaps_json, "lists provisional chunks"),
     (r"^r2cache inventory .*--scope volcano", 0, check_inventory, "every volcano"),
     (r"^r2cache fill .*--dry-run", 0, check_dry_run, "print the plan"),
     (r"^curl .*api/cache-status", 0, check_cache_status, "the seeds' API"),
@@ -162,8 +210,8 @@ def join_lines(lines):
     return cmds
 
 
-def readme_examples(text):
-    """(origin, command) of every command line in README.md's code blocks."""
+def readme_examples(text, origin="README.md"):
+    """(origin, command) of every command line in a Markdown file's code blocks."""
     out = []
     for m in re.finditer(r"^```(\w*)\n(.*?)^```", text, re.S | re.M):
         lang, body = m.group(1), m.group(2)
@@ -175,10 +223,10 @@ def readme_examples(text):
                        for l in lines):
                 continue
             if any(SYNOPSIS.search(l) for l in lines):
-                out.append(("README.md synopsis", None))
+                out.append((origin + " synopsis", None))
                 continue
         for c in join_lines(lines):
-            out.append(("README.md", c))
+            out.append((origin, c))
     return out
 
 
@@ -233,9 +281,9 @@ class Env:
             for c in chans:
                 args += ["--chan", c]
             subprocess.run(args, cwd=t, check=True, capture_output=True)
-        # the hour the get examples take out (2025-11-04T22:00-23:00Z), in its 6-hour chunk
+        # the hours the get examples take out (2025-11-04T22:00Z-2025-11-05T02:00Z), in 6-hour chunks
         subprocess.run([synth, "sds", "--out", "sds", "--rate", "100", "--from", "2025-11-04T18:00:00Z",
-                        "--to", "2025-11-05T00:00:00Z", "--chan", "HV.UWE..HHZ"], cwd=t, check=True,
+                        "--to", "2025-11-05T06:00:00Z", "--chan", "HV.UWE..HHZ"], cwd=t, check=True,
                        capture_output=True)
         self.srv = subprocess.Popen([sys.executable, os.path.join(SRC, "tests/fdsn_server.py"),
                                      "--sds", os.path.join(t, "sds"), "--port", "0"],
@@ -251,7 +299,7 @@ class Env:
         # archive, and the hour of 2025-11-04 the get examples read
         for c in ("r2cache run --config stations.json --log-level warn",
                   "r2cache fill --config stations.json --station HV.UWE..HHZ --from 2025-11-04T18:00:00Z "
-                  "--to 2025-11-05T00:00:00Z --log-level warn"):
+                  "--to 2025-11-05T06:00:00Z --log-level warn"):
             r = self.sh(c)
             assert r.returncode == 0, "setup %s: exit %d\n%s%s" % (c, r.returncode, r.stdout, r.stderr)
 
@@ -290,8 +338,16 @@ def run_all(env, examples, quiet=False):
             say("SKIP  [%s] the synopsis block (placeholders; checked by test_manpage)" % origin)
             continue
         bare = re.sub(r"\s+#[^'\"]*$", "", cmd).strip()  # without a trailing shell comment
-        if bare in SKIP:
-            say("SKIP  [%s] %s\n      reason: %s" % (origin, cmd, SKIP[bare]))
+        reason = SKIP.get(bare)
+        if reason is None and origin == "docs/operations.md":
+            for pat, why in SKIP_PATTERNS:
+                if re.search(pat, bare):
+                    reason = why
+                    break
+            if bare.startswith("curl ") and "8080" in bare:
+                reason = "asks the serve of the kubectl/systemd deployment above"
+        if reason:
+            say("SKIP  [%s] %s\n      reason: %s" % (origin, cmd, reason))
             continue
         m = CRON.match(cmd)
         run = m.group(1) if m else cmd
@@ -361,7 +417,9 @@ def main():
                                   sys.executable] + sys.argv)
     readme = open(os.path.join(SRC, "README.md")).read()
     man = open(os.path.join(SRC, "docs/r2cache.1")).read()
-    examples = readme_examples(readme) + man_examples(man) + help_examples()
+    ops = open(os.path.join(SRC, "docs/operations.md")).read()
+    examples = (readme_examples(readme) + man_examples(man) + help_examples()
+                + readme_examples(ops, "docs/operations.md"))
     n_cmd = sum(1 for _, c in examples if c)
     assert n_cmd >= 10, "only %d examples extracted: the extraction is broken" % n_cmd
     env = Env()
