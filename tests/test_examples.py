@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """test_examples.py SOURCE_DIR BINARY_DIR: the documented examples, run as written.
 
-Extracts every example command from README.md's code blocks and from the
-EXAMPLES section of docs/r2cache.1 (and any "Example" lines of the commands'
---help; there are none today, the test looks), and runs each with bash, exactly
-as printed, in a temporary directory set up as an operator's would be:
+Extracts every example command from README.md's and docs/operations.md's code
+blocks, their complete inline `r2cache ... --config FILE` spans, the EXAMPLES
+section of docs/r2cache.1 (and any "Example" lines of the commands' --help;
+there are none today, the test looks), and runs each with bash, exactly as
+printed (a command given twice runs once), in a temporary directory set up as
+an operator's would be:
 
   * stations.json, examples/hearts.json and etc/r2cache/stations.json are
     examples/hearts.json with "source" pointing at tests/fdsn_server.py, which
@@ -231,6 +233,20 @@ def readme_examples(text, origin="README.md"):
     return out
 
 
+INLINE = re.compile(r"`((?:[0-9*,/-]+ ){5}\s*)?(r2cache [a-z]+ [^`]*--config [^`]*)`")
+
+
+def inline_examples(text, origin):
+    """Complete commands in inline code spans (`r2cache run --config stations.json`);
+    synopses with placeholders (FILE, T, ...) are not examples."""
+    out = []
+    for m in INLINE.finditer(text):
+        c = (m.group(1) or "") + m.group(2)
+        if not re.search(r"FILE|\.\.\.|\bT\b|I/N|NAME|URL", c):
+            out.append((origin + " (inline)", re.sub(r"\s+", " ", c).strip()))
+    return out
+
+
 def man_examples(text):
     m = re.search(r"^\.SH EXAMPLES\n(.*?)^\.SH ", text, re.S | re.M)
     assert m, "docs/r2cache.1 has no EXAMPLES section"
@@ -336,6 +352,7 @@ def run_all(env, examples, quiet=False):
     """Runs the examples; returns the list of failures (origin, command, why)."""
     fails = []
     env.counts = {"run": 0, "skipped": 0}
+    seen = {}
     say = (lambda *a: None) if quiet else print
     for origin, cmd in examples:
         if cmd is None:
@@ -354,9 +371,14 @@ def run_all(env, examples, quiet=False):
             env.counts["skipped"] += 1
             say("SKIP  [%s] %s\n      reason: %s" % (origin, cmd, reason))
             continue
-        env.counts["run"] += 1
         m = CRON.match(cmd)
         run = m.group(1) if m else cmd
+        key = re.sub(r"\s+", " ", re.sub(r"\s+#[^'\"]*$", "", run)).strip()
+        if key in seen:
+            say("same  [%s] %s (run above: %s)" % (origin, cmd, seen[key]))
+            continue
+        seen[key] = origin
+        env.counts["run"] += 1
         if "/etc/r2cache/" in run:
             run = run.replace("/etc/r2cache/", env.tmp + "/etc/r2cache/")
             say("NOTE  /etc/r2cache/ rewritten to %s/etc/r2cache/ (a test cannot write /etc)" % env.tmp)
@@ -425,7 +447,8 @@ def main():
     man = open(os.path.join(SRC, "docs/r2cache.1")).read()
     ops = open(os.path.join(SRC, "docs/operations.md")).read()
     examples = (readme_examples(readme) + man_examples(man) + help_examples()
-                + readme_examples(ops, "docs/operations.md"))
+                + readme_examples(ops, "docs/operations.md")
+                + inline_examples(readme, "README.md") + inline_examples(ops, "docs/operations.md"))
     n_cmd = sum(1 for _, c in examples if c)
     assert n_cmd >= 10, "only %d examples extracted: the extraction is broken" % n_cmd
     env = Env()

@@ -91,6 +91,7 @@ set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
 rc_test(awscred)
 set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
 # The README's and the man page's EXAMPLES commands run as written against
-# tests/fdsn_server.py over a synthetic archive; includes a self-check on broken examples.
+# tests/fdsn_server.py over a synthetic archive (and docs/operations.md's); includes a
+# self-check on broken examples.
 add_test(NAME examples COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_examples.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
-set_tests_properties(examples PROPERTIES TIMEOUT 300)
+set_tests_properties(examples PROPERTIES TIMEOUT 600)
