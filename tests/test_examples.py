@@ -392,6 +392,8 @@ def run_all(env, examples, quiet=False):
             if why:
                 fails.append((origin, cmd, why))
             say("%s  [%s] %s (background)" % ("FAIL" if why else "ok  ", origin, cmd))
+            if why and not quiet:
+                print("      " + why.replace("\n", "\n      "))
             continue
         if os.path.exists(os.path.join(env.tmp, "uwe.mseed")):
             os.remove(os.path.join(env.tmp, "uwe.mseed"))
