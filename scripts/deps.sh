@@ -6,7 +6,7 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 build=(build-essential cmake pkg-config libcurl4-openssl-dev libzstd-dev libcjson-dev
        libmseed-dev libssl-dev libmicrohttpd-dev ca-certificates)
-tests=(libcriterion-dev python3 python3-yaml curl zstd radosgw ceph-mon ceph-osd ceph-common awscli procps
+tests=(libcriterion-dev python3 python3-yaml python3-jsonschema curl zstd radosgw ceph-mon ceph-osd ceph-common awscli procps
        clang-14 libclang-rt-14-dev valgrind time openssl clang-format wrk nginx-light zsh)
 pkgs=("${build[@]}")
 if [ "${RC_DEPS:-all}" != "runtime" ]; then pkgs+=("${tests[@]}"); fi

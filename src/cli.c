@@ -10,6 +10,9 @@
 #include "r2cache/metrics.h"
 #include "r2cache/retry.h"
 #include "r2cache/timewin.h"
+#include "r2cache/version.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +69,8 @@ static const rc_cli_opt g_config[] = {
                   "s3://BUCKET[/PREFIX], file:///path or a directory; overrides the file"),
     RC_OPT_STRING("layout", "seed|viewer", rc_cli, layout,
                   "key layout of the store; overrides the file"),
+    RC_OPT_INT("workers", "N", rc_cli, workers, 0, 64,
+               "threads that compose, compress and hash chunks (0: the cores, at most 8); overrides the file"),
     RC_OPT_FLAG("include-inactive", rc_cli, include_inactive,
                 "also stations marked \"active\": false"),
     RC_OPT_END};
@@ -190,6 +195,7 @@ rc_exit rc_cli_parse(rc_cli *cli, const rc_cmd_spec *spec, int argc, char **argv
     cli->log_level = RC_LOG_INFO;
     cli->log_format = RC_LOG_AUTO;
     cli->help = 0;
+    cli->workers = -1;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         const rc_cli_opt *o = NULL;
@@ -245,8 +251,21 @@ rc_exit rc_cli_parse(rc_cli *cli, const rc_cmd_spec *spec, int argc, char **argv
     return RC_EXIT_OK;
 }
 
+/* run and fill run the engine; the others (gaps, inventory) leave only their
+ * exit status and their own families */
+static int engine_command(const char *command)
+{
+    return strcmp(command, "run") == 0 || strcmp(command, "fill") == 0;
+}
+
 void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stats *stats,
                     rc_exit exit_status, long stations_failed)
+{
+    rc_cli_metrics_extra(cli, command, stats, exit_status, stations_failed, NULL);
+}
+
+void rc_cli_metrics_extra(const rc_cli *cli, const char *command, const rc_engine_stats *stats,
+                          rc_exit exit_status, long stations_failed, const char *extra)
 {
     if (!cli->metrics_file && !cli->metrics_push) return;
     rc_metrics_run m = {0};
@@ -259,6 +278,8 @@ void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stat
     m.stations = (int64_t)cli->ntargets;
     m.stations_failed = stations_failed;
     m.stats = stats;
+    m.status_only = !engine_command(command);
+    m.extra = extra;
     rc_err e;
     rc_err_clear(&e);
     rc_buf text = RC_BUF_INIT, url = RC_BUF_INIT;
@@ -281,6 +302,52 @@ void rc_cli_metrics(const rc_cli *cli, const char *command, const rc_engine_stat
     }
     rc_buf_free(&url);
     rc_buf_free(&text);
+}
+
+const char *rc_cli_status_word(rc_exit code, int interrupted)
+{
+    switch (code) {
+    case RC_EXIT_OK:
+        return "complete";
+    case RC_EXIT_PARTIAL:
+        return interrupted ? "interrupted" : "partial";
+    default:
+        return "failed";
+    }
+}
+
+void rc_cli_print_json(const rc_cli *cli, cJSON *o, const char *status)
+{
+    if (!o) {
+        fprintf(stderr, "r2cache %s: out of memory printing the JSON answer\n", cli->cmd);
+        return;
+    }
+    cJSON *top = cJSON_CreateObject();
+    const cJSON *had = cJSON_GetObjectItemCaseSensitive(o, "status");
+    char *word = strdup(status ? status : cJSON_IsString(had) ? had->valuestring : "complete");
+    int ok = top && word && cJSON_AddStringToObject(top, "command", cli->cmd) &&
+             cJSON_AddStringToObject(top, "version", R2CACHE_VERSION) &&
+             cJSON_AddStringToObject(top, "status", word);
+    /* the command's own fields after the three, in their order */
+    cJSON *c;
+    while (ok && (c = o->child) != NULL) {
+        cJSON_DetachItemViaPointer(o, c);
+        if (c->string && (!strcmp(c->string, "command") || !strcmp(c->string, "version") ||
+                          !strcmp(c->string, "status"))) {
+            cJSON_Delete(c);
+            continue;
+        }
+        cJSON_AddItemToObject(top, c->string, c);
+    }
+    char *txt = ok ? cJSON_Print(top) : NULL;
+    if (txt)
+        printf("%s\n", txt);
+    else
+        fprintf(stderr, "r2cache %s: out of memory printing the JSON answer\n", cli->cmd);
+    free(txt);
+    free(word);
+    cJSON_Delete(top);
+    cJSON_Delete(o);
 }
 
 rc_exit rc_cli_engine_status(const rc_cli *cli, rc_status rc, const rc_err *e, int any_failed,
@@ -357,6 +424,7 @@ rc_exit rc_cli_setup(rc_cli *cli)
             free(cli->cfg.store_url);
             cli->cfg.store_url = strdup(cli->store_url);
         }
+        if (cli->workers >= 0) cli->cfg.workers = cli->workers;
         if (cli->layout && rc_layout_parse(cli->layout, &cli->cfg.layout, &e) != RC_OK) {
             rc_err_wrap(&e, "--layout");
             return fail(cli, RC_EXIT_USAGE, e.msg);

@@ -142,13 +142,6 @@ static void progress(void *ud, const rc_fill_progress *p)
     if (p->batch_end) rc_progress_show(m); /* back after the batch's log lines */
 }
 
-static void print_json(const cJSON *o)
-{
-    char *txt = o ? cJSON_Print(o) : NULL;
-    if (txt) printf("%s\n", txt);
-    free(txt);
-}
-
 rc_exit rc_cmd_fill(rc_cli *cli)
 {
     fill_args *a = cli->args;
@@ -170,9 +163,8 @@ rc_exit rc_cmd_fill(rc_cli *cli)
     if (!fo.dry_run) rc_progress_finish(&meter);
     if (fo.dry_run) {
         if (cli->json) {
-            cJSON *o = rc_fill_result_json(&res);
-            print_json(o);
-            cJSON_Delete(o);
+            rc_cli_print_json(cli, rc_fill_result_json(&res),
+                              rc_cli_status_word(rc_exit_for(rc), rc == RC_EINTR));
         } else {
             rc_buf text = RC_BUF_INIT;
             rc_fill_plan_text(&res, &text);
@@ -189,11 +181,9 @@ rc_exit rc_cmd_fill(rc_cli *cli)
     rc_exit status = rc_cli_engine_status(cli, rc, &e, res.stats.failed != 0,
                                           "; run the same fill again to finish");
     rc_fill_log_summary(&cli->log, &res, &cli->cfg);
-    if (cli->json) {
-        cJSON *o = rc_fill_result_json(&res);
-        print_json(o);
-        cJSON_Delete(o);
-    }
+    if (cli->json)
+        rc_cli_print_json(cli, rc_fill_result_json(&res),
+                          rc_cli_status_word(status, res.status == RC_EINTR));
     rc_cli_metrics(cli, "fill", &res.stats, status, -1);
     rc_fill_result_free(&res);
     return status;

@@ -5,6 +5,8 @@
  * availability grid in a file (--html, report_html.c).
  */
 #include "r2cache/cli.h"
+#include "r2cache/gaps.h"
+#include "r2cache/metrics.h"
 #include "r2cache/report.h"
 #include "r2cache/timewin.h"
 
@@ -149,16 +151,26 @@ rc_exit rc_cmd_inventory(rc_cli *cli)
         rc_buf_free(&html);
     }
     if (cli->json) {
-        cJSON *o = rc_report_json(rep);
-        char *s = o ? cJSON_Print(o) : NULL;
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
+        rc_cli_print_json(cli, rc_report_json(rep), rc_cli_status_word(code, 0));
     } else if (!a->html) {
         rc_buf text = RC_BUF_INIT;
         rc_report_table(rep, &text);
         fputs(text.data ? text.data : "", stdout);
         rc_buf_free(&text);
+    }
+    if (cli->metrics_file || cli->metrics_push) {
+        /* per-channel freshness and completeness of the scope's configured channels */
+        rc_buf lb = RC_BUF_INIT, health = RC_BUF_INIT;
+        if (rep->ntargets &&
+            (rc_metrics_labels("inventory", 0, 0, &lb) ||
+             rc_gaps_health_metrics(&cli->cfg, rep->targets, rep->ntargets, cli->store, cli->now,
+                                    &cli->log, lb.data, &health, &e) != RC_OK)) {
+            rc_log_warn(&cli->log, "metrics", "channel freshness: %s", e.msg);
+            rc_buf_reset(&health);
+        }
+        rc_cli_metrics_extra(cli, "inventory", NULL, code, -1, health.data);
+        rc_buf_free(&lb);
+        rc_buf_free(&health);
     }
     const rc_inventory *inv = &rep->inv;
     rc_log_info(&cli->log, "inventory",

@@ -376,7 +376,9 @@ static int write_manifest(mig *m, const char *dkey, const rc_manifest *conv,
     rc_manifest cur;
     int rc = rc_manifest_load(m->st, m->dst, dkey, &cur, NULL, e);
     if (rc == RC_ENOTFOUND) {
-        size_t n = 0;
+        /* a day without chunks can still hold the record of the windows
+         * the source had no data for: it is carried over */
+        size_t n = conv->nempty;
         for (int s = 0; s < RC_SPAN_COUNT; s++)
             n += conv->chunks[s].n;
         if (m->dry_run) {
@@ -769,10 +771,7 @@ static void print_summary(mig *m, int status, const char *f_iso, const char *t_i
             cJSON_AddItemToArray(p, cJSON_CreateString(m->plan.v[i]));
     }
     cJSON_AddItemReferenceToObject(o, "errors", m->errors);
-    char *txt = cJSON_Print(o);
-    printf("%s\n", txt);
-    free(txt);
-    cJSON_Delete(o);
+    rc_cli_print_json(m->cli, o, NULL); /* command, version and the status above */
 }
 
 /* Before the configuration: the target layout, --from, the range limit. */

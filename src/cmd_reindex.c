@@ -158,13 +158,11 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
     }
     if (rc != RC_OK) rc_log_error(&cli->log, "reindex", "%s", e.msg);
     int interrupted = cli->stop && *cli->stop;
+    rc_exit code = rc != RC_OK               ? rc_cli_exit_for(rc)
+                   : interrupted || r.failed ? RC_EXIT_PARTIAL
+                                             : RC_EXIT_OK;
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status",
-                                rc != RC_OK   ? "failed"
-                                : interrupted ? "interrupted"
-                                : r.failed    ? "partial"
-                                              : "ok");
         cJSON_AddNumberToObject(o, "days", (double)r.days);
         cJSON_AddNumberToObject(o, "manifests_written", (double)r.written);
         cJSON_AddNumberToObject(o, "entries", (double)r.entries);
@@ -172,10 +170,7 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
         cJSON_AddNumberToObject(o, "failed", (double)r.failed);
         cJSON_AddNumberToObject(o, "summaries_written", (double)inv.months_rebuilt);
         cJSON_AddNumberToObject(o, "unparsed_keys", (double)inv.unparsed);
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
+        rc_cli_print_json(cli, o, rc_cli_status_word(code, interrupted));
     } else {
         printf("reindex: %lld channel-days, %lld manifests rewritten, %lld entries (%lld from "
                "decoded bodies), %lld failures, %lld summaries written\n",
@@ -186,6 +181,5 @@ rc_exit rc_cmd_reindex(rc_cli *cli)
     cJSON_Delete(markers);
     rc_listing_free(&objs);
     rc_inventory_free(&inv);
-    if (rc != RC_OK) return rc_cli_exit_for(rc);
-    return interrupted || r.failed ? RC_EXIT_PARTIAL : RC_EXIT_OK;
+    return code;
 }

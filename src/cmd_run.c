@@ -12,6 +12,8 @@
  */
 #include "r2cache/cli.h"
 #include "r2cache/engine.h"
+#include "r2cache/gaps.h"
+#include "r2cache/metrics.h"
 #include "r2cache/retry.h"
 #include "r2cache/timewin.h"
 
@@ -64,21 +66,16 @@ static const char *station_word(station_st s)
     return s == ST_FAILED    ? "failed"
            : s == ST_STOPPED ? "interrupted"
            : s == ST_NODATA  ? "no-data"
-                             : "ok";
+                             : "complete";
 }
 
-static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, rc_exit status, size_t ok,
-                           size_t nodata, size_t failed)
+static cJSON *summary_json(const rc_cli *cli, const rc_engine *en, size_t ok, size_t nodata,
+                           size_t failed)
 {
     const rc_engine_stats *s = rc_engine_stats_get(en);
     cJSON *o = cJSON_CreateObject();
     char now[RC_TIME_STR_MAX];
     rc_time_iso(cli->now, now);
-    cJSON_AddStringToObject(o, "command", "run");
-    cJSON_AddStringToObject(o, "status",
-                            status == RC_EXIT_OK        ? "ok"
-                            : status == RC_EXIT_PARTIAL ? "partial"
-                                                        : "failed");
     cJSON_AddStringToObject(o, "now", now);
     cJSON_AddStringToObject(o, "store", rc_store_describe(cli->store));
     cJSON_AddNumberToObject(o, "stations_total", (double)cli->ntargets);
@@ -266,11 +263,10 @@ rc_exit rc_cmd_run(rc_cli *cli)
         }
     }
     const rc_engine_stats *s = rc_engine_stats_get(en);
+    rc_engine_stats stats = *s; /* for the metrics, after the engine is gone */
     rc_log_field sf[] = {
         RC_LOG_STR("command", "run"),
-        RC_LOG_STR("status", status == RC_EXIT_OK        ? "complete"
-                             : status == RC_EXIT_PARTIAL ? "partial"
-                                                         : "failed"),
+        RC_LOG_STR("status", rc_cli_status_word(status, rc == RC_EINTR)),
         RC_LOG_NUM("stations_ok", ok),
         RC_LOG_NUM("stations_nodata", nodata),
         RC_LOG_NUM("stations_failed", failed),
@@ -287,14 +283,21 @@ rc_exit rc_cmd_run(rc_cli *cli)
               ok, nodata, failed, stopped, (long long)s->added, (long long)s->provisional,
               (long long)s->present, (long long)s->samples, (long long)s->gap_samples,
               (long long)s->bytes_written, (long long)s->requests, s->seconds);
-    if (cli->json) {
-        cJSON *o = summary_json(cli, en, status, ok, nodata, failed);
-        char *txt = cJSON_Print(o);
-        printf("%s\n", txt);
-        free(txt);
-        cJSON_Delete(o);
-    }
-    rc_cli_metrics(cli, "run", s, status, (long)failed);
+    if (cli->json)
+        rc_cli_print_json(cli, summary_json(cli, en, ok, nodata, failed),
+                          rc_cli_status_word(status, rc == RC_EINTR));
     rc_engine_free(en);
+    /* per-channel freshness and completeness, from what the store holds now */
+    rc_buf lb = RC_BUF_INIT, health = RC_BUF_INIT;
+    if ((cli->metrics_file || cli->metrics_push) && status != RC_EXIT_UNUSABLE && cli->ntargets &&
+        (rc_metrics_labels("run", cli->shard_index, cli->shard_count, &lb) ||
+         rc_gaps_health_metrics(cfg, cli->targets, cli->ntargets, cli->store, cli->now, &cli->log,
+                                lb.data, &health, &e) != RC_OK)) {
+        rc_log_warn(&cli->log, "metrics", "channel freshness: %s", e.msg);
+        rc_buf_reset(&health);
+    }
+    rc_cli_metrics_extra(cli, "run", &stats, status, (long)failed, health.data);
+    rc_buf_free(&lb);
+    rc_buf_free(&health);
     return status;
 }

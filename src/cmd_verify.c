@@ -397,7 +397,6 @@ rc_exit rc_cmd_verify(rc_cli *cli)
     int interrupted = cli->stop && *cli->stop;
     if (cli->json) {
         cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "status", interrupted ? "interrupted" : nf ? "faults" : "ok");
         cJSON_AddNumberToObject(o, "manifests", (double)v.manifests);
         cJSON_AddNumberToObject(o, "entries", (double)v.entries);
         cJSON_AddNumberToObject(o, "blobs", (double)v.blobs);
@@ -409,10 +408,7 @@ rc_exit rc_cmd_verify(rc_cli *cli)
             cJSON_AddNumberToObject(o, "repaired", (double)v.repaired);
             cJSON_AddNumberToObject(o, "unrepaired", (double)v.unrepaired);
         }
-        char *s = cJSON_Print(o);
-        if (s) printf("%s\n", s);
-        free(s);
-        cJSON_Delete(o);
+        rc_cli_print_json(cli, o, interrupted ? "interrupted" : nf ? "damaged" : "complete");
     } else {
         printf("verify: %lld manifests, %lld entries, %lld blobs checked; %d faults\n",
                (long long)v.manifests, (long long)v.entries, (long long)v.blobs, nf);

@@ -105,11 +105,10 @@ int rc_codec_encode(rc_codec *c, const int32_t *samples, size_t n, rc_buf *out, 
     return RC_OK;
 }
 
-int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_samples,
-                    int32_t **samples, size_t *n, rc_err *e)
+/* The checks of rc_codec_decode; *ns: the samples the frame holds. */
+static int frame_check(const void *data, size_t len, size_t max_samples, unsigned long long *nsout,
+                       rc_err *e)
 {
-    *samples = NULL;
-    *n = 0;
     if (len < 4 || !data)
         return rc_err_set(e, RC_EFORMAT,
                           "chunk body of %zu bytes is not a zstd frame (truncated or empty "
@@ -144,21 +143,55 @@ int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_sample
     if ((max_samples && ns > max_samples) || ns > SIZE_MAX / 4)
         return rc_err_set(e, RC_EFORMAT, "chunk holds %llu samples, more than the %zu expected", ns,
                           max_samples);
-    int32_t *buf = malloc(ns ? (size_t)csize : 4);
-    if (!buf) return rc_err_set(e, RC_ENOMEM, "out of memory for %llu decoded samples", ns);
+    *nsout = ns;
+    return RC_OK;
+}
+
+static int frame_decode(rc_codec *c, const void *data, size_t len, int32_t *buf, size_t ns,
+                        rc_err *e)
+{
+    size_t csize = ns * 4;
     ZSTD_DCtx_reset(c->dctx, ZSTD_reset_session_only);
-    size_t r = ZSTD_decompressDCtx(c->dctx, buf, (size_t)csize, data, len);
-    if (ZSTD_isError(r) || r != (size_t)csize) {
-        free(buf);
+    size_t r = ZSTD_decompressDCtx(c->dctx, buf, csize, data, len);
+    if (ZSTD_isError(r) || r != csize)
         return rc_err_set(e, RC_EFORMAT, "chunk's zstd frame is corrupted: %s",
                           ZSTD_isError(r) ? ZSTD_getErrorName(r) : "size differs from header");
-    }
     if (!host_is_le())
-        for (size_t i = 0; i < (size_t)ns; i++)
+        for (size_t i = 0; i < ns; i++)
             buf[i] = (int32_t)bswap32((uint32_t)buf[i]);
+    return RC_OK;
+}
+
+int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_samples,
+                    int32_t **samples, size_t *n, rc_err *e)
+{
+    *samples = NULL;
+    *n = 0;
+    unsigned long long ns = 0;
+    int rc = frame_check(data, len, max_samples, &ns, e);
+    if (rc) return rc;
+    int32_t *buf = malloc(ns ? (size_t)ns * 4 : 4);
+    if (!buf) return rc_err_set(e, RC_ENOMEM, "out of memory for %llu decoded samples", ns);
+    rc = frame_decode(c, data, len, buf, (size_t)ns, e);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
     *samples = buf;
     *n = (size_t)ns;
     return RC_OK;
+}
+
+int rc_codec_decode_into(rc_codec *c, const void *data, size_t len, int32_t *dst, size_t want,
+                         rc_err *e)
+{
+    unsigned long long ns = 0;
+    int rc = frame_check(data, len, 0, &ns, e);
+    if (rc) return rc;
+    if (ns != want)
+        return rc_err_set(e, RC_EFORMAT, "chunk holds %llu samples where %zu were expected", ns,
+                          want);
+    return frame_decode(c, data, len, dst, want, e);
 }
 
 void rc_codec_sha256(const void *data, size_t len, char out[65])

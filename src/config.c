@@ -482,6 +482,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
                                        "selection",
                                        "run",
                                        "compression_level",
+                                       "workers",
                                        "codec",
                                        "max_connections",
                                        "fetch",
@@ -490,6 +491,7 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
                                        "serve",
                                        "recheck_no_data",
                                        "volcanoes",
+                                       "source_availability",
                                        NULL};
     if (check_keys(p, root, "", keys)) return p->e->code;
     const cJSON *o;
@@ -502,6 +504,10 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
             return rc_err_set(p->e, RC_ENOMEM, "out of memory");
         if (rc_srcauth_parse(o, "source_auth", c->source_auth, &e2))
             return rc_err_set(p->e, e2.code, "%s: %s", p->file, e2.msg);
+    }
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "source_availability"))) {
+        if (!cJSON_IsBool(o)) return bad(p, "source_availability", "must be true or false");
+        c->source_availability = cJSON_IsTrue(o);
     }
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "store")) &&
         get_string(p, o, "store", &c->store_url))
@@ -568,6 +574,9 @@ static int parse_own(pctx *p, rc_config *c, const cJSON *root)
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "compression_level")) &&
         get_int(p, o, "compression_level", 1, 19, &c->zstd_level))
+        return p->e->code;
+    if ((o = cJSON_GetObjectItemCaseSensitive(root, "workers")) &&
+        get_int(p, o, "workers", 0, 64, &c->workers))
         return p->e->code;
     if ((o = cJSON_GetObjectItemCaseSensitive(root, "codec"))) {
         if (!cJSON_IsString(o) || rc_codec_id_parse(o->valuestring, &c->codec, &e2))

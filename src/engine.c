@@ -41,6 +41,7 @@
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
 #include "r2cache/retry.h"
+#include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,7 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     for (int s = 0; s < RC_SPAN_COUNT; s++)
         if (o->cfg->spans[s]) en->longest = (rc_span)s;
     int rc = rc_codec_new(o->cfg->zstd_level, &en->codec, e);
+    en->workers = o->cfg->workers > 0 ? o->cfg->workers : rc_pool_default_workers(8);
     if (rc) {
         free(en->ts);
         free(en);
@@ -410,6 +412,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
         eng_tally(en);
         return rc_err_set(e, RC_EINTR, "stopped by signal before fetching");
     }
+    eng_avail_plan(en);
     if ((rc = eng_build_requests(en, e)) != RC_OK) return rc;
     en->done_reqs = 0;
     en->foreign[0] = '\0';
@@ -434,6 +437,7 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     rc_err we;
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
+    eng_avail_check(en);
     if (!en->fatal.code && !(en->o.stop && *en->o.stop)) eng_compose_pending(en);
     record_empty(en);
     eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */

@@ -21,6 +21,7 @@
 #include "engine_int.h"
 #include "r2cache/naming.h"
 #include "r2cache/timewin.h"
+#include "pool.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,22 +81,81 @@ static const rc_mentry *base_entry(const wtask *b)
     return NULL;
 }
 
-static void compose_one(rc_engine *en, wtask *t)
+/* One composed window, worked on a pool thread and stored on the engine's
+ * thread (slot k % window of the pool). */
+typedef struct cslot {
+    size_t task;
+    wstate state;          /* W_WANT: store body; otherwise the window's outcome */
+    char err[RC_ERR_MSG_MAX + 64]; /* the target's error to record, "" none */
+    int err_weak;          /* record err only when the target has none yet */
+    char warn[1024];       /* log lines (unusable base chunks), '\n'-separated */
+    rc_buf body;
+    char sha[65];
+    rc_window_stats stv;
+    double off;
+    rc_phase_step *steps;
+    int nsteps;
+    int prov;
+    int64_t head, tail;
+} cslot;
+
+typedef struct cworker {
+    rc_codec *codec;
+    rc_store *store; /* own handle (store handles are never shared), or the engine's */
+    rc_window win;   /* reused from window to window (no allocation per window) */
+    rc_buf body;     /* a base chunk as read */
+} cworker;
+
+typedef struct cjob {
+    rc_engine *en;
+    const size_t *items; /* task indices */
+    cslot *slots;
+    size_t window;
+} cjob;
+
+static void slot_warn(cslot *c, const char *key, const char *msg)
 {
+    char line[RC_KEY_MAX + RC_ERR_MSG_MAX + 32];
+    int m = snprintf(line, sizeof line, "%sbase chunk %s unusable: %s", c->warn[0] ? "\n" : "",
+                     key, msg);
+    size_t l = strlen(c->warn);
+    if (m > 0 && l + (size_t)m < sizeof c->warn) memcpy(c->warn + l, line, (size_t)m + 1);
+}
+
+/* Read, decode, compose, encode and hash one long window. Reads the engine
+ * (task table, rates, options) and writes only its slot. */
+static void compose_work(void *wctx, size_t k, void *ud)
+{
+    cjob *j = ud;
+    cworker *w = wctx;
+    rc_engine *en = j->en;
+    cslot *c = &j->slots[k % j->window];
+    const wtask *t = &en->tasks[j->items[k]];
+    c->task = j->items[k];
+    c->state = W_FAILED;
+    c->err[0] = c->warn[0] = '\0';
+    c->err_weak = 0;
+    c->steps = NULL;
+    c->nsteps = 0;
+    rc_buf_reset(&c->body);
+    if (en->o.stop && *en->o.stop) {
+        c->state = t->state; /* left as it was */
+        return;
+    }
     int64_t sp = rc_span_seconds(t->span), base_s = rc_span_seconds(en->base);
     size_t nparts = (size_t)(sp / base_s);
     double rate = en->ts[t->ti].rate;
     if (rate <= 0) {
-        t->state = W_NODATA;
+        c->state = W_NODATA;
         return;
     }
-    int32_t **parts = calloc(nparts, sizeof *parts);
-    double *offs = calloc(nparts, sizeof *offs);
-    if (!parts || !offs) {
-        free(parts);
-        free(offs);
-        t->state = W_FAILED;
-        eng_target_error(en, t->ti, "out of memory composing a long chunk");
+    /* the parts are decoded straight into the window's slots */
+    rc_window *win = &w->win;
+    rc_err e;
+    int rc = rc_window_compose_reuse(win, &eng_station(en, t->ti)->chan, rate, t->start, sp,
+                                     base_s, &e);
+    if (rc != RC_OK) {
+        snprintf(c->err, sizeof c->err, "%s", e.msg);
         return;
     }
     int held = 0, failed = 0, prov = 0, any = 0;
@@ -106,8 +166,9 @@ static void compose_one(rc_engine *en, wtask *t)
      * stored chunk records how many filled slots it starts and ends with. */
     int prev_tail_gap = 0, head_open = 1;
     int64_t head = 0, tail = 0;
-    for (size_t k = 0; k < nparts; k++) {
-        wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)k * base_s);
+    rc_buf *body = &w->body;
+    for (size_t p = 0; p < nparts; p++) {
+        const wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)p * base_s);
         const rc_mentry *me = b ? base_entry(b) : NULL;
         /* A base window that failed, or is still waiting, leaves a hole that
          * is not known to be empty: the long chunk waits (or fails) too,
@@ -120,17 +181,35 @@ static void compose_one(rc_engine *en, wtask *t)
         }
         if (me) {
             char key[RC_KEY_MAX];
-            rc_err e;
-            rc_buf body = RC_BUF_INIT;
-            int32_t *s = NULL;
-            size_t ns = 0;
-            if (eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
-                rc_store_get(en->o.store, key, &body, NULL, &e) == RC_OK &&
-                rc_codec_decode_named(en->codec, me->codec, body.data, body.len, (size_t)part_slots,
-                                      &s, &ns, &e) == RC_OK &&
-                (int64_t)ns == part_slots) {
-                parts[k] = s;
-                offs[k] = me->offset_s;
+            int64_t room;
+            int32_t *dst = rc_window_compose_slots(win, (int64_t)p, &room);
+            int ok = eng_chunk_key(en, t->ti, en->base, b->start, key, &e) == RC_OK &&
+                     rc_store_get(w->store, key, body, NULL, &e) == RC_OK;
+            /* the default codec goes straight into the window; another
+             * (named by the entry), or a body that is not what the entry
+             * says, through rc_codec_decode_named and its messages */
+            int plain = (!me->codec[0] || !strcmp(me->codec, "int32-zstd")) &&
+                        rc_codec_sniff(body->data, body->len) == RC_CODEC_INT32_ZSTD;
+            if (ok && plain && room >= part_slots) {
+                ok = rc_codec_decode_into(w->codec, body->data, body->len, dst, (size_t)part_slots,
+                                          &e) == RC_OK;
+            } else if (ok) {
+                /* another codec, or a sub-window one slot short (rounding
+                 * at a fractional rate): decode aside and keep what fits */
+                int32_t *smp = NULL;
+                size_t ns = 0;
+                ok = rc_codec_decode_named(w->codec, me->codec, body->data, body->len,
+                                           (size_t)part_slots, &smp, &ns, &e) == RC_OK;
+                if (ok && (int64_t)ns != part_slots) {
+                    ok = 0;
+                    snprintf(e.msg, sizeof e.msg, "chunk holds %zu samples where %lld were expected",
+                             ns, (long long)part_slots);
+                }
+                if (ok && room > 0) memcpy(dst, smp, (size_t)room * sizeof *dst);
+                free(smp);
+            }
+            if (ok) {
+                rc_window_compose_mark(win, (int64_t)p, part_slots, me->offset_s);
                 any = 1;
                 stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
                 stv.gap_samples_filled += me->gap_samples_filled;
@@ -141,12 +220,11 @@ static void compose_one(rc_engine *en, wtask *t)
                 }
                 tail = me->gap_tail;
                 prev_tail_gap = me->gap_tail > 0;
-                rc_buf_free(&body);
                 continue;
             }
-            free(s);
-            rc_buf_free(&body);
-            rc_log_warn(en->o.log, "compose", "base chunk %s unusable: %s", key, e.msg);
+            /* a decode that failed half way leaves no trace in the window */
+            if (dst && room > 0) memset(dst, 0, (size_t)room * sizeof *dst);
+            slot_warn(c, key, e.msg);
             /* listed and indexed, yet unreadable: not a hole to fill */
             if (en->final)
                 failed = 1;
@@ -160,61 +238,178 @@ static void compose_one(rc_engine *en, wtask *t)
         tail = prev_tail_gap ? tail + part_slots : part_slots;
         prev_tail_gap = 1;
     }
+    if (body->cap > ((size_t)1 << 20)) rc_buf_free(body);
     if (failed) {
-        t->state = W_FAILED;
-        char ts[RC_TIME_STR_MAX], msg[160];
+        char ts[RC_TIME_STR_MAX];
         rc_time_iso(t->start, ts);
-        snprintf(msg, sizeof msg, "the %s chunk at %s was not built: a base window in it failed",
+        snprintf(c->err, sizeof c->err,
+                 "the %s chunk at %s was not built: a base window in it failed",
                  rc_span_name(t->span), ts);
-        if (!en->ts[t->ti].res.error[0]) eng_target_error(en, t->ti, msg);
-    } else if (held) {
-        t->state = W_HELD;
-    } else if (!any) {
-        t->state = W_NODATA;
-    } else {
-        rc_window win;
-        rc_err e;
-        int rc = rc_window_compose(&eng_station(en, t->ti)->chan, rate, t->start, sp, base_s,
-                                   (const int32_t *const *)parts, offs, &win, &e);
-        if (rc == RC_OK) {
-            rc_window_stats full;
-            rc_window_stats_range(&win, 0, win.nslots, &full);
-            stv.min = full.min;
-            stv.max = full.max;
-            stv.samples = win.nslots;
-            stv.present = win.nslots - stv.gap_samples_filled;
-            stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
-            stv.completeness = win.nslots ? (double)stv.present / (double)win.nslots : 0;
-            if (stv.completeness < en->o.cfg->completeness_threshold) prov = 1;
-            double off;
-            rc_phase_step *steps;
-            int nsteps;
-            if (eng_window_phase(&win, 0, win.nsub, &off, &steps, &nsteps) != RC_OK) {
-                t->state = W_FAILED;
-                eng_target_error(en, t->ti, "out of memory describing a chunk's clock phase");
-            } else {
-                eng_emit(en, t, win.samples, (size_t)win.nslots, &stv, off, steps, nsteps, prov,
-                         head, tail);
-                free(steps);
-            }
-            rc_window_free(&win);
-        } else {
-            t->state = rc == RC_ENODATA ? W_NODATA : W_FAILED;
-            if (rc != RC_ENODATA) eng_target_error(en, t->ti, e.msg);
-        }
+        c->err_weak = 1;
+        return;
     }
-    for (size_t k = 0; k < nparts; k++)
-        free(parts[k]);
-    free(parts);
-    free(offs);
+    if (held) {
+        c->state = W_HELD;
+        return;
+    }
+    if (!any) {
+        c->state = W_NODATA;
+        return;
+    }
+    rc = rc_window_compose_end(win, &e);
+    if (rc != RC_OK) {
+        /* compose_end freed the window (the next one allocates anew) */
+        if (rc == RC_ENODATA)
+            c->state = W_NODATA;
+        else
+            snprintf(c->err, sizeof c->err, "%s", e.msg);
+        return;
+    }
+    rc_window_stats full;
+    rc_window_stats_range(win, 0, win->nslots, &full);
+    stv.min = full.min;
+    stv.max = full.max;
+    stv.samples = win->nslots;
+    stv.present = win->nslots - stv.gap_samples_filled;
+    stv.gap_duration_seconds = (double)stv.gap_samples_filled / rate;
+    stv.completeness = win->nslots ? (double)stv.present / (double)win->nslots : 0;
+    if (stv.completeness < en->o.cfg->completeness_threshold) prov = 1;
+    wstate g = eng_emit_gate(en, t, &stv, prov);
+    if (g != W_WANT) {
+        c->state = g;
+    } else if (eng_window_phase(win, 0, win->nsub, &c->off, &c->steps, &c->nsteps) != RC_OK) {
+        snprintf(c->err, sizeof c->err, "out of memory describing a chunk's clock phase");
+    } else if (rc_codec_encode_id(w->codec, en->o.cfg->codec, win->samples, (size_t)win->nslots,
+                                  &c->body, &e) != RC_OK) {
+        snprintf(c->err, sizeof c->err, "%s", e.msg);
+    } else {
+        rc_codec_sha256(c->body.data, c->body.len, c->sha);
+        c->state = W_WANT;
+        c->stv = stv;
+        c->prov = prov;
+        c->head = head;
+        c->tail = tail;
+    }
+}
+
+/* On the engine's thread, in task order: log, record and store slot k. */
+static void compose_commit(size_t k, void *ud)
+{
+    cjob *j = ud;
+    rc_engine *en = j->en;
+    cslot *c = &j->slots[k % j->window];
+    wtask *t = &en->tasks[c->task];
+    for (char *line = c->warn; *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = '\0';
+        rc_log_warn(en->o.log, "compose", "%s", line);
+        if (!nl) break;
+        line = nl + 1;
+    }
+    if (c->state == W_WANT) {
+        eng_emit_body(en, t, &c->body, c->sha, &c->stv, c->off, c->steps, c->nsteps, c->prov,
+                      c->head, c->tail);
+    } else {
+        t->state = c->state;
+        if (c->err[0] && (!c->err_weak || !en->ts[t->ti].res.error[0]))
+            eng_target_error(en, t->ti, c->err);
+    }
+    free(c->steps);
+    c->steps = NULL;
+    c->nsteps = 0;
+    /* the slot keeps its buffer for its next window (bounded by the pool's
+     * window, not by the number of windows) */
 }
 
 void eng_compose_pending(rc_engine *en)
 {
+    size_t n = 0;
     for (size_t i = 0; i < en->ntasks; i++) {
-        wtask *t = &en->tasks[i];
-        if (t->span == en->base || !eng_window_wanted(t)) continue;
-        if (en->o.stop && *en->o.stop) break;
-        compose_one(en, &en->tasks[i]);
+        const wtask *t = &en->tasks[i];
+        if (t->span != en->base && eng_window_wanted(t)) n++;
     }
+    if (n == 0) return;
+    size_t *items = malloc(n * sizeof *items);
+    int nw = en->workers < 1 ? 1 : en->workers;
+    if ((size_t)nw > n) nw = (int)n;
+    /* at most one window per worker between its read and its store: memory
+     * is bounded by the worker count (each: one composed window, its
+     * compressed body, one zstd context) */
+    size_t window = (size_t)nw;
+    cslot *slots = calloc(window, sizeof *slots);
+    cworker *wk = calloc((size_t)nw, sizeof *wk);
+    void **wctx = calloc((size_t)nw, sizeof *wctx);
+    if (!items || !slots || !wk || !wctx) {
+        free(items);
+        free(slots);
+        free(wk);
+        free(wctx);
+        for (size_t i = 0; i < en->ntasks; i++) {
+            wtask *t = &en->tasks[i];
+            if (t->span == en->base || !eng_window_wanted(t)) continue;
+            t->state = W_FAILED;
+            eng_target_error(en, t->ti, "out of memory composing long chunks");
+        }
+        return;
+    }
+    n = 0;
+    for (size_t i = 0; i < en->ntasks; i++) {
+        const wtask *t = &en->tasks[i];
+        if (t->span != en->base && eng_window_wanted(t)) items[n++] = i;
+    }
+    /* Worker 0 uses the engine's codec and, alone, the engine's store; every
+     * other worker opens its own codec and store handle (like
+     * rc_store_par_run). A worker that cannot be set up is not used. */
+    int ready = 1;
+    wk[0].codec = en->codec;
+    wk[0].store = en->o.store;
+    wctx[0] = &wk[0];
+    rc_err e;
+    for (int w = 1; w < nw; w++) {
+        if (rc_codec_new(en->o.cfg->zstd_level, &wk[w].codec, &e) != RC_OK) break;
+        if (rc_store_open(rc_store_describe(en->o.store), rc_store_options(en->o.store),
+                          &wk[w].store, &e) != RC_OK) {
+            rc_codec_free(wk[w].codec);
+            wk[w].codec = NULL;
+            break;
+        }
+        wctx[w] = &wk[w];
+        ready++;
+    }
+    if (ready > 1) {
+        /* with threads, worker 0 gets its own handle too: the engine's
+         * store is busy with the uploads on the engine's thread */
+        rc_store *own = NULL;
+        rc_codec *oc = NULL;
+        if (rc_codec_new(en->o.cfg->zstd_level, &oc, &e) == RC_OK &&
+            rc_store_open(rc_store_describe(en->o.store), rc_store_options(en->o.store), &own,
+                          &e) == RC_OK) {
+            wk[0].codec = oc;
+            wk[0].store = own;
+        } else {
+            rc_codec_free(oc);
+            /* the others have their own; worker 0 steps aside */
+            wctx[0] = wctx[ready - 1];
+            wk[0] = wk[ready - 1];
+            memset(&wk[ready - 1], 0, sizeof wk[ready - 1]);
+            wctx[0] = &wk[0];
+            ready--;
+        }
+    }
+    cjob job = {en, items, slots, window};
+    rc_pool_run(ready, window, n, wctx, compose_work, compose_commit, &job);
+    for (int w = 0; w < nw; w++) {
+        if (wk[w].codec && wk[w].codec != en->codec) rc_codec_free(wk[w].codec);
+        if (wk[w].store && wk[w].store != en->o.store) rc_store_close(wk[w].store);
+        rc_window_free(&wk[w].win);
+        rc_buf_free(&wk[w].body);
+    }
+    for (size_t k = 0; k < window; k++) {
+        rc_buf_free(&slots[k].body);
+        free(slots[k].steps);
+    }
+    free(items);
+    free(slots);
+    free(wk);
+    free(wctx);
 }

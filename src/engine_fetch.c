@@ -72,31 +72,32 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
     free(pc);
 }
 
+wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov)
+{
+    if (prov && !en->final) return W_HELD;
+    /* At least as complete as what it replaces: a worse answer (the data
+     * centre lost data, a cut transfer that slipped through) never
+     * overwrites a better chunk, whether asked by --upgrade or --force. A
+     * lost blob is replaced whatever its entry said. */
+    int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
+    if (replaces && stv->completeness + 1e-12 < t->old.completeness) return W_KEPT;
+    return W_WANT;
+}
+
 /* Store one chunk (samples already final) and remember its entry. steps
  * (nsteps, may be NULL) are copied. */
 void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
               double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
               int64_t gap_tail)
 {
-    const rc_config *cfg = en->o.cfg;
-    if (prov && !en->final) {
-        t->state = W_HELD;
-        return;
-    }
-    /* At least as complete as what it replaces: a worse answer (the data
-     * centre lost data, a cut transfer that slipped through) never
-     * overwrites a better chunk, whether asked by --upgrade or --force. A
-     * lost blob is replaced whatever its entry said. */
-    int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
-    if (replaces && stv->completeness + 1e-12 < t->old.completeness) {
-        t->state = W_KEPT;
+    wstate g = eng_emit_gate(en, t, stv, prov);
+    if (g != W_WANT) {
+        t->state = g;
         return;
     }
     rc_err e;
     rc_buf body = RC_BUF_INIT;
-    char key[RC_KEY_MAX];
-    if (rc_codec_encode_id(en->codec, cfg->codec, samples, n, &body, &e) != RC_OK ||
-        eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
+    if (rc_codec_encode_id(en->codec, en->o.cfg->codec, samples, n, &body, &e) != RC_OK) {
         t->state = W_FAILED;
         eng_target_error(en, t->ti, e.msg);
         rc_buf_free(&body);
@@ -104,11 +105,27 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
     }
     char sha[65];
     rc_codec_sha256(body.data, body.len, sha);
+    eng_emit_body(en, t, &body, sha, stv, offset_s, steps, nsteps, prov, gap_head, gap_tail);
+    rc_buf_free(&body);
+}
+
+void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha,
+                   const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+                   int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
+{
+    const rc_config *cfg = en->o.cfg;
+    rc_err e;
+    char key[RC_KEY_MAX];
+    const rc_buf body = *bodyp;
+    if (eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
+        t->state = W_FAILED;
+        eng_target_error(en, t->ti, e.msg);
+        return;
+    }
     if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
         /* the data centre has nothing new: rewriting would only restart the
          * settle clock and churn the CDN */
         t->state = W_KEPT;
-        rc_buf_free(&body);
         return;
     }
     if (t->has_new) rc_mentry_free(&t->newe);
@@ -120,7 +137,6 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
         if (!me->steps) {
             t->state = W_FAILED;
             eng_target_error(en, t->ti, "out of memory building a chunk entry");
-            rc_buf_free(&body);
             return;
         }
         memcpy(me->steps, steps, (size_t)nsteps * sizeof *me->steps);
@@ -143,7 +159,7 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
     me->gap_head = gap_head;
     me->gap_tail = gap_tail;
     me->revision = 1;
-    memcpy(me->sha256, sha, sizeof sha);
+    memcpy(me->sha256, sha, sizeof me->sha256);
     rc_time_now_iso_us(me->written_at);
     t->written_prov = prov;
 
@@ -157,7 +173,6 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
     if (!pc) {
         t->state = W_FAILED;
         eng_target_error(en, t->ti, "out of memory queueing a chunk");
-        rc_buf_free(&body);
         return;
     }
     pc->en = en;
@@ -169,7 +184,6 @@ void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const r
         free(pc);
         store_failed(en, t, key, &e);
     }
-    rc_buf_free(&body);
 }
 
 /* A window of an answer that holds no recorded sample: no data, unless the

@@ -11,12 +11,15 @@
  *   engine_compose.c  long chunks built from stored base chunks, and the
  *                     clock phase rules both fetch and compose describe a
  *                     chunk with
+ *   engine_avail.c    planning by the source's own availability service
+ *                     (opt-in): unlisted windows are not fetched
  *
  * Threads: everything here runs on the engine's thread (the one calling
  * rc_engine_*), including the fetch and put callbacks (source.h and store.h
  * call them in the calling thread), except the two worker functions that
  * rc_store_par_run runs (engine_plan.c's plan_io, engine_fetch.c's
- * flush_one): those only read the engine and write their own slot.
+ * flush_one) and the pool workers of engine_compose.c (compose_work): those
+ * only read the engine and write their own slot.
  * Nothing outside src/engine*.c includes this header.
  */
 #ifndef R2CACHE_ENGINE_INT_H
@@ -67,6 +70,7 @@ typedef struct wtask {
     int64_t empty_last, empty_next;
     int empty_checks;
     int empty_recorded; /* its empty answer is queued for the manifest */
+    int avail_listed;   /* the source's availability lists data in it (engine_avail.c) */
 } wtask;
 
 typedef struct dayop {
@@ -106,6 +110,7 @@ struct rc_engine {
     int planned;
     int final;
     rc_codec *codec;
+    int workers; /* shape/compress/hash threads (pool.h), >= 1 */
     rc_engine_stats stats;
     /* per pass */
     line *lines;
@@ -123,6 +128,7 @@ struct rc_engine {
     /* the answer being processed holds records nobody asked for: windows
      * of it that come out empty are failures naming them, not "no data" */
     char foreign[RC_ERR_MSG_MAX];
+    int avail_done; /* the availability service was asked (or skipped) */
 };
 
 /* The station of target ti. */
@@ -188,6 +194,16 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
 void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
               double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
               int64_t gap_tail);
+/* What eng_emit would make of t before encoding: W_HELD (provisional and
+ * not the final pass), W_KEPT (less complete than the chunk it would
+ * replace), or W_WANT (encode and store it). Reads only. */
+wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov);
+/* eng_emit's second half: store an encoded body (sha: its hex SHA-256,
+ * computed once by whoever encoded it) and remember its entry. The body
+ * stays the caller's. */
+void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const char *sha,
+                   const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
+                   int nsteps, int prov, int64_t gap_head, int64_t gap_tail);
 /* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
 int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res);
 /* Queue the record that base window `task` was asked at `now` and held no
@@ -200,6 +216,18 @@ int64_t eng_confirm_age(const rc_engine *en);
  * update per channel-day; clears the queue. */
 int eng_flush_manifests(rc_engine *en);
 
+/* --- engine_avail.c ------------------------------------------------------- */
+
+/* With opts.availability, once per engine, after eng_plan: ask the source's
+ * availability service; wanted base windows it does not list become
+ * W_NODATA (recorded as confirmed empty), the ones it lists are marked.
+ * Never fails the pass: trouble with the service is logged and every
+ * window stays wanted. */
+void eng_avail_plan(rc_engine *en);
+/* After the fetches: a listed window that came back without a sample
+ * becomes W_FAILED with a message naming it. */
+void eng_avail_check(rc_engine *en);
+
 /* --- engine_compose.c ----------------------------------------------------- */
 
 /* Offset and phase steps of sub-windows [b0, b0 + nb) of win (*steps is
@@ -207,7 +235,9 @@ int eng_flush_manifests(rc_engine *en);
 int eng_window_phase(const rc_window *win, int64_t b0, int64_t nb, double *offset,
                      rc_phase_step **steps, int *nsteps);
 /* Build every still wanted long window from the stored base chunks (after
- * the fetches and rc_store_wait). */
+ * the fetches and rc_store_wait), on en->workers threads (pool.h): each
+ * worker reads, decodes, composes, encodes and hashes with its own store
+ * handle and codec; the engine's thread stores the results in task order. */
 void eng_compose_pending(rc_engine *en);
 
 #endif

@@ -314,6 +314,7 @@ rc_status rc_fill_run(const rc_fill_opts *o, const rc_config *cfg, const rc_targ
         eo.recheck = o->recheck;
         eo.upgrade_settle_s = o->settle_s;
         eo.dry_run = o->dry_run;
+        eo.availability = cfg->source_availability;
         rc_engine *en = NULL;
         if ((rc = rc_engine_new(&eo, targets, ntargets, &en, e)) != RC_OK) break;
         if (o->autofill) {
@@ -369,19 +370,12 @@ const char *rc_fill_outcome(const rc_fill_result *r)
     return "complete";
 }
 
-static cJSON *plan_json(const rc_fill_result *r, const char *f_iso, const char *t_iso)
+/* The plan's request lines, dry run only. */
+static int add_plan(cJSON *o, const rc_fill_result *r)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddBoolToObject(o, "dry_run", 1);
-    cJSON *tr = cJSON_AddObjectToObject(o, "time_range");
-    cJSON_AddStringToObject(tr, "start", f_iso);
-    cJSON_AddStringToObject(tr, "end", t_iso);
-    cJSON_AddNumberToObject(o, "windows", (double)r->plan_windows);
     cJSON_AddNumberToObject(o, "missing", (double)r->plan_missing);
     cJSON_AddNumberToObject(o, "present", (double)r->plan_present);
     cJSON_AddNumberToObject(o, "reindex", (double)r->plan_reindex);
-    cJSON_AddNumberToObject(o, "requests", (double)r->plan_requests);
     cJSON_AddNumberToObject(o, "lines", (double)r->plan_nlines);
     cJSON_AddNumberToObject(o, "estimated_bytes", (double)(int64_t)r->plan_estimated_bytes);
     cJSON *lines = cJSON_AddArrayToObject(o, "lines_detail");
@@ -391,48 +385,69 @@ static cJSON *plan_json(const rc_fill_result *r, const char *f_iso, const char *
         rc_time_iso(r->lines[k].start, a);
         rc_time_iso(r->lines[k].end, b);
         cJSON *l = cJSON_CreateObject();
-        if (!l) {
-            cJSON_Delete(o);
-            return NULL;
-        }
+        if (!l) return -1;
         cJSON_AddStringToObject(l, "channel", id);
         cJSON_AddStringToObject(l, "start", a);
         cJSON_AddStringToObject(l, "end", b);
         cJSON_AddItemToArray(lines, l);
     }
-    return o;
+    return lines ? 0 : -1;
 }
 
+/*
+ * A fill and its dry run answer with the same fields; the dry run's are the
+ * counts the fill would produce (windows planned, chunks it would fetch and
+ * write, requests, the estimated miniSEED bytes as bytes_fetched) and
+ * nothing it could only know by doing it (no-data and failed windows, bytes
+ * and manifests written: 0). The plan's own figures follow.
+ */
 cJSON *rc_fill_result_json(const rc_fill_result *r)
 {
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
     rc_time_iso(r->from, f_iso);
     rc_time_iso(r->to, t_iso);
-    if (r->dry_run) return plan_json(r, f_iso, t_iso);
-    const rc_engine_stats *s = &r->stats;
+    rc_engine_stats s = r->stats;
+    if (r->dry_run) {
+        rc_engine_stats p = {0};
+        p.windows = r->plan_windows;
+        p.requested = p.added = r->plan_missing;
+        p.present = r->plan_present;
+        p.reindexed = r->plan_reindex;
+        p.not_due = s.not_due;
+        p.source_empty = s.source_empty;
+        p.requests = (int64_t)r->plan_requests;
+        p.bytes_fetched = (int64_t)r->plan_estimated_bytes;
+        p.seconds = s.seconds;
+        s = p;
+    }
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     cJSON_AddStringToObject(o, "status", rc_fill_outcome(r));
-    cJSON_AddNumberToObject(o, "chunks_requested", (double)s->requested);
-    cJSON_AddNumberToObject(o, "chunks_added", (double)s->added);
-    cJSON_AddNumberToObject(o, "chunks_failed", (double)s->failed);
+    cJSON_AddBoolToObject(o, "dry_run", r->dry_run);
+    cJSON_AddNumberToObject(o, "chunks_requested", (double)s.requested);
+    cJSON_AddNumberToObject(o, "chunks_added", (double)s.added);
+    cJSON_AddNumberToObject(o, "chunks_failed", (double)s.failed);
     cJSON *tr = cJSON_AddObjectToObject(o, "time_range");
     cJSON_AddStringToObject(tr, "start", f_iso);
     cJSON_AddStringToObject(tr, "end", t_iso);
-    cJSON_AddBoolToObject(o, "metadata_updated", s->manifests > 0);
-    cJSON_AddNumberToObject(o, "windows", (double)s->windows);
-    cJSON_AddNumberToObject(o, "chunks_skipped_present", (double)s->present);
-    cJSON_AddNumberToObject(o, "chunks_reindexed", (double)s->reindexed);
-    cJSON_AddNumberToObject(o, "chunks_provisional", (double)s->provisional);
-    cJSON_AddNumberToObject(o, "chunks_kept", (double)s->kept);
-    cJSON_AddNumberToObject(o, "windows_no_data", (double)s->nodata);
-    cJSON_AddNumberToObject(o, "windows_not_due", (double)s->not_due);
-    cJSON_AddNumberToObject(o, "windows_source_empty", (double)s->source_empty);
-    cJSON_AddNumberToObject(o, "requests", (double)s->requests);
-    cJSON_AddNumberToObject(o, "bytes_fetched", (double)s->bytes_fetched);
-    cJSON_AddNumberToObject(o, "bytes_written", (double)s->bytes_written);
-    cJSON_AddNumberToObject(o, "manifests_written", (double)s->manifests);
-    cJSON_AddNumberToObject(o, "seconds", s->seconds);
+    cJSON_AddBoolToObject(o, "metadata_updated", s.manifests > 0);
+    cJSON_AddNumberToObject(o, "windows", (double)s.windows);
+    cJSON_AddNumberToObject(o, "chunks_skipped_present", (double)s.present);
+    cJSON_AddNumberToObject(o, "chunks_reindexed", (double)s.reindexed);
+    cJSON_AddNumberToObject(o, "chunks_provisional", (double)s.provisional);
+    cJSON_AddNumberToObject(o, "chunks_kept", (double)s.kept);
+    cJSON_AddNumberToObject(o, "windows_no_data", (double)s.nodata);
+    cJSON_AddNumberToObject(o, "windows_not_due", (double)s.not_due);
+    cJSON_AddNumberToObject(o, "windows_source_empty", (double)s.source_empty);
+    cJSON_AddNumberToObject(o, "requests", (double)s.requests);
+    cJSON_AddNumberToObject(o, "bytes_fetched", (double)s.bytes_fetched);
+    cJSON_AddNumberToObject(o, "bytes_written", (double)s.bytes_written);
+    cJSON_AddNumberToObject(o, "manifests_written", (double)s.manifests);
+    cJSON_AddNumberToObject(o, "seconds", s.seconds);
+    if (r->dry_run && add_plan(o, r)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
     return o;
 }
 

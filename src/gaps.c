@@ -6,8 +6,11 @@
  */
 #include "r2cache/gaps.h"
 #include "r2cache/engine.h"
+#include "r2cache/source_avail.h"
+#include "r2cache/metrics.h"
 #include "r2cache/timewin.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +72,7 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 static int close_gap(rc_gaps_report *r, rc_gap *g)
 {
     if (!g->windows) return 0;
+    g->source_listed_s = -1;
     if (grow((void **)&r->gaps, &r->capgaps, r->ngaps, sizeof *r->gaps)) return -1;
     r->gaps[r->ngaps++] = *g;
     g->windows = 0;
@@ -94,6 +98,7 @@ static int take(rc_gaps_report *r, const rc_window_info *w)
     if (w->state == RC_WIN_NOT_DUE)
         return 0; /* still within the delay after its end: not expected yet */
     r->expected++;
+    r->span_mask |= 1u << w->span;
     int missing = w->state == RC_WIN_MISSING || w->state == RC_WIN_ENTRY_ONLY ||
                   w->state == RC_WIN_SOURCE_EMPTY;
     if (w->state == RC_WIN_OTHER) {
@@ -280,6 +285,33 @@ static cJSON *note_json(const rc_gaps_report *r, const rc_gap_note *n, int with_
     return o;
 }
 
+rc_status rc_gaps_compare_source(rc_gaps_report *r, struct rc_source *src, rc_err *e)
+{
+    rc_fetch_line *lines = malloc((r->ngaps ? r->ngaps : 1) * sizeof *lines);
+    if (!lines) return rc_err_set(e, RC_ENOMEM, "out of memory");
+    size_t n = 0;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        const rc_gap *g = &r->gaps[k];
+        if (g->kind != RC_GAP_MISSING) continue;
+        lines[n++] = (rc_fetch_line){r->targets[g->target].st->chan, g->start, g->end};
+    }
+    rc_avail av;
+    memset(&av, 0, sizeof av);
+    int rc = n ? rc_source_availability(src, lines, n, &av, e) : RC_OK;
+    free(lines);
+    if (rc != RC_OK) return rc;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        rc_gap *g = &r->gaps[k];
+        if (g->kind != RC_GAP_MISSING) continue;
+        int64_t us = rc_avail_covered(&av, &r->targets[g->target].st->chan, g->start * 1000000,
+                                      g->end * 1000000);
+        g->source_listed_s = us / 1000000;
+    }
+    rc_avail_free(&av);
+    r->compared = 1;
+    return RC_OK;
+}
+
 cJSON *rc_gaps_json(const rc_gaps_report *r)
 {
     char f_iso[RC_TIME_STR_MAX], t_iso[RC_TIME_STR_MAX];
@@ -328,6 +360,8 @@ cJSON *rc_gaps_json(const rc_gaps_report *r)
             sev_name[rc_gaps_classify(g->end - g->start, r->minor_hours, r->critical_hours)]);
         cJSON_AddNumberToObject(x, "entries_without_blob", (double)g->entry_only);
         cJSON_AddStringToObject(x, "kind", rc_gap_kind_name(g->kind));
+        if (r->compared && g->source_listed_s >= 0)
+            cJSON_AddNumberToObject(x, "source_listed_seconds", (double)g->source_listed_s);
         if (g->kind == RC_GAP_SOURCE_EMPTY) {
             char lc[RC_TIME_STR_MAX], nc[RC_TIME_STR_MAX];
             rc_time_iso(g->last_checked, lc);
@@ -380,6 +414,14 @@ rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
         } else if (g->entry_only) {
             snprintf(note, sizeof note, " (manifest names blobs that are gone)");
         }
+        if (r->compared && g->source_listed_s == 0) {
+            size_t l = strlen(note);
+            snprintf(note + l, sizeof note - l, " the source lists no data there");
+        } else if (r->compared && g->source_listed_s > 0) {
+            size_t l = strlen(note);
+            snprintf(note + l, sizeof note - l, " the source lists %.2f h of it",
+                     (double)g->source_listed_s / 3600.0);
+        }
         rc = rc_buf_printf(
             out, "%-20s %-4s %-21s %-21s %7.2f %7lld  %s%s\n", id, rc_span_name(g->span), s1, s2,
             (double)(g->end - g->start) / 3600.0, (long long)g->windows,
@@ -422,5 +464,105 @@ rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out)
         rc = rc_buf_printf(out, ", %lld unreadable (see the errors above)",
                            (long long)r->unreadable);
     if (rc == RC_OK) rc = rc_buf_printf(out, "\n");
+    return rc;
+}
+
+rc_status rc_gaps_metrics(const rc_gaps_report *r, const char *labels, rc_buf *out)
+{
+    /* cells: target x span x kind x severity */
+    enum { KINDS = 2 };
+    size_t cells = r->ntargets * RC_SPAN_COUNT * KINDS * RC_GAP_SEVERITIES;
+    int64_t *count = calloc(cells ? cells : 1, sizeof *count);
+    int64_t *secs = calloc(cells ? cells : 1, sizeof *secs);
+    int rc = count && secs ? RC_OK : RC_ENOMEM;
+#define CELL(t, sp, k, sv)                                                                         \
+    ((((t)*RC_SPAN_COUNT + (size_t)(sp)) * KINDS + (size_t)(k)) * RC_GAP_SEVERITIES + (size_t)(sv))
+    unsigned spans = r->span_mask; /* the spans the report covered */
+    for (size_t k = 0; k < r->ngaps && rc == RC_OK; k++) {
+        const rc_gap *g = &r->gaps[k];
+        rc_gap_severity sv = rc_gaps_classify(g->end - g->start, r->minor_hours, r->critical_hours);
+        size_t c = CELL(g->target, g->span, g->kind, sv);
+        count[c]++;
+        secs[c] += g->end - g->start;
+        spans |= 1u << g->span;
+    }
+    for (int f = 0; f < 2 && rc == RC_OK; f++) {
+        const char *fam = rc_metrics_gap_family(f);
+        rc = rc_metrics_gap_head(out, f);
+        for (size_t i = 0; i < r->ntargets && rc == RC_OK; i++)
+            for (int sp = 0; sp < RC_SPAN_COUNT && rc == RC_OK; sp++) {
+                if (!((spans >> sp) & 1)) continue;
+                for (int k = 0; k < KINDS && rc == RC_OK; k++)
+                    for (int sv = 0; sv < RC_GAP_SEVERITIES && rc == RC_OK; sv++) {
+                        size_t c = CELL(i, sp, k, sv);
+                        char more[96];
+                        snprintf(more, sizeof more, ",span=\"%s\",kind=\"%s\",severity=\"%s\"",
+                                 rc_span_name((rc_span)sp), rc_gap_kind_name((rc_gap_kind)k),
+                                 sev_name[sv]);
+                        rc = rc_metrics_chan_sample(out, fam, labels, &r->targets[i].st->chan, more,
+                                                    (double)(f ? secs[c] : count[c]));
+                    }
+            }
+    }
+#undef CELL
+    free(count);
+    free(secs);
+    return rc;
+}
+
+void rc_gaps_health_of(const rc_gaps_report *r, rc_span base, int64_t now, int64_t delay_s,
+                       rc_gaps_health *out)
+{
+    int64_t bs = rc_span_seconds(base);
+    /* the newest window due: it ended at least delay_s before now */
+    int64_t last_end = rc_floor(now - delay_s, bs);
+    if (last_end > r->to) last_end = r->to;
+    int64_t day_from = last_end - 86400 > r->from ? last_end - 86400 : r->from;
+    int64_t expected = last_end > day_from ? (last_end - day_from) / bs : 0;
+    int64_t *missing = calloc(r->ntargets ? r->ntargets : 1, sizeof *missing);
+    for (size_t i = 0; i < r->ntargets; i++)
+        out[i].newest = last_end > r->from ? last_end : 0;
+    for (size_t k = 0; k < r->ngaps; k++) {
+        const rc_gap *g = &r->gaps[k];
+        if (g->span != base) continue;
+        /* the gap that reaches the last window due: the newest cached one ends where it starts */
+        if (g->end >= last_end) out[g->target].newest = g->start > r->from ? g->start : 0;
+        int64_t a = g->start > day_from ? g->start : day_from;
+        int64_t b = g->end < last_end ? g->end : last_end;
+        if (missing && b > a) missing[g->target] += (b - a) / bs;
+    }
+    for (size_t i = 0; i < r->ntargets; i++)
+        out[i].completeness =
+            expected && missing ? (double)(expected - missing[i]) / (double)expected : 0;
+    free(missing);
+}
+
+rc_status rc_gaps_health_metrics(const rc_config *cfg, const rc_target *targets, size_t n,
+                                 rc_store *store, int64_t now, const rc_log *log,
+                                 const char *labels, rc_buf *out, rc_err *e)
+{
+    rc_gaps_opts go;
+    rc_gaps_opts_default(&go);
+    go.now = now;
+    go.to = now;
+    go.from = now - RC_GAPS_HEALTH_DAYS * 86400;
+    go.log = log;
+    rc_gaps_report r;
+    int rc = rc_gaps_find(&go, cfg, targets, n, store, &r, e);
+    rc_gaps_health *h = rc == RC_OK ? calloc(n ? n : 1, sizeof *h) : NULL;
+    rc_metrics_chan *m = h ? calloc(n ? n : 1, sizeof *m) : NULL;
+    if (rc == RC_OK && !m) rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+    if (rc == RC_OK) {
+        rc_gaps_health_of(&r, rc_config_base_span(cfg), now, cfg->delay_s, h);
+        for (size_t i = 0; i < n; i++) {
+            m[i].chan = &targets[i].st->chan;
+            m[i].freshness_s = h[i].newest ? (double)(now - h[i].newest) : INFINITY;
+            m[i].completeness = h[i].completeness;
+        }
+        if (rc_metrics_channels(m, n, labels, out)) rc = rc_err_set(e, RC_ENOMEM, "out of memory");
+    }
+    free(m);
+    free(h);
+    rc_gaps_report_free(&r);
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +63,7 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e)
     if (!m->command || !*m->command)
         return rc_err_set(e, RC_EINVAL, "metrics: no command name to label the series with");
     rc_buf lb = RC_BUF_INIT;
-    int rc = rc_buf_puts(&lb, "command=\"");
-    rc = rc ? rc : put_escaped(&lb, m->command);
-    rc = rc ? rc : rc_buf_puts(&lb, "\"");
-    if (!rc && m->shard_count > 1)
-        rc = rc_buf_printf(&lb, ",shard=\"%d/%d\"", m->shard_index, m->shard_count);
+    int rc = rc_metrics_labels(m->command, m->shard_index, m->shard_count, &lb);
     if (rc) {
         rc_buf_free(&lb);
         return rc_err_set(e, RC_ENOMEM, "metrics: out of memory");
@@ -75,18 +72,20 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e)
     char dur[64];
     snprintf(dur, sizeof dur, "%.3f", m->duration_s);
     rc = fam_int(out, L, "r2cache_last_run_timestamp_seconds", GAUGE,
-                 "Unix time at which the last r2cache run or fill finished.", m->finished_at);
+                 "Unix time at which the last r2cache command of this label finished.",
+                 m->finished_at);
     rc = rc ? rc
             : family(out, L, "r2cache_run_duration_seconds", GAUGE,
-                     "Wall time of the last run or fill, in seconds.", dur);
+                     "Wall time of that command, in seconds.", dur);
     rc = rc ? rc
             : fam_int(out, L, "r2cache_exit_status", GAUGE,
-                      "Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, "
+                      "Exit status of that command: 0 ok, 1 partial, 2 usage, "
                       "3 store or source unusable.",
                       m->exit_status);
     rc = rc ? rc
             : fam_int(out, L, "r2cache_stations", GAUGE,
                       "Channels selected by the configuration, scope and shard.", m->stations);
+    if (m->status_only) goto extra;
     if (!rc && m->stations_failed >= 0)
         rc = fam_int(out, L, "r2cache_stations_failed", GAUGE,
                      "Channels with at least one failed or incomplete window.", m->stations_failed);
@@ -125,9 +124,86 @@ int rc_metrics_format(const rc_metrics_run *m, rc_buf *out, rc_err *e)
     rc = rc ? rc
             : fam_int(out, L, "r2cache_manifests_written_total", COUNTER, "Daily manifest writes.",
                       s->manifests);
+extra:
+    if (!rc && m->extra) rc = rc_buf_puts(out, m->extra);
     rc_buf_free(&lb);
     if (rc) return rc_err_set(e, RC_ENOMEM, "metrics: out of memory");
     return RC_OK;
+}
+
+int rc_metrics_labels(const char *command, int shard_index, int shard_count, rc_buf *out)
+{
+    int rc = rc_buf_puts(out, "command=\"");
+    rc = rc ? rc : put_escaped(out, command);
+    rc = rc ? rc : rc_buf_puts(out, "\"");
+    if (!rc && shard_count > 1)
+        rc = rc_buf_printf(out, ",shard=\"%d/%d\"", shard_index, shard_count);
+    return rc ? RC_ENOMEM : 0;
+}
+
+int rc_metrics_gauge_head(rc_buf *out, const char *name, const char *help)
+{
+    return rc_buf_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name) ? RC_ENOMEM : 0;
+}
+
+static int put_label(rc_buf *b, const char *k, const char *v)
+{
+    int rc = rc_buf_printf(b, ",%s=\"", k);
+    rc = rc ? rc : put_escaped(b, v);
+    return rc ? rc : rc_buf_puts(b, "\"");
+}
+
+int rc_metrics_chan_sample(rc_buf *out, const char *name, const char *labels, const rc_chan *c,
+                           const char *more, double value)
+{
+    char num[64];
+    if (isinf(value))
+        snprintf(num, sizeof num, "%s", value > 0 ? "+Inf" : "-Inf");
+    else if (value == floor(value) && fabs(value) < 9e15)
+        snprintf(num, sizeof num, "%lld", (long long)value);
+    else
+        snprintf(num, sizeof num, "%.6g", value);
+    int rc = rc_buf_printf(out, "%s{%s", name, labels);
+    rc = rc ? rc : put_label(out, "network", c->net);
+    rc = rc ? rc : put_label(out, "station", c->sta);
+    rc = rc ? rc : put_label(out, "location", c->loc);
+    rc = rc ? rc : put_label(out, "channel", c->cha);
+    if (!rc && more) rc = rc_buf_puts(out, more);
+    rc = rc ? rc : rc_buf_printf(out, "} %s\n", num);
+    return rc ? RC_ENOMEM : 0;
+}
+
+int rc_metrics_channels(const rc_metrics_chan *v, size_t n, const char *labels, rc_buf *out)
+{
+    int rc = rc_metrics_gauge_head(out, "r2cache_channel_freshness_seconds",
+                                   "Age of the newest cached sample of the channel, in seconds "
+                                   "(+Inf: nothing cached in the last 7 days).");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rc_metrics_chan_sample(out, "r2cache_channel_freshness_seconds", labels, v[i].chan,
+                                    NULL, v[i].freshness_s);
+    rc = rc ? rc
+            : rc_metrics_gauge_head(out, "r2cache_channel_completeness_ratio",
+                                    "Completeness of the channel's last day of base windows "
+                                    "(0..1; the 24 h ending at the newest window due).");
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rc_metrics_chan_sample(out, "r2cache_channel_completeness_ratio", labels, v[i].chan,
+                                    NULL, v[i].completeness);
+    return rc;
+}
+
+const char *rc_metrics_gap_family(int seconds)
+{
+    return seconds ? "r2cache_channel_gap_seconds" : "r2cache_channel_gaps";
+}
+
+int rc_metrics_gap_head(rc_buf *out, int seconds)
+{
+    return rc_metrics_gauge_head(
+        out, rc_metrics_gap_family(seconds),
+        seconds ? "Seconds of the channel's gaps of that span, severity and kind over the range "
+                  "of the last r2cache gaps."
+                : "Gaps (runs of missing windows) of the channel and span over the range of the "
+                  "last r2cache gaps, by severity and kind.");
 }
 
 int rc_metrics_write_file(const char *path, const char *text, size_t len, rc_err *e)

@@ -837,3 +837,59 @@ int rc_key_index_parse(const char *key, rc_index_id *out, rc_err *e)
     out->month = rc_days_from_civil(y, m, 1) * 86400;
     return RC_OK;
 }
+
+/* ---- source state keys ---- */
+
+#define SOURCE_STATE_ROOT "state/sources/"
+
+/* host[:port] (sep ':') or its key form host[_port] (sep '_'): [a-z0-9.-],
+ * then at most one sep and a port of 1-5 digits. */
+static int host_ok(const char *h, size_t len, char sep)
+{
+    if (len == 0 || len > 253 || h[0] == '.' || h[0] == '-') return 0;
+    int seps = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = h[i];
+        if (c == sep) {
+            if (seps++ || i + 1 == len || len - i - 1 > 5) return 0;
+        } else if (seps) {
+            if (c < '0' || c > '9') return 0;
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int rc_key_source_state(const char *host, char *out, size_t n, rc_err *e)
+{
+    size_t hl = host ? strlen(host) : 0;
+    if (!host || !host_ok(host, hl, ':'))
+        return rc_err_set(e, RC_EINVAL,
+                          "source host \"%s\" cannot name a state key (lower-case letters, "
+                          "digits, '.', '-', and \":PORT\")",
+                          host ? host : "");
+    size_t rl = strlen(SOURCE_STATE_ROOT);
+    if (rl + hl + 6 > n)
+        return rc_err_set(e, RC_EINVAL, "state key for source host %s is too long", host);
+    memcpy(out, SOURCE_STATE_ROOT, rl);
+    for (size_t i = 0; i < hl; i++)
+        out[rl + i] = host[i] == ':' ? '_' : host[i];
+    memcpy(out + rl + hl, ".json", 6);
+    return RC_OK;
+}
+
+int rc_key_source_state_parse(const char *key, char *host, size_t n, rc_err *e)
+{
+    size_t rl = strlen(SOURCE_STATE_ROOT), kl = strlen(key);
+    if (strncmp(key, SOURCE_STATE_ROOT, rl) != 0 || kl < rl + 6 ||
+        strcmp(key + kl - 5, ".json") != 0)
+        return rc_err_set(e, RC_EINVAL, "%s is not a " SOURCE_STATE_ROOT "HOST.json key", key);
+    size_t hl = kl - rl - 5;
+    if (!host_ok(key + rl, hl, '_') || hl >= n)
+        return rc_err_set(e, RC_EINVAL, "source state key %s: not a host name", key);
+    for (size_t i = 0; i < hl; i++)
+        host[i] = key[rl + i] == '_' ? ':' : key[rl + i];
+    host[hl] = '\0';
+    return RC_OK;
+}

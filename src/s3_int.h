@@ -94,6 +94,7 @@ typedef struct s3 {
     xfer *queue_head, *queue_tail; /* ready to start */
     xfer *waiting;                 /* backing off until next_at */
     int active, nwaiting, nqueued;
+    size_t queued_bytes; /* bodies held by queued, waiting and active uploads */
     int async_failed;
     rc_err async_err; /* first failure of a put_async without callback */
     /* Set when a request stalled on every attempt: the store accepts

@@ -489,6 +489,8 @@ static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t 
     w->present = calloc((size_t)n, 1);
     w->sub_offset = calloc((size_t)w->nsub, sizeof *w->sub_offset);
     w->sub_flags = calloc((size_t)w->nsub, 1);
+    w->cap_slots = n;
+    w->cap_sub = w->nsub;
     if (!w->samples || !w->present || !w->sub_offset || !w->sub_flags) {
         rc_window_free(w);
         return rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window of %lld samples", cs,
@@ -873,37 +875,102 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
     st->completeness = (double)present / (double)n;
 }
 
+int rc_window_compose_begin(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
+                            int64_t base_seconds, rc_window *out, rc_err *e)
+{
+    return window_alloc(out, chan, rate, start, seconds, base_seconds, e);
+}
+
+int rc_window_compose_reuse(rc_window *w, const rc_chan *chan, double rate, int64_t start,
+                            int64_t seconds, int64_t base_seconds, rc_err *e)
+{
+    int64_t n = (rate > 0 && isfinite(rate) && seconds > 0) ? rc_slots(rate, seconds) : 0;
+    int64_t bs = (base_seconds > 0 && base_seconds < seconds) ? base_seconds : seconds;
+    int64_t nsub = seconds > 0 ? (seconds + bs - 1) / bs : 0;
+    if (!w->samples || n <= 0 || n > w->cap_slots || nsub > w->cap_sub) {
+        rc_window_free(w);
+        return window_alloc(w, chan, rate, start, seconds, base_seconds, e);
+    }
+    rc_window k = *w;
+    memset(w, 0, sizeof *w);
+    w->chan = *chan;
+    w->rate = rate;
+    w->start = start;
+    w->seconds = seconds;
+    w->base_seconds = bs;
+    w->nslots = n;
+    w->nsub = nsub;
+    w->samples = k.samples;
+    w->present = k.present;
+    w->sub_offset = k.sub_offset;
+    w->sub_flags = k.sub_flags;
+    w->cap_slots = k.cap_slots;
+    w->cap_sub = k.cap_sub;
+    memset(w->samples, 0, (size_t)n * sizeof *w->samples);
+    memset(w->present, 0, (size_t)n);
+    memset(w->sub_offset, 0, (size_t)nsub * sizeof *w->sub_offset);
+    memset(w->sub_flags, 0, (size_t)nsub);
+    return RC_OK;
+}
+
+int32_t *rc_window_compose_slots(rc_window *w, int64_t b, int64_t *n)
+{
+    *n = 0;
+    if (b < 0 || b >= w->nsub) return NULL;
+    int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
+    *n = hi > lo ? hi - lo : 0;
+    return w->samples + lo;
+}
+
+void rc_window_compose_mark(rc_window *w, int64_t b, int64_t n, double offset)
+{
+    if (b < 0 || b >= w->nsub) return;
+    int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
+    if (n > hi - lo) n = hi - lo;
+    if (n <= 0) return;
+    memset(w->present + lo, 1, (size_t)n);
+    w->sub_offset[b] = offset;
+}
+
+int rc_window_compose_end(rc_window *w, rc_err *e)
+{
+    if (!fill_window(w)) {
+        char cs[RC_CHAN_STR_MAX], ts[RC_TIME_STR_MAX];
+        rc_chan_format(&w->chan, cs);
+        rc_time_iso(w->start, ts);
+        long long seconds = (long long)w->seconds;
+        rc_window_free(w);
+        return rc_err_set(e, RC_ENODATA,
+                          "%s: no stored sub-window to compose the %lld s window at %s", cs,
+                          seconds, ts);
+    }
+    for (int64_t b = 0; b < w->nsub; b++)
+        if (w->sub_flags[b] & RC_SUB_DATA) {
+            w->offset_s = w->sub_offset[b];
+            break;
+        }
+    return RC_OK;
+}
+
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
                       int64_t base_seconds, const int32_t *const *parts, const double *part_offsets,
                       rc_window *out, rc_err *e)
 {
     rc_window w;
-    int rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
+    int rc = rc_window_compose_begin(chan, rate, start, seconds, base_seconds, &w, e);
     if (rc) return rc;
     int64_t partlen = rc_slots(rate, w.base_seconds);
     for (int64_t b = 0; b < w.nsub; b++) {
         if (!parts[b]) continue;
-        int64_t lo = sub_lo(&w, b), hi = sub_lo(&w, b + 1);
-        int64_t n = hi - lo < partlen ? hi - lo : partlen;
+        int64_t n;
+        int32_t *dst = rc_window_compose_slots(&w, b, &n);
+        if (n > partlen) n = partlen;
         if (n <= 0) continue;
-        memcpy(w.samples + lo, parts[b], (size_t)n * sizeof *w.samples);
-        memset(w.present + lo, 1, (size_t)n);
-        w.sub_offset[b] = part_offsets ? part_offsets[b] : 0;
+        memcpy(dst, parts[b], (size_t)n * sizeof *dst);
+        rc_window_compose_mark(&w, b, n, part_offsets ? part_offsets[b] : 0);
     }
-    if (!fill_window(&w)) {
-        char cs[RC_CHAN_STR_MAX], ts[RC_TIME_STR_MAX];
-        rc_chan_format(chan, cs);
-        rc_time_iso(start, ts);
-        rc_window_free(&w);
-        return rc_err_set(e, RC_ENODATA,
-                          "%s: no stored sub-window to compose the %lld s window at %s", cs,
-                          (long long)seconds, ts);
-    }
-    for (int64_t b = 0; b < w.nsub; b++)
-        if (w.sub_flags[b] & RC_SUB_DATA) {
-            w.offset_s = w.sub_offset[b];
-            break;
-        }
+    rc = rc_window_compose_end(&w, e);
+    if (rc) return rc;
     *out = w;
     return RC_OK;
 }
@@ -921,4 +988,6 @@ void rc_window_free(rc_window *w)
     w->sub_flags = NULL;
     w->nslots = 0;
     w->nsub = 0;
+    w->cap_slots = 0;
+    w->cap_sub = 0;
 }

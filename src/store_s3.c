@@ -56,6 +56,10 @@
 
 #define S3_DEFAULT_STALL_S 30L
 #define S3_QUEUE_FACTOR 4 /* put_async blocks beyond max_connections * this */
+/* ... or beyond this many body bytes held (put_async copies each body): a
+ * run composing 6-hour chunks of several MB holds a few, not 4 x
+ * max_connections of them (memory bounded whatever the chunk size) */
+#define S3_QUEUE_BYTES ((size_t)8 << 20)
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -275,6 +279,8 @@ out:
 
 static void finish_async(s3 *s, xfer *x, int rc, const rc_err *pe)
 {
+    if (x->owned_body)
+        s->queued_bytes -= x->body_len < s->queued_bytes ? x->body_len : s->queued_bytes;
     if (x->cb) {
         x->cb(x->ud, x->key, rc, pe);
     } else if (rc != RC_OK && !s->async_failed) {
@@ -423,8 +429,10 @@ static int s3_put_async(rc_store *st, const char *key, const void *data, size_t 
         s->queue_head = x;
     s->queue_tail = x;
     s->nqueued++;
+    s->queued_bytes += x->body_len;
     pump(s, 0);
-    while (pending(s) > s->max_conn * S3_QUEUE_FACTOR)
+    while (pending(s) > s->max_conn * S3_QUEUE_FACTOR ||
+           (pending(s) > 1 && s->queued_bytes > S3_QUEUE_BYTES))
         pump(s, 1);
     return RC_OK;
 fail: /* not queued: x is still ours */

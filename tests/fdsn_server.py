@@ -36,6 +36,21 @@ Restricted data (only with --auth-user/--auth-password or --auth-token):
                                     "digest_refused", "token_requests",
                                     "tokens_refused", "issued" [[user, password]]}
 
+Availability (fdsnws-availability 1; off with --no-availability, then a
+plain HTML 404 as a server without the service answers, still counted):
+  POST /fdsnws/availability/1/query  bulk body as dataselect (key=value lines
+                                    such as format=text, nodata=404 accepted)
+  GET  /fdsnws/availability/1/query  net/sta/loc/cha/start/end parameters
+      answer: format=text, "#Network Station Location Channel Earliest Latest"
+      then one row per span ("--" = empty location), spans computed from the
+      records of --availability-sds (default: --sds) that overlap the request,
+      merged where one record ends within 1 ms of the next one's start, and
+      cut to the requested span; 204 (or an FDSN 404 with nodata=404) when
+      none. Any other format is a 400. --availability-answer html: a web page
+      with status 200 instead.
+  GET  /stats                       also "availability": {"requests", "bodies"
+                                    (last 10)}
+
 Faults are consumed one per dataselect request, in order, then service is
 normal: "ok", any status code ("204", "404", "413", "429", "500", ...; the
 body is an FDSN error document, "Error 404: Not Found\n\n..." as the FDSN web
@@ -310,6 +325,7 @@ class Handler(BaseHTTPRequestHandler):
                        "max_concurrent": st.max_concurrent, "bodies": list(st.bodies),
                        "last_headers": st.last_headers}
             doc.update(auth_stats(self))
+            doc.update(avail_stats(self))
             self.send_body(200, json.dumps(doc).encode(), "application/json")
         elif u.path == "/fdsnws/dataselect/1/query":
             q = urllib.parse.parse_qs(u.query)
@@ -335,6 +351,8 @@ class Handler(BaseHTTPRequestHandler):
             self.dataselect(body)
         elif u.path == "/fdsnws/dataselect/1/version":
             self.send_body(200, b"1.1.0\n")
+        elif avail_get(self, u):
+            pass
         else:
             self.send_plain_404()
 
@@ -363,6 +381,8 @@ class Handler(BaseHTTPRequestHandler):
         elif u.path == "/fdsnws/dataselect/1/query":
             self.dataselect(body.decode("utf-8", "replace"))
         elif auth_post(self, u.path, body):
+            pass
+        elif avail_post(self, u.path, body):
             pass
         else:
             self.send_plain_404()
@@ -632,6 +652,136 @@ def auth_from_args(a):
     return AuthState(a.auth_user, a.auth_password, a.auth_token, a.auth_temp_uses)
 
 
+class AvailState:
+    """The availability endpoint's archive and counters."""
+
+    def __init__(self, sds, enabled, answer):
+        self.sds = sds
+        self.enabled = enabled
+        self.answer = answer
+        self.reset()
+
+    def reset(self):
+        self.requests = 0
+        self.bodies = []
+
+
+def avail_spans(root, codes, start_us, end_us):
+    """Merged [start, end) spans of one channel's records, cut to the request."""
+    spans = []
+    for rec in sds_records(root, codes, start_us, end_us):
+        _, _, rs, re_ = parse_record(rec, 0)
+        rs, re_ = max(rs, start_us), min(re_, end_us)
+        if re_ <= rs:
+            continue
+        spans.append([rs, re_])
+    spans.sort()
+    out = []
+    for sp in spans:
+        if out and sp[0] <= out[-1][1] + 1000:
+            out[-1][1] = max(out[-1][1], sp[1])
+        else:
+            out.append(sp)
+    return out
+
+
+def fmt_us(us):
+    t = EPOCH + datetime.timedelta(microseconds=us)
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def avail_answer(h, text):
+    av = h.server.avail
+    st = h.state()
+    with st.lock:
+        av.requests += 1
+        av.bodies = (av.bodies + [text])[-10:]
+    if not av.enabled:
+        h.send_plain_404()
+        return
+    if av.answer == "html":
+        h.send_body(200, HTML_PAGE, "text/html; charset=utf-8")
+        return
+    try:
+        opts, lines = parse_bulk(text)
+    except BadRequest as exc:
+        h.send_error_text(400, "Bad Request", str(exc))
+        return
+    if opts.get("format", "text") != "text":
+        h.send_error_text(400, "Bad Request", "format %s is not served here" % opts["format"])
+        return
+    rows = []
+    for codes, s, e in lines:
+        for a, b in avail_spans(av.sds, codes, s, e):
+            net, sta, loc, cha = codes
+            rows.append("%s %s %s %s %s %s\n" % (net, sta, loc or "--", cha, fmt_us(a), fmt_us(b)))
+    if not rows:
+        if opts.get("nodata") == "404":
+            h.send_error_text(404, "Not Found", "No data available for the request")
+        else:
+            h.send_body(204, b"")
+        return
+    body = "#Network Station Location Channel Earliest Latest\n" + "".join(rows)
+    h.send_body(200, body.encode(), "text/plain")
+
+
+def avail_post(h, path, body):
+    """POST /fdsnws/availability/1/query; False when not that."""
+    if getattr(h.server, "avail", None) is None or path != "/fdsnws/availability/1/query":
+        return False
+    avail_answer(h, body.decode("utf-8", "replace"))
+    return True
+
+
+def avail_get(h, u):
+    """GET /fdsnws/availability/1/query (and /version); False otherwise."""
+    if getattr(h.server, "avail", None) is None:
+        return False
+    if u.path == "/fdsnws/availability/1/version":
+        if h.server.avail.enabled:
+            h.send_body(200, b"1.0.0\n")
+        else:
+            h.send_plain_404()
+        return True
+    if u.path != "/fdsnws/availability/1/query":
+        return False
+    q = urllib.parse.parse_qs(u.query)
+
+    def p(*names, default=None):
+        for n in names:
+            if n in q:
+                return q[n][0]
+        return default
+    loc = p("loc", "location", default="--")
+    text = "format=%s\nnodata=%s\n%s %s %s %s %s %s\n" % (
+        p("format", default="text"), p("nodata", default="204"), p("net", "network", default=""),
+        p("sta", "station", default=""), loc or "--", p("cha", "channel", default=""),
+        p("start", "starttime", default=""), p("end", "endtime", default=""))
+    avail_answer(h, text)
+    return True
+
+
+def avail_stats(h):
+    av = getattr(h.server, "avail", None)
+    if av is None:
+        return {}
+    with h.state().lock:
+        return {"availability": {"requests": av.requests, "bodies": list(av.bodies)}}
+
+
+def add_avail_args(ap):
+    ap.add_argument("--no-availability", action="store_true",
+                    help="serve no /fdsnws/availability/1 (plain 404)")
+    ap.add_argument("--availability-sds", help="SDS archive availability is computed from "
+                    "(default: --sds)")
+    ap.add_argument("--availability-answer", choices=["ok", "html"], default="ok",
+                    help="html: every availability query gets a web page with status 200")
+
+
+def avail_from_args(a):
+    return AvailState(a.availability_sds or a.sds, not a.no_availability, a.availability_answer)
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -654,6 +804,7 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
     add_auth_args(ap)
+    add_avail_args(ap)
     a = ap.parse_args()
     if not os.path.isdir(a.sds):
         log("fdsn_server: --sds %s is not a directory" % a.sds)
@@ -661,6 +812,7 @@ def main():
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.state = State(a.sds, a.delay_ms)
     srv.auth = auth_from_args(a)
+    srv.avail = avail_from_args(a)
     threading.Thread(target=watch_parent, args=(os.getppid(),), daemon=True).start()
     print("READY %d" % srv.server_address[1], flush=True)
     try:

@@ -16,6 +16,7 @@
 # The daemons' sockets and stores live in a short directory under /tmp
 # (recorded in DIR/workdir) because unix socket paths are limited to 108 bytes.
 # stop kills by the recorded pids only (TERM, then KILL) and may run twice.
+# RGW_MEMSTORE_BYTES: the OSD's memstore size (default 2 GiB; benchmarks storing more raise it).
 set -u
 
 usage() { echo "usage: $0 start DIR | stop DIR" >&2; exit 2; }
@@ -133,7 +134,7 @@ keyring = $W/keyring
 mon data = $W/mon/\$id
 osd data = $W/osd/\$id
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = ${RGW_MEMSTORE_BYTES:-2147483648}
 osd class update on start = false
 osd crush update on start = false
 osd pool default size = 1

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "r2cache/store.h"
+#include "r2cache/version.h"
 #include "support.h"
 
 static char *g_dir;
@@ -546,6 +547,8 @@ Test(fill, holes_of_every_severity_are_reported_then_filled_exactly)
     rc = gaps_json("", &g);
     cr_assert_eq(rc, 1, "a critical gap must give exit 1, got %d", rc);
     cr_assert(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "critical")));
+    cr_assert_str_eq(str(g, "command"), "gaps");
+    cr_assert_str_eq(str(g, "status"), "damaged");
     cr_assert_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(g, "gaps")), 5);
     assert_gap(gap_at(g, 0), "10m", "2025-11-04T01:00:00Z", "2025-11-04T01:30:00Z", 3, "minor");
     assert_gap(gap_at(g, 1), "10m", "2025-11-04T04:00:00Z", "2025-11-04T07:00:00Z", 18, "moderate");
@@ -567,6 +570,7 @@ Test(fill, holes_of_every_severity_are_reported_then_filled_exactly)
     /* thresholds are settings: with critical > 24 h the 14 h gap is moderate, exit 0 */
     rc = gaps_json("--critical-hours 24", &g);
     cr_assert_eq(rc, 0);
+    cr_assert_str_eq(str(g, "status"), "complete");
     cr_assert_str_eq(str(gap_at(g, 2), "severity"), "moderate");
     cJSON_Delete(g);
 
@@ -575,6 +579,9 @@ Test(fill, holes_of_every_severity_are_reported_then_filled_exactly)
     rc = fill("--station XX.HOL..BHZ --from 2025-11-04 --to 2025-11-06", &sum, NULL);
     cr_assert_eq(rc, 0, "fill: exit %d", rc);
     cr_assert_str_eq(str(sum, "status"), "complete");
+    cr_assert_str_eq(str(sum, "command"), "fill");
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(sum, "dry_run")));
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(sum, "lines_detail"));
     cr_assert_eq(num(sum, "chunks_added"), 107);
     cr_assert_eq(num(sum, "chunks_requested"), 108); /* 107 fetched + 1 re-indexed */
     cr_assert_eq(num(sum, "chunks_reindexed"), 1);
@@ -735,6 +742,20 @@ Test(fill, dry_run_prints_the_plan_and_changes_nothing)
         cr_assert_str_eq(str(cJSON_GetArrayItem(ld, i), "start"), want[i][0]);
         cr_assert_str_eq(str(cJSON_GetArrayItem(ld, i), "end"), want[i][1]);
     }
+    /* the fill's own fields, with the counts the fill would produce */
+    cr_assert_str_eq(p->child->string, "command", "command is not the first field");
+    cr_assert_str_eq(str(p, "command"), "fill");
+    cr_assert_str_eq(str(p, "version"), R2CACHE_VERSION);
+    cr_assert_str_eq(str(p, "status"), "complete");
+    cr_assert_eq(num(p, "chunks_requested"), 107);
+    cr_assert_eq(num(p, "chunks_added"), 107);
+    cr_assert_eq(num(p, "chunks_skipped_present"), 188);
+    cr_assert_eq(num(p, "chunks_reindexed"), 1);
+    cr_assert_eq(num(p, "chunks_failed"), 0);
+    cr_assert_eq(num(p, "bytes_fetched"), 10.0 * 1060 * 60 * 1.5);
+    cr_assert_eq(num(p, "bytes_written"), 0);
+    cr_assert_eq(num(p, "manifests_written"), 0);
+    cr_assert(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(p, "metadata_updated")));
     cJSON_Delete(p);
 
     cr_assert_eq(server_requests(), 0, "a dry run asked the data centre");

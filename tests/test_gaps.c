@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "r2cache/gaps.h"
 #include "r2cache/store.h"
 #include "support.h"
 
@@ -243,4 +244,50 @@ Test(gaps, usage_errors_exit_2_with_a_message)
     cr_assert_eq(rc_test_r2cache("gaps --help", &out, NULL), 0);
     cr_assert(strstr(out.data, "1 critical gaps exist"), "help: %s", out.data);
     rc_buf_free(&out);
+}
+
+/* Freshness and last-day completeness from a report (what run and inventory
+ * put in their metrics): at 01:02 with a 2 min delay the newest window due
+ * ends at 01:00 and the last day is the 144 windows from 01:00 the day before. */
+Test(gaps, health_of_a_report)
+{
+    const int64_t t0 = 1762214400; /* 2025-11-04T00:00:00Z */
+    rc_gaps_report r;
+    memset(&r, 0, sizeof r);
+    r.ntargets = 4;
+    r.from = t0 - 7 * 86400;
+    r.to = t0 + 3600; /* floor(now) to the base span */
+    rc_gap g[] = {
+        /* 1: nothing until 00:30, then 00:40-01:00 missing: newest is 00:40 */
+        {.target = 1, .span = RC_SPAN_10M, .start = r.from, .end = t0 + 1800, .windows = 0},
+        {.target = 1, .span = RC_SPAN_10M, .start = t0 + 2400, .end = t0 + 3600, .windows = 2},
+        /* 2: nothing at all in the range */
+        {.target = 2, .span = RC_SPAN_10M, .start = r.from, .end = r.to, .windows = 0},
+        /* 3: a 6 h gap is not a base-span gap; a missing window before the last day is not
+         * in its completeness */
+        {.target = 3, .span = RC_SPAN_6H, .start = t0 - 21600, .end = t0, .windows = 1},
+        {.target = 3,
+         .span = RC_SPAN_10M,
+         .start = t0 - 2 * 86400,
+         .end = t0 - 2 * 86400 + 600,
+         .windows = 1},
+    };
+    r.gaps = g;
+    r.ngaps = sizeof g / sizeof g[0];
+    rc_gaps_health h[4];
+    rc_gaps_health_of(&r, RC_SPAN_10M, t0 + 3720, 120, h);
+    cr_assert_eq(h[0].newest, t0 + 3600);
+    cr_assert_float_eq(h[0].completeness, 1.0, 1e-12);
+    cr_assert_eq(h[1].newest, t0 + 2400);
+    /* missing in the last day: 01:00 .. 00:30 next day (141 windows) and 2 more */
+    cr_assert_float_eq(h[1].completeness, 1.0 / 144, 1e-12);
+    cr_assert_eq(h[2].newest, 0);
+    cr_assert_float_eq(h[2].completeness, 0.0, 1e-12);
+    cr_assert_eq(h[3].newest, t0 + 3600);
+    cr_assert_float_eq(h[3].completeness, 1.0, 1e-12);
+    /* the delay decides the last window due: at 01:01 it is 00:50-01:00's predecessor */
+    rc_gaps_health_of(&r, RC_SPAN_10M, t0 + 3660, 120, h);
+    cr_assert_eq(h[0].newest, t0 + 3000);
+    cr_assert_eq(h[1].newest, t0 + 2400);
+    cr_assert_float_eq(h[1].completeness, 1.0 / 144, 1e-12);
 }

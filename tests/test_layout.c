@@ -442,7 +442,7 @@ Test(layout, run_and_get_work_unchanged_on_a_viewer_store)
     rc_buf err = RC_BUF_INIT;
     int rc = r2("run --now 2025-11-05T01:02:00Z --json", &j, &err);
     cr_assert_eq(rc, 0, "run exit %d: %s", rc, err.data);
-    cr_assert_str_eq(str(j, "status"), "ok");
+    cr_assert_str_eq(str(j, "status"), "complete");
     cr_assert_eq(num(j, "chunks_written"), 2 * 7);
     cJSON_Delete(j);
     rc_buf_free(&err);

@@ -9,6 +9,8 @@
 
 #include <criterion/criterion.h>
 
+#include <math.h>
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -19,18 +21,19 @@
 #include <unistd.h>
 
 #include "r2cache/metrics.h"
+#include "r2cache/naming.h"
 #include "support.h"
 
 static const char expected_full[] =
-    "# HELP r2cache_last_run_timestamp_seconds Unix time at which the last r2cache run or fill "
-    "finished.\n"
+    "# HELP r2cache_last_run_timestamp_seconds Unix time at which the last r2cache command of "
+    "this label finished.\n"
     "# TYPE r2cache_last_run_timestamp_seconds gauge\n"
     "r2cache_last_run_timestamp_seconds{command=\"run\"} 1762294320\n"
-    "# HELP r2cache_run_duration_seconds Wall time of the last run or fill, in seconds.\n"
+    "# HELP r2cache_run_duration_seconds Wall time of that command, in seconds.\n"
     "# TYPE r2cache_run_duration_seconds gauge\n"
     "r2cache_run_duration_seconds{command=\"run\"} 12.500\n"
-    "# HELP r2cache_exit_status Exit status of the last run or fill: 0 ok, 1 partial, 2 usage, 3 "
-    "store or source unusable.\n"
+    "# HELP r2cache_exit_status Exit status of that command: 0 ok, 1 partial, 2 usage, 3 store or "
+    "source unusable.\n"
     "# TYPE r2cache_exit_status gauge\n"
     "r2cache_exit_status{command=\"run\"} 1\n"
     "# HELP r2cache_stations Channels selected by the configuration, scope and shard.\n"
@@ -96,7 +99,7 @@ static rc_engine_stats sample_stats(void)
 Test(metrics, format_exact)
 {
     rc_engine_stats s = sample_stats();
-    rc_metrics_run m = {"run", 0, 0, 1762294320, 12.5, 1, 15, 2, &s};
+    rc_metrics_run m = {"run", 0, 0, 1762294320, 12.5, 1, 15, 2, &s, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
@@ -108,7 +111,7 @@ Test(metrics, format_exact)
  * series, no r2cache_stations_failed family at all. */
 Test(metrics, format_shard_and_unknown_failed)
 {
-    rc_metrics_run m = {"fill", 3, 8, 1762300000, 0.0004, 0, 2, -1, NULL};
+    rc_metrics_run m = {"fill", 3, 8, 1762300000, 0.0004, 0, 2, -1, NULL, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
@@ -130,9 +133,55 @@ Test(metrics, format_shard_and_unknown_failed)
     rc_buf_free(&out);
 }
 
+/* The per-channel families byte for byte: labels escaped, integers as
+ * integers, +Inf for a channel with nothing cached. */
+Test(metrics, channels_exact)
+{
+    rc_chan a, b;
+    rc_err e;
+    cr_assert_eq(rc_chan_parse("XX.AAA..HHZ", &a, &e), RC_OK);
+    cr_assert_eq(rc_chan_parse("XX.BBB.00.BHZ", &b, &e), RC_OK);
+    rc_metrics_chan v[2] = {{&a, 120, 0.5}, {&b, INFINITY, 0}};
+    rc_buf out = RC_BUF_INIT;
+    cr_assert_eq(rc_metrics_channels(v, 2, "command=\"inventory\"", &out), 0);
+    cr_assert_str_eq(
+        out.data,
+        "# HELP r2cache_channel_freshness_seconds Age of the newest cached sample of the channel, "
+        "in seconds (+Inf: nothing cached in the last 7 days).\n"
+        "# TYPE r2cache_channel_freshness_seconds gauge\n"
+        "r2cache_channel_freshness_seconds{command=\"inventory\",network=\"XX\",station=\"AAA\","
+        "location=\"\",channel=\"HHZ\"} 120\n"
+        "r2cache_channel_freshness_seconds{command=\"inventory\",network=\"XX\",station=\"BBB\","
+        "location=\"00\",channel=\"BHZ\"} +Inf\n"
+        "# HELP r2cache_channel_completeness_ratio Completeness of the channel's last day of base "
+        "windows (0..1; the 24 h ending at the newest window due).\n"
+        "# TYPE r2cache_channel_completeness_ratio gauge\n"
+        "r2cache_channel_completeness_ratio{command=\"inventory\",network=\"XX\",station=\"AAA\","
+        "location=\"\",channel=\"HHZ\"} 0.5\n"
+        "r2cache_channel_completeness_ratio{command=\"inventory\",network=\"XX\",station=\"BBB\","
+        "location=\"00\",channel=\"BHZ\"} 0\n");
+    rc_buf_free(&out);
+}
+
+/* gaps and inventory carry only the status families before their own. */
+Test(metrics, status_only_families)
+{
+    rc_metrics_run m = {"gaps", 0, 0, 1762294320, 0.25, 1, 3, -1, NULL, 1, "x_extra 1\n"};
+    rc_buf out = RC_BUF_INIT;
+    rc_err e;
+    cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_OK);
+    const char *tail = "# TYPE r2cache_stations gauge\nr2cache_stations{command=\"gaps\"} 3\n"
+                       "x_extra 1\n";
+    cr_assert_str_eq(out.data + out.len - strlen(tail), tail, "%s", out.data);
+    cr_assert_null(strstr(out.data, "r2cache_windows"));
+    cr_assert_null(strstr(out.data, "r2cache_chunks_written_total"));
+    cr_assert(strstr(out.data, "\nr2cache_exit_status{command=\"gaps\"} 1\n"));
+    rc_buf_free(&out);
+}
+
 Test(metrics, format_needs_command)
 {
-    rc_metrics_run m = {"", 0, 0, 0, 0, 0, 0, 0, NULL};
+    rc_metrics_run m = {"", 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL};
     rc_buf out = RC_BUF_INIT;
     rc_err e;
     cr_assert_eq(rc_metrics_format(&m, &out, &e), RC_EINVAL);
@@ -341,6 +390,14 @@ Test(metrics, run_writes_file_and_pushes_the_same_text)
     assert_line(text.data, "r2cache_chunks_written_total{command=\"run\"} 6");
     assert_line(text.data, "r2cache_windows_failed{command=\"run\"} 0");
     assert_line(text.data, "r2cache_manifests_written_total{command=\"run\"} 1");
+    /* the newest window due at 01:02 (delay 2 min) ends at 01:00 and is cached: 120 s old;
+     * of the last day's 144 windows (02:00 .. 01:00) the run cached 6 */
+    assert_line(text.data, "# TYPE r2cache_channel_freshness_seconds gauge\n"
+                           "r2cache_channel_freshness_seconds{command=\"run\",network=\"XX\","
+                           "station=\"AAA\",location=\"\",channel=\"HHZ\"} 120");
+    assert_line(text.data, "# TYPE r2cache_channel_completeness_ratio gauge\n"
+                           "r2cache_channel_completeness_ratio{command=\"run\",network=\"XX\","
+                           "station=\"AAA\",location=\"\",channel=\"HHZ\"} 0.0416667");
     long long ts = 0;
     const char *p = strstr(text.data, "\nr2cache_last_run_timestamp_seconds{command=\"run\"} ");
     cr_assert(p);
@@ -351,6 +408,77 @@ Test(metrics, run_writes_file_and_pushes_the_same_text)
     cr_assert_str_eq(jstr(r, "path"), "/metrics/job/r2cache/instance/shard-pod-0/command/run");
     cr_assert_str_eq(jstr(r, "body"), text.data);
     cJSON_Delete(r);
+    rc_buf_free(&text);
+    rc_buf_free(&err);
+    rc_test_rmtree(dir);
+    free(dir);
+}
+
+/* gaps --metrics-file: per channel, span and severity, zeros included; and
+ * inventory --metrics-file: per-channel freshness and completeness (its now
+ * is the clock: the 2025 data is more than 7 days old, so +Inf and 0). */
+Test(metrics, gaps_and_inventory_write_their_families)
+{
+    char *dir = rc_test_tmpdir("metrics-gaps");
+    char cfg[4300], store[4300], prom[4300];
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(prom, sizeof prom, "%s/r2cache-gaps.prom", dir);
+    make_sds_config(cfg, sizeof cfg, dir, store);
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "%s run --config '%s' --now 2025-11-04T01:02:00Z --log-format json",
+             rc_test_bin("r2cache"), cfg);
+    rc_buf err = RC_BUF_INIT, text = RC_BUF_INIT;
+    cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "%s", err.data ? err.data : "");
+    /* 00:00-01:00 cached: 10m 01:00-06:00 (5 h) and 6h 00:00-06:00 are moderate gaps */
+    snprintf(cmd, sizeof cmd,
+             "%s gaps --config '%s' --from 2025-11-04 --to 2025-11-04T06:00:00Z --now 2025-11-05 "
+             "--log-format json --metrics-file '%s'",
+             rc_test_bin("r2cache"), cfg, prom);
+    cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "%s", err.data ? err.data : "");
+    cr_assert_eq(rc_test_read_file(prom, &text), 0, "no metrics file");
+    assert_line(text.data, "r2cache_exit_status{command=\"gaps\"} 0");
+    assert_line(text.data, "r2cache_stations{command=\"gaps\"} 1");
+    cr_assert_null(strstr(text.data, "r2cache_windows"), "%s", text.data);
+#define L "{command=\"gaps\",network=\"XX\",station=\"AAA\",location=\"\",channel=\"HHZ\","
+    assert_line(
+        text.data,
+        "# TYPE r2cache_channel_gaps gauge\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"moderate\"} 1\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"missing\",severity=\"critical\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"moderate\"} "
+        "0\n"
+        "r2cache_channel_gaps" L "span=\"10m\",kind=\"source-empty\",severity=\"critical\"} "
+        "0\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"minor\"} 0\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"moderate\"} 1\n"
+        "r2cache_channel_gaps" L "span=\"6h\",kind=\"missing\",severity=\"critical\"} 0");
+    assert_line(text.data, "# TYPE r2cache_channel_gap_seconds gauge\n"
+                           "r2cache_channel_gap_seconds" L
+                           "span=\"10m\",kind=\"missing\",severity=\"minor\"} 0\n"
+                           "r2cache_channel_gap_seconds" L
+                           "span=\"10m\",kind=\"missing\",severity=\"moderate\"} 18000");
+    assert_line(text.data, "r2cache_channel_gap_seconds" L
+                           "span=\"6h\",kind=\"missing\",severity=\"moderate\"} 21600");
+    assert_line(text.data, "r2cache_channel_gap_seconds" L
+                           "span=\"6h\",kind=\"source-empty\",severity=\"critical\"} 0");
+#undef L
+    /* the file ends with the last family: nothing after it */
+    cr_assert_eq(strcmp(text.data + text.len - 2, "0\n"), 0);
+    rc_buf_reset(&text);
+
+    snprintf(prom, sizeof prom, "%s/r2cache-inventory.prom", dir);
+    snprintf(cmd, sizeof cmd, "%s inventory --config '%s' --log-format json --metrics-file '%s'",
+             rc_test_bin("r2cache"), cfg, prom);
+    cr_assert_eq(rc_test_sh(cmd, NULL, &err), 0, "%s", err.data ? err.data : "");
+    cr_assert_eq(rc_test_read_file(prom, &text), 0, "no inventory metrics file");
+    assert_line(text.data, "r2cache_exit_status{command=\"inventory\"} 0");
+    assert_line(text.data, "r2cache_channel_freshness_seconds{command=\"inventory\",network=\"XX\","
+                           "station=\"AAA\",location=\"\",channel=\"HHZ\"} +Inf");
+    assert_line(text.data,
+                "r2cache_channel_completeness_ratio{command=\"inventory\",network=\"XX\","
+                "station=\"AAA\",location=\"\",channel=\"HHZ\"} 0");
     rc_buf_free(&text);
     rc_buf_free(&err);
     rc_test_rmtree(dir);

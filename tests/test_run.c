@@ -22,6 +22,7 @@
 
 #include "../tools/synth_signal.h"
 #include "r2cache/codec.h"
+#include "r2cache/version.h"
 #include "support.h"
 
 #define T0 1762214400LL /* 2025-11-04T00:00:00Z */
@@ -221,7 +222,13 @@ Test(run, first_run_after_six_hours_writes_exact_keys_samples_and_manifest)
     cJSON *sum = NULL;
     int rc = run_at("2025-11-04T06:02:00Z", NULL, &sum, NULL);
     cr_assert_eq(rc, 0, "exit %d", rc);
-    cr_assert_str_eq(str(sum, "status"), "ok");
+    cr_assert_str_eq(str(sum, "status"), "complete");
+    /* every --json answer starts with command, version, status */
+    cr_assert_str_eq(sum->child->string, "command");
+    cr_assert_str_eq(str(sum, "command"), "run");
+    cr_assert_str_eq(str(sum, "version"), R2CACHE_VERSION);
+    cr_assert_str_eq(sum->child->next->next->string, "status");
+    cr_assert_str_eq(str(station(sum, "XX.AAA..HHZ"), "status"), "complete");
     cr_assert_eq(num(sum, "stations_total"), 3);
     cr_assert_eq(num(sum, "stations_failed"), 0);
     /* each station: the 6 ten-minute windows of the last hour and the 6 h

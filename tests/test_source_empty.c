@@ -366,3 +366,41 @@ Test(source_empty, bad_recheck_settings_are_refused_with_the_field)
               err.data);
     rc_buf_free(&err);
 }
+
+Test(source_empty, gaps_compare_source_says_what_the_source_holds_of_each_missing_gap)
+{
+    char cfg[4400];
+    config(cfg, sizeof cfg, "");
+    /* nothing cached: one missing gap per span; the source's availability
+     * service lists 00:00-04:00 and 20:00-24:00 of it */
+    cJSON *j = gaps(cfg, "2025-11-06T00:00:00Z", "--compare-source", 1);
+    const cJSON *ga = cJSON_GetObjectItemCaseSensitive(j, "gaps");
+    cr_assert_eq(cJSON_GetArraySize(ga), 2);
+    for (int k = 0; k < 2; k++) {
+        const cJSON *g = cJSON_GetArrayItem(ga, k);
+        cr_assert_str_eq(str(g, "kind"), "missing");
+        cr_assert_eq(num(g, "source_listed_seconds"), 8 * 3600);
+    }
+    cJSON_Delete(j);
+    /* after a fill only the outage is left, source-empty: nothing to compare */
+    int req;
+    cJSON_Delete(fill(cfg, "2025-11-06T00:00:00Z", "", &req));
+    j = gaps(cfg, "2025-11-06T01:00:00Z", "--compare-source", 0);
+    const cJSON *g = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "gaps"), 0);
+    cr_assert_str_eq(str(g, "kind"), "source-empty");
+    cr_assert_null(cJSON_GetObjectItemCaseSensitive(g, "source_listed_seconds"));
+    cJSON_Delete(j);
+    /* without a source it is a usage error */
+    char bad[4400];
+    snprintf(bad, sizeof bad, "%s/nosource.json", g_dir);
+    const char *json = "{\"store\": \"/tmp/x\", \"volcanoes\": [{\"name\": \"v\", \"location\": "
+                       "\"l\", \"stations\": [{\"network\": \"XX\", \"station\": \"OUT\", "
+                       "\"location\": \"\", \"channel\": \"BHZ\", \"sample_rate\": 20}]}]}";
+    cr_assert_eq(rc_test_write_file(bad, json, strlen(json)), 0);
+    rc_buf err = RC_BUF_INIT;
+    int rc =
+        r2c(NULL, &err, "gaps --config '%s' --from " DAY " --to 2025-11-05 --compare-source", bad);
+    cr_assert_eq(rc, 2);
+    cr_assert(strstr(err.data, "--compare-source needs a source"), "%s", err.data);
+    rc_buf_free(&err);
+}

@@ -7,6 +7,7 @@
 
 #include "r2cache/inventory.h"
 #include "r2cache/summary.h"
+#include "r2cache/version.h"
 
 TestSuite(verify, .init = fx_setup, .fini = fx_teardown, .timeout = 300);
 
@@ -85,7 +86,10 @@ Test(verify, clean_cache_passes)
     cJSON *j;
     int rc = fx_json("verify", &j);
     cr_assert_eq(rc, 0, "exit %d", rc);
-    cr_assert_str_eq(fx_str(j, "status"), "ok");
+    cr_assert_str_eq(fx_str(j, "status"), "complete");
+    cr_assert_str_eq(fx_str(j, "command"), "verify");
+    cr_assert_str_eq(j->child->string, "command");
+    cr_assert_str_eq(fx_str(j, "version"), R2CACHE_VERSION);
     /* AAA 3 days 370 chunks, BBB the same, CCC 148 */
     cr_assert_eq(fx_num(j, "blobs"), 370 + 370 + 148);
     cr_assert_eq(fx_num(j, "entries"), 370 + 370 + 148);
@@ -119,7 +123,7 @@ Test(verify, finds_every_planted_fault_and_repair_fixes_the_indexes)
     cJSON *j;
     int rc = fx_json("verify", &j);
     cr_assert_eq(rc, 1, "verify must exit 1 on faults (got %d)", rc);
-    cr_assert_str_eq(fx_str(j, "status"), "faults");
+    cr_assert_str_eq(fx_str(j, "status"), "damaged");
     want_fault w[] = {
         {"missing-blob", K_DEL},
         {"corrupt-blob", K_TRUNC},

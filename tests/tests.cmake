@@ -40,6 +40,8 @@ rc_test(config)
 rc_test(select)
 # restricted data: credentials parsing, queryauth digest and EIDA tokens (FDSN test server)
 rc_test(srcauth)
+# planning by the source's availability service (FDSN test server)
+rc_test(avail)
 add_test(NAME package COMMAND ${CMAKE_SOURCE_DIR}/tests/test_package.sh ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/package)
 set_tests_properties(package PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
 add_test(NAME deploy COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_deploy.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
@@ -90,6 +92,9 @@ set_tests_properties(completion PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77)
 # (tests/sts_stub.py handing out RGW GetSessionToken credentials) against RGW.
 rc_test(awscred)
 set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
+# Every --json answer of the binary against its schema in schemas/ (python3-jsonschema).
+add_test(NAME schemas COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_schemas.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(schemas PROPERTIES TIMEOUT 300)
 # The README's and the man page's EXAMPLES commands run as written against
 # tests/fdsn_server.py over a synthetic archive (and docs/operations.md's); includes a
 # self-check on broken examples.

@@ -117,6 +117,7 @@ typedef struct rc_cli {
     const char *from_s, *to_s, *now_s;
     int json;
     int shard_index, shard_count;
+    int workers; /* --workers N, -1 when not given */
     int include_inactive;
     const char *metrics_file, *metrics_push;
     int help;
@@ -165,6 +166,28 @@ void rc_cli_free(rc_cli *cli);
 struct rc_engine_stats;
 void rc_cli_metrics(const rc_cli *cli, const char *command, const struct rc_engine_stats *stats,
                     rc_exit exit_status, long stations_failed);
+
+/* The same with more Prometheus families appended (extra: text of
+ * rc_metrics_channels or rc_gaps_metrics, or NULL). Commands other than run
+ * and fill write only the status families (timestamp, duration, exit
+ * status, stations) before extra. */
+void rc_cli_metrics_extra(const rc_cli *cli, const char *command,
+                          const struct rc_engine_stats *stats, rc_exit exit_status,
+                          long stations_failed, const char *extra);
+
+/*
+ * The status word of every --json answer (docs/operations.md, "JSON
+ * output"): "complete" for exit 0, "partial" or (stopped by a signal)
+ * "interrupted" for exit 1, "failed" for 2 and 3. verify and gaps say
+ * "damaged" themselves when what they found is the reason for exit 1.
+ */
+const char *rc_cli_status_word(rc_exit code, int interrupted);
+
+/* Print o on stdout as the command's --json answer: "command", "version"
+ * (R2CACHE_VERSION) and "status" first (status NULL: o's own "status"), then
+ * o's other fields in their order. Takes o (NULL: says out of memory). */
+struct cJSON;
+void rc_cli_print_json(const rc_cli *cli, struct cJSON *o, const char *status);
 
 /*
  * The exit status of a command that ran the engine: logs the error of rc (a

@@ -29,6 +29,12 @@ int rc_codec_encode(rc_codec *c, const int32_t *samples, size_t n, rc_buf *out, 
 int rc_codec_decode(rc_codec *c, const void *data, size_t len, size_t max_samples,
                     int32_t **samples, size_t *n, rc_err *e);
 
+/* Decode one frame of exactly `want` samples into dst (which holds them):
+ * the checks of rc_codec_decode, and RC_EFORMAT when the frame holds any
+ * other number of samples (dst is then untouched). */
+int rc_codec_decode_into(rc_codec *c, const void *data, size_t len, int32_t *dst, size_t want,
+                         rc_err *e);
+
 /* Hex SHA-256 of a blob's bytes (64 characters + NUL): the sha256 of
  * manifest entries and what verify compares with it. */
 void rc_codec_sha256(const void *data, size_t len, char out[65]);

@@ -82,6 +82,7 @@ typedef struct rc_config {
     int64_t retry_max_s;           /* default 120 */
     double completeness_threshold; /* default 0.95 */
     int zstd_level;                /* default 3 */
+    int workers;                   /* shape/compress/hash threads; 0 = the cores, at most 8 */
     rc_codec_id codec;             /* chunk codec, default int32-zstd */
     int max_connections;           /* data centre connections, default 3, cap 5 */
     /* data centre politeness and patience ("fetch" object) */
@@ -109,6 +110,9 @@ typedef struct rc_config {
     /* "source_auth": where the source's credentials for restricted data are
      * (srcauth.h; the secrets are read when the source opens); NULL = open data */
     struct rc_srcauth *source_auth;
+    /* "source_availability": ask the source's fdsnws-availability first and
+     * fetch only the windows it lists (default false) */
+    int source_availability;
     rc_volcano *volcanoes;
     size_t nvolcanoes;
 } rc_config;

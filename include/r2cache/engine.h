@@ -39,6 +39,9 @@ typedef struct rc_engine_opts {
     int64_t upgrade_settle_s;
     int recheck; /* ask windows confirmed empty at the source again, due or not */
     int dry_run;
+    /* ask the source's fdsnws-availability first and fetch only the windows
+     * it lists ("source_availability"; engine_avail.c) */
+    int availability;
     int64_t max_request_seconds; /* longest span of one request line (default 86400) */
     size_t max_request_bytes;    /* estimated miniSEED bytes per request (default 4 MiB) */
 } rc_engine_opts;

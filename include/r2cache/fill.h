@@ -102,8 +102,10 @@ void rc_fill_result_free(rc_fill_result *r);
 /* "complete", "partial" or "failed" (the store or source could not be used). */
 const char *rc_fill_outcome(const rc_fill_result *r);
 
-/* The JSON `r2cache fill --json` prints (the plan for a dry run). NULL when
- * out of memory. */
+/* The JSON `r2cache fill --json` prints (schemas/fill.schema.json): the same
+ * fields for a fill and its dry run (with the counts the fill would produce),
+ * plus the plan (missing, present, reindex, lines, estimated_bytes,
+ * lines_detail) for a dry run. NULL when out of memory. */
 cJSON *rc_fill_result_json(const rc_fill_result *r);
 
 /* The plan of a dry run as text: a summary line, then one "  fetch" line per

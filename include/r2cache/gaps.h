@@ -59,6 +59,9 @@ typedef struct rc_gap {
     int64_t last_checked, next_check;
     int checks;
     int due;
+    /* --compare-source: seconds of the gap the source's availability service
+     * lists (-1: not compared) */
+    int64_t source_listed_s;
 } rc_gap;
 
 /* A provisional or an unindexed chunk. */
@@ -98,6 +101,8 @@ typedef struct rc_gaps_report {
                                                 ones with include_source_empty) */
     int64_t empty_counts[RC_GAP_SEVERITIES]; /* source-empty gaps per class */
     size_t nempty_gaps;                      /* of gaps[], source-empty ones */
+    int compared;                            /* rc_gaps_compare_source ran */
+    unsigned span_mask;                      /* bit s: windows of span s were expected */
     /* private */
     size_t capgaps, capprov, capunidx;
     rc_gap *open;
@@ -125,10 +130,54 @@ int rc_gaps_alarm(const rc_gaps_report *r);
  * "recommendation"). */
 const char *rc_gaps_recommendation(const rc_gaps_report *r);
 
+/* Ask the source's availability service (fdsnws-availability) what it holds
+ * of every missing gap and set their source_listed_s: a missing gap the
+ * source lists nothing of is not at the source (fetching it would get no
+ * data); one it lists is worth a fill. RC_EUNUSABLE when the service is
+ * absent there, other errors as source_avail.h says. */
+struct rc_source;
+rc_status rc_gaps_compare_source(rc_gaps_report *r, struct rc_source *src, rc_err *e);
+
 /* What `r2cache gaps --json` prints. NULL when out of memory. */
 cJSON *rc_gaps_json(const rc_gaps_report *r);
 
 /* What `r2cache gaps` prints. */
 rc_status rc_gaps_text(const rc_gaps_report *r, rc_buf *out);
+
+/*
+ * What `gaps --metrics-file` adds to the status families: per channel, span
+ * and severity, r2cache_channel_gaps (how many) and
+ * r2cache_channel_gap_seconds (how long in all), zeros included so an alert
+ * sees every series; labels are the command's (rc_metrics_labels).
+ */
+rc_status rc_gaps_metrics(const rc_gaps_report *r, const char *labels, rc_buf *out);
+
+/* How current one channel's cache is, from a report over the last days. */
+typedef struct rc_gaps_health {
+    int64_t newest;      /* end of the newest cached base window; 0: none in the range */
+    double completeness; /* base windows cached of the last day's, 0..1 */
+} rc_gaps_health;
+
+/* Days searched back for the newest cached window (as the server's metric). */
+#define RC_GAPS_HEALTH_DAYS 7
+
+/*
+ * Per target of r: the newest cached base window and the completeness of the
+ * last day, the 24 h that end with the newest window due at now (ended at
+ * least delay_s before it: the windows run is responsible for). out has
+ * r->ntargets entries.
+ */
+void rc_gaps_health_of(const rc_gaps_report *r, rc_span base, int64_t now, int64_t delay_s,
+                       rc_gaps_health *out);
+
+/*
+ * The per-channel families r2cache_channel_freshness_seconds and
+ * r2cache_channel_completeness_ratio (rc_metrics_channels) of targets at
+ * now, from a read-only search of the last RC_GAPS_HEALTH_DAYS days (what
+ * `run` and `inventory` add to --metrics-file). Appended to out.
+ */
+rc_status rc_gaps_health_metrics(const rc_config *cfg, const rc_target *targets, size_t n,
+                                 rc_store *store, int64_t now, const rc_log *log,
+                                 const char *labels, rc_buf *out, rc_err *e);
 
 #endif

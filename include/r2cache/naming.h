@@ -167,4 +167,16 @@ int rc_key_index_parse(const char *key, rc_index_id *out, rc_err *e);
  * is neither NULL nor "". */
 void rc_key_index_prefix(const char *volcano, char *out, size_t n);
 
+/*
+ * Keys of per-source state (rebuildable: what r2cache learnt about a data
+ * centre, never data), beside data/ and index/:
+ *   state/sources/{HOST}.json    HOST = "host" or "host_port" for a source
+ *                                 at host:port; lower case, [a-z0-9.-]
+ * rc_key_source_state takes "host" or "host:port"; the parse gives it back.
+ */
+int rc_key_source_state(const char *host, char *out, size_t n, rc_err *e);
+/* The host of a source state key (host: n bytes); RC_EINVAL (e may be
+ * NULL) for any other key. */
+int rc_key_source_state_parse(const char *key, char *host, size_t n, rc_err *e);
+
 #endif

@@ -103,6 +103,7 @@ typedef struct rc_window {
     int64_t overlap_conflicts;
     int64_t unplaced; /* recorded samples between two sub-window grids (phase step) */
     char damage[320]; /* first damaged record, "" if none */
+    int64_t cap_slots, cap_sub; /* allocated (rc_window_compose_reuse) */
 } rc_window;
 
 enum {
@@ -148,6 +149,25 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
 int rc_window_compose(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
                       int64_t base_seconds, const int32_t *const *parts, const double *part_offsets,
                       rc_window *out, rc_err *e);
+
+/* rc_window_compose in steps, for parts that are decoded straight into the
+ * window: begin allocates it (every slot missing); compose_slots gives the
+ * *n slots of sub-window b, where a part goes (write at most
+ * rc_slots(rate, base_seconds) of them); compose_mark records that the first
+ * n slots of sub-window b hold recorded samples with clock offset `offset`;
+ * compose_end fills the gaps as rc_window_compose does (RC_ENODATA, the
+ * window freed, when no part was marked). Same result as rc_window_compose
+ * given the same parts. */
+int rc_window_compose_begin(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
+                            int64_t base_seconds, rc_window *out, rc_err *e);
+/* As begin, on a window that is zeroed or was used before (its buffers are
+ * kept when large enough, so a worker composing window after window does
+ * not allocate); free it with rc_window_free when done. */
+int rc_window_compose_reuse(rc_window *w, const rc_chan *chan, double rate, int64_t start,
+                            int64_t seconds, int64_t base_seconds, rc_err *e);
+int32_t *rc_window_compose_slots(rc_window *w, int64_t b, int64_t *n);
+void rc_window_compose_mark(rc_window *w, int64_t b, int64_t n, double offset);
+int rc_window_compose_end(rc_window *w, rc_err *e);
 
 void rc_window_free(rc_window *w);
 
