@@ -96,3 +96,8 @@ set_tests_properties(awscred PROPERTIES FIXTURES_REQUIRED rgw)
 # Every --json answer of the binary against its schema in schemas/ (python3-jsonschema).
 add_test(NAME schemas COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_schemas.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
 set_tests_properties(schemas PROPERTIES TIMEOUT 300)
+# The README's and the man page's EXAMPLES commands run as written against
+# tests/fdsn_server.py over a synthetic archive (and docs/operations.md's); includes a
+# self-check on broken examples.
+add_test(NAME examples COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/test_examples.py ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR})
+set_tests_properties(examples PROPERTIES TIMEOUT 600)
