@@ -448,7 +448,9 @@ def self_check(env, man):
 
 def main():
     if os.environ.get("RC_EXAMPLES_NS") != "1" and shutil.which("unshare"):
-        probe = subprocess.run(["unshare", "-rn", "true"], capture_output=True)
+        # the namespace needs its loopback up (iproute2's ip): probe exactly that
+        probe = subprocess.run(["unshare", "-rn", "sh", "-c", "ip link set lo up"],
+                               capture_output=True)
         if probe.returncode == 0:
             os.environ["RC_EXAMPLES_NS"] = "1"
             os.execvp("unshare", ["unshare", "-rn", "sh", "-c", 'ip link set lo up && exec "$@"', "_",
