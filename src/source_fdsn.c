@@ -251,6 +251,23 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 
 /* ---- starting transfers --------------------------------------------------- */
 
+void fdsn_curl_policy(CURL *h, const rc_source_opts *o)
+{
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_s * 1000));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(o->stall_timeout_s));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (o->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+}
+
 static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
 {
     const rc_source_opts *o = &r->s->opts;
@@ -280,19 +297,7 @@ static int part_start(fetch_run *r, fdsn_part *p, rc_err *e)
     curl_easy_setopt(h, CURLOPT_HEADERDATA, p);
     curl_easy_setopt(h, CURLOPT_PRIVATE, p);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, p->curl_err);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_s * 1000));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)ceil(o->stall_timeout_s));
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (o->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
-    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    fdsn_curl_policy(h, o);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     /* Refuse an announced oversize body before reading it; on_body_limit
      * catches bodies without Content-Length. */
