@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 typedef struct inv_args {
     const char *scope, *network, *channel, *html;
@@ -141,7 +140,7 @@ rc_exit rc_cmd_inventory(rc_cli *cli)
     rc_exit code = RC_EXIT_OK;
     if (a->html) {
         rc_buf html = RC_BUF_INIT;
-        rc = rc_report_page(rep, rc_store_describe(cli->store), (int64_t)time(NULL), &html, &e);
+        rc = rc_report_page(rep, rc_store_describe(cli->store), cli->now, &html, &e);
         FILE *f = rc == RC_OK ? fopen(a->html, "w") : NULL;
         if (!f || fwrite(html.data, 1, html.len, f) != html.len) {
             fprintf(stderr, "r2cache inventory: cannot write %s: %s\n", a->html,

@@ -67,7 +67,8 @@ static const rc_command commands[] = {
      RC_OPT_CONFIG | RC_OPT_SCOPE | RANGE | RC_OPT_NOW | RC_OPT_JSON | STORE,
      "copy a cache to the other key layout (seed, viewer), verified"},
     {"inventory", rc_cmd_inventory, &rc_cmd_inventory_spec,
-     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | RC_OPT_METRICS | STORE,
+     RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_NOW | RC_OPT_JSON | RC_OPT_METRICS |
+         STORE,
      "what is cached per station, volcano, location or all (JSON, HTML)"},
     {"verify", rc_cmd_verify, &rc_cmd_verify_spec,
      RC_OPT_CONFIG | RC_OPT_SCOPE | RC_OPT_RANGE | RC_OPT_JSON | STORE,
