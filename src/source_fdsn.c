@@ -836,17 +836,7 @@ static int token_exchange(rc_source *s, fdsn_impl *f, rc_err *e)
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_auth_body);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &a);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(o->timeout_s * 1000));
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)(o->connect_timeout_s * 1000));
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (o->ca_bundle) curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_bundle);
-        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(h, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
-        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        fdsn_curl_policy(h, o);
         CURLcode cc = curl_easy_perform(h);
         long st = 0, sent = 0;
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
