@@ -55,7 +55,7 @@ if [ "${NO_RGW:-0}" != 1 ]; then
 fi
 
 config() { # $1 spans (JSON list), $2 store, $3 out; $NC channels
-    python3 - "$NC" "$1" "$2" "$W/sds" "$3" <<'PY'
+    python3 - "$NC" "$1" "$2" "$SDS" "$3" <<'PY'
 import json, sys
 n, spans, store, sds, out = int(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 cfg = {"source": "sds://" + sds, "store": store, "spans": spans,
@@ -145,15 +145,21 @@ floor() { # $1 store dir; prints "seconds|samples|cpu seconds"
     echo "$total|$samples|$cpu"
 }
 
+# BENCH_SDS=DIR keeps the generated archive in DIR and reuses it next time
+# (generating 1000 channels x 6 h takes minutes; the archive is deterministic)
+SDS=$W/sds
+if [ -n "${BENCH_SDS:-}" ]; then SDS=$BENCH_SDS; fi
 echo "bench_boundary: generating $N channels x 6 h at 100 Hz ..." >&2
 b=0
+[ -n "${BENCH_SDS:-}" ] && [ -f "$SDS/.complete-$N" ] && b=$N
 while [ $b -lt "$N" ]; do
     python3 -c "print(' '.join('--chan XX.C%04d..HHZ' % i for i in range($b, min($b + 200, $N))))" >"$W/chans"
     # shellcheck disable=SC2046
-    "$BUILD/r2cache-synth" sds --out "$W/sds" --rate 100 --from 2025-11-04T06:00:00Z \
+    "$BUILD/r2cache-synth" sds --out "$SDS" --rate 100 --from 2025-11-04T06:00:00Z \
         --to 2025-11-04T12:01:00Z $(cat "$W/chans") >/dev/null 2>&1
     b=$((b + 200))
 done
+[ -n "${BENCH_SDS:-}" ] && touch "$SDS/.complete-$N"
 
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 : >"$W/results"

@@ -187,6 +187,8 @@ void rc_engine_free(rc_engine *en)
     free(en->plan_lines);
     eng_free_pass(en);
     rc_codec_free(en->codec);
+    for (int w = 0; w < ENGINE_MAX_WORKERS; w++)
+        rc_codec_free(en->wcodec[w]);
     free(en);
 }
 

@@ -15,7 +15,7 @@
  * every fetch of the pass has been answered and rc_store_wait has settled
  * the puts (the base blobs it reads are stored); base tasks carry their
  * final state of the pass (done, present, repaired, kept, no data, or still
- * wanted = failed or held). Writes go through eng_emit (engine_fetch.c);
+ * wanted = failed or held). Writes go through eng_emit_body (engine_fetch.c);
  * their manifest entries are flushed by the caller afterwards.
  */
 #include "engine_int.h"

@@ -2,10 +2,9 @@
  * engine_fetch.c: execution, from answers to stored chunks and manifests.
  *
  * Owns: the fetch callback (an answer is decoded into traces, checked for
- * records nobody asked for, and cut into blocks of the longest span), the
- * shaping of each block and the emitting of every wanted window inside it
- * (all spans are slices of the same shaped array), the blobs (encoded,
- * hashed, queued with rc_store_put_async), the queue of manifest entries
+ * records nobody asked for, and handed to engine_shape.c, which shapes,
+ * encodes and hashes its blocks on the worker pool), the emit gate and the
+ * blobs (queued with rc_store_put_async), the queue of manifest entries
  * (eng_add_op: an entry is queued only once its blob is stored) and the
  * flush of that queue, one conditional read-modify-write per channel-day.
  *
@@ -86,31 +85,6 @@ wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats 
     return W_WANT;
 }
 
-/* Store one chunk (samples already final) and remember its entry. steps
- * (nsteps, may be NULL) are copied. */
-void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
-              double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
-              int64_t gap_tail)
-{
-    wstate g = eng_emit_gate(en, t, stv, prov);
-    if (g != W_WANT) {
-        t->state = g;
-        return;
-    }
-    rc_err e;
-    rc_buf body = RC_BUF_INIT;
-    if (rc_codec_encode_id(en->codec, en->o.cfg->codec, samples, n, &body, &e) != RC_OK) {
-        t->state = W_FAILED;
-        eng_target_error(en, t->ti, e.msg);
-        rc_buf_free(&body);
-        return;
-    }
-    char sha[65];
-    rc_codec_sha256(body.data, body.len, sha);
-    eng_emit_body(en, t, &body, sha, stv, offset_s, steps, nsteps, prov, gap_head, gap_tail);
-    rc_buf_free(&body);
-}
-
 void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha,
                    const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
                    int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
@@ -187,134 +161,6 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha
          * (store.h): the outcome is this call's. */
         free(pc);
         store_failed(en, t, key, &e);
-    }
-}
-
-/* A window of an answer that holds no recorded sample: no data, unless the
- * answer was not what was asked for. */
-static void no_sample(rc_engine *en, wtask *t)
-{
-    if (en->foreign[0]) {
-        t->state = W_FAILED;
-        eng_target_error(en, t->ti, en->foreign);
-    } else {
-        t->state = W_NODATA;
-    }
-}
-
-/* Shape [bs, be) of one channel and emit every wanted window inside it. */
-static void process_block(rc_engine *en, const rc_traces *tr, size_t ti, int64_t bs, int64_t be)
-{
-    int any = 0;
-    for (int s = 0; s < RC_SPAN_COUNT && !any; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base) continue;
-        int64_t sp = rc_span_seconds((rc_span)s);
-        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp)
-            if (eng_window_wanted(eng_task_find(en, ti, (rc_span)s, w))) any = 1;
-    }
-    if (!any) return;
-    const rc_station *st = eng_station(en, ti);
-    double rate = en->ts[ti].rate;
-    rc_window win;
-    rc_err e;
-    int64_t base_s = rc_span_seconds(en->base);
-    int rc = rc_shape(tr, &st->chan, rate, bs, be - bs, base_s, &win, &e);
-    if (rc == RC_ENODATA) {
-        for (int64_t w = bs; w < be; w += base_s) {
-            wtask *t = eng_task_find(en, ti, en->base, w);
-            if (eng_window_wanted(t)) no_sample(en, t);
-        }
-        return;
-    }
-    if (rc != RC_OK) {
-        for (int s = 0; s < RC_SPAN_COUNT; s++) {
-            int64_t sp = rc_span_seconds((rc_span)s);
-            for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-                wtask *t = eng_task_find(en, ti, (rc_span)s, w);
-                if (eng_window_wanted(t)) t->state = W_FAILED;
-            }
-        }
-        eng_target_error(en, ti, e.msg);
-        rc_log_error(en->o.log, "shape", "%s", e.msg);
-        return;
-    }
-    if (en->ts[ti].rate <= 0) en->ts[ti].rate = win.rate;
-    if (win.damage[0]) rc_log_error(en->o.log, "decode", "%s", win.damage);
-    double thr = en->o.cfg->completeness_threshold;
-    for (int s = 0; s < RC_SPAN_COUNT; s++) {
-        if (!en->o.cfg->spans[s] && s != (int)en->base) continue;
-        int64_t sp = rc_span_seconds((rc_span)s);
-        for (int64_t w = rc_floor(bs + sp - 1, sp); w + sp <= be; w += sp) {
-            wtask *t = eng_task_find(en, ti, (rc_span)s, w);
-            if (!eng_window_wanted(t)) continue;
-            if (en->o.stop && *en->o.stop) goto out;
-            int64_t b0 = (w - bs) / base_s, nb = sp / base_s;
-            int damaged = 0;
-            for (int64_t b = b0; b < b0 + nb && b < win.nsub; b++)
-                damaged |= win.sub_flags[b] & RC_SUB_DAMAGED;
-            if (damaged) {
-                /* never a chunk with made-up samples where a record was lost */
-                t->state = W_FAILED;
-                eng_target_error(en, ti, win.damage);
-                continue;
-            }
-            int64_t off = rc_slots(win.rate, w - bs);
-            int64_t n = rc_slots(win.rate, sp);
-            if (off + n > win.nslots) n = win.nslots - off;
-            rc_window_stats stv;
-            rc_window_stats_range(&win, off, n, &stv);
-            if (stv.present == 0) {
-                no_sample(en, t);
-                continue;
-            }
-            int prov = stv.completeness < thr;
-            int held = 0;
-            if (s != (int)en->base) {
-                /* A long chunk is provisional when any chunk it covers is. */
-                for (int64_t b = w; b < w + sp; b += base_s) {
-                    const wtask *bt = eng_task_find(en, ti, en->base, b);
-                    if (!bt) continue;
-                    if (bt->state == W_HELD) held = 1;
-                    if ((bt->state == W_DONE && bt->written_prov) ||
-                        ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
-                         bt->old.provisional))
-                        prov = 1;
-                }
-            }
-            if (held && !en->final) {
-                t->state = W_HELD;
-                continue;
-            }
-            int64_t head = 0, tail = 0;
-            while (head < n && !win.present[off + head])
-                head++;
-            while (tail < n && !win.present[off + n - 1 - tail])
-                tail++;
-            double offset;
-            rc_phase_step *steps;
-            int nsteps;
-            if (eng_window_phase(&win, b0, nb, &offset, &steps, &nsteps) != RC_OK) {
-                t->state = W_FAILED;
-                eng_target_error(en, ti, "out of memory describing a chunk's clock phase");
-                continue;
-            }
-            eng_emit(en, t, win.samples + off, (size_t)n, &stv, offset, steps, nsteps, prov, head,
-                     tail);
-            free(steps);
-        }
-    }
-out:
-    rc_window_free(&win);
-}
-
-static void process_line(rc_engine *en, const rc_traces *tr, const line *l)
-{
-    int64_t g = rc_span_seconds(en->longest);
-    for (int64_t b = rc_floor(l->start, g); b < l->end; b += g) {
-        int64_t bs = b > l->start ? b : l->start;
-        int64_t be = b + g < l->end ? b + g : l->end;
-        process_block(en, tr, l->ti, bs, be);
-        if (en->o.stop && *en->o.stop) return;
     }
 }
 
@@ -606,10 +452,14 @@ int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res)
         } else {
             find_foreign(en, tr, sp, n);
             if (en->foreign[0]) rc_log_error(en->o.log, "fetch", "%s", en->foreign);
-            for (size_t k = 0; k < n; k++) {
-                line l = {sp[k].ti, sp[k].ws, sp[k].we};
-                process_line(en, tr, &l);
-                if (en->o.stop && *en->o.stop) break;
+            line *ls = malloc(n * sizeof *ls);
+            if (ls) {
+                for (size_t k = 0; k < n; k++)
+                    ls[k] = (line){sp[k].ti, sp[k].ws, sp[k].we};
+                eng_shape_lines(en, tr, ls, n);
+                free(ls);
+            } else {
+                set_lines(en, sp, n, W_FAILED, "out of memory handling an answer");
             }
             en->foreign[0] = '\0';
         }

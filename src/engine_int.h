@@ -6,8 +6,10 @@
  *                     per-channel errors (used by every stage)
  *   engine_plan.c     planning: listing and manifest reads per channel-day,
  *                     each window's state (present, repair, want), requests
- *   engine_fetch.c    execution: fetch answers, shape, emit blobs, queue and
+ *   engine_fetch.c    execution: fetch answers, emit blobs, queue and
  *                     flush the manifest updates
+ *   engine_shape.c    the blocks of an answer shaped, encoded and hashed on
+ *                     the worker pool, stored in order
  *   engine_compose.c  long chunks built from stored base chunks, and the
  *                     clock phase rules both fetch and compose describe a
  *                     chunk with
@@ -18,8 +20,9 @@
  * rc_engine_*), including the fetch and put callbacks (source.h and store.h
  * call them in the calling thread), except the two worker functions that
  * rc_store_par_run runs (engine_plan.c's plan_io, engine_fetch.c's
- * flush_one) and the pool workers of engine_compose.c (compose_work): those
- * only read the engine and write their own slot.
+ * flush_one) and the pool workers of engine_shape.c (block_work) and
+ * engine_compose.c (compose_work): those only read the engine and write
+ * their own slot.
  * Nothing outside src/engine*.c includes this header.
  */
 #ifndef R2CACHE_ENGINE_INT_H
@@ -35,6 +38,8 @@
 
 /* Channel-days handled per parallel batch (bounds the per-day state held). */
 #define ENGINE_BATCH 256
+/* The most pool workers an engine runs (the `workers` setting's maximum). */
+#define ENGINE_MAX_WORKERS 64
 
 typedef enum wstate {
     W_WANT = 0,
@@ -111,7 +116,8 @@ struct rc_engine {
     int planned;
     int final;
     rc_codec *codec;
-    int workers; /* shape/compress/hash threads (pool.h), >= 1 */
+    int workers;                          /* shape/compress/hash threads (pool.h), >= 1 */
+    rc_codec *wcodec[ENGINE_MAX_WORKERS]; /* workers' codecs beyond the first, made on first use */
     rc_engine_stats stats;
     /* per pass */
     line *lines;
@@ -194,17 +200,11 @@ void eng_free_pass(rc_engine *en);
 /* Queue a manifest entry of task `task` for its channel-day (copied). */
 int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry *entry,
                rc_upsert_mode mode);
-/* Store one chunk (samples already final) and remember its entry; steps
- * (nsteps, may be NULL) are copied. Sets t->state unless the put is queued
- * (its callback sets it). */
-void eng_emit(rc_engine *en, wtask *t, const int32_t *samples, size_t n, const rc_window_stats *stv,
-              double offset_s, const rc_phase_step *steps, int nsteps, int prov, int64_t gap_head,
-              int64_t gap_tail);
-/* What eng_emit would make of t before encoding: W_HELD (provisional and
+/* What storing a chunk would make of t before encoding: W_HELD (provisional and
  * not the final pass), W_KEPT (less complete than the chunk it would
  * replace), or W_WANT (encode and store it). Reads only. */
 wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov);
-/* eng_emit's second half: store an encoded body (sha: its hex SHA-256,
+/* Store an encoded body (sha: its hex SHA-256,
  * computed once by whoever encoded it) and remember its entry. The body
  * stays the caller's. */
 void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const char *sha,
@@ -234,6 +234,10 @@ void eng_avail_plan(rc_engine *en);
  * becomes W_FAILED with a message naming it. */
 void eng_avail_check(rc_engine *en);
 
+/* --- engine_shape.c ------------------------------------------------------- */
+/* Shape lines [0, n) of one answer (tr) on en->workers threads and store
+ * every wanted window in them, in line and block order (en->foreign set). */
+void eng_shape_lines(rc_engine *en, const rc_traces *tr, const line *lines, size_t n);
 /* --- engine_compose.c ----------------------------------------------------- */
 
 /* Offset and phase steps of sub-windows [b0, b0 + nb) of win (*steps is
