@@ -43,6 +43,7 @@
 #include "r2cache/retry.h"
 #include "pool.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,12 +172,50 @@ int rc_engine_new(const rc_engine_opts *o, const rc_target *targets, size_t ntar
     return RC_OK;
 }
 
+int eng_task_keep_old(wtask *t, const rc_mentry *me)
+{
+    rc_mentry *c = malloc(sizeof *c);
+    if (!c || rc_mentry_copy(c, me) != RC_OK) {
+        free(c);
+        return RC_ENOMEM;
+    }
+    if (!t->declared) {
+        cJSON_Delete(c->history);
+        cJSON_Delete(c->extra);
+        c->history = c->extra = NULL;
+    }
+    eng_task_drop_old(t);
+    t->old = c;
+    t->has_old = 1;
+    return RC_OK;
+}
+
+void eng_task_drop_old(wtask *t)
+{
+    if (t->old) {
+        rc_mentry_free(t->old);
+        free(t->old);
+    }
+    t->old = NULL;
+    t->has_old = 0;
+}
+
+void eng_task_drop_new(wtask *t)
+{
+    if (t->newe) {
+        rc_mentry_free(t->newe);
+        free(t->newe);
+    }
+    t->newe = NULL;
+    t->has_new = 0;
+}
+
 void rc_engine_free(rc_engine *en)
 {
     if (!en) return;
     for (size_t i = 0; i < en->ntasks; i++) {
-        if (en->tasks[i].has_old) rc_mentry_free(&en->tasks[i].old);
-        if (en->tasks[i].has_new) rc_mentry_free(&en->tasks[i].newe);
+        eng_task_drop_old(&en->tasks[i]);
+        eng_task_drop_new(&en->tasks[i]);
     }
     for (size_t i = 0; i < en->nops; i++)
         rc_mentry_free(&en->ops[i].entry);
@@ -607,9 +646,9 @@ int rc_engine_windows(rc_engine *en, rc_window_info **out, size_t *n, rc_err *e)
         if (t->state == W_WANT && !t->has_old && t->listed) w->state = RC_WIN_BLOB_ONLY;
         w->listed = t->listed;
         if (t->has_old) {
-            w->provisional = t->old.provisional;
-            w->completeness = t->old.completeness;
-            snprintf(w->written_at, sizeof w->written_at, "%s", t->old.written_at);
+            w->provisional = t->old->provisional;
+            w->completeness = t->old->completeness;
+            snprintf(w->written_at, sizeof w->written_at, "%s", t->old->written_at);
         }
     }
     qsort(v, k, sizeof *v, cmp_info);

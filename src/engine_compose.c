@@ -75,9 +75,9 @@ static int base_resolved(const wtask *b)
 
 static const rc_mentry *base_entry(const wtask *b)
 {
-    if (b->state == W_DONE && b->has_new) return &b->newe;
+    if (b->state == W_DONE && b->has_new) return b->newe;
     if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
-        return &b->old;
+        return b->old;
     return NULL;
 }
 
@@ -90,7 +90,7 @@ typedef struct cslot {
     int err_weak;                  /* record err only when the target has none yet */
     char warn[1024];               /* log lines (unusable base chunks), '\n'-separated */
     rc_buf body;
-    char sha[65];
+    rc_body_hash hash;
     rc_window_stats stv;
     double off;
     rc_phase_step *steps;
@@ -292,7 +292,7 @@ static void compose_work(void *wctx, size_t k, void *ud)
                                   &c->body, &e) != RC_OK) {
         snprintf(c->err, sizeof c->err, "%s", e.msg);
     } else {
-        rc_codec_sha256(c->body.data, c->body.len, c->sha);
+        rc_body_hash_of(c->body.data, c->body.len, &c->hash);
         c->state = W_WANT;
         c->stv = stv;
         c->prov = prov;
@@ -320,7 +320,7 @@ static void compose_commit(size_t k, void *ud)
          * for this chunk alone */
         en->emit_source = c->src[0] ? c->src : NULL;
         en->emit_source_index = -1;
-        eng_emit_body(en, t, &c->body, c->sha, &c->stv, c->off, c->steps, c->nsteps, c->prov,
+        eng_emit_body(en, t, &c->body, &c->hash, &c->stv, c->off, c->steps, c->nsteps, c->prov,
                       c->head, c->tail);
         en->emit_source = NULL;
     } else {
@@ -349,7 +349,7 @@ void eng_compose_pending(rc_engine *en)
     /* at most one window per worker between its read and its store: memory
      * is bounded by the worker count (each: one composed window, its
      * compressed body, one zstd context) */
-    size_t window = (size_t)nw;
+    size_t window = nw > 1 ? (size_t)nw + 1 : 1;
     cslot *slots = calloc(window, sizeof *slots);
     cworker *wk = calloc((size_t)nw, sizeof *wk);
     void **wctx = calloc((size_t)nw, sizeof *wctx);
@@ -371,19 +371,21 @@ void eng_compose_pending(rc_engine *en)
         const wtask *t = &en->tasks[i];
         if (t->span != en->base && eng_window_wanted(t)) items[n++] = i;
     }
-    /* Worker 0 uses the engine's codec and, alone, the engine's store; every
-     * other worker opens its own codec and store handle (like
-     * rc_store_par_run). A worker that cannot be set up is not used. */
+    /* Worker 0 uses the engine's codec and, alone, the engine's store;
+     * every other worker the engine's worker codec w and a store handle of
+     * its own (like rc_store_par_run). A worker that cannot be set up is
+     * not used. */
     int ready = 1;
     wk[0].codec = en->codec;
     wk[0].store = en->o.store;
     wctx[0] = &wk[0];
     rc_err e;
     for (int w = 1; w < nw; w++) {
-        if (rc_codec_new(en->o.cfg->zstd_level, &wk[w].codec, &e) != RC_OK) break;
+        /* the engine's worker codecs (the engine's thread only stores
+         * while the pool runs); a store handle of its own each */
+        if (!(wk[w].codec = eng_worker_codec(en, w))) break;
         if (rc_store_open(rc_store_describe(en->o.store), rc_store_options(en->o.store),
                           &wk[w].store, &e) != RC_OK) {
-            rc_codec_free(wk[w].codec);
             wk[w].codec = NULL;
             break;
         }
@@ -391,17 +393,13 @@ void eng_compose_pending(rc_engine *en)
         ready++;
     }
     if (ready > 1) {
-        /* with threads, worker 0 gets its own handle too: the engine's
-         * store is busy with the uploads on the engine's thread */
+        /* with threads, worker 0 gets its own store handle too: the
+         * engine's is busy with the uploads on the engine's thread */
         rc_store *own = NULL;
-        rc_codec *oc = NULL;
-        if (rc_codec_new(en->o.cfg->zstd_level, &oc, &e) == RC_OK &&
-            rc_store_open(rc_store_describe(en->o.store), rc_store_options(en->o.store), &own,
+        if (rc_store_open(rc_store_describe(en->o.store), rc_store_options(en->o.store), &own,
                           &e) == RC_OK) {
-            wk[0].codec = oc;
             wk[0].store = own;
         } else {
-            rc_codec_free(oc);
             /* the others have their own; worker 0 steps aside */
             wctx[0] = wctx[ready - 1];
             wk[0] = wk[ready - 1];
@@ -413,7 +411,6 @@ void eng_compose_pending(rc_engine *en)
     cjob job = {en, items, slots, window};
     rc_pool_run(ready, window, n, wctx, compose_work, compose_commit, &job);
     for (int w = 0; w < nw; w++) {
-        if (wk[w].codec && wk[w].codec != en->codec) rc_codec_free(wk[w].codec);
         if (wk[w].store && wk[w].store != en->o.store) rc_store_close(wk[w].store);
         rc_window_free(&wk[w].win);
         rc_buf_free(&wk[w].body);

@@ -53,17 +53,17 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
         rc_upsert_mode mode = (en->o.force && t->declared) || t->blob_lost ? RC_UPSERT_REPLACE
                               : t->upgrade                                 ? RC_UPSERT_UPGRADE
                                                                            : RC_UPSERT_IF_ABSENT;
-        if (eng_add_op(en, t->ti, pc->task, t->span, &t->newe, mode) == RC_OK) {
+        if (eng_add_op(en, t->ti, pc->task, t->span, t->newe, mode) == RC_OK) {
             t->state = W_DONE;
             if (t->span == en->base && t->src_index >= 0)
                 rc_source_credit(en->o.source, t->src_index, 1);
-            en->stats.bytes_written += t->newe.bytes;
-            en->stats.samples += t->newe.samples;
-            en->stats.gap_samples += t->newe.gap_samples_filled;
+            en->stats.bytes_written += t->newe->bytes;
+            en->stats.samples += t->newe->samples;
+            en->stats.gap_samples += t->newe->gap_samples_filled;
             tstate *ts = &en->ts[t->ti];
-            ts->res.bytes += t->newe.bytes;
-            ts->res.samples += t->newe.samples;
-            ts->res.gap_samples += t->newe.gap_samples_filled;
+            ts->res.bytes += t->newe->bytes;
+            ts->res.samples += t->newe->samples;
+            ts->res.gap_samples += t->newe->gap_samples_filled;
         } else {
             t->state = W_FAILED;
         }
@@ -81,11 +81,11 @@ wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats 
      * overwrites a better chunk, whether asked by --upgrade or --force. A
      * lost blob is replaced whatever its entry said. */
     int replaces = t->has_old && !t->blob_lost && (t->upgrade || (en->o.force && t->declared));
-    if (replaces && stv->completeness + 1e-12 < t->old.completeness) return W_KEPT;
+    if (replaces && stv->completeness + 1e-12 < t->old->completeness) return W_KEPT;
     return W_WANT;
 }
 
-void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha,
+void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const rc_body_hash *hash,
                    const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
                    int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
 {
@@ -98,15 +98,21 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha
         eng_target_error(en, t->ti, e.msg);
         return;
     }
-    if (t->upgrade && t->has_old && strcmp(sha, t->old.sha256) == 0) {
+    const char *sha = hash->sha256;
+    if (t->upgrade && t->has_old && strcmp(sha, t->old->sha256) == 0) {
         /* the data centre has nothing new: rewriting would only restart the
          * settle clock and churn the CDN */
         t->state = W_KEPT;
         return;
     }
-    if (t->has_new) rc_mentry_free(&t->newe);
-    rc_mentry *me = &t->newe;
-    memset(me, 0, sizeof *me);
+    eng_task_drop_new(t);
+    rc_mentry *me = calloc(1, sizeof *me);
+    if (!me) {
+        t->state = W_FAILED;
+        eng_target_error(en, t->ti, "out of memory building a chunk entry");
+        return;
+    }
+    t->newe = me;
     t->has_new = 1;
     if (nsteps > 0) {
         me->steps = malloc((size_t)nsteps * sizeof *me->steps);
@@ -145,6 +151,7 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const char *sha
     memset(&meta, 0, sizeof meta);
     rc_mentry_to_meta(me, &meta);
     snprintf(meta.content_type, sizeof meta.content_type, "application/octet-stream");
+    meta.hash = *hash;
     snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
              prov ? cfg->cache_control_provisional : cfg->cache_control_final);
     put_ctx *pc = malloc(sizeof *pc);

@@ -32,6 +32,7 @@
 #include "r2cache/engine.h"
 #include "r2cache/manifest.h"
 #include "r2cache/shape.h"
+#include "r2cache/store.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -64,10 +65,12 @@ typedef struct wtask {
     int listed;    /* its blob appeared in the day's listing */
     int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
     int notdue;    /* end + delay > now: not fetched, not written */
+    /* Entries are held apart (most tasks have neither, and a task table of
+     * 10,000 channels' windows must stay small): */
     int has_old;
-    rc_mentry old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
+    rc_mentry *old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
     int has_new;
-    rc_mentry newe; /* entry written in this run */
+    rc_mentry *newe; /* entry written in this run */
     int written_prov;
     int src_index; /* list entry whose answer it was written from (-1: none, composed) */
     /* the manifest's source-empty record covers the window (W_EMPTY, or a
@@ -163,6 +166,13 @@ wtask *eng_task_find(const rc_engine *en, size_t ti, rc_span s, int64_t start);
 /* Find or add a task (declared is or-ed in); NULL when out of memory. May
  * move en->tasks: pointers into it are stale afterwards. */
 wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int declared);
+/* A task's entries (held apart from the table): keep a copy of me as the
+ * stored entry (a window only needed by a long window keeps it without
+ * its revision history and unknown fields, which only a write of the
+ * window itself carries on); drop them. */
+int eng_task_keep_old(wtask *t, const rc_mentry *me);
+void eng_task_drop_old(wtask *t);
+void eng_task_drop_new(wtask *t);
 /* Remember msg as target ti's last error (the start of it when too long). */
 void eng_target_error(rc_engine *en, size_t ti, const char *msg);
 /* A store or source that refuses us (RC_EAUTH) or cannot be used
@@ -204,10 +214,10 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
  * not the final pass), W_KEPT (less complete than the chunk it would
  * replace), or W_WANT (encode and store it). Reads only. */
 wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov);
-/* Store an encoded body (sha: its hex SHA-256,
- * computed once by whoever encoded it) and remember its entry. The body
+/* Store an encoded body (hash: its SHA-256 and MD5, computed once by
+ * whoever encoded it, on a pool worker) and remember its entry. The body
  * stays the caller's. */
-void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const char *sha,
+void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const rc_body_hash *hash,
                    const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
                    int nsteps, int prov, int64_t gap_head, int64_t gap_tail);
 /* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
@@ -238,6 +248,10 @@ void eng_avail_check(rc_engine *en);
 /* Shape lines [0, n) of one answer (tr) on en->workers threads and store
  * every wanted window in them, in line and block order (en->foreign set). */
 void eng_shape_lines(rc_engine *en, const rc_traces *tr, const line *lines, size_t n);
+/* Pool worker w's codec: the engine's for 0, made on first use and kept for
+ * the engine's life for the others (NULL when it cannot be made). Only the
+ * engine's thread calls this, and never while a pool runs. */
+rc_codec *eng_worker_codec(rc_engine *en, int w);
 /* --- engine_compose.c ----------------------------------------------------- */
 
 /* Offset and phase steps of sub-windows [b0, b0 + nb) of win (*steps is

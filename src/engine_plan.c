@@ -115,8 +115,14 @@ static int repair_entry(rc_engine *en, wtask *t, rc_err *e)
     rc_mentry me;
     rc = rc_mentry_from_blob(en->o.store, key, t->span, t->start, 0, &me, NULL, e);
     if (rc) return rc;
-    if (t->has_old) rc_mentry_free(&t->old);
-    t->old = me;
+    rc_mentry *keep = malloc(sizeof *keep);
+    if (!keep) {
+        rc_mentry_free(&me);
+        return rc_err_set(e, RC_ENOMEM, "out of memory");
+    }
+    *keep = me;
+    eng_task_drop_old(t);
+    t->old = keep;
     t->has_old = 1;
     return RC_OK;
 }
@@ -174,13 +180,12 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
 {
     const rc_mentry *me = m ? rc_manifest_find(m, t->span, t->start) : NULL;
     t->listed = listed_has(lc, t->span, t->start);
-    if (me && rc_mentry_copy(&t->old, me) != RC_OK) {
+    if (me && eng_task_keep_old(t, me) != RC_OK) {
         t->state = W_FAILED;
         eng_target_error(en, t->ti, "out of memory planning a window");
         return;
     }
     if (me) {
-        t->has_old = 1;
         if (en->o.force && t->declared) {
             t->state = W_WANT;
         } else if (en->o.upgrade && t->declared && me->provisional &&
@@ -201,7 +206,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
         rc_err e;
         if (repair_entry(en, t, &e) == RC_OK) {
             t->state = W_REPAIR;
-            eng_add_op(en, t->ti, (size_t)(t - en->tasks), t->span, &t->old, RC_UPSERT_IF_ABSENT);
+            eng_add_op(en, t->ti, (size_t)(t - en->tasks), t->span, t->old, RC_UPSERT_IF_ABSENT);
             return;
         }
         rc_log_warn(en->o.log, "repair", "%s; the chunk will be fetched again", e.msg);

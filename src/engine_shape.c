@@ -43,7 +43,7 @@ typedef struct bout {
     bkind kind;
     wstate state; /* B_STATE */
     rc_buf body;  /* B_STORE; kept for the slot's next block */
-    char sha[65];
+    rc_body_hash hash;
     rc_window_stats stv;
     double off;
     rc_phase_step *steps;
@@ -214,7 +214,7 @@ static void block_work(void *wctx, size_t k, void *ud)
                     if (bt->state == W_HELD) held = 1;
                     if ((bt->state == W_DONE && bt->written_prov) ||
                         ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
-                         bt->old.provisional))
+                         bt->old->provisional))
                         prov = 1;
                 }
             }
@@ -255,12 +255,12 @@ static void block_work(void *wctx, size_t k, void *ud)
                 snprintf(c->err, sizeof c->err, "%s", e.msg);
                 goto out;
             }
-            rc_codec_sha256(o->body.data, o->body.len, o->sha);
+            rc_body_hash_of(o->body.data, o->body.len, &o->hash);
             o->stv = stv;
             o->prov = prov;
             /* what the commit will make of it: kept when an upgrade brings
              * nothing new (eng_emit_body), otherwise written */
-            if (d && !(t->upgrade && t->has_old && strcmp(o->sha, t->old.sha256) == 0))
+            if (d && !(t->upgrade && t->has_old && strcmp(o->hash.sha256, t->old->sha256) == 0))
                 d->prov = (unsigned char)prov;
         }
     }
@@ -286,8 +286,7 @@ static void no_sample(rc_engine *en, wtask *t)
 }
 
 /* Every wanted window of every span inside [bs, be) of ti ends as state. */
-static void block_set(rc_engine *en, size_t ti, int64_t bs, int64_t be, int base_only,
-                      wstate state)
+static void block_set(rc_engine *en, size_t ti, int64_t bs, int64_t be, int base_only, wstate state)
 {
     for (int s = 0; s < RC_SPAN_COUNT; s++) {
         if (base_only && s != (int)en->base) continue;
@@ -337,7 +336,7 @@ static void block_commit(size_t k, void *ud)
             t->state = o->state;
             break;
         case B_STORE:
-            eng_emit_body(en, t, &o->body, o->sha, &o->stv, o->off, o->steps, o->nsteps, o->prov,
+            eng_emit_body(en, t, &o->body, &o->hash, &o->stv, o->off, o->steps, o->nsteps, o->prov,
                           o->head, o->tail);
             break;
         }
@@ -379,20 +378,23 @@ static size_t cut_blocks(const rc_engine *en, const line *lines, size_t n, bitem
     return m;
 }
 
-/* Worker codecs: the engine's for worker 0, one more per further worker,
- * made on first use and kept for the engine's life. */
+rc_codec *eng_worker_codec(rc_engine *en, int w)
+{
+    if (w <= 0) return en->codec;
+    if (w >= ENGINE_MAX_WORKERS) return NULL;
+    rc_err e;
+    if (!en->wcodec[w] && rc_codec_new(en->o.cfg->zstd_level, &en->wcodec[w], &e) != RC_OK)
+        return NULL;
+    return en->wcodec[w];
+}
+
+/* ctx[w] = worker w's codec for up to `want` workers; returns how many
+ * could be set up (at least 1). */
 static int worker_codecs(rc_engine *en, int want, void **ctx)
 {
-    if (want > ENGINE_MAX_WORKERS) want = ENGINE_MAX_WORKERS;
-    ctx[0] = en->codec;
-    int ready = 1;
-    for (int w = 1; w < want; w++) {
-        rc_err e;
-        if (!en->wcodec[w] && rc_codec_new(en->o.cfg->zstd_level, &en->wcodec[w], &e) != RC_OK)
-            break;
-        ctx[w] = en->wcodec[w];
+    int ready = 0;
+    while (ready < want && ready < ENGINE_MAX_WORKERS && (ctx[ready] = eng_worker_codec(en, ready)))
         ready++;
-    }
     return ready;
 }
 

@@ -92,6 +92,24 @@ void rc_sigv4_md5_base64(const void *data, size_t len, char out[25])
     EVP_EncodeBlock((unsigned char *)out, md, 16); /* 24 chars + NUL */
 }
 
+int rc_sigv4_md5_hex_base64(const char *hex, char out[25])
+{
+    unsigned char md[16];
+    if (!hex || strlen(hex) != 32) return -1;
+    for (int i = 0; i < 16; i++) {
+        unsigned v = 0;
+        for (int k = 0; k < 2; k++) {
+            char c = hex[2 * i + k];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) return -1;
+            v = v * 16 + (unsigned)d;
+        }
+        md[i] = (unsigned char)v;
+    }
+    EVP_EncodeBlock((unsigned char *)out, md, 16);
+    return 0;
+}
+
 void rc_sigv4_md5_hex(const void *data, size_t len, char out[33])
 {
     unsigned char md[16];

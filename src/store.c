@@ -11,6 +11,7 @@
  */
 #include "store_int.h"
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,22 @@ static int unknown_scheme(const char *url, rc_err *e)
     if (len >= 2 && len < sizeof forms) forms[len - 2] = '\0';
     return rc_err_set(e, RC_EINVAL,
                       "store URL %s: unknown scheme; use %s or a plain directory path", url, forms);
+}
+
+static void digest_hex(const void *data, size_t len, const EVP_MD *md, char *out, size_t outn)
+{
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    out[0] = '\0';
+    if (!EVP_Digest(data, len, d, &dl, md, NULL) || 2 * (size_t)dl + 1 > outn) return;
+    for (unsigned int i = 0; i < dl; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void rc_body_hash_of(const void *data, size_t len, rc_body_hash *h)
+{
+    digest_hex(data ? data : "", len, EVP_sha256(), h->sha256, sizeof h->sha256);
+    digest_hex(data ? data : "", len, EVP_md5(), h->md5, sizeof h->md5);
 }
 
 int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)

@@ -111,7 +111,10 @@ static int put_impl(rc_store *s, const char *key, const void *data, size_t len,
     rc = file_entry_at(s, k.dfd, kp_name(&k), k.rel.data, k.ctx, &kind, &st, e);
     if (rc == RC_OK) rc = file_entry_at(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, &kind, &st, e);
     if (rc) goto out;
-    file_md5_hex(data, len, etag);
+    if (o && o->meta && strlen(o->meta->hash.md5) == 32)
+        memcpy(etag, o->meta->hash.md5, 33); /* the writer hashed these bytes */
+    else
+        file_md5_hex(data, len, etag);
     rc = file_write_temp(s, &k, data, len, durable, tobj, &ino, e);
     if (rc) goto out;
     side = file_sidecar_json(o ? o->meta : NULL, etag, len, ino);

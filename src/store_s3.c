@@ -96,8 +96,14 @@ static int prepare_put(s3 *s, xfer *x, const void *data, size_t len, const rc_ob
     x->has_meta = 1;
     x->body = data;
     x->body_len = len;
-    rc_sigv4_sha256_hex(data, len, x->sha256);
-    rc_sigv4_md5_base64(data, len, x->md5);
+    /* hashes the writer already has (of these bytes) are not made again */
+    const rc_body_hash *h = meta ? &meta->hash : NULL;
+    if (h && strlen(h->sha256) == 64)
+        memcpy(x->sha256, h->sha256, 65);
+    else
+        rc_sigv4_sha256_hex(data, len, x->sha256);
+    if (!(h && rc_sigv4_md5_hex_base64(h->md5, x->md5) == 0))
+        rc_sigv4_md5_base64(data, len, x->md5);
     return RC_OK;
 }
 

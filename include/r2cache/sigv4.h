@@ -78,5 +78,8 @@ void rc_sigv4_sha256_hex(const void *data, size_t len, char out[65]);
 void rc_sigv4_md5_base64(const void *data, size_t len, char out[25]);
 /* Lower-case hex MD5 of data (the ETag of a single-part upload) into out[33]. */
 void rc_sigv4_md5_hex(const void *data, size_t len, char out[33]);
+/* Content-MD5 (base64) from an MD5 the caller has in hex; -1 when hex is not
+ * 32 lower-case hex digits (out untouched). */
+int rc_sigv4_md5_hex_base64(const char *hex, char out[25]);
 
 #endif

@@ -32,12 +32,26 @@
 #define RC_META_KEY_MAX 48
 #define RC_META_VAL_MAX 160
 
+/* Hashes of a body that its writer already has (lower-case hex, "" = not
+ * known), of exactly the bytes it puts: the stores use them instead of
+ * hashing the body again on the putting thread (the S3 payload hash and
+ * Content-MD5, the local store's ETag). */
+typedef struct rc_body_hash {
+    char sha256[65];
+    char md5[33];
+} rc_body_hash;
+
+/* Both hashes of data (on the caller's thread, e.g. a pool worker). */
+void rc_body_hash_of(const void *data, size_t len, rc_body_hash *h);
+
 /* HTTP-ish object metadata: sent as headers on S3 (x-amz-meta-NAME for
  * user entries), recorded in a sidecar by the local store so a static file
- * server can send them. User names are lower case [a-z0-9-]. */
+ * server can send them. User names are lower case [a-z0-9-]. `hash` is
+ * only read by puts and never stored or returned. */
 typedef struct rc_obj_meta {
     char content_type[64];   /* "" = application/octet-stream */
     char cache_control[128]; /* "" = none */
+    rc_body_hash hash;       /* of the body being put, when known */
     int n;
     char name[RC_META_MAX][RC_META_KEY_MAX];
     char value[RC_META_MAX][RC_META_VAL_MAX];
