@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_all.sh: every benchmark, one command; writes docs/benchmarks.md.
 #
-#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron boundary upload fill inventory serve codec
+#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron boundary scale upload fill inventory serve codec
 #   bench/run_all.sh --only NAME           rerun one section; the others stay as they are
 #   INV_RGW_SIZE="15 365" bench/run_all.sh --only inventory   the inventory in RGW at full size
 #
@@ -20,7 +20,7 @@ BUILD=${BUILD:-$HERE/build-bench}
 OUT=${OUT:-$HERE/docs/benchmarks.md}
 SKIP=" "
 ONLY=
-ALL="processing cron boundary upload fill inventory serve codec"
+ALL="processing cron boundary scale upload fill inventory serve codec"
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip) SKIP="$SKIP$2 "; shift 2 ;;
@@ -102,6 +102,8 @@ fi
 # the seed configuration's 6-hour boundary run (issue 16): its own RGW, whose memstore is sized
 # for BENCH_RGW_CHANNELS; BENCH_CHANNELS (default 1000) channels on the local store
 section boundary "Boundary run" env BUILD="$BUILD" "$HERE/bench/bench_boundary.sh"
+# the cron run for 10,000 channels (issue 16, Scale); its own RGW, sized for the run
+section scale "Scale" env BUILD="$BUILD" "$HERE/bench/bench_scale.sh"
 section fill "Backfill" "$HERE/bench/bench_fill.sh" "$BUILD"
 # local directory at full size (15 x 365), and RGW at INV_RGW_SIZE: by default a size that seeds
 # in a minute; INV_RGW_SIZE="15 365" is the issue's full size (about 816,000 keys: 40-60 minutes
@@ -121,7 +123,7 @@ if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
 import re, sys
 old, body, only, out = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 heads = {"processing": "## Processing", "cron": "## Cron scale", "boundary": "## Boundary run",
-         "upload": "## Upload",
+         "scale": "## Scale", "upload": "## Upload",
          "fill": "## Backfill", "inventory": "## Inventory", "serve": "## Serve",
          "codec": "## Codec"}
 h = heads[only]
