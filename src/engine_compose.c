@@ -292,7 +292,7 @@ static void compose_work(void *wctx, size_t k, void *ud)
                                   &c->body, &e) != RC_OK) {
         snprintf(c->err, sizeof c->err, "%s", e.msg);
     } else {
-        rc_body_hash_of(c->body.data, c->body.len, &c->hash);
+        rc_store_body_hash(en->o.store, c->body.data, c->body.len, &c->hash);
         c->state = W_WANT;
         c->stv = stv;
         c->prov = prov;

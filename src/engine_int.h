@@ -214,7 +214,7 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
  * not the final pass), W_KEPT (less complete than the chunk it would
  * replace), or W_WANT (encode and store it). Reads only. */
 wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov);
-/* Store an encoded body (hash: its SHA-256 and MD5, computed once by
+/* Store an encoded body (hash: its SHA-256, and MD5 for S3, made once by
  * whoever encoded it, on a pool worker) and remember its entry. The body
  * stays the caller's. */
 void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const rc_body_hash *hash,

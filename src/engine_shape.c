@@ -255,7 +255,7 @@ static void block_work(void *wctx, size_t k, void *ud)
                 snprintf(c->err, sizeof c->err, "%s", e.msg);
                 goto out;
             }
-            rc_body_hash_of(o->body.data, o->body.len, &o->hash);
+            rc_store_body_hash(en->o.store, o->body.data, o->body.len, &o->hash);
             o->stv = stv;
             o->prov = prov;
             /* what the commit will make of it: kept when an upgrade brings

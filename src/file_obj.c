@@ -53,20 +53,36 @@ int file_read_fd(int fd, rc_buf *out)
     return 0;
 }
 
-void file_md5_hex(const void *data, size_t len, char *out)
+/* The local store's ETag: the first 32 hex digits of the body's SHA-256.
+ * It is opaque to readers (only conditional puts compare it); SHA-256
+ * because the engine hashes every blob with it already (manifest `sha256`),
+ * so a blob's ETag costs no second pass. */
+static void etag_of_digest(const unsigned char *d, unsigned int dl, char *out)
+{
+    out[0] = '\0';
+    for (unsigned int i = 0; i < dl && i < FILE_ETAG_HEX / 2; i++)
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+void file_etag_hex(const void *data, size_t len, char *out)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     out[0] = '\0';
-    if (!EVP_Digest(data, len, d, &dl, EVP_md5(), NULL)) return;
-    for (unsigned int i = 0; i < dl; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    if (!EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL)) return;
+    etag_of_digest(d, dl, out);
 }
 
-int file_md5_fd(int fd, char *out)
+void file_etag_of_sha256(const char *sha256_hex, char *out)
+{
+    memcpy(out, sha256_hex, FILE_ETAG_HEX);
+    out[FILE_ETAG_HEX] = '\0';
+}
+
+int file_etag_fd(int fd, char *out)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_md5(), NULL);
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
     unsigned char buf[65536];
     while (ok) {
         ssize_t r = read(fd, buf, sizeof buf);
@@ -83,8 +99,7 @@ int file_md5_fd(int fd, char *out)
     if (ok) ok = EVP_DigestFinal_ex(ctx, d, &dl);
     EVP_MD_CTX_free(ctx);
     if (!ok) return -1;
-    for (unsigned int i = 0; i < dl; i++)
-        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    etag_of_digest(d, dl, out);
     return 0;
 }
 
@@ -231,6 +246,10 @@ void file_sync_dir(int dfd)
 /* Temporary file in the key's folder, named ".tmp.XXXXXX" (random) so
  * listings skip it; created exclusively, so never through a link. Its name
  * goes to tmp (TMP_NAME_MAX; "" when none is left behind). */
+/* Bodies from this size on start their writeback at once (a 6-hour chunk is
+ * about 5 MB; 10-minute chunks, sidecars and manifests wait for the sync). */
+#define FILE_WRITEBACK_MIN ((size_t)1 << 20)
+
 int file_write_temp(const rc_store *s, const kpath *k, const void *data, size_t len, int durable,
                     char *tmp, ino_t *ino, rc_err *e)
 {
@@ -264,6 +283,14 @@ int file_write_temp(const rc_store *s, const kpath *k, const void *data, size_t 
                         (int)k->name_off, k->rel.data, tmp, k->ctx, strerror(errno));
         goto fail;
     }
+#ifdef SYNC_FILE_RANGE_WRITE
+    /* A deferred put is made durable by the batch's syncfs: start writing
+     * a large body back now, while the run goes on computing, so that sync
+     * finds it on disk instead of waiting for all of it at the end. Only a
+     * hint: its result does not matter (syncfs reports what failed). */
+    if (!durable && len >= FILE_WRITEBACK_MIN)
+        (void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
     if (ino) *ino = st.st_ino;
     int closed = close(fd);
     fd = -1;
@@ -292,7 +319,7 @@ int file_current_etag(const rc_store *s, const kpath *k, char *etag, int *have, 
     if (rc) return rc;
     rc = file_sidecar_read(s, k->dfd, kp_side(k), k->srel.data, k->ctx, st.st_ino,
                            (int64_t)st.st_size, etag, NULL, &used, e);
-    if (rc == RC_OK && !used && file_md5_fd(fd, etag) != 0)
+    if (rc == RC_OK && !used && file_etag_fd(fd, etag) != 0)
         rc = rc_err_set(e, RC_EIO, "store %s: cannot read the current version of %s (%s): %s",
                         sname(s), k->rel.data, k->ctx, strerror(errno));
     close(fd);

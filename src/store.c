@@ -64,10 +64,11 @@ static void digest_hex(const void *data, size_t len, const EVP_MD *md, char *out
         snprintf(out + 2 * i, 3, "%02x", d[i]);
 }
 
-void rc_body_hash_of(const void *data, size_t len, rc_body_hash *h)
+void rc_store_body_hash(const rc_store *s, const void *data, size_t len, rc_body_hash *h)
 {
     digest_hex(data ? data : "", len, EVP_sha256(), h->sha256, sizeof h->sha256);
-    digest_hex(data ? data : "", len, EVP_md5(), h->md5, sizeof h->md5);
+    h->md5[0] = '\0';
+    if (s && s->ops->body_md5) digest_hex(data ? data : "", len, EVP_md5(), h->md5, sizeof h->md5);
 }
 
 int rc_obj_meta_set(rc_obj_meta *m, const char *name, const char *value)

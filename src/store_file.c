@@ -111,10 +111,10 @@ static int put_impl(rc_store *s, const char *key, const void *data, size_t len,
     rc = file_entry_at(s, k.dfd, kp_name(&k), k.rel.data, k.ctx, &kind, &st, e);
     if (rc == RC_OK) rc = file_entry_at(s, k.dfd, kp_side(&k), k.srel.data, k.ctx, &kind, &st, e);
     if (rc) goto out;
-    if (o && o->meta && strlen(o->meta->hash.md5) == 32)
-        memcpy(etag, o->meta->hash.md5, 33); /* the writer hashed these bytes */
+    if (o && o->meta && strlen(o->meta->hash.sha256) == 64)
+        file_etag_of_sha256(o->meta->hash.sha256, etag); /* the writer hashed these bytes */
     else
-        file_md5_hex(data, len, etag);
+        file_etag_hex(data, len, etag);
     rc = file_write_temp(s, &k, data, len, durable, tobj, &ino, e);
     if (rc) goto out;
     side = file_sidecar_json(o ? o->meta : NULL, etag, len, ino);
@@ -261,7 +261,7 @@ static int file_get(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info
         if (rc) goto out;
         if (!used) {
             memset(&info->meta, 0, sizeof info->meta);
-            file_md5_hex(out->data ? out->data : "", out->len, info->etag);
+            file_etag_hex(out->data ? out->data : "", out->len, info->etag);
         }
     }
 out:
@@ -284,7 +284,7 @@ static int file_head(rc_store *s, const char *key, rc_obj_info *info, rc_err *e)
                            (int64_t)st.st_size, info->etag, &info->meta, &used, e);
     if (rc == RC_OK && !used) {
         memset(&info->meta, 0, sizeof info->meta);
-        if (file_md5_fd(fd, info->etag) != 0)
+        if (file_etag_fd(fd, info->etag) != 0)
             rc = rc_err_set(e, RC_EIO, "store %s: cannot read key \"%s\" (%s): %s", sname(s), key,
                             k.rel.data, strerror(errno));
     }
@@ -425,7 +425,7 @@ static int list_file(lctx *c, int dfd, const char *name, size_t dlen, rc_err *e)
         if (rc == RC_ENOTFOUND) return RC_OK; /* vanished meanwhile */
         if (rc) return rc;
         fill_info(&info, c->kp.data, &st);
-        int bad = file_md5_fd(fd, info.etag) != 0;
+        int bad = file_etag_fd(fd, info.etag) != 0;
         close(fd);
         if (bad)
             return rc_err_set(e, RC_EIO, "store %s: cannot read %s (%s): %s", sname(c->s),

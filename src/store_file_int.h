@@ -127,10 +127,15 @@ int file_write_all(int fd, const void *data, size_t len);
 /* Read fd to its end, appending to out: 0 or -1. */
 int file_read_fd(int fd, rc_buf *out);
 
-/* Hex MD5 (33 bytes) of data / of what fd holds from its offset on. */
-void file_md5_hex(const void *data, size_t len, char *out);
+/* The local ETag (FILE_ETAG_HEX hex digits and a NUL): the start of the
+ * SHA-256 of data / of what fd holds from its offset on / of a body whose
+ * SHA-256 (64 hex digits) the writer already made. */
+#define FILE_ETAG_HEX 32
+void file_etag_hex(const void *data, size_t len, char *out);
 
-int file_md5_fd(int fd, char *out);
+int file_etag_fd(int fd, char *out);
+
+void file_etag_of_sha256(const char *sha256_hex, char *out);
 
 /* The sidecar text of a body (caller frees), NULL when out of memory. */
 char *file_sidecar_json(const rc_obj_meta *m, const char *etag, size_t size, ino_t ino);

@@ -29,6 +29,7 @@ struct rc_store {
 
 typedef struct rc_store_ops {
     const char *scheme;
+    int body_md5; /* puts send the body's MD5 (rc_store_body_hash makes it) */
     int (*put)(rc_store *s, const char *key, const void *data, size_t len, const rc_put_opts *o,
                char *etag_out, rc_err *e);
     int (*get)(rc_store *s, const char *key, rc_buf *out, rc_obj_info *info, rc_err *e);

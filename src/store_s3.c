@@ -506,6 +506,7 @@ static void s3_close(rc_store *st)
 
 static const rc_store_ops s3_ops = {
     .scheme = "s3",
+    .body_md5 = 1,
     .put = s3_put,
     .get = s3_get,
     .head = s3_head,

@@ -242,7 +242,7 @@ static int snap_cb(void *ud, const rc_obj_info *o)
     return 0;
 }
 
-/* Every key under data/ with its ETag (the MD5 of the body on both stores). */
+/* Every key under data/ with its ETag (a hash of the body on either store). */
 static snap take_snap(void)
 {
     snap s = {0};
@@ -328,7 +328,7 @@ static void strip_times(cJSON *j)
     cJSON_ArrayForEach(c, j) strip_times(c);
 }
 
-/* Same keys, same blob bytes (ETag = MD5), manifests equal apart from timestamps. */
+/* Same keys, same blob bytes (same ETag), manifests equal apart from timestamps. */
 static void assert_same_store(const snap *a, const snap *b, const char *what)
 {
     cr_assert_eq(a->n, b->n, "%s: %zu keys, expected %zu", what, b->n, a->n);

@@ -41,8 +41,13 @@ typedef struct rc_body_hash {
     char md5[33];
 } rc_body_hash;
 
-/* Both hashes of data (on the caller's thread, e.g. a pool worker). */
-void rc_body_hash_of(const void *data, size_t len, rc_body_hash *h);
+typedef struct rc_store rc_store;
+
+/* The hashes store s uses for a put of data, made on the caller's thread
+ * (e.g. a pool worker): SHA-256 always (the manifest's `sha256`, the S3
+ * payload hash, the local ETag), MD5 only for a store that sends it
+ * (S3's Content-MD5); the other is left "". */
+void rc_store_body_hash(const rc_store *s, const void *data, size_t len, rc_body_hash *h);
 
 /* HTTP-ish object metadata: sent as headers on S3 (x-amz-meta-NAME for
  * user entries), recorded in a sidecar by the local store so a static file
@@ -78,8 +83,6 @@ typedef struct rc_put_opts {
 typedef int (*rc_list_cb)(void *ud, const rc_obj_info *obj);
 /* Completion of an asynchronous put: status RC_OK or the failure. */
 typedef void (*rc_put_done_cb)(void *ud, const char *key, int status, const rc_err *e);
-
-typedef struct rc_store rc_store;
 
 typedef struct rc_store_opts {
     /* S3 settings that may come from the config file; environment variables
