@@ -46,6 +46,9 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <time.h>
 
@@ -190,24 +193,25 @@ int eng_task_keep_old(wtask *t, const rc_mentry *me)
     return RC_OK;
 }
 
+/* Free a task's held entry and clear its flag. */
+static void drop_entry(rc_mentry **me, int *has)
+{
+    if (*me) {
+        rc_mentry_free(*me);
+        free(*me);
+    }
+    *me = NULL;
+    *has = 0;
+}
+
 void eng_task_drop_old(wtask *t)
 {
-    if (t->old) {
-        rc_mentry_free(t->old);
-        free(t->old);
-    }
-    t->old = NULL;
-    t->has_old = 0;
+    drop_entry(&t->old, &t->has_old);
 }
 
 void eng_task_drop_new(wtask *t)
 {
-    if (t->newe) {
-        rc_mentry_free(t->newe);
-        free(t->newe);
-    }
-    t->newe = NULL;
-    t->has_new = 0;
+    drop_entry(&t->newe, &t->has_new);
 }
 
 void rc_engine_free(rc_engine *en)
@@ -479,6 +483,11 @@ int rc_engine_pass(rc_engine *en, int final, rc_err *e)
     if (rc_store_wait(en->o.store, &we) != RC_OK) /* compose reads the base blobs back */
         rc_log_error(en->o.log, "store", "%s", we.msg);
     eng_avail_check(en);
+#ifdef __GLIBC__
+    /* hand back what planning and fetching freed before composition, which
+     * needs a few large buffers (glibc keeps freed memory in its arenas) */
+    malloc_trim(0);
+#endif
     if (!en->fatal.code && !(en->o.stop && *en->o.stop)) eng_compose_pending(en);
     record_empty(en);
     eng_flush_manifests(en); /* restored, fetched and composed entries, once per channel-day */

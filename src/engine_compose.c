@@ -89,15 +89,8 @@ typedef struct cslot {
     char err[RC_ERR_MSG_MAX + 64]; /* the target's error to record, "" none */
     int err_weak;                  /* record err only when the target has none yet */
     char warn[1024];               /* log lines (unusable base chunks), '\n'-separated */
-    rc_buf body;
-    rc_body_hash hash;
-    rc_window_stats stv;
-    double off;
-    rc_phase_step *steps;
-    int nsteps;
-    int prov;
-    int64_t head, tail;
-    char src[RC_SOURCE_NAME_MAX]; /* the parts' source, "mixed", or "" */
+    eng_chunk ch;                  /* W_WANT */
+    char src[RC_SOURCE_NAME_MAX];  /* the parts' source, "mixed", or "" */
 } cslot;
 
 typedef struct cworker {
@@ -136,9 +129,9 @@ static void compose_work(void *wctx, size_t k, void *ud)
     c->state = W_FAILED;
     c->err[0] = c->warn[0] = '\0';
     c->err_weak = 0;
-    c->steps = NULL;
-    c->nsteps = 0;
-    rc_buf_reset(&c->body);
+    c->ch.steps = NULL;
+    c->ch.nsteps = 0;
+    rc_buf_reset(&c->ch.body);
     if (en->o.stop && *en->o.stop) {
         c->state = t->state; /* left as it was */
         return;
@@ -286,18 +279,19 @@ static void compose_work(void *wctx, size_t k, void *ud)
     wstate g = eng_emit_gate(en, t, &stv, prov);
     if (g != W_WANT) {
         c->state = g;
-    } else if (eng_window_phase(win, 0, win->nsub, &c->off, &c->steps, &c->nsteps) != RC_OK) {
+    } else if (eng_window_phase(win, 0, win->nsub, &c->ch.off, &c->ch.steps, &c->ch.nsteps) !=
+               RC_OK) {
         snprintf(c->err, sizeof c->err, "out of memory describing a chunk's clock phase");
     } else if (rc_codec_encode_id(w->codec, en->o.cfg->codec, win->samples, (size_t)win->nslots,
-                                  &c->body, &e) != RC_OK) {
+                                  &c->ch.body, &e) != RC_OK) {
         snprintf(c->err, sizeof c->err, "%s", e.msg);
     } else {
-        rc_store_body_hash(en->o.store, c->body.data, c->body.len, &c->hash);
+        rc_store_body_hash(en->o.store, c->ch.body.data, c->ch.body.len, &c->ch.hash);
         c->state = W_WANT;
-        c->stv = stv;
-        c->prov = prov;
-        c->head = head;
-        c->tail = tail;
+        c->ch.stv = stv;
+        c->ch.prov = prov;
+        c->ch.head = head;
+        c->ch.tail = tail;
     }
 }
 
@@ -320,17 +314,16 @@ static void compose_commit(size_t k, void *ud)
          * for this chunk alone */
         en->emit_source = c->src[0] ? c->src : NULL;
         en->emit_source_index = -1;
-        eng_emit_body(en, t, &c->body, &c->hash, &c->stv, c->off, c->steps, c->nsteps, c->prov,
-                      c->head, c->tail);
+        eng_emit_body(en, t, &c->ch);
         en->emit_source = NULL;
     } else {
         t->state = c->state;
         if (c->err[0] && (!c->err_weak || !en->ts[t->ti].res.error[0]))
             eng_target_error(en, t->ti, c->err);
     }
-    free(c->steps);
-    c->steps = NULL;
-    c->nsteps = 0;
+    free(c->ch.steps);
+    c->ch.steps = NULL;
+    c->ch.nsteps = 0;
     /* the slot keeps its buffer for its next window (bounded by the pool's
      * window, not by the number of windows) */
 }
@@ -416,8 +409,8 @@ void eng_compose_pending(rc_engine *en)
         rc_buf_free(&wk[w].body);
     }
     for (size_t k = 0; k < window; k++) {
-        rc_buf_free(&slots[k].body);
-        free(slots[k].steps);
+        rc_buf_free(&slots[k].ch.body);
+        free(slots[k].ch.steps);
     }
     free(items);
     free(slots);

@@ -85,20 +85,20 @@ wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats 
     return W_WANT;
 }
 
-void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const rc_body_hash *hash,
-                   const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-                   int nsteps, int prov, int64_t gap_head, int64_t gap_tail)
+void eng_emit_body(rc_engine *en, wtask *t, const eng_chunk *c)
 {
     const rc_config *cfg = en->o.cfg;
     rc_err e;
     char key[RC_KEY_MAX];
-    const rc_buf body = *bodyp;
+    const rc_buf body = c->body;
+    const rc_window_stats *stv = &c->stv;
+    const int prov = c->prov;
     if (eng_chunk_key(en, t->ti, t->span, t->start, key, &e) != RC_OK) {
         t->state = W_FAILED;
         eng_target_error(en, t->ti, e.msg);
         return;
     }
-    const char *sha = hash->sha256;
+    const char *sha = c->hash.sha256;
     if (t->upgrade && t->has_old && strcmp(sha, t->old->sha256) == 0) {
         /* the data centre has nothing new: rewriting would only restart the
          * settle clock and churn the CDN */
@@ -114,15 +114,15 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const rc_body_h
     }
     t->newe = me;
     t->has_new = 1;
-    if (nsteps > 0) {
-        me->steps = malloc((size_t)nsteps * sizeof *me->steps);
+    if (c->nsteps > 0) {
+        me->steps = malloc((size_t)c->nsteps * sizeof *me->steps);
         if (!me->steps) {
             t->state = W_FAILED;
             eng_target_error(en, t->ti, "out of memory building a chunk entry");
             return;
         }
-        memcpy(me->steps, steps, (size_t)nsteps * sizeof *me->steps);
-        me->nsteps = nsteps;
+        memcpy(me->steps, c->steps, (size_t)c->nsteps * sizeof *me->steps);
+        me->nsteps = c->nsteps;
     }
     me->start = t->start;
     me->end = t->start + rc_span_seconds(t->span);
@@ -137,9 +137,9 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const rc_body_h
     me->bytes = (int64_t)body.len;
     if (cfg->codec != RC_CODEC_INT32_ZSTD)
         snprintf(me->codec, sizeof me->codec, "%s", rc_codec_id_name(cfg->codec));
-    me->offset_s = offset_s;
-    me->gap_head = gap_head;
-    me->gap_tail = gap_tail;
+    me->offset_s = c->off;
+    me->gap_head = c->head;
+    me->gap_tail = c->tail;
     me->revision = 1;
     snprintf(me->source, sizeof me->source, "%s", en->emit_source ? en->emit_source : "");
     t->src_index = en->emit_source_index;
@@ -151,7 +151,7 @@ void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *bodyp, const rc_body_h
     memset(&meta, 0, sizeof meta);
     rc_mentry_to_meta(me, &meta);
     snprintf(meta.content_type, sizeof meta.content_type, "application/octet-stream");
-    meta.hash = *hash;
+    meta.hash = c->hash;
     snprintf(meta.cache_control, sizeof meta.cache_control, "%s",
              prov ? cfg->cache_control_provisional : cfg->cache_control_final);
     put_ctx *pc = malloc(sizeof *pc);

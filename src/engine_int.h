@@ -214,12 +214,23 @@ int eng_add_op(rc_engine *en, size_t ti, size_t task, rc_span s, const rc_mentry
  * not the final pass), W_KEPT (less complete than the chunk it would
  * replace), or W_WANT (encode and store it). Reads only. */
 wstate eng_emit_gate(const rc_engine *en, const wtask *t, const rc_window_stats *stv, int prov);
-/* Store an encoded body (hash: its SHA-256, and MD5 for S3, made once by
- * whoever encoded it, on a pool worker) and remember its entry. The body
- * stays the caller's. */
-void eng_emit_body(rc_engine *en, wtask *t, const rc_buf *body, const rc_body_hash *hash,
-                   const rc_window_stats *stv, double offset_s, const rc_phase_step *steps,
-                   int nsteps, int prov, int64_t gap_head, int64_t gap_tail);
+/* A chunk a pool worker made for a window (engine_shape.c cuts it from an
+ * answer, engine_compose.c composes it from stored chunks), stored on the
+ * engine's thread by eng_emit_body. */
+typedef struct eng_chunk {
+    rc_buf body;          /* the encoded blob */
+    rc_body_hash hash;    /* of body, made once on the worker (rc_store_body_hash) */
+    rc_window_stats stv;  /* the window's statistics */
+    double off;           /* clock offset of its first sample, seconds */
+    rc_phase_step *steps; /* clock phase steps (nsteps), owned by the worker */
+    int nsteps;
+    int prov;           /* provisional */
+    int64_t head, tail; /* gap samples filled at its start and end */
+} eng_chunk;
+
+/* Store chunk c as task t's window and remember its entry. The chunk stays
+ * the caller's. */
+void eng_emit_body(rc_engine *en, wtask *t, const eng_chunk *c);
 /* rc_fetch_cb of rc_source_fetch_many (ud is the engine). */
 int eng_on_fetch(void *ud, size_t ri, rc_fetch_result *res);
 /* Queue the record that base window `task` was asked at `now` and held no

@@ -42,14 +42,7 @@ typedef struct bout {
     size_t task;
     bkind kind;
     wstate state; /* B_STATE */
-    rc_buf body;  /* B_STORE; kept for the slot's next block */
-    rc_body_hash hash;
-    rc_window_stats stv;
-    double off;
-    rc_phase_step *steps;
-    int nsteps;
-    int prov;
-    int64_t head, tail;
+    eng_chunk ch; /* B_STORE; its body's buffer is kept for the slot's next block */
 } bout;
 
 /* One block: [bs, be) of channel ti. */
@@ -103,8 +96,8 @@ static bout *slot_out(bslot *c, size_t task, bkind kind)
     o->task = task;
     o->kind = kind;
     o->state = W_WANT;
-    o->steps = NULL;
-    o->nsteps = 0;
+    o->ch.steps = NULL;
+    o->ch.nsteps = 0;
     return o;
 }
 
@@ -235,32 +228,32 @@ static void block_work(void *wctx, size_t k, void *ud)
             }
             bout *o = slot_out(c, task, B_STORE);
             if (!o) goto oom;
-            o->head = o->tail = 0;
-            while (o->head < n && !win.present[off + o->head])
-                o->head++;
-            while (o->tail < n && !win.present[off + n - 1 - o->tail])
-                o->tail++;
-            if (eng_window_phase(&win, b0, nb, &o->off, &o->steps, &o->nsteps) != RC_OK) {
+            o->ch.head = o->ch.tail = 0;
+            while (o->ch.head < n && !win.present[off + o->ch.head])
+                o->ch.head++;
+            while (o->ch.tail < n && !win.present[off + n - 1 - o->ch.tail])
+                o->ch.tail++;
+            if (eng_window_phase(&win, b0, nb, &o->ch.off, &o->ch.steps, &o->ch.nsteps) != RC_OK) {
                 c->nout--;
                 goto oom;
             }
-            if (rc_codec_encode_id(codec, en->o.cfg->codec, win.samples + off, (size_t)n, &o->body,
-                                   &e) != RC_OK) {
+            if (rc_codec_encode_id(codec, en->o.cfg->codec, win.samples + off, (size_t)n,
+                                   &o->ch.body, &e) != RC_OK) {
                 /* the window fails with the codec's message */
-                free(o->steps);
-                o->steps = NULL;
-                o->nsteps = 0;
+                free(o->ch.steps);
+                o->ch.steps = NULL;
+                o->ch.nsteps = 0;
                 c->nout--;
                 c->res = BR_FAILED;
                 snprintf(c->err, sizeof c->err, "%s", e.msg);
                 goto out;
             }
-            rc_store_body_hash(en->o.store, o->body.data, o->body.len, &o->hash);
-            o->stv = stv;
-            o->prov = prov;
+            rc_store_body_hash(en->o.store, o->ch.body.data, o->ch.body.len, &o->ch.hash);
+            o->ch.stv = stv;
+            o->ch.prov = prov;
             /* what the commit will make of it: kept when an upgrade brings
              * nothing new (eng_emit_body), otherwise written */
-            if (d && !(t->upgrade && t->has_old && strcmp(o->hash.sha256, t->old->sha256) == 0))
+            if (d && !(t->upgrade && t->has_old && strcmp(o->ch.hash.sha256, t->old->sha256) == 0))
                 d->prov = (unsigned char)prov;
         }
     }
@@ -336,15 +329,14 @@ static void block_commit(size_t k, void *ud)
             t->state = o->state;
             break;
         case B_STORE:
-            eng_emit_body(en, t, &o->body, &o->hash, &o->stv, o->off, o->steps, o->nsteps, o->prov,
-                          o->head, o->tail);
+            eng_emit_body(en, t, &o->ch);
             break;
         }
-        free(o->steps);
-        o->steps = NULL;
-        o->nsteps = 0;
+        free(o->ch.steps);
+        o->ch.steps = NULL;
+        o->ch.nsteps = 0;
         /* a long chunk's buffer is not kept from block to block */
-        if (o->body.cap > ((size_t)4 << 20)) rc_buf_free(&o->body);
+        if (o->ch.body.cap > ((size_t)4 << 20)) rc_buf_free(&o->ch.body);
     }
     if (c->res == BR_FAILED && c->nout > 0) {
         /* failed part way (out of memory, the codec): the windows not
@@ -421,8 +413,8 @@ static void run_blocks(rc_engine *en, const rc_traces *tr, const bitem *items, c
     rc_pool_run(nw, window, n, ctx, block_work, block_commit, &job);
     for (size_t k = 0; k < window; k++) {
         for (size_t i = 0; i < slots[k].capout; i++) {
-            rc_buf_free(&slots[k].outs[i].body);
-            free(slots[k].outs[i].steps);
+            rc_buf_free(&slots[k].outs[i].ch.body);
+            free(slots[k].outs[i].ch.steps);
         }
         free(slots[k].outs);
     }
