@@ -66,15 +66,15 @@ static void etag_of_digest(const unsigned char *d, unsigned int dl, char *out)
 
 void file_etag_hex(const void *data, size_t len, char *out)
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    out[0] = '\0';
-    if (!EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL)) return;
-    etag_of_digest(d, dl, out);
+    rc_body_hash h;
+    rc_store_body_hash(NULL, data, len, &h); /* SHA-256 only */
+    file_etag_of_sha256(h.sha256, out);
 }
 
 void file_etag_of_sha256(const char *sha256_hex, char *out)
 {
+    out[0] = '\0';
+    if (strlen(sha256_hex) != 64) return; /* the digest failed */
     memcpy(out, sha256_hex, FILE_ETAG_HEX);
     out[FILE_ETAG_HEX] = '\0';
 }

@@ -7,6 +7,7 @@
  */
 #include <criterion/criterion.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +161,41 @@ Test(store_file, round_trip)
     cr_assert_eq(rc_store_delete(g_st, key, &e), RC_OK);
     cr_assert_eq(rc_store_delete(g_st, "never/was/here", &e), RC_OK);
     rc_buf_free(&b);
+}
+
+/* A put with the writer's hashes (what the engine's workers pass), one
+ * without, and a body whose sidecar is gone (the store hashes the file)
+ * all give the same ETag for the same bytes; no MD5 is made for it. */
+Test(store_file, etag_same_whoever_hashes)
+{
+    rc_err e;
+    rc_err_clear(&e);
+    const char body[] = "six hours of samples";
+    rc_body_hash h;
+    rc_store_body_hash(g_st, body, strlen(body), &h);
+    cr_assert_eq(strlen(h.sha256), 64);
+    cr_assert_str_eq(h.md5, "", "the local store sends no MD5: none is made");
+
+    char e1[RC_ETAG_MAX] = "", e2[RC_ETAG_MAX] = "";
+    rc_obj_meta meta;
+    memset(&meta, 0, sizeof meta);
+    meta.hash = h;
+    rc_put_opts o = {&meta, NULL, 0};
+    cr_assert_eq(rc_store_put(g_st, "data/a.bin", body, strlen(body), &o, e1, &e), RC_OK, "%s",
+                 e.msg);
+    cr_assert_eq(rc_store_put(g_st, "data/b.bin", body, strlen(body), NULL, e2, &e), RC_OK, "%s",
+                 e.msg);
+    cr_assert_str_eq(e1, e2);
+    cr_assert_eq(strncmp(e1, h.sha256, 32), 0);
+    cr_assert_eq(strlen(e1), 32);
+
+    /* without its sidecar the body is hashed from the file: same ETag */
+    char *side = path_of("data/.a.bin.meta.json");
+    cr_assert_eq(unlink(side), 0, "%s: %s", side, strerror(errno));
+    free(side);
+    rc_obj_info info;
+    cr_assert_eq(rc_store_head(g_st, "data/a.bin", &info, &e), RC_OK, "%s", e.msg);
+    cr_assert_str_eq(info.etag, e1);
 }
 
 Test(store_file, empty_segment_mapping)
