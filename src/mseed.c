@@ -209,6 +209,12 @@ static int not_a_record(rc_mseed_report *r, const unsigned char *b, size_t len, 
 
 int rc_mseed_check(const void *buf, size_t len, rc_mseed_report *r)
 {
+    return rc_mseed_walk(buf, len, NULL, NULL, r);
+}
+
+int rc_mseed_walk(const void *buf, size_t len, rc_mseed_visit_fn visit, void *ud,
+                  rc_mseed_report *r)
+{
     if (!r) return RC_EINVAL;
     memset(r, 0, sizeof *r);
     r->next = RC_MSEED_NONE;
@@ -258,6 +264,9 @@ int rc_mseed_check(const void *buf, size_t len, rc_mseed_report *r)
                                 "the record at byte offset %zu cannot be read: %s", pos,
                                 pr > 0 ? "libmseed wants more bytes than its length"
                                        : ms_errorstr(pr));
+                } else if (visit && (rc = visit(ud, msr, p, pos, (size_t)want)) != RC_OK) {
+                    r->offset = pos; /* the visitor stopped here; r->status stays RC_OK */
+                    break;
                 } else {
                     pos += (size_t)want;
                     r->records++;
@@ -289,7 +298,7 @@ int rc_mseed_check(const void *buf, size_t len, rc_mseed_report *r)
     }
     msr_free(&msr);
     if (rc == RC_OK) r->end = pos < len ? pos : len;
-    return r->status;
+    return r->status != RC_OK ? r->status : rc;
 }
 
 const char *rc_mseed_kind_name(rc_mseed_kind k)

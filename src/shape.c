@@ -293,50 +293,43 @@ static int framing_error(const rc_mseed_report *r, rc_err *e)
     }
 }
 
+/* rc_traces_add's walk: what it indexes into. */
+typedef struct add_walk {
+    rc_traces *t;
+    chan_idx *last;
+    rc_err *e;
+} add_walk;
+
+static int add_record(void *ud, const struct MSRecord_s *msr, const void *rec, size_t off,
+                      size_t reclen)
+{
+    (void)off;
+    (void)reclen;
+    add_walk *w = ud;
+    const char *why = damaged(msr);
+    if (!why) return index_record(w->t, msr, rec, &w->last, w->e);
+    /* Delimited but unusable: keep the rest of the answer, and keep where
+     * this record lies so that the windows it touches fail. */
+    chan_idx *ch = chan_of(w->t, msr, &w->last, w->e);
+    int64_t span = msr->samprate >= 1e-6 && msr->samprate <= 1e6 && msr->samplecnt > 0
+                       ? span_us(msr->samplecnt, msr->samprate)
+                       : 0;
+    if (!ch || note_damage(ch, msr->starttime, msr->starttime + span, why, w->e) != RC_OK)
+        return RC_ENOMEM;
+    return RC_OK;
+}
+
 int rc_traces_add(rc_traces *t, const void *buf, size_t len, rc_err *e)
 {
-    const unsigned char *b = buf;
-    MSRecord *msr = NULL;
-    chan_idx *last = NULL;
-    int rc = RC_OK;
     if (len > INT32_MAX)
         return rc_err_set(e, RC_EINVAL, "miniSEED buffer of %zu bytes is too large; split it", len);
-    /* One framing rule for every reader (mseed.h); the records before the
-     * first bad byte are indexed, the caller decides what the damage means. */
+    /* One framing rule for every reader (mseed.h), in one walk that also
+     * indexes: the records before the first bad byte are indexed, the caller
+     * decides what the damage means. */
+    add_walk w = {t, NULL, e};
     rc_mseed_report rep;
-    rc_mseed_check(buf, len, &rep);
-    size_t end = rep.status == RC_OK ? rep.end : rep.offset;
-    size_t pos = 0;
-    while (pos < end) {
-        size_t reclen = rc_mseed_record_len(b + pos, end - pos);
-        char *rp = (char *)(b + pos); /* libmseed's API is not const; it only reads */
-        int r = reclen ? msr_parse(rp, (int)reclen, &msr, (int)reclen, 0, 0) : MS_NOTSEED;
-        if (r != 0) {
-            rc = rc_err_set(e, RC_EFORMAT, "miniSEED record at byte offset %zu cannot be read: %s",
-                            pos, ms_errorstr(r));
-            break;
-        }
-        const char *why = damaged(msr);
-        if (why) {
-            /* Delimited but unusable: keep the rest of the answer, and keep
-             * where this record lies so that the windows it touches fail. */
-            chan_idx *ch = chan_of(t, msr, &last, e);
-            int64_t span = msr->samprate >= 1e-6 && msr->samprate <= 1e6 && msr->samplecnt > 0
-                               ? span_us(msr->samplecnt, msr->samprate)
-                               : 0;
-            if (!ch || note_damage(ch, msr->starttime, msr->starttime + span, why, e) != RC_OK) {
-                rc = RC_ENOMEM;
-                break;
-            }
-            pos += reclen;
-            continue;
-        }
-        rc = index_record(t, msr, b + pos, &last, e);
-        if (rc) break;
-        pos += reclen;
-    }
-    msr_free(&msr);
-    if (rc == RC_OK && rep.status != RC_OK) rc = framing_error(&rep, e);
+    int rc = rc_mseed_walk(buf, len, add_record, &w, &rep);
+    if (rc != RC_OK && rep.status != RC_OK) rc = framing_error(&rep, e);
     /* Sort what this call appended out of order, for every channel. */
     for (size_t i = 0; i < t->nch; i++) {
         chan_idx *ch = &t->ch[i];

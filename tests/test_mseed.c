@@ -210,6 +210,66 @@ Test(mseed, bytes_between_records)
     rc_buf_free(&rec);
 }
 
+/* What the walk's visitor saw. */
+typedef struct seen {
+    size_t n, off[8], len[8];
+    int stop_at; /* return RC_ENOMEM at this visit (1-based), 0 never */
+} seen;
+
+static int see(void *ud, const struct MSRecord_s *msr, const void *rec, size_t off, size_t reclen)
+{
+    seen *s = ud;
+    cr_assert(msr && rec);
+    cr_assert_lt(s->n, 8);
+    s->off[s->n] = off;
+    s->len[s->n] = reclen;
+    s->n++;
+    return (int)s->n == s->stop_at ? RC_ENOMEM : RC_OK;
+}
+
+Test(mseed, walk_visits_each_whole_record_once_up_to_the_damage)
+{
+    RC_REQUIRE_MSEED();
+    rc_buf b = RC_BUF_INIT, rec = RC_BUF_INIT;
+    load(COLA2, &rec);
+    rc_buf_append(&b, rec.data, 1536);
+    rc_buf_puts(&b, "<html><body>proxy error</body></html>");
+    rc_buf_append(&b, rec.data + 1536, 512);
+    seen s = {0};
+    rc_mseed_report r;
+    cr_assert_eq(rc_mseed_walk(b.data, b.len, see, &s, &r), RC_EFORMAT);
+    /* the same report as rc_mseed_check gives */
+    rc_mseed_report c = check(b.data, b.len);
+    cr_assert_str_eq(r.message, c.message);
+    cr_assert_eq(r.offset, 1536);
+    cr_assert_eq(r.records, 3);
+    /* the three records before the page, none after it */
+    cr_assert_eq(s.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        cr_assert_eq(s.off[i], 512 * i);
+        cr_assert_eq(s.len[i], 512);
+    }
+
+    /* a visitor that stops the walk: its code, no framing report */
+    seen t = {.stop_at = 2};
+    cr_assert_eq(rc_mseed_walk(rec.data, 2048, see, &t, &r), RC_ENOMEM);
+    cr_assert_eq(t.n, 2);
+    cr_assert_eq(r.status, RC_OK);
+    cr_assert_eq(r.kind, RC_MSEED_OK);
+    cr_assert_eq(r.offset, 512);
+    cr_assert_eq(r.records, 1);
+    cr_assert_str_eq(r.message, "");
+
+    /* whole: every record, the report of a good buffer */
+    seen u = {0};
+    cr_assert_eq(rc_mseed_walk(rec.data, 2048, see, &u, &r), RC_OK);
+    cr_assert_eq(u.n, 4);
+    cr_assert_eq(r.end, 2048);
+    cr_assert_eq(r.records, 4);
+    rc_buf_free(&b);
+    rc_buf_free(&rec);
+}
+
 Test(mseed, cut_records)
 {
     RC_REQUIRE_MSEED();

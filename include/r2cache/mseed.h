@@ -75,6 +75,24 @@ typedef struct rc_mseed_report {
 int rc_mseed_check(const void *buf, size_t len, rc_mseed_report *r);
 
 /*
+ * rc_mseed_check that also hands each whole record to visit as the walk
+ * reaches it, in order, so a reader parses every header once: rec is the
+ * record's first byte, off its offset in buf, reclen its length, msr its
+ * header as libmseed parsed it (no samples; valid only during the call).
+ * Records are visited up to the first byte that breaks the rule, then *r
+ * reports that byte as rc_mseed_check would: a visitor that must not act on
+ * a damaged buffer keeps what it collects until the walk returns RC_OK.
+ * A non-zero return from visit stops the walk at that record: rc_mseed_walk
+ * returns it, r->status stays RC_OK and r->offset is the record's offset.
+ * visit NULL is rc_mseed_check.
+ */
+struct MSRecord_s;
+typedef int (*rc_mseed_visit_fn)(void *ud, const struct MSRecord_s *msr, const void *rec,
+                                 size_t off, size_t reclen);
+int rc_mseed_walk(const void *buf, size_t len, rc_mseed_visit_fn visit, void *ud,
+                  rc_mseed_report *r);
+
+/*
  * Length of the whole miniSEED 2 record starting at buf with left bytes
  * available, by the rule above (blockette 1000, or "the rest" for a last
  * record without it); 0 when buf does not start a whole record. Cheap: reads
