@@ -207,6 +207,63 @@ static void drop_entry(rc_mentry **me, int *has)
 void eng_task_drop_old(wtask *t)
 {
     drop_entry(&t->old, &t->has_old);
+    t->part = NULL; /* its slot is the engine's */
+}
+
+/* A slot for an eng_part from the engine's blocks; NULL when out of memory. */
+static eng_part *part_slot(rc_engine *en)
+{
+    if (!en->nblocks || en->block_used == ENGINE_PART_BLOCK) {
+        if (en->nblocks == en->capblocks) {
+            size_t cap = en->capblocks ? en->capblocks * 2 : 16;
+            void *p = realloc(en->part_blocks, cap * sizeof *en->part_blocks);
+            if (!p) return NULL;
+            en->part_blocks = p;
+            en->capblocks = cap;
+        }
+        eng_part *b = malloc(ENGINE_PART_BLOCK * sizeof *b);
+        if (!b) return NULL;
+        en->part_blocks[en->nblocks++] = b;
+        en->block_used = 0;
+    }
+    return &en->part_blocks[en->nblocks - 1][en->block_used++];
+}
+
+/* The index of name in the engine's table, added if new; -1 when out of
+ * memory or the table is full. */
+static int intern_name(rc_engine *en, const char *name)
+{
+    for (size_t i = 0; i < en->nnames; i++)
+        if (strcmp(en->names[i], name) == 0) return (int)i;
+    if (en->nnames > UINT16_MAX || strlen(name) >= RC_SOURCE_NAME_MAX) return -1;
+    if (en->nnames == en->capnames) {
+        size_t cap = en->capnames ? en->capnames * 2 : 4;
+        void *p = realloc(en->names, cap * sizeof *en->names);
+        if (!p) return -1;
+        en->names = p;
+        en->capnames = cap;
+    }
+    snprintf(en->names[en->nnames], sizeof en->names[0], "%s", name);
+    return (int)en->nnames++;
+}
+
+void eng_task_compact(rc_engine *en, wtask *t)
+{
+    if (t->declared || t->state != W_PRESENT || !t->has_old || t->part) return;
+    const rc_mentry *me = t->old;
+    int codec = intern_name(en, me->codec), source = intern_name(en, me->source);
+    eng_part *p = codec >= 0 && source >= 0 ? part_slot(en) : NULL;
+    if (!p) return;
+    p->offset_s = me->offset_s;
+    p->gap_head = me->gap_head;
+    p->gap_tail = me->gap_tail;
+    p->gap_samples_filled = me->gap_samples_filled;
+    p->gap_count = me->gap_count;
+    p->provisional = me->provisional;
+    p->codec = (uint16_t)codec;
+    p->source = (uint16_t)source;
+    drop_entry(&t->old, &t->has_old);
+    t->part = p;
 }
 
 void eng_task_drop_new(wtask *t)
@@ -228,6 +285,10 @@ void rc_engine_free(rc_engine *en)
     free(en->hash);
     free(en->ts);
     free(en->plan_lines);
+    free(en->names);
+    for (size_t i = 0; i < en->nblocks; i++)
+        free(en->part_blocks[i]);
+    free(en->part_blocks);
     eng_free_pass(en);
     rc_codec_free(en->codec);
     for (int w = 0; w < ENGINE_MAX_WORKERS; w++)

@@ -73,12 +73,42 @@ static int base_resolved(const wtask *b)
            b->state == W_NODATA || b->state == W_KEPT || b->state == W_EMPTY;
 }
 
-static const rc_mentry *base_entry(const wtask *b)
+/* What composing reads of a base window's stored chunk, from its full
+ * entry or its eng_part. */
+typedef struct part_view {
+    double offset_s;
+    int64_t gap_head, gap_tail, gap_samples_filled;
+    int gap_count;
+    int provisional;
+    const char *codec, *source;
+} part_view;
+
+/* The stored chunk of base window b, if it has one: 1 and *v filled. */
+static int base_part(const rc_engine *en, const wtask *b, part_view *v)
 {
-    if (b->state == W_DONE && b->has_new) return b->newe;
-    if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
-        return b->old;
-    return NULL;
+    const rc_mentry *me = NULL;
+    if (b->state == W_DONE && b->has_new)
+        me = b->newe;
+    else if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
+        me = b->old;
+    if (me) {
+        *v = (part_view){me->offset_s,  me->gap_head,    me->gap_tail, me->gap_samples_filled,
+                         me->gap_count, me->provisional, me->codec,    me->source};
+        return 1;
+    }
+    if (b->state == W_PRESENT && b->part) {
+        const eng_part *p = b->part;
+        *v = (part_view){p->offset_s,
+                         p->gap_head,
+                         p->gap_tail,
+                         p->gap_samples_filled,
+                         p->gap_count,
+                         p->provisional,
+                         eng_name(en, p->codec),
+                         eng_name(en, p->source)};
+        return 1;
+    }
+    return 0;
 }
 
 /* One composed window, worked on a pool thread and stored on the engine's
@@ -166,7 +196,8 @@ static void compose_work(void *wctx, size_t k, void *ud)
     rc_buf *body = &w->body;
     for (size_t p = 0; p < nparts; p++) {
         const wtask *b = eng_task_find(en, t->ti, en->base, t->start + (int64_t)p * base_s);
-        const rc_mentry *me = b ? base_entry(b) : NULL;
+        part_view pv;
+        const part_view *me = b && base_part(en, b, &pv) ? &pv : NULL;
         /* A base window that failed, or is still waiting, leaves a hole that
          * is not known to be empty: the long chunk waits (or fails) too,
          * instead of filling the hole and calling it final. */

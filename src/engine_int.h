@@ -32,6 +32,7 @@
 #include "r2cache/engine.h"
 #include "r2cache/manifest.h"
 #include "r2cache/shape.h"
+#include "r2cache/source.h"
 #include "r2cache/store.h"
 
 #include <stddef.h>
@@ -39,6 +40,8 @@
 
 /* Channel-days handled per parallel batch (bounds the per-day state held). */
 #define ENGINE_BATCH 256
+/* eng_part summaries per allocation block. */
+#define ENGINE_PART_BLOCK 1024
 /* The most pool workers an engine runs (the `workers` setting's maximum). */
 #define ENGINE_MAX_WORKERS 64
 
@@ -55,6 +58,19 @@ typedef enum wstate {
     W_EMPTY   /* confirmed empty at the source and not due for a recheck */
 } wstate;
 
+/* What composing needs of a stored base chunk that the run touches for no
+ * other reason (a window only needed by a long window, present in the
+ * store): a fifth of a full rc_mentry, so that planning many channels
+ * stays small. Its codec and source names are interned in the engine
+ * (eng_name). */
+typedef struct eng_part {
+    double offset_s;
+    int64_t gap_head, gap_tail, gap_samples_filled;
+    int gap_count;
+    int provisional;
+    uint16_t codec, source; /* eng_name indices */
+} eng_part;
+
 typedef struct wtask {
     size_t ti;
     rc_span span;
@@ -69,6 +85,8 @@ typedef struct wtask {
      * 10,000 channels' windows must stay small): */
     int has_old;
     rc_mentry *old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
+    eng_part *part; /* instead of old: an undeclared PRESENT window (eng_task_compact;
+                       in the engine's part blocks) */
     int has_new;
     rc_mentry *newe; /* entry written in this run */
     int written_prov;
@@ -144,6 +162,14 @@ struct rc_engine {
     int emit_source_index;   /* list entry (rc_source_credit), -1 none */
     const char *cur_shown;   /* redacted URL of the answering source */
     int avail_done;          /* the availability service was asked (or skipped) */
+    /* codec and source names of the eng_part summaries, each once */
+    char (*names)[RC_SOURCE_NAME_MAX];
+    size_t nnames, capnames;
+    /* the eng_part summaries, ENGINE_PART_BLOCK to a block: packed
+     * together, not scattered between what planning frees, so the pages
+     * they leave unused go back to the system */
+    eng_part **part_blocks;
+    size_t nblocks, capblocks, block_used;
 };
 
 /* The station of target ti. */
@@ -172,6 +198,22 @@ wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int decl
  * window itself carries on); drop them. */
 int eng_task_keep_old(wtask *t, const rc_mentry *me);
 void eng_task_drop_old(wtask *t);
+/* Replace the stored entry of an undeclared PRESENT window by its eng_part
+ * (no-op when out of memory: the entry stays). eng_task_drop_old drops
+ * either (a part's slot is freed with the engine). Planning only: the
+ * names and blocks do not move while pool workers read them. */
+void eng_task_compact(rc_engine *en, wtask *t);
+/* An interned name (eng_part's codec and source). */
+static inline const char *eng_name(const rc_engine *en, uint16_t i)
+{
+    return en->names[i];
+}
+/* The window's stored chunk is provisional (PRESENT or REPAIR). */
+static inline int eng_stored_provisional(const wtask *t)
+{
+    if (t->state != W_PRESENT && t->state != W_REPAIR) return 0;
+    return t->part ? t->part->provisional : t->has_old && t->old->provisional;
+}
 void eng_task_drop_new(wtask *t);
 /* Remember msg as target ti's last error (the start of it when too long). */
 void eng_target_error(rc_engine *en, size_t ti, const char *msg);

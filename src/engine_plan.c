@@ -199,6 +199,7 @@ static void resolve_state(rc_engine *en, wtask *t, const list_ctx *lc, const rc_
             t->blob_lost = 1;
         } else {
             t->state = W_PRESENT;
+            eng_task_compact(en, t);
         }
         return;
     }

@@ -205,9 +205,7 @@ static void block_work(void *wctx, size_t k, void *ud)
                     const wtask *bt = eng_task_find(en, ti, en->base, b);
                     if (!bt) continue;
                     if (bt->state == W_HELD) held = 1;
-                    if ((bt->state == W_DONE && bt->written_prov) ||
-                        ((bt->state == W_PRESENT || bt->state == W_REPAIR) && bt->has_old &&
-                         bt->old->provisional))
+                    if ((bt->state == W_DONE && bt->written_prov) || eng_stored_provisional(bt))
                         prov = 1;
                 }
             }
