@@ -72,14 +72,14 @@ static uint64_t task_hash(size_t ti, rc_span s, int64_t start)
 static int hash_grow(rc_engine *en)
 {
     size_t ncap = en->hcap ? en->hcap * 2 : 1024;
-    size_t *nh = calloc(ncap, sizeof *nh);
+    uint32_t *nh = calloc(ncap, sizeof *nh);
     if (!nh) return RC_ENOMEM;
     for (size_t i = 0; i < en->ntasks; i++) {
         const wtask *t = &en->tasks[i];
         size_t h = task_hash(t->ti, t->span, t->start) & (ncap - 1);
         while (nh[h])
             h = (h + 1) & (ncap - 1);
-        nh[h] = i + 1;
+        nh[h] = (uint32_t)(i + 1);
     }
     free(en->hash);
     en->hash = nh;
@@ -106,6 +106,7 @@ wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int decl
         t->declared |= declared;
         return t;
     }
+    if (en->ntasks >= UINT32_MAX - 1) return NULL; /* the hash holds 32-bit indices */
     if ((en->ntasks + 1) * 2 > en->hcap && hash_grow(en)) return NULL;
     if (en->ntasks == en->captasks) {
         size_t nc = en->captasks ? en->captasks * 2 : 256;
@@ -127,7 +128,7 @@ wtask *eng_task_add(rc_engine *en, size_t ti, rc_span s, int64_t start, int decl
     size_t h = task_hash(ti, s, start) & (en->hcap - 1);
     while (en->hash[h])
         h = (h + 1) & (en->hcap - 1);
-    en->hash[h] = ++en->ntasks;
+    en->hash[h] = (uint32_t)++en->ntasks;
     return t;
 }
 
@@ -194,7 +195,7 @@ int eng_task_keep_old(wtask *t, const rc_mentry *me)
 }
 
 /* Free a task's held entry and clear its flag. */
-static void drop_entry(rc_mentry **me, int *has)
+static void drop_entry(rc_mentry **me, unsigned char *has)
 {
     if (*me) {
         rc_mentry_free(*me);

@@ -73,31 +73,31 @@ typedef struct eng_part {
 
 typedef struct wtask {
     size_t ti;
-    rc_span span;
     int64_t start;
+    rc_span span;
     wstate state;
-    int declared;  /* the caller asked for it (not only needed by a long window) */
-    int upgrade;   /* replaces a provisional entry if at least as complete */
-    int listed;    /* its blob appeared in the day's listing */
-    int blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
-    int notdue;    /* end + delay > now: not fetched, not written */
+    int src_index; /* list entry whose answer it was written from (-1: none, composed) */
     /* Entries are held apart (most tasks have neither, and a task table of
      * 10,000 channels' windows must stay small): */
-    int has_old;
-    rc_mentry *old; /* stored entry (PRESENT, REPAIR, upgrade candidates) */
-    eng_part *part; /* instead of old: an undeclared PRESENT window (eng_task_compact;
-                       in the engine's part blocks) */
-    int has_new;
+    rc_mentry *old;  /* stored entry (PRESENT, REPAIR, upgrade candidates) */
+    eng_part *part;  /* instead of old: an undeclared PRESENT window (eng_task_compact;
+                        in the engine's part blocks) */
     rc_mentry *newe; /* entry written in this run */
-    int written_prov;
-    int src_index; /* list entry whose answer it was written from (-1: none, composed) */
     /* the manifest's source-empty record covers the window (W_EMPTY, or a
      * recheck that is due): last asked, checks, next recheck */
-    int has_empty;
     int64_t empty_last, empty_next;
     int empty_checks;
-    int empty_recorded; /* its empty answer is queued for the manifest */
-    int avail_listed;   /* the source's availability lists data in it (engine_avail.c) */
+    /* flags, a byte each (the table has a task per window) */
+    unsigned char declared;  /* the caller asked for it (not only needed by a long window) */
+    unsigned char upgrade;   /* replaces a provisional entry if at least as complete */
+    unsigned char listed;    /* its blob appeared in the day's listing */
+    unsigned char blob_lost; /* manifest entry whose blob is gone: refetched, entry replaced */
+    unsigned char notdue;    /* end + delay > now: not fetched, not written */
+    unsigned char has_old, has_new;
+    unsigned char written_prov;
+    unsigned char has_empty;
+    unsigned char empty_recorded; /* its empty answer is queued for the manifest */
+    unsigned char avail_listed;   /* the source's availability lists data in it (engine_avail.c) */
 } wtask;
 
 typedef struct dayop {
@@ -128,7 +128,7 @@ struct rc_engine {
     tstate *ts;
     wtask *tasks;
     size_t ntasks, captasks;
-    size_t *hash; /* open addressing: task index + 1, 0 = empty */
+    uint32_t *hash; /* open addressing: task index + 1, 0 = empty */
     size_t hcap;
     dayop *ops;
     size_t nops, capops;
