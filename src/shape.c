@@ -414,6 +414,17 @@ static int fill_sub(int32_t *s, const uint8_t *p, int64_t lo, int64_t hi)
     return 1;
 }
 
+/* fill_sub for a sub-window whose recorded slots are [lo, rec): the rest
+ * holds the last of them; 0 if it has none. */
+static int fill_prefix(int32_t *s, int64_t lo, int64_t rec, int64_t hi)
+{
+    if (rec <= lo) return 0;
+    if (rec > hi) rec = hi;
+    for (int64_t k = rec; k < hi; k++)
+        s[k] = s[rec - 1];
+    return 1;
+}
+
 static int64_t sub_lo(const rc_window *w, int64_t b)
 {
     int64_t v = rc_slots(w->rate, b * w->base_seconds);
@@ -434,7 +445,8 @@ static int fill_window(rc_window *w)
     for (int64_t b = 0; b < nsub; b++) {
         int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
         if (lo >= hi) continue;
-        if (!fill_sub(w->samples, w->present, lo, hi)) {
+        if (!(w->present ? fill_sub(w->samples, w->present, lo, hi)
+                         : fill_prefix(w->samples, lo, lo + w->sub_have[b], hi))) {
             if (empty_from < 0) empty_from = lo;
             continue;
         }
@@ -457,7 +469,7 @@ static int fill_window(rc_window *w)
 }
 
 static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t start,
-                        int64_t seconds, int64_t base_seconds, rc_err *e)
+                        int64_t seconds, int64_t base_seconds, int composed, rc_err *e)
 {
     char cs[RC_CHAN_STR_MAX];
     rc_chan_format(chan, cs);
@@ -479,12 +491,15 @@ static int window_alloc(rc_window *w, const rc_chan *chan, double rate, int64_t 
     w->nslots = n;
     w->nsub = (w->seconds + w->base_seconds - 1) / w->base_seconds;
     w->samples = calloc((size_t)n, sizeof *w->samples);
-    w->present = calloc((size_t)n, 1);
+    if (composed)
+        w->sub_have = calloc((size_t)w->nsub, sizeof *w->sub_have);
+    else
+        w->present = calloc((size_t)n, 1);
     w->sub_offset = calloc((size_t)w->nsub, sizeof *w->sub_offset);
     w->sub_flags = calloc((size_t)w->nsub, 1);
     w->cap_slots = n;
     w->cap_sub = w->nsub;
-    if (!w->samples || !w->present || !w->sub_offset || !w->sub_flags) {
+    if (!w->samples || !(w->present || w->sub_have) || !w->sub_offset || !w->sub_flags) {
         rc_window_free(w);
         return rc_err_set(e, RC_ENOMEM, "%s: out of memory for a window of %lld samples", cs,
                           (long long)n);
@@ -701,7 +716,7 @@ int rc_shape(const rc_traces *t, const rc_chan *chan, double expected_rate, int6
     }
 
     rc_window w;
-    rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, e);
+    rc = window_alloc(&w, chan, rate, start, seconds, base_seconds, 0, e);
     uint8_t *qual = rc ? NULL : malloc((size_t)w.nslots);
     double *dmin = rc ? NULL : malloc((size_t)w.nsub * sizeof *dmin);
     int64_t *off_us = rc ? NULL : calloc((size_t)w.nsub, sizeof *off_us);
@@ -848,15 +863,38 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
     int32_t mn = INT32_MAX, mx = INT32_MIN;
     int64_t present = 0;
     int runs = 0;
-    uint8_t prev = 1;
-    for (int64_t k = first; k < first + n; k++) {
-        int32_t v = w->samples[k];
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-        uint8_t p = w->present[k];
-        present += p;
-        if (!p && prev) runs++;
-        prev = p;
+    if (w->present) {
+        uint8_t prev = 1;
+        for (int64_t k = first; k < first + n; k++) {
+            int32_t v = w->samples[k];
+            if (v < mn) mn = v;
+            if (v > mx) mx = v;
+            uint8_t p = w->present[k];
+            present += p;
+            if (!p && prev) runs++;
+            prev = p;
+        }
+    } else {
+        /* composed: each sub-window is recorded slots then filled ones */
+        for (int64_t k = first; k < first + n; k++) {
+            int32_t v = w->samples[k];
+            mn = v < mn ? v : mn;
+            mx = v > mx ? v : mx;
+        }
+        int64_t end = first + n, gap_end = -1; /* end of the last filled run seen */
+        for (int64_t b = 0; b < w->nsub; b++) {
+            int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
+            int64_t rec = lo + (w->sub_have[b] < hi - lo ? w->sub_have[b] : hi - lo);
+            /* recorded [lo, rec), filled [rec, hi), each clipped to the range */
+            int64_t a = lo > first ? lo : first, z = rec < end ? rec : end;
+            if (z > a) present += z - a;
+            a = rec > first ? rec : first;
+            z = hi < end ? hi : end;
+            if (z > a) {
+                if (a != gap_end) runs++;
+                gap_end = z;
+            }
+        }
     }
     st->min = mn;
     st->max = mx;
@@ -871,7 +909,7 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
 int rc_window_compose_begin(const rc_chan *chan, double rate, int64_t start, int64_t seconds,
                             int64_t base_seconds, rc_window *out, rc_err *e)
 {
-    return window_alloc(out, chan, rate, start, seconds, base_seconds, e);
+    return window_alloc(out, chan, rate, start, seconds, base_seconds, 1, e);
 }
 
 int rc_window_compose_reuse(rc_window *w, const rc_chan *chan, double rate, int64_t start,
@@ -880,9 +918,9 @@ int rc_window_compose_reuse(rc_window *w, const rc_chan *chan, double rate, int6
     int64_t n = (rate > 0 && isfinite(rate) && seconds > 0) ? rc_slots(rate, seconds) : 0;
     int64_t bs = (base_seconds > 0 && base_seconds < seconds) ? base_seconds : seconds;
     int64_t nsub = seconds > 0 ? (seconds + bs - 1) / bs : 0;
-    if (!w->samples || n <= 0 || n > w->cap_slots || nsub > w->cap_sub) {
+    if (!w->samples || !w->sub_have || n <= 0 || n > w->cap_slots || nsub > w->cap_sub) {
         rc_window_free(w);
-        return window_alloc(w, chan, rate, start, seconds, base_seconds, e);
+        return window_alloc(w, chan, rate, start, seconds, base_seconds, 1, e);
     }
     rc_window k = *w;
     memset(w, 0, sizeof *w);
@@ -894,13 +932,13 @@ int rc_window_compose_reuse(rc_window *w, const rc_chan *chan, double rate, int6
     w->nslots = n;
     w->nsub = nsub;
     w->samples = k.samples;
-    w->present = k.present;
+    w->sub_have = k.sub_have;
     w->sub_offset = k.sub_offset;
     w->sub_flags = k.sub_flags;
     w->cap_slots = k.cap_slots;
     w->cap_sub = k.cap_sub;
     memset(w->samples, 0, (size_t)n * sizeof *w->samples);
-    memset(w->present, 0, (size_t)n);
+    memset(w->sub_have, 0, (size_t)nsub * sizeof *w->sub_have);
     memset(w->sub_offset, 0, (size_t)nsub * sizeof *w->sub_offset);
     memset(w->sub_flags, 0, (size_t)nsub);
     return RC_OK;
@@ -921,7 +959,7 @@ void rc_window_compose_mark(rc_window *w, int64_t b, int64_t n, double offset)
     int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
     if (n > hi - lo) n = hi - lo;
     if (n <= 0) return;
-    memset(w->present + lo, 1, (size_t)n);
+    w->sub_have[b] = n;
     w->sub_offset[b] = offset;
 }
 
@@ -975,6 +1013,8 @@ void rc_window_free(rc_window *w)
     free(w->present);
     free(w->sub_offset);
     free(w->sub_flags);
+    free(w->sub_have);
+    w->sub_have = NULL;
     w->samples = NULL;
     w->present = NULL;
     w->sub_offset = NULL;

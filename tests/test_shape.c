@@ -748,6 +748,62 @@ Test(shape_rules, six_hours_equal_their_ten_minute_windows)
     rc_buf_free(&b);
 }
 
+/* A composed window keeps no per-slot flags: its statistics come from each
+ * sub-window's recorded length, and must equal a per-slot count. Five
+ * sub-windows of 10 slots: whole, missing, missing, one slot short, whole. */
+Test(shape_rules, composed_window_stats_equal_a_per_slot_count)
+{
+    rc_chan c = CH("XX.CMP..HHZ");
+    rc_window w;
+    rc_err e = {0};
+    cr_assert_eq(rc_window_compose_begin(&c, 1, 1000, 50, 10, &w, &e), RC_OK, "%s", e.msg);
+    cr_assert_null(w.present);
+    static const int64_t have[5] = {10, 0, 0, 9, 10};
+    uint8_t rec[50] = {0};
+    for (int64_t b = 0; b < 5; b++) {
+        int64_t room = 0;
+        int32_t *dst = rc_window_compose_slots(&w, b, &room);
+        cr_assert_eq(room, 10);
+        for (int64_t k = 0; k < have[b]; k++) {
+            dst[k] = (int32_t)(100 * b + k);
+            rec[10 * b + k] = 1;
+        }
+        if (have[b]) rc_window_compose_mark(&w, b, have[b], 0.25);
+    }
+    cr_assert_eq(rc_window_compose_end(&w, &e), RC_OK, "%s", e.msg);
+    /* filled: 10..29 interpolated from 9 to 300, 39 held at 308 */
+    cr_assert_eq(w.samples[39], 308);
+    cr_assert_eq(w.samples[10], 9 + (int32_t)((300 - 9) * 1 / 21.0 + 0.5));
+    static const int64_t ranges[][2] = {{0, 50}, {0, 10}, {5, 10}, {12, 5}, {15, 30},
+                                        {29, 2}, {38, 3}, {39, 11}, {40, 10}, {0, 1}};
+    for (size_t r = 0; r < sizeof ranges / sizeof *ranges; r++) {
+        int64_t f = ranges[r][0], n = ranges[r][1];
+        int64_t present = 0;
+        int runs = 0;
+        int32_t mn = INT32_MAX, mx = INT32_MIN;
+        for (int64_t k = f; k < f + n; k++) {
+            present += rec[k];
+            if (!rec[k] && (k == f || rec[k - 1])) runs++;
+            if (w.samples[k] < mn) mn = w.samples[k];
+            if (w.samples[k] > mx) mx = w.samples[k];
+        }
+        rc_window_stats st;
+        rc_window_stats_range(&w, f, n, &st);
+        cr_assert_eq(st.present, present, "range %lld+%lld: %lld present, want %lld",
+                     (long long)f, (long long)n, (long long)st.present, (long long)present);
+        cr_assert_eq(st.gap_count, runs, "range %lld+%lld: %d runs, want %d", (long long)f,
+                     (long long)n, st.gap_count, runs);
+        cr_assert_eq(st.gap_samples_filled, n - present);
+        cr_assert_eq(st.min, mn);
+        cr_assert_eq(st.max, mx);
+    }
+    rc_window_stats all;
+    rc_window_stats_range(&w, 0, 50, &all);
+    cr_assert_eq(all.present, 29);
+    cr_assert_eq(all.gap_count, 2);
+    rc_window_free(&w);
+}
+
 /* ---- r2cache-synth ---------------------------------------------------- */
 
 Test(shape_synth, synth_sds_day_files_read_back)

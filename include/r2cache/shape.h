@@ -94,11 +94,14 @@ typedef struct rc_window {
     int64_t base_seconds; /* sub-window length used for gap filling */
     int64_t nslots;       /* round(rate * seconds) */
     int32_t *samples;     /* nslots values, gaps already filled */
-    uint8_t *present;     /* nslots flags: 1 = recorded sample, 0 = filled */
+    uint8_t *present;     /* nslots flags: 1 = recorded sample, 0 = filled; NULL in a
+                             composed window, whose recorded samples are sub_have */
     double offset_s;      /* offset of the first sub-window with a recorded sample */
     int64_t nsub;         /* base sub-windows */
     double *sub_offset;   /* per sub-window: its offset_b (0 when it holds no sample) */
     uint8_t *sub_flags;   /* per sub-window: RC_SUB_DATA, RC_SUB_DAMAGED */
+    int64_t *sub_have;    /* composed windows: per sub-window, the recorded slots at its
+                             start (its part's length), the rest filled; else NULL */
     int64_t overlap_identical;
     int64_t overlap_conflicts;
     int64_t unplaced;           /* recorded samples between two sub-window grids (phase step) */
@@ -142,7 +145,9 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
  * (used when the base chunks are already in the store). parts[i] is the
  * body of sub-window i (rc_slots(rate, base_seconds) values) or NULL when
  * that sub-window has no chunk, part_offsets[i] (may be NULL: all 0) its
- * stored offset; slots of given parts are flagged present. Empty
+ * stored offset; slots of given parts count as recorded (sub_have, not
+ * per-slot flags: a part is whole, so a composed window needs no nslots
+ * bytes of flags, and rc_window_stats_range reads sub_have). Empty
  * sub-windows are filled by the rule above and flagged 0. RC_ENODATA when
  * every part is NULL.
  */
