@@ -774,7 +774,7 @@ Test(shape_rules, composed_window_stats_equal_a_per_slot_count)
     /* filled: 10..29 interpolated from 9 to 300, 39 held at 308 */
     cr_assert_eq(w.samples[39], 308);
     cr_assert_eq(w.samples[10], 9 + (int32_t)((300 - 9) * 1 / 21.0 + 0.5));
-    static const int64_t ranges[][2] = {{0, 50}, {0, 10}, {5, 10}, {12, 5}, {15, 30},
+    static const int64_t ranges[][2] = {{0, 50}, {0, 10}, {5, 10},  {12, 5},  {15, 30},
                                         {29, 2}, {38, 3}, {39, 11}, {40, 10}, {0, 1}};
     for (size_t r = 0; r < sizeof ranges / sizeof *ranges; r++) {
         int64_t f = ranges[r][0], n = ranges[r][1];
@@ -789,8 +789,8 @@ Test(shape_rules, composed_window_stats_equal_a_per_slot_count)
         }
         rc_window_stats st;
         rc_window_stats_range(&w, f, n, &st);
-        cr_assert_eq(st.present, present, "range %lld+%lld: %lld present, want %lld",
-                     (long long)f, (long long)n, (long long)st.present, (long long)present);
+        cr_assert_eq(st.present, present, "range %lld+%lld: %lld present, want %lld", (long long)f,
+                     (long long)n, (long long)st.present, (long long)present);
         cr_assert_eq(st.gap_count, runs, "range %lld+%lld: %d runs, want %d", (long long)f,
                      (long long)n, st.gap_count, runs);
         cr_assert_eq(st.gap_samples_filled, n - present);
