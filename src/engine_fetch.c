@@ -64,6 +64,9 @@ static void put_done(void *ud, const char *key, int status, const rc_err *pe)
             ts->res.bytes += t->newe->bytes;
             ts->res.samples += t->newe->samples;
             ts->res.gap_samples += t->newe->gap_samples_filled;
+            /* the op holds its copy; the task keeps one only for composing
+             * (a base window when a longer span is configured) */
+            if (t->span != en->base || en->longest == en->base) eng_task_drop_new(t);
         } else {
             t->state = W_FAILED;
         }
