@@ -248,6 +248,17 @@ static int intern_name(rc_engine *en, const char *name)
     return (int)en->nnames++;
 }
 
+void eng_part_set(eng_part *p, const rc_mentry *me)
+{
+    p->offset_s = me->offset_s;
+    p->gap_head = me->gap_head;
+    p->gap_tail = me->gap_tail;
+    p->gap_samples_filled = me->gap_samples_filled;
+    p->gap_count = me->gap_count;
+    p->provisional = me->provisional;
+    p->codec = p->source = 0;
+}
+
 void eng_task_compact(rc_engine *en, wtask *t)
 {
     if (t->declared || t->state != W_PRESENT || !t->has_old || t->part) return;
@@ -255,12 +266,7 @@ void eng_task_compact(rc_engine *en, wtask *t)
     int codec = intern_name(en, me->codec), source = intern_name(en, me->source);
     eng_part *p = codec >= 0 && source >= 0 ? part_slot(en) : NULL;
     if (!p) return;
-    p->offset_s = me->offset_s;
-    p->gap_head = me->gap_head;
-    p->gap_tail = me->gap_tail;
-    p->gap_samples_filled = me->gap_samples_filled;
-    p->gap_count = me->gap_count;
-    p->provisional = me->provisional;
+    eng_part_set(p, me);
     p->codec = (uint16_t)codec;
     p->source = (uint16_t)source;
     drop_entry(&t->old, &t->has_old);

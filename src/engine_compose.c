@@ -73,13 +73,10 @@ static int base_resolved(const wtask *b)
            b->state == W_NODATA || b->state == W_KEPT || b->state == W_EMPTY;
 }
 
-/* What composing reads of a base window's stored chunk, from its full
- * entry or its eng_part. */
+/* What composing reads of a base window's stored chunk: the numbers as
+ * an eng_part holds them, the names as strings. */
 typedef struct part_view {
-    double offset_s;
-    int64_t gap_head, gap_tail, gap_samples_filled;
-    int gap_count;
-    int provisional;
+    eng_part n;
     const char *codec, *source;
 } part_view;
 
@@ -92,20 +89,15 @@ static int base_part(const rc_engine *en, const wtask *b, part_view *v)
     else if ((b->state == W_PRESENT || b->state == W_REPAIR || b->state == W_KEPT) && b->has_old)
         me = b->old;
     if (me) {
-        *v = (part_view){me->offset_s,  me->gap_head,    me->gap_tail, me->gap_samples_filled,
-                         me->gap_count, me->provisional, me->codec,    me->source};
+        eng_part_set(&v->n, me);
+        v->codec = me->codec;
+        v->source = me->source;
         return 1;
     }
     if (b->state == W_PRESENT && b->part) {
-        const eng_part *p = b->part;
-        *v = (part_view){p->offset_s,
-                         p->gap_head,
-                         p->gap_tail,
-                         p->gap_samples_filled,
-                         p->gap_count,
-                         p->provisional,
-                         eng_name(en, p->codec),
-                         eng_name(en, p->source)};
+        v->n = *b->part;
+        v->codec = eng_name(en, b->part->codec);
+        v->source = eng_name(en, b->part->source);
         return 1;
     }
     return 0;
@@ -238,21 +230,21 @@ static void compose_work(void *wctx, size_t k, void *ud)
                 free(smp);
             }
             if (ok) {
-                rc_window_compose_mark(win, (int64_t)p, part_slots, me->offset_s);
+                rc_window_compose_mark(win, (int64_t)p, part_slots, me->n.offset_s);
                 any = 1;
                 if (!src_seen++)
                     snprintf(c->src, sizeof c->src, "%s", me->source);
                 else if (strcmp(c->src, me->source) != 0)
                     snprintf(c->src, sizeof c->src, "mixed");
-                stv.gap_count += me->gap_count - (prev_tail_gap && me->gap_head > 0 ? 1 : 0);
-                stv.gap_samples_filled += me->gap_samples_filled;
-                prov |= me->provisional;
+                stv.gap_count += me->n.gap_count - (prev_tail_gap && me->n.gap_head > 0 ? 1 : 0);
+                stv.gap_samples_filled += me->n.gap_samples_filled;
+                prov |= me->n.provisional;
                 if (head_open) {
-                    head += me->gap_head;
-                    head_open = me->gap_head >= part_slots;
+                    head += me->n.gap_head;
+                    head_open = me->n.gap_head >= part_slots;
                 }
-                tail = me->gap_tail;
-                prev_tail_gap = me->gap_tail > 0;
+                tail = me->n.gap_tail;
+                prev_tail_gap = me->n.gap_tail > 0;
                 continue;
             }
             /* a decode that failed half way leaves no trace in the window */

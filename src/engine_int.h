@@ -200,9 +200,14 @@ int eng_task_keep_old(wtask *t, const rc_mentry *me);
 void eng_task_drop_old(wtask *t);
 /* Replace the stored entry of an undeclared PRESENT window by its eng_part
  * (no-op when out of memory: the entry stays). eng_task_drop_old drops
- * either (a part's slot is freed with the engine). Planning only: the
- * names and blocks do not move while pool workers read them. */
+ * either. A dropped part's slot is not reused: slots are only taken while
+ * planning, at most one per task, so the blocks stay bounded by the task
+ * table and are freed with the engine. Planning only: the names and
+ * blocks do not move while pool workers read them. */
 void eng_task_compact(rc_engine *en, wtask *t);
+/* The numbers composing reads of a stored entry, into an eng_part (its
+ * codec and source indices left 0: the caller interns or names them). */
+void eng_part_set(eng_part *p, const rc_mentry *me);
 /* An interned name (eng_part's codec and source). */
 static inline const char *eng_name(const rc_engine *en, uint16_t i)
 {

@@ -861,14 +861,16 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
     if (first + n > w->nslots) n = w->nslots - first;
     if (n <= 0) return;
     int32_t mn = INT32_MAX, mx = INT32_MIN;
+    for (int64_t k = first; k < first + n; k++) {
+        int32_t v = w->samples[k];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
     int64_t present = 0;
     int runs = 0;
     if (w->present) {
         uint8_t prev = 1;
         for (int64_t k = first; k < first + n; k++) {
-            int32_t v = w->samples[k];
-            if (v < mn) mn = v;
-            if (v > mx) mx = v;
             uint8_t p = w->present[k];
             present += p;
             if (!p && prev) runs++;
@@ -876,11 +878,6 @@ void rc_window_stats_range(const rc_window *w, int64_t first, int64_t n, rc_wind
         }
     } else {
         /* composed: each sub-window is recorded slots then filled ones */
-        for (int64_t k = first; k < first + n; k++) {
-            int32_t v = w->samples[k];
-            mn = v < mn ? v : mn;
-            mx = v > mx ? v : mx;
-        }
         int64_t end = first + n, gap_end = -1; /* end of the last filled run seen */
         for (int64_t b = 0; b < w->nsub; b++) {
             int64_t lo = sub_lo(w, b), hi = sub_lo(w, b + 1);
