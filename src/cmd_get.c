@@ -21,7 +21,6 @@
 #include "r2cache/cli.h"
 #include "r2cache/mspack.h"
 #include "r2cache/readback.h"
-#include "r2cache/shape.h"
 #include "r2cache/timewin.h"
 #include "r2cache/version.h"
 

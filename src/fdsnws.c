@@ -24,7 +24,7 @@
 #include "r2cache/manifest.h"
 #include "r2cache/mspack.h"
 #include "r2cache/readback.h"
-#include "r2cache/shape.h"
+#include "r2cache/window.h"
 #include "r2cache/timewin.h"
 
 #define DS_VERSION "1.1.0"

@@ -12,7 +12,7 @@
 #include "r2cache/codec.h"
 #include "r2cache/codec_compact.h"
 #include "r2cache/manifest.h"
-#include "r2cache/shape.h"
+#include "r2cache/window.h"
 #include "r2cache/timewin.h"
 
 int64_t rc_readback_time_us(const rc_readback_run *r, size_t i)
