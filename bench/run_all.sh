@@ -1,7 +1,7 @@
 #!/bin/sh
 # run_all.sh: every benchmark, one command; writes docs/benchmarks.md.
 #
-#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron boundary scale upload fill inventory serve codec
+#   bench/run_all.sh [--skip NAME ...]     NAME: processing cron boundary scale shard upload fill inventory serve codec
 #   bench/run_all.sh --only NAME           rerun one section; the others stay as they are
 #   INV_RGW_SIZE="15 365" bench/run_all.sh --only inventory   the inventory in RGW at full size
 #
@@ -20,7 +20,7 @@ BUILD=${BUILD:-$HERE/build-bench}
 OUT=${OUT:-$HERE/docs/benchmarks.md}
 SKIP=" "
 ONLY=
-ALL="processing cron boundary scale upload fill inventory serve codec"
+ALL="processing cron boundary scale shard upload fill inventory serve codec"
 while [ $# -gt 0 ]; do
     case "$1" in
         --skip) SKIP="$SKIP$2 "; shift 2 ;;
@@ -104,6 +104,9 @@ fi
 section boundary "Boundary run" env BUILD="$BUILD" "$HERE/bench/bench_boundary.sh"
 # the cron run for 10,000 channels (issue 16, Scale); its own RGW, sized for the run
 section scale "Scale" env BUILD="$BUILD" "$HERE/bench/bench_scale.sh"
+# the boundary run of 10,000 channels sharded over 4 processes: shard 0/4 measured alone
+# (about 13 GB of archive and 27 GB of store; BENCH_SHARD_SDS=DIR keeps the archive)
+section shard "Sharded boundary run" env BUILD="$BUILD" BENCH_SDS="${BENCH_SHARD_SDS:-}" "$HERE/bench/bench_shard.sh"
 section fill "Backfill" "$HERE/bench/bench_fill.sh" "$BUILD"
 # local directory at full size (15 x 365), and RGW at INV_RGW_SIZE: by default a size that seeds
 # in a minute; INV_RGW_SIZE="15 365" is the issue's full size (about 816,000 keys: 40-60 minutes
@@ -123,7 +126,7 @@ if [ -n "$ONLY" ] && [ -f "$OUT" ]; then
 import re, sys
 old, body, only, out = open(sys.argv[1]).read(), open(sys.argv[2]).read(), sys.argv[3], sys.argv[4]
 heads = {"processing": "## Processing", "cron": "## Cron scale", "boundary": "## Boundary run",
-         "scale": "## Scale", "upload": "## Upload",
+         "scale": "## Scale", "shard": "## Sharded boundary run", "upload": "## Upload",
          "fill": "## Backfill", "inventory": "## Inventory", "serve": "## Serve",
          "codec": "## Codec"}
 h = heads[only]
